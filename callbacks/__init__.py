@@ -1,0 +1,73 @@
+"""WeCom → us: verify, decrypt, store once, enqueue, reply. Nothing else happens here."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from scrm.clock import utcnow
+from scrm.crypto import InvalidCallback, parse_xml
+from scrm.extensions import db
+from scrm.logging import corp_id_var
+from scrm.services import corps, inbox
+
+log = logging.getLogger(__name__)
+bp = Blueprint("callbacks", __name__)
+
+
+def _crypto(corp_id: str | None):
+    creds = corps.credentials(corp_id)
+    if creds is None:
+        log.warning("callback for unknown corp %s", corp_id)
+        abort(404)
+    corp_id_var.set(creds.corp_id)
+    return creds.corp_id, corps.callback_crypto(creds)
+
+
+def _signature_args() -> tuple[str, str, str]:
+    args = request.args
+    return args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+
+
+@bp.get("/wecom/callback")
+@bp.get("/wecom/callback/<corp_id>")
+def verify_url(corp_id: str | None = None):
+    _, crypto = _crypto(corp_id)
+    try:
+        echo = crypto.echo(*_signature_args(), request.args.get("echostr", ""))
+    except InvalidCallback as exc:
+        log.warning("rejected URL verification: %s", exc)
+        abort(403)
+    return Response(echo, mimetype="text/plain")
+
+
+@bp.post("/wecom/callback")
+@bp.post("/wecom/callback/<corp_id>")
+def receive(corp_id: str | None = None):
+    corp_id, crypto = _crypto(corp_id)
+    received_at = utcnow()
+    # WeCom's envelopes are a few KB; refuse anything large before reading it.
+    request.max_content_length = current_app.config["CALLBACK_MAX_BYTES"]
+    body = request.get_data(cache=False)
+    try:
+        plaintext = crypto.decrypt_body(body, *_signature_args())
+        fields = parse_xml(plaintext)
+    except InvalidCallback as exc:
+        log.warning("rejected callback: %s", exc)
+        abort(403 if "signature" in str(exc) else 400)
+    try:
+        event_id = inbox.store(corp_id, plaintext, received_at, fields)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("database unavailable, spooling callback: %s", exc)
+        try:
+            inbox.spool(corp_id, plaintext, received_at)
+        except OSError as spool_exc:
+            # Not durably kept anywhere: make WeCom retry.
+            log.error("spool failed too, asking WeCom to retry: %s", spool_exc)
+            abort(503)
+        return Response("", status=200)
+    if event_id is not None:
+        inbox.notify(event_id)
+    return Response("", status=200)

@@ -1,0 +1,1 @@
+"""Thin RQ job functions: each takes ids and calls a scrm.services use case."""

@@ -1,0 +1,38 @@
+"""Periodic sweeps. The scheduler enqueues them; `flask scrm tick` runs them in-process.
+
+Later capabilities add their sweeps to SWEEPS.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from scrm.services import inbox
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    func: Callable[[datetime | None], int]
+    every_seconds: int
+
+
+def sweep_inbox(now: datetime | None = None) -> int:
+    return inbox.sweep(now)
+
+
+def drain_spool(now: datetime | None = None) -> int:
+    return inbox.drain_spool()
+
+
+SWEEPS: list[Sweep] = [
+    Sweep("drain-spool", drain_spool, every_seconds=15),
+    Sweep("sweep-inbox", sweep_inbox, every_seconds=30),
+]
+
+
+def run_sweep(name: str, now_iso: str | None = None) -> int:
+    """Job entry point used by the scheduler (JSON-serialisable arguments only)."""
+    sweep = next(s for s in SWEEPS if s.name == name)
+    return sweep.func(datetime.fromisoformat(now_iso) if now_iso else None)

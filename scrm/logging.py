@@ -1,0 +1,40 @@
+"""JSON logs carrying request id, job id and corp id on every line."""
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+corp_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("corp_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.corp_id = corp_id_var.get()
+        try:
+            from rq import get_current_job
+
+            job = get_current_job()
+        except Exception:  # noqa: BLE001 - no job context outside workers
+            job = None
+        record.job_id = job.id if job else None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s %(corp_id)s",
+        rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+    ))
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_scrm", False)]:
+        root.removeHandler(old)
+    handler._scrm = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,0 +1,92 @@
+"""Customers (external contacts), staff–customer follow relations, their tags, the timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scrm.clock import utcnow
+from scrm.extensions import db
+from scrm.models.base import CorpScoped, Timestamped
+
+
+class Customer(CorpScoped, Timestamped, db.Model):
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("corp_id", "external_userid"),)
+    external_userid: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(128))
+    avatar: Mapped[str | None] = mapped_column(String(512))
+    type: Mapped[int | None]  # 1 WeChat user, 2 WeCom user
+    gender: Mapped[int | None]  # 0 unknown, 1 male, 2 female
+    corp_name: Mapped[str | None] = mapped_column(String(128))
+    corp_full_name: Mapped[str | None] = mapped_column(String(256))
+    position: Mapped[str | None] = mapped_column(String(128))
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    external_profile: Mapped[dict | None] = mapped_column(JSON)
+    msg_audit_approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RelationStatus(StrEnum):
+    ACTIVE = "active"
+    DELETED_BY_STAFF = "deleted_by_staff"
+    DELETED_BY_CUSTOMER = "deleted_by_customer"
+    TRANSFERRED = "transferred"
+
+
+class FollowRelation(CorpScoped, Timestamped, db.Model):
+    """One row per staff–customer pair (WeCom's follow_user)."""
+
+    __tablename__ = "follow_relation"
+    __table_args__ = (
+        UniqueConstraint("corp_id", "userid", "external_userid"),
+        Index("ix_follow_relation_customer", "corp_id", "external_userid"),
+    )
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64))
+    remark: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(512))
+    remark_corp_name: Mapped[str | None] = mapped_column(String(128))
+    remark_mobiles: Mapped[list | None] = mapped_column(JSON)
+    add_way: Mapped[int | None]
+    state: Mapped[str | None] = mapped_column(String(64))
+    oper_userid: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(32), default=RelationStatus.ACTIVE)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    transfer_fail_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class RelationTag(CorpScoped, db.Model):
+    """A tag on a follow relation. Personal tags (type 2) have no tag_id in WeCom."""
+
+    __tablename__ = "relation_tag"
+    __table_args__ = (
+        UniqueConstraint("corp_id", "userid", "external_userid", "tag_key"),
+        Index("ix_relation_tag_tag", "corp_id", "tag_id"),
+    )
+    userid: Mapped[str] = mapped_column(String(64))
+    external_userid: Mapped[str] = mapped_column(String(64))
+    tag_key: Mapped[str] = mapped_column(String(160))  # tag_id, or "personal:<name>"
+    tag_id: Mapped[str | None] = mapped_column(String(64))
+    tag_name: Mapped[str | None] = mapped_column(String(64))
+    group_name: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[int | None]  # 1 corp, 2 personal, 3 rule group
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TimelineEntry(CorpScoped, db.Model):
+    """Every event that touched a customer or a relation, in order, with its source."""
+
+    __tablename__ = "timeline_entry"
+    __table_args__ = (Index("ix_timeline_customer", "corp_id", "external_userid", "id"),)
+    external_userid: Mapped[str] = mapped_column(String(64))
+    userid: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))  # callback | sync | api | sidebar | job
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("callback_event.id"))
+    summary: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)

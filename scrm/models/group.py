@@ -1,0 +1,43 @@
+"""Customer group chats (客户群) and their members."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scrm.extensions import db
+from scrm.models.base import CorpScoped, Timestamped
+
+
+class GroupChat(CorpScoped, Timestamped, db.Model):
+    __tablename__ = "group_chat"
+    __table_args__ = (UniqueConstraint("corp_id", "chat_id"),)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(256))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    notice: Mapped[str | None] = mapped_column(Text)
+    admin_userids: Mapped[list | None] = mapped_column(JSON)
+    create_time: Mapped[datetime | None] = mapped_column(DateTime)
+    member_version: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | dismissed
+    dismissed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class GroupMember(CorpScoped, Timestamped, db.Model):
+    """Membership row; kept after the member quits (quit_time set) for history."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("corp_id", "chat_id", "member_id"),)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[str] = mapped_column(String(64), index=True)  # userid or external_userid
+    type: Mapped[int | None]  # 1 staff, 2 external contact
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(128))
+    group_nickname: Mapped[str | None] = mapped_column(String(128))
+    join_time: Mapped[datetime | None] = mapped_column(DateTime)
+    join_scene: Mapped[int | None]
+    invitor: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(64))
+    quit_time: Mapped[datetime | None] = mapped_column(DateTime)
+    quit_scene: Mapped[int | None]

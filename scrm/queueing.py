@@ -1,0 +1,93 @@
+"""Queue names, default job options, job ids and enqueue-after-commit.
+
+Every job goes through `enqueue()` so connection, JSON serializer and TTLs are pinned in one
+place (the redash pattern). Jobs receive ids, never ORM objects.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from flask import current_app
+from rq import Queue
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    job_timeout: int  # seconds a job may run
+    ttl: int  # seconds a job may wait in the queue before it is dropped (the inbox sweep re-enqueues)
+    result_ttl: int = 0  # results are not read; the database holds outcomes
+    failure_ttl: int = 7 * 24 * 3600
+
+
+# Named by latency. `welcome` is reserved for send_welcome_msg (20 s window) and has its own worker.
+QUEUES: dict[str, QueueSpec] = {q.name: q for q in (
+    QueueSpec("welcome", job_timeout=15, ttl=20),
+    QueueSpec("callbacks", job_timeout=60, ttl=3600),
+    QueueSpec("messages", job_timeout=60, ttl=6 * 3600),
+    QueueSpec("sync", job_timeout=6 * 3600, ttl=24 * 3600),
+    QueueSpec("periodic", job_timeout=300, ttl=600),
+)}
+DEFAULT_WORKER_QUEUES = ("callbacks", "messages", "sync", "periodic")
+
+
+def redis_connection() -> redis.Redis:
+    return current_app.extensions["redis"]
+
+
+def get_queue(name: str, connection: redis.Redis | None = None) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=connection or redis_connection(), serializer=JSONSerializer)
+
+
+_WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+
+
+def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay: float = 0,
+            unique: bool = False, connection: redis.Redis | None = None):
+    """Enqueue `func` (a dotted path) on `queue`. Returns the job, or None when `unique` and a
+    job with that id is still waiting or running (a finished or failed one is replaced)."""
+    spec = QUEUES[queue]
+    q = get_queue(queue, connection)
+    if unique and job_id:
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=False) in _WAITING:
+            return None
+    opts = dict(job_id=job_id, job_timeout=spec.job_timeout, result_ttl=spec.result_ttl,
+                failure_ttl=spec.failure_ttl, ttl=spec.ttl)
+    if delay > 0:
+        return q.enqueue_in(timedelta(seconds=delay), func, *args, **opts)
+    return q.enqueue_call(func, args=args, timeout=spec.job_timeout, result_ttl=spec.result_ttl,
+                          failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id)
+
+
+def enqueue_after_commit(session: Session, func: str, *args: Any, **kwargs: Any) -> None:
+    """Enqueue once `session` commits (never before: the worker could run before the row
+    exists). Dropped on rollback. If Redis is down the work is not lost: the sweeps find it
+    from the database."""
+    session.info.setdefault("scrm_after_commit", []).append((func, args, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_after_commit(session: Session) -> None:
+    for func, args, kwargs in session.info.pop("scrm_after_commit", []):
+        try:
+            enqueue(func, *args, **kwargs)
+        except redis.RedisError as exc:
+            log.warning("enqueue of %s failed, left for the sweep: %s", func, exc)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop("scrm_after_commit", None)

@@ -1,0 +1,87 @@
+"""Corps served by this deployment: credentials for callbacks and WeCom API clients."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+
+from scrm.crypto import CallbackCrypto
+from scrm.extensions import db
+from scrm.models import Corp
+
+
+@dataclass(frozen=True)
+class CorpCredentials:
+    corp_id: str
+    agent_id: int | None
+    secret: str
+    token: str
+    aes_key: str
+
+
+_cache: dict[str, tuple[float, CorpCredentials | None]] = {}
+_CACHE_SECONDS = 60
+
+
+def env_corp_id() -> str:
+    return current_app.config["WECOM_CORP_ID"]
+
+
+def credentials(corp_id: str | None = None) -> CorpCredentials | None:
+    """Credentials of the env corp, or of a corp registered in the database (cached briefly so
+    the callback view does not read the database for them on every request)."""
+    cfg = current_app.config
+    if corp_id is None or corp_id == cfg["WECOM_CORP_ID"]:
+        return CorpCredentials(cfg["WECOM_CORP_ID"], cfg["WECOM_AGENT_ID"], cfg["WECOM_SECRET"],
+                               cfg["WECOM_TOKEN"], cfg["WECOM_AES_KEY"])
+    hit = _cache.get(corp_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    corp = db.session.get(Corp, corp_id)
+    creds = None
+    if corp and corp.secret and corp.token and corp.aes_key:
+        creds = CorpCredentials(corp.corp_id, corp.agent_id, corp.secret, corp.token, corp.aes_key)
+    _cache[corp_id] = (time.monotonic() + _CACHE_SECONDS, creds)
+    return creds
+
+
+_cryptos: dict[CorpCredentials, CallbackCrypto] = {}
+
+
+def callback_crypto(creds: CorpCredentials) -> CallbackCrypto:
+    crypto = _cryptos.get(creds)
+    if crypto is None:
+        crypto = _cryptos[creds] = CallbackCrypto(creds.token, creds.aes_key, creds.corp_id)
+    return crypto
+
+
+def register_corp(corp_id: str, *, agent_id: int, secret: str, token: str, aes_key: str,
+                  name: str | None = None) -> Corp:
+    corp = db.session.get(Corp, corp_id) or Corp(corp_id=corp_id)
+    corp.agent_id, corp.secret, corp.token, corp.aes_key = agent_id, secret, token, aes_key
+    corp.name = name or corp.name
+    db.session.add(corp)
+    db.session.commit()
+    _cache.pop(corp_id, None)
+    return corp
+
+
+def ensure_corp(corp_id: str) -> None:
+    """Give the corp a row (the env corp gets one on first use)."""
+    if db.session.get(Corp, corp_id) is None:
+        db.session.add(Corp(corp_id=corp_id))
+        db.session.flush()
+
+
+def wecom_client(corp_id: str):
+    """A WeCom API client for the corp (token shared through Redis by every process)."""
+    from scrm.wecom import WeComClient
+
+    creds = credentials(corp_id)
+    if creds is None:
+        raise LookupError(f"corp {corp_id} is not registered")
+    cfg = current_app.config
+    return WeComClient(creds.corp_id, creds.secret, redis=current_app.extensions["redis"],
+                       api_base_url=cfg["WECOM_API_BASE_URL"], timeout=cfg["WECOM_TIMEOUT"],
+                       agent_id=creds.agent_id)

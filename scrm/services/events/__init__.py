@@ -1,0 +1,1 @@
+"""Callback handlers; importing this package registers them all."""

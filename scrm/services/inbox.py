@@ -1,0 +1,217 @@
+"""The callback inbox: store once, claim, process, sweep.
+
+The database is the inbox; Redis only carries "process row N" notices. A row is applied in
+the same transaction that marks it processed, so a redelivered notice finds it done.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from datetime import datetime, timedelta
+
+import redis
+from flask import current_app
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from scrm.clock import from_timestamp, utcnow
+from scrm.crypto import parse_xml
+from scrm.extensions import db
+from scrm.logging import corp_id_var
+from scrm.models import CallbackEvent, EventStatus
+from scrm.queueing import enqueue
+from scrm.services import dispatch
+from scrm.wecom import RetryableWeComError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 120  # longer than the callbacks queue's job timeout
+PROCESS_JOB = "jobs.callbacks.process_callback"
+
+
+def envelope(fields: dict) -> tuple[str | None, str | None]:
+    """(event, change_type): Event (or the third-party InfoType), or MsgType for messages."""
+    msg_type = fields.get("MsgType")
+    if msg_type and msg_type != "event":
+        return msg_type, None
+    return fields.get("Event") or fields.get("InfoType"), fields.get("ChangeType")
+
+
+def dedupe_key(corp_id: str, plaintext: str, fields: dict) -> str:
+    """PROTOCOL.md §1.7: MsgId for messages; a hash of the plaintext for events (FromUserName
+    is always `sys` and CreateTime has 1 s resolution, so those are not unique)."""
+    if fields.get("MsgType") not in (None, "event") and fields.get("MsgId"):
+        basis = f"msg|{corp_id}|{fields.get('AgentID') or ''}|{fields['MsgId']}"
+    else:
+        basis = f"evt|{corp_id}|{plaintext}"
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def _insert_ignoring_duplicate(values: dict) -> int | None:
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - other databases fall back to the unique constraint error
+        dialect_insert = insert
+    stmt = dialect_insert(CallbackEvent).values(**values)
+    if dialect in ("postgresql", "sqlite"):
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return db.session.execute(stmt.returning(CallbackEvent.id)).scalar()
+
+
+def store(corp_id: str, plaintext: str, received_at: datetime | None = None,
+          fields: dict | None = None) -> int | None:
+    """Insert the callback into the inbox and commit. Returns the new row id, or None when
+    this is a redelivery of a callback already stored."""
+    fields = fields if fields is not None else parse_xml(plaintext)
+    event, change_type = envelope(fields)
+    event_id = _insert_ignoring_duplicate(dict(
+        corp_id=corp_id, received_at=received_at or utcnow(),
+        dedupe_key=dedupe_key(corp_id, plaintext, fields), event=event, change_type=change_type,
+        payload=plaintext, status=EventStatus.PENDING, attempts=0,
+    ))
+    db.session.commit()
+    return event_id
+
+
+def notify(event_id: int, delay: float = 0, suffix: str = "", unique: bool = False) -> bool:
+    """Ask a worker to process the row. False when Redis is unreachable (the sweep retries)."""
+    try:
+        enqueue(PROCESS_JOB, event_id, queue="callbacks", job_id=f"callback-{event_id}{suffix}",
+                delay=delay, unique=unique)
+        return True
+    except redis.RedisError as exc:
+        log.warning("could not enqueue callback %s: %s", event_id, exc)
+        return False
+
+
+def _claim(event_id: int, now: datetime) -> bool:
+    result = db.session.execute(
+        update(CallbackEvent)
+        .where(CallbackEvent.id == event_id, CallbackEvent.status == EventStatus.PENDING,
+               or_(CallbackEvent.locked_until.is_(None), CallbackEvent.locked_until <= now))
+        .values(attempts=CallbackEvent.attempts + 1,
+                locked_until=now + timedelta(seconds=CLAIM_SECONDS))
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _finish(row: CallbackEvent, status: str, error: str | None = None) -> None:
+    row.status, row.last_error, row.locked_until = status, error, None
+    if status != EventStatus.PENDING:
+        row.processed_at = utcnow()
+    db.session.commit()
+
+
+def process(event_id: int) -> str:
+    """Apply one inbox row exactly once. Returns the row's status afterwards (or 'skipped'
+    when another worker holds it or it is already done)."""
+    dispatch.load_handlers()
+    if not _claim(event_id, utcnow()):
+        return "skipped"
+    row = db.session.get(CallbackEvent, event_id)
+    corp_id_var.set(row.corp_id)
+    fields = parse_xml(row.payload)
+    handler = dispatch.find_handler(row.event, row.change_type)
+    if handler is None:
+        log.info("no handler for %s/%s; marked ignored", row.event, row.change_type)
+        _finish(row, EventStatus.IGNORED)
+        return row.status
+    ctx = dispatch.EventContext(
+        event_id=row.id, corp_id=row.corp_id, event=row.event, change_type=row.change_type,
+        data=fields, occurred_at=from_timestamp(fields.get("CreateTime") or fields.get("TimeStamp"))
+        or row.received_at, attempts=row.attempts)
+    try:
+        handler(ctx)
+        _finish(row, EventStatus.PROCESSED)
+    except (dispatch.RetryLater, RetryableWeComError) as exc:
+        db.session.rollback()
+        row = db.session.get(CallbackEvent, event_id)
+        delay = getattr(exc, "delay", None) or min(300, 5 * 2 ** (row.attempts - 1))
+        if row.attempts >= MAX_ATTEMPTS:
+            log.error("callback %s failed after %s attempts: %s", event_id, row.attempts, exc)
+            _finish(row, EventStatus.FAILED, str(exc))
+        else:
+            log.warning("callback %s retried in %ss: %s", event_id, delay, exc)
+            row.last_error = str(exc)
+            row.locked_until = utcnow() + timedelta(seconds=delay)  # the sweep waits for it too
+            db.session.commit()
+            notify(event_id, delay=delay, suffix=f"-retry{row.attempts}")
+    except Exception as exc:  # noqa: BLE001 - a permanent failure is recorded, never retried
+        db.session.rollback()
+        log.exception("callback %s failed permanently", event_id)
+        _finish(db.session.get(CallbackEvent, event_id), EventStatus.FAILED,
+                f"{type(exc).__name__}: {exc}")
+    return db.session.get(CallbackEvent, event_id).status
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Re-enqueue rows still pending after a while (Redis was down, a worker died, a job was
+    dropped). Returns how many were enqueued."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["INBOX_SWEEP_AFTER_SECONDS"])
+    ids = db.session.scalars(
+        select(CallbackEvent.id)
+        .where(CallbackEvent.status == EventStatus.PENDING, CallbackEvent.received_at <= cutoff,
+               or_(CallbackEvent.locked_until.is_(None), CallbackEvent.locked_until <= now))
+        .order_by(CallbackEvent.id).limit(5000)
+    ).all()
+    db.session.rollback()
+    return sum(notify(event_id, unique=True) for event_id in ids)
+
+
+# --- Spool: where callbacks go when the database is unreachable ---------------------------
+
+def spool(corp_id: str, plaintext: str, received_at: datetime) -> None:
+    """Append the callback to a local file and fsync, so it can be acknowledged durably while
+    the database is down. Raises OSError if even that fails (then we answer 503)."""
+    directory = current_app.config["SPOOL_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    line = json.dumps({"corp_id": corp_id, "received_at": received_at.isoformat(),
+                       "payload": plaintext}, ensure_ascii=False) + "\n"
+    path = os.path.join(directory, f"callbacks-{os.getpid()}.jsonl")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def drain_spool() -> int:
+    """Move spooled callbacks into the inbox (deduplicated) and enqueue them. A file is removed
+    only after all of its lines are committed."""
+    directory = current_app.config["SPOOL_DIR"]
+    if not os.path.isdir(directory):
+        return 0
+    moved = 0
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith((".jsonl", ".draining")):
+            continue
+        path = os.path.join(directory, name.removesuffix(".draining"))
+        claimed = path + ".draining"
+        if not name.endswith(".draining"):  # else: left by a drain that crashed; redo it
+            os.replace(path, claimed)  # a web process appending afterwards starts a new file
+        try:
+            with open(claimed, encoding="utf-8") as fh:
+                for line in fh:
+                    if not line.strip():
+                        continue
+                    item = json.loads(line)
+                    event_id = store(item["corp_id"], item["payload"],
+                                     datetime.fromisoformat(item["received_at"]))
+                    if event_id:
+                        moved += 1
+                        notify(event_id)
+        except (SQLAlchemyError, OSError):
+            db.session.rollback()
+            os.replace(claimed, path)  # keep it for the next drain
+            raise
+        os.remove(claimed)
+    return moved
