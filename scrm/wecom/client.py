@@ -1,0 +1,421 @@
+"""WeComClient: wechatpy 1.8.18's enterprise WeChatClient with the fixes PROTOCOL.md §5.5 calls for.
+
+What we change in wechatpy's behaviour, and why:
+* gettoken honours ``api_base_url`` (wechatpy hard-codes https://qyapi.weixin.qq.com) and gets the
+  timeout (wechatpy sends it with none).
+* The access token lives in Redis for every process, under a key derived from corp id + a hash of
+  the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock.
+* Exactly one refresh-and-retry on token errors (wechatpy's ``auto_retry`` recurses without bound).
+* Every failure becomes a WeComError split into retryable / permanent (see errors.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis as redis_lib
+import requests
+from redis.exceptions import LockNotOwnedError
+from wechatpy.enterprise import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.redisstorage import RedisStorage
+
+from .errors import WeComError, error_for
+
+DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+logger = logging.getLogger("scrm.wecom")
+
+CACHE_PREFIX = "scrm:wecom"  # Redis namespace for tokens, tickets and their locks
+# 40014/42001: invalid/expired token. 40001 means "bad secret" from gettoken (never retried: gettoken
+# doesn't go through _request) but "bad credential" from any other API, i.e. a token WeCom dropped.
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+TOKEN_TTL_MARGIN = 300  # s; forget the token a bit before WeCom expires it
+TICKET_TTL = 7000       # s; jsapi tickets live 7200 s and are rate-limited (100/h per app)
+
+# Never let a secret or token reach a log or an exception message (requests puts the URL in both).
+_CREDENTIAL_IN_URL = re.compile(r"(access_token|corpsecret)=[^&\s'\")]+")
+
+
+def _redact(text: str) -> str:
+    return _CREDENTIAL_IN_URL.sub(r"\1=***", text)
+
+
+def _compact(body: dict[str, Any]) -> dict[str, Any]:
+    """Drop None fields: WeCom treats an absent field and a null one differently."""
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def _owner_filter(userids: Iterable[str] | None) -> dict | None:
+    return {"userid_list": list(userids)} if userids is not None else None
+
+
+class WeComClient(WeChatClient):
+    """One WeCom app (corp id + app secret). All calls return the reply dict with errcode 0."""
+
+    def __init__(self, corp_id: str, secret: str, *, redis: redis_lib.Redis,
+                 api_base_url: str = DEFAULT_API_BASE_URL, timeout: float = 10.0,
+                 agent_id: int | None = None) -> None:
+        if not timeout or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds (requests would wait forever)")
+        # An instance attribute overrides WeChatClient.API_BASE_URL for every relative endpoint,
+        # including wechatpy's own API objects (client.jsapi, client.user, ...).
+        self.API_BASE_URL = api_base_url.rstrip("/") + "/"
+        self.agent_id = agent_id
+        self._redis = redis
+        self._app_key = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
+        super().__init__(corp_id, secret, session=RedisStorage(redis, prefix=CACHE_PREFIX),
+                         timeout=timeout, auto_retry=False)
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def access_token_key(self) -> str:
+        return f"{self._app_key}:access_token"
+
+    @property
+    def access_token(self) -> str:
+        """The shared token (wechatpy's hook; its version refreshes per process)."""
+        return self._token()
+
+    def fetch_access_token(self) -> dict:
+        """Call gettoken (no caching). wechatpy's hook, fixed to use api_base_url and the timeout.
+
+        The params are a list, not a dict, so wechatpy's _request doesn't add an access_token.
+        """
+        return self._send("get", "gettoken", params=[("corpid", self.corp_id), ("corpsecret", self.secret)])
+
+    def _token(self, stale: str | None = None) -> str:
+        def fetch() -> tuple[str, int]:
+            reply = self.fetch_access_token()
+            return reply["access_token"], max(int(reply.get("expires_in", 7200)) - TOKEN_TTL_MARGIN, 60)
+        return self._cached(self.access_token_key, fetch, api="gettoken", stale=stale)
+
+    def _cached(self, key: str, fetch: Callable[[], tuple[str, int]], *, api: str,
+                stale: str | None = None) -> str:
+        """Value from Redis, else ``fetch()`` it under a Redis lock so N processes make one call.
+
+        ``stale`` is a value WeCom just rejected: treat it as missing, but if another process
+        has replaced it meanwhile, use the new one rather than fetching again.
+        """
+        value = self.session.get(key)
+        if value and value != stale:
+            return value
+        wait = 3 * self.timeout + 5  # longer than one fetch can take (connect + read timeouts)
+        lock = self._redis.lock(f"{CACHE_PREFIX}:{key}:lock", timeout=wait, blocking_timeout=wait)
+        if not lock.acquire():
+            raise error_for(api, None, "timed out waiting for another process to refresh", retryable=True)
+        try:
+            value = self.session.get(key)
+            if value and value != stale:
+                return value
+            value, ttl = fetch()
+            self.session.set(key, value, ttl)
+            return value
+        finally:
+            try:
+                lock.release()
+            except LockNotOwnedError:  # our fetch outlived the lock; nothing to undo
+                pass
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        """Every API call (ours and wechatpy's API objects) goes through here: shared token,
+        and exactly one refresh-and-retry if WeCom rejects it."""
+        params = dict(kwargs.pop("params", None) or {})
+        token = self._token()
+        try:
+            return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
+        except WeComError as exc:
+            if exc.errcode not in TOKEN_ERRCODES:
+                raise
+        token = self._token(stale=token)
+        return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
+
+    def _send(self, method: str, endpoint: str, **kwargs: Any) -> Any:
+        """One HTTP exchange via wechatpy (URL, JSON body, timeout, errcode check), errors mapped."""
+        processor = kwargs.pop("result_processor", None)  # applied after our dict check
+        started = time.monotonic()
+        reply: Any = None
+        error: WeComError | None = None
+        try:
+            reply = super()._request(method, endpoint, **kwargs)
+        except WeChatClientException as exc:  # errcode != 0 (auto_retry is off) or HTTP error status
+            if exc.errcode is not None:
+                error = error_for(endpoint, int(exc.errcode), str(exc.errmsg))
+            else:
+                status = exc.response.status_code if exc.response is not None else None
+                error = error_for(endpoint, None, f"HTTP {status}",
+                                  retryable=status is None or status >= 500 or status == 429)
+        except requests.RequestException as exc:
+            # Connection errors/timeouts are transient; ValueError subclasses (bad URL/header) are config.
+            error = error_for(endpoint, None, f"{type(exc).__name__}: {_redact(str(exc))}",
+                              retryable=not isinstance(exc, ValueError))
+        else:
+            if not isinstance(reply, dict):  # wechatpy hands back the raw Response for non-JSON bodies
+                error = error_for(endpoint, None, "invalid JSON reply", retryable=True)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        if error is None:
+            logger.info("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
+            return processor(reply) if processor else reply
+        logger.warning("wecom %s errcode=%s %.0fms %s", endpoint, error.errcode, elapsed_ms, error.errmsg)
+        raise error from None  # the chained requests exception would carry the URL (token, secret)
+
+    def call(self, method: str, path: str, params: dict | None = None, json: dict | None = None) -> dict:
+        """Any API: ``path`` is relative to api_base_url, ``json`` the request body."""
+        return self._request(method.lower(), path, params=params, data=json)
+
+    def _post_json(self, path: str, body: dict) -> dict:
+        return self.call("POST", path, json=_compact(body))
+
+    # ---- customers (PROTOCOL §3.2) ---------------------------------------------------------
+
+    def get_external_contact(self, external_userid: str, cursor: str | None = None) -> dict:
+        return self.call("GET", "externalcontact/get",
+                         params=_compact({"external_userid": external_userid, "cursor": cursor}))
+
+    def batch_get_by_user(self, userid_list: Iterable[str], cursor: str = "", limit: int = 100) -> dict:
+        return self._post_json("externalcontact/batch/get_by_user",
+                          {"userid_list": list(userid_list), "cursor": cursor, "limit": limit})
+
+    def get_follow_user_list(self) -> dict:
+        return self.call("GET", "externalcontact/get_follow_user_list")
+
+    def list_external_contacts(self, userid: str) -> dict:
+        return self.call("GET", "externalcontact/list", params={"userid": userid})
+
+    def remark(self, userid: str, external_userid: str, *, remark: str | None = None,
+               description: str | None = None, remark_company: str | None = None,
+               remark_mobiles: list[str] | None = None, remark_pic_mediaid: str | None = None) -> dict:
+        fields = _compact({"remark": remark, "description": description, "remark_company": remark_company,
+                           "remark_mobiles": remark_mobiles, "remark_pic_mediaid": remark_pic_mediaid})
+        if not fields:
+            raise ValueError("remark() needs at least one field to change")
+        return self._post_json("externalcontact/remark", {"userid": userid, "external_userid": external_userid, **fields})
+
+    # ---- corp tags ----------------------------------------------------------------------------
+
+    def get_corp_tag_list(self, tag_ids: Iterable[str] | None = None, group_ids: Iterable[str] | None = None) -> dict:
+        return self._post_json("externalcontact/get_corp_tag_list", {
+            "tag_id": list(tag_ids) if tag_ids is not None else None,
+            "group_id": list(group_ids) if group_ids is not None else None})
+
+    def add_corp_tag(self, tags: Iterable[str | dict], *, group_id: str | None = None,
+                     group_name: str | None = None, order: int | None = None) -> dict:
+        """``tags``: names or {"name", "order"} dicts; into ``group_id`` or (new/existing) ``group_name``."""
+        if group_id is None and group_name is None:
+            raise ValueError("add_corp_tag() needs group_id or group_name")
+        tag = [{"name": t} if isinstance(t, str) else t for t in tags]
+        return self._post_json("externalcontact/add_corp_tag",
+                          {"group_id": group_id, "group_name": group_name, "order": order, "tag": tag})
+
+    def edit_corp_tag(self, id: str, name: str | None = None, order: int | None = None) -> dict:  # noqa: A002
+        return self._post_json("externalcontact/edit_corp_tag", {"id": id, "name": name, "order": order})
+
+    def del_corp_tag(self, tag_ids: Iterable[str] | None = None, group_ids: Iterable[str] | None = None) -> dict:
+        if tag_ids is None and group_ids is None:
+            raise ValueError("del_corp_tag() needs tag_ids or group_ids")
+        return self._post_json("externalcontact/del_corp_tag", {
+            "tag_id": list(tag_ids) if tag_ids is not None else None,
+            "group_id": list(group_ids) if group_ids is not None else None})
+
+    def get_strategy_tag_list(self, strategy_id: int | None = None, tag_ids: Iterable[str] | None = None,
+                              group_ids: Iterable[str] | None = None) -> dict:
+        return self._post_json("externalcontact/get_strategy_tag_list", {
+            "strategy_id": strategy_id,
+            "tag_id": list(tag_ids) if tag_ids is not None else None,
+            "group_id": list(group_ids) if group_ids is not None else None})
+
+    def mark_tag(self, userid: str, external_userid: str, add_tag: Iterable[str] = (),
+                 remove_tag: Iterable[str] = ()) -> dict:
+        return self._post_json("externalcontact/mark_tag", {"userid": userid, "external_userid": external_userid,
+                                                       "add_tag": list(add_tag), "remove_tag": list(remove_tag)})
+
+    # ---- customer groups (§3.4) ----------------------------------------------------------------
+
+    def groupchat_list(self, status_filter: int = 0, owner_userids: Iterable[str] | None = None,
+                       cursor: str | None = None, limit: int = 1000) -> dict:
+        return self._post_json("externalcontact/groupchat/list", {
+            "status_filter": status_filter, "owner_filter": _owner_filter(owner_userids),
+            "cursor": cursor, "limit": limit})
+
+    def groupchat_get(self, chat_id: str, need_name: int = 1) -> dict:
+        return self._post_json("externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": need_name})
+
+    def groupchat_transfer(self, chat_ids: Iterable[str], new_owner: str) -> dict:
+        """Groups of a resigned owner."""
+        return self._post_json("externalcontact/groupchat/transfer",
+                          {"chat_id_list": list(chat_ids), "new_owner": new_owner})
+
+    def groupchat_onjob_transfer(self, chat_ids: Iterable[str], new_owner: str) -> dict:
+        return self._post_json("externalcontact/groupchat/onjob_transfer",
+                          {"chat_id_list": list(chat_ids), "new_owner": new_owner})
+
+    # ---- welcome messages (§3.3) ---------------------------------------------------------------
+
+    def send_welcome_msg(self, welcome_code: str, text: str | None = None,
+                         attachments: list[dict] | None = None) -> dict:
+        return self._post_json("externalcontact/send_welcome_msg", {
+            "welcome_code": welcome_code,
+            "text": {"content": text} if text is not None else None,
+            "attachments": attachments})
+
+    def group_welcome_template_add(self, payload: dict) -> dict:
+        return self._post_json("externalcontact/group_welcome_template/add", payload)
+
+    def group_welcome_template_edit(self, template_id: str, payload: dict) -> dict:
+        return self._post_json("externalcontact/group_welcome_template/edit", {**payload, "template_id": template_id})
+
+    def group_welcome_template_get(self, template_id: str) -> dict:
+        return self._post_json("externalcontact/group_welcome_template/get", {"template_id": template_id})
+
+    def group_welcome_template_del(self, template_id: str) -> dict:
+        return self._post_json("externalcontact/group_welcome_template/del", {"template_id": template_id})
+
+    # ---- mass messages (§3.5) ------------------------------------------------------------------
+
+    def add_msg_template(self, payload: dict) -> dict:
+        return self._post_json("externalcontact/add_msg_template", payload)
+
+    def get_groupmsg_list_v2(self, chat_type: str, start_time: int, end_time: int, creator: str | None = None,
+                             filter_type: int = 2, limit: int = 100, cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/get_groupmsg_list_v2", {
+            "chat_type": chat_type, "start_time": start_time, "end_time": end_time, "creator": creator,
+            "filter_type": filter_type, "limit": limit, "cursor": cursor})
+
+    def get_groupmsg_task(self, msgid: str, limit: int = 1000, cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/get_groupmsg_task", {"msgid": msgid, "limit": limit, "cursor": cursor})
+
+    def get_groupmsg_send_result(self, msgid: str, userid: str, limit: int = 1000,
+                                 cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/get_groupmsg_send_result",
+                          {"msgid": msgid, "userid": userid, "limit": limit, "cursor": cursor})
+
+    # ---- statistics (§3.6) ---------------------------------------------------------------------
+
+    def statistic_group_by_day(self, day_begin_time: int, day_end_time: int | None = None,
+                               owner_userids: Iterable[str] | None = None) -> dict:
+        return self._post_json("externalcontact/groupchat/statistic_group_by_day", {
+            "day_begin_time": day_begin_time, "day_end_time": day_end_time,
+            "owner_filter": _owner_filter(owner_userids)})
+
+    def groupchat_statistic(self, day_begin_time: int, day_end_time: int | None = None,
+                            owner_userids: Iterable[str] | None = None, order_by: int = 1, order_asc: int = 0,
+                            offset: int = 0, limit: int = 500) -> dict:
+        return self._post_json("externalcontact/groupchat/statistic", {
+            "day_begin_time": day_begin_time, "day_end_time": day_end_time,
+            "owner_filter": _owner_filter(owner_userids),
+            "order_by": order_by, "order_asc": order_asc, "offset": offset, "limit": limit})
+
+    def get_user_behavior_data(self, userids: Iterable[str] | None = None, partyids: Iterable[int] | None = None,
+                               *, start_time: int, end_time: int) -> dict:
+        """Several userids are aggregated into one series by WeCom; query per user for per-staff data."""
+        if userids is None and partyids is None:
+            raise ValueError("get_user_behavior_data() needs userids or partyids")
+        return self._post_json("externalcontact/get_user_behavior_data", {
+            "userid": list(userids) if userids is not None else None,
+            "partyid": list(partyids) if partyids is not None else None,
+            "start_time": start_time, "end_time": end_time})
+
+    # ---- transfers (§3.7) ----------------------------------------------------------------------
+
+    def transfer_customer(self, handover_userid: str, takeover_userid: str, external_userids: Iterable[str],
+                          transfer_success_msg: str | None = None) -> dict:
+        return self._post_json("externalcontact/transfer_customer", {
+            "handover_userid": handover_userid, "takeover_userid": takeover_userid,
+            "external_userid": list(external_userids), "transfer_success_msg": transfer_success_msg})
+
+    def transfer_result(self, handover_userid: str, takeover_userid: str, cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/transfer_result", {
+            "handover_userid": handover_userid, "takeover_userid": takeover_userid, "cursor": cursor})
+
+    def resigned_transfer_customer(self, handover_userid: str, takeover_userid: str,
+                                   external_userids: Iterable[str]) -> dict:
+        return self._post_json("externalcontact/resigned/transfer_customer", {
+            "handover_userid": handover_userid, "takeover_userid": takeover_userid,
+            "external_userid": list(external_userids)})
+
+    def resigned_transfer_result(self, handover_userid: str, takeover_userid: str,
+                                 cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/resigned/transfer_result", {
+            "handover_userid": handover_userid, "takeover_userid": takeover_userid, "cursor": cursor})
+
+    def get_unassigned_list(self, page_id: int | None = None, page_size: int = 1000,
+                            cursor: str | None = None) -> dict:
+        return self._post_json("externalcontact/get_unassigned_list",
+                          {"page_id": page_id, "page_size": page_size, "cursor": cursor})
+
+    # ---- 「联系我」 contact ways ----------------------------------------------------------------
+
+    def add_contact_way(self, payload: dict) -> dict:
+        return self._post_json("externalcontact/add_contact_way", payload)
+
+    def update_contact_way(self, payload: dict) -> dict:
+        return self._post_json("externalcontact/update_contact_way", payload)
+
+    def get_contact_way(self, config_id: str) -> dict:
+        return self._post_json("externalcontact/get_contact_way", {"config_id": config_id})
+
+    def del_contact_way(self, config_id: str) -> dict:
+        return self._post_json("externalcontact/del_contact_way", {"config_id": config_id})
+
+    # ---- staff, OAuth, app messages ----------------------------------------------------------
+
+    def auth_getuserinfo(self, code: str) -> dict:
+        """Current OAuth endpoint (wechatpy calls the legacy user/getuserinfo)."""
+        return self.call("GET", "auth/getuserinfo", params={"code": code})
+
+    def get_user(self, userid: str) -> dict:
+        return self.call("GET", "user/get", params={"userid": userid})
+
+    def list_departments(self, department_id: int | None = None) -> dict:
+        return self.call("GET", "department/list", params=_compact({"id": department_id}))
+
+    def list_users(self, department_id: int, fetch_child: int = 1) -> dict:
+        return self.call("GET", "user/list", params={"department_id": department_id, "fetch_child": fetch_child})
+
+    def send_app_message(self, touser: str | Iterable[str], msgtype: str, content: dict, *,
+                         enable_duplicate_check: int = 0, duplicate_check_interval: int = 1800) -> dict:
+        """``touser``: "a|b", "@all" or a list of userids; ``content`` is the body under ``msgtype``."""
+        if self.agent_id is None:
+            raise ValueError("send_app_message() needs WeComClient(agent_id=...)")
+        return self._post_json("message/send", {
+            "touser": touser if isinstance(touser, str) else "|".join(touser),
+            "msgtype": msgtype, "agentid": self.agent_id, msgtype: content,
+            "enable_duplicate_check": enable_duplicate_check,
+            "duplicate_check_interval": duplicate_check_interval})
+
+    # ---- JS-SDK (§4.2) ----------------------------------------------------------------------
+
+    @staticmethod
+    def _ticket(reply: dict) -> tuple[str, int]:
+        return reply["ticket"], max(min(TICKET_TTL, int(reply.get("expires_in", 7200)) - 200), 60)
+
+    def get_jsapi_ticket(self) -> str:
+        """Corp ticket (wx.config / getConfigSignature), cached in Redis per corp."""
+        return self._cached(f"{self.corp_id}:jsapi_ticket", api="get_jsapi_ticket",
+                            fetch=lambda: self._ticket(self.call("GET", "get_jsapi_ticket")))
+
+    def get_agent_jsapi_ticket(self) -> str:
+        """App ticket (wx.agentConfig / getAgentConfigSignature), cached per corp and agent
+        (wechatpy keys it per corp only, so two apps would overwrite each other)."""
+        if self.agent_id is None:
+            raise ValueError("get_agent_jsapi_ticket() needs WeComClient(agent_id=...)")
+        return self._cached(f"{self.corp_id}:{self.agent_id}:agent_jsapi_ticket", api="ticket/get",
+                            fetch=lambda: self._ticket(self.call("GET", "ticket/get", params={"type": "agent_config"})))
+
+    def jsapi_signature(self, ticket: str, noncestr: str, timestamp: int | str, url: str) -> str:
+        """sha1 over the sorted key=value pairs; the signed URL excludes any #fragment (doc 90506)."""
+        return self.jsapi.get_jsapi_signature(noncestr, ticket, timestamp, url.split("#", 1)[0])
+
+    # ---- chat archive HTTP APIs (need a client built with the 会话存档 secret) -------------------
+
+    def msgaudit_get_permit_user_list(self, type: int | None = None) -> dict:  # noqa: A002
+        return self._post_json("msgaudit/get_permit_user_list", {"type": type})
+
+    def msgaudit_check_single_agree(self, info: list[dict]) -> dict:
+        """``info``: [{"userid": ..., "exteranalopenid": ...}] (sic, WeCom's spelling)."""
+        return self._post_json("msgaudit/check_single_agree", {"info": info})

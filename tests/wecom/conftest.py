@@ -1,0 +1,70 @@
+"""A fake WeCom at the HTTP boundary (``responses``), replying with fixtures/<api path>.json."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from scrm.wecom import WeComClient
+
+BASE = "http://127.0.0.1:9999/cgi-bin/"
+CORP_ID = "ww1436e0e65a779aee"
+SECRET = "s3cr3t-app-secret-0123456789abcdefghijkl"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(path: str) -> dict:
+    return json.loads((FIXTURES / f"{path}.json").read_text(encoding="utf-8"))
+
+
+class FakeWeCom:
+    def __init__(self, rsps: responses.RequestsMock):
+        self.rsps = rsps
+
+    def on(self, method: str, path: str, *replies: dict, **kwargs) -> None:
+        """Queue replies for ``path`` (default: its fixture); responses repeats the last one."""
+        if kwargs:  # raw responses options: body=Exception, status=502, ...
+            self.rsps.add(method, BASE + path, **kwargs)
+            return
+        for reply in replies or (fixture(path),):
+            self.rsps.add(method, BASE + path, json=reply)
+
+    def token(self, *tokens: str) -> None:
+        """gettoken answers these tokens in turn (replacing earlier gettoken replies)."""
+        self.rsps.remove("GET", BASE + "gettoken")
+        self.on("GET", "gettoken", *({**fixture("gettoken"), "access_token": t} for t in tokens or ("TOKEN1",)))
+
+    def calls(self, path: str | None = None) -> list:
+        return [c.request for c in self.rsps.calls
+                if path is None or urlsplit(c.request.url).path == urlsplit(BASE + path).path]
+
+    @staticmethod
+    def params(request) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+
+    def body(self, path: str) -> dict:
+        (request,) = [r for r in self.calls(path)]
+        return json.loads(request.body)
+
+
+@pytest.fixture
+def fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeWeCom(rsps)
+
+
+@pytest.fixture
+def make_client(redis_client):
+    def make(**kwargs) -> WeComClient:
+        kwargs.setdefault("api_base_url", BASE)
+        return WeComClient(kwargs.pop("corp_id", CORP_ID), kwargs.pop("secret", SECRET), redis=redis_client, **kwargs)
+    return make
+
+
+@pytest.fixture
+def client(make_client, fake) -> WeComClient:
+    fake.token()
+    return make_client(agent_id=1000002)
