@@ -11,8 +11,9 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the app's JSON logging and its loggers when migrations run inside the app.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Inside the app (which has set up JSON logging) keep its handlers and loggers.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -15,8 +15,10 @@ class AppWorker(SimpleWorker):
     SimpleWorker (no fork per job) keeps the welcome path fast and the connection pool valid."""
 
     flask_app: Flask
+    performed: int = 0  # jobs run by this instance (RQ keeps its counters only in Redis)
 
     def perform_job(self, job, queue) -> bool:
+        self.performed += 1
         with self.flask_app.app_context():
             return super().perform_job(job, queue)
 

@@ -65,7 +65,7 @@ def run_jobs(app, queues=("callbacks",)) -> int:
 
     worker = make_worker(app, list(queues))
     worker.work(burst=True, with_scheduler=False)
-    return worker.successful_job_count + worker.failed_job_count
+    return worker.performed
 
 
 def fixture_json(name: str) -> dict:

@@ -80,11 +80,11 @@ def store(corp_id: str, plaintext: str, received_at: datetime | None = None,
 
 
 def notify(event_id: int, delay: float = 0, suffix: str = "", unique: bool = False) -> bool:
-    """Ask a worker to process the row. False when Redis is unreachable (the sweep retries)."""
+    """Ask a worker to process the row. False when nothing was enqueued: Redis is unreachable
+    (the sweep retries) or, with `unique`, a job for the row is already waiting."""
     try:
-        enqueue(PROCESS_JOB, event_id, queue="callbacks", job_id=f"callback-{event_id}{suffix}",
-                delay=delay, unique=unique)
-        return True
+        return enqueue(PROCESS_JOB, event_id, queue="callbacks", delay=delay, unique=unique,
+                       job_id=f"callback-{event_id}{suffix}") is not None
     except redis.RedisError as exc:
         log.warning("could not enqueue callback %s: %s", event_id, exc)
         return False
