@@ -1,0 +1,125 @@
+"""`make run`: the whole service on one machine, in one terminal.
+
+Loads `.env` (creating it from `.env.example` with a fresh SECRET_KEY on first run), starts an
+embedded redis-server when REDIS_URL is not set, applies migrations, then runs the web server
+(gunicorn), a `welcome` worker, a worker for the other queues and the scheduler, with their
+logs combined and prefixed. Ctrl-C stops everything cleanly.
+
+Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
+SCRM_REDIS_PORT (6390, embedded Redis only).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def say(message: str) -> None:
+    print(f"[scrm] {message}", flush=True)
+
+
+def load_env() -> dict[str, str]:
+    env_file = ROOT / ".env"
+    if not env_file.exists():
+        template = (ROOT / ".env.example").read_text(encoding="utf-8")
+        env_file.write_text(template.replace("SECRET_KEY=change-me",
+                                             f"SECRET_KEY={secrets.token_hex(32)}"), encoding="utf-8")
+        say("created .env from .env.example: put your WeCom app's credentials in it")
+    env = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    env.update(os.environ)  # the real environment wins over .env
+    return env
+
+
+def pump(name: str, stream) -> None:
+    for line in iter(stream.readline, ""):
+        sys.stdout.write(f"{name:>9} | {line}")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    env = load_env()
+    from scrm.config import ConfigError, load_config
+
+    try:
+        load_config({**env, "REDIS_URL": env.get("REDIS_URL") or "redis://embedded"},
+                    instance_path=str(ROOT / "instance"))
+    except ConfigError as exc:
+        say(f"configuration error: {exc}")
+        return 2
+
+    redis_server = None
+    if not env.get("REDIS_URL"):
+        from scrm.embedded_redis import EmbeddedRedis
+
+        port = int(env.get("SCRM_REDIS_PORT", "6390"))
+        redis_server = EmbeddedRedis(port=port, directory=str(ROOT / "instance" / "redis"),
+                                     persist=True).start()
+        env["REDIS_URL"] = redis_server.url
+        say(f"REDIS_URL not set: started an embedded redis-server at {redis_server.url}")
+
+    flask = [PY, "-m", "flask", "--app", "wsgi"]
+    try:
+        say("applying database migrations")
+        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True)
+        host, port = env.get("SCRM_HOST", "127.0.0.1"), env.get("SCRM_PORT", "5000")
+        commands = {
+            "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
+                    "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],
+            "welcome": [*flask, "scrm", "worker", "welcome"],
+            "worker": [*flask, "scrm", "worker"],
+            "scheduler": [*flask, "scrm", "scheduler"],
+        }
+        return supervise(commands, env, host, port)
+    finally:
+        if redis_server:
+            redis_server.stop()
+
+
+def supervise(commands: dict[str, list[str]], env: dict[str, str], host: str, port: str) -> int:
+    procs: dict[str, subprocess.Popen] = {}
+    stopping = threading.Event()
+
+    def stop(*_args) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for name, cmd in commands.items():
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        procs[name] = proc
+        threading.Thread(target=pump, args=(name, proc.stdout), daemon=True).start()
+    say(f"callback URL: http://{host}:{port}/wecom/callback   health: /readyz   API docs: /api/docs")
+    say("press Ctrl-C to stop")
+    exit_code = 0
+    while not stopping.wait(0.5):
+        dead = [name for name, proc in procs.items() if proc.poll() is not None]
+        if dead:
+            say(f"{', '.join(dead)} exited; stopping everything")
+            exit_code = 1
+            break
+    say("stopping")
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for name, proc in procs.items():
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in time; killing it")
+            proc.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
