@@ -2,7 +2,8 @@
 #   make run    set up .venv, migrate, run web + workers + scheduler (embedded Redis if REDIS_URL is unset)
 #   make test   set up .venv and run the test suite (embedded Redis and SQLite unless
 #               TEST_REDIS_URL / TEST_DATABASE_URL are set)
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
+# The first interpreter that actually runs and is 3.11 or newer (pyenv shims may exist but fail).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -17,7 +18,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/callbacks.py
 
 $(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required: install it or set PYTHON=/path/to/python3.11"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt

@@ -15,6 +15,8 @@ def register_api(app: Flask, api: Api) -> None:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     app.register_blueprint(assets)
+    # Swagger UI would otherwise load a validity badge from validator.swagger.io. Read per request.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_CONFIG", {"validatorUrl": None})
     from scrm.api import v1
 
     v1.register(api)

@@ -1,6 +1,28 @@
-"""Open API v1 resources. Filled in by the Open API work."""
+"""Open API v1 resources, all under /api/v1 and all behind a corp-scoped bearer token."""
+from __future__ import annotations
+
 from flask_smorest import Api
+
+from scrm.api import customers, events, groups
+from scrm.api.auth import SECURITY_DESCRIPTION
+
+API_DESCRIPTION = """Read-only API for integrations (CRM sync, BI).
+
+* **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
+  own corp's data. Missing, unknown or revoked → 401 with `WWW-Authenticate: Bearer`.
+* **Times**: ISO-8601 UTC with a `Z` suffix, to the second (stored as naive UTC). Query
+  parameters accept any ISO-8601 form; a value without an offset is taken as UTC.
+* **Lists**: `page` (from 1) and `page_size` (default 50, at most 200); the `X-Pagination`
+  response header carries `total`, `total_pages`, `page`, `next_page`, ... as JSON.
+* **Errors**: `{"code", "status", "message"}`; invalid query parameters → 422 with
+  `errors: {"query": {"<field>": ["<message>", ...]}}`.
+* Text such as customer names and remarks is customer-controlled: escape it before rendering.
+"""
 
 
 def register(api: Api) -> None:
-    pass
+    for module in (customers, groups, events):
+        api.register_blueprint(module.blp)
+    # app.py declares the bearerAuth scheme (and requires it globally); describe it here.
+    api.spec.components.security_schemes["bearerAuth"]["description"] = SECURITY_DESCRIPTION
+    api.spec.options.setdefault("info", {})["description"] = API_DESCRIPTION
