@@ -70,7 +70,9 @@ def main() -> int:
     flask = [PY, "-m", "flask", "--app", "wsgi"]
     try:
         say("applying database migrations")
-        subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True)
+        if subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env).returncode != 0:
+            say("migrations failed; see the error above")
+            return 1
         host, port = env.get("SCRM_HOST", "127.0.0.1"), env.get("SCRM_PORT", "5000")
         commands = {
             "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
