@@ -1,0 +1,121 @@
+"""App factory, configuration, health, logs, further corps."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from scrm.config import ConfigError, load_config
+from scrm.extensions import db
+from scrm.models import CallbackEvent, Corp
+from tests.conftest import TEST_AES_KEY
+from tests.helpers import event_xml, post_callback
+
+BASE_ENV = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0", "WECOM_CORP_ID": "ww1",
+            "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+            "WECOM_AES_KEY": TEST_AES_KEY}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "REDIS_URL", "WECOM_CORP_ID", "WECOM_AGENT_ID",
+                                     "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"])
+def test_missing_required_setting_names_the_variable(missing):
+    env = {k: v for k, v in BASE_ENV.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_config(env)
+
+
+def test_defaults_and_overrides(tmp_path):
+    config = load_config(BASE_ENV, instance_path=str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/scrm.db"
+    assert config["WECOM_API_BASE_URL"] == "https://qyapi.weixin.qq.com/cgi-bin/"
+    assert config["WECOM_AGENT_ID"] == 1000002
+    config = load_config({**BASE_ENV, "WECOM_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/",
+                          "DATABASE_URL": "postgresql+psycopg://x@h/db"})
+    assert config["WECOM_API_BASE_URL"] == "http://127.0.0.1:9/cgi-bin/"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://x@h/db"
+
+
+def test_malformed_settings_are_rejected():
+    with pytest.raises(ConfigError, match="WECOM_AGENT_ID"):
+        load_config({**BASE_ENV, "WECOM_AGENT_ID": "abc"})
+    with pytest.raises(ConfigError, match="WECOM_AES_KEY"):
+        load_config({**BASE_ENV, "WECOM_AES_KEY": "short"})
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_readiness_reports_unreachable_redis(_env):
+    from scrm.app import create_app
+
+    app = create_app({"REDIS_URL": "redis://127.0.0.1:1/0", "TESTING": True})
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["checks"]["redis"].startswith("error")
+
+
+def test_logs_are_json_with_request_and_corp_ids(client, capsys):
+    from scrm.logging import configure_logging
+
+    configure_logging("INFO")  # bind the handler to the stderr capsys captures
+    resp = post_callback(client, event_xml("change_contact", "delete_user", UserID="x"),
+                         path="/wecom/callback/wwunknown")
+    assert resp.status_code == 404
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    warning = next(line for line in lines if "unknown corp" in line["message"])
+    assert warning["request_id"] == resp.headers["X-Request-ID"]
+    assert warning["level"] == "WARNING"
+
+
+def test_further_corp_registered_by_cli_gets_its_own_callback_url(app, client, runner):
+    other_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+    result = runner.invoke(args=["scrm", "corp", "add", "wwsecondcorp0001", "--agent-id", "7",
+                                 "--secret", "sec", "--token", "tok2", "--aes-key", other_key])
+    assert result.exit_code == 0, result.output
+    assert db.session.get(Corp, "wwsecondcorp0001").agent_id == 7
+    xml = event_xml("change_contact", "delete_user", corp_id="wwsecondcorp0001", UserID="lisi")
+    creds = dict(token="tok2", aes_key=other_key, corp_id="wwsecondcorp0001")
+    assert post_callback(client, xml, path="/wecom/callback/wwsecondcorp0001", **creds).status_code == 200
+    # The env corp's URL does not accept the second corp's messages.
+    assert post_callback(client, xml, **creds).status_code in (400, 403)
+    row = db.session.scalars(select(CallbackEvent)).one()
+    assert row.corp_id == "wwsecondcorp0001"
+
+
+def test_corp_add_validates_the_aes_key(runner):
+    result = runner.invoke(args=["scrm", "corp", "add", "wwx", "--agent-id", "1", "--secret", "s",
+                                 "--token", "t", "--aes-key", "short"])
+    assert result.exit_code != 0
+    assert "43 characters" in result.output
+
+
+def test_unhandled_errors_are_json_500_without_details(app, client, caplog):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    with caplog.at_level(logging.ERROR):
+        resp = client.get("/boom")
+    assert resp.status_code == 500
+    assert b"secret detail" not in resp.data
+
+
+def test_worker_log_lines_carry_job_and_corp_ids(app, client, capsys):
+    from scrm.logging import configure_logging
+    from tests.conftest import TEST_CORP_ID
+    from tests.helpers import run_jobs
+
+    configure_logging("INFO")
+    post_callback(client, event_xml("change_future_thing", "appear"))
+    run_jobs(app)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    ignored = next(line for line in lines if "marked ignored" in line["message"])
+    event_id = db.session.scalars(select(CallbackEvent.id)).one()
+    assert ignored["job_id"] == f"callback-{event_id}"
+    assert ignored["corp_id"] == TEST_CORP_ID
