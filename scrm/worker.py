@@ -43,7 +43,9 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False) -> None:
                                              logging_level=app.config.get("LOG_LEVEL", "INFO"))
 
 
-def run_scheduler(app: Flask) -> None:
+def build_scheduler(app: Flask):
+    """The scheduler only enqueues; every sweep has a stable id, so a restart replaces its
+    schedule instead of adding a second one (and a sweep still queued is not queued twice)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from jobs.periodic import SWEEPS
@@ -59,8 +61,12 @@ def run_scheduler(app: Flask) -> None:
 
     scheduler = BlockingScheduler(timezone="UTC")
     for sweep in SWEEPS:
-        # Stable ids: restarting the scheduler replaces, never duplicates, a schedule.
         scheduler.add_job(enqueue_sweep, "interval", seconds=sweep.every_seconds, args=[sweep.name],
                           id=sweep.name, replace_existing=True, coalesce=True, max_instances=1)
-    log.info("scheduler starting with %d sweeps", len(SWEEPS))
+    return scheduler
+
+
+def run_scheduler(app: Flask) -> None:
+    scheduler = build_scheduler(app)
+    log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
     scheduler.start()
