@@ -1,6 +1,8 @@
 """Open API v1 resources, all under /api/v1 and all behind a corp-scoped bearer token."""
 from __future__ import annotations
 
+from copy import deepcopy
+
 from flask_smorest import Api
 
 from scrm.api import customers, events, groups
@@ -23,6 +25,14 @@ API_DESCRIPTION = """Read-only API for integrations (CRM sync, BI).
 def register(api: Api) -> None:
     for module in (customers, groups, events):
         api.register_blueprint(module.blp)
-    # app.py declares the bearerAuth scheme (and requires it globally); describe it here.
-    api.spec.components.security_schemes["bearerAuth"]["description"] = SECURITY_DESCRIPTION
-    api.spec.options.setdefault("info", {})["description"] = API_DESCRIPTION
+    _describe(api)
+
+
+def _describe(api: Api) -> None:
+    """Add prose to the spec options app.py set (it declares bearerAuth and requires it globally)."""
+    options = api.spec.options
+    components = options["components"] = deepcopy(options.get("components", {}))  # not app.config's
+    scheme = components.setdefault("securitySchemes", {}).setdefault(
+        "bearerAuth", {"type": "http", "scheme": "bearer"})
+    scheme["description"] = SECURITY_DESCRIPTION
+    options["info"] = {**options.get("info", {}), "description": API_DESCRIPTION}

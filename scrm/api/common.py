@@ -1,0 +1,50 @@
+"""What every v1 resource module shares: the blueprint factory, paging, row → dict."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+from sqlalchemy import Select, func, inspect, select
+
+from scrm.api.auth import authenticate
+from scrm.extensions import db
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def make_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
+    """A v1 blueprint: bearer auth before every view, no caching or sniffing after."""
+    blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
+    blp.before_request(authenticate)
+
+    @blp.after_request
+    def no_store(response: Response) -> Response:
+        # Customer data: keep it out of shared caches; JSON must never be sniffed as HTML.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return blp
+
+
+def paginate(blp: Blueprint) -> Callable[[Callable], Callable]:
+    """flask-smorest page/page_size pagination with our defaults; fills X-Pagination."""
+    return blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+
+
+def page_of(query: Select, pagination: PaginationParameters) -> list[Any]:
+    """One page of `query` (which must be ordered); sets the total for X-Pagination."""
+    pagination.item_count = db.session.scalar(
+        select(func.count()).select_from(query.order_by(None).subquery()))
+    return list(db.session.scalars(query.offset(pagination.first_item).limit(pagination.page_size)))
+
+
+def row_dict(row: Any, **extra: Any) -> dict[str, Any]:
+    """A model row's columns as a dict, plus extra keys (for nested output)."""
+    data = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+    data.update(extra)
+    return data

@@ -1,0 +1,1 @@
+"""marshmallow 4 schemas: API input/output and parsed callback payloads."""
