@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}]},
     )
+    app.json.ensure_ascii = False  # Chinese names stay readable in API responses
     configure_logging(app.config.get("LOG_LEVEL", "INFO"))
 
     db.init_app(app)
