@@ -1,13 +1,13 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
-from scrm.models.group import GroupChat, GroupMember
+from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
 from scrm.models.tag import Tag, TagGroup
 
 __all__ = [
     "ApiToken", "AppMessage", "ArchiveCursor", "ArchivedMessage", "CallbackEvent", "Corp",
-    "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupMember",
-    "RelationStatus", "RelationTag", "Staff", "Tag", "TagGroup", "TimelineEntry",
+    "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupChatStatus",
+    "GroupMember", "RelationStatus", "RelationTag", "Staff", "Tag", "TagGroup", "TimelineEntry",
 ]

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.extensions import db
 from scrm.models.base import CorpScoped, Timestamped
+
+
+class GroupChatStatus(StrEnum):
+    ACTIVE = "active"
+    DISMISSED = "dismissed"
 
 
 class GroupChat(CorpScoped, Timestamped, db.Model):
@@ -20,7 +26,7 @@ class GroupChat(CorpScoped, Timestamped, db.Model):
     admin_userids: Mapped[list | None] = mapped_column(JSON)
     create_time: Mapped[datetime | None] = mapped_column(DateTime)
     member_version: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | dismissed
+    status: Mapped[str] = mapped_column(String(16), default=GroupChatStatus.ACTIVE)
     dismissed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

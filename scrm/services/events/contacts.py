@@ -1,0 +1,129 @@
+"""`change_contact` (通讯录): staff and departments, from the payload (PROTOCOL §2.4).
+
+update_user carries only the fields that changed, so only fields present in the payload are
+written. A NewUserID renames the member everywhere we store a staff userid.
+
+`update_tag` (contact tags, a different thing from customer tags) has no handler on purpose:
+we keep no contact tags, and the inbox marks it `ignored`, which says exactly that — "processed"
+would claim an effect that never happened.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import String, cast, delete, exists, select, update
+from sqlalchemy.orm import aliased
+
+from scrm.extensions import db
+from scrm.models import (
+    AppMessage,
+    Department,
+    FollowRelation,
+    GroupChat,
+    GroupMember,
+    RelationTag,
+    Staff,
+    TimelineEntry,
+)
+from scrm.services.dispatch import EventContext, handles
+from scrm.services.events.common import as_int, as_list, ensure_row
+
+log = logging.getLogger(__name__)
+
+EVENT = "change_contact"
+STAFF_MEMBER = 1  # GroupMember.type
+
+
+def _department_ids(value: Any) -> list[int]:
+    """"1,2,3" -> [1, 2, 3]."""
+    return [dept_id for dept_id in (as_int(part) for part in as_list(value)) if dept_id is not None]
+
+
+def _text(value: Any) -> str | None:
+    return value or None  # an empty element parses to None already; "" is the same to us
+
+
+# payload element -> (Staff attribute, converter)
+STAFF_FIELDS = {
+    "Name": ("name", _text), "Alias": ("alias", _text), "Position": ("position", _text),
+    "Mobile": ("mobile", _text), "Email": ("email", _text), "Avatar": ("avatar", _text),
+    "Gender": ("gender", as_int), "Status": ("status", as_int),
+    "MainDepartment": ("main_department", as_int), "Department": ("department_ids", _department_ids),
+}
+
+
+@handles(EVENT, "create_user", "update_user")
+def staff_changed(ctx: EventContext) -> None:
+    userid, new_userid = ctx.get("UserID"), ctx.get("NewUserID")
+    if new_userid and new_userid != userid:
+        rename_userid(ctx.corp_id, userid, new_userid)
+        userid = new_userid
+    staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=userid)
+    for element, (attribute, convert) in STAFF_FIELDS.items():
+        if element in ctx.data:  # present but empty means cleared
+            setattr(staff, attribute, convert(ctx.data[element]))
+    if ctx.change_type == "create_user":
+        staff.left_at = None  # a userid can be reused after a member left
+
+
+@handles(EVENT, "delete_user")
+def staff_left(ctx: EventContext) -> None:
+    # Handing their customers and groups over (离职继承) is a separate flow.
+    staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=ctx.get("UserID"))
+    staff.left_at = staff.left_at or ctx.occurred_at
+
+
+def _merge_unique(model: type, id_column: str, corp_id: str, old: str, new: str, *keys: str) -> None:
+    """Rename `id_column` old -> new in a table where (corp_id, id_column, *keys) is unique.
+    Old rows that would collide with a row already stored under the new id are dropped first:
+    the new id's row is the fresher one (a sync may have seen the new id before this event)."""
+    column = getattr(model, id_column)
+    other = aliased(model)
+    clash = exists().where(other.corp_id == corp_id, getattr(other, id_column) == new,
+                           *(getattr(other, key) == getattr(model, key) for key in keys))
+    db.session.execute(delete(model).where(model.corp_id == corp_id, column == old, clash)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(model).where(model.corp_id == corp_id, column == old)
+                       .values({id_column: new}).execution_options(synchronize_session=False))
+
+
+def rename_userid(corp_id: str, old: str, new: str) -> None:
+    """Staff userid old -> new in staff, relations, relation tags, groups, timeline, app messages.
+    Archived chat messages keep the ids they were recorded with (they are a verbatim copy)."""
+    log.info("renaming userid %s -> %s", old, new)
+    _merge_unique(Staff, "userid", corp_id, old, new)
+    _merge_unique(FollowRelation, "userid", corp_id, old, new, "external_userid")
+    _merge_unique(RelationTag, "userid", corp_id, old, new, "external_userid", "tag_key")
+    _merge_unique(GroupMember, "member_id", corp_id, old, new, "chat_id")
+    plain_columns = ((FollowRelation, "oper_userid"), (GroupChat, "owner"), (GroupMember, "invitor"),
+                     (TimelineEntry, "userid"), (AppMessage, "from_userid"))
+    for model, name in plain_columns:
+        db.session.execute(update(model).where(model.corp_id == corp_id, getattr(model, name) == old)
+                           .values({name: new}).execution_options(synchronize_session=False))
+    # admin_userids is a JSON list; the text match only narrows the rows, Python decides.
+    for chat in db.session.scalars(select(GroupChat).where(
+            GroupChat.corp_id == corp_id, cast(GroupChat.admin_userids, String).contains(f'"{old}"'))):
+        if old in (chat.admin_userids or []):
+            chat.admin_userids = [new if userid == old else userid for userid in chat.admin_userids]
+    db.session.flush()
+    db.session.expire_all()  # the bulk statements bypassed the identity map
+
+
+@handles(EVENT, "create_party", "update_party")
+def department_changed(ctx: EventContext) -> None:
+    department, _ = ensure_row(Department, corp_id=ctx.corp_id, dept_id=as_int(ctx.get("Id")))
+    if "Name" in ctx.data:
+        department.name = ctx.data["Name"]
+    if "ParentId" in ctx.data:
+        department.parent_id = as_int(ctx.data["ParentId"])
+    if "Order" in ctx.data:
+        department.order = as_int(ctx.data["Order"])
+    if ctx.change_type == "create_party":
+        department.deleted_at = None  # department ids can be reused
+
+
+@handles(EVENT, "delete_party")
+def department_deleted(ctx: EventContext) -> None:
+    department, _ = ensure_row(Department, corp_id=ctx.corp_id, dept_id=as_int(ctx.get("Id")))
+    department.deleted_at = department.deleted_at or ctx.occurred_at

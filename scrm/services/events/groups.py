@@ -1,0 +1,117 @@
+"""`change_external_chat`: customer group chats and their members (PROTOCOL §2.2, §3.4).
+
+create/update are notices: `groupchat/get` gives the whole group, which we upsert. Member
+versions (LastMemVer → CurMemVer, and the reply's member_version) tell us when a member event
+is already applied, when an earlier one was lost, and when WeCom's detail API still lags.
+
+Timeline kinds for customer members (type 2): joined_group, left_group, group_dismissed.
+A dismissed group keeps its member rows as they were; each customer still in it gets a
+group_dismissed entry (they did not leave, the group ended).
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from scrm.clock import from_timestamp
+from scrm.extensions import db
+from scrm.models import GroupChat, GroupChatStatus, GroupMember
+from scrm.services.dispatch import EventContext, RetryLater, handles
+from scrm.services.events.common import as_int, as_list, ensure_row, record
+
+log = logging.getLogger(__name__)
+
+EVENT = "change_external_chat"
+MEMBER_CHANGES = ("add_member", "del_member")
+CUSTOMER = 2  # member type: 1 staff, 2 external contact
+# groupchat/get may lag the callback (PROTOCOL §2.2): wait this many attempts for the reply's
+# member_version to reach CurMemVer, then take what it returns.
+LAG_ATTEMPTS = 3
+LAG_DELAY = 5.0
+
+
+@handles(EVENT, "create", "update")
+def chat_changed(ctx: EventContext) -> None:
+    chat_id = ctx.get("ChatId")
+    # The lock serialises the events of one chat, so each compares versions with what the
+    # previous one committed.
+    chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=chat_id)
+    if chat.status == GroupChatStatus.DISMISSED:
+        log.info("event for dismissed chat %s ignored", chat_id)
+        return
+    detail, last_ver, cur_ver = ctx.get("UpdateDetail"), ctx.get("LastMemVer"), ctx.get("CurMemVer")
+    # Only member events are covered by the version: a name/notice change may carry the same
+    # CurMemVer as the stored one and still needs the fetch.
+    if detail in MEMBER_CHANGES and cur_ver and chat.member_version == cur_ver:
+        log.info("chat %s already at member version %s", chat_id, cur_ver)
+        return
+    if last_ver and chat.member_version and last_ver != chat.member_version:
+        log.warning("chat %s member version gap: stored %s, event starts from %s; an earlier "
+                    "event was lost or is late, the full refresh repairs it",
+                    chat_id, chat.member_version, last_ver)
+    group = ctx.wecom.groupchat_get(chat_id, need_name=1)["group_chat"]
+    if cur_ver and group.get("member_version") != cur_ver and ctx.attempts < LAG_ATTEMPTS:
+        raise RetryLater(f"groupchat/get of {chat_id} at member version {group.get('member_version')}, "
+                         f"event says {cur_ver}", delay=LAG_DELAY)
+    _apply_chat(chat, group)
+    _apply_members(ctx, chat, group.get("member_list") or [], detail)
+
+
+def _apply_chat(chat: GroupChat, group: dict) -> None:
+    chat.name = group.get("name")
+    chat.owner = group.get("owner")
+    chat.notice = group.get("notice")
+    chat.admin_userids = [admin["userid"] for admin in group.get("admin_list") or [] if admin.get("userid")]
+    chat.create_time = from_timestamp(group.get("create_time"))
+    chat.member_version = group.get("member_version")
+
+
+def _apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detail: str | None) -> None:
+    stored = {row.member_id: row for row in db.session.scalars(
+        select(GroupMember).filter_by(corp_id=ctx.corp_id, chat_id=chat.chat_id))}
+    current = {member["userid"]: member for member in listed if member.get("userid")}
+    for member_id, member in current.items():
+        row = stored.get(member_id)
+        joined = row is None or row.quit_time is not None
+        if row is None:
+            row = GroupMember(corp_id=ctx.corp_id, chat_id=chat.chat_id, member_id=member_id)
+            db.session.add(row)
+        row.type = member.get("type")
+        row.unionid = member.get("unionid")
+        row.name = member.get("name")
+        row.group_nickname = member.get("group_nickname")
+        row.join_time = from_timestamp(member.get("join_time"))
+        row.join_scene = member.get("join_scene")
+        row.invitor = (member.get("invitor") or {}).get("userid")
+        row.state = member.get("state")
+        row.quit_time = row.quit_scene = None
+        if joined and row.type == CUSTOMER:
+            record(ctx, member_id, "joined_group", userid=chat.owner, chat_id=chat.chat_id,
+                   chat_name=chat.name, join_scene=row.join_scene, state=row.state,
+                   invitor=row.invitor, join_time=member.get("join_time"))
+    # QuitScene describes the members this event names; others found missing were lost events.
+    quit_scene = as_int(ctx.get("QuitScene")) if detail == "del_member" else None
+    named = set(as_list(ctx.data.get("MemChangeList")))
+    for member_id, row in stored.items():
+        if member_id in current or row.quit_time is not None:
+            continue
+        row.quit_time = ctx.occurred_at
+        row.quit_scene = quit_scene if (not named or member_id in named) else None
+        if row.type == CUSTOMER:
+            record(ctx, member_id, "left_group", userid=chat.owner, chat_id=chat.chat_id,
+                   chat_name=chat.name, quit_scene=row.quit_scene)
+
+
+@handles(EVENT, "dismiss")
+def chat_dismissed(ctx: EventContext) -> None:
+    # No WeCom call: the group is gone, groupchat/get would only fail.
+    chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=ctx.get("ChatId"))
+    if chat.status == GroupChatStatus.DISMISSED:
+        return
+    chat.status, chat.dismissed_at = GroupChatStatus.DISMISSED, ctx.occurred_at
+    remaining = db.session.scalars(select(GroupMember).filter_by(
+        corp_id=ctx.corp_id, chat_id=chat.chat_id, type=CUSTOMER, quit_time=None))
+    for row in remaining:
+        record(ctx, row.member_id, "group_dismissed", userid=chat.owner, chat_id=chat.chat_id,
+               chat_name=chat.name)
