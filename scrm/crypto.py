@@ -34,6 +34,9 @@ class CallbackCrypto:
         self.token = token
         self.receive_id = receive_id
         self._crypto = WeChatCrypto(token, aes_key, receive_id)
+        # Built once: its AES Cipher is immutable and hands out a fresh decryptor per call, so
+        # one instance serves every request thread (building it cost more than decrypting).
+        self._prp = PrpCrypto(self._crypto.key)
 
     def _verify(self, signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         expected = _get_signature(self.token, timestamp, nonce, encrypted)
@@ -42,7 +45,7 @@ class CallbackCrypto:
 
     def _decrypt(self, encrypted: str) -> str:
         try:
-            return PrpCrypto(self._crypto.key).decrypt(encrypted, self.receive_id)
+            return self._prp.decrypt(encrypted, self.receive_id)
         except (WeChatException, binascii.Error, ValueError, UnicodeDecodeError, IndexError,
                 TypeError) as exc:
             raise InvalidCallback(f"cannot decrypt: {type(exc).__name__}") from None

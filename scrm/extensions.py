@@ -1,12 +1,14 @@
 """Extension objects, created once here and bound to an app in create_app()."""
 from __future__ import annotations
 
+import sqlite3
+
 import redis
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -22,6 +24,18 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite (the default database): WAL, so readers never block the writer and a commit is one
+    fsync of the log; synchronous=FULL, so a commit is durable when it returns; a writer waits
+    up to 5 s for the lock (pysqlite's default, made explicit) instead of failing at once."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+
 migrate = Migrate()
 api = Api()
 

@@ -68,8 +68,13 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
                 failure_ttl=spec.failure_ttl, ttl=spec.ttl)
     if delay > 0:
         return q.enqueue_in(timedelta(seconds=delay), func, *args, **opts)
-    return q.enqueue_call(func, args=args, timeout=spec.job_timeout, result_ttl=spec.result_ttl,
-                          failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id)
+    # One MULTI/EXEC round trip: without a pipeline RQ sends the queue registration and the job
+    # separately (this runs inside every callback request).
+    with q.connection.pipeline() as pipe:
+        job = q.enqueue_call(func, args=args, timeout=spec.job_timeout, result_ttl=spec.result_ttl,
+                             failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id, pipeline=pipe)
+        pipe.execute()
+    return job
 
 
 def enqueue_after_commit(session: Session, func: str, *args: Any, **kwargs: Any) -> None:
