@@ -227,15 +227,15 @@ def throwaway_database(database_url: str | None, tmp: str):
 
 
 def start_gunicorn(args, port: int, env: dict) -> subprocess.Popen:
-    # Chosen on this 2-core machine (PostgreSQL, 16 keep-alive clients, same code, runs
-    # interleaved): gthread, one worker per core, 4 threads each. Sync workers close the
-    # connection after every response and block through each commit, so they need 5-6
-    # processes to fill 2 cores: no faster (800-930/s against 970-1,140/s), a worse p99,
-    # twice the memory (560-660 MB RSS against 290 MB). More threads per worker lose to GIL
-    # contention on PostgreSQL (2 x 8: 690-790/s) but help SQLite's group commit (2 x 8:
-    # 1,350-1,420/s against 1,150). --preload forks workers ready together; --reuse-port gives
-    # each its own listening socket, so the kernel spreads the keep-alive connections (without
-    # it the first worker to wake accepts all of them and the other core idles).
+    # Chosen on this 2-core machine (16 keep-alive clients, runs interleaved): gthread, one
+    # worker per core. Sync workers close the connection after every response and block through
+    # each commit, so they need 5-6 processes to fill 2 cores: on PostgreSQL no faster (800-930/s
+    # against 970-1,140/s), a worse p99, twice the memory (560-660 MB RSS against 290 MB).
+    # Threads: 4 on PostgreSQL (2 x 8 lost to GIL contention: 690-790/s); 8 on SQLite, whose
+    # group commit batches the rows of a worker's waiting threads (1,350-1,420/s against 1,150
+    # with 4). --preload forks workers ready together; --reuse-port gives each its own listening
+    # socket, so the kernel spreads the keep-alive connections (without it the first worker to
+    # wake accepts all of them and the other core idles).
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--worker-class", args.worker_class,
@@ -271,13 +271,15 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--concurrency", type=int, default=16, help="keep-alive clients")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--threads", type=int, help="per gthread worker (default: 4 on PostgreSQL, "
+                   "8 on SQLite, see start_gunicorn)")
     p.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     p.add_argument("--duplicate-rate", type=float, default=0.10, help="retries per distinct event")
     args = p.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="scrm-bench-")
     url, drop_database = throwaway_database(args.database_url, tmp.name)
+    args.threads = args.threads or (4 if url.get_backend_name() == "postgresql" else 8)
     db_url = url.render_as_string(hide_password=False)
     embedded = None if os.environ.get("REDIS_URL") else EmbeddedRedis().start()
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]

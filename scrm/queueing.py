@@ -6,6 +6,7 @@ place (the redash pattern). Jobs receive ids, never ORM objects.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,10 +46,22 @@ def redis_connection() -> redis.Redis:
     return current_app.extensions["redis"]
 
 
+# Queue objects hold no per-call state; building one (serializer resolution) cost a tenth of
+# an enqueue, so each connection keeps its own.
+_queues: weakref.WeakKeyDictionary[redis.Redis, dict[str, Queue]] = weakref.WeakKeyDictionary()
+
+
 def get_queue(name: str, connection: redis.Redis | None = None) -> Queue:
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
-    return Queue(name, connection=connection or redis_connection(), serializer=JSONSerializer)
+    connection = connection or redis_connection()
+    queues = _queues.get(connection)
+    if queues is None:
+        queues = _queues.setdefault(connection, {})
+    queue = queues.get(name)
+    if queue is None:
+        queue = queues[name] = Queue(name, connection=connection, serializer=JSONSerializer)
+    return queue
 
 
 _WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
