@@ -1,0 +1,120 @@
+"""``python -m scrm.sandbox``: run the WeCom simulator as its own process.
+
+    python -m scrm.sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
+        [--staff 20 --customers 3000 --groups 60 --seed 42] [--latency-ms 50-150] \\
+        [--token-ttl 7200 --rate-limit 10000 --not-contact-window 0 --groupmsg-dispatch 2] \\
+        [--duplicate-callbacks] [--threads 64]
+
+Point the service at it with WECOM_API_BASE_URL=http://127.0.0.1:5001/cgi-bin/ and the sandbox
+corp's credentials (scrm.sandbox.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
+corp: the simulator must never stand in for, or be confused with, a configured WeCom account.
+
+Server: gunicorn with ONE worker process (the world lives in that process's memory; a second
+worker would be a second, diverging corp) and gthread threads, so concurrent API calls and
+the configured latency (slept in the request thread) overlap. ``--threads`` bounds how many
+calls are in flight at once; keep it above the service's concurrency when simulating latency.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from scrm.sandbox import SANDBOX_CORP_ID
+
+
+def _latency(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    try:
+        bounds = float(low), float(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected MS or MIN-MAX, e.g. 50-150") from None
+    if bounds[0] < 0 or bounds[1] < bounds[0]:
+        raise argparse.ArgumentTypeError("expected 0 <= MIN <= MAX")
+    return bounds
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m scrm.sandbox", description="WeCom simulator (sandbox mode)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--callback-url", default=None, help="the service's callback URL (no callbacks without)")
+    p.add_argument("--staff", type=int, default=20)
+    p.add_argument("--customers", type=int, default=3000)
+    p.add_argument("--groups", type=int, default=60)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--latency-ms", type=_latency, default=(0.0, 0.0), help="per API call, e.g. 50-150")
+    p.add_argument("--token-ttl", type=int, default=7200, help="access_token expires_in (s)")
+    p.add_argument("--rate-limit", type=int, default=10_000, help="calls per API per minute before 45009")
+    p.add_argument("--not-contact-window", type=float, default=0.0,
+                   help="s during which externalcontact/get answers 84061 after an add")
+    p.add_argument("--groupmsg-dispatch", type=float, default=2.0,
+                   help="s after add_msg_template during which its queries answer 41063")
+    p.add_argument("--welcome-code-ttl", type=float, default=20.0)
+    p.add_argument("--duplicate-callbacks", action="store_true", help="deliver every callback twice")
+    p.add_argument("--callback-workers", type=int, default=1,
+                   help="parallel callback deliveries (1 keeps them in order)")
+    p.add_argument("--threads", type=int, default=64, help="gunicorn gthread threads")
+    return p.parse_args(argv)
+
+
+def refuse_real_credentials(env: dict[str, str]) -> str | None:
+    """The reason not to start, if the environment configures a real corp."""
+    corp_id = (env.get("WECOM_CORP_ID") or "").strip()
+    if corp_id and corp_id != SANDBOX_CORP_ID:
+        return (f"WECOM_CORP_ID is set to {corp_id}, a real WeCom corp: the sandbox simulator only runs "
+                f"when WeCom is not configured (or WECOM_CORP_ID={SANDBOX_CORP_ID}). Unset the WECOM_* "
+                "variables to use sandbox mode.")
+    return None
+
+
+def build_app(args: argparse.Namespace):
+    from scrm.sandbox.app import create_simulator_app
+    from scrm.sandbox.world import World, WorldConfig
+
+    config = WorldConfig(token_ttl=args.token_ttl, rate_limit=args.rate_limit,
+                         welcome_code_ttl=args.welcome_code_ttl, not_contact_window=args.not_contact_window,
+                         groupmsg_dispatch=args.groupmsg_dispatch, latency_ms=args.latency_ms)
+    started = time.monotonic()
+    world = World(config, seed=args.seed).seed(staff=args.staff, customers=args.customers,
+                                               groups=args.groups, seed=args.seed)
+    print(f"[sandbox] WeCom simulator: corp {config.corp_id}, {len(world.staff)} staff, "
+          f"{len(world.customers)} customers, {len(world.groups)} groups (seeded in "
+          f"{time.monotonic() - started:.1f} s); API http://{args.host}:{args.port}/cgi-bin/, control API "
+          f"/sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}", flush=True)
+    return create_simulator_app(world, args.callback_url, duplicate_callbacks=args.duplicate_callbacks,
+                                callback_workers=args.callback_workers)
+
+
+def serve(args: argparse.Namespace) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {"bind": f"{args.host}:{args.port}", "workers": 1, "worker_class": "gthread",
+                       "threads": args.threads, "timeout": 120,  # seeding 100k customers takes seconds
+                       "graceful_timeout": 5, "keepalive": 5, "proc_name": "scrm-sandbox",
+                       "loglevel": "warning"}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # Built in the worker, so the callback threads live in the process that serves.
+            return build_app(args)
+
+    Server().run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    reason = refuse_real_credentials(dict(os.environ))
+    if reason:
+        print(f"[sandbox] refusing to start: {reason}", file=sys.stderr)
+        return 2
+    serve(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
