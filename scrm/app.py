@@ -33,6 +33,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # Chinese names stay readable in API responses
     configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    if app.config.get("SANDBOX"):
+        log.warning("SANDBOX MODE: no WECOM_* credentials set; WeCom is the simulator at %s",
+                    app.config["WECOM_API_BASE_URL"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

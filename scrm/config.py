@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
+DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m scrm.sandbox`
 
-# The WeCom app of the corp this deployment serves. All of these are required.
+# The WeCom app of the corp this deployment serves. All of these are required, unless none is
+# set: then the service runs in sandbox mode against the built-in WeCom simulator.
 WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
 
 
@@ -29,19 +31,47 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
         or "sqlite:///" + os.path.join(os.path.abspath(instance_path), "scrm.db"),
         "REDIS_URL": _require(env, "REDIS_URL"),
-        "WECOM_API_BASE_URL": env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL,
         "WECOM_TIMEOUT": float(env.get("WECOM_TIMEOUT", "10")),
         "SPOOL_DIR": env.get("SCRM_SPOOL_DIR") or os.path.join(os.path.abspath(instance_path), "spool"),
         "CALLBACK_MAX_BYTES": int(env.get("SCRM_CALLBACK_MAX_BYTES", str(64 * 1024))),
         "INBOX_SWEEP_AFTER_SECONDS": int(env.get("SCRM_INBOX_SWEEP_AFTER", "30")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }
-    for name in WECOM_REQUIRED:
-        config[name] = _require(env, name)
+    config.update(_wecom_settings(env))
+    return config
+
+
+def sandbox_mode(env: Mapping[str, str]) -> bool:
+    """SCRM_SANDBOX=auto (default): sandbox when no WECOM_* credential is set; 1: always; 0: never
+    (then missing credentials are an error, as a production deployment wants)."""
+    switch = (env.get("SCRM_SANDBOX") or "auto").strip().lower()
+    if switch not in ("auto", "0", "1"):
+        raise ConfigError("SCRM_SANDBOX must be auto, 0 or 1")
+    if switch == "auto":
+        return not any((env.get(name) or "").strip() for name in WECOM_REQUIRED)
+    return switch == "1"
+
+
+def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    if sandbox_mode(env):
+        from scrm import sandbox
+
+        real = [name for name in WECOM_REQUIRED if (env.get(name) or "").strip()]
+        if real and env.get("WECOM_CORP_ID", sandbox.SANDBOX_CORP_ID) != sandbox.SANDBOX_CORP_ID:
+            raise ConfigError(f"SCRM_SANDBOX=1 but real WeCom credentials are set ({', '.join(real)})")
+        return {
+            "SANDBOX": True, "WECOM_CORP_ID": sandbox.SANDBOX_CORP_ID,
+            "WECOM_AGENT_ID": sandbox.SANDBOX_AGENT_ID, "WECOM_SECRET": sandbox.SANDBOX_SECRET,
+            "WECOM_TOKEN": sandbox.SANDBOX_TOKEN, "WECOM_AES_KEY": sandbox.SANDBOX_AES_KEY,
+            "WECOM_API_BASE_URL": env.get("WECOM_API_BASE_URL") or DEFAULT_SANDBOX_API_BASE_URL,
+        }
+    settings: dict[str, Any] = {name: _require(env, name) for name in WECOM_REQUIRED}
     try:
-        config["WECOM_AGENT_ID"] = int(config["WECOM_AGENT_ID"])
+        settings["WECOM_AGENT_ID"] = int(settings["WECOM_AGENT_ID"])
     except ValueError:
         raise ConfigError("WECOM_AGENT_ID must be an integer (the app's AgentId)") from None
-    if len(config["WECOM_AES_KEY"]) != 43:
+    if len(settings["WECOM_AES_KEY"]) != 43:
         raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey")
-    return config
+    settings["SANDBOX"] = False
+    settings["WECOM_API_BASE_URL"] = env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    return settings

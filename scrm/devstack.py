@@ -5,8 +5,13 @@ embedded redis-server when REDIS_URL is not set, applies migrations, then runs t
 (gunicorn), a `welcome` worker, a worker for the other queues and the scheduler, with their
 logs combined and prefixed. Ctrl-C stops everything cleanly.
 
+With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom simulator
+(`python -m scrm.sandbox`) and points the service at it.
+
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
-SCRM_REDIS_PORT (6390, embedded Redis only).
+SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
+SCRM_ENV_FILE (.env; "-" for none); sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20),
+SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60), SANDBOX_LATENCY_MS (50-150).
 """
 from __future__ import annotations
 
@@ -29,7 +34,11 @@ def say(message: str) -> None:
 
 
 def load_env() -> dict[str, str]:
-    env_file = ROOT / ".env"
+    """The environment, over `.env` (SCRM_ENV_FILE names another file; "-" reads none)."""
+    env_file_setting = os.environ.get("SCRM_ENV_FILE", str(ROOT / ".env"))
+    if env_file_setting == "-":
+        return dict(os.environ)
+    env_file = Path(env_file_setting)
     if not env_file.exists():
         template = (ROOT / ".env.example").read_text(encoding="utf-8")
         env_file.write_text(template.replace("SECRET_KEY=change-me",
@@ -48,7 +57,7 @@ def pump(name: str, stream) -> None:
 
 def main() -> int:
     env = load_env()
-    from scrm.config import ConfigError, load_config
+    from scrm.config import ConfigError, load_config, sandbox_mode
 
     try:
         load_config({**env, "REDIS_URL": env.get("REDIS_URL") or "redis://embedded"},
@@ -61,11 +70,23 @@ def main() -> int:
     if not env.get("REDIS_URL"):
         from scrm.embedded_redis import EmbeddedRedis
 
-        port = int(env.get("SCRM_REDIS_PORT", "6390"))
-        redis_server = EmbeddedRedis(port=port, directory=str(ROOT / "instance" / "redis"),
+        redis_server = EmbeddedRedis(port=int(env.get("SCRM_REDIS_PORT", "6390")),
+                                     directory=env.get("SCRM_REDIS_DIR", str(ROOT / "instance" / "redis")),
                                      persist=True).start()
         env["REDIS_URL"] = redis_server.url
         say(f"REDIS_URL not set: started an embedded redis-server at {redis_server.url}")
+
+    host, port = env.get("SCRM_HOST", "127.0.0.1"), env.get("SCRM_PORT", "5000")
+    commands: dict[str, list[str]] = {}
+    if sandbox_mode(env):
+        sim_port = env.get("SANDBOX_PORT", "5001")
+        env.setdefault("WECOM_API_BASE_URL", f"http://127.0.0.1:{sim_port}/cgi-bin/")
+        commands["simulator"] = [
+            PY, "-m", "scrm.sandbox", "--port", sim_port,
+            "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
+            "--staff", env.get("SANDBOX_STAFF", "20"), "--customers", env.get("SANDBOX_CUSTOMERS", "3000"),
+            "--groups", env.get("SANDBOX_GROUPS", "60"), "--latency-ms", env.get("SANDBOX_LATENCY_MS", "50-150")]
+        say(f"SANDBOX MODE (no WECOM_* credentials): play WeCom at http://127.0.0.1:{sim_port}/")
 
     flask = [PY, "-m", "flask", "--app", "wsgi"]
     try:
@@ -73,14 +94,13 @@ def main() -> int:
         if subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env).returncode != 0:
             say("migrations failed; see the error above")
             return 1
-        host, port = env.get("SCRM_HOST", "127.0.0.1"), env.get("SCRM_PORT", "5000")
-        commands = {
+        commands.update({
             "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
                     "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],
             "welcome": [*flask, "scrm", "worker", "welcome"],
             "worker": [*flask, "scrm", "worker"],
             "scheduler": [*flask, "scrm", "scheduler"],
-        }
+        })
         return supervise(commands, env, host, port)
     finally:
         if redis_server:

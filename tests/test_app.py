@@ -26,6 +26,30 @@ def test_missing_required_setting_names_the_variable(missing):
         load_config(env)
 
 
+def test_no_wecom_credentials_means_sandbox_mode():
+    from scrm import sandbox
+
+    env = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
+    config = load_config(env)
+    assert config["SANDBOX"] is True
+    assert config["WECOM_CORP_ID"] == sandbox.SANDBOX_CORP_ID
+    assert config["WECOM_TOKEN"] == sandbox.SANDBOX_TOKEN
+    assert config["WECOM_API_BASE_URL"] == "http://127.0.0.1:5001/cgi-bin/"
+    assert load_config({**env, "WECOM_API_BASE_URL": "http://127.0.0.1:7001/cgi-bin/"})[
+        "WECOM_API_BASE_URL"] == "http://127.0.0.1:7001/cgi-bin/"
+    assert load_config(BASE_ENV)["SANDBOX"] is False
+
+
+def test_sandbox_can_be_forbidden_and_is_never_mixed_with_real_credentials():
+    env = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
+    with pytest.raises(ConfigError, match="WECOM_CORP_ID"):
+        load_config({**env, "SCRM_SANDBOX": "0"})
+    with pytest.raises(ConfigError, match="real WeCom credentials"):
+        load_config({**BASE_ENV, "SCRM_SANDBOX": "1"})
+    with pytest.raises(ConfigError, match="SCRM_SANDBOX"):
+        load_config({**env, "SCRM_SANDBOX": "maybe"})
+
+
 def test_defaults_and_overrides(tmp_path):
     config = load_config(BASE_ENV, instance_path=str(tmp_path))
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/scrm.db"
