@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -10,7 +11,7 @@ from scrm.clock import utcnow
 from scrm.crypto import InvalidCallback, parse_xml
 from scrm.extensions import db
 from scrm.logging import corp_id_var
-from scrm.services import corps, inbox
+from scrm.services import corps, inbox, welcome
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__)
@@ -69,5 +70,10 @@ def receive(corp_id: str | None = None):
             abort(503)
         return Response("", status=200)
     if event_id is not None:
+        if welcome.wants_welcome(fields):  # first: the code is valid for 20 s only
+            try:
+                welcome.enqueue_welcome(event_id)
+            except redis.RedisError as exc:
+                log.warning("could not enqueue welcome for event %s: %s", event_id, exc)
         inbox.notify(event_id)
     return Response("", status=200)

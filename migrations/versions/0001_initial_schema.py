@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:09:11.414190
+Create Date: 2026-11-22 08:07:02.926498
 
 """
 from alembic import op
@@ -290,6 +290,27 @@ def upgrade():
     with op.batch_alter_table('tag_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tag_group_corp_id'), ['corp_id'], unique=False)
 
+    op.create_table('welcome_message',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('external_userid', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('errcode', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('latency_ms', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welcome_message')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_welcome_message_event_id'))
+    )
+    with op.batch_alter_table('welcome_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_welcome_message_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_welcome_message_external_userid'), ['external_userid'], unique=False)
+
     op.create_table('timeline_entry',
     sa.Column('external_userid', sa.String(length=64), nullable=False),
     sa.Column('userid', sa.String(length=64), nullable=True),
@@ -319,6 +340,11 @@ def downgrade():
         batch_op.drop_index('ix_timeline_customer')
 
     op.drop_table('timeline_entry')
+    with op.batch_alter_table('welcome_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_welcome_message_external_userid'))
+        batch_op.drop_index(batch_op.f('ix_welcome_message_corp_id'))
+
+    op.drop_table('welcome_message')
     with op.batch_alter_table('tag_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tag_group_corp_id'))
 

@@ -5,9 +5,11 @@ from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
 from scrm.models.tag import Tag, TagGroup
+from scrm.models.welcome import WelcomeMessage, WelcomeStatus
 
 __all__ = [
     "ApiToken", "AppMessage", "ArchiveCursor", "ArchivedMessage", "CallbackEvent", "Corp",
     "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupChatStatus",
     "GroupMember", "RelationStatus", "RelationTag", "Staff", "Tag", "TagGroup", "TimelineEntry",
+    "WelcomeMessage", "WelcomeStatus",
 ]

@@ -16,11 +16,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from sqlalchemy import select
 
 from scrm.clock import from_timestamp
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
+from scrm.services import welcome
 from scrm.services.dispatch import EventContext, RetryLater, handles
 from scrm.services.events.common import ensure_row, record
 from scrm.wecom import WeComError
@@ -199,7 +201,13 @@ def refresh_customer(ctx: EventContext, *, require_pair: bool) -> None:
 
 @handles(EVENT, "add_external_contact", "add_half_external_contact")
 def relation_added(ctx: EventContext) -> None:
-    # Sending the welcome message is a separate, latency-critical job (not done here).
+    # The welcome is a separate, latency-critical job that the callback view already enqueued;
+    # enqueue it again in case Redis was down then (the job sends at most once).
+    if ctx.attempts == 1 and welcome.wants_welcome(ctx.data):
+        try:
+            welcome.enqueue_welcome(ctx.event_id)
+        except redis.RedisError as exc:
+            log.warning("could not enqueue the welcome of event %s: %s", ctx.event_id, exc)
     refresh_customer(ctx, require_pair=True)
 
 
