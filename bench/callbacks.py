@@ -343,7 +343,8 @@ def main() -> int:
     print(f"ceiling:      {ceiling:,.0f} callbacks/s (verify+decrypt+parse loop x {cores} cores)"
           f"   throughput/ceiling {throughput / ceiling:.1%}")
     print(f"CPU (cores):  workers {' + '.join(f'{c:.2f}' for c in cpu[1:-1])}, "
-          f"load generator {own:.2f}, whole machine {cpu[-1]:.2f} of {os.cpu_count()}")
+          f"load generator {own:.2f}, whole machine {cpu[-1]:.2f} of {os.cpu_count()} "
+          f"(database, Redis and anything else: {cpu[-1] - sum(cpu[:-1]) - own:.2f})")
     print(f"peak RSS:     {rss:.0f} MB (gunicorn master + {args.workers} workers)")
     print(f"inbox:        {len(payloads)} rows ({unacknowledged} of them unacknowledged), "
           f"{queued} jobs queued" + ("" if queued == len(payloads) else "   [MISMATCH]"))
