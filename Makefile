@@ -2,17 +2,21 @@
 #   make run    set up .venv, migrate, run web + workers + scheduler (embedded Redis if REDIS_URL is unset)
 #   make test   set up .venv and run the test suite (embedded Redis and SQLite unless
 #               TEST_REDIS_URL / TEST_DATABASE_URL are set)
+#   make e2e    the end-to-end check: the whole stack in sandbox mode, driven through the simulator
 # The first interpreter that actually runs and is 3.11 or newer (pyenv shims may exist but fail).
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench
+.PHONY: run test e2e bench
 run: $(VENV)/.installed
 	$(BIN)/python -m scrm.devstack
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: $(VENV)/.installed
+	$(BIN)/python -m pytest -m e2e tests/e2e -p no:cacheprovider
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/callbacks.py
