@@ -313,7 +313,7 @@ def main() -> int:
 
         with create_engine(db_url).connect() as conn:
             payloads = conn.execute(text("SELECT payload FROM callback_event")).scalars().all()
-        queued = rds.llen("rq:queue:callbacks")
+        queued, welcomes = rds.llen("rq:queue:callbacks"), rds.llen("rq:queue:welcome")
     finally:
         if server is not None:
             stop(server)
@@ -348,6 +348,8 @@ def main() -> int:
     print(f"peak RSS:     {rss:.0f} MB (gunicorn master + {args.workers} workers)")
     print(f"inbox:        {len(payloads)} rows ({unacknowledged} of them unacknowledged), "
           f"{queued} jobs queued" + ("" if queued == len(payloads) else "   [MISMATCH]"))
+    adds = sum(1 for xml in payloads if "<WelcomeCode>" in xml and "add_" in xml)
+    print(f"welcome:      {welcomes} jobs queued for {adds} stored adds with a WelcomeCode")
     print(f"lost: {lost}, duplicated: {duplicated}")
     return 1 if lost or duplicated else 0
 
