@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import redis
 from flask import current_app
 from sqlalchemy import bindparam, insert, or_, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
 from scrm.crypto import parse_xml
@@ -207,7 +207,10 @@ def process(event_id: int) -> str:
     try:
         handler(ctx)
         _finish(row, EventStatus.PROCESSED)
-    except (dispatch.RetryLater, RetryableWeComError) as exc:
+    except (dispatch.RetryLater, RetryableWeComError, redis.RedisError, OperationalError,
+            IntegrityError) as exc:
+        # Also transient: Redis (the token cache) or the database going away, and a unique-key
+        # race with a concurrent handler (the next attempt sees the other's row).
         db.session.rollback()
         row = db.session.get(CallbackEvent, event_id)
         delay = getattr(exc, "delay", None) or min(300, 5 * 2 ** (row.attempts - 1))

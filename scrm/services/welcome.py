@@ -38,9 +38,11 @@ def wants_welcome(fields: dict) -> bool:
             and fields.get("ChangeType") in ADD_EVENTS and bool(fields.get("WelcomeCode")))
 
 
-def enqueue_welcome(event_id: int, delay: float = 0, attempt: int = 0) -> None:
+def enqueue_welcome(event_id: int, delay: float = 0, attempt: int = 0, unique: bool = True) -> None:
+    """`unique=False` only where no job for the event can exist yet (the view, on a new row):
+    it saves a Redis round trip on the callback hot path."""
     enqueue("jobs.welcome.send_welcome", event_id, queue="welcome", delay=delay,
-            job_id=f"welcome-{event_id}-{attempt}", unique=True)
+            job_id=f"welcome-{event_id}-{attempt}", unique=unique)
 
 
 def render(corp_id: str, userid: str) -> dict:

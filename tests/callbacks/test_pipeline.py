@@ -160,3 +160,19 @@ def test_tick_runs_every_sweep(runner):
     result = runner.invoke(args=["scrm", "tick", "--now", "2030-01-01T00:00:00+00:00"])
     assert result.exit_code == 0
     assert json.loads(result.output) == {"drain-spool": 0, "sweep-inbox": 0}
+
+
+def test_database_errors_in_a_handler_are_retried_not_failed(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from scrm.services import dispatch
+
+    def db_gone(ctx):
+        raise OperationalError("UPDATE customer", {}, Exception("server closed the connection"))
+
+    monkeypatch.setitem(dispatch.HANDLERS, ("change_future_thing", None), db_gone)
+    post_callback(client, FUTURE_EVENT)
+    assert run_jobs(app) == 1
+    row = only_row()
+    assert row.status == "pending" and "server closed" in row.last_error
+    assert row.locked_until > row.received_at  # the retry waits for its backoff
