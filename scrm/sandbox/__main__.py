@@ -1,7 +1,8 @@
 """``python -m scrm.sandbox``: run the WeCom simulator as its own process.
 
     python -m scrm.sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
-        [--staff 20 --customers 3000 --groups 60 --seed 42] [--latency-ms 50-150] \\
+        [--service-url http://127.0.0.1:5000] [--staff 20 --customers 3000 --groups 60 --seed 42] \\
+        [--latency-ms 50-150] \\
         [--token-ttl 7200 --rate-limit 10000 --not-contact-window 0 --groupmsg-dispatch 2] \\
         [--duplicate-callbacks] [--threads 64]
 
@@ -40,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--callback-url", default=None, help="the service's callback URL (no callbacks without)")
+    p.add_argument("--service-url", default="http://127.0.0.1:5000",
+                   help="the service's base URL (the chat window frames its /sidebar/ page)")
     p.add_argument("--staff", type=int, default=20)
     p.add_argument("--customers", type=int, default=3000)
     p.add_argument("--groups", type=int, default=60)
@@ -70,6 +73,7 @@ def refuse_real_credentials(env: dict[str, str]) -> str | None:
 
 
 def build_app(args: argparse.Namespace):
+    from scrm.sandbox import web
     from scrm.sandbox.app import create_simulator_app
     from scrm.sandbox.world import World, WorldConfig
 
@@ -82,9 +86,12 @@ def build_app(args: argparse.Namespace):
     print(f"[sandbox] WeCom simulator: corp {config.corp_id}, {len(world.staff)} staff, "
           f"{len(world.customers)} customers, {len(world.groups)} groups (seeded in "
           f"{time.monotonic() - started:.1f} s); API http://{args.host}:{args.port}/cgi-bin/, control API "
-          f"/sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}", flush=True)
-    return create_simulator_app(world, args.callback_url, duplicate_callbacks=args.duplicate_callbacks,
-                                callback_workers=args.callback_workers)
+          f"/sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}; sandbox page "
+          f"http://{args.host}:{args.port}/", flush=True)
+    app = create_simulator_app(world, args.callback_url, duplicate_callbacks=args.duplicate_callbacks,
+                               callback_workers=args.callback_workers, blueprints=[web.bp])
+    app.config["SANDBOX_SERVICE_URL"] = args.service_url
+    return app
 
 
 def serve(args: argparse.Namespace) -> None:
