@@ -305,7 +305,7 @@ def main() -> int:
         cpu_before, own_before = cpu_seconds(pids), time.process_time()
         latencies, acked, errors, elapsed, ran_out = asyncio.run(
             drive(requests, port, args.concurrency, args.seconds))
-        cpu = [(b - a) / elapsed for a, b in zip(cpu_before, cpu_seconds(pids))]
+        cpu = [(b - a) / elapsed for a, b in zip(cpu_before, cpu_seconds(pids), strict=True)]
         own = (time.process_time() - own_before) / elapsed
         rss = peak_rss_mb(pids)
         stop(server)

@@ -84,6 +84,7 @@ def main() -> int:
         commands["simulator"] = [
             PY, "-m", "scrm.sandbox", "--port", sim_port,
             "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
+            "--service-url", f"http://{host}:{port}",
             "--staff", env.get("SANDBOX_STAFF", "20"), "--customers", env.get("SANDBOX_CUSTOMERS", "3000"),
             "--groups", env.get("SANDBOX_GROUPS", "60"), "--latency-ms", env.get("SANDBOX_LATENCY_MS", "50-150")]
         say(f"SANDBOX MODE (no WECOM_* credentials): play WeCom at http://127.0.0.1:{sim_port}/")

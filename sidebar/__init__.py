@@ -8,15 +8,12 @@ shows the customer's or group's record as the service knows it.
 Sandbox-only (404 otherwise):
   GET /sidebar/static/ww-standin.js           the stand-in for @wecom/jssdk
   GET /sidebar/sandbox/customers/<external_userid>?timeline_limit=N
-  GET /sidebar/sandbox/groups/<chat_id>?include_quit=true
-      the Open API v1 detail JSON (same views, same schemas), read as the deployment's own corp
+  GET /sidebar/sandbox/groups/<chat_id>
+      the Open API v1 detail JSON (same queries, same schemas), read as the deployment's own corp
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
-from werkzeug.exceptions import NotFound
-
-from scrm.logging import corp_id_var
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 bp = Blueprint("sidebar", __name__, url_prefix="/sidebar", template_folder="templates",
                static_folder="static")
@@ -54,29 +51,30 @@ def index():
                            agent_id=config.get("WECOM_AGENT_ID", ""))
 
 
-def _open_api(view, **kwargs) -> Response:
-    """Answer with an Open API v1 view, scoped to this deployment's corp (in sandbox mode: the
-    sandbox corp). The views read the corp from ``g.api_corp_id``, which the API's bearer auth
-    sets; the sandbox sidebar has no token, so it is set here."""
-    g.api_corp_id = current_app.config["WECOM_CORP_ID"]
-    corp_id_var.set(g.api_corp_id)
-    try:
-        return view(**kwargs)
-    except NotFound as exc:
-        response = jsonify(code=404, status="Not Found", message=exc.description)
+def _detail(detail: dict | None, schema, what: str) -> Response:
+    """Answer as the Open API v1 detail endpoint would (same schema), for this deployment's corp
+    (in sandbox mode, the sandbox corp): the sandbox sidebar has no API token."""
+    if detail is None:
+        response = jsonify(code=404, status="Not Found", message=f"No {what} with this id.")
         response.status_code = 404
         return response
+    return jsonify(schema.dump(detail))
 
 
 @bp.get("/sandbox/customers/<external_userid>")
 def sandbox_customer(external_userid: str):
-    from scrm.api.customers import get_customer
+    from scrm.api.customers import customer_detail
+    from scrm.schemas.customers import CustomerDetailSchema
 
-    return _open_api(get_customer, external_userid=external_userid)
+    limit = min(max(request.args.get("timeline_limit", 20, type=int), 1), 200)
+    corp_id = current_app.config["WECOM_CORP_ID"]
+    return _detail(customer_detail(corp_id, external_userid, limit), CustomerDetailSchema(), "customer")
 
 
 @bp.get("/sandbox/groups/<chat_id>")
 def sandbox_group(chat_id: str):
-    from scrm.api.groups import get_group
+    from scrm.api.groups import group_detail
+    from scrm.schemas.groups import GroupDetailSchema
 
-    return _open_api(get_group, chat_id=chat_id)
+    corp_id = current_app.config["WECOM_CORP_ID"]
+    return _detail(group_detail(corp_id, chat_id), GroupDetailSchema(), "group")

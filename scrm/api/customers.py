@@ -85,10 +85,18 @@ def get_customer(external_userid: str, timeline_limit: int) -> dict[str, Any]:
     With every follow relation (and its tags), the groups the customer is or was in, and the
     latest timeline entries.
     """
-    corp_id = current_corp_id()
+    detail = customer_detail(current_corp_id(), external_userid, timeline_limit)
+    if detail is None:
+        raise NotFound("No customer with this external_userid.")
+    return detail
+
+
+def customer_detail(corp_id: str, external_userid: str, timeline_limit: int = 20) -> dict[str, Any] | None:
+    """The customer detail (before CustomerDetailSchema), or None when the corp has no such
+    customer. Shared with the sidebar."""
     customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
     if customer is None:
-        raise NotFound("No customer with this external_userid.")
+        return None
     return row_dict(customer,
                     relations=relations_by_customer(corp_id, [external_userid])[external_userid],
                     groups=_groups_of(corp_id, external_userid),

@@ -52,10 +52,17 @@ def get_group(chat_id: str, include_quit: bool) -> dict[str, Any]:
 
     Current members only by default; `include_quit=true` adds those who left (quit_time set).
     """
-    corp_id = current_corp_id()
+    detail = group_detail(current_corp_id(), chat_id, include_quit)
+    if detail is None:
+        raise NotFound("No group with this chat_id.")
+    return detail
+
+
+def group_detail(corp_id: str, chat_id: str, include_quit: bool = False) -> dict[str, Any] | None:
+    """The group with its members (before GroupDetailSchema), or None. Shared with the sidebar."""
     group = db.session.scalar(select(GroupChat).filter_by(corp_id=corp_id, chat_id=chat_id))
     if group is None:
-        raise NotFound("No group with this chat_id.")
+        return None
     query = (select(GroupMember).filter_by(corp_id=corp_id, chat_id=chat_id)
              .order_by(GroupMember.join_time.nulls_last(), GroupMember.id))
     if not include_quit:

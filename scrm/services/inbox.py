@@ -111,7 +111,7 @@ class _SQLiteGroupCommit:
             for it in batch:
                 it["error"] = exc
         else:
-            for it, event_id in zip(batch, ids):
+            for it, event_id in zip(batch, ids, strict=True):
                 it["result"] = event_id
         finally:
             if self._lock_fd is not None:

@@ -194,7 +194,8 @@ class WeComClient(WeChatClient):
                            "remark_mobiles": remark_mobiles, "remark_pic_mediaid": remark_pic_mediaid})
         if not fields:
             raise ValueError("remark() needs at least one field to change")
-        return self._post_json("externalcontact/remark", {"userid": userid, "external_userid": external_userid, **fields})
+        return self._post_json("externalcontact/remark",
+                               {"userid": userid, "external_userid": external_userid, **fields})
 
     # ---- corp tags ----------------------------------------------------------------------------
 

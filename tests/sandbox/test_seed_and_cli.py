@@ -18,7 +18,8 @@ def snapshot(world: World) -> tuple:
 
 
 def test_same_seed_same_corp():
-    make = lambda seed: World(now=FakeClock()).seed(staff=20, customers=500, groups=10, seed=seed)
+    def make(seed):
+        return World(now=FakeClock()).seed(staff=20, customers=500, groups=10, seed=seed)
     assert snapshot(make(42)) == snapshot(make(42))
     assert snapshot(make(42)) != snapshot(make(43))
 

@@ -8,8 +8,7 @@ import time
 import pytest
 import requests
 
-from scrm.wecom import (DEFAULT_API_BASE_URL, PermanentWeComError, RetryableWeComError, WeComClient,
-                        WeComError)
+from scrm.wecom import DEFAULT_API_BASE_URL, PermanentWeComError, RetryableWeComError, WeComClient, WeComError
 
 from .conftest import BASE, SECRET, fixture
 
@@ -161,7 +160,8 @@ def test_transient_errcodes_are_retryable(client, fake, errcode):
     with pytest.raises(RetryableWeComError) as info:
         client.send_welcome_msg("CODE", text="hi")
     exc = info.value
-    assert (exc.errcode, exc.errmsg, exc.api, exc.retryable) == (errcode, "busy", "externalcontact/send_welcome_msg", True)
+    assert (exc.errcode, exc.errmsg, exc.api, exc.retryable) == (
+        errcode, "busy", "externalcontact/send_welcome_msg", True)
     assert len(fake.calls("externalcontact/send_welcome_msg")) == 1  # no hidden retries
 
 
