@@ -81,9 +81,10 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
                 failure_ttl=spec.failure_ttl, ttl=spec.ttl)
     if delay > 0:
         return q.enqueue_in(timedelta(seconds=delay), func, *args, **opts)
-    # One MULTI/EXEC round trip: without a pipeline RQ sends the queue registration and the job
-    # separately (this runs inside every callback request).
-    with q.connection.pipeline() as pipe:
+    # One round trip: without a pipeline RQ sends the queue registration and the job separately.
+    # No MULTI/EXEC: parsing a QUEUED reply per command cost more than the send; the commands
+    # still run in order, and a job hash without its queue entry is found by the inbox sweep.
+    with q.connection.pipeline(transaction=False) as pipe:
         job = q.enqueue_call(func, args=args, timeout=spec.job_timeout, result_ttl=spec.result_ttl,
                              failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id, pipeline=pipe)
         pipe.execute()

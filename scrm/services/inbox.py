@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, text, update
+from sqlalchemy import bindparam, create_engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
@@ -119,8 +119,10 @@ class _SQLiteGroupCommit:
 
 
 _sqlite_group_commits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# A forked gunicorn worker must not share its parent's locks or flock file description.
+_autocommit_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# A forked gunicorn worker must not share its parent's locks, flock file description or sockets.
 os.register_at_fork(after_in_child=_sqlite_group_commits.clear)
+os.register_at_fork(after_in_child=_autocommit_engines.clear)
 
 
 def _insert_ignoring_duplicate(values: dict) -> int | None:
@@ -129,7 +131,13 @@ def _insert_ignoring_duplicate(values: dict) -> int | None:
         # One statement in autocommit mode is its own transaction, committed (WAL flushed, with
         # the default synchronous_commit) before the server answers: one round trip instead of
         # BEGIN, INSERT, COMMIT, and exactly as durable. PostgreSQL groups concurrent commits.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # An engine of its own that is autocommit from the start: switching a pooled connection
+        # per checkout (and back on return) cost two more round trips.
+        autocommit = _autocommit_engines.get(engine)
+        if autocommit is None:
+            autocommit = _autocommit_engines.setdefault(engine, create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800))
+        with autocommit.connect() as conn:
             return conn.execute(_INSERT_IGNORING_DUPLICATE, values).scalar()
     if engine.dialect.name == "sqlite":
         group = _sqlite_group_commits.get(engine)
