@@ -38,3 +38,6 @@ def configure_logging(level: str = "INFO") -> None:
     handler._scrm = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # urllib3 logs full URLs at DEBUG, and WeCom puts access_token (and, for gettoken, the
+    # app secret) in the query string: never let those lines out.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))

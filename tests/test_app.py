@@ -143,3 +143,13 @@ def test_worker_log_lines_carry_job_and_corp_ids(app, client, capsys):
     event_id = db.session.scalars(select(CallbackEvent.id)).one()
     assert ignored["job_id"] == f"callback-{event_id}"
     assert ignored["corp_id"] == TEST_CORP_ID
+
+
+def test_debug_logging_never_lets_urllib3_print_token_urls():
+    from scrm.logging import configure_logging
+
+    configure_logging("DEBUG")
+    try:
+        assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.DEBUG)
+    finally:
+        configure_logging("WARNING")
