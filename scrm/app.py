@@ -46,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "security": [{"bearerAuth": []}]},
     )
     app.json.ensure_ascii = False  # Chinese names stay readable in API responses
-    configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "json"))
     if app.config.get("SANDBOX"):
         log.warning("SANDBOX MODE: no WECOM_* credentials set; WeCom is the simulator at %s",
                     app.config["WECOM_API_BASE_URL"])

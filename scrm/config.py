@@ -36,6 +36,7 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "CALLBACK_MAX_BYTES": int(env.get("SCRM_CALLBACK_MAX_BYTES", str(64 * 1024))),
         "INBOX_SWEEP_AFTER_SECONDS": int(env.get("SCRM_INBOX_SWEEP_AFTER", "30")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json"),  # json | text
     }
     config.update(_wecom_settings(env))
     return config

@@ -43,9 +43,11 @@ def load_env() -> dict[str, str]:
         template = (ROOT / ".env.example").read_text(encoding="utf-8")
         env_file.write_text(template.replace("SECRET_KEY=change-me",
                                              f"SECRET_KEY={secrets.token_hex(32)}"), encoding="utf-8")
-        say("created .env from .env.example: put your WeCom app's credentials in it")
+        say("created .env from .env.example (sandbox mode until you put your WeCom app's "
+            "credentials in it)")
     env = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     env.update(os.environ)  # the real environment wins over .env
+    env.setdefault("LOG_FORMAT", "text")  # a person reads this terminal; production keeps JSON
     return env
 
 

@@ -25,12 +25,24 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
+class TextFormatter(logging.Formatter):
+    """For a person reading `make run` in a terminal: one line, ids only where there are some."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ids = " ".join(f"{name}={value}" for name in ("corp_id", "job_id", "request_id")
+                       if (value := getattr(record, name, None)))
+        return super().format(record) + (f"  [{ids}]" if ids else "")
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s %(corp_id)s",
-        rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
-    ))
+    if fmt == "text":
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    else:
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s %(corp_id)s",
+            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+        ))
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_scrm", False)]:

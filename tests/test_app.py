@@ -153,3 +153,17 @@ def test_debug_logging_never_lets_urllib3_print_token_urls():
         assert not logging.getLogger("urllib3.connectionpool").isEnabledFor(logging.DEBUG)
     finally:
         configure_logging("WARNING")
+
+
+def test_text_log_format_for_terminals(capsys):
+    from scrm.logging import configure_logging, corp_id_var
+
+    configure_logging("INFO", "text")
+    token = corp_id_var.set("wwtext")
+    try:
+        logging.getLogger("scrm.test").info("hello")
+    finally:
+        corp_id_var.reset(token)
+        configure_logging("WARNING")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "INFO    scrm.test: hello  [corp_id=wwtext" in line
