@@ -1,10 +1,8 @@
 """`flask scrm ...` operations commands."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import secrets
 from datetime import datetime
 
 import click
@@ -12,7 +10,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from scrm import clock
-from scrm.extensions import db
 
 log = logging.getLogger(__name__)
 scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps.")
@@ -57,34 +54,22 @@ token_cli = AppGroup("token", help="Open API bearer tokens.")
 scrm_cli.add_command(token_cli)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @token_cli.command("create")
 @click.argument("name")
 @click.option("--corp", "corp_id", help="Corp the token may read (default: WECOM_CORP_ID).")
 def token_create(name: str, corp_id: str | None) -> None:
     """Create a token and print it (only its hash is stored)."""
-    from scrm.models import ApiToken
+    from scrm.services.tokens import create_token
 
-    token = "scrm_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=name, corp_id=corp_id or current_app.config["WECOM_CORP_ID"],
-                            token_hash=hash_token(token)))
-    db.session.commit()
-    click.echo(token)
+    click.echo(create_token(name, corp_id or current_app.config["WECOM_CORP_ID"]))
 
 
 @token_cli.command("revoke")
 @click.argument("name")
 def token_revoke(name: str) -> None:
-    from scrm.models import ApiToken
+    from scrm.services.tokens import revoke_tokens
 
-    tokens = db.session.scalars(db.select(ApiToken).filter_by(name=name, revoked_at=None)).all()
-    for token in tokens:
-        token.revoked_at = clock.utcnow()
-    db.session.commit()
-    click.echo(f"revoked {len(tokens)} token(s)")
+    click.echo(f"revoked {revoke_tokens(name)} token(s)")
 
 
 corp_cli = AppGroup("corp", help="Further corps served at /wecom/callback/<corp_id>.")

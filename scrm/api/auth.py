@@ -9,10 +9,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrm import clock
-from scrm.cli import hash_token
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.models import ApiToken
+from scrm.services.tokens import hash_token
 
 log = logging.getLogger(__name__)
 

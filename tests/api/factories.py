@@ -6,7 +6,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from scrm.cli import hash_token
 from scrm.extensions import db
 from scrm.models import (
     ApiToken,
@@ -21,6 +20,7 @@ from scrm.models import (
     TagGroup,
     TimelineEntry,
 )
+from scrm.services.tokens import hash_token
 from tests.conftest import TEST_CORP_ID
 
 OTHER_CORP_ID = "wwothercorp000002"

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from scrm import clock
-from scrm.cli import hash_token
 from scrm.extensions import db
 from scrm.models import ApiToken
+from scrm.services.tokens import hash_token
 from tests.api.factories import OTHER_CORP_ID, T0, gen_customer, gen_event, gen_group, gen_token
 from tests.conftest import TEST_CORP_ID
 
