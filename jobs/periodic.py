@@ -26,9 +26,23 @@ def drain_spool(now: datetime | None = None) -> int:
     return inbox.drain_spool()
 
 
+def sop_steps(now: datetime | None = None) -> int:
+    from scrm.services import sop
+
+    return sop.sweep(now)
+
+
+def renew_media(now: datetime | None = None) -> int:
+    from scrm.services import media
+
+    return media.renew_due(now)
+
+
 SWEEPS: list[Sweep] = [
     Sweep("drain-spool", drain_spool, every_seconds=15),
     Sweep("sweep-inbox", sweep_inbox, every_seconds=30),
+    Sweep("sop-steps", sop_steps, every_seconds=60),  # due SOP tasks and mass-send result checks
+    Sweep("renew-media", renew_media, every_seconds=600),  # media_ids before their 3-day expiry
 ]
 
 

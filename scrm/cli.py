@@ -18,13 +18,17 @@ scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, t
 @scrm_cli.command("worker")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
-def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Jobs run at once in this process (default: SCRM_WELCOME_THREADS for a "
+                   "welcome-only worker, else 1).")
+def worker_command(queues: tuple[str, ...], burst: bool, threads: int | None) -> None:
     """Run a worker on QUEUES (default: callbacks messages sync periodic; run `welcome` in a
     worker of its own so it never waits behind bulk work)."""
     from scrm.queueing import DEFAULT_WORKER_QUEUES
     from scrm.worker import run_worker
 
-    run_worker(current_app._get_current_object(), list(queues or DEFAULT_WORKER_QUEUES), burst=burst)
+    run_worker(current_app._get_current_object(), list(queues or DEFAULT_WORKER_QUEUES), burst=burst,
+               threads=threads)
 
 
 @scrm_cli.command("scheduler")

@@ -37,6 +37,11 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "INBOX_SWEEP_AFTER_SECONDS": int(env.get("SCRM_INBOX_SWEEP_AFTER", "30")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json"),  # json | text
+        # Welcome variants and SOP times ("day 1 at 10:00") are in the corp's local time.
+        "TIMEZONE": env.get("SCRM_TIMEZONE", "Asia/Shanghai"),
+        # Absolute base URL for links we send staff (SOP reminder cards → the sidebar).
+        "PUBLIC_URL": (env.get("SCRM_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "WELCOME_WORKER_THREADS": int(env.get("SCRM_WELCOME_THREADS", "32")),
     }
     config.update(_wecom_settings(env))
     return config

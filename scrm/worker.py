@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from flask import Flask
 from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
 log = logging.getLogger(__name__)
@@ -33,14 +36,96 @@ def make_worker(app: Flask, queues: list[str], connection=None) -> AppWorker:
     return worker
 
 
-def run_worker(app: Flask, queues: list[str], burst: bool = False) -> None:
+class ThreadedWorker(AppWorker):
+    """One of a pooled worker's extra workers, running in a thread of the same process: the
+    timer death penalty (SIGALRM only reaches the main thread) and no signal handlers (the main
+    thread's worker owns them and stops its helpers)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        pass
+
+
+class PooledWorker(AppWorker):
+    """The main thread's worker plus ``helpers`` (ThreadedWorker) on the same queues: the
+    `welcome` queue's jobs spend their time waiting on WeCom (50–150 ms a call), so one process
+    runs many at once instead of queueing a burst of adds behind each other (20 s window)."""
+
+    death_penalty_class = TimerDeathPenalty
+    helpers: list[ThreadedWorker]
+    threads: list[threading.Thread]
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        # Reached after the RQ scheduler process was forked: start the helper threads only now.
+        level = self.flask_app.config.get("LOG_LEVEL", "INFO")
+        self.threads = [threading.Thread(target=helper.work, kwargs={"logging_level": level},
+                                         name=f"rq-helper-{i}", daemon=True)
+                        for i, helper in enumerate(self.helpers, 1)]
+        for thread in self.threads:
+            thread.start()
+
+    def request_stop(self, signum, frame) -> None:
+        for helper in self.helpers:
+            helper._stop_requested = True
+        super().request_stop(signum, frame)
+
+
+def make_pooled_worker(app: Flask, queues: list[str], threads: int) -> PooledWorker:
     import redis
 
+    from scrm.queueing import get_queue
+
+    def build(cls: type[AppWorker]) -> AppWorker:
+        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        worker = cls([get_queue(q, connection) for q in queues], connection=connection,
+                     serializer=JSONSerializer)
+        worker.flask_app = app
+        return worker
+
+    main = build(PooledWorker)
+    main.helpers = [build(ThreadedWorker) for _ in range(threads - 1)]
+    main.threads = []
+    return main
+
+
+def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int | None = None) -> None:
+    import redis
+
+    # A welcome-only worker runs jobs concurrently by default (SCRM_WELCOME_THREADS).
+    if threads is None:
+        threads = app.config.get("WELCOME_WORKER_THREADS", 1) if list(queues) == ["welcome"] else 1
+    log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
+    level = app.config.get("LOG_LEVEL", "INFO")
+    if threads > 1 and not burst:
+        worker = make_pooled_worker(app, queues, threads)
+        try:
+            worker.work(with_scheduler=True, logging_level=level)
+        finally:
+            _stop_helpers(worker)
+        return
     # Workers block on Redis; they need no short socket timeout.
     connection = redis.Redis.from_url(app.config["REDIS_URL"])
-    log.info("worker starting on queues %s", ",".join(queues))
-    make_worker(app, queues, connection).work(burst=burst, with_scheduler=True,
-                                             logging_level=app.config.get("LOG_LEVEL", "INFO"))
+    make_worker(app, queues, connection).work(burst=burst, with_scheduler=True, logging_level=level)
+
+
+def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:
+    """Let the helpers finish the job in hand (a welcome job is bounded by the 20 s window), then
+    unregister them; threads idle in a blocking dequeue die with the process."""
+    from rq.worker import WorkerStatus
+
+    deadline = time.monotonic() + grace
+    for helper in worker.helpers:
+        helper._stop_requested = True
+    while time.monotonic() < deadline and any(
+            helper.get_state() == WorkerStatus.BUSY for helper in worker.helpers):
+        time.sleep(0.1)
+    for helper in worker.helpers:
+        try:
+            helper.register_death()
+        except Exception:  # noqa: BLE001 - Redis gone: their keys expire on their own
+            log.warning("could not unregister worker %s", helper.name)
 
 
 def build_scheduler(app: Flask):

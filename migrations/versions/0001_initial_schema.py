@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:07:02.926498
+Create Date: 2026-11-22 08:28:26.539661
 
 """
 from alembic import op
@@ -127,6 +127,20 @@ def upgrade():
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_corp_id'), ['corp_id'], unique=False)
 
+    op.create_table('customer_date',
+    sa.Column('external_userid', sa.String(length=64), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.Date(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_date')),
+    sa.UniqueConstraint('corp_id', 'external_userid', 'key', name=op.f('uq_customer_date_corp_id_external_userid_key'))
+    )
+    with op.batch_alter_table('customer_date', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_date_corp_id'), ['corp_id'], unique=False)
+
     op.create_table('department',
     sa.Column('dept_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=True),
@@ -213,6 +227,29 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_group_member_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_group_member_member_id'), ['member_id'], unique=False)
 
+    op.create_table('media_asset',
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('filename', sa.String(length=128), nullable=False),
+    sa.Column('content_type', sa.String(length=128), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('media_id', sa.String(length=256), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('uploads', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_media_asset'))
+    )
+    with op.batch_alter_table('media_asset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_media_asset_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_media_asset_expiry', ['status', 'expires_at'], unique=False)
+
     op.create_table('relation_tag',
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('external_userid', sa.String(length=64), nullable=False),
@@ -230,6 +267,19 @@ def upgrade():
     with op.batch_alter_table('relation_tag', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_relation_tag_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index('ix_relation_tag_tag', ['corp_id', 'tag_id'], unique=False)
+
+    op.create_table('sop',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('conditions', sa.JSON(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sop'))
+    )
+    with op.batch_alter_table('sop', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sop_corp_id'), ['corp_id'], unique=False)
 
     op.create_table('staff',
     sa.Column('userid', sa.String(length=64), nullable=False),
@@ -302,6 +352,8 @@ def upgrade():
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.Column('answered_at', sa.DateTime(), nullable=True),
     sa.Column('latency_ms', sa.Integer(), nullable=True),
+    sa.Column('template_id', sa.Integer(), nullable=True),
+    sa.Column('channel_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_welcome_message')),
@@ -310,6 +362,93 @@ def upgrade():
     with op.batch_alter_table('welcome_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_welcome_message_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_welcome_message_external_userid'), ['external_userid'], unique=False)
+
+    op.create_table('welcome_template',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('variants', sa.JSON(), nullable=False),
+    sa.Column('nickname_fallback', sa.String(length=32), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welcome_template'))
+    )
+    with op.batch_alter_table('welcome_template', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_welcome_template_corp_id'), ['corp_id'], unique=False)
+
+    op.create_table('channel',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('config_id', sa.String(length=64), nullable=True),
+    sa.Column('qr_code', sa.String(length=512), nullable=True),
+    sa.Column('type', sa.Integer(), nullable=False),
+    sa.Column('scene', sa.Integer(), nullable=False),
+    sa.Column('style', sa.Integer(), nullable=True),
+    sa.Column('remark', sa.String(length=64), nullable=True),
+    sa.Column('skip_verify', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('userids', sa.JSON(), nullable=False),
+    sa.Column('tag_ids', sa.JSON(), nullable=False),
+    sa.Column('welcome_template_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['welcome_template_id'], ['welcome_template.id'], name=op.f('fk_channel_welcome_template_id_welcome_template')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel'))
+    )
+    with op.batch_alter_table('channel', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_channel_state', ['corp_id', 'state'], unique=False)
+
+    op.create_table('sop_enrollment',
+    sa.Column('sop_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('external_userid', sa.String(length=64), nullable=False),
+    sa.Column('added_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('stop_reason', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['sop_id'], ['sop.id'], name=op.f('fk_sop_enrollment_sop_id_sop')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sop_enrollment')),
+    sa.UniqueConstraint('sop_id', 'userid', 'external_userid', name=op.f('uq_sop_enrollment_sop_id_userid_external_userid'))
+    )
+    with op.batch_alter_table('sop_enrollment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sop_enrollment_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_sop_enrollment_customer', ['corp_id', 'external_userid'], unique=False)
+
+    op.create_table('sop_step',
+    sa.Column('sop_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=True),
+    sa.Column('anchor', sa.String(length=16), nullable=False),
+    sa.Column('date_key', sa.String(length=32), nullable=True),
+    sa.Column('yearly', sa.Boolean(), nullable=False),
+    sa.Column('delay_minutes', sa.Integer(), nullable=True),
+    sa.Column('day_offset', sa.Integer(), nullable=True),
+    sa.Column('at_time', sa.String(length=5), nullable=True),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('delivery', sa.String(length=16), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['sop_id'], ['sop.id'], name=op.f('fk_sop_step_sop_id_sop')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sop_step'))
+    )
+    with op.batch_alter_table('sop_step', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sop_step_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sop_step_sop_id'), ['sop_id'], unique=False)
 
     op.create_table('timeline_entry',
     sa.Column('external_userid', sa.String(length=64), nullable=False),
@@ -330,16 +469,120 @@ def upgrade():
         batch_op.create_index('ix_timeline_customer', ['corp_id', 'external_userid', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_timeline_entry_corp_id'), ['corp_id'], unique=False)
 
+    op.create_table('welcome_template_staff',
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['template_id'], ['welcome_template.id'], name=op.f('fk_welcome_template_staff_template_id_welcome_template')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_welcome_template_staff')),
+    sa.UniqueConstraint('corp_id', 'userid', name=op.f('uq_welcome_template_staff_corp_id_userid'))
+    )
+    with op.batch_alter_table('welcome_template_staff', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_welcome_template_staff_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_welcome_template_staff_template_id'), ['template_id'], unique=False)
+
+    op.create_table('channel_add',
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('external_userid', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('added_at', sa.DateTime(), nullable=False),
+    sa.Column('tag_ids', sa.JSON(), nullable=True),
+    sa.Column('tags_applied_at', sa.DateTime(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['channel_id'], ['channel.id'], name=op.f('fk_channel_add_channel_id_channel')),
+    sa.ForeignKeyConstraint(['event_id'], ['callback_event.id'], name=op.f('fk_channel_add_event_id_callback_event')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_add')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_channel_add_event_id'))
+    )
+    with op.batch_alter_table('channel_add', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_add_channel_id'), ['channel_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_channel_add_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_channel_add_relation', ['corp_id', 'external_userid', 'userid'], unique=False)
+
+    op.create_table('sop_task',
+    sa.Column('sop_id', sa.Integer(), nullable=False),
+    sa.Column('step_id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('external_userid', sa.String(length=64), nullable=False),
+    sa.Column('delivery', sa.String(length=16), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=True),
+    sa.Column('msgid', sa.String(length=128), nullable=True),
+    sa.Column('next_check_at', sa.DateTime(), nullable=True),
+    sa.Column('result', sa.String(length=32), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['sop_enrollment.id'], name=op.f('fk_sop_task_enrollment_id_sop_enrollment')),
+    sa.ForeignKeyConstraint(['sop_id'], ['sop.id'], name=op.f('fk_sop_task_sop_id_sop')),
+    sa.ForeignKeyConstraint(['step_id'], ['sop_step.id'], name=op.f('fk_sop_task_step_id_sop_step')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sop_task')),
+    sa.UniqueConstraint('enrollment_id', 'step_id', name=op.f('uq_sop_task_enrollment_id_step_id'))
+    )
+    with op.batch_alter_table('sop_task', schema=None) as batch_op:
+        batch_op.create_index('ix_sop_task_check', ['status', 'next_check_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sop_task_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_sop_task_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sop_task_enrollment_id'), ['enrollment_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('sop_task', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sop_task_enrollment_id'))
+        batch_op.drop_index('ix_sop_task_due')
+        batch_op.drop_index(batch_op.f('ix_sop_task_corp_id'))
+        batch_op.drop_index('ix_sop_task_check')
+
+    op.drop_table('sop_task')
+    with op.batch_alter_table('channel_add', schema=None) as batch_op:
+        batch_op.drop_index('ix_channel_add_relation')
+        batch_op.drop_index(batch_op.f('ix_channel_add_corp_id'))
+        batch_op.drop_index(batch_op.f('ix_channel_add_channel_id'))
+
+    op.drop_table('channel_add')
+    with op.batch_alter_table('welcome_template_staff', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_welcome_template_staff_template_id'))
+        batch_op.drop_index(batch_op.f('ix_welcome_template_staff_corp_id'))
+
+    op.drop_table('welcome_template_staff')
     with op.batch_alter_table('timeline_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timeline_entry_corp_id'))
         batch_op.drop_index('ix_timeline_customer')
 
     op.drop_table('timeline_entry')
+    with op.batch_alter_table('sop_step', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sop_step_sop_id'))
+        batch_op.drop_index(batch_op.f('ix_sop_step_corp_id'))
+
+    op.drop_table('sop_step')
+    with op.batch_alter_table('sop_enrollment', schema=None) as batch_op:
+        batch_op.drop_index('ix_sop_enrollment_customer')
+        batch_op.drop_index(batch_op.f('ix_sop_enrollment_corp_id'))
+
+    op.drop_table('sop_enrollment')
+    with op.batch_alter_table('channel', schema=None) as batch_op:
+        batch_op.drop_index('ix_channel_state')
+        batch_op.drop_index(batch_op.f('ix_channel_corp_id'))
+
+    op.drop_table('channel')
+    with op.batch_alter_table('welcome_template', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_welcome_template_corp_id'))
+
+    op.drop_table('welcome_template')
     with op.batch_alter_table('welcome_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_welcome_message_external_userid'))
         batch_op.drop_index(batch_op.f('ix_welcome_message_corp_id'))
@@ -358,11 +601,20 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_staff_corp_id'))
 
     op.drop_table('staff')
+    with op.batch_alter_table('sop', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sop_corp_id'))
+
+    op.drop_table('sop')
     with op.batch_alter_table('relation_tag', schema=None) as batch_op:
         batch_op.drop_index('ix_relation_tag_tag')
         batch_op.drop_index(batch_op.f('ix_relation_tag_corp_id'))
 
     op.drop_table('relation_tag')
+    with op.batch_alter_table('media_asset', schema=None) as batch_op:
+        batch_op.drop_index('ix_media_asset_expiry')
+        batch_op.drop_index(batch_op.f('ix_media_asset_corp_id'))
+
+    op.drop_table('media_asset')
     with op.batch_alter_table('group_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_group_member_member_id'))
         batch_op.drop_index(batch_op.f('ix_group_member_corp_id'))
@@ -382,6 +634,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_department_corp_id'))
 
     op.drop_table('department')
+    with op.batch_alter_table('customer_date', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_date_corp_id'))
+
+    op.drop_table('customer_date')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_corp_id'))
 

@@ -1,15 +1,31 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
+from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.inbox import CallbackEvent, EventStatus
+from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
+from scrm.models.sop import (
+    CustomerDate,
+    EnrollmentStatus,
+    Sop,
+    SopEnrollment,
+    SopStatus,
+    SopStep,
+    SopTask,
+    TaskStatus,
+)
 from scrm.models.tag import Tag, TagGroup
-from scrm.models.welcome import WelcomeMessage, WelcomeStatus
+from scrm.models.welcome import WelcomeMessage, WelcomeStatus, WelcomeTemplate, WelcomeTemplateStaff
 
 __all__ = [
     "ApiToken", "AppMessage", "ArchiveCursor", "ArchivedMessage", "CallbackEvent", "Corp",
     "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupChatStatus",
     "GroupMember", "RelationStatus", "RelationTag", "Staff", "Tag", "TagGroup", "TimelineEntry",
     "WelcomeMessage", "WelcomeStatus",
+    # welcome templates, channel codes, media, customer SOPs (issue #5)
+    "Channel", "ChannelAdd", "ChannelStatus", "CustomerDate", "EnrollmentStatus", "MediaAsset",
+    "MediaStatus", "Sop", "SopEnrollment", "SopStatus", "SopStep", "SopTask", "TaskStatus",
+    "WelcomeTemplate", "WelcomeTemplateStaff",
 ]

@@ -1,14 +1,14 @@
-"""Welcome messages: one row per add event that carried a WelcomeCode."""
+"""Welcome messages: one row per add event that carried a WelcomeCode; welcome templates."""
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.extensions import db
-from scrm.models.base import CorpScoped
+from scrm.models.base import CorpScoped, Timestamped
 
 
 class WelcomeStatus(StrEnum):
@@ -33,3 +33,33 @@ class WelcomeMessage(CorpScoped, db.Model):
     received_at: Mapped[datetime] = mapped_column(DateTime)  # callback receipt
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)  # WeCom's final answer
     latency_ms: Mapped[int | None]  # receipt → WeCom's answer
+    template_id: Mapped[int | None]  # the template rendered (None: the built-in text)
+    channel_id: Mapped[int | None]  # the channel whose state came with the add
+
+
+class WelcomeTemplate(CorpScoped, Timestamped, db.Model):
+    """Text with placeholders ({nickname}, {staff_name}) plus up to 9 attachments.
+
+    Chosen per add: the channel's template, else the staff member's (WelcomeTemplateStaff),
+    else the corp default (is_default). ``variants`` are time-of-day alternatives:
+    [{"name", "start": "HH:MM", "end": "HH:MM", "weekdays": [1..7] | null, "text", "attachments"}],
+    corp-local time, a range may wrap midnight; the first that matches wins.
+    """
+
+    __tablename__ = "welcome_template"
+    name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSON)  # our form: media by MediaAsset id
+    variants: Mapped[list] = mapped_column(JSON)
+    nickname_fallback: Mapped[str] = mapped_column(String(32), default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class WelcomeTemplateStaff(CorpScoped, db.Model):
+    """A staff member's own template (one per staff member)."""
+
+    __tablename__ = "welcome_template_staff"
+    __table_args__ = (UniqueConstraint("corp_id", "userid"),)
+    template_id: Mapped[int] = mapped_column(ForeignKey("welcome_template.id"), index=True)
+    userid: Mapped[str] = mapped_column(String(64))

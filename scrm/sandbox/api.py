@@ -33,8 +33,8 @@ def _json(reply: dict, status: int = 200) -> Response:
 
 
 def _body() -> dict:
-    if request.method != "POST":
-        return {}
+    if request.method != "POST" or request.mimetype == "multipart/form-data":
+        return {}  # multipart: media/upload reads request.files
     raw = request.get_data(cache=False)
     if not raw.strip():
         return {}
@@ -65,7 +65,7 @@ def dispatch(path: str) -> Response:
             sim.check_rate(path)
             if endpoint.auth:
                 sim.check_token(request.args.get("access_token"))
-            data = endpoint.fn(Call(sim, request.args, body))
+            data = endpoint.fn(Call(sim, request.args, body, request.files))
         reply = {"errcode": 0, "errmsg": "ok", **data}
     except ApiError as exc:
         reply = exc.reply()

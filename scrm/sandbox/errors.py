@@ -11,6 +11,10 @@ ERRMSG: dict[int, str] = {
     -1: "system busy",
     40001: "invalid credential",           # 不合法的secret参数
     40003: "invalid userid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40006: "invalid file size",
+    40007: "invalid media_id",             # unknown, or a temporary media_id older than 3 days
     40013: "invalid corpid",
     40014: "invalid access_token",
     40029: "invalid code",                 # oauth code: unknown, used or older than 5 min

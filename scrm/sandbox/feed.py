@@ -17,6 +17,7 @@ Kinds and their fields:
                   (ok None + skipped when no callback URL is configured)
   action          name, params, result
   tokens_expired  count
+  media_uploaded  type, media_id, filename, size
 """
 from __future__ import annotations
 

@@ -62,6 +62,7 @@ class WorldConfig:
     feed_size: int = 5000
     visible_staff_limit: int = 1000     # groupchat/list without owner_filter → 81017 above this
     mass_send_monthly_quota: int | None = None  # per customer/group per month; None = days in month
+    media_ttl: float = 3 * 86400        # s a temporary media_id (media/upload) stays valid (40007 after)
 
 
 class World(MassSends):
@@ -84,6 +85,7 @@ class World(MassSends):
         self.group_welcome_templates: dict[str, dict] = {}
         self.welcome_codes: dict[str, WelcomeCode] = {}
         self.message_hashes: dict[str, float] = {}         # message/send duplicate check
+        self.media: dict[str, tuple[str, float]] = {}        # media_id → (type, uploaded at)
         self._seq = itertools.count(1)
         self._tokens: dict[str, float] = {}              # access_token → expires_at
         self._tickets: dict[str, tuple[str, float]] = {}  # kind → (ticket, expires_at)

@@ -9,6 +9,7 @@ sent twice. Retryable errors are retried only while the window is still open.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -16,9 +17,10 @@ from sqlalchemy import select, update
 from scrm.clock import utcnow
 from scrm.crypto import parse_xml
 from scrm.extensions import db
-from scrm.models import CallbackEvent, Staff, WelcomeMessage, WelcomeStatus
+from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
 from scrm.queueing import enqueue
-from scrm.services import timeline
+from scrm.services import timeline, welcome_templates
+from scrm.services.content import NICKNAME, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.wecom import RetryableWeComError, WeComError
 
@@ -31,6 +33,8 @@ ADD_EVENTS = ("add_external_contact", "add_half_external_contact")
 DEFAULT_TEXT = "您好，我是{staff_name}，很高兴认识您！有任何问题随时联系我。"
 DEFAULT_TEXT_NO_NAME = "您好，很高兴认识您！有任何问题随时联系我。"
 OUTCOMES = {41050: WelcomeStatus.TOO_LATE, 41051: WelcomeStatus.ALREADY_CHATTING}
+NICKNAME_LOOKUP_TIMEOUT = 1.5  # s; the whole welcome has 20 s
+NICKNAME_LOOKUP_MIN_LEFT = timedelta(seconds=8)
 
 
 def wants_welcome(fields: dict) -> bool:
@@ -45,11 +49,62 @@ def enqueue_welcome(event_id: int, delay: float = 0, attempt: int = 0, unique: b
             job_id=f"welcome-{event_id}-{attempt}", unique=unique)
 
 
-def render(corp_id: str, userid: str) -> dict:
-    """The message body. Channel/staff templates and attachments come with the welcome issue (#5);
-    until then, the corp default text, with the staff member's name when we know it."""
-    name = db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
-    return {"text": DEFAULT_TEXT.format(staff_name=name) if name else DEFAULT_TEXT_NO_NAME}
+@dataclass
+class Rendered:
+    content: dict  # send_welcome_msg keyword arguments: text and/or attachments
+    template_id: int | None = None
+    channel_id: int | None = None
+    variant: str | None = None
+    dropped: int = 0  # attachments left out: their media_id was missing or expired
+
+
+def render(corp_id: str, userid: str, external_userid: str = "", state: str | None = None, *,
+           now: datetime | None = None, deadline: datetime | None = None, client=None) -> Rendered:
+    """The message for this add: the chosen template (welcome_templates.choose) with its
+    placeholders rendered, or the built-in text when the corp has no template at all.
+
+    ``{nickname}``: the stored customer name when we have one; otherwise, when at least
+    NICKNAME_LOOKUP_MIN_LEFT of the window is left, one `externalcontact/get` bounded by
+    NICKNAME_LOOKUP_TIMEOUT (the callbacks-queue handler fetches the same customer in parallel
+    and cannot be waited for); on any failure the template's neutral ``nickname_fallback``.
+    """
+    now = now or utcnow()
+    staff_name = db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
+    choice = welcome_templates.choose(corp_id, userid, state, now)
+    if choice.template is None:
+        text = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
+        return Rendered({"text": text}, channel_id=choice.channel_id)
+    nickname = None
+    if NICKNAME in (choice.text or ""):
+        nickname = _nickname(corp_id, external_userid, now, deadline, client)
+    text = render_text(choice.text, nickname=nickname, staff_name=staff_name,
+                       nickname_fallback=choice.template.nickname_fallback or "")
+    media = wecom_attachments(corp_id, choice.attachments, now)
+    content: dict = {}
+    if text:
+        content["text"] = text
+    if media.attachments:
+        content["attachments"] = media.attachments
+    if not content:  # every attachment expired and no text: WeCom refuses an empty message
+        content["text"] = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
+    return Rendered(content, choice.template.id, choice.channel_id, choice.variant, len(media.dropped))
+
+
+def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datetime | None,
+              client) -> str | None:
+    name = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
+    if name or not external_userid:
+        return name
+    if deadline is not None and deadline - now < NICKNAME_LOOKUP_MIN_LEFT:
+        return None
+    db.session.commit()  # nothing pending: hand the connection back to the pool during the HTTP call
+    try:
+        reply = (client or wecom_client(corp_id)).get_external_contact(
+            external_userid, timeout=NICKNAME_LOOKUP_TIMEOUT)
+    except WeComError as exc:  # 84061 right after the add, a timeout...: the fallback it is
+        log.info("nickname lookup for %s failed: %s", external_userid, exc)
+        return None
+    return (reply.get("external_contact") or {}).get("name") or None
 
 
 def _claim(event: CallbackEvent, fields: dict) -> WelcomeMessage | None:
@@ -80,7 +135,9 @@ def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None
         timeline.record(row.corp_id, row.external_userid, "welcome_sent", source="job",
                         userid=row.userid, occurred_at=now, event_id=row.event_id,
                         summary=(row.content or {}).get("text"),
-                        data={"status": status, "latency_ms": row.latency_ms})
+                        data={"status": status, "latency_ms": row.latency_ms,
+                              "template_id": row.template_id, "channel_id": row.channel_id,
+                              "attachments": len((row.content or {}).get("attachments") or [])})
     db.session.commit()
 
 
@@ -100,10 +157,13 @@ def send_welcome(event_id: int) -> str:
     if now > deadline - SAFETY:
         _settle(row, WelcomeStatus.TOO_LATE, now, error="the 20 s window passed before sending")
         return row.status
-    row.content = render(event.corp_id, row.userid)
+    client = wecom_client(event.corp_id)
+    rendered = render(event.corp_id, row.userid, row.external_userid, fields.get("State"),
+                      now=now, deadline=deadline - SAFETY, client=client)
+    row.content, row.template_id, row.channel_id = rendered.content, rendered.template_id, rendered.channel_id
     db.session.commit()
     try:
-        wecom_client(event.corp_id).send_welcome_msg(fields["WelcomeCode"], **row.content)
+        client.send_welcome_msg(fields["WelcomeCode"], **row.content)
     except RetryableWeComError as exc:
         now = utcnow()
         if now + timedelta(seconds=RETRY_DELAY) < deadline - SAFETY:

@@ -164,18 +164,23 @@ class WeComClient(WeChatClient):
         logger.warning("wecom %s errcode=%s %.0fms %s", endpoint, error.errcode, elapsed_ms, error.errmsg)
         raise error from None  # the chained requests exception would carry the URL (token, secret)
 
-    def call(self, method: str, path: str, params: dict | None = None, json: dict | None = None) -> dict:
-        """Any API: ``path`` is relative to api_base_url, ``json`` the request body."""
-        return self._request(method.lower(), path, params=params, data=json)
+    def call(self, method: str, path: str, params: dict | None = None, json: dict | None = None,
+             timeout: float | None = None) -> dict:
+        """Any API: ``path`` is relative to api_base_url, ``json`` the request body; ``timeout``
+        overrides the client's for this call (e.g. a lookup that must not eat a 20 s window)."""
+        extra = {"timeout": timeout} if timeout else {}
+        return self._request(method.lower(), path, params=params, data=json, **extra)
 
     def _post_json(self, path: str, body: dict) -> dict:
         return self.call("POST", path, json=_compact(body))
 
     # ---- customers (PROTOCOL §3.2) ---------------------------------------------------------
 
-    def get_external_contact(self, external_userid: str, cursor: str | None = None) -> dict:
+    def get_external_contact(self, external_userid: str, cursor: str | None = None,
+                             timeout: float | None = None) -> dict:
         return self.call("GET", "externalcontact/get",
-                         params=_compact({"external_userid": external_userid, "cursor": cursor}))
+                         params=_compact({"external_userid": external_userid, "cursor": cursor}),
+                         timeout=timeout)
 
     def batch_get_by_user(self, userid_list: Iterable[str], cursor: str = "", limit: int = 100) -> dict:
         return self._post_json("externalcontact/batch/get_by_user",
@@ -362,6 +367,16 @@ class WeComClient(WeChatClient):
 
     def del_contact_way(self, config_id: str) -> dict:
         return self._post_json("externalcontact/del_contact_way", {"config_id": config_id})
+
+    # ---- media ---------------------------------------------------------------------------------
+
+    def upload_media(self, kind: str, filename: str, data: bytes, content_type: str | None = None) -> dict:
+        """Temporary media (valid 3 days): ``POST media/upload?type=image|voice|video|file``,
+        multipart field ``media``. Returns ``{"type", "media_id", "created_at"}``."""
+        if kind not in ("image", "voice", "video", "file"):
+            raise ValueError(f"unknown media type {kind!r}")
+        media = (filename, data, content_type) if content_type else (filename, data)
+        return self._request("post", "media/upload", params={"type": kind}, files={"media": media})
 
     # ---- staff, OAuth, app messages ----------------------------------------------------------
 

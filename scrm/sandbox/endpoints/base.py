@@ -38,7 +38,8 @@ def endpoint(*paths: str, auth: bool = True) -> Callable:
 class Call:
     world: World
     args: Mapping[str, str]   # the query string
-    body: dict[str, Any]      # the JSON body ({} for GET)
+    body: dict[str, Any]      # the JSON body ({} for GET and multipart uploads)
+    files: Mapping[str, Any] | None = None  # multipart uploads (media/upload): name → FileStorage
 
     def get(self, name: str, default: Any = None) -> Any:
         """A body field, else a query parameter (WeCom's GET APIs take their input as query)."""

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from scrm.sandbox.endpoints.base import Call, byte_len, endpoint, offset_page
+from scrm.sandbox.endpoints.media import check_media
 from scrm.sandbox.errors import ApiError, invalid
 from scrm.sandbox.model import MassSend
 from scrm.sandbox.world import World
@@ -26,9 +27,13 @@ def _content(text: object, limit: int, what: str = "text") -> str:
     return content
 
 
-def _check_attachment(kind: str, body: object) -> None:
+def _check_attachment(kind: str, body: object, world: World | None = None) -> None:
     if not isinstance(body, dict):
         raise invalid(f"{kind} must be an object")
+    if world is not None:  # an unknown or expired temporary media_id: 40007 (PROTOCOL §3.3)
+        for key in ("media_id", "pic_media_id"):
+            if body.get(key):
+                check_media(world, str(body[key]))
     if kind == "image" and not (body.get("media_id") or body.get("pic_url")):
         raise ApiError(41006, "image needs media_id or pic_url")
     if kind in ("video", "file") and not body.get("media_id"):
@@ -55,7 +60,7 @@ def message_body(call: Call, text_limit: int = 4000) -> tuple[dict | None, list[
         kind = item.get("msgtype") if isinstance(item, dict) else None
         if kind not in ATTACHMENT_TYPES:
             raise ApiError(41065, f"msgtype {kind!r}")
-        _check_attachment(kind, item.get(kind))
+        _check_attachment(kind, item.get(kind), call.world)
     if not content and not attachments:
         raise ApiError(44004, "text and attachments are both empty")
     return ({"content": content} if content else None), attachments
@@ -80,7 +85,7 @@ def _template(call: Call) -> dict:
     template: dict = {"text": {"content": content}} if content else {}
     for kind in ATTACHMENT_TYPES:
         if call.body.get(kind) is not None:
-            _check_attachment(kind, call.body[kind])
+            _check_attachment(kind, call.body[kind], call.world)
             template[kind] = call.body[kind]
     if not template:
         raise ApiError(44004, "text and attachment are both empty")

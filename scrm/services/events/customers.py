@@ -22,7 +22,7 @@ from sqlalchemy import select
 from scrm.clock import from_timestamp
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
-from scrm.services import welcome
+from scrm.services import onboarding, welcome
 from scrm.services.dispatch import EventContext, RetryLater, handles
 from scrm.services.events.common import ensure_row, record
 from scrm.wecom import WeComError
@@ -209,6 +209,7 @@ def relation_added(ctx: EventContext) -> None:
         except redis.RedisError as exc:
             log.warning("could not enqueue the welcome of event %s: %s", ctx.event_id, exc)
     refresh_customer(ctx, require_pair=True)
+    onboarding.relation_added(ctx)  # channel attribution, tags on add, SOP enrollment
 
 
 @handles(EVENT, "edit_external_contact")
