@@ -5,10 +5,11 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import customers, events, groups
+from scrm.api import channels, customers, events, groups, welcome
 from scrm.api.auth import SECURITY_DESCRIPTION
 
-API_DESCRIPTION = """Read-only API for integrations (CRM sync, BI).
+API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
+templates, customer SOPs).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown or revoked → 401 with `WWW-Authenticate: Bearer`.
@@ -17,13 +18,16 @@ API_DESCRIPTION = """Read-only API for integrations (CRM sync, BI).
 * **Lists**: `page` (from 1) and `page_size` (default 50, at most 200); the `X-Pagination`
   response header carries `total`, `total_pages`, `page`, `next_page`, ... as JSON.
 * **Errors**: `{"code", "status", "message"}`; invalid query parameters → 422 with
-  `errors: {"query": {"<field>": ["<message>", ...]}}`.
+  `errors: {"query": {"<field>": ["<message>", ...]}}`; an invalid JSON body → 422 with
+  `errors: {"json": {"<field>": [...]}}` (checks against stored data name nested fields as
+  dotted paths, e.g. `steps.0.attachments.1.media`); WeCom refusing a
+  change (channel codes) → 502 with its errcode in the message, nothing changed.
 * Text such as customer names and remarks is customer-controlled: escape it before rendering.
 """
 
 
 def register(api: Api) -> None:
-    for module in (customers, groups, events):
+    for module in (customers, groups, events, welcome, channels):
         api.register_blueprint(module.blp)
     _describe(api)
 
