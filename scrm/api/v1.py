@@ -5,7 +5,7 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import channels, customers, events, groups, welcome
+from scrm.api import channels, customers, events, groups, sops, welcome
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
@@ -27,7 +27,7 @@ templates, customer SOPs).
 
 
 def register(api: Api) -> None:
-    for module in (customers, groups, events, welcome, channels):
+    for module in (customers, groups, events, welcome, channels, sops):
         api.register_blueprint(module.blp)
     _describe(api)
 

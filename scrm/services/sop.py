@@ -114,7 +114,13 @@ def _new_step(sop: Sop, position: int, data: dict) -> SopStep:
     return step
 
 
+TIMING_FIELDS = ("anchor", "date_key", "yearly", "delay_minutes", "day_offset", "at_time")
+
+
 def _apply_step(step: SopStep, data: dict) -> None:
+    if any(key in data for key in TIMING_FIELDS):  # the time is replaced as a whole, never mixed
+        step.date_key = step.delay_minutes = step.day_offset = step.at_time = None
+        step.yearly = False
     for key in STEP_FIELDS:
         if key in data:
             setattr(step, key, data[key])
