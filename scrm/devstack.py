@@ -11,7 +11,8 @@ With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom si
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
 SCRM_ENV_FILE (.env; "-" for none); sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20),
-SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60), SANDBOX_LATENCY_MS (50-150).
+SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60), SANDBOX_LATENCY_MS (50-150),
+SANDBOX_CALLBACK_WORKERS (1: callbacks delivered in order; more for bursts, e.g. bench/welcome.py).
 """
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def main() -> int:
             "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
             "--service-url", f"http://{host}:{port}",
             "--staff", env.get("SANDBOX_STAFF", "20"), "--customers", env.get("SANDBOX_CUSTOMERS", "3000"),
-            "--groups", env.get("SANDBOX_GROUPS", "60"), "--latency-ms", env.get("SANDBOX_LATENCY_MS", "50-150")]
+            "--groups", env.get("SANDBOX_GROUPS", "60"), "--latency-ms", env.get("SANDBOX_LATENCY_MS", "50-150"),
+            "--callback-workers", env.get("SANDBOX_CALLBACK_WORKERS", "1")]
         say(f"SANDBOX MODE (no WECOM_* credentials): play WeCom at http://127.0.0.1:{sim_port}/")
 
     flask = [PY, "-m", "flask", "--app", "wsgi"]

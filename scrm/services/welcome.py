@@ -9,10 +9,13 @@ sent twice. Retryable errors are retried only while the window is still open.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import bindparam, select, text, update
 
 from scrm.clock import utcnow
 from scrm.crypto import parse_xml
@@ -20,7 +23,7 @@ from scrm.extensions import db
 from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
 from scrm.queueing import enqueue
 from scrm.services import timeline, welcome_templates
-from scrm.services.content import NICKNAME, render_text, wecom_attachments
+from scrm.services.content import NICKNAME, STAFF_NAME, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.wecom import RetryableWeComError, WeComError
 
@@ -69,8 +72,10 @@ def render(corp_id: str, userid: str, external_userid: str = "", state: str | No
     and cannot be waited for); on any failure the template's neutral ``nickname_fallback``.
     """
     now = now or utcnow()
-    staff_name = db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
     choice = welcome_templates.choose(corp_id, userid, state, now)
+    needs_name = choice.template is None or STAFF_NAME in (choice.text or "")
+    staff_name = (db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
+                  if needs_name else None)
     if choice.template is None:
         text = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
         return Rendered({"text": text}, channel_id=choice.channel_id)
@@ -107,24 +112,33 @@ def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datet
     return (reply.get("external_contact") or {}).get("name") or None
 
 
+# Spelled as SQL: SQLAlchemy does not cache the compiled form of the dialect-specific
+# insert().on_conflict_do_nothing() (see inbox.py); same syntax on PostgreSQL and SQLite 3.35+.
+_CLAIM_COLUMNS = ("corp_id", "event_id", "userid", "external_userid", "status", "attempts", "received_at")
+_INSERT_CLAIMED = text(
+    f"INSERT INTO {WelcomeMessage.__tablename__} ({', '.join(_CLAIM_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _CLAIM_COLUMNS)}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(c, type_=WelcomeMessage.__table__.c[c].type) for c in _CLAIM_COLUMNS))
+
+
 def _claim(event: CallbackEvent, fields: dict) -> WelcomeMessage | None:
     """The row for this event, moved to SENDING by us; None when another attempt owns it or it
-    is settled."""
-    row = db.session.scalar(select(WelcomeMessage).filter_by(event_id=event.id))
-    if row is None:
-        from scrm.services.events.common import insert_ignoring_conflict
-
-        insert_ignoring_conflict(WelcomeMessage, dict(
-            corp_id=event.corp_id, event_id=event.id, userid=fields.get("UserID") or "",
-            external_userid=fields.get("ExternalUserID") or "", status=WelcomeStatus.RETRYING,
-            attempts=0, received_at=event.received_at))
-    claimed = db.session.execute(
-        update(WelcomeMessage).where(WelcomeMessage.event_id == event.id,
-                                     WelcomeMessage.status == WelcomeStatus.RETRYING)
-        .values(status=WelcomeStatus.SENDING, attempts=WelcomeMessage.attempts + 1)
-        .returning(WelcomeMessage.id)).first()
+    is settled. (The insert is a no-op for a retry: the row exists.)"""
+    values = dict(corp_id=event.corp_id, event_id=event.id, userid=fields.get("UserID") or "",
+                  external_userid=fields.get("ExternalUserID") or "", status=WelcomeStatus.SENDING,
+                  attempts=1, received_at=event.received_at)
+    # The first attempt claims by creating the row; a retry finds it RETRYING and moves it.
+    row_id = db.session.execute(_INSERT_CLAIMED, values).scalar()
+    if row_id is None:
+        row_id = db.session.execute(
+            update(WelcomeMessage).where(WelcomeMessage.event_id == event.id,
+                                         WelcomeMessage.status == WelcomeStatus.RETRYING)
+            .values(status=WelcomeStatus.SENDING, attempts=WelcomeMessage.attempts + 1)
+            .returning(WelcomeMessage.id)).scalar()
     db.session.commit()
-    return db.session.get(WelcomeMessage, claimed[0]) if claimed else None
+    if row_id is None:
+        return None
+    return db.session.get(WelcomeMessage, row_id, populate_existing=True)
 
 
 def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None = None,
@@ -141,8 +155,38 @@ def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None
     db.session.commit()
 
 
+_clients = threading.local()
+CLIENT_REUSE_SECONDS = 60  # as long as corps.credentials() caches a corp's credentials
+
+
+def _client(corp_id: str):
+    """A WeComClient per worker thread and corp, reused for a minute: its keep-alive connection
+    to WeCom saves a TCP (and TLS) handshake on every welcome."""
+    key = (corp_id, id(current_app.extensions["redis"]))
+    cached = getattr(_clients, "by_key", None)
+    if cached is None:
+        cached = _clients.by_key = {}
+    hit = cached.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    client = wecom_client(corp_id)
+    cached[key] = (time.monotonic() + CLIENT_REUSE_SECONDS, client)
+    return client
+
+
 def send_welcome(event_id: int) -> str:
     """Send the welcome for one add event. Returns the WelcomeMessage status (or 'skipped')."""
+    # The job reads its own rows after each commit; reloading them every time was a third of its
+    # CPU (a burst of adds shares one process's GIL). Restored for whoever owns the session next.
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        return _send_welcome(event_id)
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
+def _send_welcome(event_id: int) -> str:
     event = db.session.get(CallbackEvent, event_id)
     if event is None:
         return "skipped"
@@ -157,13 +201,14 @@ def send_welcome(event_id: int) -> str:
     if now > deadline - SAFETY:
         _settle(row, WelcomeStatus.TOO_LATE, now, error="the 20 s window passed before sending")
         return row.status
-    client = wecom_client(event.corp_id)
+    client = _client(event.corp_id)
     rendered = render(event.corp_id, row.userid, row.external_userid, fields.get("State"),
                       now=now, deadline=deadline - SAFETY, client=client)
+    db.session.commit()  # nothing written yet: hands the connection back to the pool for the HTTP call
+    # Recorded with the outcome (one write transaction fewer on the way to WeCom).
     row.content, row.template_id, row.channel_id = rendered.content, rendered.template_id, rendered.channel_id
-    db.session.commit()
     try:
-        client.send_welcome_msg(fields["WelcomeCode"], **row.content)
+        client.send_welcome_msg(fields["WelcomeCode"], **rendered.content)
     except RetryableWeComError as exc:
         now = utcnow()
         if now + timedelta(seconds=RETRY_DELAY) < deadline - SAFETY:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -126,21 +126,26 @@ def channel_for_state(corp_id: str, state: str | None) -> Channel | None:
 
 
 def choose(corp_id: str, userid: str, state: str | None, at: datetime | None = None) -> Choice:
+    """At most two queries: this runs inside the 20 s window, many at once."""
     at = at or utcnow()
-    channel = channel_for_state(corp_id, state)
-    template = None
-    if channel is not None and channel.welcome_template_id:
-        template = get(corp_id, channel.welcome_template_id)
-    if template is None:
+    channel_id, template = None, None
+    if state:
+        found = db.session.execute(
+            select(Channel.id, WelcomeTemplate)
+            .outerjoin(WelcomeTemplate, and_(WelcomeTemplate.id == Channel.welcome_template_id,
+                                             WelcomeTemplate.deleted.is_(False)))
+            .where(Channel.corp_id == corp_id, Channel.state == state)
+            .order_by((Channel.status == ChannelStatus.ACTIVE).desc(), Channel.id.desc()).limit(1)).first()
+        if found is not None:
+            channel_id, template = found
+    if template is None:  # the staff member's own template, else the corp default
         template = db.session.scalar(
-            select(WelcomeTemplate).join(WelcomeTemplateStaff, WelcomeTemplateStaff.template_id == WelcomeTemplate.id)
-            .where(WelcomeTemplateStaff.corp_id == corp_id, WelcomeTemplateStaff.userid == userid,
-                   WelcomeTemplate.deleted.is_(False)))
-    if template is None:
-        template = db.session.scalar(select(WelcomeTemplate).where(
-            WelcomeTemplate.corp_id == corp_id, WelcomeTemplate.is_default.is_(True),
-            WelcomeTemplate.deleted.is_(False)).order_by(WelcomeTemplate.id.desc()).limit(1))
-    channel_id = channel.id if channel is not None else None
+            select(WelcomeTemplate)
+            .outerjoin(WelcomeTemplateStaff, and_(WelcomeTemplateStaff.template_id == WelcomeTemplate.id,
+                                                  WelcomeTemplateStaff.userid == userid))
+            .where(WelcomeTemplate.corp_id == corp_id, WelcomeTemplate.deleted.is_(False),
+                   or_(WelcomeTemplateStaff.id.is_not(None), WelcomeTemplate.is_default.is_(True)))
+            .order_by(WelcomeTemplateStaff.id.is_(None), WelcomeTemplate.id.desc()).limit(1))
     if template is None:
         return Choice(None, channel_id, None, [])
     variant = pick_variant(template.variants or [], localtime.to_local(at))
