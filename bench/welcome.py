@@ -232,6 +232,8 @@ def main() -> int:
         engine.dispose()
         feed = requests.get(f"{urls['simulator']}/sandbox/api/feed",
                             params={"kind": "welcome_sent", "limit": 5000}, timeout=10).json()["entries"]
+        deliveries = requests.get(f"{urls['simulator']}/sandbox/api/feed",
+                                  params={"kind": "callback", "limit": 5000}, timeout=10).json()["entries"]
     finally:
         if proc is not None:
             stop_stack(proc)
@@ -260,6 +262,10 @@ def main() -> int:
           f"max {percentile_ms([v / 1000 for v in service], 1):.0f} ms")
     print(f"add → send_welcome_msg (simulator):  p50 {percentile_ms(simulated, 0.5):.0f} ms   "
           f"p99 {percentile_ms(simulated, 0.99):.0f} ms   max {percentile_ms(simulated, 1):.0f} ms")
+    acks = sorted(e["attempts"][0]["ms"] / 1000 for e in deliveries
+                  if e.get("change_type") == "add_external_contact" and e.get("attempts"))
+    print(f"callback POST → 200 (simulator's sender): p50 {percentile_ms(acks, 0.5):.0f} ms   "
+          f"p99 {percentile_ms(acks, 0.99):.0f} ms   max {percentile_ms(acks, 1):.0f} ms")
     print(f"later than 20 s: {late}   missing: {missing}")
     print(f"CPU over the {window:.1f} s from the first add to the last welcome (cores): "
           + ", ".join(f"{name} {seconds / window:.2f}" for name, seconds in sorted(cpu.items(), key=lambda i: -i[1])))

@@ -70,6 +70,13 @@ class WeComClient(WeChatClient):
         self._app_key = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
         super().__init__(corp_id, secret, session=RedisStorage(redis, prefix=CACHE_PREFIX),
                          timeout=timeout, auto_retry=False)
+        # requests re-reads proxy and CA settings from the environment on every call (a scan of
+        # os.environ, a measurable share of a welcome job); this client only talks to one host,
+        # so resolve them once, exactly as requests would, and keep them.
+        settings = self._http.merge_environment_settings(self.API_BASE_URL, {}, None, None, None)
+        self._http.trust_env = False
+        self._http.proxies.update(settings["proxies"] or {})
+        self._http.verify = settings["verify"]
 
     # ---- plumbing ---------------------------------------------------------------------------
 
