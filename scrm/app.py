@@ -36,7 +36,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config or {})
     # No pre-ping (a round trip per request on the callback hot path): a connection that went
     # stale fails its statement instead; the callback view then spools, a job retries.
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_recycle": 1800})
+    # pool_size: connections open on demand, but only this many are kept; a threaded worker (the
+    # welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL backend
+    # for most of its jobs.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_recycle": 1800, "pool_size": max(5, app.config.get("WELCOME_WORKER_THREADS", 5))})
     app.config.update(
         API_TITLE="SCRM Open API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",

@@ -38,6 +38,9 @@ DEFAULT_TEXT_NO_NAME = "您好，很高兴认识您！有任何问题随时联�
 OUTCOMES = {41050: WelcomeStatus.TOO_LATE, 41051: WelcomeStatus.ALREADY_CHATTING}
 NICKNAME_LOOKUP_TIMEOUT = 1.5  # s; the whole welcome has 20 s
 NICKNAME_LOOKUP_MIN_LEFT = timedelta(seconds=8)
+# A job that starts this long after the callback is behind a burst: it sends with the fallback
+# at once rather than add a round trip (and make the jobs behind it later still).
+NICKNAME_LOOKUP_MAX_DELAY = timedelta(seconds=1.5)
 
 
 def wants_welcome(fields: dict) -> bool:
@@ -62,14 +65,17 @@ class Rendered:
 
 
 def render(corp_id: str, userid: str, external_userid: str = "", state: str | None = None, *,
-           now: datetime | None = None, deadline: datetime | None = None, client=None) -> Rendered:
+           now: datetime | None = None, deadline: datetime | None = None, client=None,
+           lookup: bool = True) -> Rendered:
     """The message for this add: the chosen template (welcome_templates.choose) with its
     placeholders rendered, or the built-in text when the corp has no template at all.
 
-    ``{nickname}``: the stored customer name when we have one; otherwise, when at least
-    NICKNAME_LOOKUP_MIN_LEFT of the window is left, one `externalcontact/get` bounded by
+    ``{nickname}``: the stored customer name when we have one; otherwise, when ``lookup`` (the
+    job is not behind a burst: it started within NICKNAME_LOOKUP_MAX_DELAY of the callback) and
+    at least NICKNAME_LOOKUP_MIN_LEFT of the window is left, one `externalcontact/get` bounded by
     NICKNAME_LOOKUP_TIMEOUT (the callbacks-queue handler fetches the same customer in parallel
-    and cannot be waited for); on any failure the template's neutral ``nickname_fallback``.
+    and cannot be waited for); otherwise, or on any failure, the template's neutral
+    ``nickname_fallback``.
     """
     now = now or utcnow()
     choice = welcome_templates.choose(corp_id, userid, state, now)
@@ -81,7 +87,7 @@ def render(corp_id: str, userid: str, external_userid: str = "", state: str | No
         return Rendered({"text": text}, channel_id=choice.channel_id)
     nickname = None
     if NICKNAME in (choice.text or ""):
-        nickname = _nickname(corp_id, external_userid, now, deadline, client)
+        nickname = _nickname(corp_id, external_userid, now, deadline, client, lookup)
     text = render_text(choice.text, nickname=nickname, staff_name=staff_name,
                        nickname_fallback=choice.template.nickname_fallback or "")
     media = wecom_attachments(corp_id, choice.attachments, now)
@@ -96,11 +102,11 @@ def render(corp_id: str, userid: str, external_userid: str = "", state: str | No
 
 
 def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datetime | None,
-              client) -> str | None:
+              client, lookup: bool = True) -> str | None:
     name = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
     if name or not external_userid:
         return name
-    if deadline is not None and deadline - now < NICKNAME_LOOKUP_MIN_LEFT:
+    if not lookup or (deadline is not None and deadline - now < NICKNAME_LOOKUP_MIN_LEFT):
         return None
     db.session.commit()  # nothing pending: hand the connection back to the pool during the HTTP call
     try:
@@ -203,7 +209,8 @@ def _send_welcome(event_id: int) -> str:
         return row.status
     client = _client(event.corp_id)
     rendered = render(event.corp_id, row.userid, row.external_userid, fields.get("State"),
-                      now=now, deadline=deadline - SAFETY, client=client)
+                      now=now, deadline=deadline - SAFETY, client=client,
+                      lookup=now - event.received_at <= NICKNAME_LOOKUP_MAX_DELAY)
     db.session.commit()  # nothing written yet: hands the connection back to the pool for the HTTP call
     # Recorded with the outcome (one write transaction fewer on the way to WeCom).
     row.content, row.template_id, row.channel_id = rendered.content, rendered.template_id, rendered.channel_id

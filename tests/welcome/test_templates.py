@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 import responses
 from sqlalchemy import select
 
@@ -91,12 +92,14 @@ def test_nickname_from_the_database_from_a_fast_lookup_or_the_fallback(app, clie
     assert [p["external_userid"] for p in params(wecom, GET)] == ["wmNEW", "wmLATE"]
 
 
-def test_no_lookup_when_little_of_the_window_is_left(app, client, wecom):
+@pytest.mark.parametrize("started_after", [timedelta(seconds=11), timedelta(seconds=2)])
+def test_no_lookup_when_the_job_is_behind(app, client, wecom, started_after):
+    """11 s: little of the window left; 2 s: the job waited behind a burst of adds."""
     wecom.add(responses.POST, url(SEND), json=OK)
     template("默认", "{nickname}您好", is_default=True)
     post_callback(client, add_event("wmNEW", code="C1"))
     event = db.session.scalars(select(CallbackEvent)).one()
-    clock.freeze(event.received_at + timedelta(seconds=11))
+    clock.freeze(event.received_at + started_after)
     assert welcome.send_welcome(event.id) == "sent"
     assert params(wecom, GET) == []
     assert bodies(wecom, SEND)[0]["text"] == {"content": "您好"}
