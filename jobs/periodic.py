@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from scrm.services import inbox
+from scrm.services import inbox, sync
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,23 @@ def renew_media(now: datetime | None = None) -> int:
     return media.renew_due(now)
 
 
+def nightly_sync(now: datetime | None = None) -> int:
+    """Start each corp's nightly full sync once it is due (once per local day)."""
+    return sync.start_nightly(now)
+
+
+def resume_syncs(now: datetime | None = None) -> int:
+    """Send a job again for sync runs whose worker died or whose job Redis lost."""
+    return sync.resend_jobs(now)
+
+
 SWEEPS: list[Sweep] = [
     Sweep("drain-spool", drain_spool, every_seconds=15),
     Sweep("sweep-inbox", sweep_inbox, every_seconds=30),
     Sweep("sop-steps", sop_steps, every_seconds=60),  # due SOP tasks and mass-send result checks
     Sweep("renew-media", renew_media, every_seconds=600),  # media_ids before their 3-day expiry
+    Sweep("nightly-sync", nightly_sync, every_seconds=60),
+    Sweep("resume-syncs", resume_syncs, every_seconds=60),
 ]
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from scrm import clock
+from scrm.extensions import db
 
 log = logging.getLogger(__name__)
 scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps.")
@@ -52,6 +53,100 @@ def tick_command(now_iso: str | None) -> None:
     finally:
         clock.freeze(None)
     click.echo(json.dumps(results))
+
+
+@scrm_cli.command("sync")
+@click.option("--corp", "corp_id", help="Corp to sync (default: WECOM_CORP_ID).")
+@click.option("--only", help="Comma-separated stages: staff,tags,customers,groups (default: all).")
+@click.option("--full", is_flag=True,
+              help="Reconcile too: what WeCom no longer lists is marked gone (if the pass had no errors).")
+@click.option("--wait/--no-wait", default=True,
+              help="Run here and show progress (default), or queue it for a worker on the sync queue.")
+@click.option("--resume", is_flag=True, help="Continue the corp's failed or stalled run from its checkpoint.")
+@click.pass_context
+def sync_command(ctx: click.Context, corp_id: str | None, only: str | None, full: bool, wait: bool,
+                 resume: bool) -> None:
+    """Copy the corp's WeCom data into the database: staff and departments, the tag library,
+    customers with their follow relations and tags, groups with their members."""
+    from scrm.services import sync
+    from scrm.services.corps import credentials
+
+    corp_id = corp_id or current_app.config["WECOM_CORP_ID"]
+    if credentials(corp_id) is None:
+        raise click.ClickException(f"corp {corp_id} is not registered (flask scrm corp add)")
+    try:
+        if resume:
+            run = sync.resume(corp_id, enqueue_job=not wait)
+        else:
+            run = sync.start(corp_id, sync.normalise_scopes(only), full=full, requested_by="cli",
+                             enqueue_job=not wait)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--only") from None
+    except sync.AlreadyRunning as exc:
+        raise click.ClickException(f"{exc}. A run without a heartbeat for 10 minutes is stalled: "
+                                   "continue it with --resume.") from None
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    what = f"{', '.join(run.scopes)}{' (full)' if run.full else ''}"
+    if not wait:
+        click.echo(f"sync run {run.id} queued ({what}); follow it with GET /api/v1/syncs/{run.id}")
+        return
+    click.echo(f"sync run {run.id}: {what}")
+    try:
+        status = sync.run(run.id, on_progress=_ProgressLines())
+    except KeyboardInterrupt:
+        sync.cancel(run.id)
+        click.echo(f"\nsync run {run.id} cancelled")
+        ctx.exit(130)
+    from scrm.models import SyncRun
+
+    summary = sync.to_dict(db.session.get(SyncRun, run.id, populate_existing=True))
+    for stage, progress in summary["stages"].items():
+        click.echo(f"  {_stage_text(stage, progress)}")
+    for error in summary["errors"][:10]:
+        click.echo(f"  error [{error['stage']}] {error['api'] or ''} errcode={error['errcode']} "
+                   f"{error['errmsg']} {error['item'] or ''}".rstrip())
+    if summary["error_count"] > 10:
+        click.echo(f"  … {summary['error_count'] - 10} more errors (GET /api/v1/syncs/{run.id})")
+    click.echo(f"sync run {run.id} {status}")
+    if status != "succeeded":
+        ctx.exit(1)
+
+
+def _stage_text(stage: str, progress: dict) -> str:
+    done, total = progress.get("done") or 0, progress.get("total")
+    if stage == "customers":
+        text = (f"customers: {done:,} relations, members {progress.get('staff_done', 0):,}"
+                f"/{progress.get('staff_total') or 0:,}")
+    elif total:
+        width = 20
+        filled = min(width, int(width * done / total))
+        text = f"{stage}: [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}"
+    else:
+        text = f"{stage}: {done:,}"
+    extras = [f"{progress['errors']} errors"] if progress.get("errors") else []
+    if progress.get("gone"):
+        extras.append(f"{progress['gone']} gone")
+    if progress.get("reconcile"):
+        extras.append(progress["reconcile"])
+    return f"{text} ({progress.get('status', 'pending')}{', ' + ', '.join(extras) if extras else ''})"
+
+
+class _ProgressLines:
+    """`flask scrm sync` progress: a line per second at most, and at every stage change."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every, self.last_at, self.last_stage = every, 0.0, None
+
+    def __call__(self, state) -> None:
+        import time
+
+        now = time.monotonic()
+        if state.stage == self.last_stage and now - self.last_at < self.every:
+            return
+        self.last_at, self.last_stage = now, state.stage
+        if state.stage in state.progress:
+            click.echo(f"  {_stage_text(state.stage, state.progress[state.stage])}")
 
 
 token_cli = AppGroup("token", help="Open API bearer tokens.")

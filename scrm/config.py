@@ -44,7 +44,31 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "WELCOME_WORKER_THREADS": int(env.get("SCRM_WELCOME_THREADS", "32")),
     }
     config.update(_wecom_settings(env))
+    config.update(_sync_settings(env))
     return config
+
+
+def _sync_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """WeCom call budget (scrm/wecom/ratelimit.py) and synchronisation (scrm/services/sync)."""
+    at = (env.get("SCRM_NIGHTLY_SYNC_AT") or "03:00").strip().lower()
+    if at in ("off", "none", "0"):
+        nightly = None
+    else:
+        hour, _, minute = at.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ConfigError("SCRM_NIGHTLY_SYNC_AT must be HH:MM (corp local time) or off")
+        nightly = f"{int(hour):02d}:{int(minute):02d}"
+    try:
+        values = {name: int(env.get(var, default)) for name, var, default in (
+            ("WECOM_RATE_PER_MINUTE", "SCRM_WECOM_RATE_PER_MINUTE", "8000"),
+            ("WECOM_RATE_PER_HOUR", "SCRM_WECOM_RATE_PER_HOUR", "120000"),
+            ("SYNC_CONCURRENCY", "SCRM_SYNC_CONCURRENCY", "16"))}
+    except ValueError as exc:
+        raise ConfigError(f"SCRM_WECOM_RATE_PER_MINUTE, SCRM_WECOM_RATE_PER_HOUR and "
+                          f"SCRM_SYNC_CONCURRENCY must be integers ({exc})") from None
+    if min(values.values()) < 1:
+        raise ConfigError("SCRM_WECOM_RATE_PER_* and SCRM_SYNC_CONCURRENCY must be positive")
+    return {"NIGHTLY_SYNC_AT": nightly, **values}
 
 
 def sandbox_mode(env: Mapping[str, str]) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:28:26.539661
+Create Date: 2026-11-22 09:45:19.726141
 
 """
 from alembic import op
@@ -171,6 +171,7 @@ def upgrade():
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(), nullable=True),
     sa.Column('transfer_fail_reason', sa.String(length=64), nullable=True),
+    sa.Column('seen_run_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -192,6 +193,7 @@ def upgrade():
     sa.Column('member_version', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('dismissed_at', sa.DateTime(), nullable=True),
+    sa.Column('seen_run_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -303,6 +305,33 @@ def upgrade():
     )
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_corp_id'), ['corp_id'], unique=False)
+
+    op.create_table('sync_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.Column('scopes', sa.JSON(), nullable=False),
+    sa.Column('full', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=True),
+    sa.Column('progress', sa.JSON(), nullable=False),
+    sa.Column('checkpoint', sa.JSON(), nullable=False),
+    sa.Column('plan', sa.JSON(), nullable=False),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('error_count', sa.Integer(), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=True),
+    sa.Column('trigger_key', sa.String(length=64), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('runner', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_run')),
+    sa.UniqueConstraint('corp_id', 'trigger_key', name=op.f('uq_sync_run_corp_id_trigger_key'))
+    )
+    with op.batch_alter_table('sync_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_run_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('uq_sync_run_active_corp', ['corp_id'], unique=True, sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
 
     op.create_table('tag',
     sa.Column('tag_id', sa.String(length=64), nullable=False),
@@ -597,6 +626,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tag_corp_id'))
 
     op.drop_table('tag')
+    with op.batch_alter_table('sync_run', schema=None) as batch_op:
+        batch_op.drop_index('uq_sync_run_active_corp', sqlite_where=sa.text("status IN ('queued', 'running')"), postgresql_where=sa.text("status IN ('queued', 'running')"))
+        batch_op.drop_index(batch_op.f('ix_sync_run_corp_id'))
+
+    op.drop_table('sync_run')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_corp_id'))
 

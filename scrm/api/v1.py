@@ -5,11 +5,11 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import channels, customers, events, groups, sops, welcome
+from scrm.api import channels, customers, events, groups, sops, syncs, welcome
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
-templates, customer SOPs).
+templates, customer SOPs); it also starts and follows synchronisations with WeCom (`/api/v1/syncs`).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown or revoked → 401 with `WWW-Authenticate: Bearer`.
@@ -27,7 +27,7 @@ templates, customer SOPs).
 
 
 def register(api: Api) -> None:
-    for module in (customers, groups, events, welcome, channels, sops):
+    for module in (customers, groups, events, welcome, channels, sops, syncs):
         api.register_blueprint(module.blp)
     _describe(api)
 

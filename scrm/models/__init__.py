@@ -16,13 +16,15 @@ from scrm.models.sop import (
     SopTask,
     TaskStatus,
 )
+from scrm.models.sync import SyncRun, SyncStatus
 from scrm.models.tag import Tag, TagGroup
 from scrm.models.welcome import WelcomeMessage, WelcomeStatus, WelcomeTemplate, WelcomeTemplateStaff
 
 __all__ = [
     "ApiToken", "AppMessage", "ArchiveCursor", "ArchivedMessage", "CallbackEvent", "Corp",
     "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupChatStatus",
-    "GroupMember", "RelationStatus", "RelationTag", "Staff", "Tag", "TagGroup", "TimelineEntry",
+    "GroupMember", "RelationStatus", "RelationTag", "Staff", "SyncRun", "SyncStatus", "Tag", "TagGroup",
+    "TimelineEntry",
     "WelcomeMessage", "WelcomeStatus",
     # welcome templates, channel codes, media, customer SOPs (issue #5)
     "Channel", "ChannelAdd", "ChannelStatus", "CustomerDate", "EnrollmentStatus", "MediaAsset",

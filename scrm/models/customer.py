@@ -33,6 +33,9 @@ class RelationStatus(StrEnum):
     DELETED_BY_STAFF = "deleted_by_staff"
     DELETED_BY_CUSTOMER = "deleted_by_customer"
     TRANSFERRED = "transferred"
+    # A clean full sync no longer found the relation in WeCom's list for a staff member it did
+    # list: someone ended it and the callback that said who was lost.
+    DELETED_UNKNOWN = "deleted_unknown"
 
 
 class FollowRelation(CorpScoped, Timestamped, db.Model):
@@ -56,6 +59,9 @@ class FollowRelation(CorpScoped, Timestamped, db.Model):
     status: Mapped[str] = mapped_column(String(32), default=RelationStatus.ACTIVE)
     status_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     transfer_fail_reason: Mapped[str | None] = mapped_column(String(64))
+    # The last sync run that found this relation in WeCom (see scrm/services/sync): a full pass
+    # without errors marks the active relations it did not find deleted_unknown.
+    seen_run_id: Mapped[int | None]
 
 
 class RelationTag(CorpScoped, db.Model):

@@ -28,6 +28,7 @@ class GroupChat(CorpScoped, Timestamped, db.Model):
     member_version: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=GroupChatStatus.ACTIVE)
     dismissed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    seen_run_id: Mapped[int | None]  # the last sync run that found the group in groupchat/list
 
 
 class GroupMember(CorpScoped, Timestamped, db.Model):

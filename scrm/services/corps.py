@@ -74,14 +74,28 @@ def ensure_corp(corp_id: str) -> None:
         db.session.flush()
 
 
-def wecom_client(corp_id: str):
-    """A WeCom API client for the corp (token shared through Redis by every process)."""
-    from scrm.wecom import WeComClient
+def wecom_client(corp_id: str, *, max_rate_wait: float = 10.0):
+    """A WeCom API client for the corp (token shared through Redis by every process), whose calls
+    keep within the corp's per-API budget (scrm/wecom/ratelimit.py). A call that would have to
+    wait longer than ``max_rate_wait`` seconds for room raises a retryable 45009 instead."""
+    return wecom_client_factory(corp_id, max_rate_wait=max_rate_wait)()
+
+
+def wecom_client_factory(corp_id: str, *, max_rate_wait: float = 10.0):
+    """wecom_client() as a factory that works outside the app context (threads)."""
+    from functools import partial
+
+    from scrm.wecom import RateLimiter, WeComClient
+    from scrm.wecom.ratelimit import default_windows
 
     creds = credentials(corp_id)
     if creds is None:
         raise LookupError(f"corp {corp_id} is not registered")
     cfg = current_app.config
-    return WeComClient(creds.corp_id, creds.secret, redis=current_app.extensions["redis"],
-                       api_base_url=cfg["WECOM_API_BASE_URL"], timeout=cfg["WECOM_TIMEOUT"],
-                       agent_id=creds.agent_id)
+    redis = current_app.extensions["redis"]
+    limiter = RateLimiter(redis, creds.corp_id, default_windows(cfg["WECOM_RATE_PER_MINUTE"],
+                                                                cfg["WECOM_RATE_PER_HOUR"]),
+                          max_wait=max_rate_wait)
+    return partial(WeComClient, creds.corp_id, creds.secret, redis=redis,
+                   api_base_url=cfg["WECOM_API_BASE_URL"], timeout=cfg["WECOM_TIMEOUT"],
+                   agent_id=creds.agent_id, rate_limiter=limiter)

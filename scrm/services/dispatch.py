@@ -35,6 +35,10 @@ class EventContext:
     occurred_at: datetime  # CreateTime
     attempts: int = 1
     source: str = field(default="callback")
+    # The sync's page buffer: model -> rows that are new and not read back before the page
+    # commits (timeline entries, members, relation tags), inserted in one statement per table.
+    # None (callbacks): such rows are added to the session one by one.
+    pending: dict | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.data.get(name)

@@ -7,6 +7,8 @@ What we change in wechatpy's behaviour, and why:
   the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock.
 * Exactly one refresh-and-retry on token errors (wechatpy's ``auto_retry`` recurses without bound).
 * Every failure becomes a WeComError split into retryable / permanent (see errors.py).
+* With a ``rate_limiter`` (ratelimit.py), every API call first books room in the corp's per-API
+  budget shared by all processes through Redis.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from .errors import WeComError, error_for
+from .ratelimit import RateLimiter
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 
@@ -50,6 +53,14 @@ def _compact(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
+def _api_path(url_or_endpoint: str) -> str:
+    """"externalcontact/get" for an endpoint or a full URL (the rate limiter's key)."""
+    path = url_or_endpoint.split("?", 1)[0]
+    if "://" in path:
+        path = path.split("/cgi-bin/", 1)[-1]
+    return path.strip("/")
+
+
 def _owner_filter(userids: Iterable[str] | None) -> dict | None:
     return {"userid_list": list(userids)} if userids is not None else None
 
@@ -59,13 +70,14 @@ class WeComClient(WeChatClient):
 
     def __init__(self, corp_id: str, secret: str, *, redis: redis_lib.Redis,
                  api_base_url: str = DEFAULT_API_BASE_URL, timeout: float = 10.0,
-                 agent_id: int | None = None) -> None:
+                 agent_id: int | None = None, rate_limiter: RateLimiter | None = None) -> None:
         if not timeout or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds (requests would wait forever)")
         # An instance attribute overrides WeChatClient.API_BASE_URL for every relative endpoint,
         # including wechatpy's own API objects (client.jsapi, client.user, ...).
         self.API_BASE_URL = api_base_url.rstrip("/") + "/"
         self.agent_id = agent_id
+        self.rate_limiter = rate_limiter
         self._redis = redis
         self._app_key = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
         super().__init__(corp_id, secret, session=RedisStorage(redis, prefix=CACHE_PREFIX),
@@ -133,6 +145,8 @@ class WeComClient(WeChatClient):
         """Every API call (ours and wechatpy's API objects) goes through here: shared token,
         and exactly one refresh-and-retry if WeCom rejects it."""
         params = dict(kwargs.pop("params", None) or {})
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire(_api_path(url_or_endpoint))
         token = self._token()
         try:
             return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)

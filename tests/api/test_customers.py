@@ -211,7 +211,7 @@ def test_bad_filters_are_422_with_field_messages(get):
     body = resp.get_json()
     assert (body["code"], body["status"]) == (422, "Unprocessable Entity")
     assert body["errors"] == {"query": {
-        "status": ["Must be one of: active, deleted_by_staff, deleted_by_customer, transferred."],
+        "status": ["Must be one of: active, deleted_by_staff, deleted_by_customer, transferred, deleted_unknown."],
         "updated_since": ["Not a valid datetime."]}}
 
 

@@ -33,7 +33,8 @@ def test_openapi_lists_every_v1_endpoint_with_schemas(app, client):
     rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
              for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")}
     assert rules >= {"/api/v1/customers", "/api/v1/customers/{external_userid}", "/api/v1/groups",
-                     "/api/v1/groups/{chat_id}", "/api/v1/events", "/api/v1/events/{event_id}"}
+                     "/api/v1/groups/{chat_id}", "/api/v1/events", "/api/v1/events/{event_id}",
+                     "/api/v1/syncs", "/api/v1/syncs/{sync_id}"}
     assert set(spec["paths"]) >= rules
     for path in rules:
         for method, operation in spec["paths"][path].items():
@@ -44,7 +45,10 @@ def test_openapi_lists_every_v1_endpoint_with_schemas(app, client):
             if method == "get":
                 ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
                 assert "$ref" in ok or "$ref" in ok["items"], path
+    start = spec["paths"]["/api/v1/syncs"]["post"]
+    assert {"202", "401", "409", "422"} <= set(start["responses"]) and start["summary"] == "Start a sync"
     schemas = spec["components"]["schemas"]
+    assert {"SyncRun", "SyncStart"} <= set(schemas)
     assert {"CustomerDetail", "CustomerListItem", "Relation", "RelationTag", "TimelineEntry",
             "Group", "GroupDetail", "GroupMember", "Event", "EventDetail"} <= set(schemas)
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -44,13 +44,32 @@ def _text(value: Any) -> str | None:
     return value or None  # an empty element parses to None already; "" is the same to us
 
 
-# payload element -> (Staff attribute, converter)
-STAFF_FIELDS = {
-    "Name": ("name", _text), "Alias": ("alias", _text), "Position": ("position", _text),
-    "Mobile": ("mobile", _text), "Email": ("email", _text), "Avatar": ("avatar", _text),
-    "Gender": ("gender", as_int), "Status": ("status", as_int),
-    "MainDepartment": ("main_department", as_int), "Department": ("department_ids", _department_ids),
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# attribute -> (callback payload element, user/list | department/list reply key, converter)
+Fields = dict[str, tuple[str, str, Any]]
+STAFF_FIELDS: Fields = {
+    "name": ("Name", "name", _text), "alias": ("Alias", "alias", _text),
+    "position": ("Position", "position", _text), "mobile": ("Mobile", "mobile", _text),
+    "email": ("Email", "email", _text), "avatar": ("Avatar", "avatar", _text),
+    "gender": ("Gender", "gender", as_int), "status": ("Status", "status", as_int),
+    "main_department": ("MainDepartment", "main_department", as_int),
+    "department_ids": ("Department", "department", _department_ids),
 }
+DEPARTMENT_FIELDS: Fields = {"name": ("Name", "name", _as_is), "parent_id": ("ParentId", "parentid", as_int),
+                             "order": ("Order", "order", as_int)}
+
+
+def apply_fields(row: Staff | Department, data: dict[str, Any], fields: Fields, *, api: bool = False) -> None:
+    """Copy the fields present in `data`, a callback payload or (`api`) a WeCom reply item.
+    Absent fields keep their value: update_user carries only what changed, and WeCom leaves out
+    what an app may not see (newer apps get no names); present but empty means cleared."""
+    for attribute, (element, key, convert) in fields.items():
+        name = key if api else element
+        if name in data:
+            setattr(row, attribute, convert(data[name]))
 
 
 @handles(EVENT, "create_user", "update_user")
@@ -60,9 +79,7 @@ def staff_changed(ctx: EventContext) -> None:
         rename_userid(ctx.corp_id, userid, new_userid)
         userid = new_userid
     staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=userid)
-    for element, (attribute, convert) in STAFF_FIELDS.items():
-        if element in ctx.data:  # present but empty means cleared
-            setattr(staff, attribute, convert(ctx.data[element]))
+    apply_fields(staff, ctx.data, STAFF_FIELDS)
     if ctx.change_type == "create_user":
         staff.left_at = None  # a userid can be reused after a member left
 
@@ -113,12 +130,7 @@ def rename_userid(corp_id: str, old: str, new: str) -> None:
 @handles(EVENT, "create_party", "update_party")
 def department_changed(ctx: EventContext) -> None:
     department, _ = ensure_row(Department, corp_id=ctx.corp_id, dept_id=as_int(ctx.get("Id")))
-    if "Name" in ctx.data:
-        department.name = ctx.data["Name"]
-    if "ParentId" in ctx.data:
-        department.parent_id = as_int(ctx.data["ParentId"])
-    if "Order" in ctx.data:
-        department.order = as_int(ctx.data["Order"])
+    apply_fields(department, ctx.data, DEPARTMENT_FIELDS)
     if ctx.change_type == "create_party":
         department.deleted_at = None  # department ids can be reused
 

@@ -19,12 +19,12 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
-from scrm.clock import from_timestamp
+from scrm.clock import from_timestamp, utcnow
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
 from scrm.services import onboarding, welcome
 from scrm.services.dispatch import EventContext, RetryLater, handles
-from scrm.services.events.common import ensure_row, record
+from scrm.services.events.common import add_new_row, ensure_row, record
 from scrm.wecom import WeComError
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,17 @@ def fetch_contact(ctx: EventContext, external_userid: str) -> tuple[dict, list[d
         seen.add(cursor)
 
 
-def _update_customer(ctx: EventContext, customer: Customer, contact: dict, created: bool) -> None:
+def customer_values(contact: dict) -> dict[str, Any]:
+    """The Customer columns an external_contact gives (absent ones are not WeCom's to clear)."""
+    return {name: contact[name] for name in CUSTOMER_FIELDS if name in contact}
+
+
+def update_customer(ctx: EventContext, customer: Customer, contact: dict, created: bool) -> None:
+    """Copy the external_contact fields WeCom gave (absent ones are left alone); a change to a
+    customer we knew is a customer_updated entry."""
     changes = {}
-    for name in CUSTOMER_FIELDS:
-        if name not in contact:
-            continue
-        old, new = getattr(customer, name), contact[name]
+    for name, new in customer_values(contact).items():
+        old = getattr(customer, name)
         if old != new:
             changes[name] = [old, new]
             setattr(customer, name, new)
@@ -101,26 +106,43 @@ def _tag_label(key: str, name: str | None, group_name: str | None) -> dict:
     return {"key": key, "name": name, "group_name": group_name}
 
 
-def replace_tags(relation: FollowRelation, tags: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Make the relation's RelationTag rows exactly `tags`. Returns (added, removed) labels."""
+def replace_tags(relation: FollowRelation, tags: list[dict], *, stored: dict[str, RelationTag] | None = None,
+                 keep_personal: bool = False, pending: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Make the relation's RelationTag rows exactly `tags`. Returns (added, removed) labels.
+
+    `stored`: the relation's rows by tag_key when the caller already read them (the sync reads a
+    page's at once). `keep_personal`: `tags` holds corp tags only (batch/get_by_user lists tag
+    ids), so personal tags are not WeCom's to remove. A name or type `tags` lacks is kept."""
     wanted = {_tag_key(tag): tag for tag in tags}
-    stored = {row.tag_key: row for row in db.session.scalars(select(RelationTag).filter_by(
-        corp_id=relation.corp_id, userid=relation.userid, external_userid=relation.external_userid))}
+    if stored is None:
+        stored = {row.tag_key: row for row in db.session.scalars(select(RelationTag).filter_by(
+            corp_id=relation.corp_id, userid=relation.userid, external_userid=relation.external_userid))}
     added, removed = [], []
     for key, row in stored.items():
-        if key not in wanted:
+        if key not in wanted and not (keep_personal and key.startswith("personal:")):
             removed.append(_tag_label(key, row.tag_name, row.group_name))
             db.session.delete(row)
     for key, tag in wanted.items():
+        values = {"tag_id": None if key.startswith("personal:") else tag.get("tag_id"),
+                  **{name: tag[name] for name in ("tag_name", "group_name", "type") if tag.get(name) is not None}}
         row = stored.get(key)
         if row is None:
-            row = RelationTag(corp_id=relation.corp_id, userid=relation.userid,
-                              external_userid=relation.external_userid, tag_key=key)
-            db.session.add(row)
+            add_new_row(pending, RelationTag, {"corp_id": relation.corp_id, "userid": relation.userid,
+                                               "external_userid": relation.external_userid, "tag_key": key,
+                                               **values})
             added.append(_tag_label(key, tag.get("tag_name"), tag.get("group_name")))
-        row.tag_id = None if key.startswith("personal:") else tag.get("tag_id")
-        row.tag_name, row.group_name, row.type = tag.get("tag_name"), tag.get("group_name"), tag.get("type")
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
     return added, removed
+
+
+def follow_values(follow: dict) -> dict[str, Any]:
+    """The FollowRelation columns of a follow_user / follow_info entry."""
+    return {"remark": follow.get("remark"), "description": follow.get("description"),
+            "remark_corp_name": follow.get("remark_corp_name"), "remark_mobiles": follow.get("remark_mobiles") or [],
+            "add_way": follow.get("add_way"), "state": follow.get("state"), "oper_userid": follow.get("oper_userid"),
+            "added_at": from_timestamp(follow.get("createtime"))}
 
 
 def upsert_relation(ctx: EventContext, external_userid: str, userid: str,
@@ -129,22 +151,27 @@ def upsert_relation(ctx: EventContext, external_userid: str, userid: str,
     the event's own facts are known (then nothing stored is overwritten)."""
     relation, created = ensure_row(FollowRelation, corp_id=ctx.corp_id, userid=userid,
                                    external_userid=external_userid)
+    return apply_follow(ctx, relation, created, follow)
+
+
+def apply_follow(ctx: EventContext, relation: FollowRelation, created: bool, follow: dict | None, *,
+                 stored_tags: dict[str, RelationTag] | None = None, keep_personal: bool = False) -> RelationOutcome:
+    """upsert_relation on a row already read (see replace_tags for the keyword arguments)."""
     outcome = RelationOutcome(relation, None if created else relation.status)
     if follow is not None:
-        values = {"remark": follow.get("remark"), "description": follow.get("description"),
-                  "remark_corp_name": follow.get("remark_corp_name"),
-                  "remark_mobiles": follow.get("remark_mobiles") or [],
-                  "add_way": follow.get("add_way"), "state": follow.get("state"),
-                  "oper_userid": follow.get("oper_userid"),
-                  "added_at": from_timestamp(follow.get("createtime"))}
-        for name, new in values.items():
+        for name, new in follow_values(follow).items():
             old = getattr(relation, name)
             if name in EDITABLE_FIELDS and old != new and not outcome.added:
                 outcome.changes[name] = [old, new]
             setattr(relation, name, new)
-        tags_added, tags_removed = replace_tags(relation, follow.get("tags") or [])
-        if not outcome.added and (tags_added or tags_removed):
-            outcome.changes.update(tags_added=tags_added, tags_removed=tags_removed)
+        tags_added, tags_removed = replace_tags(relation, follow.get("tags") or [], stored=stored_tags,
+                                                keep_personal=keep_personal, pending=ctx.pending)
+        if (tags_added or tags_removed) and not created:
+            # The tags live in their own rows; the relation's updated_at must still say it
+            # changed (the Open API's updated_since, the sync's rule against older data).
+            relation.updated_at = utcnow()
+            if not outcome.added:
+                outcome.changes.update(tags_added=tags_added, tags_removed=tags_removed)
     elif outcome.added:
         relation.state = ctx.get("State")
         relation.added_at = ctx.occurred_at
@@ -154,7 +181,7 @@ def upsert_relation(ctx: EventContext, external_userid: str, userid: str,
     return outcome
 
 
-def _record_outcome(ctx: EventContext, outcome: RelationOutcome, event_pair: bool) -> None:
+def record_outcome(ctx: EventContext, outcome: RelationOutcome, event_pair: bool) -> None:
     relation = outcome.relation
     if outcome.added:
         data: dict[str, Any] = {"state": relation.state, "add_way": relation.add_way,
@@ -182,11 +209,11 @@ def refresh_customer(ctx: EventContext, *, require_pair: bool) -> None:
     customer, created = ensure_row(Customer, lock=True, corp_id=ctx.corp_id,
                                    external_userid=external_userid)
     contact, follow_users = fetch_contact(ctx, external_userid)
-    _update_customer(ctx, customer, contact, created)
+    update_customer(ctx, customer, contact, created)
     listed = {follow["userid"]: follow for follow in follow_users if follow.get("userid")}
     for follow_userid, follow in listed.items():
         outcome = upsert_relation(ctx, external_userid, follow_userid, follow)
-        _record_outcome(ctx, outcome, follow_userid == userid)
+        record_outcome(ctx, outcome, follow_userid == userid)
     if require_pair and userid not in listed:
         if ctx.attempts < WAIT_FOR_PAIR_ATTEMPTS:
             raise RetryLater(f"{userid} not yet among {external_userid}'s follow_user", delay=RETRY_DELAY)
@@ -196,7 +223,7 @@ def refresh_customer(ctx: EventContext, *, require_pair: bool) -> None:
             return  # a later event (a deletion) already decided this pair
         # The event itself proves the relation; keep it though WeCom won't show it to us.
         log.warning("%s not in follow_user of %s; relation kept from the payload", userid, external_userid)
-        _record_outcome(ctx, upsert_relation(ctx, external_userid, userid, None), True)
+        record_outcome(ctx, upsert_relation(ctx, external_userid, userid, None), True)
 
 
 @handles(EVENT, "add_external_contact", "add_half_external_contact")
@@ -219,7 +246,8 @@ def relation_edited(ctx: EventContext) -> None:
 
 # --- facts carried by the payload ----------------------------------------------------------
 
-def _end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
+def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
+    """The pair in the payload (UserID, ExternalUserID) ended with `status` (a timeline `kind`)."""
     userid, external_userid = ctx.get("UserID"), ctx.get("ExternalUserID")
     ensure_row(Customer, lock=True, corp_id=ctx.corp_id, external_userid=external_userid)
     # Created with the ended status when we never saw the add, so the fact is kept.
@@ -240,14 +268,14 @@ def _end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
 @handles(EVENT, "del_external_contact")
 def deleted_by_staff(ctx: EventContext) -> None:
     if ctx.get("Source") == "DELETE_BY_TRANSFER":  # removed automatically by 在职继承
-        _end_relation(ctx, RelationStatus.TRANSFERRED, "transferred")
+        end_relation(ctx, RelationStatus.TRANSFERRED, "transferred")
     else:
-        _end_relation(ctx, RelationStatus.DELETED_BY_STAFF, "deleted_by_staff")
+        end_relation(ctx, RelationStatus.DELETED_BY_STAFF, "deleted_by_staff")
 
 
 @handles(EVENT, "del_follow_user")
 def deleted_by_customer(ctx: EventContext) -> None:
-    _end_relation(ctx, RelationStatus.DELETED_BY_CUSTOMER, "deleted_by_customer")
+    end_relation(ctx, RelationStatus.DELETED_BY_CUSTOMER, "deleted_by_customer")
 
 
 @handles(EVENT, "transfer_fail")

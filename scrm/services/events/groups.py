@@ -18,7 +18,7 @@ from scrm.clock import from_timestamp
 from scrm.extensions import db
 from scrm.models import GroupChat, GroupChatStatus, GroupMember
 from scrm.services.dispatch import EventContext, RetryLater, handles
-from scrm.services.events.common import as_int, as_list, ensure_row, record
+from scrm.services.events.common import add_new_row, as_int, as_list, ensure_row, record
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,12 @@ def chat_changed(ctx: EventContext) -> None:
     if cur_ver and group.get("member_version") != cur_ver and ctx.attempts < LAG_ATTEMPTS:
         raise RetryLater(f"groupchat/get of {chat_id} at member version {group.get('member_version')}, "
                          f"event says {cur_ver}", delay=LAG_DELAY)
-    _apply_chat(chat, group)
-    _apply_members(ctx, chat, group.get("member_list") or [], detail)
+    apply_chat(chat, group)
+    apply_members(ctx, chat, group.get("member_list") or [], detail)
 
 
-def _apply_chat(chat: GroupChat, group: dict) -> None:
+def apply_chat(chat: GroupChat, group: dict) -> None:
+    """The group_chat fields of a groupchat/get reply (members aside)."""
     chat.name = group.get("name")
     chat.owner = group.get("owner")
     chat.notice = group.get("notice")
@@ -67,29 +68,30 @@ def _apply_chat(chat: GroupChat, group: dict) -> None:
     chat.member_version = group.get("member_version")
 
 
-def _apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detail: str | None) -> None:
+def apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detail: str | None = None) -> None:
+    """Make the chat's current members exactly `listed` (a groupchat/get member_list): new ones
+    join, missing ones get a quit time; customers get joined_group / left_group entries."""
     stored = {row.member_id: row for row in db.session.scalars(
         select(GroupMember).filter_by(corp_id=ctx.corp_id, chat_id=chat.chat_id))}
     current = {member["userid"]: member for member in listed if member.get("userid")}
     for member_id, member in current.items():
         row = stored.get(member_id)
+        values = {"type": member.get("type"), "unionid": member.get("unionid"), "name": member.get("name"),
+                  "group_nickname": member.get("group_nickname"),
+                  "join_time": from_timestamp(member.get("join_time")), "join_scene": member.get("join_scene"),
+                  "invitor": (member.get("invitor") or {}).get("userid"), "state": member.get("state"),
+                  "quit_time": None, "quit_scene": None}
         joined = row is None or row.quit_time is not None
         if row is None:
-            row = GroupMember(corp_id=ctx.corp_id, chat_id=chat.chat_id, member_id=member_id)
-            db.session.add(row)
-        row.type = member.get("type")
-        row.unionid = member.get("unionid")
-        row.name = member.get("name")
-        row.group_nickname = member.get("group_nickname")
-        row.join_time = from_timestamp(member.get("join_time"))
-        row.join_scene = member.get("join_scene")
-        row.invitor = (member.get("invitor") or {}).get("userid")
-        row.state = member.get("state")
-        row.quit_time = row.quit_scene = None
-        if joined and row.type == CUSTOMER:
+            add_new_row(ctx.pending, GroupMember,
+                        {"corp_id": ctx.corp_id, "chat_id": chat.chat_id, "member_id": member_id, **values})
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        if joined and values["type"] == CUSTOMER:
             record(ctx, member_id, "joined_group", userid=chat.owner, chat_id=chat.chat_id,
-                   chat_name=chat.name, join_scene=row.join_scene, state=row.state,
-                   invitor=row.invitor, join_time=member.get("join_time"))
+                   chat_name=chat.name, join_scene=values["join_scene"], state=values["state"],
+                   invitor=values["invitor"], join_time=member.get("join_time"))
     # QuitScene describes the members this event names; others found missing were lost events.
     quit_scene = as_int(ctx.get("QuitScene")) if detail == "del_member" else None
     named = set(as_list(ctx.data.get("MemChangeList")))
@@ -107,6 +109,11 @@ def _apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detai
 def chat_dismissed(ctx: EventContext) -> None:
     # No WeCom call: the group is gone, groupchat/get would only fail.
     chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=ctx.get("ChatId"))
+    dismiss_chat(ctx, chat)
+
+
+def dismiss_chat(ctx: EventContext, chat: GroupChat) -> None:
+    """Mark the chat dismissed (members kept as they were); its customers get group_dismissed."""
     if chat.status == GroupChatStatus.DISMISSED:
         return
     chat.status, chat.dismissed_at = GroupChatStatus.DISMISSED, ctx.occurred_at

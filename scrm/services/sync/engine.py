@@ -1,0 +1,227 @@
+"""The sync job: run a claimed SyncRun's stages in order, checkpointing as it goes.
+
+Stages (each in its own module): staff → tags → customers → groups. A stage whose progress says
+"done" is never run again, so a resumed run continues with the stage it was in, from that
+stage's checkpoint. Only this thread touches the database; WeCom calls of the paged stages run
+on a thread pool (pipeline.py) and every WeCom call goes through the shared per-corp rate
+limiter (scrm/wecom/ratelimit.py) and the backoff (retry.py).
+
+Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
+an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
+handlers then write the timeline entries (source "sync") exactly as for callbacks.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from rq.timeouts import JobTimeoutException
+from sqlalchemy import text
+
+from scrm.clock import utcnow
+from scrm.extensions import db
+from scrm.logging import corp_id_var
+from scrm.models import Staff, SyncStatus
+from scrm.services.dispatch import EventContext
+from scrm.services.events.common import ensure_rows, insert_pending
+from scrm.services.sync import runs
+from scrm.services.sync.pipeline import Pipeline
+from scrm.services.sync.retry import call_with_backoff
+from scrm.services.sync.runs import SCOPES, Lost, RunState
+
+log = logging.getLogger(__name__)
+
+BEAT_SECONDS = 30.0  # heartbeat at least this often while waiting (runs.STALE_AFTER is 10 min)
+RATE_WAIT = 60.0  # a sync call may wait this long for room in the rate budget (then backs off)
+STAFF_BATCH = 100  # userids per batch/get_by_user and per groupchat/list owner_filter (WeCom's max)
+Progress = Callable[[RunState], None]
+real_sleep = time.sleep  # the backoff's sleep in this thread when none is injected (tests replace it)
+
+
+class Syncer:
+    def __init__(self, state: RunState, *, sleep: Callable[[float], Any] | None = None,
+                 concurrency: int | None = None, on_progress: Progress | None = None) -> None:
+        from scrm.services.corps import wecom_client_factory
+
+        self.state = state
+        self.corp_id = state.corp_id
+        self.concurrency = concurrency or current_app.config["SYNC_CONCURRENCY"]
+        self.sleep = sleep  # None: real time (pipeline threads wake early when stopped)
+        self.on_progress = on_progress
+        self._make_client = wecom_client_factory(state.corp_id, max_rate_wait=RATE_WAIT)
+        self._clients = threading.local()
+        self._last_beat = time.monotonic()
+        self.pending: dict = {}  # the page's new rows, inserted at its commit (EventContext.pending)
+        self._pages = 0
+
+    @property
+    def full(self) -> bool:
+        return self.state.full
+
+    # ---- WeCom ---------------------------------------------------------------------------------
+
+    def client(self):
+        """This thread's WeComClient (requests sessions are not shared between threads)."""
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            client = self._clients.client = self._make_client()
+        return client
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A WeCom call from this (the database) thread: backs off, heartbeats while it waits."""
+        sleep = real_sleep if self.sleep is None else self.sleep
+        return call_with_backoff(fn, *args, sleep=sleep, on_wait=self.beat, **kwargs)
+
+    def fetch(self, pipeline: Pipeline, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A WeCom call from a pipeline thread (its waits end early when the pipeline stops)."""
+        return call_with_backoff(fn, *args, sleep=pipeline.wait if self.sleep is None else self.sleep, **kwargs)
+
+    def pipeline(self, threads: int | None = None) -> Pipeline:
+        return Pipeline(threads or self.concurrency)
+
+    # ---- state -----------------------------------------------------------------------------------
+
+    def context(self, stage: str, fetched_at: datetime) -> EventContext:
+        """What the callback handlers' upserts take: source "sync", time = when WeCom answered."""
+        return EventContext(event_id=None, corp_id=self.corp_id, event="sync", change_type=stage,  # type: ignore[arg-type]
+                            data={}, occurred_at=fetched_at, source="sync", pending=self.pending)
+
+    def progress(self, stage: str) -> dict[str, Any]:
+        return self.state.progress.setdefault(stage, {"status": "pending", "done": 0, "total": None, "errors": 0})
+
+    def stage_started_at(self, stage: str) -> datetime:
+        return datetime.fromisoformat(self.progress(stage)["started_at"])
+
+    def clean(self, stage: str) -> bool:
+        """No error so far in the stage (across resumes): WeCom's lists were read completely."""
+        return not self.progress(stage).get("errors")
+
+    def error(self, stage: str, api: str | None, errcode: int | None, errmsg: str, item: str | None = None) -> None:
+        log.warning("sync %s %s: %s errcode=%s %s %s", self.state.id, stage, api, errcode, errmsg, item or "")
+        self.state.add_error(stage, api, errcode, errmsg, item)
+
+    def commit(self, *, plan: bool = False) -> None:
+        """Checkpoint: the page's rows, progress and cursor in one transaction (with a heartbeat)."""
+        insert_pending(self.pending)
+        self.state.save(plan=plan)
+        db.session.commit()
+        self._last_beat = time.monotonic()
+        if self.on_progress is not None:
+            self.on_progress(self.state)
+
+    def page_done(self, tables: tuple[str, ...]) -> None:
+        """Count a committed page; at the 1st, 10th, 100th, ... refresh PostgreSQL's statistics of
+        the tables the stage fills. A first import grows them from empty, and with stale or no
+        statistics (autovacuum off, or behind) the cached generic plans pick the corp_id index and
+        read every row of the corp per lookup: the import turns quadratic."""
+        self._pages += 1
+        if self._pages in (1, 10, 100, 1000, 10000) and db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE " + ", ".join(tables)))
+            db.session.commit()
+
+    def beat(self) -> None:
+        """Heartbeat while waiting. Only called between transactions (nothing half-written)."""
+        if time.monotonic() - self._last_beat >= BEAT_SECONDS:
+            self.commit()
+
+    def begin_stage(self, stage: str) -> bool:
+        """Enter `stage`. True when it starts now, False when a resumed run continues it."""
+        progress = self.progress(stage)
+        self.state.stage = stage
+        fresh = progress["status"] != "running"
+        if fresh:
+            progress.update(status="running", started_at=utcnow().isoformat())
+            self.state.checkpoint = {}
+        self._pages = 0
+        self.commit()
+        return fresh
+
+    def end_stage(self, stage: str) -> None:
+        self.progress(stage).update(status="done", finished_at=utcnow().isoformat())
+        self.state.checkpoint = {}
+        self.commit()
+
+    # ---- shared inputs ---------------------------------------------------------------------------
+
+    def follow_users(self) -> list[str]:
+        """The members with customer contact (get_follow_user_list), read once per run and kept
+        in the plan, so a resumed stage pages through the same batches."""
+        if "follow_users" not in self.state.plan:
+            reply = self.call(self.client().get_follow_user_list)
+            userids = list(dict.fromkeys(u for u in reply.get("follow_user") or [] if isinstance(u, str) and u))
+            # Everyone who has customers gets a staff row, even if the app can't list them.
+            for batch in batches(userids, 500):
+                ensure_rows(Staff, self.corp_id, ("userid",), [(userid,) for userid in batch])
+            self.state.plan["follow_users"] = userids
+            self.commit(plan=True)
+        return self.state.plan["follow_users"]
+
+    # ---- the run ---------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        from scrm.services.sync import customers, groups, staff, tags
+
+        stages = {"staff": staff.run, "tags": tags.run, "customers": customers.run, "groups": groups.run}
+        for stage in SCOPES:
+            if stage in self.state.scopes and self.progress(stage)["status"] != "done":
+                log.info("sync %s: stage %s", self.state.id, stage)
+                stages[stage](self)
+        self.state.finish(SyncStatus.SUCCEEDED)
+        db.session.commit()
+        if self.on_progress is not None:
+            self.on_progress(self.state)
+
+
+def batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def newer_than(row: Any, created: bool, fetched_at: datetime) -> bool:
+    """The race rule: a row changed after the WeCom page was fetched was changed by a callback
+    that knows better; the page's older data must not overwrite it."""
+    return not created and row.updated_at is not None and row.updated_at > fetched_at
+
+
+def mark_seen(model: Any, ids: Iterable[int], run_id: int) -> None:
+    """Stamp the rows WeCom listed, leaving updated_at alone (seeing a row is not changing it)."""
+    ids = list(ids)
+    if ids:
+        db.session.execute(model.__table__.update().where(model.__table__.c.id.in_(ids))
+                           .values(seen_run_id=run_id, updated_at=model.__table__.c.updated_at))
+
+
+def run(run_id: int, *, sleep: Callable[[float], Any] | None = None, concurrency: int | None = None,
+        on_progress: Progress | None = None) -> str:
+    """Claim and run one SyncRun (the `sync` queue's job body, and `flask scrm sync --wait`).
+    Returns the final status, or "skipped" when another process holds the run."""
+    runner = secrets.token_hex(8)
+    if not runs.claim(run_id, runner):
+        log.info("sync run %s not claimable (finished, cancelled or running elsewhere)", run_id)
+        return "skipped"
+    state = RunState.load(run_id, runner)
+    corp_id_var.set(state.corp_id)
+    syncer = Syncer(state, sleep=sleep, concurrency=concurrency, on_progress=on_progress)
+    try:
+        syncer.execute()
+    except Lost as exc:
+        db.session.rollback()
+        log.warning("sync run %s stopped: %s", run_id, exc)
+        return "lost"
+    except JobTimeoutException:
+        runs.requeue(state)  # a long sync continues in a new job, from its checkpoint
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, which is the job's outcome
+        log.exception("sync run %s failed", run_id)
+        runs.fail(state, exc)
+        if on_progress is not None:
+            on_progress(state)
+        return SyncStatus.FAILED.value
+    log.info("sync run %s succeeded (%d errors)", run_id, state.error_count)
+    return SyncStatus.SUCCEEDED.value

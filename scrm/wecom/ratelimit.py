@@ -1,0 +1,107 @@
+"""Per-corp, per-API call budget shared by every process through Redis (PROTOCOL.md §3.9).
+
+WeCom allows 10,000 calls per minute and 150,000 per hour per corp and API, and answers 45009
+(then bans the API for the rest of the window) beyond that. We keep under both with margin by
+a GCRA ("generic cell rate algorithm", a token bucket stored as one timestamp per window): one
+Redis key per (corp, API, window) holds the theoretical arrival time of the next call, and a
+Lua script checks both windows and books the call atomically, so N workers share one budget.
+
+For a rate R per window W and a burst B, any interval of length W sees at most R + B calls.
+The defaults (8,000/min + 400, 120,000/h + 20,000) stay at 84 % and 93 % of WeCom's limits.
+
+A call that would exceed the budget waits (``sleep``) until it fits; one that would wait longer
+than ``max_wait`` raises a RetryableWeComError(45009) at once, so a latency-bound caller (a
+callback job) retries later instead of blocking a worker. Redis trouble never blocks a call:
+the limiter then lets it through (and logs), since WeCom's own limit still protects WeCom.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis as redis_lib
+
+from .errors import RetryableWeComError
+
+log = logging.getLogger("scrm.wecom")
+
+KEY_PREFIX = "scrm:wecom:rate"
+
+# KEYS: one per window. ARGV: now, then (interval, tolerance) per window; all in seconds.
+# Returns 0 when the call is booked, else the seconds to wait before it would fit (nothing booked).
+_GCRA = """
+local now = tonumber(ARGV[1])
+local wait = 0
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local fits_at = tat + interval - tolerance
+  if fits_at - now > wait then wait = fits_at - now end
+  tats[i] = tat + interval
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  redis.call('SET', key, tostring(tats[i]), 'PX', math.ceil((tats[i] - now + tolerance) * 1000) + 1000)
+end
+return '0'
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    seconds: int
+    calls: int  # budget per window
+    burst: int  # calls allowed at once above the steady rate
+
+    @property
+    def interval(self) -> float:
+        return self.seconds / self.calls
+
+
+def default_windows(per_minute: int = 8_000, per_hour: int = 120_000) -> tuple[Window, ...]:
+    return (Window("m", 60, per_minute, max(1, per_minute // 20)),
+            Window("h", 3600, per_hour, max(1, per_hour // 6)))
+
+
+class RateLimiter:
+    def __init__(self, redis: redis_lib.Redis, corp_id: str, windows: tuple[Window, ...] | None = None, *,
+                 max_wait: float = 30.0, now: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.redis = redis
+        self.corp_id = corp_id
+        self.windows = windows or default_windows()
+        self.max_wait = max_wait
+        self.now = now
+        self.sleep = sleep
+        self._script = redis.register_script(_GCRA)
+
+    def keys(self, api: str) -> list[str]:
+        return [f"{KEY_PREFIX}:{self.corp_id}:{api}:{window.name}" for window in self.windows]
+
+    def acquire(self, api: str) -> float:
+        """Book one call of ``api`` (a path such as "externalcontact/groupchat/get"), waiting
+        for room if needed. Returns the seconds waited."""
+        waited = 0.0
+        args: list[float] = []
+        for window in self.windows:
+            args += [window.interval, window.interval * window.burst]
+        keys = self.keys(api)
+        while True:
+            try:
+                wait = float(self._script(keys=keys, args=[self.now(), *args]))
+            except redis_lib.RedisError as exc:
+                log.warning("rate limiter unavailable, calling %s unthrottled: %s", api, exc)
+                return waited
+            if wait <= 0:
+                return waited
+            if waited + wait > self.max_wait:
+                raise RetryableWeComError(45009, f"local rate limit: {api} would wait {wait:.1f} s", api)
+            self.sleep(wait)
+            waited += wait

@@ -1,0 +1,76 @@
+"""`flask scrm sync`: runs here with progress lines, or queues; --only, --full, --resume."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scrm.extensions import db
+from scrm.models import Customer, SyncRun
+from scrm.queueing import get_queue
+from scrm.services.sync import engine
+
+
+def runs() -> list[SyncRun]:
+    return list(db.session.scalars(select(SyncRun).order_by(SyncRun.id).execution_options(populate_existing=True)))
+
+
+def test_sync_waits_and_shows_progress_per_stage(runner, corp):
+    result = runner.invoke(args=["scrm", "sync", "--only", "tags,customers", "--full"])
+
+    assert result.exit_code == 0, result.output
+    (run,) = runs()
+    lines = result.output.splitlines()
+    assert lines[0] == f"sync run {run.id}: tags, customers (full)"
+    assert "  tags: [####################] 3/3 (done)" in lines
+    assert "  customers: 6 relations, members 2/2 (done)" in lines
+    assert lines[-1] == f"sync run {run.id} succeeded"
+    assert (run.status, run.requested_by) == ("succeeded", "cli")
+    assert db.session.query(Customer).count() == 5
+
+
+def test_no_wait_queues_the_job(runner, corp):
+    result = runner.invoke(args=["scrm", "sync", "--no-wait"])
+
+    assert result.exit_code == 0, result.output
+    (run,) = runs()
+    assert f"sync run {run.id} queued (staff, tags, customers, groups)" in result.output
+    assert get_queue("sync").job_ids == [f"sync-{run.id}-0"]
+    assert corp.calls == []
+
+
+def test_refuses_while_another_runs(runner, corp):
+    runner.invoke(args=["scrm", "sync", "--no-wait"])
+
+    result = runner.invoke(args=["scrm", "sync", "--only", "tags"])
+
+    assert result.exit_code == 1
+    (run,) = runs()
+    assert f"already queued or running for this corp (run {run.id})" in result.output
+
+
+def test_unknown_stage_is_a_usage_error(runner):
+    result = runner.invoke(args=["scrm", "sync", "--only", "customers,contacts"])
+    assert result.exit_code == 2
+    assert "unknown scope(s) contacts" in result.output
+
+
+def test_resume_continues_a_failed_run_from_its_stage(runner, corp, monkeypatch, sleeps):
+    monkeypatch.setattr(engine, "real_sleep", sleeps)
+    corp.fail("externalcontact/get_corp_tag_list", -1, times=4)  # WeCom busy: the run fails at "tags"
+    failed = runner.invoke(args=["scrm", "sync"])
+    assert failed.exit_code == 1
+    assert "error [tags] externalcontact/get_corp_tag_list errcode=-1" in failed.output
+    assert runs()[0].status == "failed" and sleeps == [1, 2, 4]
+    before = len(corp.calls)
+
+    result = runner.invoke(args=["scrm", "sync", "--resume"])
+
+    assert result.exit_code == 0, result.output
+    assert [r.status for r in runs()] == ["succeeded"]  # the same run, finished
+    assert "department/list" not in corp.paths()[before:]  # staff was done: not read again
+    assert "externalcontact/get_corp_tag_list" in corp.paths()[before:]
+
+
+def test_resume_without_anything_to_resume(runner, corp):
+    result = runner.invoke(args=["scrm", "sync", "--resume"])
+    assert result.exit_code == 1
+    assert "no failed or stalled sync run to resume" in result.output
