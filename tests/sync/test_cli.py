@@ -74,3 +74,16 @@ def test_resume_without_anything_to_resume(runner, corp):
     result = runner.invoke(args=["scrm", "sync", "--resume"])
     assert result.exit_code == 1
     assert "no failed or stalled sync run to resume" in result.output
+
+
+def test_ctrl_c_cancels_the_run(runner, corp, monkeypatch):
+    def interrupted(run_id, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("scrm.services.sync.run", interrupted)
+
+    result = runner.invoke(args=["scrm", "sync", "--only", "tags"])
+
+    assert result.exit_code == 130
+    (run,) = runs()
+    assert run.status == "cancelled" and f"sync run {run.id} cancelled" in result.output

@@ -127,3 +127,28 @@ def test_a_cancelled_run_stops_at_its_next_checkpoint(corp, app, monkeypatch, sl
     assert run.status == "cancelled" and run.finished_at is not None
     assert db.session.query(FollowRelation).count() == 0  # the page in flight was not committed
     assert corp.called("externalcontact/groupchat/list") == []
+
+
+def test_a_job_timeout_requeues_the_run_to_continue_in_a_new_job(corp, app, monkeypatch, sleeps):
+    from rq.timeouts import JobTimeoutException
+
+    real, applied = customers_stage.apply_contacts, []
+
+    def slow(*args, **kwargs):
+        applied.append(1)
+        if len(applied) == 2:
+            raise JobTimeoutException("Task exceeded maximum timeout value")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(customers_stage, "apply_contacts", slow)
+    run = sync.start(TEST_CORP_ID, requested_by="test", enqueue_job=False)
+    with pytest.raises(JobTimeoutException):
+        sync.run(run.id, sleep=sleeps, concurrency=1)
+    monkeypatch.undo()
+
+    run = db.session.get(SyncRun, run.id, populate_existing=True)
+    assert (run.status, run.stage, run.checkpoint["chains"]["0"]["cursor"]) == ("queued", "customers", "c2")
+    assert get_queue("sync").job_ids == [f"sync-{run.id}-1"]
+    assert run_jobs(app, queues=("sync",)) == 1
+    run = db.session.get(SyncRun, run.id, populate_existing=True)
+    assert run.status == "succeeded" and db.session.query(FollowRelation).count() == 6

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scrm.clock import utcnow
@@ -41,6 +41,12 @@ class AlreadyRunning(Exception):
 
 class Lost(Exception):
     """The run is no longer ours: cancelled, or claimed by another process after we stalled."""
+
+
+def _stalled(now: datetime):
+    """SQL: running, but no heartbeat for STALE_AFTER (the process that claimed it is gone)."""
+    return (SyncRun.status == SyncStatus.RUNNING) & or_(SyncRun.heartbeat_at.is_(None),
+                                                        SyncRun.heartbeat_at < now - STALE_AFTER)
 
 
 def job_id(run: SyncRun) -> str:
@@ -88,11 +94,9 @@ def start(corp_id: str, scopes: list[str] | None = None, *, full: bool = False, 
 def claim(run_id: int, runner: str, now: datetime | None = None) -> bool:
     """Take the run if it is queued, or running with a stale heartbeat. Commits."""
     now = now or utcnow()
-    stalled = (SyncRun.status == SyncStatus.RUNNING) & or_(SyncRun.heartbeat_at.is_(None),
-                                                           SyncRun.heartbeat_at < now - STALE_AFTER)
     result = db.session.execute(
         update(SyncRun)
-        .where(SyncRun.id == run_id, or_(SyncRun.status == SyncStatus.QUEUED, stalled))
+        .where(SyncRun.id == run_id, or_(SyncRun.status == SyncStatus.QUEUED, _stalled(now)))
         .values(status=SyncStatus.RUNNING, runner=runner, attempts=SyncRun.attempts + 1, heartbeat_at=now,
                 started_at=db.func.coalesce(SyncRun.started_at, now), finished_at=None)
         .execution_options(synchronize_session=False))
@@ -206,14 +210,9 @@ def cancel(run_id: int, corp_id: str | None = None) -> SyncRun | None:
 
 def resumable(corp_id: str, now: datetime | None = None) -> SyncRun | None:
     """The corp's latest run if it can be continued: failed, or running without a heartbeat."""
-    run = db.session.scalar(select(SyncRun).where(SyncRun.corp_id == corp_id).order_by(SyncRun.id.desc()).limit(1))
-    if run is None:
-        return None
-    stale = (now or utcnow()) - STALE_AFTER
-    if run.status == SyncStatus.FAILED or (
-            run.status == SyncStatus.RUNNING and (run.heartbeat_at is None or run.heartbeat_at < stale)):
-        return run
-    return None
+    latest = select(func.max(SyncRun.id)).where(SyncRun.corp_id == corp_id).scalar_subquery()
+    return db.session.scalar(select(SyncRun).where(
+        SyncRun.id == latest, or_(SyncRun.status == SyncStatus.FAILED, _stalled(now or utcnow()))))
 
 
 def resume(corp_id: str, *, enqueue_job: bool = True, now: datetime | None = None) -> SyncRun:
@@ -244,9 +243,7 @@ def resend_jobs(now: datetime | None = None) -> int:
     lost it) get a job again. Returns how many jobs were sent."""
     now = now or utcnow()
     rows = db.session.scalars(select(SyncRun).where(or_(
-        (SyncRun.status == SyncStatus.RUNNING) & or_(SyncRun.heartbeat_at.is_(None),
-                                                     SyncRun.heartbeat_at < now - STALE_AFTER),
-        (SyncRun.status == SyncStatus.QUEUED) & (SyncRun.created_at < now - QUEUED_GRACE)))).all()
+        _stalled(now), (SyncRun.status == SyncStatus.QUEUED) & (SyncRun.created_at < now - QUEUED_GRACE)))).all()
     sent = 0
     for run in rows:
         if enqueue(RUN_JOB, run.id, queue="sync", job_id=job_id(run), unique=True) is not None:
