@@ -1,7 +1,7 @@
 """Welcome-message benchmark: a burst of new customers while bulk work fills the other queues.
 
     python bench/welcome.py [--adds 200] [--burst-seconds 1] [--bulk-jobs 10000]
-                            [--welcome-threads 32] [--no-nickname] [--database-url URL]
+                            [--welcome-workers 2] [--welcome-threads 32] [--no-nickname] [--database-url URL]
 
 Runs the whole stack as `make run` does in sandbox mode (`python -m scrm.devstack`: gunicorn, a
 `welcome` worker, a worker for the other queues, the scheduler and the WeCom simulator with
@@ -73,7 +73,8 @@ def start_stack(args, tmp: str, db_url: str, redis_url: str) -> tuple[subprocess
     env.update({
         "SCRM_ENV_FILE": "-", "SECRET_KEY": "bench", "REDIS_URL": redis_url, "DATABASE_URL": db_url,
         "SCRM_SPOOL_DIR": f"{tmp}/spool", "SCRM_PORT": str(port), "SCRM_SANDBOX": "1", "LOG_LEVEL": "WARNING",
-        "SCRM_WELCOME_THREADS": str(args.welcome_threads), "SANDBOX_PORT": str(sim_port),
+        "SCRM_WELCOME_THREADS": str(args.welcome_threads),
+        "SCRM_WELCOME_WORKERS": str(args.welcome_workers), "SANDBOX_PORT": str(sim_port),
         "SANDBOX_STAFF": "20", "SANDBOX_CUSTOMERS": "300", "SANDBOX_GROUPS": "5",
         "SANDBOX_LATENCY_MS": args.latency_ms, "SANDBOX_CALLBACK_WORKERS": str(args.callback_workers),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
@@ -187,7 +188,8 @@ def main() -> int:
     p.add_argument("--adds", type=int, default=200)
     p.add_argument("--burst-seconds", type=float, default=1.0)
     p.add_argument("--bulk-jobs", type=int, default=10_000)
-    p.add_argument("--welcome-threads", type=int, default=32)
+    p.add_argument("--welcome-threads", type=int, default=32, help="per welcome worker process")
+    p.add_argument("--welcome-workers", type=int, default=2, help="welcome worker processes")
     p.add_argument("--callback-workers", type=int, default=8, help="simulator threads delivering callbacks")
     p.add_argument("--latency-ms", default="50-150", help="simulated WeCom API latency")
     p.add_argument("--no-nickname", action="store_true", help="a template without {nickname} (no lookup)")
@@ -249,8 +251,8 @@ def main() -> int:
     late = sum(1 for r in rows if r.status == "too_late" or (r.latency_ms or 0) > 20_000)
     missing = args.adds - failures - len(rows)
     named = sum(1 for e in feed if (e.get("text") or {}).get("content", "").startswith("客户"))
-    print(f"stack:        devstack on 127.0.0.1 ({url.get_backend_name()}), welcome worker "
-          f"{args.welcome_threads} threads, simulator latency {args.latency_ms} ms, "
+    print(f"stack:        devstack on 127.0.0.1 ({url.get_backend_name()}), welcome workers "
+          f"{args.welcome_workers} x {args.welcome_threads} threads, simulator latency {args.latency_ms} ms, "
           f"{args.callback_workers} callback senders, {os.cpu_count()} cores")
     print(f"burst:        {args.adds} adds through a channel code in {elapsed:.2f} s ({failures} failed)")
     print(f"bulk:         {waiting_before} jobs waiting on {'/'.join(BULK_QUEUES)} before the burst, "

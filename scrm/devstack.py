@@ -10,7 +10,7 @@ With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom si
 
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
-SCRM_ENV_FILE (.env; "-" for none); sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20),
+SCRM_ENV_FILE (.env; "-" for none), SCRM_WELCOME_WORKERS (2 welcome worker processes); sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20),
 SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60), SANDBOX_LATENCY_MS (50-150),
 SANDBOX_CALLBACK_WORKERS (1: callbacks delivered in order; more for bursts, e.g. bench/welcome.py).
 """
@@ -102,7 +102,8 @@ def main() -> int:
         commands.update({
             "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
                     "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],
-            "welcome": [*flask, "scrm", "worker", "welcome"],
+            **{f"welcome{i or ''}": [*flask, "scrm", "worker", "welcome"]
+               for i in range(int(env.get("SCRM_WELCOME_WORKERS", "2")))},
             "worker": [*flask, "scrm", "worker"],
             "scheduler": [*flask, "scrm", "scheduler"],
         })
