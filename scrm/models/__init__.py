@@ -16,6 +16,20 @@ from scrm.models.sop import (
     SopTask,
     TaskStatus,
 )
+from scrm.models.sidebar import (
+    AuditLog,
+    ContentItem,
+    ContentKind,
+    CustomerFieldValue,
+    CustomerStage,
+    CustomField,
+    DataScope,
+    FieldType,
+    FollowUp,
+    FollowUpKind,
+    FunnelStage,
+    StaffRole,
+)
 from scrm.models.sync import SyncRun, SyncStatus
 from scrm.models.tag import Tag, TagGroup
 from scrm.models.welcome import WelcomeMessage, WelcomeStatus, WelcomeTemplate, WelcomeTemplateStaff
@@ -30,4 +44,7 @@ __all__ = [
     "Channel", "ChannelAdd", "ChannelStatus", "CustomerDate", "EnrollmentStatus", "MediaAsset",
     "MediaStatus", "Sop", "SopEnrollment", "SopStatus", "SopStep", "SopTask", "TaskStatus",
     "WelcomeTemplate", "WelcomeTemplateStaff",
+    # the chat sidebar (issue #6)
+    "AuditLog", "ContentItem", "ContentKind", "CustomField", "CustomerFieldValue", "CustomerStage",
+    "DataScope", "FieldType", "FollowUp", "FollowUpKind", "FunnelStage", "StaffRole",
 ]
