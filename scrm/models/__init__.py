@@ -6,16 +6,6 @@ from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
-from scrm.models.sop import (
-    CustomerDate,
-    EnrollmentStatus,
-    Sop,
-    SopEnrollment,
-    SopStatus,
-    SopStep,
-    SopTask,
-    TaskStatus,
-)
 from scrm.models.sidebar import (
     AuditLog,
     ContentItem,
@@ -29,6 +19,16 @@ from scrm.models.sidebar import (
     FollowUpKind,
     FunnelStage,
     StaffRole,
+)
+from scrm.models.sop import (
+    CustomerDate,
+    EnrollmentStatus,
+    Sop,
+    SopEnrollment,
+    SopStatus,
+    SopStep,
+    SopTask,
+    TaskStatus,
 )
 from scrm.models.sync import SyncRun, SyncStatus
 from scrm.models.tag import Tag, TagGroup
