@@ -48,6 +48,12 @@ def resume_syncs(now: datetime | None = None) -> int:
     return sync.resend_jobs(now)
 
 
+def follow_up_reminders(now: datetime | None = None) -> int:
+    from scrm.services import profile
+
+    return profile.remind_due_follow_ups(now)
+
+
 SWEEPS: list[Sweep] = [
     Sweep("drain-spool", drain_spool, every_seconds=15),
     Sweep("sweep-inbox", sweep_inbox, every_seconds=30),
@@ -55,6 +61,7 @@ SWEEPS: list[Sweep] = [
     Sweep("renew-media", renew_media, every_seconds=600),  # media_ids before their 3-day expiry
     Sweep("nightly-sync", nightly_sync, every_seconds=60),
     Sweep("resume-syncs", resume_syncs, every_seconds=60),
+    Sweep("follow-up-reminders", follow_up_reminders, every_seconds=60),  # sidebar 跟进记录
 ]
 
 

@@ -192,3 +192,14 @@ def corp_add(corp_id: str, agent_id: int, secret: str, token: str, aes_key: str,
     register_corp(corp_id, agent_id=agent_id, secret=secret, token=token, aes_key=aes_key,
                   name=name)
     click.echo(f"corp {corp_id} registered; callback URL path: /wecom/callback/{corp_id}")
+
+
+@scrm_cli.command("demo-content")
+@click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
+def demo_content(corp_id: str | None) -> None:
+    """Add sample scripts (话术) to the content library, only while the corp's library is empty
+    (`make run` does this in sandbox mode)."""
+    from scrm.services.library import add_demo_content
+
+    added = add_demo_content(corp_id or current_app.config["WECOM_CORP_ID"])
+    click.echo(f"added {added} demo content items" if added else "content library not empty: nothing added")

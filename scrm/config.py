@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m scrm.sandbox`
+DEFAULT_OAUTH_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
 
 # The WeCom app of the corp this deployment serves. All of these are required, unless none is
 # set: then the service runs in sandbox mode against the built-in WeCom simulator.
@@ -43,9 +46,30 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "PUBLIC_URL": (env.get("SCRM_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "WELCOME_WORKER_THREADS": int(env.get("SCRM_WELCOME_THREADS", "32")),
     }
+    config.update(_session_settings(env, config["PUBLIC_URL"]))
     config.update(_wecom_settings(env))
     config.update(_sync_settings(env))
     return config
+
+
+def _session_settings(env: Mapping[str, str], public_url: str) -> dict[str, Any]:
+    """The sidebar's staff session (sidebar/auth.py) and its cookie, which must work inside the
+    WeCom webview and inside the sandbox chat window's iframe (same site, so Lax is enough)."""
+    try:
+        hours = int(env.get("SCRM_SIDEBAR_SESSION_HOURS", "8"))
+    except ValueError:
+        raise ConfigError("SCRM_SIDEBAR_SESSION_HOURS must be an integer (hours)") from None
+    if hours < 1:
+        raise ConfigError("SCRM_SIDEBAR_SESSION_HOURS must be positive")
+    return {"SIDEBAR_SESSION_HOURS": hours, "PERMANENT_SESSION_LIFETIME": timedelta(hours=hours),
+            "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": public_url.startswith("https://")}
+
+
+def _sandbox_oauth_url(api_base_url: str) -> str:
+    """The simulator's OAuth2 authorize page: same origin as its API."""
+    parts = urlsplit(api_base_url)
+    return f"{parts.scheme}://{parts.netloc}/connect/oauth2/authorize"
 
 
 def _sync_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -89,11 +113,13 @@ def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
         real = [name for name in WECOM_REQUIRED if (env.get(name) or "").strip()]
         if real and env.get("WECOM_CORP_ID", sandbox.SANDBOX_CORP_ID) != sandbox.SANDBOX_CORP_ID:
             raise ConfigError(f"SCRM_SANDBOX=1 but real WeCom credentials are set ({', '.join(real)})")
+        api_base = env.get("WECOM_API_BASE_URL") or DEFAULT_SANDBOX_API_BASE_URL
         return {
             "SANDBOX": True, "WECOM_CORP_ID": sandbox.SANDBOX_CORP_ID,
             "WECOM_AGENT_ID": sandbox.SANDBOX_AGENT_ID, "WECOM_SECRET": sandbox.SANDBOX_SECRET,
             "WECOM_TOKEN": sandbox.SANDBOX_TOKEN, "WECOM_AES_KEY": sandbox.SANDBOX_AES_KEY,
-            "WECOM_API_BASE_URL": env.get("WECOM_API_BASE_URL") or DEFAULT_SANDBOX_API_BASE_URL,
+            "WECOM_API_BASE_URL": api_base,
+            "WECOM_OAUTH_URL": env.get("WECOM_OAUTH_URL") or _sandbox_oauth_url(api_base),
         }
     settings: dict[str, Any] = {name: _require(env, name) for name in WECOM_REQUIRED}
     try:
@@ -104,4 +130,5 @@ def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey")
     settings["SANDBOX"] = False
     settings["WECOM_API_BASE_URL"] = env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    settings["WECOM_OAUTH_URL"] = env.get("WECOM_OAUTH_URL") or DEFAULT_OAUTH_URL
     return settings

@@ -84,6 +84,9 @@ def main() -> int:
     if sandbox_mode(env):
         sim_port = env.get("SANDBOX_PORT", "5001")
         env.setdefault("WECOM_API_BASE_URL", f"http://127.0.0.1:{sim_port}/cgi-bin/")
+        # The sidebar's OAuth goes to the simulator (in sandbox mode WECOM_OAUTH_URL defaults to
+        # the API base's origin) and comes back to PUBLIC_URL: the host the chat window frames.
+        env.setdefault("SCRM_PUBLIC_URL", f"http://{host}:{port}")
         commands["simulator"] = [
             PY, "-m", "scrm.sandbox", "--port", sim_port,
             "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
@@ -99,6 +102,8 @@ def main() -> int:
         if subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env).returncode != 0:
             say("migrations failed; see the error above")
             return 1
+        if sandbox_mode(env):  # sample 话术 for the sidebar (only while the library is empty)
+            subprocess.run([*flask, "scrm", "demo-content"], cwd=ROOT, env=env)
         commands.update({
             "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
                     "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],

@@ -1,11 +1,21 @@
-"""GET /sidebar/: the page. Sandbox-only assets (the JS-SDK stand-in) are 404 outside sandbox mode."""
+"""GET /sidebar/: the page (plain HTML + our own JS and CSS; the data comes from /sidebar/api/).
+
+Without a staff session the page starts OAuth (oauth.py). Outside sandbox mode it loads the real
+JS-SDK (@wecom/jssdk, vendored under static/vendor/); in sandbox mode the stand-in
+ww-standin.js, which asks the simulator's chat window that frames the page. The stand-in is 404
+outside sandbox mode.
+"""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, render_template, request
 
-from sidebar import bp
+from sidebar import bp, oauth
 
 SANDBOX_ONLY_ASSETS = {"ww-standin.js"}
+JSSDK = "vendor/wecom-jssdk-2.4.4.js"  # @wecom/jssdk 2.4.4, dist/wecom.global.prod.js (exposes `ww`)
+# Only our own scripts run; no inline script or event handler (everything else stays open: the
+# real JS-SDK talks to the WeCom client, and avatars come from WeCom's image hosts).
+CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
 
 def sandbox() -> bool:
@@ -14,44 +24,20 @@ def sandbox() -> bool:
 
 @bp.before_request
 def sandbox_only() -> None:
-    """The stand-in and the sandbox endpoints below do not exist outside sandbox mode."""
-    endpoint = request.endpoint or ""
-    if sandbox():
+    """The stand-in does not exist outside sandbox mode."""
+    if sandbox() or request.endpoint != "sidebar.static":
         return
-    asset = (request.view_args or {}).get("filename") if endpoint == "sidebar.static" else None
-    if endpoint.startswith("sidebar.sandbox_") or asset in SANDBOX_ONLY_ASSETS:
+    if (request.view_args or {}).get("filename") in SANDBOX_ONLY_ASSETS:
         abort(404)
 
 
 @bp.get("/")
 def index():
+    if oauth.needs_login():  # no session (or, in sandbox mode, the chat window plays another member)
+        return oauth.login_redirect(request.full_path)
     config = current_app.config
-    return render_template("sidebar/index.html", sandbox=sandbox(), corp_id=config.get("WECOM_CORP_ID", ""),
-                           agent_id=config.get("WECOM_AGENT_ID", ""))
-
-
-def _detail(detail: dict | None, schema, what: str):
-    if detail is None:
-        response = jsonify(code=404, status="Not Found", message=f"No {what} with this id.")
-        response.status_code = 404
-        return response
-    return jsonify(schema.dump(detail))
-
-
-@bp.get("/sandbox/customers/<external_userid>")
-def sandbox_customer(external_userid: str):
-    from scrm.api.customers import customer_detail
-    from scrm.schemas.customers import CustomerDetailSchema
-
-    limit = min(max(request.args.get("timeline_limit", 20, type=int), 1), 200)
-    corp_id = current_app.config["WECOM_CORP_ID"]
-    return _detail(customer_detail(corp_id, external_userid, limit), CustomerDetailSchema(), "customer")
-
-
-@bp.get("/sandbox/groups/<chat_id>")
-def sandbox_group(chat_id: str):
-    from scrm.api.groups import group_detail
-    from scrm.schemas.groups import GroupDetailSchema
-
-    corp_id = current_app.config["WECOM_CORP_ID"]
-    return _detail(group_detail(corp_id, chat_id), GroupDetailSchema(), "group")
+    response = current_app.make_response(render_template(
+        "sidebar/index.html", sandbox=sandbox(), jssdk="ww-standin.js" if sandbox() else JSSDK,
+        corp_id=config.get("WECOM_CORP_ID", ""), agent_id=config.get("WECOM_AGENT_ID", "")))
+    response.headers["Content-Security-Policy"] = CSP
+    return response

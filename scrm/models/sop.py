@@ -102,6 +102,8 @@ class SopTask(CorpScoped, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # reminder delivery: when the staff member sent the step's content from the sidebar (once)
+    sent_from_sidebar_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class CustomerDate(CorpScoped, Timestamped, db.Model):

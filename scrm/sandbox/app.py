@@ -30,6 +30,9 @@ Control API (JSON in and out; no authentication — it is a local sandbox):
   POST /sandbox/api/tokens/expire          expire every access token and JS-SDK ticket now
   POST /sandbox/api/oauth-codes            {"userid"} → {"code"} for auth/getuserinfo (5 min, once)
 
+OAuth (oauth.py): GET /connect/oauth2/authorize (WeCom's authorize page) → 302 to redirect_uri
+with a code for the member chosen in the chat window (cookie sandbox_staff) or ?userid=.
+
 Actions (see actions.py): add_customer, customer_deletes_staff, staff_deletes_customer,
 edit_customer, join_group, leave_group, create_group, rename_group, change_group_notice,
 dismiss_group, staff_leaves, staff_joins, staff_sends_app_message, create_corp_tag,
@@ -43,7 +46,7 @@ from collections.abc import Iterable
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scrm.sandbox import api
+from scrm.sandbox import api, oauth
 from scrm.sandbox.actions import ActionError, Actions
 from scrm.sandbox.callbacks import CallbackSender, Transport
 from scrm.sandbox.errors import ApiError
@@ -70,6 +73,7 @@ def create_simulator_app(world: World, callback_url: str | None = None, *,
     app.extensions["sandbox_actions"] = Actions(world, sender)
     app.extensions["sandbox_sender"] = sender
     app.register_blueprint(api.bp)
+    app.register_blueprint(oauth.bp)
     app.register_blueprint(control, url_prefix="/sandbox/api")
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

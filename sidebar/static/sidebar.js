@@ -1,160 +1,830 @@
-/* The placeholder sidebar (sandbox mode): ask `ww` which conversation this is, then show the
- * service's record of that customer or group. All data is inserted with textContent. */
+/* The chat sidebar (聊天工具栏). ww.register() → ww.getContext() → the customer or the group of the
+ * current conversation, read from /sidebar/api/ (sidebar/CONTRACT.md).
+ * Every string from the server goes into the page as text only: textContent, .value, text nodes.
+ * `ww` is the real JS-SDK (@wecom/jssdk) or, in sandbox mode, ww-standin.js. */
 (function () {
   "use strict";
-  var root = document.getElementById("sidebar");
-  var content = document.getElementById("content");
-  var statusEl = document.getElementById("status");
-  var sendButton = document.getElementById("send-test");
-  var sendResult = document.getElementById("send-result");
-  var api = root.dataset.api;
-  var retryTimer = null;
+  var root = byId("sidebar");
+  var API = root.dataset.api;
+  var stateBox = byId("state"), view = byId("view"), library = byId("library"), sopBox = byId("sop");
+  var tabs = byId("tabs"), toastEl = byId("toast"), backButton = byId("back"), title = byId("title");
+  var params = new URLSearchParams(window.location.search);
+  var current = null;   // {kind: "customer" | "group", id, back?: {kind, id}}
+  var started = false, toastTimer = null;
 
-  var STATUS = {active: "跟进中", deleted_by_staff: "成员已删除客户", deleted_by_customer: "客户已删除成员",
-                transferred: "已转接"};
-  var KINDS = {relation_added: "添加了成员", relation_updated: "资料或标签变更", relation_deleted: "关系结束",
-               customer_updated: "客户资料变更", joined_group: "加入客户群", left_group: "退出客户群",
-               group_dismissed: "客户群解散", transfer_failed: "转接失败"};
+  var FOLLOW_UP_KINDS = [["chat", "聊天"], ["call", "电话"], ["visit", "拜访"], ["note", "备注"]];
+  var MESSAGE_LABELS = {image: "图片", video: "视频", file: "文件", news: "图文", miniprogram: "小程序", link: "链接"};
+
+  // ---- small helpers ------------------------------------------------------------------------
+
+  function byId(id) { return document.getElementById(id); }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
     return node;
   }
 
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString("zh-CN", {hour12: false}) : "—";
+  function append(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return parent;
   }
 
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.className = isError ? "error" : "muted";
+  function button(label, className, onClick) {
+    var node = el("button", className || "", label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
   }
 
-  function section(title, items) {
-    var box = el("section", "card");
-    box.appendChild(el("h2", null, title));
-    if (!items.length) box.appendChild(el("p", "muted", "无"));
-    items.forEach(function (item) { box.appendChild(item); });
+  function card(heading, className) {
+    var box = el("section", "card" + (className ? " " + className : ""));
+    if (heading) box.appendChild(el("h2", null, heading));
     return box;
   }
 
-  function getJson(path) {
-    return fetch(api + path, {headers: {Accept: "application/json"}}).then(function (resp) {
-      return resp.json().catch(function () { return {}; }).then(function (body) {
-        return {status: resp.status, body: body};
+  function row(label, value) {
+    var line = el("div", "row");
+    append(line, el("span", "label", label), el("span", "value", value === null || value === undefined ||
+                                                         value === "" ? "—" : value));
+    return line;
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function when(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+           pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function enc(value) { return encodeURIComponent(value); }
+
+  function toast(text, isError) {
+    clearTimeout(toastTimer);
+    toastEl.textContent = text;
+    toastEl.className = isError ? "show error" : "show";
+    toastTimer = setTimeout(function () { toastEl.className = ""; }, isError ? 6000 : 2500);
+  }
+
+  function errorText(r) {
+    return (r.data && r.data.message) || (r.status ? "请求失败（HTTP " + r.status + "）" : "网络错误，请检查网络后重试");
+  }
+
+  function wwError(err) {
+    return (err && (err.errMsg || err.message)) || String(err);
+  }
+
+  // ---- the JSON API -------------------------------------------------------------------------
+
+  function relogin(data) {
+    showState("登录已过期", "正在重新登录…");
+    var url = (data && data.login_url) || "/sidebar/oauth/start";
+    if (url.indexOf("next=") < 0) {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "next=" + enc(window.location.pathname + window.location.search);
+    }
+    window.location.assign(url);
+    return new Promise(function () {});  // the page is going away
+  }
+
+  function request(method, path, body) {
+    var init = {method: method, credentials: "same-origin", headers: {Accept: "application/json"}};
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(API + path, init).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (resp.status === 401) return relogin(data);
+        return {status: resp.status, ok: resp.ok, data: data};
+      });
+    }, function () {
+      return {status: 0, ok: false, data: {}};
+    });
+  }
+
+  // ---- page states --------------------------------------------------------------------------
+
+  function showState(heading, text, action, isError) {
+    view.replaceChildren();
+    sopBox.replaceChildren();
+    library.hidden = true;
+    tabs.hidden = true;
+    var box = el("div", "state-box" + (isError ? " error" : ""));
+    append(box, el("h2", null, heading), text ? el("p", null, text) : null,
+           action ? button(action.label, "primary", action.run) : null);
+    stateBox.replaceChildren(box);
+  }
+
+  function loading(text) {
+    stateBox.replaceChildren(el("p", "muted", text));
+  }
+
+  function failed(r, again) {
+    showState("加载失败", errorText(r), {label: "重试", run: again}, true);
+  }
+
+  // ---- tabs ---------------------------------------------------------------------------------
+
+  function showTab(name) {
+    tabs.querySelectorAll("[data-tab]").forEach(function (b) { b.classList.toggle("on", b.dataset.tab === name); });
+    view.hidden = name !== "profile";
+    library.hidden = name !== "content";
+    if (name === "content" && !library.dataset.loaded) openLibrary();
+  }
+
+  function showTabs(profileLabel) {
+    tabs.hidden = false;
+    tabs.querySelector('[data-tab="profile"]').textContent = profileLabel;
+    library.replaceChildren();
+    delete library.dataset.loaded;
+    showTab("profile");
+  }
+
+  tabs.querySelectorAll("[data-tab]").forEach(function (b) {
+    b.addEventListener("click", function () { showTab(b.dataset.tab); });
+  });
+
+  // ---- the customer view --------------------------------------------------------------------
+
+  function openCustomer(id, back) {
+    current = {kind: "customer", id: id, back: back || null};
+    backButton.hidden = !back;
+    title.textContent = "客户资料";
+    loading("正在读取客户资料…");
+    return request("GET", "customers/" + enc(id) + "?timeline_limit=20").then(function (r) {
+      customerResponse(id, r);
+    });
+  }
+
+  function customerResponse(id, r) {
+    if (r.status === 200) return renderCustomer(id, r.data);
+    if (r.status === 403) return showState("无权查看", (r.data && r.data.message) || "你不是该客户的跟进成员。");
+    if (r.status === 404) {
+      return showState("客户尚未同步", "服务里还没有这位客户的资料，可以立即从企业微信获取。", {
+        label: "从企业微信获取", run: function () {
+          loading("正在从企业微信获取…");
+          request("POST", "customers/" + enc(id) + "/fetch").then(function (again) {
+            if (again.status === 404) {
+              showState("客户尚未同步", "企业微信也没有这位客户的资料（" + errorText(again) + "）。",
+                        {label: "重试", run: function () { openCustomer(id, current.back); }});
+            } else {
+              customerResponse(id, again);
+            }
+          });
+        }});
+    }
+    failed(r, function () { openCustomer(id, current && current.back); });
+  }
+
+  function renderCustomer(id, d) {
+    stateBox.replaceChildren();
+    showTabs("客户");
+    view.replaceChildren();
+    append(view, customerHead(d.customer || {}), relationCard(id, d.relation), sourceCard(d),
+           colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage),
+           fieldsCard(id, d.fields || []), groupsCard(d.groups || []), sopsCard(d.sops || []),
+           churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), timelineCard(id, d.timeline));
+    if (params.get("sop_step") && !current.back) loadSopTask(params.get("sop_step"));
+  }
+
+  function avatar(url, name) {
+    if (/^https?:\/\//i.test(url || "")) {
+      var img = el("img", "avatar");
+      img.alt = "";
+      img.src = url;
+      return img;
+    }
+    return el("span", "avatar", (name || "客").slice(0, 1));
+  }
+
+  function customerHead(c) {
+    var head = card(null, "head");
+    var info = el("div", "who");
+    var type = c.type === 2 ? "@" + (c.corp_name || c.corp_full_name || "企业微信") : "微信";
+    var meta = [type, c.gender_label, c.position].filter(Boolean).join(" · ");
+    append(info, el("div", "name", c.name || c.external_userid), el("div", "muted", meta));
+    append(head, avatar(c.avatar, c.name), info);
+    return head;
+  }
+
+  function relationCard(id, rel) {
+    var box = card("备注与描述");
+    if (!rel) {
+      append(box, el("p", "muted", "你还没有添加这位客户。"));
+      return box;
+    }
+    var mobiles = (rel.remark_mobiles || []).join("、");
+    append(box, row("备注", rel.remark), row("描述", rel.description), row("备注企业", rel.remark_corp_name),
+           row("备注电话", mobiles + (rel.mobiles_masked && mobiles ? "（已脱敏）" : "")),
+           row("状态", rel.status_label || rel.status));
+    var form = el("form", "edit");
+    form.hidden = true;
+    var remark = input("text", rel.remark), description = el("textarea");
+    description.rows = 2;
+    description.value = rel.description || "";
+    var phones = input("text", rel.mobiles_masked ? "" : (rel.remark_mobiles || []).join(","));
+    append(form, labelled("备注", remark), labelled("描述", description),
+           rel.mobiles_masked ? el("p", "muted", "备注电话已脱敏，这里不修改。") : labelled("备注电话（逗号分隔）", phones),
+           el("p", "error field-error"), el("button", "primary", "保存"));
+    var edit = button("编辑", "link edit-toggle", function () { form.hidden = !form.hidden; });
+    box.querySelector("h2").appendChild(edit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = {remark: remark.value.trim(), description: description.value.trim()};
+      if (!rel.mobiles_masked) {
+        body.remark_mobiles = phones.value.split(/[,，\s]+/).filter(Boolean);
+      }
+      request("PUT", "customers/" + enc(id) + "/remark", body).then(function (r) {
+        if (r.ok) {
+          box.replaceWith(relationCard(id, r.data));
+          toast("备注已保存");
+        } else {
+          form.querySelector(".field-error").textContent = errorList(r);
+        }
       });
     });
+    box.appendChild(form);
+    return box;
   }
 
-  function notSynced(what, id, again) {
-    content.replaceChildren();
-    var box = el("section", "card pending");
-    box.appendChild(el("h2", null, what + "尚未同步"));
-    box.appendChild(el("p", null, "服务里还没有这条记录（" + id + "）。模拟器预置的客户和群只存在于模拟器中，" +
-      "要等同步或回调带来：例如在沙盒页让客户添加成员、成员编辑该客户，或客户入群。"));
-    box.appendChild(el("p", "muted", "每 3 秒自动重试…"));
-    content.appendChild(box);
-    setStatus("");
-    retryTimer = setTimeout(again, 3000);
+  function errorList(r) {
+    var errors = (r.data && r.data.errors) || {};
+    var parts = Object.keys(errors).map(function (k) { return [].concat(errors[k]).join("；"); });
+    return parts.length ? parts.join("；") : errorText(r);
   }
 
-  function showCustomer(externalUserid) {
-    return getJson("customers/" + encodeURIComponent(externalUserid) + "?timeline_limit=10").then(function (r) {
-      if (r.status === 404) return notSynced("客户", externalUserid, function () { showCustomer(externalUserid); });
-      if (r.status !== 200) throw new Error("读取客户失败（HTTP " + r.status + "）");
-      var c = r.body;
-      content.replaceChildren();
-      var head = el("section", "card head");
-      head.appendChild(el("div", "name", c.name || externalUserid));
-      head.appendChild(el("div", "muted", (c.type === 2 ? "企业微信用户 @" + (c.corp_name || "") : "微信用户") +
-                                          " · " + c.external_userid));
-      content.appendChild(head);
-      content.appendChild(section("跟进成员", (c.relations || []).map(function (rel) {
-        var row = el("div", "row");
-        var line = el("div");
-        line.appendChild(el("strong", null, rel.staff_name || rel.userid));
-        line.appendChild(el("span", "pill " + rel.status, STATUS[rel.status] || rel.status));
-        row.appendChild(line);
-        if (rel.remark) row.appendChild(el("div", null, "备注：" + rel.remark));
-        row.appendChild(el("div", "muted", "添加于 " + when(rel.added_at) + (rel.state ? " · 渠道 " + rel.state : "")));
-        var tags = el("div", "tags");
-        (rel.tags || []).forEach(function (t) { tags.appendChild(el("span", "tag", t.name || t.tag_id)); });
-        row.appendChild(tags);
-        return row;
-      })));
-      content.appendChild(section("客户群", (c.groups || []).map(function (grp) {
-        var row = el("div", "row");
-        row.appendChild(el("span", null, grp.name || grp.chat_id));
-        row.appendChild(el("span", "muted", grp.current ? " 在群中" : " 已退出"));
-        return row;
-      })));
-      content.appendChild(section("最近动态", (c.timeline || []).map(function (t) {
-        var row = el("div", "row");
-        row.appendChild(el("span", "muted", when(t.occurred_at) + " "));
-        row.appendChild(el("span", null, (t.userid ? t.userid + " · " : "") + (t.summary || KINDS[t.kind] || t.kind)));
-        return row;
-      })));
-      setStatus("");
+  function input(type, value) {
+    var node = el("input");
+    node.type = type;
+    node.value = value === null || value === undefined ? "" : String(value);
+    return node;
+  }
+
+  function labelled(text, control) {
+    var label = el("label", "field");
+    append(label, el("span", "label", text), control);
+    return label;
+  }
+
+  function sourceCard(d) {
+    var box = card("来源");
+    var rel = d.relation || {};
+    append(box, row("渠道", d.channel ? d.channel.name || d.channel.state : (rel.state || "")),
+           row("添加方式", rel.add_way_label), row("添加时间", when(rel.added_at)));
+    return box;
+  }
+
+  function colleaguesCard(colleagues) {
+    var box = card("同事也在跟进");
+    if (!colleagues.length) append(box, el("p", "muted", "无"));
+    colleagues.forEach(function (c) {
+      var line = el("div", "row");
+      append(line, el("strong", null, c.name || c.userid), el("span", "pill", c.status_label || c.status),
+             el("div", "muted", (c.remark ? "备注：" + c.remark + " · " : "") + "添加于 " + when(c.added_at)));
+      box.appendChild(line);
+    });
+    return box;
+  }
+
+  function tagsCard(id, tags) {
+    tags = tags || {groups: [], personal: [], editable: false};
+    var box = card("企业标签", "tags-card");
+    var chosen = {}, original = {};
+    (tags.groups || []).forEach(function (g) {
+      (g.tags || []).forEach(function (t) { chosen[t.tag_id] = original[t.tag_id] = !!t.selected; });
+    });
+    var save = button("保存标签", "primary small", function () {
+      var add = [], remove = [];
+      Object.keys(chosen).forEach(function (k) {
+        if (chosen[k] && !original[k]) add.push(k);
+        if (!chosen[k] && original[k]) remove.push(k);
+      });
+      save.disabled = true;
+      request("PUT", "customers/" + enc(id) + "/tags", {add: add, remove: remove}).then(function (r) {
+        if (r.ok) {
+          box.replaceWith(tagsCard(id, r.data));
+          toast("标签已保存");
+        } else {
+          save.disabled = false;
+          toast(errorText(r), true);
+        }
+      });
+    });
+    save.disabled = true;
+    function dirty() {
+      return Object.keys(chosen).some(function (k) { return chosen[k] !== original[k]; });
+    }
+    (tags.groups || []).forEach(function (g) {
+      var group = el("div", "tag-group");
+      group.appendChild(el("div", "muted", g.name));
+      (g.tags || []).forEach(function (t) {
+        var chip = button(t.name, "chip" + (t.selected ? " on" : ""), function () {
+          chosen[t.tag_id] = !chosen[t.tag_id];
+          chip.classList.toggle("on", chosen[t.tag_id]);
+          chip.setAttribute("aria-pressed", String(chosen[t.tag_id]));
+          save.disabled = !dirty();
+        });
+        chip.dataset.tagId = t.tag_id;
+        chip.setAttribute("aria-pressed", String(!!t.selected));
+        chip.disabled = !tags.editable;
+        group.appendChild(chip);
+      });
+      box.appendChild(group);
+    });
+    if (!(tags.groups || []).length) append(box, el("p", "muted", "企业还没有标签"));
+    if ((tags.personal || []).length) {
+      var personal = el("div", "tag-group");
+      personal.appendChild(el("div", "muted", "个人标签"));
+      tags.personal.forEach(function (t) { personal.appendChild(el("span", "chip static", t.name)); });
+      box.appendChild(personal);
+    }
+    if (tags.editable) box.appendChild(save);
+    return box;
+  }
+
+  function stageCard(id, stage) {
+    stage = stage || {current: null, options: []};
+    var box = card("跟进阶段");
+    var select = el("select");
+    select.setAttribute("aria-label", "跟进阶段");
+    select.appendChild(option("", "未设置"));
+    (stage.options || []).forEach(function (o) { select.appendChild(option(String(o.id), o.name)); });
+    select.value = stage.current ? String(stage.current.id) : "";
+    select.addEventListener("change", function () {
+      var value = select.value ? Number(select.value) : null;
+      request("PUT", "customers/" + enc(id) + "/stage", {stage_id: value}).then(function (r) {
+        if (r.ok) {
+          toast("阶段已更新");
+        } else {
+          select.value = stage.current ? String(stage.current.id) : "";
+          toast(errorText(r), true);
+        }
+      });
+    });
+    box.appendChild(select);
+    return box;
+  }
+
+  function option(value, label) {
+    var node = el("option", null, label);
+    node.value = value;
+    return node;
+  }
+
+  function optionPair(o) {
+    if (o !== null && typeof o === "object") {
+      var value = o.value !== undefined ? o.value : (o.id !== undefined ? o.id : o.name);
+      return [String(value), o.label || o.name || String(value)];
+    }
+    return [String(o), String(o)];
+  }
+
+  function fieldsCard(id, fields) {
+    var box = card("自定义字段");
+    if (!fields.length) {
+      append(box, el("p", "muted", "没有自定义字段"));
+      return box;
+    }
+    var form = el("form", "fields");
+    var controls = {};
+    fields.forEach(function (f) {
+      var control;
+      if (f.type === "select") {
+        control = el("select");
+        control.appendChild(option("", "请选择"));
+        (f.options || []).forEach(function (o) {
+          var pair = optionPair(o);
+          control.appendChild(option(pair[0], pair[1]));
+        });
+        control.value = f.value === null || f.value === undefined ? "" : String(f.value);
+      } else {
+        control = input(f.type === "number" ? "number" : f.type === "date" ? "date" : "text", f.value);
+        if (f.type === "number") control.step = "any";
+      }
+      control.name = f.key;
+      controls[f.key] = control;
+      var label = labelled(f.label + (f.required ? " *" : ""), control);
+      label.appendChild(el("span", "error field-error"));
+      label.dataset.key = f.key;
+      form.appendChild(label);
+    });
+    var general = el("p", "error field-error");
+    append(form, general, el("button", "primary small", "保存字段"));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var values = {};
+      fields.forEach(function (f) {
+        var raw = controls[f.key].value.trim();
+        values[f.key] = raw === "" ? null : f.type === "number" ? Number(raw) : raw;
+      });
+      form.querySelectorAll(".field-error").forEach(function (n) { n.textContent = ""; });
+      request("PUT", "customers/" + enc(id) + "/fields", {values: values}).then(function (r) {
+        if (r.ok) {
+          box.replaceWith(fieldsCard(id, Array.isArray(r.data) ? r.data : r.data.fields || fields));
+          toast("字段已保存");
+          return;
+        }
+        var errors = (r.data && r.data.errors) || {};
+        var shown = false;
+        Object.keys(errors).forEach(function (k) {
+          var key = k.replace(/^values\./, "");
+          var messages = errors[k];
+          if (messages && typeof messages === "object" && !Array.isArray(messages)) {
+            Object.keys(messages).forEach(function (sub) { place(sub, messages[sub]); });
+          } else {
+            place(key, messages);
+          }
+        });
+        function place(key, messages) {
+          var label = Array.prototype.filter.call(form.querySelectorAll("label.field"), function (n) {
+            return n.dataset.key === key;
+          })[0];
+          if (label) {
+            label.querySelector(".field-error").textContent = [].concat(messages).join("；");
+            shown = true;
+          }
+        }
+        if (!shown) general.textContent = errorList(r);
+      });
+    });
+    box.appendChild(form);
+    return box;
+  }
+
+  function groupsCard(groups) {
+    var box = card("所在客户群");
+    if (!groups.length) append(box, el("p", "muted", "无"));
+    groups.forEach(function (g) {
+      var line = el("div", "row");
+      append(line, el("span", null, g.name || "未命名群聊"),
+             el("span", "muted", " · " + (g.member_count || 0) + " 人 · 入群 " + when(g.joined_at)));
+      box.appendChild(line);
+    });
+    return box;
+  }
+
+  function sopsCard(sops) {
+    var box = card("SOP 进度");
+    if (!sops.length) append(box, el("p", "muted", "无进行中的 SOP"));
+    sops.forEach(function (s) {
+      var line = el("div", "row");
+      var bar = el("div", "progress");
+      var fill = el("span");
+      fill.style.width = (s.total ? Math.round(100 * s.done / s.total) : 0) + "%";
+      bar.appendChild(fill);
+      append(line, el("strong", null, s.name), el("span", "muted", " " + (s.done || 0) + "/" + (s.total || 0)),
+             bar, s.next_due_at ? el("div", "muted", "下一步 " + when(s.next_due_at)) : null);
+      box.appendChild(line);
+    });
+    return box;
+  }
+
+  function churnCard(risk) {
+    var box = card(null, "churn");
+    var text = risk ? (risk.label || risk.level || risk.score) : null;
+    append(box, el("span", null, "流失风险：" + (text === null || text === undefined ? "暂无评估" : text)));
+    return box;
+  }
+
+  function followUpItem(f) {
+    var item = el("li", "follow-up");
+    append(item, el("div", "muted", (f.kind_label || f.kind) + " · " + (f.staff_name || f.userid || "") + " · " +
+                                    when(f.created_at)),
+           el("div", "content", f.content),
+           f.next_at ? el("div", "muted", "下次跟进 " + when(f.next_at)) : null);
+    return item;
+  }
+
+  function followUpsCard(id, latest) {
+    var box = card("跟进记录", "follow-ups");
+    var form = el("form", "follow-up-form");
+    var kind = el("select");
+    kind.setAttribute("aria-label", "跟进方式");
+    FOLLOW_UP_KINDS.forEach(function (k) { kind.appendChild(option(k[0], k[1])); });
+    var text = el("textarea");
+    text.rows = 2;
+    text.placeholder = "写一条跟进…";
+    var next = input("datetime-local", "");
+    next.setAttribute("aria-label", "下次跟进时间");
+    var problem = el("p", "error field-error");
+    var line = el("div", "inline");
+    append(line, kind, labelled("下次跟进（可选）", next));
+    append(form, line, text, problem, el("button", "primary small", "保存跟进"));
+    var list = el("ul", "list");
+    latest.forEach(function (f) { list.appendChild(followUpItem(f)); });
+    var empty = el("p", "muted", latest.length ? "" : "还没有跟进记录");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      problem.textContent = "";
+      if (!text.value.trim()) { problem.textContent = "请填写跟进内容"; return; }
+      var body = {kind: kind.value, content: text.value.trim()};
+      if (next.value) body.next_at = new Date(next.value).toISOString().replace(/\.\d{3}Z$/, "Z");
+      request("POST", "customers/" + enc(id) + "/follow-ups", body).then(function (r) {
+        if (r.ok) {
+          list.insertBefore(followUpItem(r.data), list.firstChild);
+          empty.textContent = "";
+          text.value = next.value = "";
+          toast("跟进已保存");
+        } else {
+          problem.textContent = errorList(r);
+        }
+      });
+    });
+    var page = 0;
+    var more = button("查看全部", "link more", function () {
+      page += 1;
+      request("GET", "customers/" + enc(id) + "/follow-ups?page=" + page).then(function (r) {
+        if (!r.ok) { page -= 1; toast(errorText(r), true); return; }
+        if (page === 1) list.replaceChildren();
+        (r.data.items || []).forEach(function (f) { list.appendChild(followUpItem(f)); });
+        more.textContent = "加载更多";
+        more.hidden = page * (r.data.page_size || 20) >= (r.data.total || 0);
+      });
+    });
+    more.hidden = latest.length < 5;
+    append(box, form, empty, list, more);
+    return box;
+  }
+
+  function timelineItem(t) {
+    var item = el("li");
+    append(item, el("span", "muted", when(t.occurred_at) + " "),
+           el("span", null, (t.kind_label ? t.kind_label + "：" : "") + (t.summary || t.kind || "")));
+    return item;
+  }
+
+  function timelineCard(id, timeline) {
+    timeline = timeline || {items: [], next_before: null};
+    var box = card("客户动态", "timeline");
+    var list = el("ul", "list");
+    (timeline.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
+    var before = timeline.next_before;
+    var more = button("加载更多", "link more", function () {
+      more.disabled = true;
+      request("GET", "customers/" + enc(id) + "/timeline?limit=20&before=" + enc(before)).then(function (r) {
+        more.disabled = false;
+        if (!r.ok) { toast(errorText(r), true); return; }
+        (r.data.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
+        before = r.data.next_before;
+        more.hidden = before === null || before === undefined;
+      });
+    });
+    more.hidden = before === null || before === undefined;
+    append(box, (timeline.items || []).length ? null : el("p", "muted", "暂无动态"), list, more);
+    return box;
+  }
+
+  // ---- sending into the conversation ----------------------------------------------------------
+
+  function preview(message) {
+    var type = (message && message.msgtype) || "text";
+    var body = (message && message[type]) || {};
+    if (type === "text") return body.content || "";
+    return "[" + (MESSAGE_LABELS[type] || type) + "] " + (body.title || "");
+  }
+
+  function sendAll(messages) {
+    return messages.reduce(function (chain, message) {
+      return chain.then(function () { return ww.sendChatMessage(message); });
+    }, Promise.resolve());
+  }
+
+  function conversation() {
+    if (!current) return {};
+    return current.kind === "group" ? {chat_id: current.id} : {external_userid: current.id};
+  }
+
+  // ---- SOP reminder (?sop_step=<task id>) ---------------------------------------------------------
+
+  function loadSopTask(taskId) {
+    request("GET", "sop-tasks/" + enc(taskId)).then(function (r) {
+      var box = card("SOP 待发送", "sop-task");
+      sopBox.replaceChildren(box);
+      if (!r.ok) { append(box, el("p", "error", errorText(r))); return; }
+      var task = r.data.task || {}, messages = r.data.messages || [];
+      append(box, el("div", null, (task.sop_name || "") + " · " + (task.step_name || "")),
+             el("div", "muted", "客户 " + (task.customer_name || task.external_userid || "") + " · 截止 " + when(task.due_at)));
+      var list = el("ul", "list");
+      messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
+      var status = el("p", "muted", task.sent_from_sidebar_at ? "已于 " + when(task.sent_from_sidebar_at) + " 发送" : "");
+      var send = button("发送", "primary small", function () {
+        send.disabled = true;
+        sendAll(messages).then(function () {
+          return request("POST", "sop-tasks/" + enc(taskId) + "/sent").then(function (done) {
+            if (!done.ok) throw {errMsg: errorText(done)};
+            status.textContent = "已于 " + when(done.data.sent_from_sidebar_at) + " 发送";
+            toast("SOP 消息已发送");
+          });
+        }).catch(function (err) {
+          send.disabled = false;
+          toast("发送失败：" + wwError(err), true);
+        });
+      });
+      append(box, list, status, send);
     });
   }
 
-  function showGroup(chatId) {
-    return getJson("groups/" + encodeURIComponent(chatId)).then(function (r) {
-      if (r.status === 404) return notSynced("客户群", chatId, function () { showGroup(chatId); });
-      if (r.status !== 200) throw new Error("读取客户群失败（HTTP " + r.status + "）");
-      var grp = r.body;
-      content.replaceChildren();
-      var head = el("section", "card head");
-      head.appendChild(el("div", "name", grp.name || "未命名群聊"));
-      head.appendChild(el("div", "muted", grp.member_count + " 人 · 群主 " + (grp.owner || "—") +
-                                          (grp.status === "dismissed" ? " · 已解散" : "")));
-      if (grp.notice) head.appendChild(el("p", null, "群公告：" + grp.notice));
-      content.appendChild(head);
-      content.appendChild(section("群成员", (grp.members || []).map(function (m) {
-        var row = el("div", "row");
-        row.appendChild(el("span", null, m.name || m.member_id));
-        row.appendChild(el("span", "muted", m.type === 1 ? " 成员" : " 客户"));
-        return row;
-      })));
-      setStatus("");
+  // ---- the content library (话术/素材) ---------------------------------------------------------
+
+  function openLibrary() {
+    library.dataset.loaded = "1";
+    var search = input("search", "");
+    search.placeholder = "搜索话术、素材";
+    var categories = el("div", "chips categories"), items = el("ul", "list items");
+    var more = el("button", "link more", "加载更多");
+    more.type = "button";
+    var query = {q: "", category: "", page: 1};
+    append(library, search, categories, items, more);
+    var timer = null;
+    search.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { query.q = search.value.trim(); query.page = 1; load(); }, 250);
+    });
+    more.addEventListener("click", function () { query.page += 1; load(); });
+
+    function load() {
+      var args = new URLSearchParams({q: query.q, category: query.category, page: String(query.page)});
+      if (current && current.kind === "customer") args.set("external_userid", current.id);
+      request("GET", "contents?" + args.toString()).then(function (r) {
+        if (!r.ok) { items.replaceChildren(el("li", "error", errorText(r))); more.hidden = true; return; }
+        drawCategories(r.data.categories || []);
+        if (query.page === 1) items.replaceChildren();
+        (r.data.items || []).forEach(function (item) { items.appendChild(contentItem(item)); });
+        if (!items.firstChild) items.appendChild(el("li", "muted", "没有找到话术或素材"));
+        more.hidden = query.page * (r.data.page_size || 20) >= (r.data.total || 0);
+      });
+    }
+
+    function drawCategories(list) {
+      categories.replaceChildren();
+      [{name: "", label: "全部"}].concat(list).forEach(function (c) {
+        var label = c.label || (c.name + (c.count !== undefined ? "（" + c.count + "）" : ""));
+        categories.appendChild(button(label, "chip" + (query.category === c.name ? " on" : ""), function () {
+          query.category = c.name;
+          query.page = 1;
+          load();
+        }));
+      });
+    }
+    load();
+  }
+
+  function contentItem(item) {
+    var li = el("li", "content-item");
+    var uses = el("span", "muted", "已用 " + (item.use_count || 0) + " 次");
+    var head = el("div", "content-head");
+    append(head, el("span", "pill", MESSAGE_LABELS[item.kind] || (item.kind === "text" ? "话术" : item.kind)),
+           el("strong", null, item.title), uses);
+    var send = el("span", "send-hint", "点击发送");
+    append(li, head, el("div", "preview", item.preview || preview(item.message)), send);
+    li.tabIndex = 0;
+    li.setAttribute("role", "button");
+    var busy = false;
+    function go() {
+      if (busy) return;
+      busy = true;
+      send.textContent = "发送中…";
+      ww.sendChatMessage(item.message).then(function () {
+        return request("POST", "contents/" + enc(item.id) + "/sent", conversation()).then(function (r) {
+          if (r.ok && r.data.use_count !== undefined) uses.textContent = "已用 " + r.data.use_count + " 次";
+          send.textContent = "已发送";
+          toast("已发送到聊天");
+        });
+      }, function (err) {
+        send.textContent = "点击发送";
+        toast("发送失败：" + wwError(err), true);
+      }).then(function () { busy = false; });
+    }
+    li.addEventListener("click", go);
+    li.addEventListener("keydown", function (event) { if (event.key === "Enter") go(); });
+    return li;
+  }
+
+  // ---- the group view -----------------------------------------------------------------------------
+
+  function openGroup(chatId) {
+    current = {kind: "group", id: chatId, back: null};
+    backButton.hidden = true;
+    title.textContent = "客户群";
+    loading("正在读取群聊…");
+    return request("GET", "groups/" + enc(chatId)).then(function (r) {
+      if (r.status === 200) return renderGroup(chatId, r.data);
+      if (r.status === 403) return showState("无权查看", (r.data && r.data.message) || "你不在这个群里。");
+      if (r.status === 404) {
+        return showState("群聊尚未同步", "服务里还没有这个群的资料，稍后再试。",
+                         {label: "重试", run: function () { openGroup(chatId); }});
+      }
+      failed(r, function () { openGroup(chatId); });
     });
   }
 
-  function fail(err) {
-    setStatus((err && (err.errMsg || err.message)) || String(err), true);
+  function renderGroup(chatId, d) {
+    stateBox.replaceChildren();
+    sopBox.replaceChildren();
+    showTabs("群聊");
+    var g = d.group || {}, counts = d.counts || {}, week = d.week || {};
+    var head = card(null, "head");
+    var info = el("div", "who");
+    append(info, el("div", "name", g.name || "未命名群聊"),
+           el("div", "muted", "群主 " + ((g.owner && (g.owner.name || g.owner.userid)) || "—") +
+                               (g.status === "dismissed" ? " · 已解散" : "") + " · 创建于 " + when(g.created_at)));
+    append(head, el("span", "avatar", "群"), info);
+    var notice = card("群公告");
+    append(notice, el("p", "pre", g.notice || "无"));
+    var stats = card("成员");
+    var numbers = el("div", "numbers");
+    [["共", counts.members], ["客户", counts.customers], ["员工", counts.staff],
+     ["本周入群", week.joined], ["本周退群", week.left]].forEach(function (n) {
+      var cell = el("div", "number");
+      append(cell, el("strong", null, n[1] === undefined || n[1] === null ? "—" : n[1]), el("span", "muted", n[0]));
+      numbers.appendChild(cell);
+    });
+    stats.appendChild(numbers);
+    var members = el("ul", "list members");
+    (d.members || []).forEach(function (m) {
+      var li = el("li");
+      var name = m.name || m.member_id;
+      var label = m.group_nickname && m.group_nickname !== name ? name + "（" + m.group_nickname + "）" : name;
+      var who = m.is_customer && m.viewable ?
+        button(label, "link member", function () { openCustomer(m.member_id, {kind: "group", id: chatId}); }) :
+        el("span", null, label);
+      append(li, who, el("span", "pill", m.is_customer ? "客户" : "员工"),
+             el("div", "muted", "入群 " + when(m.join_time) + (m.join_scene_label ? " · " + m.join_scene_label : "")));
+      members.appendChild(li);
+    });
+    stats.appendChild(members);
+    var sop = card("群SOP");
+    append(sop, el("p", "muted", "群SOP（后续版本提供）"));
+    view.replaceChildren();
+    append(view, head, notice, stats, sop);
   }
 
-  function load() {
-    clearTimeout(retryTimer);
-    setStatus("正在读取当前会话…");
+  // ---- where the page was opened -------------------------------------------------------------------
+
+  function fromContext() {
+    loading("正在读取当前会话…");
     ww.getContext().then(function (ctx) {
-      if (ctx.entry === "single_chat_tools") {
-        return ww.getCurExternalContact().then(function (r) { return showCustomer(r.userId); });
+      var entry = ctx && ctx.entry;
+      if (entry === "single_chat_tools" || entry === "contact_profile") {
+        return ww.getCurExternalContact().then(function (r) { return openCustomer(r.userId); });
       }
-      if (ctx.entry === "group_chat_tools") {
-        return ww.getCurExternalChat().then(function (r) { return showGroup(r.chatId); });
+      if (entry === "group_chat_tools") {
+        return ww.getCurExternalChat().then(function (r) { return openGroup(r.chatId); });
       }
-      content.replaceChildren();
-      setStatus("当前入口不是客户会话（" + ctx.entry + "）");
-    }).then(function () { sendButton.disabled = false; }, fail);
+      current = null;
+      showState("请从聊天窗口打开", "这个页面是客户聊天的工具栏，请在与客户的单聊或客户群的工具栏中打开。");
+    }).catch(function (err) {
+      showState("企业微信接口错误", wwError(err), {label: "重试", run: fromContext}, true);
+    });
   }
 
-  sendButton.addEventListener("click", function () {
-    sendResult.textContent = "";
-    ww.sendChatMessage({msgtype: "text", text: {content: "您好！这条消息来自侧边栏（沙盒）。"}}).then(
-      function (r) { sendResult.textContent = "已发送：" + r.errMsg; },
-      function (err) { sendResult.textContent = "发送失败：" + (err.errMsg || err); });
-  });
-  document.getElementById("reload").addEventListener("click", load);
+  function signature(type) {
+    return function (url) {
+      return request("GET", "jssdk/signature?type=" + type + "&url=" + enc(url)).then(function (r) {
+        if (!r.ok) throw new Error(errorText(r));
+        return {timestamp: r.data.timestamp, nonceStr: r.data.nonceStr, signature: r.data.signature};
+      });
+    };
+  }
 
+  function configFailed(err) {
+    showState("企业微信接口错误", "JS-SDK 初始化失败：" + wwError(err), {
+      label: "重试", run: function () { window.location.reload(); }}, true);
+  }
+
+  backButton.addEventListener("click", function () {
+    if (current && current.back && current.back.kind === "group") openGroup(current.back.id);
+  });
+  byId("reload").addEventListener("click", function () {
+    if (!current) return fromContext();
+    if (current.kind === "group") return openGroup(current.id);
+    openCustomer(current.id, current.back);
+  });
+
+  if (!window.ww) {
+    showState("企业微信接口错误", "JS-SDK 没有加载。", null, true);
+    return;
+  }
   ww.register({
     corpId: root.dataset.corpId,
-    agentId: Number(root.dataset.agentId),
+    agentId: Number(root.dataset.agentId) || root.dataset.agentId,
     jsApiList: ["getContext", "getCurExternalContact", "getCurExternalChat", "sendChatMessage"],
-    onAgentConfigSuccess: load,
-    onConfigFail: fail,
-    onAgentConfigFail: fail
+    getConfigSignature: signature("corp"),
+    getAgentConfigSignature: signature("agent"),
+    onAgentConfigSuccess: function () {
+      if (started) return;
+      started = true;
+      fromContext();
+    },
+    onConfigFail: configFailed,
+    onAgentConfigFail: configFailed
   });
 })();

@@ -86,6 +86,7 @@
       });
     input.disabled = composer.querySelector("button").disabled = false;
     drawMessages();
+    document.cookie = "sandbox_staff=" + encodeURIComponent(state.staff) + "; path=/; SameSite=Lax";  // who the simulated OAuth signs in
     frame.src = serviceUrl + "/sidebar/?" + SB.qs({ww_parent: window.location.origin});
     loadList();
   }
