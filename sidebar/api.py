@@ -170,8 +170,9 @@ def add_follow_up(external_userid: str):
     kind, content = data.get("kind"), data.get("content")
     if not isinstance(content, str):
         raise Invalid({"content": ["请填写跟进内容"]})
-    return profile.add_follow_up(g.staff.corp_id, g.staff.userid, external_userid, kind if isinstance(kind, str) else "",
-                                 content, parse_local_time(data.get("next_at")), ip=_ip()), 201
+    kind = kind if isinstance(kind, str) else ""
+    return profile.add_follow_up(g.staff.corp_id, g.staff.userid, external_userid, kind, content,
+                                 parse_local_time(data.get("next_at")), ip=_ip()), 201
 
 
 # ---- groups ---------------------------------------------------------------------------------

@@ -92,5 +92,8 @@ def delete_content(content_id: int) -> None:
 @blp.response(200, CategorySchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
 def list_categories() -> list[dict[str, Any]]:
-    """List content categories (names with their item counts, by name)"""
+    """List content categories
+
+    Category names (by name) with how many items, not deleted, each holds.
+    """
     return library.categories(current_corp_id())

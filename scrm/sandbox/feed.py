@@ -18,6 +18,8 @@ Kinds and their fields:
   action          name, params, result
   tokens_expired  count
   media_uploaded  type, media_id, filename, size
+  chat_message    staff, external_userid / chat_id, text, message, via ("sidebar": ww.sendChatMessage
+                  from the service's sidebar, reported by the chat window)
 """
 from __future__ import annotations
 

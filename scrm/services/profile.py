@@ -551,7 +551,8 @@ def add_follow_up(corp_id: str, userid: str, external_userid: str, kind: str, co
     db.session.flush()
     timeline.record(corp_id, external_userid, "follow_up", source="sidebar", userid=userid, occurred_at=now,
                     summary=f"{FOLLOW_UP_KINDS[kind]}：{content[:80]}",
-                    data={"follow_up_id": row.id, "kind": kind, "next_at": next_at.isoformat() + "Z" if next_at else None})
+                    data={"follow_up_id": row.id, "kind": kind,
+                          "next_at": next_at.isoformat() + "Z" if next_at else None})
     access.audit(corp_id, userid, "follow_up", "customer", external_userid, detail={"follow_up_id": row.id}, ip=ip)
     db.session.commit()
     return follow_up_view(row, staff_names(corp_id, {userid}))

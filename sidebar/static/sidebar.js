@@ -614,6 +614,7 @@
              el("div", "muted", "客户 " + (task.customer_name || task.external_userid || "") + " · 截止 " + when(task.due_at)));
       var list = el("ul", "list");
       messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
+      if (r.data.unsendable) append(box, el("p", "error", r.data.unsendable + " 个附件已失效，不会发送"));
       var status = el("p", "muted", task.sent_from_sidebar_at ? "已于 " + when(task.sent_from_sidebar_at) + " 发送" : "");
       var send = button("发送", "primary small", function () {
         send.disabled = true;
@@ -628,6 +629,7 @@
           toast("发送失败：" + wwError(err), true);
         });
       });
+      send.disabled = !messages.length;
       append(box, list, status, send);
     });
   }
@@ -681,10 +683,15 @@
     var li = el("li", "content-item");
     var uses = el("span", "muted", "已用 " + (item.use_count || 0) + " 次");
     var head = el("div", "content-head");
-    append(head, el("span", "pill", MESSAGE_LABELS[item.kind] || (item.kind === "text" ? "话术" : item.kind)),
+    append(head, el("span", "pill", item.kind_label || MESSAGE_LABELS[item.kind] || item.kind),
            el("strong", null, item.title), uses);
-    var send = el("span", "send-hint", "点击发送");
-    append(li, head, el("div", "preview", item.preview || preview(item.message)), send);
+    var sendable = item.sendable !== false && !!item.message;
+    var send = el("span", sendable ? "send-hint" : "muted", sendable ? "点击发送" : "素材已失效，暂不能发送");
+    append(li, head, el("div", "preview", item.preview || (sendable ? preview(item.message) : "")), send);
+    if (!sendable) {
+      li.classList.add("disabled");
+      return li;
+    }
     li.tabIndex = 0;
     li.setAttribute("role", "button");
     var busy = false;

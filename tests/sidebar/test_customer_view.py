@@ -59,7 +59,8 @@ def test_a_follower_sees_the_whole_profile_with_mobiles_masked_and_the_view_audi
     assert [c["name"] for c in body["colleagues"]] == ["王五"]
     assert body["tags"]["selected"] == [{"tag_id": "et1", "name": "重要", "group_name": "客户等级"}]
     assert body["tags"]["personal"] == [{"name": "老朋友"}] and body["tags"]["editable"] is True
-    assert {t["tag_id"]: t["selected"] for g in body["tags"]["groups"] for t in g["tags"]} == {"et1": True, "et2": False}
+    selected = {t["tag_id"]: t["selected"] for g in body["tags"]["groups"] for t in g["tags"]}
+    assert selected == {"et1": True, "et2": False}
     assert [s["name"] for s in body["stage"]["options"]][:2] == ["初步接触", "需求确认"]
     assert body["stage"]["current"] is None and body["churn_risk"] is None
     assert body["timeline"]["items"][0]["kind_label"] == "添加为客户"
@@ -132,7 +133,8 @@ def test_a_customer_not_yet_synced_is_404_and_fetch_reads_wecom(staff_client, we
 
 
 def test_fetch_of_someone_wecom_does_not_know_stays_404(staff_client, wecom):
-    wecom.add(responses.GET, wecom_url("externalcontact/get"), json={"errcode": 84061, "errmsg": "not external contact"})
+    wecom.add(responses.GET, wecom_url("externalcontact/get"),
+              json={"errcode": 84061, "errmsg": "not external contact"})
     resp = staff_client.post("/sidebar/api/customers/wmnobody/fetch")
     assert resp.status_code == 404
 
@@ -268,7 +270,8 @@ def test_timeline_pages_newest_first_without_gaps_or_repeats(staff_client):
 def test_follow_up_reminders_are_sent_when_due(app, staff_client, wecom, runner):
     customer, _ = _customer()
     staff_client.post(f"/sidebar/api/customers/{customer.external_userid}/follow-ups",
-                      json={"kind": "visit", "content": "上门拜访", "next_at": (utcnow() + timedelta(hours=1)).isoformat() + "Z"})
+                      json={"kind": "visit", "content": "上门拜访",
+                            "next_at": (utcnow() + timedelta(hours=1)).isoformat() + "Z"})
     wecom.add(responses.POST, wecom_url("message/send"), json={"errcode": 0, "errmsg": "ok", "invaliduser": ""})
     result = runner.invoke(args=["scrm", "tick", "--now", (utcnow() + timedelta(minutes=30)).isoformat()])
     assert result.exit_code == 0, result.output

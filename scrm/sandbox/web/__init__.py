@@ -6,6 +6,9 @@
                a WeCom-like chat pane with the service's sidebar page framed on the right; the
                frame's JS-SDK stand-in (the service's /sidebar/static/ww-standin.js) asks this
                window for the conversation over postMessage (chat.js answers)
+  POST /sandbox/api/chat-messages   {staff, external_userid | chat_id, text, message}: the chat
+               window records a message the sidebar sent (ww.sendChatMessage) in the feed
+               (kind chat_message), so the sandbox page and tests can see it
 
 Static files (plain JS and CSS, no CDN) live under /sandbox/static/. The service's base URL
 comes from ``app.config["SANDBOX_SERVICE_URL"]`` (``python -m scrm.sandbox --service-url``).
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from scrm.sandbox.feed import shorten
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:5000"
 
@@ -51,3 +56,17 @@ def index():
 def chat():
     url = service_url()
     return render_template("sandbox_web/chat.html", service_url=url, service_origin=origin(url))
+
+
+@bp.post("/sandbox/api/chat-messages")
+def chat_message():
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return jsonify(errors={"text": "消息为空"}), 422
+    string = {k: body[k] for k in ("staff", "external_userid", "chat_id") if isinstance(body.get(k), str)}
+    message = body.get("message") if isinstance(body.get("message"), dict) else None
+    entry = current_app.extensions["sandbox_world"].feed.add(
+        "chat_message", via="sidebar", text=text[:2000], message=shorten(message), **string)
+    return jsonify(id=entry["id"])

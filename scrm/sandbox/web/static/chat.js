@@ -87,7 +87,7 @@
     input.disabled = composer.querySelector("button").disabled = false;
     drawMessages();
     document.cookie = "sandbox_staff=" + encodeURIComponent(state.staff) + "; path=/; SameSite=Lax";  // who the simulated OAuth signs in
-    frame.src = serviceUrl + "/sidebar/?" + SB.qs({ww_parent: window.location.origin});
+    frame.src = serviceUrl + "/sidebar/?" + SB.qs({ww_parent: window.location.origin, sop_step: params.get("sop_step") || ""});
     loadList();
   }
 
@@ -115,9 +115,13 @@
     if (method === "sendChatMessage") {
       var type = (args && args.msgtype) || "text";
       var body = (args && args[type]) || {};
-      var text = type === "text" ? body.content : "[" + (LABELS[type] || type) + "] " + (body.title || body.mediaid || "");
+      var text = type === "text" ? body.content : "[" + (LABELS[type] || type) + "] " +
+                 (body.title || body.mediaId || body.mediaid || "");
       if (!text) return fail("empty message");
       addMessage(text, "经侧边栏发送");
+      // Also into the simulator's feed (kind chat_message), where the sandbox page and tests see it.
+      SB.api("chat-messages", {staff: state.staff, external_userid: state.customer, chat_id: state.chat,
+                               text: text, message: args});
       return ok({});
     }
     return fail("not supported by the sandbox stand-in");
