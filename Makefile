@@ -3,12 +3,14 @@
 #   make test   set up .venv and run the test suite (embedded Redis and SQLite unless
 #               TEST_REDIS_URL / TEST_DATABASE_URL are set)
 #   make e2e    the end-to-end check: the whole stack in sandbox mode, driven through the simulator
+#   make browser  the chat sidebar in headless Chromium (Debian's chromium, /usr/bin/chromium) over
+#               the sandbox stack; screenshots in $SCRM_ARTIFACTS_DIR (tests/browser/artifacts/)
 # The first interpreter that actually runs and is 3.11 or newer (pyenv shims may exist but fail).
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test e2e bench
+.PHONY: run test e2e browser bench
 run: $(VENV)/.installed
 	$(BIN)/python -m scrm.devstack
 
@@ -17,6 +19,9 @@ test: $(VENV)/.installed
 
 e2e: $(VENV)/.installed
 	$(BIN)/python -m pytest -m e2e tests/e2e -p no:cacheprovider
+
+browser: $(VENV)/.installed
+	$(BIN)/python -m pytest -m browser tests/browser -p no:cacheprovider
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/callbacks.py

@@ -10,9 +10,10 @@ With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom si
 
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
-SCRM_ENV_FILE (.env; "-" for none), SCRM_WELCOME_WORKERS (2 welcome worker processes); sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20),
-SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60), SANDBOX_LATENCY_MS (50-150),
-SANDBOX_CALLBACK_WORKERS (1: callbacks delivered in order; more for bursts, e.g. bench/welcome.py).
+SCRM_ENV_FILE (.env; "-" for none), SCRM_WELCOME_WORKERS (2 welcome worker processes);
+sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20), SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60),
+SANDBOX_LATENCY_MS (50-150), SANDBOX_CALLBACK_WORKERS (1: callbacks delivered in order; more for
+bursts, e.g. bench/welcome.py); SCRM_PUBLIC_URL defaults to http://SCRM_HOST:SCRM_PORT there.
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ from scrm.models import (
 from scrm.queueing import enqueue
 from scrm.services import localtime, timeline
 from scrm.services.channels import known_tags
-from scrm.services.content import render_text, validate_attachments, wecom_attachments
+from scrm.services.content import NICKNAME, render_text, validate_attachments, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.services.validation import raise_if
 from scrm.wecom import WeComError
@@ -71,6 +71,7 @@ FIRST_CHECK = timedelta(minutes=10)  # after add_msg_template: give the staff me
 DISPATCHING_RETRY = timedelta(minutes=1)  # 41063
 MAX_CHECK_INTERVAL = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=3)  # a mass-send task the staff member never sent
+MASS_SEND_BATCH = 1000  # customers in one add_msg_template (WeCom takes up to 10,000)
 SEND_RESULTS = {1: "sent", 2: "not_friend", 3: "quota_exceeded"}  # get_groupmsg_send_result status
 OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.AWAITING)
 STEP_FIELDS = ("name", "anchor", "date_key", "yearly", "delay_minutes", "day_offset", "at_time", "text",
@@ -420,6 +421,30 @@ def run_task(task_id: int, as_of: datetime | None = None) -> str:
     if claimed is None:
         return "skipped"
     db.session.refresh(task)
+    done = _check_still_due(task, sop, as_of, now)
+    if done is not None:
+        return done
+    step = db.session.get(SopStep, task.step_id)
+    tasks = [task]
+    if task.delivery == "mass_send":
+        tasks += _claim_batch(task, step, sop, as_of, now)
+    try:
+        if task.delivery == "mass_send":
+            return _mass_send(tasks, step, now)
+        return _remind(task, step, now)
+    except WeComError as exc:
+        for each in tasks:
+            if exc.retryable and each.attempts < MAX_ATTEMPTS:
+                each.status, each.error = TaskStatus.PENDING, str(exc)  # the next sweep retries
+            else:
+                _finish(each, TaskStatus.FAILED, now, error=str(exc))
+        db.session.commit()
+        return task.status
+
+
+def _check_still_due(task: SopTask, sop: Sop, as_of: datetime, now: datetime) -> str | None:
+    """For a claimed task: its final status when it must not be sent (stale, relation lost, no
+    longer matching: the enrollment stops), else None."""
     enrollment = db.session.get(SopEnrollment, task.enrollment_id)
     if as_of - task.due_at > STALE_AFTER:
         return _finish(task, TaskStatus.SKIPPED, now, error="stale: more than 24 h past due")
@@ -432,17 +457,33 @@ def run_task(task_id: int, as_of: datetime | None = None) -> str:
     if not matches(sop.conditions or {}, task.userid, channels, tags):
         _stop([enrollment.id], "no_longer_matches", now)
         return _finish(task, TaskStatus.SKIPPED, now, error="no_longer_matches")
-    step = db.session.get(SopStep, task.step_id)
-    try:
-        if task.delivery == "mass_send":
-            return _mass_send(task, step, now)
-        return _remind(task, step, now)
-    except WeComError as exc:
-        if exc.retryable and task.attempts < MAX_ATTEMPTS:
-            task.status, task.error = TaskStatus.PENDING, str(exc)  # the next sweep retries
-            db.session.commit()
-            return task.status
-        return _finish(task, TaskStatus.FAILED, now, error=str(exc))
+    return None
+
+
+def _claim_batch(task: SopTask, step: SopStep, sop: Sop, as_of: datetime, now: datetime) -> list[SopTask]:
+    """The same step's other due mass-send tasks of the same staff member, claimed, so they go
+    out as one WeCom task (the staff member confirms one mass send, not one per customer). Only
+    when the content is the same for every customer: a ``{nickname}`` text is sent one by one.
+    Their own jobs then find them claimed and do nothing."""
+    if NICKNAME in (step.text or ""):
+        return []
+    ids = db.session.scalars(select(SopTask.id).where(
+        SopTask.step_id == task.step_id, SopTask.userid == task.userid, SopTask.id != task.id,
+        SopTask.status == TaskStatus.PENDING, SopTask.due_at <= as_of).order_by(SopTask.id)
+        .limit(MASS_SEND_BATCH - 1)).all()
+    if not ids:
+        return []
+    claimed = db.session.scalars(
+        update(SopTask).where(SopTask.id.in_(ids), SopTask.status == TaskStatus.PENDING)
+        .values(status=TaskStatus.RUNNING, attempts=SopTask.attempts + 1, started_at=now)
+        .returning(SopTask.id)).all()
+    db.session.commit()
+    batch = []
+    for sibling in db.session.scalars(select(SopTask).where(SopTask.id.in_(claimed)).order_by(SopTask.id)
+                                      .execution_options(populate_existing=True)):
+        if _check_still_due(sibling, sop, as_of, now) is None:
+            batch.append(sibling)
+    return batch
 
 
 def _names(task: SopTask) -> tuple[str | None, str | None]:
@@ -464,19 +505,28 @@ def _content(task: SopTask, step: SopStep, now: datetime) -> dict:
     return content
 
 
-def _mass_send(task: SopTask, step: SopStep, now: datetime) -> str:
+def _mass_send(tasks: list[SopTask], step: SopStep, now: datetime) -> str:
+    """One add_msg_template (chat_type single) for ``tasks`` (one staff member, one step, the
+    same content). Returns the first task's status."""
+    task = tasks[0]
     content = _content(task, step, now)
     if not content:
-        return _finish(task, TaskStatus.FAILED, now, error="nothing to send (attachments expired)")
+        for each in tasks:
+            _finish(each, TaskStatus.FAILED, now, error="nothing to send (attachments expired)")
+        return task.status
     reply = wecom_client(task.corp_id).add_msg_template({
-        "chat_type": "single", "external_userid": [task.external_userid], "sender": task.userid,
+        "chat_type": "single", "external_userid": [t.external_userid for t in tasks], "sender": task.userid,
         "allow_select": False, **content})
-    task.content, task.msgid = content, reply.get("msgid")
-    if task.external_userid in (reply.get("fail_list") or []) or not task.msgid:
-        return _finish(task, TaskStatus.FAILED, now, result="fail_list",
-                       error="WeCom did not accept the customer (not a friend, or over the mass-send quota)")
-    task.status, task.sent_at, task.next_check_at, task.error = TaskStatus.AWAITING, now, now + FIRST_CHECK, None
-    _record(task, step, "sop_step_sent", now, content, msgid=task.msgid)
+    failed = set(reply.get("fail_list") or [])
+    for each in tasks:
+        each.content, each.msgid = content, reply.get("msgid")
+        if each.external_userid in failed or not each.msgid:
+            _finish(each, TaskStatus.FAILED, now, result="fail_list",
+                    error="WeCom did not accept the customer (not a friend, or over the mass-send quota)")
+            continue
+        each.status, each.sent_at, each.next_check_at, each.error = (
+            TaskStatus.AWAITING, now, now + FIRST_CHECK, None)
+        _record(each, step, "sop_step_sent", now, content, msgid=each.msgid, batch=len(tasks))
     db.session.commit()
     return task.status
 

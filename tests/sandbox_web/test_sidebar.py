@@ -1,21 +1,27 @@
-"""The service's placeholder sidebar, its JS-SDK stand-in and the sandbox-only JSON endpoints."""
+"""The sidebar page (GET /sidebar/), its assets, the JS-SDK (real or stand-in) and the chat
+window's record of what the sidebar sent. The page's behaviour in a browser: tests/browser/."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import sidebar
-from tests.helpers import event_xml, fixture_json, post_callback, run_jobs, wecom_url
+from scrm.sandbox import web
+from scrm.sandbox.app import create_simulator_app
+from tests.sandbox.conftest import FakeClock, make_world
+from tests.sidebar.conftest import login
 
 STATIC = Path(sidebar.__file__).parent / "static"
-EXTERNAL = "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
-CHAT = "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA"
-XSS = "<img src=x onerror=alert(1)>"
+TEMPLATES = Path(sidebar.__file__).parent / "templates"
+CHAT_JS = Path(web.__file__).parent / "static" / "chat.js"
+OWN_JS = ["sidebar.js", "ww-standin.js"]
+VENDOR_SDK = "/sidebar/static/vendor/wecom-jssdk-2.4.4.js"
 ASSET = re.compile(r"""(?:src|href)="(/sidebar/static/[^"]+)\"""")
-SANDBOX_ONLY = ["/sidebar/static/ww-standin.js", f"/sidebar/sandbox/customers/{EXTERNAL}",
-                f"/sidebar/sandbox/groups/{CHAT}"]
+HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment",
+              "DOMParser", "srcdoc", "eval(", "new Function")
 
 
 @pytest.fixture
@@ -25,88 +31,147 @@ def sandbox(app):
     app.config["SANDBOX"] = False
 
 
-def deliver(app, client, xml: str) -> None:
-    assert post_callback(client, xml).status_code == 200
-    run_jobs(app)
+def page(client) -> str:
+    resp = client.get("/sidebar/?ww_parent=http://127.0.0.1:5001")
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    return resp.get_data(as_text=True)
 
 
-def test_outside_sandbox_mode_the_page_is_a_notice_and_the_sandbox_parts_do_not_exist(client):
-    resp = client.get("/sidebar/")
-    assert resp.status_code == 200
-    html = resp.get_data(as_text=True)
-    assert "后续版本" in html and "ww-standin" not in html and "<script" not in html
-    for path in SANDBOX_ONLY:
-        assert client.get(path).status_code == 404, path
-    assert client.get("/sidebar/static/sidebar.css").status_code == 200
-
-
-def test_in_sandbox_mode_the_page_loads_the_stand_in_and_every_asset(sandbox, client):
-    html = client.get("/sidebar/").get_data(as_text=True)
+def served(client, html: str) -> list[str]:
     assets = ASSET.findall(html)
-    assert assets == ["/sidebar/static/sidebar.css", "/sidebar/static/ww-standin.js",
-                      "/sidebar/static/sidebar.js"]
     for asset in assets:
         resp = client.get(asset)
         assert resp.status_code == 200, asset
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
         resp.close()
-    assert re.findall(r"https?://", html) == []
+    return assets
+
+
+@pytest.mark.parametrize("mode", ["production", "sandbox"])
+def test_without_a_session_the_page_starts_oauth_and_comes_back_here(app, client, mode):
+    app.config["SANDBOX"] = mode == "sandbox"
+    try:
+        resp = client.get("/sidebar/?ww_parent=http://127.0.0.1:5001&sop_step=7")
+    finally:
+        app.config["SANDBOX"] = False
+    assert resp.status_code == 302
+    location = urlsplit(resp.headers["Location"])
+    assert location.path == "/sidebar/oauth/start"
+    assert parse_qs(location.query)["next"] == ["/sidebar/?ww_parent=http://127.0.0.1:5001&sop_step=7"]
+
+
+def test_expired_session_also_starts_oauth(client):
+    login(client, "zhangsan", expires_in=-10)
+    resp = client.get("/sidebar/")
+    assert resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == "/sidebar/oauth/start"
+
+
+def test_outside_sandbox_mode_the_page_loads_the_vendored_jssdk_and_no_stand_in(client):
+    login(client, "zhangsan")
+    html = page(client)
+    assert served(client, html) == ["/sidebar/static/sidebar.css", VENDOR_SDK, "/sidebar/static/sidebar.js"]
+    assert "ww-standin" not in html and "沙盒" not in html
+    assert client.get("/sidebar/static/ww-standin.js").status_code == 404
+    sdk = client.get(VENDOR_SDK).get_data(as_text=True)
+    assert sdk.startswith("var ww=function")  # the IIFE build: a global `ww`
+    for name in ("register", "getContext", "getCurExternalContact", "getCurExternalChat", "sendChatMessage"):
+        assert f"e.{name}=function" in sdk
+    license_text = (STATIC / "vendor" / "LICENSE-wecom-jssdk.txt").read_text(encoding="utf-8")
+    assert "MIT License" in license_text and "@wecom/jssdk 2.4.4" in license_text
+
+
+def test_in_sandbox_mode_the_page_loads_the_stand_in_instead(sandbox, client):
+    login(client, "zhangsan")
+    html = page(client)
+    assert served(client, html) == ["/sidebar/static/sidebar.css", "/sidebar/static/ww-standin.js",
+                                    "/sidebar/static/sidebar.js"]
+    assert "vendor/" not in html and "沙盒" in html
     standin = client.get("/sidebar/static/ww-standin.js").get_data(as_text=True)
     for name in ("register", "getContext", "getCurExternalContact", "getCurExternalChat", "sendChatMessage"):
         assert f"{name}:" in standin
     assert "event.origin !== parentOrigin" in standin
 
 
-def test_static_files_insert_data_as_text_only():
-    for path in STATIC.iterdir():
+def test_the_page_names_no_url_elsewhere_and_has_no_inline_script(sandbox, client):
+    login(client, "zhangsan")
+    for mode in (True, False):
+        sandbox.config["SANDBOX"] = mode
+        html = page(client)
+        assert re.findall(r"https?://", html) == []
+        assert re.findall(r"\son[a-z]+\s*=", html) == []  # no inline event handlers
+        assert re.findall(r"<script(?![^>]*\ssrc=)", html) == []  # every script is a file of ours
+        assert 'lang="zh-CN"' in html and "客户侧边栏" in html
+
+
+def test_old_sandbox_json_endpoints_are_gone(sandbox, client):
+    login(client, "zhangsan")
+    for path in ("/sidebar/sandbox/customers/wmX", "/sidebar/sandbox/groups/wrX"):
+        assert client.get(path).status_code == 404
+
+
+def test_our_static_files_insert_data_as_text_only_and_load_nothing_from_elsewhere():
+    for name in OWN_JS + ["sidebar.css"]:
+        text = (STATIC / name).read_text(encoding="utf-8")
+        for sink in HTML_SINKS:
+            assert sink not in text, (name, sink)
+        # No URL but the example origin in the stand-in's comment.
+        assert re.findall(r"https?://(?!127\.0\.0\.1:5001\))", text) == [], name
+        assert "@import" not in text and "url(" not in text.replace("login_url", ""), name
+    for path in TEMPLATES.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text
-        # No URL but the example in the stand-in's comment.
-        assert re.findall(r"https?://(?!127\.0\.0\.1:5001\))", text) == [], path.name
+        assert "|safe" not in text.replace(" ", "") and "autoescape false" not in text, path.name
+    # Exactly the files we serve: our own, the vendored SDK and its licence.
+    assert sorted(p.name for p in STATIC.iterdir()) == sorted(OWN_JS + ["sidebar.css", "vendor"])
+    assert sorted(p.name for p in (STATIC / "vendor").iterdir()) == ["LICENSE-wecom-jssdk.txt",
+                                                                      "wecom-jssdk-2.4.4.js"]
 
 
-def test_unknown_customer_or_group_is_a_json_404(sandbox, client):
-    for path in SANDBOX_ONLY[1:]:
-        resp = client.get(path)
-        assert resp.status_code == 404 and resp.is_json
-        assert resp.get_json()["code"] == 404
-        assert resp.headers["Cache-Control"] == "no-store"
+def test_the_page_only_calls_endpoints_that_exist(app):
+    """Every /sidebar/api/ call in sidebar.js is a route of the app with that method (CONTRACT.md)."""
+    js = (STATIC / "sidebar.js").read_text(encoding="utf-8")
+    calls = set()
+    for method, expr in re.findall(r'request\("(GET|POST|PUT)", ("[^\n]*?)(?:\)\.then|, [a-z{])', js):
+        path = re.sub(r"enc\([^)]*\)", "X", expr).replace('" + ', "").replace(' + "', "").strip('"')
+        calls.add((method, path.split("?")[0]))
+    routes = {(m, re.sub(r"<[^>]+>", "X", str(r)).removeprefix("/sidebar/api/"))
+              for r in app.url_map.iter_rules() for m in r.methods or ()}
+    assert calls - routes == set()
+    assert calls >= {("GET", "customers/X"), ("POST", "customers/X/fetch"), ("PUT", "customers/X/tags"),
+                     ("PUT", "customers/X/stage"), ("PUT", "customers/X/fields"), ("PUT", "customers/X/remark"),
+                     ("GET", "customers/X/timeline"), ("GET", "customers/X/follow-ups"),
+                     ("POST", "customers/X/follow-ups"), ("GET", "groups/X"), ("GET", "contents"),
+                     ("POST", "contents/X/sent"), ("GET", "sop-tasks/X"), ("POST", "sop-tasks/X/sent"),
+                     ("GET", "jssdk/signature")}
 
 
-def test_customer_from_a_callback_comes_back_as_the_open_api_detail_with_text_as_data(sandbox, client, wecom):
-    reply = fixture_json("wecom/externalcontact_get.json")
-    reply["external_contact"]["name"] = XSS
-    wecom.add("GET", wecom_url("externalcontact/get"), json=reply)
-    deliver(sandbox, client, event_xml("change_external_contact", "add_external_contact", UserID="zhangsan",
-                                       ExternalUserID=EXTERNAL, State="expo"))
-
-    resp = client.get(f"/sidebar/sandbox/customers/{EXTERNAL}?timeline_limit=5")
-    assert resp.status_code == 200 and resp.mimetype == "application/json"
-    body = resp.get_json()
-    assert body["name"] == XSS  # data, unchanged: the page inserts it with textContent
-    assert {r["userid"] for r in body["relations"]} == {"zhangsan", "rocky"}
-    assert any(t["name"] == "重要" for r in body["relations"] for t in r["tags"])
-    assert body["timeline"] and len(body["timeline"]) <= 5
-    assert set(body) >= {"external_userid", "relations", "groups", "timeline"}
-    assert resp.headers["Cache-Control"] == "no-store"
-    assert XSS not in client.get("/sidebar/").get_data(as_text=True)
+def test_stand_in_and_chat_window_speak_the_same_protocol():
+    standin = (STATIC / "ww-standin.js").read_text(encoding="utf-8")
+    chat = CHAT_JS.read_text(encoding="utf-8")
+    for token in ('"ww-standin:call"', '"ww-standin:reply"'):
+        assert token in standin and token in chat
+    for method in ("getContext", "getCurExternalContact", "getCurExternalChat", "sendChatMessage"):
+        assert f'"{method}"' in chat and f'call("{method}"' in standin
+    assert "event.origin !== serviceOrigin" in chat
 
 
-def test_group_from_a_callback_comes_back_as_the_open_api_detail(sandbox, client, wecom):
-    reply = fixture_json("wecom/externalcontact_groupchat_get.json")
-    reply["group_chat"]["name"] = XSS
-    wecom.add("POST", wecom_url("externalcontact/groupchat/get"), json=reply)
-    deliver(sandbox, client, event_xml("change_external_chat", "create", ChatId=CHAT))
+@pytest.fixture
+def sim():
+    world = make_world(FakeClock())
+    app = create_simulator_app(world, None, blueprints=[web.bp])
+    return world, app.test_client()
 
-    resp = client.get(f"/sidebar/sandbox/groups/{CHAT}")
+
+def test_a_message_the_sidebar_sent_is_recorded_in_the_simulator_feed(sim):
+    world, client = sim
+    message = {"msgtype": "text", "text": {"content": "<b>您好</b>"}}
+    resp = client.post("/sandbox/api/chat-messages", json={"staff": "u1", "external_userid": "wm1", "chat_id": "",
+                                                            "text": "<b>您好</b>", "message": message})
     assert resp.status_code == 200
-    body = resp.get_json()
-    assert body["name"] == XSS and body["chat_id"] == CHAT
-    assert body["member_count"] == len(body["members"]) > 0
-
-
-def test_sandbox_endpoints_read_only_the_deployments_corp(sandbox, client, wecom):
-    wecom.add("GET", wecom_url("externalcontact/get"), json=fixture_json("wecom/externalcontact_get.json"))
-    deliver(sandbox, client, event_xml("change_external_contact", "add_external_contact", UserID="zhangsan",
-                                       ExternalUserID=EXTERNAL))
-    sandbox.config["WECOM_CORP_ID"] = "wwsomeothercorp"
-    assert client.get(f"/sidebar/sandbox/customers/{EXTERNAL}").status_code == 404
+    entries = client.get("/sandbox/api/feed", query_string={"kind": "chat_message"}).get_json()["entries"]
+    assert [(e["id"], e["staff"], e["external_userid"], e["text"], e["message"], e["via"]) for e in entries] == [
+        (resp.get_json()["id"], "u1", "wm1", "<b>您好</b>", message, "sidebar")]
+    assert client.post("/sandbox/api/chat-messages", json={"text": " "}).status_code == 422
+    assert client.post("/sandbox/api/chat-messages", data="x").status_code == 422
+    assert len(client.get("/sandbox/api/feed", query_string={"kind": "chat_message"}).get_json()["entries"]) == 1

@@ -316,3 +316,29 @@ def test_a_task_whose_worker_died_is_failed_not_rerun(app, wecom, sop, add_custo
     task = tasks("wmA")[0]
     assert (task.status, task.error.split(" ")[0]) == ("failed", "interrupted")
     assert bodies(wecom, MASS) == []
+
+
+def test_same_content_mass_sends_of_one_staff_member_go_out_as_one_wecom_task(app, api, wecom, channel,
+                                                                              add_customer, tick):
+    created = api("POST", "/sops", json={"name": "统一推送", "conditions": {"channel_ids": [channel["id"]]}, "steps": [
+        {"name": "活动通知", "delay_minutes": 60, "delivery": "mass_send", "text": "本周六门店活动，欢迎光临"}]})
+    assert created.status_code == 201, created.json
+    add_customer("wmA")
+    add_customer("wmB", offset=timedelta(minutes=5))
+    add_customer("wmC", offset=timedelta(hours=3))  # due later: its own task
+    wecom.add(responses.POST, url(MASS), json={**OK, "fail_list": ["wmB"], "msgid": "msgBATCH"})
+    assert tick(T0 + timedelta(hours=2))["sop-steps"] == 2  # both jobs queued; the first sends for both
+    assert [b["external_userid"] for b in bodies(wecom, MASS)] == [["wmA", "wmB"]]
+    a, b = tasks("wmA")[0], tasks("wmB")[0]
+    assert (a.status, a.msgid) == ("awaiting", "msgBATCH")
+    assert (b.status, b.result) == ("failed", "fail_list")
+    assert tasks("wmC")[0].status == "pending"
+    assert entry("wmA", "sop_step_sent").data["batch"] == 2
+
+
+def test_a_nickname_text_is_sent_one_customer_at_a_time(app, wecom, sop, add_customer, tick):
+    add_customer("wmA")
+    add_customer("wmB")
+    wecom.add(responses.POST, url(MASS), json={**OK, "fail_list": [], "msgid": "msgONE"})
+    tick(T0 + timedelta(hours=2))
+    assert sorted(b["external_userid"] for b in bodies(wecom, MASS)) == [["wmA"], ["wmB"]]
