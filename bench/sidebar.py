@@ -754,8 +754,12 @@ def probe(port: int, target: tuple[str, str]) -> tuple[int, bytes]:
 # EXPLAIN (ANALYZE, BUFFERS) of the statements behind one request, captured in this process
 
 
-def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, str]], log) -> None:
-    """Runs each (path, userid) request through the app in this process, capturing its SQL, then
+def cookie_header(userid: str) -> dict[str, str]:
+    return {"Cookie": f"session={session_cookie(userid)}"}
+
+
+def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, dict]]) -> None:
+    """Runs each (path, headers) request through the app in this process, capturing its SQL, then
     EXPLAINs every SELECT (with its parameters) and prints the slow ones' plans."""
     os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
     from sqlalchemy import event
@@ -765,17 +769,15 @@ def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, str]], 
 
     app = create_app()
     with app.app_context():
-        for path, userid in requests:
+        for path, headers in requests:
             statements: list[tuple[str, object]] = []
 
             def capture(conn, cursor, statement, parameters, context, executemany):
                 statements.append((statement, parameters))
 
             event.listen(db.engine, "before_cursor_execute", capture)
-            client = app.test_client()
-            client.set_cookie("session", session_cookie(userid))
             start = time.perf_counter()
-            response = client.get(path)
+            response = app.test_client().get(path, headers=headers)
             wall = (time.perf_counter() - start) * 1000
             event.remove(db.engine, "before_cursor_execute", capture)
             print(f"\nEXPLAIN: GET {path} -> {response.status_code}, {wall:.1f} ms in-process, "
@@ -882,11 +884,12 @@ def main() -> int:
                                      capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
         asyncio.run(drive_profiles(warm_profiles, port, args.concurrency, openapi))
+        if not openapi:
+            asyncio.run(drive_timeline(warm_starts, args.warmup, port, args.concurrency, 20, args.pages))
         cpu_before, own_before = cpu_seconds(pids), time.process_time()
         profile = asyncio.run(drive_profiles(profiles, port, args.concurrency, openapi))
         timeline = None
         if not openapi:
-            asyncio.run(drive_timeline(warm_starts, args.warmup, port, args.concurrency, 20, args.pages))
             timeline = asyncio.run(drive_timeline(starts, args.requests, port, args.concurrency, 20, args.pages))
         elapsed = profile.elapsed + (timeline.elapsed if timeline else 0)
         cpu = [(b - a) / elapsed for a, b in zip(cpu_before, cpu_seconds(pids), strict=True)]
@@ -931,10 +934,11 @@ def main() -> int:
         if args.explain and not openapi:
             ext_id, userid, before = starts[0]
             explain_requests(env, conninfo, [
-                (f"/sidebar/api/customers/{profiles[0][0]}?timeline_limit=20", profiles[0][1]),
-                (f"/sidebar/api/customers/{ext_id}/timeline?before={before}&limit=20", userid)], log)
+                (f"/sidebar/api/customers/{profiles[0][0]}?timeline_limit=20", cookie_header(profiles[0][1])),
+                (f"/sidebar/api/customers/{ext_id}/timeline?before={before}&limit=20", cookie_header(userid))])
         elif args.explain:
-            explain_requests(env, conninfo, [(f"/api/v1/customers/{profiles[0][0]}?timeline_limit=20", None)], log)
+            explain_requests(env, conninfo, [(f"/api/v1/customers/{profiles[0][0]}?timeline_limit=20",
+                                              {"Authorization": f"Bearer {openapi}"})])
         if args.keep:
             print(f"kept:         schema {schema}; measure again with --reuse {schema}, "
                   f"drop with DROP SCHEMA {schema} CASCADE")

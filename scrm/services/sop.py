@@ -20,7 +20,9 @@
   pending; delete cancels them.
 * **Delivery**: ``mass_send`` creates a WeCom 1:1 mass-send task for the staff member
   (`add_msg_template`, chat_type single) and tracks it (`get_groupmsg_task`, then
-  `get_groupmsg_send_result`; 41063 = still being dispatched, checked again later);
+  `get_groupmsg_send_result`; 41063 = still being dispatched, checked again later); due tasks
+  of one step and staff member whose content is the same for everyone (no ``{nickname}``) are
+  claimed together and sent as one task, so the staff member confirms one mass send;
   ``reminder`` sends the staff member a `message/send` text card linking to the sidebar
   (``/sidebar/?sop_step=<task id>``), at most REMINDERS_PER_MINUTE per staff member.
 """
