@@ -81,7 +81,8 @@ OPENAPI_KEYS = {"external_userid", "name", "relations", "groups", "timeline"}
 
 SURNAMES = ("王 李 张 刘 陈 杨 黄 赵 吴 周 徐 孙 马 朱 胡 郭 何 林 罗 高 郑 梁 谢 宋 唐 许 韩 冯 邓 曹 彭 曾 肖 田 "
             "董 袁 潘 蒋 蔡 余 杜 叶 程 魏 苏 吕 丁 任 沈 姚 卢 傅 钟 姜 崔 谭 陆 范 汪 廖 石 金 韦 贾 夏 付 方 邹 "
-            "熊 白 孟 秦 邱 侯 江 尹 薛 闫 段 雷 龙 黎 史 陶 贺 毛 郝 顾 龚 邵 万 覃 武 钱 戴 严 欧阳 上官 司马").split()
+            "熊 白 孟 秦 邱 侯 江 尹 薛 闫 段 雷 龙 黎 史 陶 贺 毛 郝 顾 龚 邵 万 覃 武 钱 戴 严 "
+            "欧阳 上官 司马").split()
 GIVEN = ("伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀 霞 平 刚 桂 英 华 玉 萍 红 玲 芬 燕 彬 鑫 婷 雪 琳 "
          "晨 浩 宇 轩 子 涵 欣 怡 梓 然 思 雨 嘉 博 文 俊 一 诺 泽 睿 佳 琪 紫 萱 瑶 晓 东 建 国 海 志 春 天 亮 "
          "慧 颖 璐 倩 晶 凯 鹏 飞 斌 辉 峰 宁 阳 安 乐 心 悦").split()
@@ -91,7 +92,8 @@ NICKNAMES = ["小太阳", "快乐每一天", "追梦人", "A-建材-老王", "�
              "简单就好", "🌸花开富贵", "一路向北", "橙子🍊", "老张-装修", "Dream", "晴天", "A01-刘总", "微笑👍",
              "平安是福", "奋斗的蜗牛", "向日葵🌻", "小鱼儿", "王先生", "陈女士", "木子李", "安静的美男子"]
 EMOJI = ["🌸", "🍀", "☀️", "🐱", "✨", "🌈", "💼", "🎈"]
-CITIES = ["上海", "北京", "深圳", "广州", "杭州", "成都", "南京", "武汉", "苏州", "西安", "重庆", "天津", "长沙", "郑州"]
+CITIES = ["上海", "北京", "深圳", "广州", "杭州", "成都", "南京", "武汉", "苏州", "西安", "重庆", "天津",
+          "长沙", "郑州"]
 COMPANIES = ["腾讯科技", "华为技术", "阿里巴巴", "平安保险", "万科地产", "美的集团", "顺丰速运", "招商银行", "比亚迪",
              "京东物流", "海尔智家", "中国移动", "小米科技", "字节跳动", "蔚来汽车", "恒瑞医药"]
 POSITIONS = ["总经理", "采购经理", "市场总监", "销售代表", "产品经理", "财务", "行政主管", "技术总监", "店长", "HR"]
@@ -101,12 +103,14 @@ FOLLOW_UP_TEXTS = ["电话沟通：客户对报价有疑问，约下周拜访", 
                    "已寄送样品，等待客户反馈", "客户同意签约，合同走流程中", "参加了线上直播，对新品感兴趣",
                    "节日问候，顺便了解近况"]
 TAG_GROUPS = {
-    "客户等级": ["A类客户", "B类客户", "C类客户", "D类客户", "VIP", "SVIP", "普通会员", "黑名单", "潜在客户", "流失客户"],
+    "客户等级": ["A类客户", "B类客户", "C类客户", "D类客户", "VIP", "SVIP", "普通会员", "黑名单", "潜在客户",
+                 "流失客户"],
     "意向程度": ["高意向", "中意向", "低意向", "无意向", "已成交", "复购", "待跟进", "观望", "比价中", "已流失"],
     "来源渠道": ["展会", "官网", "抖音", "小红书", "朋友圈广告", "老客户推荐", "地推", "电话销售", "公众号", "直播间"],
     "行业": ["互联网", "制造业", "教育", "医疗", "金融", "零售", "地产", "物流", "餐饮", "政府"],
     "地区": ["华东", "华南", "华北", "华中", "西南", "西北", "东北", "港澳台", "海外", "其他地区"],
-    "年龄段": ["18岁以下", "18-24岁", "25-29岁", "30-34岁", "35-39岁", "40-44岁", "45-49岁", "50-59岁", "60岁以上", "未知年龄"],
+    "年龄段": ["18岁以下", "18-24岁", "25-29岁", "30-34岁", "35-39岁", "40-44岁", "45-49岁", "50-59岁",
+               "60岁以上", "未知年龄"],
     "兴趣": ["美妆", "母婴", "数码", "运动", "旅行", "美食", "宠物", "家居", "汽车", "理财"],
     "购买阶段": ["初次接触", "需求确认", "方案沟通", "报价", "谈判", "签约", "交付", "售后", "续约", "沉默"],
     "预算": ["1万以下", "1-5万", "5-10万", "10-20万", "20-50万", "50-100万", "100万以上", "未定", "申请中", "已批"],
@@ -134,7 +138,8 @@ TIMELINE_KINDS = [
 FUNNEL = ["初步接触", "需求确认", "方案报价", "商务谈判", "成交", "流失"]
 FIELDS = [  # key, label, type, options
     ("budget", "预算(万元)", "number", None), ("city", "所在城市", "select", CITIES[:8]),
-    ("birthday", "生日", "date", None), ("company_size", "公司规模", "select", ["1-10人", "11-50人", "51-200人", "200人以上"]),
+    ("birthday", "生日", "date", None),
+    ("company_size", "公司规模", "select", ["1-10人", "11-50人", "51-200人", "200人以上"]),
     ("intent_product", "意向产品", "text", None), ("contract_end", "合同到期", "date", None),
 ]
 SOPS = ["新客户7天培育", "沉睡客户唤醒", "生日关怀", "成交后回访", "展会客户跟进"]
@@ -208,8 +213,9 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
     setup = [
         ("corp", f"INSERT INTO corp (corp_id, name, agent_id, created_at, updated_at) "
                  f"VALUES ({corp}, '压测科技有限公司', {AGENT_ID}, {NOW}, {NOW})"),
-        ("department", f"INSERT INTO department (id, corp_id, dept_id, name, parent_id, \"order\", created_at, updated_at) "
-                       f"SELECT d, {corp}, d, CASE WHEN d = 1 THEN '压测科技' ELSE {pick(CITIES)} || '销售' || d || '部' END, "
+        ("department", f"INSERT INTO department (id, corp_id, dept_id, name, parent_id, \"order\", created_at, "
+                       f"updated_at) SELECT d, {corp}, d, CASE WHEN d = 1 THEN '压测科技' "
+                       f"ELSE {pick(CITIES)} || '销售' || d || '部' END, "
                        f"CASE WHEN d = 1 THEN 0 ELSE 1 END, d, {NOW}, {NOW} FROM generate_series(1, 40) d"),
         ("staff", f"INSERT INTO staff (id, corp_id, userid, name, position, mobile, email, gender, avatar, "
                   f"department_ids, main_department, status, created_at, updated_at) "
@@ -223,8 +229,8 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
                        f"updated_at) SELECT {corp}, {uid('i')}, CASE WHEN i <= 5 THEN 'admin' ELSE 'leader' END, "
                        f"CASE WHEN i <= 5 THEN 'corp' ELSE 'department' END, i <= 5, {NOW}, {NOW} "
                        f"FROM generate_series(1, {min(40, staff)}) i"),
-        ("tag_group", f"INSERT INTO tag_group (id, corp_id, group_id, name, \"order\", create_time, deleted, created_at, "
-                      f"updated_at) SELECT g, {corp}, 'etg' || substr(md5('tg' || g), 1, 20), "
+        ("tag_group", f"INSERT INTO tag_group (id, corp_id, group_id, name, \"order\", create_time, deleted, "
+                      f"created_at, updated_at) SELECT g, {corp}, 'etg' || substr(md5('tg' || g), 1, 20), "
                       f"({arr(list(TAG_GROUPS))})[g], 1000 - g, {NOW}, false, {NOW}, {NOW} "
                       f"FROM generate_series(1, {ngroups}) g"),
         ("tag", f"INSERT INTO tag (id, corp_id, tag_id, group_id, name, \"order\", create_time, deleted, created_at, "
@@ -233,7 +239,8 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
                 f"100 - t, {NOW}, false, {NOW}, {NOW} FROM generate_series(1, {ntags}) t"),
         ("channel", f"INSERT INTO channel (id, corp_id, name, config_id, qr_code, type, scene, remark, skip_verify, "
                     f"state, userids, tag_ids, status, created_at, updated_at) "
-                    f"SELECT i, {corp}, {pick(CITIES)} || {pick(['展会', '门店', '地推', '官网', '直播'])} || '活码' || i, "
+                    f"SELECT i, {corp}, {pick(CITIES)} || {pick(['展会', '门店', '地推', '官网', '直播'])} "
+                    f"|| '活码' || i, "
                     f"md5('cfg' || i), 'https://wework.qpic.cn/wwpic/' || md5('qr' || i) || '/0', 1, 2, NULL, true, "
                     f"'qr' || i, json_build_array({uid('1 + i')}), '[]'::json, 'active', {NOW}, {NOW} "
                     f"FROM generate_series(1, 50) i"),
@@ -334,17 +341,19 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
     values = {
         "number": "(1 + floor(random() * 500))::int::text",
         "select": None,
-        "date": f"to_char(date '1970-01-01' + floor(random() * 20000)::int, 'YYYY-MM-DD')",
+        "date": "to_char(date '1970-01-01' + floor(random() * 20000)::int, 'YYYY-MM-DD')",
         "text": f"{pick(['基础版', '专业版', '企业版', '定制方案', '年度服务', '硬件套装'])}",
     }
     field_values = (
         f"INSERT INTO customer_field_value (corp_id, external_userid, field_id, value, updated_by, created_at, "
         f"updated_at) SELECT {corp}, {ext('i')}, f, CASE f "
-        + " ".join(f"WHEN {i} THEN {pick(o) if t == 'select' else values[t]}" for i, (_, _, t, o) in enumerate(FIELDS, 1))
+        + " ".join(f"WHEN {i} THEN {pick(o) if t == 'select' else values[t]}"
+                   for i, (_, _, t, o) in enumerate(FIELDS, 1))
         + f" END, {uid(f'1 + i % {staff}')}, {NOW}, {NOW} "
         f"FROM generate_series(1, {n}) i, generate_series(1, {len(FIELDS)}) f WHERE random() < 0.3")
     enrollments = (
-        f"INSERT INTO sop_enrollment (corp_id, sop_id, userid, external_userid, added_at, status, created_at, ended_at) "
+        f"INSERT INTO sop_enrollment (corp_id, sop_id, userid, external_userid, added_at, status, created_at, "
+        f"ended_at) "
         f"SELECT {corp}, 1 + floor(random() * {len(SOPS)})::int, userid, external_userid, added_at, "
         f"CASE WHEN added_at < {NOW} - interval '30 days' THEN 'completed' ELSE 'active' END, added_at, NULL "
         f"FROM follow_relation TABLESAMPLE BERNOULLI (5) WHERE status = 'active'")
@@ -384,12 +393,13 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
     timeline = (
         f"INSERT INTO timeline_entry (id, corp_id, external_userid, userid, kind, source, occurred_at, recorded_at, "
         f"event_id, summary, data) "
-        f"SELECT i, {corp}, {ext('c')}, CASE WHEN k = 3 THEN NULL ELSE {uid(f'1 + floor(random() * {staff})::int')} END, "
+        f"SELECT i, {corp}, {ext('c')}, "
+        f"CASE WHEN k = 3 THEN NULL ELSE {uid(f'1 + floor(random() * {staff})::int')} END, "
         f"({kinds})[k], ({sources})[k], t, t + random() * interval '3 seconds', NULL, ({summaries})[k] || {detail}, "
         f"CASE WHEN k IN (5, 6) THEN json_build_object('chat_id', {chat(f'1 + floor(random() * {s.groups})::int')}) "
         f"WHEN k = 2 THEN '{{\"changes\": [\"remark\"]}}'::json END "
         f"FROM (SELECT i, CASE WHEN random() < 0.3 "
-        f"        THEN 1 + (floor({heavy} * power(random(), 2))::int * {n // heavy}) % {n} "
+        f"        THEN 1 + mod(floor({heavy} * power(random(), 2))::int * {n // heavy}, {n}) "
         f"        ELSE 1 + floor(random() * {n})::int END c, "
         f"      ({arr(weights)})[1 + floor(random() * 100)::int] k, "
         f"      {NOW} - interval '{span} seconds' + (i::float8 / %(total)s * {span} + random() * 600) "
@@ -518,8 +528,9 @@ def database_size(conninfo: str) -> tuple[int, int]:
 
 def sample_targets(conninfo: str, count: int, seed: int = 11):
     """(profile targets [(external_userid, follower)], timeline starts [(external_userid,
-    follower, before)]): profiles of uniformly random customers; timeline pages from random rows of
-    the timeline (so customers in proportion to their history), each by an active follower."""
+    follower, (entry id, its occurred_at))]): profiles of uniformly random customers; timeline pages
+    after random rows of the timeline (so customers in proportion to their history, at a random
+    depth), each by an active follower."""
     rng = random.Random(seed)
     with psycopg.connect(conninfo) as conn:
         n = conn.execute("SELECT max(id) FROM customer").fetchone()[0]
@@ -535,10 +546,11 @@ def sample_targets(conninfo: str, count: int, seed: int = 11):
         tmax = conn.execute("SELECT max(id) FROM timeline_entry").fetchone()[0] or 0
         picks = [rng.randint(1, tmax) for _ in range(count + 50)] if tmax else []
         rows = conn.execute(
-            "SELECT t.id, t.external_userid, array_agg(r.userid ORDER BY r.userid) FROM timeline_entry t "
+            "SELECT t.id, to_char(t.occurred_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.external_userid, "
+            "array_agg(r.userid ORDER BY r.userid) FROM timeline_entry t "
             "JOIN follow_relation r ON r.corp_id = t.corp_id AND r.external_userid = t.external_userid "
-            "AND r.status = 'active' WHERE t.id = ANY(%s) GROUP BY t.id, t.external_userid", (picks,)).fetchall()
-        starts = [(ext_id, rng.choice(users), tid + 1) for tid, ext_id, users in rows]
+            "AND r.status = 'active' WHERE t.id = ANY(%s) GROUP BY t.id", (picks,)).fetchall()
+        starts = [(ext_id, rng.choice(users), (tid, at)) for tid, at, ext_id, users in rows]
         rng.shuffle(starts)
     return profiles, starts
 
@@ -636,23 +648,30 @@ def check_profile(result: Results, body: dict, ext_id: str, userid: str, openapi
     result.items += len(timeline.get("items", [])) if isinstance(timeline, dict) else 0
 
 
-def check_timeline(result: Results, body: dict, before: int | None, limit: int) -> int | None:
-    """Checks a timeline page; returns its next_before (None: the end, or a malformed page)."""
+def check_timeline(result: Results, body: dict, anchor: tuple[int, str], seen: set, limit: int):
+    """Checks a page that follows `anchor` (the previous page's last entry: id, occurred_at) in
+    the order newest first (occurred_at, id); returns the next anchor (None: the end, or a bad page)."""
     if {"items", "next_before"} - body.keys():
         result.problem("timeline keys", json.dumps(body, ensure_ascii=False)[:300])
         return None
     items = body["items"]
-    ids = [item.get("id") for item in items]
     if len(items) > limit:
         result.problem("limit", f"{len(items)} items > {limit}")
     if any({"id", "kind", "kind_label", "summary", "occurred_at", "userid", "source"} - item.keys()
            for item in items):
         result.problem("item keys", json.dumps(items[0], ensure_ascii=False))
-    if before is not None and any(i is None or i >= before for i in ids):
-        result.problem("before", f"ids {ids[:5]}... not below before={before}")
         return None
+    times = [anchor[1]] + [item["occurred_at"] for item in items]  # ISO, whole seconds: <= not <
+    ids = [item["id"] for item in items]
+    if any(a < b for a, b in zip(times, times[1:], strict=False)) or anchor[0] in ids or seen & set(ids):
+        result.problem("order", f"after {anchor}: {[(i['id'], i['occurred_at']) for i in items[:4]]}…")
+        return None
+    seen.update(ids)
     result.items += len(items)
-    return body["next_before"]
+    if body["next_before"] is not None and body["next_before"] != ids[-1]:
+        result.problem("next_before", f"{body['next_before']} is not the last id {ids[-1]}")
+        return None
+    return (ids[-1], items[-1]["occurred_at"]) if body["next_before"] is not None else None
 
 
 async def drive_profiles(targets, port: int, concurrency: int, openapi: str | None) -> Results:
@@ -692,7 +711,7 @@ async def drive_profiles(targets, port: int, concurrency: int, openapi: str | No
 
 
 async def drive_timeline(starts, count: int, port: int, concurrency: int, limit: int, pages: int) -> Results:
-    """Each client takes a (customer, staff, before) start and pages back with next_before, up to
+    """Each client takes a (customer, staff, anchor) start and pages back with next_before, up to
     `pages` pages or the end of the timeline, until `count` requests were sent."""
     result, queue, sent = Results(), iter(starts), [0]
 
@@ -702,14 +721,13 @@ async def drive_timeline(starts, count: int, port: int, concurrency: int, limit:
             item = next(queue, None)
             if item is None:
                 break
-            ext_id, userid, before = item
-            cookie = f"Cookie: session={session_cookie(userid)}\r\n"
+            ext_id, userid, anchor = item
+            cookie, seen = f"Cookie: session={session_cookie(userid)}\r\n", set()
             for _ in range(pages):
                 if sent[0] >= count:
                     break
                 sent[0] += 1
-                path = f"/sidebar/api/customers/{ext_id}/timeline?limit={limit}" + (
-                    f"&before={before}" if before is not None else "")
+                path = f"/sidebar/api/customers/{ext_id}/timeline?before={anchor[0]}&limit={limit}"
                 start = time.perf_counter()
                 try:
                     async with asyncio.timeout(30):
@@ -725,9 +743,9 @@ async def drive_timeline(starts, count: int, port: int, concurrency: int, limit:
                     result.samples.setdefault(f"HTTP {status}", body[:300].decode(errors="replace"))
                     break
                 result.latencies.append(elapsed)
-                result.paged += before is not None
-                before = check_timeline(result, json.loads(body), before, limit)
-                if before is None:
+                result.paged += 1
+                anchor = check_timeline(result, json.loads(body), anchor, seen, limit)
+                if anchor is None:
                     break
         if conn.get("writer") is not None:
             conn["writer"].close()
@@ -736,6 +754,27 @@ async def drive_timeline(starts, count: int, port: int, concurrency: int, limit:
     await asyncio.gather(*(client() for _ in range(concurrency)))
     result.elapsed = time.perf_counter() - start
     return result
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each running postgres process (server and backends) on this machine."""
+    result = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                head, _, rest = fh.read().rpartition(")")
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            fields = rest.split()
+            result[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return result
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def probe(port: int, target: tuple[str, str]) -> tuple[int, bytes]:
@@ -754,12 +793,9 @@ def probe(port: int, target: tuple[str, str]) -> tuple[int, bytes]:
 # EXPLAIN (ANALYZE, BUFFERS) of the statements behind one request, captured in this process
 
 
-def cookie_header(userid: str) -> dict[str, str]:
-    return {"Cookie": f"session={session_cookie(userid)}"}
-
-
-def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, dict]]) -> None:
-    """Runs each (path, headers) request through the app in this process, capturing its SQL, then
+def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, str | None]],
+                     headers: dict | None = None) -> None:
+    """Runs each (path, staff userid) request through the app in this process, capturing its SQL, then
     EXPLAINs every SELECT (with its parameters) and prints the slow ones' plans."""
     os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
     from sqlalchemy import event
@@ -769,15 +805,18 @@ def explain_requests(env: dict, conninfo: str, requests: list[tuple[str, dict]])
 
     app = create_app()
     with app.app_context():
-        for path, headers in requests:
+        for path, userid in requests:
             statements: list[tuple[str, object]] = []
 
-            def capture(conn, cursor, statement, parameters, context, executemany):
-                statements.append((statement, parameters))
+            def capture(conn, cursor, statement, parameters, context, executemany, into=statements):
+                into.append((statement, parameters))
 
             event.listen(db.engine, "before_cursor_execute", capture)
+            client = app.test_client()
+            if userid:
+                client.set_cookie("session", session_cookie(userid))
             start = time.perf_counter()
-            response = app.test_client().get(path, headers=headers)
+            response = client.get(path, headers=headers)
             wall = (time.perf_counter() - start) * 1000
             event.remove(db.engine, "before_cursor_execute", capture)
             print(f"\nEXPLAIN: GET {path} -> {response.status_code}, {wall:.1f} ms in-process, "
@@ -886,13 +925,14 @@ def main() -> int:
         asyncio.run(drive_profiles(warm_profiles, port, args.concurrency, openapi))
         if not openapi:
             asyncio.run(drive_timeline(warm_starts, args.warmup, port, args.concurrency, 20, args.pages))
-        cpu_before, own_before = cpu_seconds(pids), time.process_time()
+        cpu_before, own_before, pg_before = cpu_seconds(pids), time.process_time(), postgres_cpu()
         profile = asyncio.run(drive_profiles(profiles, port, args.concurrency, openapi))
         timeline = None
         if not openapi:
             timeline = asyncio.run(drive_timeline(starts, args.requests, port, args.concurrency, 20, args.pages))
         elapsed = profile.elapsed + (timeline.elapsed if timeline else 0)
         cpu = [(b - a) / elapsed for a, b in zip(cpu_before, cpu_seconds(pids), strict=True)]
+        pg = cpu_delta(pg_before, postgres_cpu()) / elapsed
         own = (time.process_time() - own_before) / elapsed
         rss = peak_rss_mb(pids)
         stop(server)
@@ -927,18 +967,18 @@ def main() -> int:
                 print(f"{'':14}  {kind}: {sample}")
             failed |= bool(result.errors)
             args.explain |= percentile_ms(lat, 0.95) >= TARGET_P95_MS
-        print(f"CPU (cores):  workers {' + '.join(f'{c:.2f}' for c in cpu[1:-1])}, "
+        print(f"CPU (cores):  workers {' + '.join(f'{c:.2f}' for c in cpu[1:-1])}, PostgreSQL {pg:.2f}, "
               f"load generator {own:.2f}, whole machine {cpu[-1]:.2f} of {os.cpu_count()} "
-              f"(database and anything else: {cpu[-1] - sum(cpu[:-1]) - own:.2f})")
+              f"(anything else, e.g. other jobs on the machine: {cpu[-1] - sum(cpu[:-1]) - own - pg:.2f})")
         print(f"peak RSS:     {rss:.0f} MB (gunicorn master + {args.workers} workers)")
         if args.explain and not openapi:
-            ext_id, userid, before = starts[0]
+            ext_id, userid, (before, _) = starts[0]
             explain_requests(env, conninfo, [
-                (f"/sidebar/api/customers/{profiles[0][0]}?timeline_limit=20", cookie_header(profiles[0][1])),
-                (f"/sidebar/api/customers/{ext_id}/timeline?before={before}&limit=20", cookie_header(userid))])
+                (f"/sidebar/api/customers/{profiles[0][0]}?timeline_limit=20", profiles[0][1]),
+                (f"/sidebar/api/customers/{ext_id}/timeline?before={before}&limit=20", userid)])
         elif args.explain:
-            explain_requests(env, conninfo, [(f"/api/v1/customers/{profiles[0][0]}?timeline_limit=20",
-                                              {"Authorization": f"Bearer {openapi}"})])
+            explain_requests(env, conninfo, [(f"/api/v1/customers/{profiles[0][0]}?timeline_limit=20", None)],
+                             {"Authorization": f"Bearer {openapi}"})
         if args.keep:
             print(f"kept:         schema {schema}; measure again with --reuse {schema}, "
                   f"drop with DROP SCHEMA {schema} CASCADE")

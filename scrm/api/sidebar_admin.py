@@ -81,6 +81,7 @@ def _stage(stage_id: int) -> FunnelStage:
 @blp.route("/funnel-stages/<int:stage_id>", methods=["PATCH"])
 @blp.arguments(StagePatchSchema)
 @blp.response(200, StageSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def update_stage(data: dict[str, Any], stage_id: int) -> FunnelStage:
@@ -90,6 +91,7 @@ def update_stage(data: dict[str, Any], stage_id: int) -> FunnelStage:
 
 @blp.route("/funnel-stages/<int:stage_id>", methods=["DELETE"])
 @blp.response(204)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_stage(stage_id: int) -> None:
     """Delete a stage (customers in it show no stage; their history keeps it)"""
@@ -109,6 +111,7 @@ def list_fields() -> list[CustomField]:
 @blp.route("/custom-fields", methods=["POST"])
 @blp.arguments(CustomFieldSchema)
 @blp.response(201, CustomFieldSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def create_field(data: dict[str, Any]) -> CustomField:
     """Define a custom field (text, number, date or single-select)"""
@@ -129,6 +132,7 @@ def _field(field_id: int) -> CustomField:
 @blp.route("/custom-fields/<int:field_id>", methods=["PATCH"])
 @blp.arguments(CustomFieldPatchSchema)
 @blp.response(200, CustomFieldSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def update_field(data: dict[str, Any], field_id: int) -> CustomField:
@@ -141,6 +145,7 @@ def update_field(data: dict[str, Any], field_id: int) -> CustomField:
 
 @blp.route("/custom-fields/<int:field_id>", methods=["DELETE"])
 @blp.response(204)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_field(field_id: int) -> None:
     """Delete a field (hidden from the sidebar; stored values are kept)"""
@@ -160,6 +165,7 @@ def list_roles() -> list[StaffRole]:
 @blp.route("/staff-roles/<userid>", methods=["PUT"])
 @blp.arguments(StaffRoleSchema)
 @blp.response(200, StaffRoleSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def set_role(data: dict[str, Any], userid: str) -> StaffRole:
     """Set a staff member's role and data scope"""
@@ -173,6 +179,7 @@ def set_role(data: dict[str, Any], userid: str) -> StaffRole:
 
 @blp.route("/staff-roles/<userid>", methods=["DELETE"])
 @blp.response(204)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_role(userid: str) -> None:
     """Remove a staff member's role (back to salesperson)"""

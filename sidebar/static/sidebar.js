@@ -199,6 +199,7 @@
     if (/^https?:\/\//i.test(url || "")) {
       var img = el("img", "avatar");
       img.alt = "";
+      img.addEventListener("error", function () { img.replaceWith(avatar("", name)); });
       img.src = url;
       return img;
     }
@@ -465,7 +466,7 @@
     groups.forEach(function (g) {
       var line = el("div", "row");
       append(line, el("span", null, g.name || "未命名群聊"),
-             el("span", "muted", " · " + (g.member_count || 0) + " 人 · 入群 " + when(g.joined_at)));
+             el("span", "muted", (g.member_count || 0) + " 人 · 入群 " + when(g.joined_at)));
       box.appendChild(line);
     });
     return box;
@@ -556,8 +557,8 @@
 
   function timelineItem(t) {
     var item = el("li");
-    append(item, el("span", "muted", when(t.occurred_at) + " "),
-           el("span", null, (t.kind_label ? t.kind_label + "：" : "") + (t.summary || t.kind || "")));
+    var text = t.summary ? (t.kind_label ? t.kind_label + "：" : "") + t.summary : (t.kind_label || t.kind || "");
+    append(item, el("span", "muted", when(t.occurred_at) + " "), el("span", null, text));
     return item;
   }
 

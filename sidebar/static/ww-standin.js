@@ -1,7 +1,7 @@
 /* The sandbox's stand-in for the WeCom JS-SDK (@wecom/jssdk). Served only in sandbox mode.
  *
  * Outside sandbox mode the sidebar loads the real SDK instead (the npm package @wecom/jssdk,
- * bundled and served from our own origin), whose `ww` has the same methods: register() signs
+ * vendored under static/vendor/ and served from our own origin), whose `ww` has the same methods: register() signs
  * with the corp's jsapi_ticket and every call goes to the WeCom client that hosts the page.
  * Here the "client" is the simulator's chat window that frames this page: each call is a
  * window.postMessage to the parent, which answers with the current conversation.

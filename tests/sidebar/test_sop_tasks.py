@@ -22,9 +22,9 @@ from tests.welcome.support import OK, bodies, url
 T0 = datetime(2026, 12, 1, 1, 0)  # the add
 
 
-def gen_media(corp_id: str = TEST_CORP_ID) -> int:
-    asset = MediaAsset(corp_id=corp_id, kind="image", filename="p.png", content_type="image/png", size=9,
-                       sha256="0" * 64, data=b"\x89PNG data", status="ready", media_id="MEDIA-POSTER",
+def gen_media(kind: str = "image") -> int:
+    asset = MediaAsset(corp_id=TEST_CORP_ID, kind=kind, filename="p.png", content_type="image/png", size=9,
+                       sha256="0" * 64, data=b"\x89PNG data", status="ready", media_id=f"MEDIA-{kind}",
                        expires_at=T0 + timedelta(days=3))
     db.session.add(asset)
     db.session.commit()
@@ -46,7 +46,8 @@ def reminder(app, client, wecom) -> SopTask:
                  {"msgtype": "link", "title": "报价单", "url": "https://example.com/q", "desc": "2026 版"},
                  {"msgtype": "miniprogram", "title": "在线下单", "appid": "wx1", "page": "pages/buy.html",
                   "media": image},
-                 {"msgtype": "image", "pic_url": "https://example.com/x.png"}]},
+                 {"msgtype": "image", "pic_url": "https://example.com/x.png"},
+                 {"msgtype": "video", "media": gen_media("video")}]},
             {"name": "三天后", "delay_minutes": 3 * 24 * 60, "delivery": "reminder", "text": "回访"},
             {"name": "群发", "delay_minutes": 30, "delivery": "mass_send", "text": "群发内容"}]})
     assert created.status_code == 201, created.json
@@ -72,12 +73,13 @@ def test_the_owner_sees_the_step_content_to_send(reminder, client):
     messages = response.json["messages"]
     assert messages[:3] == [
         {"msgtype": "text", "text": {"content": "王<b>小明</b>您好，我是张三，这是报价单"}},
-        {"msgtype": "image", "image": {"mediaId": "MEDIA-POSTER"}},
+        {"msgtype": "image", "image": {"mediaId": "MEDIA-image"}},
         {"msgtype": "news", "news": {"link": "https://example.com/q", "title": "报价单", "desc": "2026 版",
                                      "imgUrl": ""}}]
     assert messages[3]["msgtype"] == "miniprogram"
     assert messages[3]["miniprogram"]["imgUrl"].startswith("http://127.0.0.1:5000/sidebar/media/")
-    assert len(messages) == 4 and response.json["unsendable"] == 1  # the image given by pic_url
+    assert messages[4] == {"msgtype": "video", "video": {"mediaId": "MEDIA-video"}}
+    assert len(messages) == 5 and response.json["unsendable"] == 1  # the image given by pic_url
 
 
 def test_another_staff_member_gets_403_and_nothing_else(reminder, client):

@@ -1,0 +1,259 @@
+"""The chat sidebar in a real browser: the whole stack in sandbox mode (`python -m scrm.devstack`
+with SQLite and an embedded Redis), the simulator's chat window opened in headless Chromium
+(Debian's /usr/bin/chromium driven by Playwright; no browser is downloaded), the service's
+sidebar in its <iframe> signed in through the simulator's OAuth page and talking to the chat
+window through the JS-SDK stand-in. Run with `make browser` (CI runs it).
+
+Screenshots (PNG) go to $SCRM_ARTIFACTS_DIR (default tests/browser/artifacts/)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from scrm.embedded_redis import free_port
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("SCRM_ARTIFACTS_DIR") or ROOT / "tests" / "browser" / "artifacts")
+XSS = "<img src=x onerror=alert(1)>"
+DEADLINE = 30.0
+WIDTH = 400  # the toolbar's width for this run (WeCom's is 360–420 px)
+
+
+def wait_for(predicate, what: str, timeout: float = DEADLINE):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    port, sim_port, redis_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_", "SCRM_", "SANDBOX_"))}
+    env.pop("REDIS_URL", None)
+    env.update({
+        "SCRM_ENV_FILE": "-", "SECRET_KEY": "browser-secret", "DATABASE_URL": f"sqlite:///{tmp}/scrm.db",
+        "SCRM_SPOOL_DIR": str(tmp / "spool"), "SCRM_REDIS_PORT": str(redis_port),
+        "SCRM_REDIS_DIR": str(tmp / "redis"), "SCRM_PORT": str(port), "SANDBOX_PORT": str(sim_port),
+        "SANDBOX_CUSTOMERS": "60", "SANDBOX_STAFF": "4", "SANDBOX_GROUPS": "4", "SANDBOX_LATENCY_MS": "0-20",
+        "SCRM_WEB_WORKERS": "2", "SCRM_WELCOME_WORKERS": "1",
+    })
+    log = open(tmp / "stack.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "scrm.devstack"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    service, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
+    try:
+        wait_for(lambda: requests.get(f"{service}/readyz", timeout=2).status_code == 200, "the service", 90)
+        wait_for(lambda: requests.get(f"{simulator}/sandbox/api/", timeout=2).ok, "the simulator")
+        token = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "token", "create", "browser"],
+            cwd=ROOT, env={**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"},
+            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        yield {"service": service, "simulator": simulator, "token": token, "log": tmp / "stack.log"}
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        if proc.returncode not in (0, -signal.SIGINT, 130):
+            print((tmp / "stack.log").read_text()[-5000:])
+
+
+class Sandbox:
+    def __init__(self, stack):
+        self.service, self.simulator = stack["service"], stack["simulator"]
+        self.headers = {"Authorization": f"Bearer {stack['token']}"}
+
+    def act(self, action: str, **params) -> dict:
+        resp = requests.post(f"{self.simulator}/sandbox/api/actions/{action}", json=params, timeout=10)
+        assert resp.status_code == 200, resp.text
+        return resp.json()["result"]
+
+    def world(self, path: str, **params) -> dict:
+        return requests.get(f"{self.simulator}/sandbox/api/world/{path}", params=params, timeout=10).json()
+
+    def feed(self, kind: str) -> list[dict]:
+        return requests.get(f"{self.simulator}/sandbox/api/feed", params={"kind": kind, "limit": 5000},
+                            timeout=10).json()["entries"]
+
+    def api(self, path: str, **params):
+        resp = requests.get(f"{self.service}/api/v1/{path}", params=params, headers=self.headers, timeout=10)
+        return resp.json() if resp.status_code == 200 else None
+
+    def post(self, path: str, body: dict) -> dict:
+        resp = requests.post(f"{self.service}/api/v1/{path}", json=body, headers=self.headers, timeout=10)
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (see .ci/run)"
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
+        yield context
+        context.close()
+
+
+def shot(target, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    target.screenshot(path=str(path))
+    return path
+
+
+def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
+    sb = Sandbox(stack)
+    staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]["userid"]
+
+    # The world: a corp tag, two custom fields, and a customer whose name is markup.
+    sb.act("create_corp_tag", group_name="浏览器测试", tag_name="高意向")
+    sb.post("custom-fields", {"key": "budget", "label": "预算（元）", "type": "number"})
+    sb.post("custom-fields", {"key": "level", "label": "客户等级", "type": "select", "options": ["A", "B", "C"]})
+    customer = sb.act("add_customer", userid=staff, state="browser_test", name=XSS)["external_userid"]
+    wait_for(lambda: any(r["userid"] == staff for r in (sb.api(f"customers/{customer}") or {}).get("relations", [])),
+             "the customer in the service")
+    group = sb.world("groups", staff=staff)["groups"][0]["chat_id"]
+    sb.act("join_group", chat_id=group, member_ids=[customer], invitor=staff)
+    wait_for(lambda: any(m["member_id"] == customer for m in (sb.api(f"groups/{group}") or {}).get("members", [])),
+             "the customer in the group")
+
+    page = browser.new_page()
+    dialogs, outside, errors = [], [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def local_only(route):
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:  # nothing leaves this machine (e.g. an avatar on WeCom's image host)
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+
+    def open_chat(**query):
+        page.goto(f"{sb.simulator}/chat?staff={staff}&" + "&".join(f"{k}={v}" for k, v in query.items()))
+        page.evaluate(f"document.querySelector('.chat-layout').style.gridTemplateColumns = "
+                      f"'260px minmax(0, 1fr) {WIDTH}px'")
+        return page.frame_locator("#sidebar-frame")
+
+    # 1. The customer's profile, signed in through the simulator's OAuth page.
+    frame = open_chat(customer=customer)
+    name = frame.locator(".head .name")
+    name.wait_for(timeout=20_000)
+    assert name.text_content() == XSS  # literal text
+    sidebar = page.locator("#sidebar-frame")
+    assert sidebar.bounding_box()["width"] == pytest.approx(WIDTH, abs=2)
+    assert frame.locator('img[src="x"], [onerror]').count() == 0
+    assert frame.locator(".head img").count() in (0, 1)  # at most the avatar
+    for heading in ("备注与描述", "来源", "同事也在跟进", "企业标签", "跟进阶段", "自定义字段", "所在客户群",
+                    "SOP 进度", "跟进记录", "客户动态"):
+        assert frame.locator("h2", has_text=heading).count() == 1, heading
+    assert frame.get_by_text("流失风险：暂无评估").count() == 1
+    assert frame.locator(".row", has_text="渠道").text_content().endswith("browser_test")
+    shot(sidebar, "01-customer-profile")
+
+    # 2. A corp tag, toggled and saved: the service calls mark_tag on the simulator.
+    chip = frame.locator(".tags-card .chip", has_text="高意向")
+    if chip.count() == 0:  # the tag's callback may still be on its way: reload the view
+        wait_for(lambda: (frame.locator("#reload").click(), chip.count())[1], "the new tag in the sidebar")
+    chip.click()
+    frame.get_by_role("button", name="保存标签").click()
+    frame.locator(".tags-card .chip.on", has_text="高意向").wait_for()
+    marks = wait_for(lambda: [e for e in sb.feed("api_call") if "mark_tag" in e["path"]
+                              and customer in str(e.get("body"))], "mark_tag at the simulator")
+    assert marks[-1]["errcode"] == 0 and staff in str(marks[-1]["body"])
+
+    # 3. The stage and a custom field.
+    frame.get_by_label("跟进阶段").select_option(index=2)
+    frame.locator("#toast", has_text="阶段已更新").wait_for()
+    frame.get_by_label("预算（元）").fill("12000")
+    frame.get_by_label("客户等级").select_option("B")
+    frame.get_by_role("button", name="保存字段").click()
+    frame.locator("#toast", has_text="字段已保存").wait_for()
+    assert frame.get_by_label("预算（元）").input_value() == "12000"
+
+    # 4. A follow-up: written, then on the list.
+    frame.get_by_label("跟进方式").select_option("call")
+    frame.locator(".follow-up-form textarea").fill("电话沟通：关心价格，下周再约")
+    frame.get_by_role("button", name="保存跟进").click()
+    item = frame.locator(".follow-ups li", has_text="电话沟通：关心价格，下周再约")
+    item.wait_for()
+    assert "电话" in item.text_content()
+    item.scroll_into_view_if_needed()
+    shot(sidebar, "02-customer-edited")
+
+    # 5. A script from the 话术 tab: one tap sends it into the chat (pane and simulator feed).
+    frame.get_by_role("button", name="话术/素材").click()
+    frame.locator(".content-item", has_text="服务时间").wait_for()  # the whole library first
+    frame.get_by_placeholder("搜索话术、素材").fill("报价")
+    expect(frame.locator(".content-item", has_text="服务时间")).to_have_count(0)  # the search narrowed it
+    script = frame.locator(".content-item", has_text="标准报价")
+    script.wait_for()
+    shot(sidebar, "03-content-library")
+    script.click()
+    frame.locator(".content-item", has_text="已发送").wait_for()
+    bubble = page.locator("#messages .bubble").last
+    bubble.wait_for()
+    assert bubble.text_content().startswith(XSS + "您好，标准版")  # {nickname} rendered, as text
+    sent = wait_for(lambda: [e for e in sb.feed("chat_message") if e.get("external_userid") == customer],
+                    "the sent script in the simulator feed")
+    assert sent[-1]["text"].startswith(XSS + "您好") and sent[-1]["staff"] == staff
+    assert frame.locator(".content-item", has_text="标准报价").get_by_text("已用 1 次").count() == 1
+    shot(page, "04-chat-window")
+
+    # 6. The group chat view, and from a member back to their customer view.
+    frame = open_chat(chat=group)
+    frame.locator(".head .name").wait_for(timeout=20_000)
+    assert frame.get_by_text("群SOP（后续版本提供）").count() == 1
+    member = frame.locator(".members button.member", has_text=XSS)
+    member.wait_for()
+    assert frame.locator(".numbers").text_content().count("客户") == 1
+    shot(page.locator("#sidebar-frame"), "05-group-view")
+    member.click()
+    frame.locator(".head .name", has_text=XSS).wait_for()
+    assert frame.locator(".follow-ups li", has_text="电话沟通").count() == 1
+    frame.locator("#back").click()
+    frame.get_by_text("群SOP（后续版本提供）").wait_for()
+
+    # 7. A customer only WeCom knows yet (seeded in the simulator, never synced): 客户尚未同步,
+    #    then fetched from WeCom on request.
+    seeded = next(c for c in sb.world("customers", staff=staff, page_size=50)["customers"]
+                  if c["external_userid"] != customer and sb.api(f"customers/{c['external_userid']}") is None)
+    frame = open_chat(customer=seeded["external_userid"])
+    frame.get_by_text("客户尚未同步").wait_for(timeout=20_000)
+    shot(page.locator("#sidebar-frame"), "06-not-synced")
+    frame.get_by_role("button", name="从企业微信获取").click()
+    frame.locator(".head .name", has_text=seeded["name"]).wait_for()
+    assert sb.api(f"customers/{seeded['external_userid']}")["name"] == seeded["name"]
+
+    assert frame.locator('img[src="x"], [onerror]').count() == 0
+    assert dialogs == [] and errors == []
+    assert all("127.0.0.1" not in u for u in outside)
