@@ -105,6 +105,9 @@ def main() -> int:
             return 1
         if sandbox_mode(env):  # sample 话术 for the sidebar (only while the library is empty)
             subprocess.run([*flask, "scrm", "demo-content"], cwd=ROOT, env=env)
+            # The simulator's staff names and tag library, for the sidebar (the worker runs it once
+            # the simulator is up; customers and groups arrive by callbacks or `flask scrm sync`).
+            subprocess.run([*flask, "scrm", "sync", "--only", "staff,tags", "--no-wait"], cwd=ROOT, env=env)
         commands.update({
             "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
                     "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],

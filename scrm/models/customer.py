@@ -86,7 +86,8 @@ class TimelineEntry(CorpScoped, db.Model):
     """Every event that touched a customer or a relation, in order, with its source."""
 
     __tablename__ = "timeline_entry"
-    __table_args__ = (Index("ix_timeline_customer", "corp_id", "external_userid", "id"),)
+    # Newest first by (occurred_at, id): the sidebar's timeline pages and the Open API's detail.
+    __table_args__ = (Index("ix_timeline_customer_time", "corp_id", "external_userid", "occurred_at", "id"),)
     external_userid: Mapped[str] = mapped_column(String(64))
     userid: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))

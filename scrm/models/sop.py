@@ -83,7 +83,9 @@ class SopTask(CorpScoped, db.Model):
     __tablename__ = "sop_task"
     __table_args__ = (UniqueConstraint("enrollment_id", "step_id"),
                       Index("ix_sop_task_due", "status", "due_at"),
-                      Index("ix_sop_task_check", "status", "next_check_at"))
+                      Index("ix_sop_task_check", "status", "next_check_at"),
+                      # A customer's (relation's) tasks: the sidebar's pending SOP reminders.
+                      Index("ix_sop_task_relation", "corp_id", "external_userid", "userid"))
     sop_id: Mapped[int] = mapped_column(ForeignKey("sop.id"))
     step_id: Mapped[int] = mapped_column(ForeignKey("sop_step.id"))
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("sop_enrollment.id"), index=True)

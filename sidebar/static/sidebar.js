@@ -192,7 +192,13 @@
            colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage),
            fieldsCard(id, d.fields || []), groupsCard(d.groups || []), sopsCard(d.sops || []),
            churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), timelineCard(id, d.timeline));
-    if (params.get("sop_step") && !current.back) loadSopTask(params.get("sop_step"));
+    // SOP reminders waiting for this customer (the card's ?sop_step= first), each ready to send.
+    var waiting = (d.sop_reminders || []).map(function (t) { return String(t.id); });
+    if (params.get("sop_step") && !current.back && waiting.indexOf(params.get("sop_step")) < 0) {
+      waiting.unshift(params.get("sop_step"));
+    }
+    sopBox.replaceChildren();
+    waiting.forEach(function (taskId) { loadSopTask(taskId); });
   }
 
   function avatar(url, name) {
@@ -605,10 +611,10 @@
 
   // ---- SOP reminder (?sop_step=<task id>) ---------------------------------------------------------
 
-  function loadSopTask(taskId) {
+  function loadSopTask(taskId, outsideChat) {
+    var box = card("SOP 待发送", "sop-task");
+    sopBox.appendChild(box);
     request("GET", "sop-tasks/" + enc(taskId)).then(function (r) {
-      var box = card("SOP 待发送", "sop-task");
-      sopBox.replaceChildren(box);
       if (!r.ok) { append(box, el("p", "error", errorText(r))); return; }
       var task = r.data.task || {}, messages = r.data.messages || [];
       append(box, el("div", null, (task.sop_name || "") + " · " + (task.step_name || "")),
@@ -631,6 +637,10 @@
         });
       });
       send.disabled = !messages.length;
+      if (outsideChat) {  // sendChatMessage works only in a chat's toolbar
+        append(box, list, status, el("p", "muted", "请打开与该客户的单聊，在工具栏中打开侧边栏后一键发送。"));
+        return;
+      }
       append(box, list, status, send);
     });
   }
@@ -787,8 +797,12 @@
       if (entry === "group_chat_tools") {
         return ww.getCurExternalChat().then(function (r) { return openGroup(r.chatId); });
       }
+      // Opened from a reminder card (the app's message, entry "normal"): the customer it names
+      // (access is checked by the server as for any view), or the SOP step to send from the chat.
+      if (params.get("customer")) return openCustomer(params.get("customer"));
       current = null;
       showState("请从聊天窗口打开", "这个页面是客户聊天的工具栏，请在与客户的单聊或客户群的工具栏中打开。");
+      if (params.get("sop_step")) loadSopTask(params.get("sop_step"), true);
     }).catch(function (err) {
       showState("企业微信接口错误", wwError(err), {label: "重试", run: fromContext}, true);
     });

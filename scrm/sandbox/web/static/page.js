@@ -195,11 +195,12 @@
   var confirmed = {};         // msgid + userid → true once the task is sent
   var GROUP = {welcome_sent: "welcome", mass_send_created: "mass", mass_send_confirmed: "mass",
                mass_send_reminded: "mass", mass_send_cancelled: "mass", app_message: "app",
-               callback: "callback", action: "action", api_call: "api"};
+               chat_message: "app", callback: "callback", action: "action", api_call: "api"};
   var LABEL = {welcome_sent: "欢迎语已发送", mass_send_created: "创建群发", mass_send_confirmed: "群发已确认",
                mass_send_reminded: "提醒成员发送", mass_send_cancelled: "群发已取消", app_message: "应用消息",
                callback: "回调", action: "你的操作", api_call: "API", contact_way: "渠道码",
-               group_welcome_template: "入群欢迎语素材", tokens_expired: "令牌过期"};
+               group_welcome_template: "入群欢迎语素材", tokens_expired: "令牌过期",
+               chat_message: "侧边栏发送到聊天"};
 
   function shown() {
     var on = {};
@@ -262,6 +263,9 @@
            (e.dropped_as_duplicate ? " · 重复，已丢弃" : ""));
       node.appendChild(el("div", {class: "bubble"},
         typeof e.content === "object" ? (e.content.content || JSON.stringify(e.content)) : e.content));
+    } else if (e.kind === "chat_message") {
+      body(SB.name(e.staff || "") + " → " + SB.name(e.external_userid || e.chat_id || ""));
+      node.appendChild(el("div", {class: "bubble"}, e.text || ""));
     } else if (e.kind === "callback") {
       var last = (e.attempts || [])[(e.attempts || []).length - 1] || {};
       body((e.event || "") + (e.change_type ? "/" + e.change_type : "") + " · " +
