@@ -242,7 +242,8 @@ def record_task_sent(task: SopTask, ip: str | None = None) -> SopTask:
     return task
 
 
-def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[dict]:
+def pending_reminders(corp_id: str, userid: str, external_userid: str, *,
+                      customer_name: str | None = None) -> list[dict]:
     """Reminder tasks of this staff–customer relation whose card was sent but whose content was
     not yet sent from the sidebar (SOPs not deleted), oldest due first."""
     rows = db.session.execute(
@@ -251,7 +252,10 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[d
                SopTask.delivery == "reminder", SopTask.status == TaskStatus.SENT,
                SopTask.sent_from_sidebar_at.is_(None), Sop.status != SopStatus.DELETED)
         .order_by(SopTask.due_at, SopTask.id)).all()
-    name = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
+    if not rows:
+        return []
+    name = customer_name or db.session.scalar(select(Customer.name).filter_by(
+        corp_id=corp_id, external_userid=external_userid))
     return [task_dict(task, sop, step, name) for task, sop, step in rows]
 
 

@@ -125,11 +125,19 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
 
 def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_limit: int = 20,
                   ip: str | None = None) -> dict[str, Any]:
-    customer, role = check_customer(corp_id, userid, external_userid)
+    # The hot read of the sidebar (bench/sidebar.py): the relations are read once and serve the
+    # access check (scope self) too; each part below is one or two indexed queries.
+    role = access.role_of(corp_id, userid)
+    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
+    if customer is None:
+        raise NotSynced
     relations = list(db.session.scalars(select(FollowRelation).filter_by(
         corp_id=corp_id, external_userid=external_userid).order_by(FollowRelation.added_at, FollowRelation.id)))
     mine = next((r for r in relations if r.userid == userid), None)
-    names = staff_names(corp_id, {r.userid for r in relations})
+    if not _active(mine) and not access.can_view_customer(corp_id, userid, external_userid, role):
+        raise Forbidden
+    latest_follow_ups = follow_ups(corp_id, external_userid, page=1, page_size=5, count=False)
+    names = staff_names(corp_id, {r.userid for r in relations} | {f.userid for f in latest_follow_ups})
     view = {
         "customer": {
             "external_userid": customer.external_userid, "name": customer.name, "avatar": customer.avatar,
@@ -148,9 +156,9 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
         "fields": fields_view(corp_id, external_userid),
         "groups": _groups(corp_id, external_userid),
         "sops": _sops(corp_id, external_userid),
-        "sop_reminders": _reminders(corp_id, userid, external_userid),
+        "sop_reminders": _reminders(corp_id, userid, customer),
         "churn_risk": None,  # computed by the churn issue; the page keeps its place
-        "follow_ups": follow_ups(corp_id, external_userid, page=1, page_size=5)["items"],
+        "follow_ups": [follow_up_view(f, names) for f in latest_follow_ups],
         "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit),
     }
     access.audit(corp_id, userid, "view_customer", "customer", external_userid, ip=ip)
@@ -190,17 +198,18 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
     stored = list(db.session.scalars(select(RelationTag).filter_by(
         corp_id=corp_id, userid=userid, external_userid=external_userid).order_by(RelationTag.id)))
     selected_ids = {t.tag_id for t in stored if t.tag_id}
+    # Plain rows, not ORM objects: the library is the biggest part of a profile (hundreds of tags).
     library = db.session.execute(
-        select(Tag, TagGroup.name)
+        select(Tag.tag_id, Tag.name, Tag.group_id, TagGroup.name)
         .outerjoin(TagGroup, and_(TagGroup.corp_id == Tag.corp_id, TagGroup.group_id == Tag.group_id))
         .where(Tag.corp_id == corp_id, Tag.deleted.is_(False), Tag.strategy_id.is_(None))
         .order_by(TagGroup.order.desc().nulls_last(), Tag.group_id, Tag.order.desc().nulls_last(), Tag.id)).all()
     groups: dict[str | None, dict] = {}
     names: dict[str, tuple[str | None, str | None]] = {}
-    for tag, group_name in library:
-        names[tag.tag_id] = (tag.name, group_name)
-        group = groups.setdefault(tag.group_id, {"group_id": tag.group_id, "name": group_name, "tags": []})
-        group["tags"].append({"tag_id": tag.tag_id, "name": tag.name, "selected": tag.tag_id in selected_ids})
+    for tag_id, name, group_id, group_name in library:
+        names[tag_id] = (name, group_name)
+        group = groups.setdefault(group_id, {"group_id": group_id, "name": group_name, "tags": []})
+        group["tags"].append({"tag_id": tag_id, "name": name, "selected": tag_id in selected_ids})
     selected = [{"tag_id": t.tag_id, "name": names.get(t.tag_id, (t.tag_name,))[0] or t.tag_name,
                  "group_name": names.get(t.tag_id, (None, t.group_name))[1] or t.group_name}
                 for t in stored if t.tag_id]
@@ -274,12 +283,10 @@ def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
     return out
 
 
-def _reminders(corp_id: str, userid: str, external_userid: str) -> list[dict[str, Any]]:
-    try:
-        from scrm.services.library import pending_reminders
-    except ImportError:  # pragma: no cover - the content library is optional here
-        return []
-    return pending_reminders(corp_id, userid, external_userid)
+def _reminders(corp_id: str, userid: str, customer: Customer) -> list[dict[str, Any]]:
+    from scrm.services.library import pending_reminders
+
+    return pending_reminders(corp_id, userid, customer.external_userid, customer_name=customer.name)
 
 
 def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None,
@@ -515,12 +522,17 @@ def follow_up_view(row: FollowUp, names: dict[str, str | None]) -> dict[str, Any
             "external_userid": row.external_userid}
 
 
-def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20,
+               count: bool = True) -> dict[str, Any] | list[FollowUp]:
+    """A page of the customer's follow-ups (newest first) with the total; the bare rows when
+    not ``count``."""
     where = (FollowUp.corp_id == corp_id, FollowUp.external_userid == external_userid)
-    total = db.session.scalar(select(func.count()).select_from(FollowUp).where(*where))
     rows = list(db.session.scalars(select(FollowUp).where(*where)
                                    .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
                                    .offset((page - 1) * page_size).limit(page_size)))
+    if not count:
+        return rows
+    total = db.session.scalar(select(func.count()).select_from(FollowUp).where(*where))
     names = staff_names(corp_id, {r.userid for r in rows})
     return {"items": [follow_up_view(r, names) for r in rows], "total": total, "page": page,
             "page_size": page_size}
