@@ -4,94 +4,18 @@ simulator like a person on the sandbox page, checked through the Open API and th
 record of calls. Run with `make e2e` (CI runs it)."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-import requests
 
-from scrm.embedded_redis import free_port
+from tests.stack import Sandbox, sandbox_stack, wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-DEADLINE = 30.0  # seconds any single effect may take to show up
-
-
-def wait_for(predicate, what: str, timeout: float = DEADLINE):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    port, sim_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_"))}
-    env.update({
-        "SCRM_ENV_FILE": "-", "SECRET_KEY": "e2e-secret", "REDIS_URL": "",
-        "DATABASE_URL": f"sqlite:///{tmp}/scrm.db", "SCRM_SPOOL_DIR": str(tmp / "spool"),
-        "SCRM_REDIS_PORT": str(free_port()), "SCRM_REDIS_DIR": str(tmp / "redis"),
-        "SCRM_PORT": str(port), "SANDBOX_PORT": str(sim_port), "SANDBOX_CUSTOMERS": "300",
-        "SANDBOX_STAFF": "8", "SANDBOX_GROUPS": "10", "SANDBOX_LATENCY_MS": "50-150",
-    })
-    env.pop("REDIS_URL")
-    log = open(tmp / "stack.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "scrm.devstack"], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    service, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
-    try:
-        wait_for(lambda: requests.get(f"{service}/readyz", timeout=2).status_code == 200,
-                 "the service", timeout=90)
-        wait_for(lambda: requests.get(f"{simulator}/sandbox/api/", timeout=2).ok, "the simulator")
-        token = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "token", "create", "e2e"],
-            cwd=ROOT, env={**env, "REDIS_URL": f"redis://127.0.0.1:{env['SCRM_REDIS_PORT']}/0"},
-            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        yield {"service": service, "simulator": simulator, "token": token}
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-        if proc.returncode not in (0, -signal.SIGINT, 130):
-            print((tmp / "stack.log").read_text()[-5000:])
-
-
-class Sandbox:
-    def __init__(self, stack):
-        self.service, self.simulator = stack["service"], stack["simulator"]
-        self.headers = {"Authorization": f"Bearer {stack['token']}"}
-
-    def act(self, action: str, **params) -> dict:
-        resp = requests.post(f"{self.simulator}/sandbox/api/actions/{action}", json=params, timeout=10)
-        assert resp.status_code == 200, resp.text
-        return resp.json()["result"]
-
-    def world(self, path: str, **params) -> dict:
-        return requests.get(f"{self.simulator}/sandbox/api/world/{path}", params=params, timeout=10).json()
-
-    def feed(self, kind: str) -> list[dict]:
-        return requests.get(f"{self.simulator}/sandbox/api/feed", params={"kind": kind, "limit": 5000},
-                            timeout=10).json()["entries"]
-
-    def api(self, path: str, **params):
-        resp = requests.get(f"{self.service}/api/v1/{path}", params=params, headers=self.headers, timeout=10)
-        return resp.json() if resp.status_code == 200 else None
+    with sandbox_stack(tmp_path_factory.mktemp("e2e"), "e2e", SANDBOX_CUSTOMERS="300", SANDBOX_STAFF="8",
+                       SANDBOX_GROUPS="10", SANDBOX_LATENCY_MS="50-150") as running:
+        yield running
 
 
 def test_sandbox_scenario(stack):
