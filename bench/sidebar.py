@@ -674,6 +674,26 @@ def check_timeline(result: Results, body: dict, anchor: tuple[int, str], seen: s
     return (ids[-1], items[-1]["occurred_at"]) if body["next_before"] is not None else None
 
 
+async def timed_get(result: Results, conn: dict, port: int, path: str, headers: str) -> dict | None:
+    """One timed GET: the parsed 200 answer, or None (an error or another status, counted)."""
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(30):
+            status, body = await http_get(conn, port, path, headers)
+    except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as exc:
+        result.statuses[type(exc).__name__] += 1
+        conn["writer"] = None
+        return None
+    elapsed = time.perf_counter() - start
+    result.statuses[status] += 1
+    result.bytes += len(body)
+    if status != 200:
+        result.samples.setdefault(f"HTTP {status}", body[:300].decode(errors="replace"))
+        return None
+    result.latencies.append(elapsed)
+    return json.loads(body)
+
+
 async def drive_profiles(targets, port: int, concurrency: int, openapi: str | None) -> Results:
     result, queue = Results(), iter(targets)
 
@@ -685,22 +705,9 @@ async def drive_profiles(targets, port: int, concurrency: int, openapi: str | No
             else:
                 path = f"/sidebar/api/customers/{ext_id}?timeline_limit=20"
                 headers = f"Cookie: session={session_cookie(userid)}\r\n"
-            start = time.perf_counter()
-            try:
-                async with asyncio.timeout(30):
-                    status, body = await http_get(conn, port, path, headers)
-            except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as exc:
-                result.statuses[type(exc).__name__] += 1
-                conn["writer"] = None
-                continue
-            elapsed = time.perf_counter() - start
-            result.statuses[status] += 1
-            result.bytes += len(body)
-            if status != 200:
-                result.samples.setdefault(f"HTTP {status}", body[:300].decode(errors="replace"))
-                continue
-            result.latencies.append(elapsed)
-            check_profile(result, json.loads(body), ext_id, userid, bool(openapi))
+            answer = await timed_get(result, conn, port, path, headers)
+            if answer is not None:
+                check_profile(result, answer, ext_id, userid, bool(openapi))
         if conn.get("writer") is not None:
             conn["writer"].close()
 
@@ -728,23 +735,11 @@ async def drive_timeline(starts, count: int, port: int, concurrency: int, limit:
                     break
                 sent[0] += 1
                 path = f"/sidebar/api/customers/{ext_id}/timeline?before={anchor[0]}&limit={limit}"
-                start = time.perf_counter()
-                try:
-                    async with asyncio.timeout(30):
-                        status, body = await http_get(conn, port, path, cookie)
-                except (OSError, ValueError, asyncio.IncompleteReadError, TimeoutError) as exc:
-                    result.statuses[type(exc).__name__] += 1
-                    conn["writer"] = None
+                answer = await timed_get(result, conn, port, path, cookie)
+                if answer is None:
                     break
-                elapsed = time.perf_counter() - start
-                result.statuses[status] += 1
-                result.bytes += len(body)
-                if status != 200:
-                    result.samples.setdefault(f"HTTP {status}", body[:300].decode(errors="replace"))
-                    break
-                result.latencies.append(elapsed)
                 result.paged += 1
-                anchor = check_timeline(result, json.loads(body), anchor, seen, limit)
+                anchor = check_timeline(result, answer, anchor, seen, limit)
                 if anchor is None:
                     break
         if conn.get("writer") is not None:
