@@ -313,7 +313,9 @@ def main() -> int:
 
         with create_engine(db_url).connect() as conn:
             payloads = conn.execute(text("SELECT payload FROM callback_event")).scalars().all()
-        queued, welcomes = rds.llen("rq:queue:callbacks"), rds.llen("rq:queue:welcome")
+        # No worker runs: the view's notices wait in their list (a worker's relay makes them jobs).
+        queued = rds.llen("rq:queue:callbacks") + rds.llen("scrm:inbox:notices")
+        welcomes = rds.llen("rq:queue:welcome")
     finally:
         if server is not None:
             stop(server)
@@ -347,7 +349,7 @@ def main() -> int:
           f"(database, Redis and anything else: {cpu[-1] - sum(cpu[:-1]) - own:.2f})")
     print(f"peak RSS:     {rss:.0f} MB (gunicorn master + {args.workers} workers)")
     print(f"inbox:        {len(payloads)} rows ({unacknowledged} of them unacknowledged), "
-          f"{queued} jobs queued" + ("" if queued == len(payloads) else "   [MISMATCH]"))
+          f"{queued} notices queued" + ("" if queued == len(payloads) else "   [MISMATCH]"))
     adds = sum(1 for xml in payloads if "<WelcomeCode>" in xml and "add_" in xml)
     print(f"welcome:      {welcomes} jobs queued for {adds} stored adds with a WelcomeCode")
     print(f"lost: {lost}, duplicated: {duplicated}")

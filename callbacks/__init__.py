@@ -75,5 +75,5 @@ def receive(corp_id: str | None = None):
                 welcome.enqueue_welcome(event_id, unique=False)  # a new row: no job yet
             except redis.RedisError as exc:
                 log.warning("could not enqueue welcome for event %s: %s", event_id, exc)
-        inbox.notify(event_id)
+        inbox.notice(event_id)
     return Response("", status=200)

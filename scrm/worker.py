@@ -19,6 +19,16 @@ class AppWorker(SimpleWorker):
 
     flask_app: Flask
     performed: int = 0  # jobs run by this instance (RQ keeps its counters only in Redis)
+    relay: bool = False  # run the inbox notice relay (a worker serving `callbacks`, not burst)
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        # Reached after RQ forked its scheduler process: the thread lives in the worker only.
+        if self.relay:
+            from scrm.services.inbox import relay_forever
+
+            threading.Thread(target=relay_forever, args=(self.flask_app, threading.Event()),
+                             name="notice-relay", daemon=True).start()
 
     def perform_job(self, job, queue) -> bool:
         self.performed += 1
@@ -107,7 +117,16 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
         return
     # Workers block on Redis; they need no short socket timeout.
     connection = redis.Redis.from_url(app.config["REDIS_URL"])
-    make_worker(app, queues, connection).work(burst=burst, with_scheduler=True, logging_level=level)
+    worker = make_worker(app, queues, connection)
+    if "callbacks" in queues:
+        if burst:  # the notices waiting now become jobs of this run
+            from scrm.services.inbox import relay_notices
+
+            with app.app_context():
+                relay_notices(connection)
+        else:
+            worker.relay = True
+    worker.work(burst=burst, with_scheduler=True, logging_level=level)
 
 
 def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:

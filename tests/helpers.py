@@ -60,8 +60,11 @@ def post_callback(client, plaintext: str, path: str = "/wecom/callback", **crypt
 
 def run_jobs(app, queues=("callbacks",)) -> int:
     """Run every queued job in-process (burst) and return how many ran."""
+    from scrm.services.inbox import relay_notices
     from scrm.worker import make_worker
 
+    if "callbacks" in queues:
+        relay_notices()  # as the worker's relay thread would
     worker = make_worker(app, list(queues))
     worker.work(burst=True, with_scheduler=False)
     return worker.performed

@@ -1,6 +1,7 @@
 """The callback inbox: store once, claim, process, sweep.
 
-The database is the inbox; Redis only carries "process row N" notices. A row is applied in
+The database is the inbox; Redis only carries "process row N" notices (a bare list push at
+receipt, relayed into RQ jobs by the worker). A row is applied in
 the same transaction that marks it processed, so a redelivered notice finds it done.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
+from rq import Queue
 from sqlalchemy import bindparam, create_engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -164,6 +166,61 @@ def store(corp_id: str, plaintext: str, received_at: datetime | None = None,
     ))
 
 
+NOTICES = "scrm:inbox:notices"  # Redis list of new row ids, turned into RQ jobs by relay_notices()
+RELAY_BATCH = 1000
+
+
+def notice(event_id: int) -> bool:
+    """The callback view's "process row N": one LPUSH (an RQ enqueue costs the request a third
+    of its CPU: a job hash, the queue registration and nine replies). ``relay_notices`` turns
+    notices into RQ jobs; if Redis loses one, the sweep finds the pending row."""
+    try:
+        current_app.extensions["redis"].lpush(NOTICES, event_id)
+        return True
+    except redis.RedisError as exc:
+        log.warning("could not queue a notice for callback %s: %s", event_id, exc)
+        return False
+
+
+def relay_notices(connection: redis.Redis | None = None, *, block: float = 0) -> int:
+    """Turn waiting notices into `callbacks`-queue jobs, up to RELAY_BATCH at a time, in one
+    pipeline. ``block``: wait up to that many seconds for the first one (the worker's relay
+    thread). Returns how many jobs were enqueued."""
+    from scrm.queueing import QUEUES, get_queue
+
+    connection = connection or current_app.extensions["redis"]
+    ids: list[bytes] = []
+    if block:
+        first = connection.brpop([NOTICES], timeout=block)
+        if first is None:
+            return 0
+        ids.append(first[1])
+    ids += connection.rpop(NOTICES, RELAY_BATCH - len(ids)) or []
+    if not ids:
+        return 0
+    spec, queue = QUEUES["callbacks"], get_queue("callbacks", connection)
+    with connection.pipeline(transaction=False) as pipe:
+        queue.enqueue_many([Queue.prepare_data(
+            PROCESS_JOB, args=(int(event_id),), job_id=f"callback-{int(event_id)}", timeout=spec.job_timeout,
+            result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl, ttl=spec.ttl) for event_id in ids],
+            pipeline=pipe)
+        pipe.execute()
+    return len(ids)
+
+
+def relay_forever(app, stop: threading.Event) -> None:
+    """The relay thread of a worker serving `callbacks`: blocks on the notices list (its own
+    connection), survives Redis outages."""
+    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    while not stop.is_set():
+        try:
+            with app.app_context():
+                relay_notices(connection, block=1)
+        except redis.RedisError as exc:
+            log.warning("notice relay: %s; retrying in 1 s", exc)
+            stop.wait(1)
+
+
 def notify(event_id: int, delay: float = 0, suffix: str = "", unique: bool = False) -> bool:
     """Ask a worker to process the row. False when nothing was enqueued: Redis is unreachable
     (the sweep retries) or, with `unique`, a job for the row is already waiting."""
@@ -243,6 +300,11 @@ def sweep(now: datetime | None = None) -> int:
     """Re-enqueue rows still pending after a while (Redis was down, a worker died, a job was
     dropped). Returns how many were enqueued."""
     now = now or utcnow()
+    try:
+        relayed = relay_notices()  # no worker with a relay thread running: the sweep relays
+    except redis.RedisError as exc:
+        log.warning("could not relay notices: %s", exc)
+        relayed = 0
     cutoff = now - timedelta(seconds=current_app.config["INBOX_SWEEP_AFTER_SECONDS"])
     ids = db.session.scalars(
         select(CallbackEvent.id)
@@ -251,7 +313,7 @@ def sweep(now: datetime | None = None) -> int:
         .order_by(CallbackEvent.id).limit(5000)
     ).all()
     db.session.rollback()
-    return sum(notify(event_id, unique=True) for event_id in ids)
+    return relayed + sum(notify(event_id, unique=True) for event_id in ids)
 
 
 # --- Spool: where callbacks go when the database is unreachable ---------------------------

@@ -7,6 +7,7 @@ from scrm.crypto import CallbackCrypto
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.queueing import get_queue
+from scrm.services import inbox
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 from tests.helpers import encrypt, event_xml, post_callback
 
@@ -35,7 +36,7 @@ def test_url_verification_with_forged_signature_is_403(client):
     assert resp.status_code == 403
 
 
-def test_post_stores_once_and_enqueues_once(app, client):
+def test_post_stores_once_and_enqueues_once(app, client, redis_client):
     xml = event_xml("change_external_contact", "del_follow_user", UserID="zhangsan",
                     ExternalUserID="wmAAA")
     for _ in range(3):
@@ -47,7 +48,9 @@ def test_post_stores_once_and_enqueues_once(app, client):
     assert (row.corp_id, row.event, row.change_type, row.status) == (
         TEST_CORP_ID, "change_external_contact", "del_follow_user", "pending")
     assert row.payload == xml
-    assert get_queue("callbacks").count == 1
+    assert redis_client.lrange(inbox.NOTICES, 0, -1) == [str(row.id).encode()]  # one notice
+    assert inbox.relay_notices() == 1  # the worker's relay: one job, the row's
+    assert get_queue("callbacks").job_ids == [f"callback-{row.id}"]
 
 
 def test_forged_signature_is_403_and_stores_nothing(client):
