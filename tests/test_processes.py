@@ -31,3 +31,26 @@ def test_scheduler_registers_each_sweep_once_and_only_enqueues(app):
     assert queue.job_ids == ["periodic-sweep-inbox"]
     job = queue.fetch_job("periodic-sweep-inbox")
     assert job.func_name == "jobs.periodic.run_sweep" and job.args == ["sweep-inbox"]
+
+
+def test_the_relay_thread_turns_notices_into_jobs_and_stops_when_asked(app, client, redis_client):
+    import threading
+    import time
+
+    from scrm.services import inbox
+
+    post_callback(client, event_xml("change_future_thing", "appear"))
+    row_id = db.session.scalars(select(CallbackEvent.id)).one()
+    stop = threading.Event()
+    thread = threading.Thread(target=inbox.relay_forever, args=(app, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while get_queue("callbacks").count == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert get_queue("callbacks").job_ids == [f"callback-{row_id}"]
+        assert redis_client.llen(inbox.NOTICES) == 0
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
