@@ -23,7 +23,8 @@ from flask import Response, current_app, g, jsonify, redirect, render_template, 
 from sqlalchemy import select
 
 from scrm.extensions import db
-from scrm.models import Staff, StaffRole
+from scrm.models import Staff
+from scrm.services import access
 from scrm.services.corps import wecom_client
 from scrm.wecom import WeComError
 from sidebar import bp
@@ -133,8 +134,7 @@ def oauth_callback():
 @require_staff
 def me():
     staff = g.staff
-    member = db.session.scalar(select(Staff).filter_by(corp_id=staff.corp_id, userid=staff.userid))
-    role = db.session.scalar(select(StaffRole).filter_by(corp_id=staff.corp_id, userid=staff.userid))
-    return jsonify(corp_id=staff.corp_id, userid=staff.userid, name=member.name if member else None,
-                   role=role.role if role else "sales", data_scope=str(role.data_scope) if role else "self",
-                   can_view_mobile=bool(role.can_view_mobile) if role else False)
+    name = db.session.scalar(select(Staff.name).filter_by(corp_id=staff.corp_id, userid=staff.userid))
+    role = access.role_of(staff.corp_id, staff.userid)
+    return jsonify(corp_id=staff.corp_id, userid=staff.userid, name=name, role=role.role,
+                   data_scope=str(role.data_scope), can_view_mobile=bool(role.can_view_mobile))
