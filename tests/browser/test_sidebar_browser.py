@@ -7,6 +7,7 @@ window through the JS-SDK stand-in. Run with `make browser` (CI runs it).
 Screenshots (PNG) go to $SCRM_ARTIFACTS_DIR (default tests/browser/artifacts/)."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -103,6 +104,16 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     assert frame.get_by_text("流失风险：暂无评估").count() == 1
     assert frame.locator(".row", has_text="渠道").text_content().endswith("browser_test")
     shot(sidebar, "01-customer-profile")
+    # Figures for the README (no timing assertion): first paint and the profile, in ms from
+    # the frame's navigation (the OAuth redirects through the simulator included).
+    loaded = sidebar.element_handle().content_frame()
+    timings = loaded.evaluate("""() => ({
+        first_paint: Math.round((performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime),
+        dom_content_loaded: Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd),
+        profile_shown_by: Math.round(performance.now())})""")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "timings.json").write_text(json.dumps(timings))
+    print("sidebar timings (ms):", timings)
 
     # 2. A corp tag, toggled and saved: the service calls mark_tag on the simulator.
     chip = frame.locator(".tags-card .chip", has_text="高意向")
