@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import importlib.util
 import json
 import os
 import random
@@ -53,21 +52,11 @@ from flask import Flask  # noqa: E402
 from flask.sessions import SecureCookieSessionInterface  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
+import bench.callbacks as _cb  # noqa: E402  (bench/ as a namespace package, like bench/welcome.py)
 from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
-
-def _bench_helpers():
-    """Helpers of bench/callbacks.py (loaded by path, see above)."""
-    spec = importlib.util.spec_from_file_location("bench_callbacks", REPO / "bench" / "callbacks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_cb = _bench_helpers()
 start_gunicorn, stop, server_pids = _cb.start_gunicorn, _cb.stop, _cb.server_pids
 peak_rss_mb, cpu_seconds, percentile_ms = _cb.peak_rss_mb, _cb.cpu_seconds, _cb.percentile_ms
-
 CORP_ID, AGENT_ID = _cb.CORP_ID, _cb.AGENT_ID  # Tencent's public sample credentials
 TOKEN, AES_KEY = _cb.TOKEN, _cb.AES_KEY
 SECRET_KEY = "bench-sidebar-secret"
@@ -404,7 +393,7 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
         f"      ({arr(weights)})[1 + floor(random() * 100)::int] k, "
         f"      {NOW} - interval '{span} seconds' + (i::float8 / %(total)s * {span} + random() * 600) "
         f"      * interval '1 second' t "
-        f"      FROM generate_series(%(first)s, %(last)s) i) s")
+        f"      FROM generate_series(%(first)s::bigint, %(last)s::bigint) i) s")
     return setup, big, [("timeline_entry", timeline)]
 
 
@@ -558,7 +547,7 @@ def sample_targets(conninfo: str, count: int, seed: int = 11):
 def session_cookie(userid: str, cache: dict = {}) -> str:  # noqa: B006  (a deliberate cache)
     """The Flask session cookie sidebar/auth.py's login_session would set for this staff member."""
     if userid not in cache:
-        app = Flask("bench")
+        app = Flask("bench_sidebar", root_path=str(REPO))
         app.secret_key = SECRET_KEY
         serializer = SecureCookieSessionInterface().get_signing_serializer(app)
         cache[userid] = serializer.dumps({"_permanent": True, "sidebar": {

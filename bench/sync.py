@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import logging
 import os
@@ -38,18 +37,8 @@ sys.path[0] = str(REPO)  # not bench/: its callbacks.py would shadow the callbac
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.callbacks import peak_rss_mb, server_pids, throwaway_database  # noqa: E402
 from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-
-
-def _bench_helpers():
-    """Helpers of bench/callbacks.py (loaded by path, see above)."""
-    spec = importlib.util.spec_from_file_location("bench_callbacks", REPO / "bench" / "callbacks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.throwaway_database, module.peak_rss_mb, module.server_pids
-
-
-throwaway_database, peak_rss_mb, server_pids = _bench_helpers()
 
 
 def rss_mb() -> float:
