@@ -663,6 +663,14 @@ def check_timeline(result: Results, body: dict, anchor: tuple[int, str], seen: s
     return (ids[-1], items[-1]["occurred_at"]) if body["next_before"] is not None else None
 
 
+async def run_clients(client, concurrency: int, result: Results) -> Results:
+    """Run `concurrency` copies of the client coroutine; the wall time goes into `result`."""
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    result.elapsed = time.perf_counter() - start
+    return result
+
+
 async def timed_get(result: Results, conn: dict, port: int, path: str, headers: str) -> dict | None:
     """One timed GET: the parsed 200 answer, or None (an error or another status, counted)."""
     start = time.perf_counter()
@@ -700,10 +708,7 @@ async def drive_profiles(targets, port: int, concurrency: int, openapi: str | No
         if conn.get("writer") is not None:
             conn["writer"].close()
 
-    start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    result.elapsed = time.perf_counter() - start
-    return result
+    return await run_clients(client, concurrency, result)
 
 
 async def drive_timeline(starts, count: int, port: int, concurrency: int, limit: int, pages: int) -> Results:
@@ -734,10 +739,7 @@ async def drive_timeline(starts, count: int, port: int, concurrency: int, limit:
         if conn.get("writer") is not None:
             conn["writer"].close()
 
-    start = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    result.elapsed = time.perf_counter() - start
-    return result
+    return await run_clients(client, concurrency, result)
 
 
 def postgres_cpu() -> dict[int, float]:

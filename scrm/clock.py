@@ -16,6 +16,11 @@ def freeze(at: datetime | None) -> None:
     _frozen = at.astimezone(UTC).replace(tzinfo=None) if at and at.tzinfo else at
 
 
+def iso_z(value: datetime | None) -> str | None:
+    """Naive UTC → `YYYY-MM-DDTHH:MM:SSZ` (the API's time format); None stays None."""
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
 def from_timestamp(value: int | str | None) -> datetime | None:
     if value in (None, "", 0, "0"):
         return None

@@ -91,6 +91,19 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
     return job
 
 
+def enqueue_many(func: str, calls: list[tuple[str, tuple]], *, queue: str,
+                 connection: redis.Redis | None = None) -> None:
+    """Enqueue ``func`` once per (job id, args) in ``calls``, in one pipeline (same options as
+    enqueue(); no uniqueness check)."""
+    spec = QUEUES[queue]
+    q = get_queue(queue, connection)
+    with q.connection.pipeline(transaction=False) as pipe:
+        q.enqueue_many([Queue.prepare_data(func, args=args, job_id=job_id, timeout=spec.job_timeout,
+                                           result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl,
+                                           ttl=spec.ttl) for job_id, args in calls], pipeline=pipe)
+        pipe.execute()
+
+
 def enqueue_after_commit(session: Session, func: str, *args: Any, **kwargs: Any) -> None:
     """Enqueue once `session` commits (never before: the worker could run before the row
     exists). Dropped on rollback. If Redis is down the work is not lost: the sweeps find it

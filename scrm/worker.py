@@ -108,8 +108,10 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
         threads = app.config.get("WELCOME_WORKER_THREADS", 1) if list(queues) == ["welcome"] else 1
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
     level = app.config.get("LOG_LEVEL", "INFO")
+    relay = "callbacks" in queues
     if threads > 1 and not burst:
         worker = make_pooled_worker(app, queues, threads)
+        worker.relay = relay
         try:
             worker.work(with_scheduler=True, logging_level=level)
         finally:
@@ -118,14 +120,11 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
     # Workers block on Redis; they need no short socket timeout.
     connection = redis.Redis.from_url(app.config["REDIS_URL"])
     worker = make_worker(app, queues, connection)
-    if "callbacks" in queues:
-        if burst:  # the notices waiting now become jobs of this run
-            from scrm.services.inbox import relay_notices
+    if relay and burst:  # the notices waiting now become jobs of this run
+        from scrm.services.inbox import relay_notices
 
-            with app.app_context():
-                relay_notices(connection)
-        else:
-            worker.relay = True
+        relay_notices(connection)
+    worker.relay = relay and not burst
     worker.work(burst=burst, with_scheduler=True, logging_level=level)
 
 

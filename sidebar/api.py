@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import g, jsonify, request
 
+from scrm.clock import iso_z
 from scrm.extensions import db
 from scrm.services import profile
 from scrm.services.localtime import zone
@@ -21,7 +22,7 @@ FORBIDDEN = {"customer": "无权查看该客户", "group": "无权查看该群�
 
 def _iso(value):
     if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat() + "Z"
+        return iso_z(value)
     if isinstance(value, dict):
         return {k: _iso(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 from sqlalchemy import func, select
 
+from scrm.clock import iso_z
 from scrm.extensions import db
 from scrm.models import ContentKind, SopTask
 from scrm.services import library
@@ -97,7 +98,7 @@ def sop_task_sent(task_id: int):
     if denied:
         return denied
     task = library.record_task_sent(task, ip=request.remote_addr)
-    return jsonify(id=task.id, sent_from_sidebar_at=library.iso(task.sent_from_sidebar_at))
+    return jsonify(id=task.id, sent_from_sidebar_at=iso_z(task.sent_from_sidebar_at))
 
 
 @bp.get("/api/sop-tasks")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate
-from scrm.api.writes import found
+from scrm.api.writes import found, service_errors
 from scrm.extensions import db
 from scrm.models import AuditLog, CustomField, FollowUp, FunnelStage, StaffRole
 from scrm.schemas.sidebar import (
@@ -25,18 +25,11 @@ from scrm.schemas.sidebar import (
     StageSchema,
 )
 from scrm.services import profile
+from scrm.services.validation import Invalid
 
 blp = make_blueprint("sidebar-admin", __name__, "/api/v1",
                      "What the chat sidebar shows and records: the sales funnel, custom customer fields, "
                      "staff roles (data scope, mobile visibility), follow-ups and the audit log.")
-
-
-def _invalid(errors: dict[str, list[str]]):
-    from werkzeug.exceptions import UnprocessableEntity
-
-    error = UnprocessableEntity("The request body is not valid.")
-    error.data = {"messages": {"json": errors}}
-    raise error
 
 
 def _apply(row: Any, data: dict[str, Any]) -> Any:
@@ -117,7 +110,8 @@ def create_field(data: dict[str, Any]) -> CustomField:
     """Define a custom field (text, number, date or single-select)"""
     corp_id = current_corp_id()
     if db.session.scalar(select(CustomField.id).filter_by(corp_id=corp_id, key=data["key"])):
-        _invalid({"key": ["A field with this key exists (keys are never reused)."]})
+        with service_errors():
+            raise Invalid({"key": ["A field with this key exists (keys are never reused)."]})
     row = CustomField(corp_id=corp_id, **data)
     db.session.add(row)
     db.session.commit()
@@ -139,7 +133,8 @@ def update_field(data: dict[str, Any], field_id: int) -> CustomField:
     """Change a field's label, options, required flag or order (its key and type are fixed)"""
     row = _field(field_id)
     if row.type == "select" and "options" in data and not data["options"]:
-        _invalid({"options": ["A select field needs at least one option."]})
+        with service_errors():
+            raise Invalid({"options": ["A select field needs at least one option."]})
     return _apply(row, data)
 
 

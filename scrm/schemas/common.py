@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import fields
 
+from scrm.clock import iso_z
+
 DATETIME_NOTE = ("ISO-8601 in UTC with a `Z` suffix, to the second (e.g. `2024-05-01T08:30:00Z`). "
                  "Stored as naive UTC.")
 
@@ -30,7 +32,7 @@ class UtcDateTime(fields.DateTime):
             return None
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.replace(microsecond=0).isoformat() + "Z"
+        return iso_z(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)

@@ -64,11 +64,14 @@ def followers(corp_id: str, external_userid: str) -> set[str]:
         corp_id=corp_id, external_userid=external_userid, status=RelationStatus.ACTIVE)))
 
 
-def can_view_customer(corp_id: str, userid: str, external_userid: str, role: Role | None = None) -> bool:
+def can_view_customer(corp_id: str, userid: str, external_userid: str, role: Role | None = None,
+                      following: set[str] | None = None) -> bool:
+    """``following``: the customer's active followers, when the caller has them already."""
     role = role or role_of(corp_id, userid)
     if role.data_scope == DataScope.CORP:
         return True
-    following = followers(corp_id, external_userid)
+    if following is None:
+        following = followers(corp_id, external_userid)
     if userid in following:
         return True
     return role.data_scope == DataScope.DEPARTMENT and _any_colleague(corp_id, userid, following)

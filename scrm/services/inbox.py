@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from rq import Queue
 from sqlalchemy import bindparam, create_engine, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -26,7 +25,7 @@ from scrm.crypto import parse_xml
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.models import CallbackEvent, EventStatus
-from scrm.queueing import enqueue
+from scrm.queueing import enqueue, enqueue_many
 from scrm.services import dispatch
 from scrm.wecom import RetryableWeComError
 
@@ -186,8 +185,6 @@ def relay_notices(connection: redis.Redis | None = None, *, block: float = 0) ->
     """Turn waiting notices into `callbacks`-queue jobs, up to RELAY_BATCH at a time, in one
     pipeline. ``block``: wait up to that many seconds for the first one (the worker's relay
     thread). Returns how many jobs were enqueued."""
-    from scrm.queueing import QUEUES, get_queue
-
     connection = connection or current_app.extensions["redis"]
     ids: list[bytes] = []
     if block:
@@ -198,13 +195,8 @@ def relay_notices(connection: redis.Redis | None = None, *, block: float = 0) ->
     ids += connection.rpop(NOTICES, RELAY_BATCH - len(ids)) or []
     if not ids:
         return 0
-    spec, queue = QUEUES["callbacks"], get_queue("callbacks", connection)
-    with connection.pipeline(transaction=False) as pipe:
-        queue.enqueue_many([Queue.prepare_data(
-            PROCESS_JOB, args=(int(event_id),), job_id=f"callback-{int(event_id)}", timeout=spec.job_timeout,
-            result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl, ttl=spec.ttl) for event_id in ids],
-            pipeline=pipe)
-        pipe.execute()
+    enqueue_many(PROCESS_JOB, [(f"callback-{int(i)}", (int(i),)) for i in ids], queue="callbacks",
+                 connection=connection)
     return len(ids)
 
 

@@ -21,21 +21,17 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, func, or_, select, update
 
-from scrm.clock import utcnow
+from scrm.clock import iso_z, utcnow
 from scrm.extensions import db
 from scrm.models import ContentItem, Customer, MediaAsset, Sop, SopStatus, SopStep, SopTask, Staff, TaskStatus
 from scrm.services import access, timeline
 from scrm.services.content import render_text, validate_attachments, wecom_attachments
-from scrm.services.sop import _names as sop_names
+from scrm.services.sop import task_names
 from scrm.services.validation import raise_if
 
 MEDIA_MSGTYPES = ("image", "video", "file")
 PREVIEW_CHARS = 80
 KIND_LABELS = {"text": "话术", "image": "图片", "link": "链接", "miniprogram": "小程序"}
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value else None
 
 
 # ---- operator CRUD (Open API) ------------------------------------------------------------------
@@ -177,7 +173,7 @@ def sidebar_items(corp_id: str, userid: str, items: list[ContentItem], external_
                        "miniprogram": f"[小程序] {item.body.get('title')}"}[item.kind]
         out.append({"id": item.id, "kind": item.kind, "kind_label": KIND_LABELS[item.kind],
                     "category": item.category, "title": item.title, "preview": (preview or "")[:PREVIEW_CHARS],
-                    "use_count": item.use_count, "last_used_at": iso(item.last_used_at),
+                    "use_count": item.use_count, "last_used_at": iso_z(item.last_used_at),
                     "sendable": message is not None, "message": message})
     return out
 
@@ -208,8 +204,8 @@ def _step_name(step: SopStep) -> str:
 
 def task_dict(task: SopTask, sop: Sop, step: SopStep, customer_name: str | None) -> dict[str, Any]:
     return {"id": task.id, "sop_name": sop.name, "step_name": _step_name(step), "delivery": task.delivery,
-            "due_at": iso(task.due_at), "status": task.status, "external_userid": task.external_userid,
-            "customer_name": customer_name, "sent_from_sidebar_at": iso(task.sent_from_sidebar_at)}
+            "due_at": iso_z(task.due_at), "status": task.status, "external_userid": task.external_userid,
+            "customer_name": customer_name, "sent_from_sidebar_at": iso_z(task.sent_from_sidebar_at)}
 
 
 def task_view(task: SopTask, now: datetime | None = None) -> dict[str, Any]:
@@ -217,7 +213,7 @@ def task_view(task: SopTask, now: datetime | None = None) -> dict[str, Any]:
     customer, then the attachments that can be sent; ``unsendable`` counts the others)."""
     now = now or utcnow()
     step = db.session.get(SopStep, task.step_id)
-    nickname, staff_name = sop_names(task)
+    nickname, staff_name = task_names(task)
     text = render_text(step.text, nickname=nickname, staff_name=staff_name)
     attachments = chat_messages(task.corp_id, step.attachments or [], now)
     messages = ([{"msgtype": "text", "text": {"content": text}}] if text else []) + [m for m in attachments if m]

@@ -6,12 +6,14 @@ local rows, a timeline entry and an audit row, committed together.
 """
 from __future__ import annotations
 
+import html
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from flask import current_app
+from sqlalchemy import and_, func, select, tuple_, update
 
-from scrm.clock import utcnow
+from scrm.clock import iso_z, utcnow
 from scrm.extensions import db
 from scrm.models import (
     Channel,
@@ -33,8 +35,12 @@ from scrm.models import (
     TagGroup,
     TimelineEntry,
 )
-from scrm.services import access, timeline
+from scrm.services import access, library, sop, timeline
+from scrm.services.corps import wecom_client
+from scrm.services.dispatch import EventContext, RetryLater
+from scrm.services.events.customers import refresh_customer
 from scrm.services.validation import Invalid, raise_if
+from scrm.wecom import PermanentWeComError, WeComError
 
 TYPE_LABELS = {1: "微信用户", 2: "企业微信用户"}
 GENDER_LABELS = {0: "未知", 1: "男", 2: "女"}
@@ -88,14 +94,17 @@ def staff_names(corp_id: str, userids: set[str]) -> dict[str, str | None]:
 
 # ---- the customer view ---------------------------------------------------------------------
 
-def check_customer(corp_id: str, userid: str, external_userid: str) -> tuple[Customer, access.Role]:
-    """The customer, if this staff member may see them; else Forbidden / NotSynced. A customer we
-    do not hold at all is NotSynced only for a follower (the fetch checks with WeCom)."""
+def check_customer(corp_id: str, userid: str, external_userid: str,
+                   relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role]:
+    """The customer, if this staff member may see them; else Forbidden / NotSynced (a customer
+    we do not hold at all: the fetch checks with WeCom). ``relations``: the customer's, when the
+    caller has read them already (they answer the check for a follower)."""
     role = access.role_of(corp_id, userid)
     customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
     if customer is None:
         raise NotSynced
-    if not access.can_view_customer(corp_id, userid, external_userid, role):
+    following = None if relations is None else {r.userid for r in relations if _active(r)}
+    if not access.can_view_customer(corp_id, userid, external_userid, role, following):
         raise Forbidden
     return customer, role
 
@@ -104,10 +113,6 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
     """The "fetch it now" button: read the customer from WeCom (externalcontact/get) and store
     them with every relation, as an edit callback would. NotSynced when WeCom does not know
     them (or does not show them to this app); the view that follows checks access."""
-    from scrm.services.dispatch import EventContext, RetryLater
-    from scrm.services.events.customers import refresh_customer
-    from scrm.wecom import PermanentWeComError
-
     ctx = EventContext(event_id=None, corp_id=corp_id, event="sidebar_fetch", change_type=None,
                        data={"UserID": userid, "ExternalUserID": external_userid},
                        occurred_at=utcnow(), source="sidebar")
@@ -126,17 +131,12 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
 def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_limit: int = 20,
                   ip: str | None = None) -> dict[str, Any]:
     # The hot read of the sidebar (bench/sidebar.py): the relations are read once and serve the
-    # access check (scope self) too; each part below is one or two indexed queries.
-    role = access.role_of(corp_id, userid)
-    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
-    if customer is None:
-        raise NotSynced
+    # access check too; each part below is one or two indexed queries.
     relations = list(db.session.scalars(select(FollowRelation).filter_by(
         corp_id=corp_id, external_userid=external_userid).order_by(FollowRelation.added_at, FollowRelation.id)))
+    customer, role = check_customer(corp_id, userid, external_userid, relations)
     mine = next((r for r in relations if r.userid == userid), None)
-    if not _active(mine) and not access.can_view_customer(corp_id, userid, external_userid, role):
-        raise Forbidden
-    latest_follow_ups = follow_ups(corp_id, external_userid, page=1, page_size=5, count=False)
+    latest_follow_ups = _follow_up_rows(corp_id, external_userid, 0, 5)
     names = staff_names(corp_id, {r.userid for r in relations} | {f.userid for f in latest_follow_ups})
     view = {
         "customer": {
@@ -156,7 +156,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
         "fields": fields_view(corp_id, external_userid),
         "groups": _groups(corp_id, external_userid),
         "sops": _sops(corp_id, external_userid),
-        "sop_reminders": _reminders(corp_id, userid, customer),
+        "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
         "churn_risk": None,  # computed by the churn issue; the page keeps its place
         "follow_ups": [follow_up_view(f, names) for f in latest_follow_ups],
         "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit),
@@ -272,7 +272,6 @@ def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
 
 
 def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    from scrm.services import sop
 
     out = []
     for item in sop.progress(corp_id, external_userid):
@@ -281,12 +280,6 @@ def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
                     "userid": item["userid"], "done": item["done"], "total": item["total"],
                     "next_due_at": min(upcoming) if upcoming else None})
     return out
-
-
-def _reminders(corp_id: str, userid: str, customer: Customer) -> list[dict[str, Any]]:
-    from scrm.services.library import pending_reminders
-
-    return pending_reminders(corp_id, userid, customer.external_userid, customer_name=customer.name)
 
 
 def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None,
@@ -320,7 +313,6 @@ def my_relation(corp_id: str, userid: str, external_userid: str) -> FollowRelati
 
 def set_tags(corp_id: str, userid: str, external_userid: str, add: list[str], remove: list[str], *,
              ip: str | None = None) -> dict[str, Any]:
-    from scrm.services.corps import wecom_client
 
     check_customer(corp_id, userid, external_userid)
     relation = my_relation(corp_id, userid, external_userid)
@@ -417,7 +409,6 @@ def _parse_field(field: CustomField, value: Any) -> str | None:
 
 def set_fields(corp_id: str, userid: str, external_userid: str, values: dict[str, Any], *,
                ip: str | None = None) -> list[dict[str, Any]]:
-    from scrm.services import sop
 
     check_customer(corp_id, userid, external_userid)
     fields = {f.key: f for f in custom_fields(corp_id)}
@@ -465,7 +456,6 @@ def set_fields(corp_id: str, userid: str, external_userid: str, values: dict[str
 
 def set_remark(corp_id: str, userid: str, external_userid: str, data: dict[str, Any], *,
                ip: str | None = None) -> dict[str, Any]:
-    from scrm.services.corps import wecom_client
 
     _, role = check_customer(corp_id, userid, external_userid)
     relation = my_relation(corp_id, userid, external_userid)
@@ -522,17 +512,17 @@ def follow_up_view(row: FollowUp, names: dict[str, str | None]) -> dict[str, Any
             "external_userid": row.external_userid}
 
 
-def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20,
-               count: bool = True) -> dict[str, Any] | list[FollowUp]:
-    """A page of the customer's follow-ups (newest first) with the total; the bare rows when
-    not ``count``."""
-    where = (FollowUp.corp_id == corp_id, FollowUp.external_userid == external_userid)
-    rows = list(db.session.scalars(select(FollowUp).where(*where)
+def _follow_up_rows(corp_id: str, external_userid: str, offset: int, limit: int) -> list[FollowUp]:
+    return list(db.session.scalars(select(FollowUp).filter_by(corp_id=corp_id, external_userid=external_userid)
                                    .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
-                                   .offset((page - 1) * page_size).limit(page_size)))
-    if not count:
-        return rows
-    total = db.session.scalar(select(func.count()).select_from(FollowUp).where(*where))
+                                   .offset(offset).limit(limit)))
+
+
+def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """A page of the customer's follow-ups, newest first, with the total."""
+    rows = _follow_up_rows(corp_id, external_userid, (page - 1) * page_size, page_size)
+    total = db.session.scalar(select(func.count()).select_from(FollowUp).filter_by(
+        corp_id=corp_id, external_userid=external_userid))
     names = staff_names(corp_id, {r.userid for r in rows})
     return {"items": [follow_up_view(r, names) for r in rows], "total": total, "page": page,
             "page_size": page_size}
@@ -564,7 +554,7 @@ def add_follow_up(corp_id: str, userid: str, external_userid: str, kind: str, co
     timeline.record(corp_id, external_userid, "follow_up", source="sidebar", userid=userid, occurred_at=now,
                     summary=f"{FOLLOW_UP_KINDS[kind]}：{content[:80]}",
                     data={"follow_up_id": row.id, "kind": kind,
-                          "next_at": next_at.isoformat() + "Z" if next_at else None})
+                          "next_at": iso_z(next_at)})
     access.audit(corp_id, userid, "follow_up", "customer", external_userid, detail={"follow_up_id": row.id}, ip=ip)
     db.session.commit()
     return follow_up_view(row, staff_names(corp_id, {userid}))
@@ -618,15 +608,6 @@ def remind_due_follow_ups(now: datetime | None = None, limit: int = 500) -> int:
     """Send each due next follow-up to its staff member as a message/send text card linking to
     the customer's sidebar view. Once each: claimed by an UPDATE; a retryable WeCom error (or the
     per-staff message/send budget) leaves it for the next sweep, a permanent one is recorded."""
-    import html
-
-    from flask import current_app
-    from sqlalchemy import update
-
-    from scrm.services.corps import wecom_client
-    from scrm.services.sop import _reminder_allowed
-    from scrm.wecom import WeComError
-
     now = now or utcnow()
     due = list(db.session.scalars(select(FollowUp).where(
         FollowUp.reminder_status == "pending", FollowUp.next_at <= now).order_by(FollowUp.next_at).limit(limit)))
@@ -637,7 +618,7 @@ def remind_due_follow_ups(now: datetime | None = None, limit: int = 500) -> int:
         db.session.commit()
         if claimed.rowcount != 1:
             continue
-        if not _reminder_allowed(row):
+        if not sop.reminder_allowed(row.corp_id, row.userid):
             row.reminder_status = "pending"
             db.session.commit()
             continue

@@ -413,7 +413,7 @@ def run_task(task_id: int, as_of: datetime | None = None) -> str:
     sop = db.session.get(Sop, task.sop_id)
     if sop is None or sop.status != SopStatus.ACTIVE:
         return "paused"
-    if task.delivery == "reminder" and not _reminder_allowed(task):
+    if task.delivery == "reminder" and not reminder_allowed(task.corp_id, task.userid):
         return "throttled"  # still pending: the next sweep enqueues it again
     claimed = db.session.execute(
         update(SopTask).where(SopTask.id == task_id, SopTask.status == TaskStatus.PENDING)
@@ -488,7 +488,8 @@ def _claim_batch(task: SopTask, step: SopStep, sop: Sop, as_of: datetime, now: d
     return batch
 
 
-def _names(task: SopTask) -> tuple[str | None, str | None]:
+def task_names(task: SopTask) -> tuple[str | None, str | None]:
+    """(the customer's name, the staff member's name) of a task."""
     nickname = db.session.scalar(select(Customer.name).filter_by(corp_id=task.corp_id,
                                                                  external_userid=task.external_userid))
     staff_name = db.session.scalar(select(Staff.name).filter_by(corp_id=task.corp_id, userid=task.userid))
@@ -496,7 +497,7 @@ def _names(task: SopTask) -> tuple[str | None, str | None]:
 
 
 def _content(task: SopTask, step: SopStep, now: datetime) -> dict:
-    nickname, staff_name = _names(task)
+    nickname, staff_name = task_names(task)
     text = render_text(step.text, nickname=nickname, staff_name=staff_name)
     media = wecom_attachments(task.corp_id, step.attachments or [], now)
     content: dict = {}
@@ -535,7 +536,7 @@ def _mass_send(tasks: list[SopTask], step: SopStep, now: datetime) -> str:
 
 def _remind(task: SopTask, step: SopStep, now: datetime) -> str:
     content = _content(task, step, now)
-    nickname, _ = _names(task)
+    nickname, _ = task_names(task)
     sop = db.session.get(Sop, task.sop_id)
     url = f"{current_app.config['PUBLIC_URL']}/sidebar/?sop_step={task.id}"
     preview = (content.get("text") or {}).get("content") or f"{len(content.get('attachments') or [])} 个附件"
@@ -552,11 +553,12 @@ def _remind(task: SopTask, step: SopStep, now: datetime) -> str:
     return _finish(task, TaskStatus.SENT, now, sent=True)
 
 
-def _reminder_allowed(task: SopTask) -> bool:
-    """At most REMINDERS_PER_MINUTE message/send per staff member per minute (WeCom drops the rest)."""
+def reminder_allowed(corp_id: str, userid: str) -> bool:
+    """At most REMINDERS_PER_MINUTE message/send per staff member per minute (WeCom drops the
+    rest); shared by SOP reminders and follow-up reminders. Counts this one."""
     redis = current_app.extensions["redis"]
     minute = int(utcnow().timestamp() // 60)
-    key = f"scrm:throttle:message_send:{task.corp_id}:{task.userid}:{minute}"
+    key = f"scrm:throttle:message_send:{corp_id}:{userid}:{minute}"
     with redis.pipeline(transaction=False) as pipe:
         pipe.incr(key)
         pipe.expire(key, 120)
