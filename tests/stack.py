@@ -54,11 +54,12 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
     try:
         wait_for(lambda: requests.get(f"{service}/readyz", timeout=2).status_code == 200, "the service", 90)
         wait_for(lambda: requests.get(f"{simulator}/sandbox/api/", timeout=2).ok, "the simulator")
+        flask_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}  # for `flask` commands
         token = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "token", "create", name],
-            cwd=ROOT, env={**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"},
-            capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        yield {"service": service, "simulator": simulator, "token": token, "log": tmp / "stack.log"}
+            cwd=ROOT, env=flask_env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        yield {"service": service, "simulator": simulator, "token": token, "log": tmp / "stack.log",
+               "flask_env": flask_env}
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -76,6 +77,7 @@ class Sandbox:
     def __init__(self, stack: dict):
         self.service, self.simulator = stack["service"], stack["simulator"]
         self.headers = {"Authorization": f"Bearer {stack['token']}"}
+        self.flask_env = stack["flask_env"]
 
     def act(self, action: str, **params) -> dict:
         resp = requests.post(f"{self.simulator}/sandbox/api/actions/{action}", json=params, timeout=10)
@@ -92,6 +94,11 @@ class Sandbox:
     def api(self, path: str, **params):
         resp = requests.get(f"{self.service}/api/v1/{path}", params=params, headers=self.headers, timeout=10)
         return resp.json() if resp.status_code == 200 else None
+
+    def flask(self, *args: str) -> str:
+        """Run `flask --app wsgi ARGS` against the stack's database and Redis; its output."""
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.flask_env,
+                              capture_output=True, text=True, check=True).stdout
 
     def post(self, path: str, body: dict) -> dict:
         resp = requests.post(f"{self.service}/api/v1/{path}", json=body, headers=self.headers, timeout=10)

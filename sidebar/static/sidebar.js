@@ -618,7 +618,7 @@
       if (!r.ok) { append(box, el("p", "error", errorText(r))); return; }
       var task = r.data.task || {}, messages = r.data.messages || [];
       append(box, el("div", null, (task.sop_name || "") + " · " + (task.step_name || "")),
-             el("div", "muted", "客户 " + (task.customer_name || task.external_userid || "") + " · 截止 " + when(task.due_at)));
+             el("div", "muted", "客户 " + (task.customer_name || task.external_userid || "") + " · 计划 " + when(task.due_at)));
       var list = el("ul", "list");
       messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
       if (r.data.unsendable) append(box, el("p", "error", r.data.unsendable + " 个附件已失效，不会发送"));

@@ -189,6 +189,26 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     frame.locator(".head .name", has_text=seeded["name"]).wait_for()
     assert sb.api(f"customers/{seeded['external_userid']}")["name"] == seeded["name"]
 
+    # 8. An SOP reminder step: the card goes to the staff member, and the customer's sidebar
+    #    holds the step's content ready to send in one tap.
+    sb.post("sops", {"name": "新客问候", "steps": [{"name": "当天问候", "delay_minutes": 0, "delivery": "reminder",
+                                                 "text": "{nickname}您好，这是为您准备的新客资料"}]})
+    sop_customer = sb.act("add_customer", userid=staff, state="sop_test", name="SOP客户")["external_userid"]
+    wait_for(lambda: (sb.api(f"customers/{sop_customer}/sops") or [{}])[0].get("total") == 1, "the SOP enrollment")
+    sb.flask("scrm", "tick")  # the sop-steps sweep now, rather than within the scheduler's minute
+    wait_for(lambda: [e for e in sb.feed("app_message") if "客户SOP提醒" in str(e.get("content"))],
+             "the SOP reminder card")
+    frame = open_chat(customer=sop_customer)
+    task_card = frame.locator(".sop-task", has_text="当天问候")
+    task_card.wait_for(timeout=20_000)
+    shot(page.locator("#sidebar-frame"), "07-sop-reminder")
+    task_card.get_by_role("button", name="发送").click()
+    task_card.get_by_text("已于").wait_for()
+    wanted = "SOP客户您好，这是为您准备的新客资料"  # {nickname} rendered for this customer
+    wait_for(lambda: [e for e in sb.feed("chat_message") if e.get("external_userid") == sop_customer
+                      and e["text"] == wanted], "the SOP content in the chat")
+    assert [s["status"] for s in sb.api(f"customers/{sop_customer}/sops")[0]["steps"]] == ["sent"]  # the card
+
     assert frame.locator('img[src="x"], [onerror]').count() == 0
     assert dialogs == [] and errors == []
     assert all("127.0.0.1" not in u for u in outside)
