@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrm import sandbox_corp as sandbox
+
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m scrm.sandbox`
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
@@ -108,8 +110,6 @@ def sandbox_mode(env: Mapping[str, str]) -> bool:
 
 def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if sandbox_mode(env):
-        from scrm import sandbox
-
         real = [name for name in WECOM_REQUIRED if (env.get(name) or "").strip()]
         if real and env.get("WECOM_CORP_ID", sandbox.SANDBOX_CORP_ID) != sandbox.SANDBOX_CORP_ID:
             raise ConfigError(f"SCRM_SANDBOX=1 but real WeCom credentials are set ({', '.join(real)})")
