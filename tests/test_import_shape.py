@@ -195,3 +195,19 @@ def test_the_checker_sees_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert with_packages("scrm.services.events.common", "scrm.services.sync.engine") == {
         "scrm.services.events", "scrm.services.events.common"}
+
+
+def test_every_sweep_names_a_job_function():
+    """The sweep table names its jobs by dotted path (the core never imports jobs/): each path
+    resolves to a function of jobs/, and the scheduler's job finds each sweep by name."""
+    import importlib
+
+    from scrm.queueing import SWEEP_JOB, SWEEPS, sweep_named
+
+    for sweep in SWEEPS:
+        module, _, name = sweep.job.rpartition(".")
+        assert module.split(".")[0] == "jobs" and callable(getattr(importlib.import_module(module), name))
+        assert sweep_named(sweep.name) is sweep
+    module, _, name = SWEEP_JOB.rpartition(".")
+    assert callable(getattr(importlib.import_module(module), name))
+    assert len({sweep.name for sweep in SWEEPS}) == len(SWEEPS)
