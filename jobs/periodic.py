@@ -1,21 +1,14 @@
-"""Periodic sweeps. The scheduler enqueues them; `flask scrm tick` runs them in-process.
+"""Periodic sweeps: thin job functions, each named in the sweep table (scrm.queueing.SWEEPS).
 
-Later capabilities add their sweeps to SWEEPS.
+The scheduler enqueues `run_sweep(name)`; `flask scrm tick` runs them all in-process. A new
+sweep is a function here and a row in that table.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from scrm.services import inbox, sync
-
-
-@dataclass(frozen=True)
-class Sweep:
-    name: str
-    func: Callable[[datetime | None], int]
-    every_seconds: int
+from scrm.queueing import sweep_named
+from scrm.services import inbox, media, profile, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -27,14 +20,10 @@ def drain_spool(now: datetime | None = None) -> int:
 
 
 def sop_steps(now: datetime | None = None) -> int:
-    from scrm.services import sop
-
     return sop.sweep(now)
 
 
 def renew_media(now: datetime | None = None) -> int:
-    from scrm.services import media
-
     return media.renew_due(now)
 
 
@@ -49,23 +38,9 @@ def resume_syncs(now: datetime | None = None) -> int:
 
 
 def follow_up_reminders(now: datetime | None = None) -> int:
-    from scrm.services import profile
-
     return profile.remind_due_follow_ups(now)
-
-
-SWEEPS: list[Sweep] = [
-    Sweep("drain-spool", drain_spool, every_seconds=15),
-    Sweep("sweep-inbox", sweep_inbox, every_seconds=30),
-    Sweep("sop-steps", sop_steps, every_seconds=60),  # due SOP tasks and mass-send result checks
-    Sweep("renew-media", renew_media, every_seconds=600),  # media_ids before their 3-day expiry
-    Sweep("nightly-sync", nightly_sync, every_seconds=60),
-    Sweep("resume-syncs", resume_syncs, every_seconds=60),
-    Sweep("follow-up-reminders", follow_up_reminders, every_seconds=60),  # sidebar 跟进记录
-]
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:
     """Job entry point used by the scheduler (JSON-serialisable arguments only)."""
-    sweep = next(s for s in SWEEPS if s.name == name)
-    return sweep.func(datetime.fromisoformat(now_iso) if now_iso else None)
+    return sweep_named(name).run(datetime.fromisoformat(now_iso) if now_iso else None)

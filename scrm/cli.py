@@ -44,12 +44,12 @@ def scheduler_command() -> None:
 @click.option("--now", "now_iso", help="Run as of this ISO-8601 time (default: now).")
 def tick_command(now_iso: str | None) -> None:
     """Run every periodic sweep once, in this process, and exit."""
-    from jobs.periodic import SWEEPS
+    from scrm.queueing import SWEEPS
 
     now = datetime.fromisoformat(now_iso) if now_iso else None
     clock.freeze(now)
     try:
-        results = {sweep.name: sweep.func(clock.utcnow()) for sweep in SWEEPS}
+        results = {sweep.name: sweep.run(clock.utcnow()) for sweep in SWEEPS}
     finally:
         clock.freeze(None)
     click.echo(json.dumps(results))

@@ -1,14 +1,15 @@
-"""Queue names, default job options, job ids and enqueue-after-commit.
+"""Queue names, default job options, job ids, enqueue-after-commit and the periodic sweep table.
 
 Every job goes through `enqueue()` so connection, JSON serializer and TTLs are pinned in one
 place (the redash pattern). Jobs receive ids, never ORM objects.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import weakref
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -123,3 +124,37 @@ def _flush_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
     session.info.pop("scrm_after_commit", None)
+
+
+# ---- the periodic sweeps ------------------------------------------------------------------------
+# The scheduler (scrm/worker.py) enqueues SWEEP_JOB with a sweep's name every `every_seconds`;
+# `flask scrm tick` runs them all in-process. Jobs are named by dotted path: the core never imports
+# jobs/, it only names them (as RQ does).
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    job: str  # dotted path of the job function: job(now: datetime | None) -> int
+    every_seconds: int
+
+    def run(self, now: datetime | None = None) -> int:
+        """Call the job function here, in this process (`flask scrm tick`, the sweep job)."""
+        module, _, name = self.job.rpartition(".")
+        return getattr(importlib.import_module(module), name)(now)
+
+
+SWEEP_JOB = "jobs.periodic.run_sweep"
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("drain-spool", "jobs.periodic.drain_spool", every_seconds=15),
+    Sweep("sweep-inbox", "jobs.periodic.sweep_inbox", every_seconds=30),
+    Sweep("sop-steps", "jobs.periodic.sop_steps", every_seconds=60),  # due SOP tasks and mass-send result checks
+    Sweep("renew-media", "jobs.periodic.renew_media", every_seconds=600),  # media_ids before their 3-day expiry
+    Sweep("nightly-sync", "jobs.periodic.nightly_sync", every_seconds=60),
+    Sweep("resume-syncs", "jobs.periodic.resume_syncs", every_seconds=60),
+    Sweep("follow-up-reminders", "jobs.periodic.follow_up_reminders", every_seconds=60),  # sidebar 跟进记录
+)
+
+
+def sweep_named(name: str) -> Sweep:
+    return next(sweep for sweep in SWEEPS if sweep.name == name)
+

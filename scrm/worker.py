@@ -151,13 +151,12 @@ def build_scheduler(app: Flask):
     schedule instead of adding a second one (and a sweep still queued is not queued twice)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from jobs.periodic import SWEEPS
-    from scrm.queueing import enqueue
+    from scrm.queueing import SWEEP_JOB, SWEEPS, enqueue
 
     def enqueue_sweep(name: str) -> None:
         with app.app_context():
             try:
-                enqueue("jobs.periodic.run_sweep", name, queue="periodic",
+                enqueue(SWEEP_JOB, name, queue="periodic",
                         job_id=f"periodic-{name}", unique=True)
             except Exception:  # noqa: BLE001 - Redis down: try again next interval
                 log.exception("could not enqueue sweep %s", name)

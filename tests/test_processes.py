@@ -19,7 +19,7 @@ def test_worker_command_in_burst_mode_processes_the_queue(app, client, runner):
 
 
 def test_scheduler_registers_each_sweep_once_and_only_enqueues(app):
-    from jobs.periodic import SWEEPS
+    from scrm.queueing import SWEEPS
     from scrm.worker import build_scheduler
 
     scheduler = build_scheduler(app)

@@ -25,6 +25,7 @@ class SyncStatus(StrEnum):
 
 
 ACTIVE_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+SCOPES = ("staff", "tags", "customers", "groups")  # what a run may cover; also the order its stages run in
 _ACTIVE = text("status IN ('queued', 'running')")
 
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from scrm.schemas.common import described
-from scrm.services.content import (
+from scrm.content_limits import (
     ATTACHMENT_TYPES,
     LINK_DESC_MAX_BYTES,
     LINK_TITLE_MAX_BYTES,
@@ -22,6 +21,7 @@ from scrm.services.content import (
     byte_len,
     text_budget_bytes,
 )
+from scrm.schemas.common import described
 
 TEXT_DESCRIPTION = (f"At most {TEXT_MAX_BYTES} bytes of UTF-8 once rendered. Placeholders rendered by the "
                     "service: `{nickname}` (the customer's WeChat name) and `{staff_name}`; for the length check "

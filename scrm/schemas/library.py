@@ -5,10 +5,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from scrm.content_limits import LINK_DESC_MAX_BYTES, LINK_TITLE_MAX_BYTES, MINIPROGRAM_TITLE_MAX_BYTES
 from scrm.models import ContentKind
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.content import MEDIA_NOTE, TEXT_DESCRIPTION, _max_bytes, check_text
-from scrm.services.content import LINK_DESC_MAX_BYTES, LINK_TITLE_MAX_BYTES, MINIPROGRAM_TITLE_MAX_BYTES
 
 KINDS = tuple(ContentKind)
 HTTP_URL = {"schemes": {"http", "https"}}

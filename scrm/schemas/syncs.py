@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from scrm.models import SyncStatus
+from scrm.models.sync import SCOPES
 from scrm.schemas.common import UtcDateTime, described
-from scrm.services.sync import SCOPES
 
 SYNC_STATUSES = [status.value for status in SyncStatus]
 

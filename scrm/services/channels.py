@@ -11,9 +11,10 @@ import logging
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scrm.clock import utcnow
+from scrm.db import insert_ignoring_conflict
 from scrm.extensions import db
 from scrm.models import (
     Channel,
@@ -146,8 +147,6 @@ def delete(channel: Channel) -> None:
 
 
 def add_counts(channel_ids: list[int]) -> dict[int, int]:
-    from sqlalchemy import func
-
     if not channel_ids:
         return {}
     rows = db.session.execute(select(ChannelAdd.channel_id, func.count()).where(
@@ -161,8 +160,6 @@ def attribute(ctx, relation: FollowRelation) -> ChannelAdd | None:
     """Attribute this add to the channel of its state and apply the channel's tags (once per
     add event). The handler's transaction commits; a retryable WeCom error propagates so the
     inbox retries the event (mark_tag adding a tag twice is harmless)."""
-    from scrm.services.events.common import insert_ignoring_conflict
-
     state = ctx.get("State")
     channel = channel_for_state(ctx.corp_id, state)
     if channel is None:

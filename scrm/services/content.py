@@ -1,7 +1,8 @@
 """Message content shared by welcome templates and SOP steps: text with placeholders plus up to
 9 attachments, in the form operators save, and the WeCom body it becomes at send time.
 
-Saved form (validated against PROTOCOL §3.3 when saved, never at send time):
+Saved form (validated against PROTOCOL §3.3 when saved, never at send time; the limits are
+scrm/content_limits.py):
   {"msgtype": "image", "media": <MediaAsset id>} | {"msgtype": "image", "pic_url": "https://..."}
   {"msgtype": "link", "title", "url", "desc"?, "picurl"?}
   {"msgtype": "miniprogram", "title", "appid", "page", "media": <image MediaAsset id>}
@@ -19,35 +20,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from scrm.content_limits import NICKNAME, STAFF_NAME, TEXT_MAX_BYTES
 from scrm.extensions import db
 from scrm.models import MediaAsset, MediaStatus
 
 log = logging.getLogger(__name__)
 
-TEXT_MAX_BYTES = 4000
-MAX_ATTACHMENTS = 9
-LINK_TITLE_MAX_BYTES = 128
-LINK_DESC_MAX_BYTES = 512
-MINIPROGRAM_TITLE_MAX_BYTES = 64
-ATTACHMENT_TYPES = ("image", "link", "miniprogram", "video", "file")
 MEDIA_KIND = {"image": "image", "miniprogram": "image", "video": "video", "file": "file"}
-NICKNAME, STAFF_NAME = "{nickname}", "{staff_name}"
-# Bytes a rendered placeholder may take, reserved when a text's length is checked at save time
-# (WeChat nicknames are at most 32 characters; 3 bytes each in UTF-8).
-PLACEHOLDER_RESERVE = {NICKNAME: 96, STAFF_NAME: 192}
-
-
-def byte_len(text: str | None) -> int:
-    return len((text or "").encode("utf-8"))
-
-
-def text_budget_bytes(text: str | None) -> int:
-    """The worst-case byte length of ``text`` once its placeholders are rendered."""
-    text = text or ""
-    total = byte_len(text)
-    for token, reserve in PLACEHOLDER_RESERVE.items():
-        total += text.count(token) * (reserve - byte_len(token))
-    return total
 
 
 def validate_attachments(corp_id: str, attachments: list[dict]) -> dict[str, list[str]]:

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import bindparam, create_engine, insert, or_, select, text, update
+from sqlalchemy import create_engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
 from scrm.crypto import parse_xml
+from scrm.db import insert_ignoring_conflict_sql
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.models import CallbackEvent, EventStatus
@@ -61,11 +62,7 @@ def dedupe_key(corp_id: str, plaintext: str, fields: dict) -> str:
 # values exactly as the ORM does.
 _INSERT_COLUMNS = ("corp_id", "received_at", "dedupe_key", "event", "change_type", "payload",
                    "status", "attempts")
-_INSERT_IGNORING_DUPLICATE = text(
-    f"INSERT INTO {CallbackEvent.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)}) "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c, type_=CallbackEvent.__table__.c[c].type) for c in _INSERT_COLUMNS))
+_INSERT_IGNORING_DUPLICATE = insert_ignoring_conflict_sql(CallbackEvent.__table__, _INSERT_COLUMNS, "dedupe_key")
 
 
 class _SQLiteGroupCommit:

@@ -24,6 +24,7 @@ from sqlalchemy import Select, func, or_, select, update
 from scrm.clock import iso_z, utcnow
 from scrm.extensions import db
 from scrm.models import ContentItem, Customer, MediaAsset, Sop, SopStatus, SopStep, SopTask, Staff, TaskStatus
+from scrm.schemas.library import body_errors
 from scrm.services import access, timeline
 from scrm.services.content import render_text, validate_attachments, wecom_attachments
 from scrm.services.sop import task_names
@@ -54,8 +55,6 @@ def create(corp_id: str, data: dict[str, Any]) -> ContentItem:
 
 def update_item(item: ContentItem, data: dict[str, Any]) -> ContentItem:
     """Only the fields given change; a body is checked against the (new or current) kind."""
-    from scrm.schemas.library import body_errors
-
     if "body" in data:
         kind = data.get("kind", item.kind)
         errors = body_errors(kind, data["body"])

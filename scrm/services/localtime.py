@@ -27,15 +27,3 @@ def at_local(day: date, hhmm: str) -> datetime:
     hour, minute = (int(part) for part in hhmm.split(":"))
     local = datetime.combine(day, time(hour, minute), tzinfo=zone())
     return local.astimezone(UTC).replace(tzinfo=None)
-
-
-def parse_hhmm(value: str) -> tuple[int, int] | None:
-    """(hour, minute) of a valid "HH:MM", else None."""
-    try:
-        hour_text, minute_text = value.split(":")
-        hour, minute = int(hour_text), int(minute_text)
-    except (AttributeError, ValueError):
-        return None
-    if len(hour_text) != 2 or len(minute_text) != 2 or not (0 <= hour < 24 and 0 <= minute < 60):
-        return None
-    return hour, minute

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import select, update
 
 from scrm.clock import utcnow
 from scrm.crypto import parse_xml
+from scrm.db import insert_ignoring_conflict_sql
 from scrm.extensions import db
 from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
 from scrm.queueing import enqueue
@@ -121,10 +122,7 @@ def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datet
 # Spelled as SQL: SQLAlchemy does not cache the compiled form of the dialect-specific
 # insert().on_conflict_do_nothing() (see inbox.py); same syntax on PostgreSQL and SQLite 3.35+.
 _CLAIM_COLUMNS = ("corp_id", "event_id", "userid", "external_userid", "status", "attempts", "received_at")
-_INSERT_CLAIMED = text(
-    f"INSERT INTO {WelcomeMessage.__tablename__} ({', '.join(_CLAIM_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _CLAIM_COLUMNS)}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(c, type_=WelcomeMessage.__table__.c[c].type) for c in _CLAIM_COLUMNS))
+_INSERT_CLAIMED = insert_ignoring_conflict_sql(WelcomeMessage.__table__, _CLAIM_COLUMNS, "event_id")
 
 
 def _claim(event: CallbackEvent, fields: dict) -> WelcomeMessage | None:

@@ -159,7 +159,7 @@ def test_permanent_failure_is_recorded_not_retried(app, client, monkeypatch):
 def test_tick_runs_every_sweep(runner):
     result = runner.invoke(args=["scrm", "tick", "--now", "2030-01-01T00:00:00+00:00"])
     assert result.exit_code == 0
-    from jobs.periodic import SWEEPS
+    from scrm.queueing import SWEEPS
 
     results = json.loads(result.output)
     assert set(results) == {sweep.name for sweep in SWEEPS}

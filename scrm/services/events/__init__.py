@@ -1,2 +1,5 @@
-"""Callback handlers; importing this package registers them all (see scrm.services.dispatch)."""
-from scrm.services.events import archive, contacts, customers, groups, messages, tags  # noqa: F401
+"""Callback handlers, one module per kind of event; registry.py is what they register with.
+
+Importing this package registers nothing: scrm.services.dispatch loads every handler module
+(the sync and the sidebar import the ones whose upserts they reuse).
+"""

@@ -10,7 +10,7 @@ outer `seq` added; then, once per process at start-up (e.g. where the worker bui
     from scrm.services.events.archive import set_archive_source
     set_archive_source(MySdkSource(corp_id, secret, private_keys), corp_id=corp_id)
 
-A source should raise `scrm.services.dispatch.RetryLater` for transient SDK errors
+A source should raise `scrm.services.events.registry.RetryLater` for transient SDK errors
 (10001 network, 10002 parse, 10003 system); anything else fails the inbox row.
 Without a source the default one returns nothing: notices are recorded, nothing is pulled.
 
@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from scrm.clock import utcnow
+from scrm.db import ensure_row, insert_ignoring_conflict
 from scrm.models import ArchiveCursor, ArchivedMessage
-from scrm.services.dispatch import EventContext, handles
-from scrm.services.events.common import ensure_row, insert_ignoring_conflict
+from scrm.services.events.registry import EventContext, handles
 
 log = logging.getLogger(__name__)
 

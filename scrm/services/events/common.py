@@ -1,90 +1,11 @@
-"""Helpers shared by the event handlers: race-safe upserts, timeline entries, payload parsing."""
+"""Helpers shared by the event handlers: timeline entries and payload parsing. (The race-safe
+upserts they use are scrm/db.py.)"""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
-
-from scrm.extensions import db
 from scrm.services import timeline
-from scrm.services.dispatch import EventContext
-
-M = TypeVar("M")
-
-
-def _dialect_insert():
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - we run on PostgreSQL and SQLite only
-        raise NotImplementedError(dialect)
-    return insert
-
-
-def insert_ignoring_conflict(model: type, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING (any unique constraint). True when a row was added."""
-    # RETURNING rather than rowcount: psycopg reports -1 for an ORM-enabled INSERT.
-    primary_key = list(model.__table__.primary_key.columns)
-    stmt = _dialect_insert()(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
-    return db.session.execute(stmt).first() is not None
-
-
-def ensure_row(model: type[M], *, lock: bool = False, **keys: Any) -> tuple[M, bool]:
-    """The row with these unique keys, inserted first if it is missing. Returns (row, created).
-
-    INSERT ... ON CONFLICT DO NOTHING rather than select-then-add: two workers handling events
-    about the same customer or chat at once would both add the row and one would fail on the
-    unique constraint. With `lock`, the row is also locked (PostgreSQL; SQLite runs one writer
-    anyway), so handlers of the same customer/chat run one after the other and each one sees
-    what the other committed.
-    """
-    created = insert_ignoring_conflict(model, keys)
-    query = select(model).filter_by(**keys)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalars(query).one(), created
-
-
-def ensure_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Iterable[tuple], *,
-                lock: bool = False, values: Callable[[tuple], dict[str, Any]] | None = None,
-                ) -> tuple[dict[tuple, M], set[tuple]]:
-    """ensure_row for many rows at once (the sync's pages): the rows whose unique key is corp_id +
-    `columns` = each of `keys`, the missing ones inserted by one INSERT ... ON CONFLICT DO NOTHING,
-    all read (and, with `lock`, locked) by one SELECT. Returns ({key: row}, the keys inserted).
-    `values(key)`: further columns for a row that gets inserted (the same names for every key),
-    so a new row is written once instead of inserted bare and then updated.
-
-    The INSERT comes first on purpose: on SQLite it takes the write lock, so no callback can
-    commit between our read and our write; on PostgreSQL the SELECT ... FOR UPDATE does that.
-    """
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return {}, set()
-    key_columns = [getattr(model, name) for name in columns]
-    # executemany on the Table: one cached statement (a multi-VALUES one is compiled every time),
-    # sent in batches by SQLAlchemy's insertmanyvalues; RETURNING lists only the rows inserted.
-    table = model.__table__
-    stmt = _dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in columns))
-    created = {tuple(row) for row in db.session.execute(
-        stmt, [{"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
-               for key in keys])}
-    query = select(model).where(model.corp_id == corp_id, *matching(key_columns, keys))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    wanted = set(keys)
-    rows = {key: row for row in db.session.scalars(query)
-            if (key := tuple(getattr(row, name) for name in columns)) in wanted}
-    return rows, created
-
-
-def matching(columns: Sequence[Any], keys: Sequence[tuple]) -> list[Any]:
-    """WHERE terms selecting (a superset of) the rows whose `columns` equal one of `keys`: an IN
-    list per column, which both databases answer from a composite index; a row-value IN is
-    answered by SQLite with a scan of the corp's rows. Callers keep the exact keys."""
-    return [column.in_({key[i] for key in keys}) for i, column in enumerate(columns)]
+from scrm.services.events.registry import EventContext
 
 
 def record(ctx: EventContext, external_userid: str, kind: str, *, userid: str | None = None,
@@ -92,26 +13,6 @@ def record(ctx: EventContext, external_userid: str, kind: str, *, userid: str | 
     """A timeline entry for this callback (source, event id and time come from the event)."""
     timeline.record(ctx.corp_id, external_userid, kind, source=ctx.source, userid=userid,
                     occurred_at=ctx.occurred_at, event_id=ctx.event_id, data=data or None, pending=ctx.pending)
-
-
-def add_new_row(pending: dict | None, model: type, values: dict[str, Any]) -> None:
-    """A row known to be new: collected in `pending` (see EventContext.pending) or added now."""
-    if pending is not None:
-        pending.setdefault(model, []).append(values)
-    else:
-        db.session.add(model(**values))
-
-
-def insert_pending(pending: dict) -> int:
-    """Insert the collected rows, one executemany per table, and empty `pending`. ON CONFLICT DO
-    NOTHING: a row a concurrent writer added first is theirs (and the same fact)."""
-    count = 0
-    for model, rows in pending.items():
-        if rows:
-            db.session.execute(_dialect_insert()(model.__table__).on_conflict_do_nothing(), rows)
-            count += len(rows)
-    pending.clear()
-    return count
 
 
 def as_int(value: Any) -> int | None:

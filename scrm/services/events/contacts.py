@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, exists, select, update
 from sqlalchemy.orm import aliased
 
+from scrm.db import ensure_row
 from scrm.extensions import db
 from scrm.models import (
     AppMessage,
@@ -26,8 +27,8 @@ from scrm.models import (
     Staff,
     TimelineEntry,
 )
-from scrm.services.dispatch import EventContext, handles
-from scrm.services.events.common import as_int, as_list, ensure_row
+from scrm.services.events.common import as_int, as_list
+from scrm.services.events.registry import EventContext, handles
 
 log = logging.getLogger(__name__)
 

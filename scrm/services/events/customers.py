@@ -20,11 +20,12 @@ import redis
 from sqlalchemy import select
 
 from scrm.clock import from_timestamp, utcnow
+from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
 from scrm.services import onboarding, welcome
-from scrm.services.dispatch import EventContext, RetryLater, handles
-from scrm.services.events.common import add_new_row, ensure_row, record
+from scrm.services.events.common import record
+from scrm.services.events.registry import EventContext, RetryLater, handles
 from scrm.wecom import WeComError
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,11 @@ import logging
 from sqlalchemy import select
 
 from scrm.clock import from_timestamp
+from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import GroupChat, GroupChatStatus, GroupMember
-from scrm.services.dispatch import EventContext, RetryLater, handles
-from scrm.services.events.common import add_new_row, as_int, as_list, ensure_row, record
+from scrm.services.events.common import as_int, as_list, record
+from scrm.services.events.registry import EventContext, RetryLater, handles
 
 log = logging.getLogger(__name__)
 

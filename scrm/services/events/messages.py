@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from scrm.extensions import db
 from scrm.models import AppMessage
-from scrm.services.dispatch import EventContext, handles
 from scrm.services.events.common import as_int
+from scrm.services.events.registry import EventContext, handles
 
 MESSAGE_TYPES = ("text", "image", "voice", "video", "location", "link", "file")
 # App events worth keeping: opening the app, (un)subscribing (whether reminders can reach the

@@ -18,10 +18,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from scrm.clock import from_timestamp
+from scrm.db import ensure_row
 from scrm.extensions import db
 from scrm.models import RelationTag, Tag, TagGroup
-from scrm.services.dispatch import EventContext, handles
-from scrm.services.events.common import as_int, ensure_row, record
+from scrm.services.events.common import as_int, record
+from scrm.services.events.registry import EventContext, handles
 
 EVENT = "change_external_tag"
 

@@ -2,14 +2,15 @@
 
 Entry points: `start` (a queued run + its job), `run` (the job body: claim and execute),
 `cancel`, `resume`, the sweeps `start_nightly` and `resend_jobs`, and `to_dict` for the API and
-CLI. See engine.py for how a run proceeds and the stage modules for what each stage reads.
+CLI. See runner.py for how a run proceeds, engine.py for what the stages share and the stage
+modules for what each stage reads.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from scrm.models import SyncRun
-from scrm.services.sync.engine import run
+from scrm.services.sync.runner import run
 from scrm.services.sync.runs import (
     SCOPES,
     AlreadyRunning,

@@ -29,10 +29,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from scrm.clock import utcnow
+from scrm.db import ensure_row, ensure_rows, matching
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, Tag, TagGroup
-from scrm.services.dispatch import EventContext, RetryLater
-from scrm.services.events.common import ensure_row, ensure_rows, matching
 from scrm.services.events.customers import (
     CUSTOMER_FIELDS,
     apply_follow,
@@ -43,6 +42,7 @@ from scrm.services.events.customers import (
     record_outcome,
     update_customer,
 )
+from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
 from scrm.wecom import PermanentWeComError
 

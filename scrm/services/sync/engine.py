@@ -1,10 +1,10 @@
-"""The sync job: run a claimed SyncRun's stages in order, checkpointing as it goes.
+"""What every sync stage works with: the Syncer (a run's WeCom clients, backoff, heartbeat and
+checkpoints) and small helpers. runner.py claims a run and runs its stages in order; the stage
+modules (staff, tags, customers, groups) import this module, never the other way round.
 
-Stages (each in its own module): staff → tags → customers → groups. A stage whose progress says
-"done" is never run again, so a resumed run continues with the stage it was in, from that
-stage's checkpoint. Only this thread touches the database; WeCom calls of the paged stages run
-on a thread pool (pipeline.py) and every WeCom call goes through the shared per-corp rate
-limiter (scrm/wecom/ratelimit.py) and the backoff (retry.py).
+Only the run's thread touches the database; WeCom calls of the paged stages run on a thread pool
+(pipeline.py) and every WeCom call goes through the shared per-corp rate limiter
+(scrm/wecom/ratelimit.py) and the backoff (retry.py).
 
 Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
 an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
@@ -13,7 +13,6 @@ handlers then write the timeline entries (source "sync") exactly as for callback
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,19 +20,17 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from rq.timeouts import JobTimeoutException
 from sqlalchemy import text
 
 from scrm.clock import utcnow
+from scrm.db import ensure_rows, insert_pending
 from scrm.extensions import db
-from scrm.logging import corp_id_var
-from scrm.models import Staff, SyncStatus
-from scrm.services.dispatch import EventContext
-from scrm.services.events.common import ensure_rows, insert_pending
-from scrm.services.sync import runs
+from scrm.models import Staff
+from scrm.services.corps import wecom_client_factory
+from scrm.services.events.registry import EventContext
 from scrm.services.sync.pipeline import Pipeline
 from scrm.services.sync.retry import call_with_backoff
-from scrm.services.sync.runs import SCOPES, Lost, RunState
+from scrm.services.sync.runs import RunState
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +44,6 @@ real_sleep = time.sleep  # the backoff's sleep in this thread when none is injec
 class Syncer:
     def __init__(self, state: RunState, *, sleep: Callable[[float], Any] | None = None,
                  concurrency: int | None = None, on_progress: Progress | None = None) -> None:
-        from scrm.services.corps import wecom_client_factory
-
         self.state = state
         self.corp_id = state.corp_id
         self.concurrency = concurrency or current_app.config["SYNC_CONCURRENCY"]
@@ -162,21 +157,6 @@ class Syncer:
             self.commit(plan=True)
         return self.state.plan["follow_users"]
 
-    # ---- the run ---------------------------------------------------------------------------------
-
-    def execute(self) -> None:
-        from scrm.services.sync import customers, groups, staff, tags
-
-        stages = {"staff": staff.run, "tags": tags.run, "customers": customers.run, "groups": groups.run}
-        for stage in SCOPES:
-            if stage in self.state.scopes and self.progress(stage)["status"] != "done":
-                log.info("sync %s: stage %s", self.state.id, stage)
-                stages[stage](self)
-        self.state.finish(SyncStatus.SUCCEEDED)
-        db.session.commit()
-        if self.on_progress is not None:
-            self.on_progress(self.state)
-
 
 def batches(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
@@ -195,33 +175,3 @@ def mark_seen(model: Any, ids: Iterable[int], run_id: int) -> None:
     if ids:
         db.session.execute(model.__table__.update().where(model.__table__.c.id.in_(ids))
                            .values(seen_run_id=run_id, updated_at=model.__table__.c.updated_at))
-
-
-def run(run_id: int, *, sleep: Callable[[float], Any] | None = None, concurrency: int | None = None,
-        on_progress: Progress | None = None) -> str:
-    """Claim and run one SyncRun (the `sync` queue's job body, and `flask scrm sync --wait`).
-    Returns the final status, or "skipped" when another process holds the run."""
-    runner = secrets.token_hex(8)
-    if not runs.claim(run_id, runner):
-        log.info("sync run %s not claimable (finished, cancelled or running elsewhere)", run_id)
-        return "skipped"
-    state = RunState.load(run_id, runner)
-    corp_id_var.set(state.corp_id)
-    syncer = Syncer(state, sleep=sleep, concurrency=concurrency, on_progress=on_progress)
-    try:
-        syncer.execute()
-    except Lost as exc:
-        db.session.rollback()
-        log.warning("sync run %s stopped: %s", run_id, exc)
-        return "lost"
-    except JobTimeoutException:
-        runs.requeue(state)  # a long sync continues in a new job, from its checkpoint
-        raise
-    except Exception as exc:  # noqa: BLE001 - recorded on the run, which is the job's outcome
-        log.exception("sync run %s failed", run_id)
-        runs.fail(state, exc)
-        if on_progress is not None:
-            on_progress(state)
-        return SyncStatus.FAILED.value
-    log.info("sync run %s succeeded (%d errors)", run_id, state.error_count)
-    return SyncStatus.SUCCEEDED.value

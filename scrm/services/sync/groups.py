@@ -27,11 +27,11 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from scrm.clock import utcnow
+from scrm.db import ensure_row, ensure_rows
 from scrm.extensions import db
 from scrm.models import GroupChat, GroupChatStatus
-from scrm.services.dispatch import EventContext
-from scrm.services.events.common import ensure_row, ensure_rows
 from scrm.services.events.groups import apply_chat, apply_members, dismiss_chat
+from scrm.services.events.registry import EventContext
 from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
 from scrm.wecom import PermanentWeComError, WeComError
 

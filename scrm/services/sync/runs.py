@@ -21,12 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import SyncRun, SyncStatus
-from scrm.models.sync import ACTIVE_STATUSES
+from scrm.models.sync import ACTIVE_STATUSES, SCOPES
 from scrm.queueing import enqueue, enqueue_after_commit
+from scrm.wecom import WeComError
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("staff", "tags", "customers", "groups")  # also the order the stages run in
 STALE_AFTER = timedelta(minutes=10)  # no heartbeat for this long: the process is gone
 QUEUED_GRACE = timedelta(minutes=5)  # a queued run older than this gets its job re-sent
 MAX_ERRORS = 100  # errors kept on the row (error_count counts them all)
@@ -169,8 +169,6 @@ class RunState:
 
 def fail(state: RunState, exc: BaseException) -> None:
     """Record the error that stopped the run and mark it failed (resumable with `resume`)."""
-    from scrm.wecom import WeComError
-
     db.session.rollback()
     stage = state.stage or (state.scopes[0] if state.scopes else "staff")
     state.progress.setdefault(stage, {"status": "running", "done": 0, "total": None, "errors": 0})

@@ -9,8 +9,8 @@ the app's visibility, which the lists cannot tell from a departure (delete_user 
 from __future__ import annotations
 
 from scrm.clock import utcnow
+from scrm.db import ensure_rows
 from scrm.models import Department, Staff
-from scrm.services.events.common import ensure_rows
 from scrm.services.events.contacts import DEPARTMENT_FIELDS, STAFF_FIELDS, apply_fields
 from scrm.services.sync.engine import Syncer, batches, newer_than
 from scrm.wecom import PermanentWeComError

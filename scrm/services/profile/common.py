@@ -1,0 +1,64 @@
+"""What every part of the sidebar's profile shares: the access outcomes, the check that a staff
+member may see a customer, and small lookups."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from scrm.extensions import db
+from scrm.models import Customer, FollowRelation, RelationStatus, Staff
+from scrm.services import access
+
+STATUS_LABELS = {
+    RelationStatus.ACTIVE: "跟进中", RelationStatus.DELETED_BY_STAFF: "已删除客户",
+    RelationStatus.DELETED_BY_CUSTOMER: "客户已删除", RelationStatus.TRANSFERRED: "已转接",
+    RelationStatus.DELETED_UNKNOWN: "已失联",
+}
+
+
+class Forbidden(Exception):
+    """The staff member may not see or change this (answered 403, nothing else said)."""
+
+
+class NotSynced(Exception):
+    """We hold no such customer / group (answered 404, with the fetch-now offer)."""
+
+
+def label(labels: dict, value: Any) -> str | None:
+    return None if value is None else labels.get(value, str(value))
+
+
+def staff_names(corp_id: str, userids: set[str]) -> dict[str, str | None]:
+    if not userids:
+        return {}
+    return dict(db.session.execute(select(Staff.userid, Staff.name).where(
+        Staff.corp_id == corp_id, Staff.userid.in_(userids))).all())
+
+
+def check_customer(corp_id: str, userid: str, external_userid: str,
+                   relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role]:
+    """The customer, if this staff member may see them; else Forbidden / NotSynced (a customer
+    we do not hold at all: the fetch checks with WeCom). ``relations``: the customer's, when the
+    caller has read them already (they answer the check for a follower)."""
+    role = access.role_of(corp_id, userid)
+    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
+    if customer is None:
+        raise NotSynced
+    following = None if relations is None else {r.userid for r in relations if is_active(r)}
+    if not access.can_view_customer(corp_id, userid, external_userid, role, following):
+        raise Forbidden
+    return customer, role
+
+
+def is_active(relation: FollowRelation | None) -> bool:
+    return relation is not None and relation.status == RelationStatus.ACTIVE
+
+
+def my_relation(corp_id: str, userid: str, external_userid: str) -> FollowRelation:
+    """This staff member's active relation: WeCom edits (tags, remark) are made as the follower."""
+    relation = db.session.scalar(select(FollowRelation).filter_by(
+        corp_id=corp_id, userid=userid, external_userid=external_userid))
+    if not is_active(relation):
+        raise Forbidden
+    return relation

@@ -1,0 +1,242 @@
+"""The sidebar's customer view: the whole profile in one read, and its parts (tags, stage,
+custom fields, timeline) that the edits answer with. Reads take ids and return plain dicts (the
+JSON of sidebar/CONTRACT.md, times still datetimes); the view is audited."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select, tuple_
+
+from scrm.clock import utcnow
+from scrm.extensions import db
+from scrm.models import (
+    Channel,
+    ChannelAdd,
+    CustomerFieldValue,
+    CustomerStage,
+    CustomField,
+    FieldType,
+    FollowRelation,
+    FunnelStage,
+    GroupChat,
+    GroupMember,
+    RelationTag,
+    Tag,
+    TagGroup,
+    TimelineEntry,
+)
+from scrm.services import access, library, sop
+from scrm.services.events.customers import refresh_customer
+from scrm.services.events.registry import EventContext, RetryLater
+from scrm.services.profile.common import STATUS_LABELS, NotSynced, check_customer, is_active, label, staff_names
+from scrm.services.profile.follow_ups import follow_up_rows, follow_up_view
+from scrm.wecom import PermanentWeComError
+
+TYPE_LABELS = {1: "微信用户", 2: "企业微信用户"}
+GENDER_LABELS = {0: "未知", 1: "男", 2: "女"}
+ADD_WAY_LABELS = {
+    0: "未知来源", 1: "扫描二维码", 2: "搜索手机号", 3: "名片分享", 4: "群聊", 5: "手机通讯录",
+    6: "微信联系人", 8: "第三方应用自动添加", 9: "搜索邮箱", 10: "视频号主页", 11: "日程参与人",
+    12: "会议参与人", 13: "添加微信好友对应的企业微信", 14: "智慧硬件专属客服", 15: "上门服务客服",
+    16: "获客链接", 17: "定制开发", 18: "需求回复", 201: "内部成员共享", 202: "管理员/负责人分配",
+}
+KIND_LABELS = {
+    "relation_added": "添加为客户", "relation_updated": "资料更新", "customer_updated": "客户资料变化",
+    "deleted_by_staff": "成员删除客户", "deleted_by_customer": "客户删除成员", "transferred": "客户转接",
+    "transfer_failed": "转接失败", "msg_audit_approved": "同意会话存档", "joined_group": "加入群聊",
+    "left_group": "退出群聊", "group_dismissed": "群聊解散", "channel_attributed": "渠道来源",
+    "tags_applied": "自动打标签", "tags_apply_failed": "自动打标签失败", "welcome_sent": "欢迎语",
+    "sop_enrolled": "加入SOP", "sop_step_sent": "SOP推送", "sop_sent": "发送SOP内容",
+    "follow_up": "跟进记录", "tags_changed": "修改标签", "stage_changed": "阶段变更",
+    "fields_changed": "修改客户资料", "remark_changed": "修改备注", "content_sent": "发送话术/素材",
+}
+DEFAULT_STAGES = ("初步接触", "需求确认", "方案报价", "商务谈判", "已成交", "已流失")
+
+
+# ---- the customer view ---------------------------------------------------------------------
+
+def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
+    """The "fetch it now" button: read the customer from WeCom (externalcontact/get) and store
+    them with every relation, as an edit callback would. NotSynced when WeCom does not know
+    them (or does not show them to this app); the view that follows checks access."""
+    ctx = EventContext(event_id=None, corp_id=corp_id, event="sidebar_fetch", change_type=None,
+                       data={"UserID": userid, "ExternalUserID": external_userid},
+                       occurred_at=utcnow(), source="sidebar")
+    try:
+        refresh_customer(ctx, require_pair=False)
+    except (RetryLater, PermanentWeComError):
+        db.session.rollback()
+        raise NotSynced from None
+    if not db.session.scalar(select(FollowRelation.id).filter_by(corp_id=corp_id, external_userid=external_userid)
+                             .limit(1)):
+        db.session.rollback()  # WeCom showed no follower within the app's visibility
+        raise NotSynced
+    db.session.commit()
+
+
+def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_limit: int = 20,
+                  ip: str | None = None) -> dict[str, Any]:
+    # The hot read of the sidebar (bench/sidebar.py): the relations are read once and serve the
+    # access check too; each part below is one or two indexed queries.
+    relations = list(db.session.scalars(select(FollowRelation).filter_by(
+        corp_id=corp_id, external_userid=external_userid).order_by(FollowRelation.added_at, FollowRelation.id)))
+    customer, role = check_customer(corp_id, userid, external_userid, relations)
+    mine = next((r for r in relations if r.userid == userid), None)
+    latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
+    names = staff_names(corp_id, {r.userid for r in relations} | {f.userid for f in latest_follow_ups})
+    view = {
+        "customer": {
+            "external_userid": customer.external_userid, "name": customer.name, "avatar": customer.avatar,
+            "type": customer.type, "type_label": label(TYPE_LABELS, customer.type),
+            "gender": customer.gender, "gender_label": label(GENDER_LABELS, customer.gender),
+            "corp_name": customer.corp_name, "corp_full_name": customer.corp_full_name,
+            "position": customer.position},
+        "relation": relation_view(mine, role) if mine else None,
+        "channel": _channel(corp_id, external_userid, mine),
+        "colleagues": [{"userid": r.userid, "name": names.get(r.userid), "remark": r.remark,
+                        "added_at": r.added_at, "status": r.status,
+                        "status_label": label(STATUS_LABELS, r.status)}
+                       for r in relations if r.userid != userid],
+        "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine)),
+        "stage": stage_view(corp_id, external_userid),
+        "fields": fields_view(corp_id, external_userid),
+        "groups": _groups(corp_id, external_userid),
+        "sops": _sops(corp_id, external_userid),
+        "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
+        "churn_risk": None,  # computed by the churn issue; the page keeps its place
+        "follow_ups": [follow_up_view(f, names) for f in latest_follow_ups],
+        "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit),
+    }
+    access.audit(corp_id, userid, "view_customer", "customer", external_userid, ip=ip)
+    db.session.commit()
+    return view
+
+
+def relation_view(relation: FollowRelation, role: access.Role) -> dict[str, Any]:
+    mobiles = [m for m in relation.remark_mobiles or [] if m]
+    masked = not role.can_view_mobile
+    return {
+        "userid": relation.userid, "remark": relation.remark, "description": relation.description,
+        "remark_corp_name": relation.remark_corp_name,
+        "remark_mobiles": [access.mask_mobile(m) for m in mobiles] if masked else mobiles,
+        "mobiles_masked": masked, "add_way": relation.add_way,
+        "add_way_label": label(ADD_WAY_LABELS, relation.add_way), "state": relation.state,
+        "added_at": relation.added_at, "status": relation.status,
+        "status_label": label(STATUS_LABELS, relation.status)}
+
+
+def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
+    query = (select(Channel).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
+             .where(ChannelAdd.corp_id == corp_id, ChannelAdd.external_userid == external_userid)
+             .order_by(ChannelAdd.added_at.desc()).limit(1))
+    if mine is not None:
+        query = query.where(ChannelAdd.userid == mine.userid)
+    channel = db.session.scalar(query)
+    return {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None
+
+
+def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool) -> dict[str, Any]:
+    """The corp tag library with this relation's tags selected (and its personal tags)."""
+    stored = list(db.session.scalars(select(RelationTag).filter_by(
+        corp_id=corp_id, userid=userid, external_userid=external_userid).order_by(RelationTag.id)))
+    selected_ids = {t.tag_id for t in stored if t.tag_id}
+    # Plain rows, not ORM objects: the library is the biggest part of a profile (hundreds of tags).
+    library = db.session.execute(
+        select(Tag.tag_id, Tag.name, Tag.group_id, TagGroup.name)
+        .outerjoin(TagGroup, and_(TagGroup.corp_id == Tag.corp_id, TagGroup.group_id == Tag.group_id))
+        .where(Tag.corp_id == corp_id, Tag.deleted.is_(False), Tag.strategy_id.is_(None))
+        .order_by(TagGroup.order.desc().nulls_last(), Tag.group_id, Tag.order.desc().nulls_last(), Tag.id)).all()
+    groups: dict[str | None, dict] = {}
+    names: dict[str, tuple[str | None, str | None]] = {}
+    for tag_id, name, group_id, group_name in library:
+        names[tag_id] = (name, group_name)
+        group = groups.setdefault(group_id, {"group_id": group_id, "name": group_name, "tags": []})
+        group["tags"].append({"tag_id": tag_id, "name": name, "selected": tag_id in selected_ids})
+    selected = [{"tag_id": t.tag_id, "name": names.get(t.tag_id, (t.tag_name,))[0] or t.tag_name,
+                 "group_name": names.get(t.tag_id, (None, t.group_name))[1] or t.group_name}
+                for t in stored if t.tag_id]
+    return {"selected": selected, "groups": list(groups.values()),
+            "personal": [{"name": t.tag_name} for t in stored if not t.tag_id], "editable": editable}
+
+
+def stages(corp_id: str) -> list[FunnelStage]:
+    """The corp's funnel; a corp that defined none gets the default stages on first use."""
+    rows = list(db.session.scalars(select(FunnelStage).filter_by(corp_id=corp_id, deleted=False)
+                                   .order_by(FunnelStage.order, FunnelStage.id)))
+    if rows or db.session.scalar(select(FunnelStage.id).filter_by(corp_id=corp_id).limit(1)):
+        return rows
+    rows = [FunnelStage(corp_id=corp_id, name=name, order=i) for i, name in enumerate(DEFAULT_STAGES)]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def stage_view(corp_id: str, external_userid: str) -> dict[str, Any]:
+    options = stages(corp_id)
+    current = db.session.scalar(select(CustomerStage).filter_by(corp_id=corp_id, external_userid=external_userid))
+    by_id = {s.id: s for s in options}
+    stage = by_id.get(current.stage_id) if current else None
+    return {"current": {"id": stage.id, "name": stage.name} if stage else None,
+            "options": [{"id": s.id, "name": s.name} for s in options]}
+
+
+def custom_fields(corp_id: str) -> list[CustomField]:
+    return list(db.session.scalars(select(CustomField).filter_by(corp_id=corp_id, deleted=False)
+                                   .order_by(CustomField.order, CustomField.id)))
+
+
+def fields_view(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    values = dict(db.session.execute(select(CustomerFieldValue.field_id, CustomerFieldValue.value).filter_by(
+        corp_id=corp_id, external_userid=external_userid)).all())
+    out = []
+    for field in custom_fields(corp_id):
+        value: Any = values.get(field.id)
+        if value is not None and field.type == FieldType.NUMBER:
+            value = float(value) if "." in value or "e" in value.lower() else int(value)
+        out.append({"id": field.id, "key": field.key, "label": field.label, "type": field.type,
+                    "options": field.options or [], "required": field.required, "value": value})
+    return out
+
+
+def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name)
+        .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
+        .where(GroupMember.corp_id == corp_id, GroupMember.member_id == external_userid,
+               GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
+        .order_by(GroupMember.join_time.desc().nulls_last())).all()
+    counts = dict(db.session.execute(
+        select(GroupMember.chat_id, func.count()).where(
+            GroupMember.corp_id == corp_id, GroupMember.chat_id.in_([r.chat_id for r in rows]),
+            GroupMember.quit_time.is_(None)).group_by(GroupMember.chat_id)).all()) if rows else {}
+    return [{"chat_id": r.chat_id, "name": r.name, "joined_at": r.join_time,
+             "member_count": counts.get(r.chat_id, 0)} for r in rows]
+
+
+def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+
+    out = []
+    for item in sop.progress(corp_id, external_userid):
+        upcoming = [s["due_at"] for s in item["steps"] if s["status"] == "pending"]
+        out.append({"sop_id": item["sop_id"], "name": item["sop_name"], "status": item["status"],
+                    "userid": item["userid"], "done": item["done"], "total": item["total"],
+                    "next_due_at": min(upcoming) if upcoming else None})
+    return out
+
+
+def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None,
+                  limit: int = 20) -> dict[str, Any]:
+    """Newest first; ``before`` is the id of the last entry of the previous page."""
+    query = (select(TimelineEntry)
+             .where(TimelineEntry.corp_id == corp_id, TimelineEntry.external_userid == external_userid)
+             .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1))
+    if before is not None:
+        anchor = db.session.scalar(select(TimelineEntry.occurred_at).filter_by(
+            id=before, corp_id=corp_id, external_userid=external_userid))
+        if anchor is not None:
+            query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
+    rows = list(db.session.scalars(query))
+    items = [{"id": e.id, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
+              "summary": e.summary, "occurred_at": e.occurred_at, "userid": e.userid, "source": e.source}
+             for e in rows[:limit]]
+    return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}

@@ -1,0 +1,93 @@
+"""What became of SOP steps: mass-send results read back from WeCom, and each customer's progress.
+
+A mass-send task is tracked with `get_groupmsg_task`, then `get_groupmsg_send_result`; 41063
+(still being dispatched) is checked again a minute later, a task the staff member has not sent
+yet is checked again with a growing interval, and given up after GIVE_UP_AFTER.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from scrm.clock import from_timestamp, utcnow
+from scrm.extensions import db
+from scrm.models import Sop, SopEnrollment, SopStep, SopTask, TaskStatus
+from scrm.services.corps import wecom_client
+from scrm.services.sop.delivery import FIRST_CHECK, finish, record
+from scrm.wecom import WeComError
+
+DISPATCHING_RETRY = timedelta(minutes=1)  # 41063
+MAX_CHECK_INTERVAL = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(days=3)  # a mass-send task the staff member never sent
+SEND_RESULTS = {1: "sent", 2: "not_friend", 3: "quota_exceeded"}  # get_groupmsg_send_result status
+
+
+def check_task(task_id: int, as_of: datetime | None = None) -> str:
+    """Has the staff member sent the mass-send task, and did it reach the customer?"""
+    now = utcnow()
+    task = db.session.get(SopTask, task_id)
+    if task is None or task.status != TaskStatus.AWAITING or not task.msgid:
+        return "skipped"
+    client = wecom_client(task.corp_id)
+    try:
+        staff_status = None
+        for item in client.get_groupmsg_task(task.msgid).get("task_list") or []:
+            if item.get("userid") == task.userid:
+                staff_status = item.get("status")
+        send = None
+        if staff_status == 2:  # the staff member sent it
+            for item in client.get_groupmsg_send_result(task.msgid, task.userid).get("send_list") or []:
+                if item.get("external_userid") == task.external_userid:
+                    send = item
+    except WeComError as exc:
+        if exc.retryable:  # 41063: still being dispatched; -1, 45009...
+            task.next_check_at, task.error = now + DISPATCHING_RETRY, str(exc)
+            db.session.commit()
+            return "retry"
+        return finish(task, TaskStatus.FAILED, now, error=str(exc))
+    step = db.session.get(SopStep, task.step_id)
+    if send is not None and send.get("status") in SEND_RESULTS:
+        result = SEND_RESULTS[send["status"]]
+        task.result = result
+        if result == "sent":
+            task.sent_at = from_timestamp(send.get("send_time")) or now
+            record(task, step, "sop_step_delivered", now, task.content, msgid=task.msgid)
+            return finish(task, TaskStatus.SENT, now)
+        return finish(task, TaskStatus.FAILED, now, error=result, result=result)
+    if now - (task.sent_at or task.started_at or now) > GIVE_UP_AFTER:
+        return finish(task, TaskStatus.FAILED, now, result="not_sent", error="the staff member never sent it")
+    waited = now - (task.sent_at or now)
+    task.next_check_at = now + min(max(FIRST_CHECK, waited), MAX_CHECK_INTERVAL)  # back off
+    task.result = "not_sent_yet" if staff_status != 2 else "pending"
+    db.session.commit()
+    return "awaiting"
+
+
+# ---- progress (Open API) ---------------------------------------------------------------------
+
+def progress(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    enrollments = list(db.session.scalars(select(SopEnrollment).filter_by(
+        corp_id=corp_id, external_userid=external_userid).order_by(SopEnrollment.id)))
+    if not enrollments:
+        return []
+    sops = {s.id: s for s in db.session.scalars(select(Sop).where(Sop.id.in_({e.sop_id for e in enrollments})))}
+    tasks = list(db.session.scalars(select(SopTask).where(SopTask.enrollment_id.in_([e.id for e in enrollments]))
+                                    .order_by(SopTask.due_at, SopTask.id)))
+    steps = {s.id: s for s in db.session.scalars(
+        select(SopStep).where(SopStep.id.in_({t.step_id for t in tasks})))}
+    out = []
+    for enrollment in enrollments:
+        mine = [t for t in tasks if t.enrollment_id == enrollment.id]
+        out.append({
+            "sop_id": enrollment.sop_id, "sop_name": sops[enrollment.sop_id].name,
+            "sop_status": sops[enrollment.sop_id].status, "userid": enrollment.userid,
+            "status": enrollment.status, "stop_reason": enrollment.stop_reason,
+            "added_at": enrollment.added_at, "ended_at": enrollment.ended_at,
+            "done": sum(1 for t in mine if t.status == TaskStatus.SENT), "total": len(mine),
+            "steps": [{"task_id": t.id, "step_id": t.step_id, "position": steps[t.step_id].position,
+                       "name": steps[t.step_id].name, "delivery": t.delivery, "due_at": t.due_at,
+                       "status": t.status, "sent_at": t.sent_at, "result": t.result, "error": t.error}
+                      for t in mine]})
+    return out
