@@ -53,7 +53,7 @@ from flask.sessions import SecureCookieSessionInterface  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
 import bench.callbacks as _cb  # noqa: E402  (bench/ as a namespace package, like bench/welcome.py)
-from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 start_gunicorn, stop, server_pids = _cb.start_gunicorn, _cb.stop, _cb.server_pids
 peak_rss_mb, cpu_seconds, percentile_ms = _cb.peak_rss_mb, _cb.cpu_seconds, _cb.percentile_ms

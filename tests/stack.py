@@ -1,4 +1,4 @@
-"""The whole stack in sandbox mode for the e2e and browser tests: `python -m scrm.devstack` on
+"""The whole stack in sandbox mode for the e2e and browser tests: `python -m sandbox.devstack` on
 free ports with a throwaway SQLite database and an embedded Redis, and a small client for the
 simulator's control API and the service's Open API."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from scrm.embedded_redis import free_port
+from sandbox.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 30.0  # seconds any single effect may take to show up
@@ -48,7 +48,7 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
         **settings,
     })
     log = open(tmp / "stack.log", "w")  # noqa: SIM115 - closed below, with the process
-    proc = subprocess.Popen([sys.executable, "-m", "scrm.devstack"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.devstack"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     service, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
     try:

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID
-from scrm.sandbox import __main__ as cli
-from scrm.sandbox.world import World
+from sandbox import __main__ as cli
+from sandbox.world import World
+from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID
 from tests.sandbox.conftest import FakeClock
 
 

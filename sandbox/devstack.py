@@ -6,7 +6,7 @@ embedded redis-server when REDIS_URL is not set, applies migrations, then runs t
 logs combined and prefixed. Ctrl-C stops everything cleanly.
 
 With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom simulator
-(`python -m scrm.sandbox`) and points the service at it.
+(`python -m sandbox`) and points the service at it.
 
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
@@ -72,7 +72,7 @@ def main() -> int:
 
     redis_server = None
     if not env.get("REDIS_URL"):
-        from scrm.embedded_redis import EmbeddedRedis
+        from sandbox.embedded_redis import EmbeddedRedis
 
         redis_server = EmbeddedRedis(port=int(env.get("SCRM_REDIS_PORT", "6390")),
                                      directory=env.get("SCRM_REDIS_DIR", str(ROOT / "instance" / "redis")),
@@ -89,7 +89,7 @@ def main() -> int:
         # the API base's origin) and comes back to PUBLIC_URL: the host the chat window frames.
         env.setdefault("SCRM_PUBLIC_URL", f"http://{host}:{port}")
         commands["simulator"] = [
-            PY, "-m", "scrm.sandbox", "--port", sim_port,
+            PY, "-m", "sandbox", "--port", sim_port,
             "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
             "--service-url", f"http://{host}:{port}",
             "--staff", env.get("SANDBOX_STAFF", "20"), "--customers", env.get("SANDBOX_CUSTOMERS", "3000"),

@@ -1,13 +1,13 @@
-"""``python -m scrm.sandbox``: run the WeCom simulator as its own process.
+"""``python -m sandbox``: run the WeCom simulator as its own process.
 
-    python -m scrm.sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
+    python -m sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
         [--service-url http://127.0.0.1:5000] [--staff 20 --customers 3000 --groups 60 --seed 42] \\
         [--latency-ms 50-150] \\
         [--token-ttl 7200 --rate-limit 10000 --not-contact-window 0 --groupmsg-dispatch 2] \\
         [--duplicate-callbacks] [--threads 64]
 
 Point the service at it with WECOM_API_BASE_URL=http://127.0.0.1:5001/cgi-bin/ and the sandbox
-corp's credentials (scrm.sandbox.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
+corp's credentials (scrm.sandbox_corp.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
 corp: the simulator must never stand in for, or be confused with, a configured WeCom account.
 
 Server: gunicorn with ONE worker process (the world lives in that process's memory; a second
@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from scrm.sandbox import SANDBOX_CORP_ID
+from scrm.sandbox_corp import SANDBOX_CORP_ID
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -37,7 +37,7 @@ def _latency(text: str) -> tuple[float, float]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scrm.sandbox", description="WeCom simulator (sandbox mode)")
+    p = argparse.ArgumentParser(prog="python -m sandbox", description="WeCom simulator (sandbox mode)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--callback-url", default=None, help="the service's callback URL (no callbacks without)")
@@ -73,9 +73,9 @@ def refuse_real_credentials(env: dict[str, str]) -> str | None:
 
 
 def build_app(args: argparse.Namespace):
-    from scrm.sandbox import web
-    from scrm.sandbox.app import create_simulator_app
-    from scrm.sandbox.world import World, WorldConfig
+    from sandbox import web
+    from sandbox.app import create_simulator_app
+    from sandbox.world import World, WorldConfig
 
     config = WorldConfig(token_ttl=args.token_ttl, rate_limit=args.rate_limit,
                          welcome_code_ttl=args.welcome_code_ttl, not_contact_window=args.not_contact_window,

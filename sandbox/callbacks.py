@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 import requests
 
+from sandbox.feed import Feed
 from scrm.crypto import CallbackCrypto, parse_xml
-from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
-from scrm.sandbox.feed import Feed
+from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
 
-log = logging.getLogger("scrm.sandbox.callbacks")
+log = logging.getLogger("sandbox.callbacks")
 
 # (url, body, query, timeout) → HTTP status; raises on timeout / connection failure.
 Transport = Callable[[str, bytes, dict[str, str], float], int]
