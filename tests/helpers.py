@@ -9,7 +9,7 @@ from sandbox import callback_xml
 from scrm.crypto import CallbackCrypto
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN, WECOM_BASE
 
-FIXTURES = Path(__file__).parent / "fixtures"
+WECOM_FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 _nonce = itertools.count(100000)
 
 
@@ -52,8 +52,10 @@ def run_jobs(app, queues=("callbacks",)) -> int:
     return worker.performed
 
 
-def fixture_json(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+def wecom_fixture(path: str) -> dict:
+    """WeCom's reply to API ``path`` (e.g. "externalcontact/get"): tests/fixtures/wecom/<path>.json,
+    a fresh copy on every call."""
+    return json.loads((WECOM_FIXTURES / f"{path}.json").read_text(encoding="utf-8"))
 
 
 def wecom_url(path: str) -> str:
