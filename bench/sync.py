@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -261,7 +262,7 @@ def main() -> int:
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]
     port = free_port()
     sim_env = {k: v for k, v in os.environ.items() if not k.startswith("WECOM_")}
-    env = dict(sim_env, SECRET_KEY="bench", DATABASE_URL=url.render_as_string(hide_password=False),
+    env = dict(sim_env, SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url.render_as_string(hide_password=False),
                REDIS_URL=redis_url, SCRM_SANDBOX="1", WECOM_API_BASE_URL=f"http://127.0.0.1:{port}/cgi-bin/",
                SCRM_SYNC_CONCURRENCY=str(args.concurrency), SCRM_SPOOL_DIR=f"{tmp.name}/spool",
                SCRM_NIGHTLY_SYNC_AT="off", LOG_LEVEL="WARNING", SCRM_ENV_FILE="-")

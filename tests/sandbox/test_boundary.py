@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +33,7 @@ def test_the_app_and_its_workers_load_without_the_sandbox_package(tmp_path):
     """Even in sandbox mode (no WECOM_* set): the service talks to the simulator over HTTP only."""
     code = ("import sys, wsgi, scrm.cli, scrm.worker; "
             "print(sorted(m for m in sys.modules if m == 'sandbox' or m.startswith('sandbox.')))")
-    env = {"SECRET_KEY": "boundary-test-secret-0123456789abcdef", "PATH": "/usr/bin:/bin",
+    env = {"SECRET_KEY": secrets.token_hex(32), "PATH": "/usr/bin:/bin",
            "DATABASE_URL": f"sqlite:///{tmp_path}/scrm.db", "REDIS_URL": "redis://127.0.0.1:1/0"}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60)
