@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run test e2e browser bench
 run: $(VENV)/.installed
-	$(BIN)/python -m scrm.devstack
+	$(BIN)/python -m sandbox.devstack
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -28,21 +29,14 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
+from sandbox import callback_xml  # noqa: E402
+from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from scrm.crypto import CallbackCrypto, parse_xml  # noqa: E402
-from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 # Tencent's public sample credentials (.env.example); a benchmark needs no secret ones.
 CORP_ID, AGENT_ID = "ww1436e0e65a779aee", "1000002"
 TOKEN, AES_KEY = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 RATE_BUDGET = 3000  # events pre-encrypted per second of --seconds; the run ends early past that
-
-
-def element(name: str, value) -> str:
-    if isinstance(value, list):
-        return f"<{name}>" + "".join(f"<Item><![CDATA[{v}]]></Item>" for v in value) + f"</{name}>"
-    if isinstance(value, int):
-        return f"<{name}>{value}</{name}>"
-    return f"<{name}><![CDATA[{value}]]></{name}>"
 
 
 def event_plaintext(i: int, rng: random.Random) -> str:
@@ -69,11 +63,7 @@ def event_plaintext(i: int, rng: random.Random) -> str:
             fields["Source"] = "DELETE_BY_TRANSFER"
         elif kind == "fail":
             fields["FailReason"] = "customer_refused"
-    head = (f"<ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[sys]]>"
-            f"</FromUserName><CreateTime>{1700000000 + i // 50}</CreateTime>"
-            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
-            f"<ChangeType><![CDATA[{change}]]></ChangeType>")
-    return "<xml>" + head + "".join(element(k, v) for k, v in fields.items()) + "</xml>"
+    return callback_xml.event_xml(CORP_ID, event, change, create_time=1700000000 + i // 50, **fields)
 
 
 def build_requests(count: int, dup_rate: float, port: int, seed: int = 7):
@@ -285,7 +275,7 @@ def main() -> int:
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]
     rds = redis.Redis.from_url(redis_url)
     rds.flushdb()
-    env = dict(os.environ, SECRET_KEY="bench", DATABASE_URL=db_url, REDIS_URL=redis_url,
+    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), DATABASE_URL=db_url, REDIS_URL=redis_url,
                WECOM_CORP_ID=CORP_ID, WECOM_AGENT_ID=AGENT_ID, WECOM_SECRET="bench",
                WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY, SCRM_SPOOL_DIR=f"{tmp.name}/spool",
                LOG_LEVEL="WARNING",

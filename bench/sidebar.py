@@ -36,6 +36,7 @@ import collections
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -53,13 +54,13 @@ from flask.sessions import SecureCookieSessionInterface  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
 import bench.callbacks as _cb  # noqa: E402  (bench/ as a namespace package, like bench/welcome.py)
-from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 start_gunicorn, stop, server_pids = _cb.start_gunicorn, _cb.stop, _cb.server_pids
 peak_rss_mb, cpu_seconds, percentile_ms = _cb.peak_rss_mb, _cb.cpu_seconds, _cb.percentile_ms
 CORP_ID, AGENT_ID = _cb.CORP_ID, _cb.AGENT_ID  # Tencent's public sample credentials
 TOKEN, AES_KEY = _cb.TOKEN, _cb.AES_KEY
-SECRET_KEY = "bench-sidebar-secret"
+SECRET_KEY = secrets.token_hex(32)  # signs the forged session cookies and the server's
 TARGET_P95_MS = 50
 PROFILE_KEYS = {"customer", "relation", "channel", "colleagues", "tags", "stage", "fields", "groups",
                 "sops", "churn_risk", "follow_ups", "timeline"}

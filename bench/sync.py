@@ -4,7 +4,7 @@ must change nothing.
     python bench/sync.py [--database-url URL] [--staff 500 --customers 100000 --groups 5000]
                          [--latency-ms 50-150] [--concurrency 16] [--timeout 900]
 
-Starts the simulator (`python -m scrm.sandbox`, seeded, with WeCom's latency and rate limit) on a
+Starts the simulator (`python -m sandbox`, seeded, with WeCom's latency and rate limit) on a
 free 127.0.0.1 port, builds a throwaway schema (a fresh SQLite file, or a new schema inside the
 given PostgreSQL database, dropped afterwards), runs a full sync in this process (the stages'
 WeCom calls on threads, every database write on this thread: see README "Synchronisation") and
@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ sys.path[0] = str(REPO)  # not bench/: its callbacks.py would shadow the callbac
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.callbacks import peak_rss_mb, server_pids, throwaway_database  # noqa: E402
-from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -77,7 +78,7 @@ class CallCounter(logging.Handler):
 
 
 def start_simulator(args, port: int, env: dict) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "scrm.sandbox", "--port", str(port), "--staff", str(args.staff),
+    cmd = [sys.executable, "-m", "sandbox", "--port", str(port), "--staff", str(args.staff),
            "--customers", str(args.customers), "--groups", str(args.groups), "--latency-ms", args.latency_ms,
            "--threads", "64"]
     sim = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -261,7 +262,7 @@ def main() -> int:
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]
     port = free_port()
     sim_env = {k: v for k, v in os.environ.items() if not k.startswith("WECOM_")}
-    env = dict(sim_env, SECRET_KEY="bench", DATABASE_URL=url.render_as_string(hide_password=False),
+    env = dict(sim_env, SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url.render_as_string(hide_password=False),
                REDIS_URL=redis_url, SCRM_SANDBOX="1", WECOM_API_BASE_URL=f"http://127.0.0.1:{port}/cgi-bin/",
                SCRM_SYNC_CONCURRENCY=str(args.concurrency), SCRM_SPOOL_DIR=f"{tmp.name}/spool",
                SCRM_NIGHTLY_SYNC_AT="off", LOG_LEVEL="WARNING", SCRM_ENV_FILE="-")

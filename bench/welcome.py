@@ -3,7 +3,7 @@
     python bench/welcome.py [--adds 200] [--burst-seconds 1] [--bulk-jobs 10000]
                             [--welcome-workers 2] [--welcome-threads 32] [--no-nickname] [--database-url URL]
 
-Runs the whole stack as `make run` does in sandbox mode (`python -m scrm.devstack`: gunicorn, a
+Runs the whole stack as `make run` does in sandbox mode (`python -m sandbox.devstack`: gunicorn, a
 `welcome` worker, a worker for the other queues, the scheduler and the WeCom simulator with
 50–150 ms per API call), all on 127.0.0.1 with a throwaway database and an embedded Redis.
 Through the Open API it creates a welcome template with `{nickname}` and a channel code; it
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from rq.serializers import JSONSerializer  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.callbacks import percentile_ms, throwaway_database  # noqa: E402
-from scrm.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 
 BULK_QUEUES = ("callbacks", "messages", "sync")
 TEMPLATE = "{nickname}您好！感谢您扫码添加，我是您的专属顾问，有任何问题随时找我。"
@@ -71,7 +72,7 @@ def start_stack(args, tmp: str, db_url: str, redis_url: str) -> tuple[subprocess
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_"))}
     env.update({
-        "SCRM_ENV_FILE": "-", "SECRET_KEY": "bench", "REDIS_URL": redis_url, "DATABASE_URL": db_url,
+        "SCRM_ENV_FILE": "-", "SECRET_KEY": secrets.token_hex(32), "REDIS_URL": redis_url, "DATABASE_URL": db_url,
         "SCRM_SPOOL_DIR": f"{tmp}/spool", "SCRM_PORT": str(port), "SCRM_SANDBOX": "1", "LOG_LEVEL": "WARNING",
         "SCRM_WELCOME_THREADS": str(args.welcome_threads),
         "SCRM_WELCOME_WORKERS": str(args.welcome_workers), "SANDBOX_PORT": str(sim_port),
@@ -80,7 +81,7 @@ def start_stack(args, tmp: str, db_url: str, redis_url: str) -> tuple[subprocess
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     })
     log = open(f"{tmp}/stack.log", "w")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "scrm.devstack"], cwd=REPO, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.devstack"], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     urls = {"service": f"http://127.0.0.1:{port}", "simulator": f"http://127.0.0.1:{sim_port}",
             "log": f"{tmp}/stack.log"}
@@ -122,7 +123,7 @@ def stack_cpu(root: int) -> dict[str, float]:
                 cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        name = ("simulator" if "scrm.sandbox" in cmd else "gunicorn" if "gunicorn" in cmd
+        name = ("simulator" if "-m sandbox " in cmd else "gunicorn" if "gunicorn" in cmd
                 else "welcome worker" if "worker welcome" in cmd else "worker" if "scrm worker" in cmd
                 else "scheduler" if "scheduler" in cmd else "other")
         usage[name] = usage.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks

@@ -11,7 +11,7 @@ import os
 import pytest
 import redis as redis_lib
 
-from scrm.embedded_redis import EmbeddedRedis
+from sandbox.embedded_redis import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

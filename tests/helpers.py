@@ -4,45 +4,27 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from xml.sax.saxutils import escape
 
+from sandbox import callback_xml
 from scrm.crypto import CallbackCrypto
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN, WECOM_BASE
 
-FIXTURES = Path(__file__).parent / "fixtures"
+WECOM_FIXTURES = Path(__file__).parent / "fixtures" / "wecom"
 _nonce = itertools.count(100000)
 
 
 def event_xml(event: str, change_type: str | None = None, *, corp_id: str = TEST_CORP_ID,
               create_time: int = 1700000000, **fields) -> str:
     """A plaintext 客户联系/通讯录 event as WeCom sends it (self-built app envelope)."""
-    parts = [f"<ToUserName><![CDATA[{corp_id}]]></ToUserName>",
-             "<FromUserName><![CDATA[sys]]></FromUserName>",
-             f"<CreateTime>{create_time}</CreateTime>", "<MsgType><![CDATA[event]]></MsgType>",
-             f"<Event><![CDATA[{event}]]></Event>"]
-    if change_type:
-        parts.append(f"<ChangeType><![CDATA[{change_type}]]></ChangeType>")
-    parts += [_element(k, v) for k, v in fields.items()]
-    return "<xml>" + "".join(parts) + "</xml>"
-
-
-def _element(name: str, value) -> str:
-    if isinstance(value, (list, tuple)):
-        return f"<{name}>" + "".join(f"<Item><![CDATA[{v}]]></Item>" for v in value) + f"</{name}>"
-    if isinstance(value, int):
-        return f"<{name}>{value}</{name}>"
-    return f"<{name}><![CDATA[{value}]]></{name}>"
+    return callback_xml.event_xml(corp_id, event, change_type, create_time=create_time, **fields)
 
 
 def message_xml(msg_type: str, msg_id: str, *, from_user: str = "zhangsan",
                 corp_id: str = TEST_CORP_ID, agent_id: int = 1000002, create_time: int = 1700000000,
                 **fields) -> str:
-    parts = [f"<ToUserName><![CDATA[{corp_id}]]></ToUserName>",
-             f"<FromUserName><![CDATA[{escape(from_user)}]]></FromUserName>",
-             f"<CreateTime>{create_time}</CreateTime>", f"<MsgType><![CDATA[{msg_type}]]></MsgType>"]
-    parts += [_element(k, v) for k, v in fields.items()]
-    parts += [f"<MsgId>{msg_id}</MsgId>", f"<AgentID>{agent_id}</AgentID>"]
-    return "<xml>" + "".join(parts) + "</xml>"
+    """A member's message to the app (MsgId is a number in WeCom's XML)."""
+    return callback_xml.message_xml(corp_id, msg_type, from_user=from_user, msg_id=int(msg_id),
+                                    agent_id=agent_id, create_time=create_time, **fields)
 
 
 def encrypt(plaintext: str, *, token: str = TEST_TOKEN, aes_key: str = TEST_AES_KEY,
@@ -70,8 +52,10 @@ def run_jobs(app, queues=("callbacks",)) -> int:
     return worker.performed
 
 
-def fixture_json(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+def wecom_fixture(path: str) -> dict:
+    """WeCom's reply to API ``path`` (e.g. "externalcontact/get"): tests/fixtures/wecom/<path>.json,
+    a fresh copy on every call."""
+    return json.loads((WECOM_FIXTURES / f"{path}.json").read_text(encoding="utf-8"))
 
 
 def wecom_url(path: str) -> str:

@@ -1,9 +1,10 @@
-"""The whole stack in sandbox mode for the e2e and browser tests: `python -m scrm.devstack` on
+"""The whole stack in sandbox mode for the e2e and browser tests: `python -m sandbox.devstack` on
 free ports with a throwaway SQLite database and an embedded Redis, and a small client for the
 simulator's control API and the service's Open API."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from scrm.embedded_redis import free_port
+from sandbox.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 30.0  # seconds any single effect may take to show up
@@ -42,13 +43,13 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_", "SCRM_", "SANDBOX_"))}
     env.pop("REDIS_URL", None)
     env.update({
-        "SCRM_ENV_FILE": "-", "SECRET_KEY": f"{name}-secret", "DATABASE_URL": f"sqlite:///{tmp}/scrm.db",
+        "SCRM_ENV_FILE": "-", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": f"sqlite:///{tmp}/scrm.db",
         "SCRM_SPOOL_DIR": str(tmp / "spool"), "SCRM_REDIS_PORT": str(redis_port),
         "SCRM_REDIS_DIR": str(tmp / "redis"), "SCRM_PORT": str(port), "SANDBOX_PORT": str(sim_port),
         **settings,
     })
     log = open(tmp / "stack.log", "w")  # noqa: SIM115 - closed below, with the process
-    proc = subprocess.Popen([sys.executable, "-m", "scrm.devstack"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.devstack"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     service, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
     try:

@@ -27,7 +27,7 @@ def test_missing_required_setting_names_the_variable(missing):
 
 
 def test_no_wecom_credentials_means_sandbox_mode():
-    from scrm import sandbox
+    from scrm import sandbox_corp as sandbox
 
     env = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
     config = load_config(env)

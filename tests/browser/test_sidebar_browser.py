@@ -1,4 +1,4 @@
-"""The chat sidebar in a real browser: the whole stack in sandbox mode (`python -m scrm.devstack`
+"""The chat sidebar in a real browser: the whole stack in sandbox mode (`python -m sandbox.devstack`
 with SQLite and an embedded Redis), the simulator's chat window opened in headless Chromium
 (Debian's /usr/bin/chromium driven by Playwright; no browser is downloaded), the service's
 sidebar in its <iframe> signed in through the simulator's OAuth page and talking to the chat

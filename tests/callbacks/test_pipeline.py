@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from sandbox.embedded_redis import EmbeddedRedis
 from scrm import clock
-from scrm.embedded_redis import EmbeddedRedis
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.queueing import get_queue

@@ -1,4 +1,4 @@
-"""End-to-end: the whole stack in sandbox mode (`python -m scrm.devstack`: embedded Redis,
+"""End-to-end: the whole stack in sandbox mode (`python -m sandbox.devstack`: embedded Redis,
 migrations, gunicorn, workers, scheduler and the WeCom simulator), driven through the
 simulator like a person on the sandbox page, checked through the Open API and the simulator's
 record of calls. Run with `make e2e` (CI runs it)."""

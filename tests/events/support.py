@@ -1,7 +1,6 @@
 """Helpers for the event handler tests."""
 from __future__ import annotations
 
-import copy
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,18 +10,18 @@ from sqlalchemy import select
 from scrm.extensions import db
 from scrm.models import TimelineEntry
 from tests.conftest import WECOM_BASE
-from tests.helpers import fixture_json
+from tests.helpers import wecom_fixture
 
 
 class WeComStub:
-    """The `wecom` responses mock with reply fixtures (tests/fixtures/wecom/<path>.json)."""
+    """The `wecom` responses mock with reply fixtures (tests/fixtures/wecom/<api path>.json)."""
 
     def __init__(self, mock: responses.RequestsMock):
         self.mock = mock
 
     @staticmethod
     def fixture(path: str) -> dict:
-        return copy.deepcopy(fixture_json(f"wecom/{path.replace('/', '_')}.json"))
+        return wecom_fixture(path)
 
     def reply(self, path: str, *replies: dict, method: str = "POST") -> None:
         """Queue replies for `path` (default: its fixture); the last one repeats."""

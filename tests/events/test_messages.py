@@ -16,11 +16,7 @@ T0 = datetime(2023, 11, 14, 22, 13, 20)
 
 def app_event_xml(event: str, from_user: str = "zhangsan", **fields) -> str:
     """An app event: MsgType=event, sent by a member (not `sys`), with AgentID."""
-    return (f"<xml><ToUserName><![CDATA[{TEST_CORP_ID}]]></ToUserName>"
-            f"<FromUserName><![CDATA[{from_user}]]></FromUserName><CreateTime>1700000000</CreateTime>"
-            f"<MsgType><![CDATA[event]]></MsgType><AgentID>1000002</AgentID>"
-            f"<Event><![CDATA[{event}]]></Event>"
-            + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items()) + "</xml>")
+    return event_xml(event, from_user=from_user, AgentID=1000002, **fields)
 
 
 @pytest.mark.parametrize(("msg_type", "fields", "content"), [

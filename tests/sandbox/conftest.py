@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from scrm.sandbox import SANDBOX_CORP_ID, SANDBOX_SECRET
-from scrm.sandbox.app import create_simulator_app
-from scrm.sandbox.world import World, WorldConfig
+from sandbox.app import create_simulator_app
+from sandbox.world import World, WorldConfig
+from scrm.sandbox_corp import SANDBOX_CORP_ID, SANDBOX_SECRET
 
 T0 = 1_760_000_000.0  # 2025-10-09, a fixed "now" so seeded times are reproducible
 

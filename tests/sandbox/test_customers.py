@@ -1,7 +1,7 @@
 """Customer APIs: reply shapes, cursor paging, remarks and tags through the API."""
 from __future__ import annotations
 
-from scrm.sandbox.model import Customer
+from sandbox.model import Customer
 from tests.sandbox.conftest import caller_for, make_world
 
 

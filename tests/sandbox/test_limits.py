@@ -55,8 +55,8 @@ def test_no_84061_window_by_default(sim, world):
 
 
 def test_latency_is_slept_for_every_call(clock):
-    from scrm.sandbox.app import create_simulator_app
-    from scrm.sandbox.world import World, WorldConfig
+    from sandbox.app import create_simulator_app
+    from sandbox.world import World, WorldConfig
 
     slept: list[float] = []
     world = World(WorldConfig(latency_ms=(50, 150)), now=clock, sleep=slept.append)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from scrm.sandbox import SANDBOX_AGENT_ID, SANDBOX_CORP_ID
-from scrm.sandbox.app import create_simulator_app
+from sandbox.app import create_simulator_app
+from scrm.sandbox_corp import SANDBOX_AGENT_ID, SANDBOX_CORP_ID
 from tests.sandbox.conftest import api_calls
 
 CALLBACK = "http://127.0.0.1:5000/sidebar/oauth/callback"

@@ -1,13 +1,17 @@
 """The seeded corp (deterministic, scales) and the command line."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID
-from scrm.sandbox import __main__ as cli
-from scrm.sandbox.world import World
+from sandbox import __main__ as cli
+from sandbox.world import World
+from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID
 from tests.sandbox.conftest import FakeClock
 
 
@@ -56,6 +60,50 @@ def test_main_exits_before_serving(monkeypatch, capsys):
     monkeypatch.setattr(cli, "serve", lambda args: pytest.fail("must not serve"))
     assert cli.main(["--port", "5999"]) == 2
     assert "refusing to start" in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_serving_env(monkeypatch):
+    """Sandbox-mode environment; ``serve`` records its arguments instead of starting gunicorn."""
+    monkeypatch.delenv("WECOM_CORP_ID", raising=False)
+    monkeypatch.delenv("SANDBOX_ALLOW_REMOTE", raising=False)
+    served: list = []
+    monkeypatch.setattr(cli, "serve", served.append)
+    return served
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.5"])
+def test_serves_on_loopback(no_serving_env, host):
+    assert cli.main(["--host", host]) == 0
+    assert [args.host for args in no_serving_env] == [host]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.168.1.20", "10.0.0.1", "scrm.example.com"])
+def test_refuses_to_bind_beyond_loopback(no_serving_env, capsys, host):
+    assert cli.main(["--host", host]) == 2
+    assert no_serving_env == []
+    err = capsys.readouterr().err
+    assert err.startswith("[sandbox] refusing to start: --host") and err.count("\n") == 1  # one line
+    assert "--allow-remote" in err and "SANDBOX_ALLOW_REMOTE=1" in err
+
+
+def test_binds_beyond_loopback_when_told_explicitly(no_serving_env, monkeypatch):
+    assert cli.main(["--host", "0.0.0.0", "--allow-remote"]) == 0
+    monkeypatch.setenv("SANDBOX_ALLOW_REMOTE", "1")
+    assert cli.main(["--host", "0.0.0.0"]) == 0
+    assert [args.host for args in no_serving_env] == ["0.0.0.0", "0.0.0.0"]
+    monkeypatch.setenv("SANDBOX_ALLOW_REMOTE", "yes-please")  # only "1" counts
+    assert cli.main(["--host", "0.0.0.0"]) == 2
+
+
+def test_python_m_sandbox_refuses_a_public_bind():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "SANDBOX_"))}
+    out = subprocess.run([sys.executable, "-m", "sandbox", "--host", "0.0.0.0", "--port", "5999"],
+                         cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "is not loopback" in out.stderr
+    assert out.stdout == ""  # never seeded, never served
 
 
 def test_cli_options():

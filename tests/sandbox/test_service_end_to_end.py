@@ -10,11 +10,11 @@ import pytest
 import responses
 from sqlalchemy import select
 
+from sandbox.actions import Actions
+from sandbox.app import create_simulator_app
+from sandbox.callbacks import CallbackSender, flask_client_transport
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, GroupChat, GroupMember
-from scrm.sandbox.actions import Actions
-from scrm.sandbox.app import create_simulator_app
-from scrm.sandbox.callbacks import CallbackSender, flask_client_transport
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, WECOM_BASE
 from tests.helpers import run_jobs
 from tests.sandbox.conftest import api_calls, make_world

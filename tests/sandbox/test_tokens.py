@@ -1,8 +1,8 @@
 """Access tokens (PROTOCOL §3.1): credentials checked, tokens expire, the service refreshes."""
 from __future__ import annotations
 
-from scrm.sandbox import SANDBOX_CORP_ID, SANDBOX_SECRET
-from scrm.sandbox.app import create_simulator_app
+from sandbox.app import create_simulator_app
+from scrm.sandbox_corp import SANDBOX_CORP_ID, SANDBOX_SECRET
 from scrm.wecom import WeComClient
 from tests.sandbox.conftest import api_calls, make_world
 

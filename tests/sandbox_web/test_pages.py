@@ -1,4 +1,4 @@
-"""The simulator's sandbox page and chat window (scrm/sandbox/web): routes, assets, no external URLs."""
+"""The simulator's sandbox page and chat window (sandbox/web): routes, assets, no external URLs."""
 from __future__ import annotations
 
 import re
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scrm.sandbox import __main__ as cli
-from scrm.sandbox import web
-from scrm.sandbox.app import create_simulator_app
+from sandbox import __main__ as cli
+from sandbox import web
+from sandbox.app import create_simulator_app
 from tests.sandbox.conftest import FakeClock, make_world
 
 SERVICE = "http://127.0.0.1:5999"

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import sidebar
-from scrm.sandbox import web
-from scrm.sandbox.app import create_simulator_app
+from sandbox import web
+from sandbox.app import create_simulator_app
 from tests.sandbox.conftest import FakeClock, make_world
 from tests.sidebar.conftest import login
 

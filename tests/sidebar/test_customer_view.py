@@ -20,7 +20,7 @@ from scrm.models import (
     TimelineEntry,
 )
 from tests.api.factories import gen_customer, gen_relation, gen_relation_tag, gen_staff, gen_tag, gen_timeline
-from tests.helpers import fixture_json, wecom_url
+from tests.helpers import wecom_fixture, wecom_url
 from tests.sidebar.conftest import login
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -124,7 +124,7 @@ def test_a_customer_not_yet_synced_is_404_and_fetch_reads_wecom(staff_client, we
     external = "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
     resp = staff_client.get(f"/sidebar/api/customers/{external}")
     assert resp.status_code == 404 and resp.get_json()["synced"] is False
-    wecom.add(responses.GET, wecom_url("externalcontact/get"), json=fixture_json("wecom/externalcontact_get.json"))
+    wecom.add(responses.GET, wecom_url("externalcontact/get"), json=wecom_fixture("externalcontact/get"))
     resp = staff_client.post(f"/sidebar/api/customers/{external}/fetch")
     assert resp.status_code == 200
     body = resp.get_json()
@@ -141,7 +141,7 @@ def test_fetch_of_someone_wecom_does_not_know_stays_404(staff_client, wecom):
 
 def test_a_fetched_customer_this_staff_member_does_not_follow_is_403(client, wecom):
     external = "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
-    wecom.add(responses.GET, wecom_url("externalcontact/get"), json=fixture_json("wecom/externalcontact_get.json"))
+    wecom.add(responses.GET, wecom_url("externalcontact/get"), json=wecom_fixture("externalcontact/get"))
     login(client, "outsider")
     assert client.post(f"/sidebar/api/customers/{external}/fetch").status_code == 403
 

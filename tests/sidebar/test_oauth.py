@@ -238,7 +238,7 @@ def test_secure_cookie_when_public_url_is_https(client, wecom, app):
 
 @pytest.fixture
 def simulator():
-    from scrm.sandbox.app import create_simulator_app
+    from sandbox.app import create_simulator_app
     from tests.sandbox.conftest import FakeClock, make_world
 
     world = make_world(FakeClock(), staff=4, customers=20, groups=2)
@@ -250,7 +250,7 @@ def simulator():
 
 
 def test_flow_through_the_simulator(app, client, simulator):
-    from scrm import sandbox
+    from scrm import sandbox_corp as sandbox
 
     world, sim_client, base = simulator
     app.config.update(WECOM_CORP_ID=sandbox.SANDBOX_CORP_ID, WECOM_AGENT_ID=sandbox.SANDBOX_AGENT_ID,

@@ -1,23 +1,18 @@
-"""A fake WeCom at the HTTP boundary (``responses``), replying with fixtures/<api path>.json."""
+"""A fake WeCom at the HTTP boundary (``responses``), replying with tests/fixtures/wecom/<api path>.json."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
 
 from scrm.wecom import WeComClient
+from tests.helpers import wecom_fixture as fixture
 
 BASE = "http://127.0.0.1:9999/cgi-bin/"
 CORP_ID = "ww1436e0e65a779aee"
 SECRET = "s3cr3t-app-secret-0123456789abcdefghijkl"
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def fixture(path: str) -> dict:
-    return json.loads((FIXTURES / f"{path}.json").read_text(encoding="utf-8"))
 
 
 class FakeWeCom:

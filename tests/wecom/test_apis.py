@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from scrm.wecom import PermanentWeComError
+from tests.helpers import wecom_fixture as fixture
 
-from .conftest import BASE, fixture
+from .conftest import BASE
 
 EXT = "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
 

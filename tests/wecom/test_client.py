@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from scrm.wecom import DEFAULT_API_BASE_URL, PermanentWeComError, RetryableWeComError, WeComClient, WeComError
+from tests.helpers import wecom_fixture as fixture
 
-from .conftest import BASE, SECRET, fixture
+from .conftest import BASE, SECRET
 
 CONTACT = "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
 

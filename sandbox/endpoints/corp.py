@@ -1,10 +1,10 @@
 """Token, directory (通讯录), OAuth, JS-SDK tickets, 「联系我」 contact ways, chat-archive stubs."""
 from __future__ import annotations
 
-from scrm.sandbox.endpoints.base import Call, endpoint
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import ContactWay, Staff
-from scrm.sandbox.world import World
+from sandbox.endpoints.base import Call, endpoint
+from sandbox.errors import ApiError, invalid
+from sandbox.model import ContactWay, Staff
+from sandbox.world import World
 
 
 @endpoint("gettoken", auth=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import random
 
-from scrm.sandbox.endpoints.base import Call, endpoint
-from scrm.sandbox.endpoints.groups import owner_filter
-from scrm.sandbox.errors import invalid
-from scrm.sandbox.model import GroupChat
+from sandbox.endpoints.base import Call, endpoint
+from sandbox.endpoints.groups import owner_filter
+from sandbox.errors import invalid
+from sandbox.model import GroupChat
 
 DAY = 86400
 CST = 8 * 3600

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template_string, request
 
-from scrm.sandbox.errors import ApiError
+from sandbox.errors import ApiError
 
 bp = Blueprint("sandbox_oauth", __name__)
 

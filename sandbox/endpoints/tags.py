@@ -2,9 +2,9 @@
 change_external_tag callback (only changes made in the admin console do; see actions)."""
 from __future__ import annotations
 
-from scrm.sandbox.endpoints.base import Call, endpoint
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import Tag, TagGroup
+from sandbox.endpoints.base import Call, endpoint
+from sandbox.errors import ApiError, invalid
+from sandbox.model import Tag, TagGroup
 
 MAX_CORP_TAGS = 3000
 MAX_NAME_CHARS = 30

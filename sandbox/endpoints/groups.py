@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from itertools import islice
 
-from scrm.sandbox.endpoints.base import Call, decode_cursor, encode_cursor, endpoint
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import GroupChat, Member
-from scrm.sandbox.world import World
+from sandbox.endpoints.base import Call, decode_cursor, encode_cursor, endpoint
+from sandbox.errors import ApiError, invalid
+from sandbox.model import GroupChat, Member
+from sandbox.world import World
 
 
 def owner_filter(call: Call) -> set[str] | None:

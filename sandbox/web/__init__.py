@@ -11,7 +11,7 @@
                (kind chat_message), so the sandbox page and tests can see it
 
 Static files (plain JS and CSS, no CDN) live under /sandbox/static/. The service's base URL
-comes from ``app.config["SANDBOX_SERVICE_URL"]`` (``python -m scrm.sandbox --service-url``).
+comes from ``app.config["SANDBOX_SERVICE_URL"]`` (``python -m sandbox --service-url``).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from scrm.sandbox.feed import shorten
+from sandbox.feed import shorten
 
 DEFAULT_SERVICE_URL = "http://127.0.0.1:5000"
 

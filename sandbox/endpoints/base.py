@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.world import World
+from sandbox.errors import ApiError, invalid
+from sandbox.world import World
 
 
 @dataclass(frozen=True)

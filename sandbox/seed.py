@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from scrm.sandbox.model import Customer, Department, GroupChat, Member, Staff, TagGroup
+from sandbox.model import Customer, Department, GroupChat, Member, Staff, TagGroup
 
 if TYPE_CHECKING:
-    from scrm.sandbox.world import World
+    from sandbox.world import World
 
 SURNAMES = [("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"),
             ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"), ("徐", "xu"), ("孙", "sun"),

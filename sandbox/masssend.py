@@ -12,12 +12,12 @@ import calendar
 import time
 from typing import TYPE_CHECKING
 
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import MassSend, MassTask
+from sandbox.errors import ApiError, invalid
+from sandbox.model import MassSend, MassTask
 
 if TYPE_CHECKING:
-    from scrm.sandbox.model import Relation
-    from scrm.sandbox.world import World
+    from sandbox.model import Relation
+    from sandbox.world import World
 
 CST = 8 * 3600  # WeCom's months are China Standard Time months
 

@@ -1,12 +1,13 @@
 """`make run`: the whole service on one machine, in one terminal.
 
-Loads `.env` (creating it from `.env.example` with a fresh SECRET_KEY on first run), starts an
+Loads `.env` (creating it from `.env.example` with a fresh SECRET_KEY on first run, readable by
+its owner only: mode 0600, and an existing `.env` readable by others is narrowed to 0600), starts an
 embedded redis-server when REDIS_URL is not set, applies migrations, then runs the web server
 (gunicorn), a `welcome` worker, a worker for the other queues and the scheduler, with their
 logs combined and prefixed. Ctrl-C stops everything cleanly.
 
 With no WECOM_* credentials it runs in sandbox mode: it also starts the WeCom simulator
-(`python -m scrm.sandbox`) and points the service at it.
+(`python -m sandbox`) and points the service at it.
 
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -35,18 +37,41 @@ def say(message: str) -> None:
     print(f"[scrm] {message}", flush=True)
 
 
+ENV_FILE_MODE = 0o600  # .env holds SECRET_KEY and the WeCom app's secret: its owner only
+
+
+def create_private(path: Path, text: str) -> None:
+    """Write a new file that is never readable by others, not even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ENV_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def make_private(path: Path) -> None:
+    """Narrow an existing file that group or others may read or write to 0600."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(path, ENV_FILE_MODE)
+        say(f"{path.name} was mode {mode:04o} (readable by others): changed it to {ENV_FILE_MODE:04o}")
+    except PermissionError:
+        say(f"warning: {path} is mode {mode:04o}, readable by others, and not yours to chmod")
+
+
 def load_env() -> dict[str, str]:
     """The environment, over `.env` (SCRM_ENV_FILE names another file; "-" reads none)."""
     env_file_setting = os.environ.get("SCRM_ENV_FILE", str(ROOT / ".env"))
     if env_file_setting == "-":
         return dict(os.environ)
     env_file = Path(env_file_setting)
-    if not env_file.exists():
+    if env_file.exists():
+        make_private(env_file)
+    else:
         template = (ROOT / ".env.example").read_text(encoding="utf-8")
-        env_file.write_text(template.replace("SECRET_KEY=change-me",
-                                             f"SECRET_KEY={secrets.token_hex(32)}"), encoding="utf-8")
-        say("created .env from .env.example (sandbox mode until you put your WeCom app's "
-            "credentials in it)")
+        create_private(env_file, template.replace("SECRET_KEY=change-me", f"SECRET_KEY={secrets.token_hex(32)}"))
+        say(f"created {env_file.name} (mode 0600) from .env.example (sandbox mode until you put your WeCom "
+            "app's credentials in it)")
     env = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
     env.update(os.environ)  # the real environment wins over .env
     env.setdefault("LOG_FORMAT", "text")  # a person reads this terminal; production keeps JSON
@@ -72,7 +97,7 @@ def main() -> int:
 
     redis_server = None
     if not env.get("REDIS_URL"):
-        from scrm.embedded_redis import EmbeddedRedis
+        from sandbox.embedded_redis import EmbeddedRedis
 
         redis_server = EmbeddedRedis(port=int(env.get("SCRM_REDIS_PORT", "6390")),
                                      directory=env.get("SCRM_REDIS_DIR", str(ROOT / "instance" / "redis")),
@@ -89,7 +114,7 @@ def main() -> int:
         # the API base's origin) and comes back to PUBLIC_URL: the host the chat window frames.
         env.setdefault("SCRM_PUBLIC_URL", f"http://{host}:{port}")
         commands["simulator"] = [
-            PY, "-m", "scrm.sandbox", "--port", sim_port,
+            PY, "-m", "sandbox", "--port", sim_port,
             "--callback-url", f"http://127.0.0.1:{port}/wecom/callback",
             "--service-url", f"http://{host}:{port}",
             "--staff", env.get("SANDBOX_STAFF", "20"), "--customers", env.get("SANDBOX_CUSTOMERS", "3000"),

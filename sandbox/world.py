@@ -19,11 +19,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_AGENT_ID, SANDBOX_CORP_ID, SANDBOX_SECRET, SANDBOX_TOKEN
-from scrm.sandbox.errors import ApiError
-from scrm.sandbox.feed import Feed
-from scrm.sandbox.masssend import MassSends
-from scrm.sandbox.model import (
+from sandbox.errors import ApiError
+from sandbox.feed import Feed
+from sandbox.masssend import MassSends
+from sandbox.model import (
     ContactWay,
     Customer,
     Department,
@@ -36,6 +35,7 @@ from scrm.sandbox.model import (
     Transfer,
     WelcomeCode,
 )
+from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_AGENT_ID, SANDBOX_CORP_ID, SANDBOX_SECRET, SANDBOX_TOKEN
 
 ALNUM = string.ascii_letters + string.digits
 OAUTH_CODE_TTL = 300        # s (doc 91023)
@@ -98,7 +98,7 @@ class World(MassSends):
 
     def seed(self, staff: int = 20, customers: int = 3000, groups: int = 60, seed: int = 42) -> World:
         """Fill the world with a deterministic corp (same arguments → same ids and names)."""
-        from scrm.sandbox.seed import populate
+        from sandbox.seed import populate
 
         with self.lock:
             if self.staff or self.customers:

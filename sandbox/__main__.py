@@ -1,14 +1,18 @@
-"""``python -m scrm.sandbox``: run the WeCom simulator as its own process.
+"""``python -m sandbox``: run the WeCom simulator as its own process.
 
-    python -m scrm.sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
+    python -m sandbox --port 5001 --callback-url http://127.0.0.1:5000/wecom/callback \\
         [--service-url http://127.0.0.1:5000] [--staff 20 --customers 3000 --groups 60 --seed 42] \\
         [--latency-ms 50-150] \\
         [--token-ttl 7200 --rate-limit 10000 --not-contact-window 0 --groupmsg-dispatch 2] \\
-        [--duplicate-callbacks] [--threads 64]
+        [--duplicate-callbacks] [--threads 64] [--host 127.0.0.1 [--allow-remote]]
 
 Point the service at it with WECOM_API_BASE_URL=http://127.0.0.1:5001/cgi-bin/ and the sandbox
-corp's credentials (scrm.sandbox.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
+corp's credentials (scrm.sandbox_corp.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
 corp: the simulator must never stand in for, or be confused with, a configured WeCom account.
+
+It binds loopback only (127.0.0.1, ::1, localhost) unless told otherwise with ``--allow-remote``
+or SANDBOX_ALLOW_REMOTE=1: its control API is unauthenticated (anyone who reaches it can add
+customers, send callbacks the service trusts, and read every plaintext in the feed).
 
 Server: gunicorn with ONE worker process (the world lives in that process's memory; a second
 worker would be a second, diverging corp) and gthread threads, so concurrent API calls and
@@ -18,11 +22,12 @@ calls are in flight at once; keep it above the service's concurrency when simula
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 import time
 
-from scrm.sandbox import SANDBOX_CORP_ID
+from scrm.sandbox_corp import SANDBOX_CORP_ID
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -37,8 +42,10 @@ def _latency(text: str) -> tuple[float, float]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scrm.sandbox", description="WeCom simulator (sandbox mode)")
-    p.add_argument("--host", default="127.0.0.1")
+    p = argparse.ArgumentParser(prog="python -m sandbox", description="WeCom simulator (sandbox mode)")
+    p.add_argument("--host", default="127.0.0.1", help="loopback only unless --allow-remote")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host (also SANDBOX_ALLOW_REMOTE=1): the control API has no auth")
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--callback-url", default=None, help="the service's callback URL (no callbacks without)")
     p.add_argument("--service-url", default="http://127.0.0.1:5000",
@@ -72,10 +79,33 @@ def refuse_real_credentials(env: dict[str, str]) -> str | None:
     return None
 
 
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost, or "" (every interface)
+        return False
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes into a URL or gunicorn's bind (IPv6 in brackets)."""
+    return f"[{host.strip('[]')}]" if ":" in host else host
+
+
+def refuse_remote_bind(host: str, allow_remote: bool, env: dict[str, str]) -> str | None:
+    """The reason not to start, if ``host`` is not loopback and nobody allowed that explicitly."""
+    if is_loopback(host) or allow_remote or env.get("SANDBOX_ALLOW_REMOTE") == "1":
+        return None
+    return (f"--host {host or '(all interfaces)'} is not loopback: the simulator's control API has no "
+            "authentication, so it binds 127.0.0.1, ::1 or localhost only; pass --allow-remote (or set "
+            "SANDBOX_ALLOW_REMOTE=1) to expose it anyway.")
+
+
 def build_app(args: argparse.Namespace):
-    from scrm.sandbox import web
-    from scrm.sandbox.app import create_simulator_app
-    from scrm.sandbox.world import World, WorldConfig
+    from sandbox import web
+    from sandbox.app import create_simulator_app
+    from sandbox.world import World, WorldConfig
 
     config = WorldConfig(token_ttl=args.token_ttl, rate_limit=args.rate_limit,
                          welcome_code_ttl=args.welcome_code_ttl, not_contact_window=args.not_contact_window,
@@ -83,11 +113,12 @@ def build_app(args: argparse.Namespace):
     started = time.monotonic()
     world = World(config, seed=args.seed).seed(staff=args.staff, customers=args.customers,
                                                groups=args.groups, seed=args.seed)
+    origin = f"http://{url_host(args.host)}:{args.port}"
     print(f"[sandbox] WeCom simulator: corp {config.corp_id}, {len(world.staff)} staff, "
           f"{len(world.customers)} customers, {len(world.groups)} groups (seeded in "
-          f"{time.monotonic() - started:.1f} s); API http://{args.host}:{args.port}/cgi-bin/, control API "
+          f"{time.monotonic() - started:.1f} s); API {origin}/cgi-bin/, control API "
           f"/sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}; sandbox page "
-          f"http://{args.host}:{args.port}/", flush=True)
+          f"{origin}/", flush=True)
     app = create_simulator_app(world, args.callback_url, duplicate_callbacks=args.duplicate_callbacks,
                                callback_workers=args.callback_workers, blueprints=[web.bp])
     app.config["SANDBOX_SERVICE_URL"] = args.service_url
@@ -99,7 +130,7 @@ def serve(args: argparse.Namespace) -> None:
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            options = {"bind": f"{args.host}:{args.port}", "workers": 1, "worker_class": "gthread",
+            options = {"bind": f"{url_host(args.host)}:{args.port}", "workers": 1, "worker_class": "gthread",
                        "threads": args.threads, "timeout": 120,  # seeding 100k customers takes seconds
                        "graceful_timeout": 5, "keepalive": 5, "proc_name": "scrm-sandbox",
                        "loglevel": "warning"}
@@ -115,7 +146,8 @@ def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    reason = refuse_real_credentials(dict(os.environ))
+    env = dict(os.environ)
+    reason = refuse_real_credentials(env) or refuse_remote_bind(args.host, args.allow_remote, env)
     if reason:
         print(f"[sandbox] refusing to start: {reason}", file=sys.stderr)
         return 2

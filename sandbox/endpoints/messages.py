@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from scrm.sandbox.endpoints.base import Call, byte_len, endpoint, offset_page
-from scrm.sandbox.endpoints.media import check_media
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import MassSend
-from scrm.sandbox.world import World
+from sandbox.endpoints.base import Call, byte_len, endpoint, offset_page
+from sandbox.endpoints.media import check_media
+from sandbox.errors import ApiError, invalid
+from sandbox.model import MassSend
+from sandbox.world import World
 
 ATTACHMENT_TYPES = ("image", "link", "miniprogram", "video", "file")
 MAX_ATTACHMENTS = 9

@@ -1,12 +1,12 @@
 """Callbacks as WeCom sends them: plaintext event XML, then signed, encrypted delivery.
 
-Builders return the plaintext (PROTOCOL.md §2, self-built app envelope: ToUserName = CorpID,
-FromUserName = sys, CreateTime, MsgType=event, Event, ChangeType, fields). ``CallbackSender``
-encrypts it with ``scrm.crypto.CallbackCrypto`` (token, EncodingAESKey, corp id; random nonce,
-timestamp now), POSTs it with ``msg_signature``, ``timestamp``, ``nonce`` in the query, and
-behaves like WeCom on failure (§1.6): a non-200 reply or no reply within 5 s is retried, up to 3
-times. ``duplicate=True`` delivers an event a second time after it succeeded (re-encrypted, new
-nonce), as WeCom is reported to do. Every delivery is recorded in the world's feed.
+Builders return the plaintext (PROTOCOL.md §2, self-built app envelope; the XML itself comes
+from ``sandbox.callback_xml``). ``CallbackSender`` encrypts it with ``scrm.crypto.CallbackCrypto``
+(token, EncodingAESKey, corp id; random nonce, timestamp now), POSTs it with ``msg_signature``,
+``timestamp``, ``nonce`` in the query, and behaves like WeCom on failure (§1.6): a non-200 reply or
+no reply within 5 s is retried, up to 3 times. ``duplicate=True`` delivers an event a second time
+after it succeeded (re-encrypted, new nonce), as WeCom is reported to do. Every delivery is
+recorded in the world's feed.
 
 The transport is injectable: tests post through a Flask test client (``flask_client_transport``).
 """
@@ -22,42 +22,18 @@ from urllib.parse import urlsplit
 
 import requests
 
+from sandbox.callback_xml import FieldValue, event_xml, message_xml
+from sandbox.feed import Feed
 from scrm.crypto import CallbackCrypto, parse_xml
-from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
-from scrm.sandbox.feed import Feed
+from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
 
-log = logging.getLogger("scrm.sandbox.callbacks")
+log = logging.getLogger("sandbox.callbacks")
 
 # (url, body, query, timeout) → HTTP status; raises on timeout / connection failure.
 Transport = Callable[[str, bytes, dict[str, str], float], int]
-FieldValue = str | int | list[str] | tuple[str, ...] | None
 SUMMARY_FIELDS = ("UserID", "ExternalUserID", "ChatId", "UpdateDetail", "Id", "FromUserName")
 
-# ---- plaintext builders -------------------------------------------------------------------------
-
-
-def _cdata(value: str) -> str:
-    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def _element(name: str, value: FieldValue) -> str:
-    if isinstance(value, (list, tuple)):
-        return f"<{name}>" + "".join(f"<Item>{_cdata(str(v))}</Item>" for v in value) + f"</{name}>"
-    if isinstance(value, int):
-        return f"<{name}>{value}</{name}>"
-    return f"<{name}>{_cdata(value or '')}</{name}>"
-
-
-def event_xml(corp_id: str, event: str, change_type: str | None, create_time: int,
-              **fields: FieldValue) -> str:
-    """A 客户联系/通讯录 event; fields whose value is None are left out."""
-    parts = [f"<ToUserName>{_cdata(corp_id)}</ToUserName>", f"<FromUserName>{_cdata('sys')}</FromUserName>",
-             f"<CreateTime>{create_time}</CreateTime>", f"<MsgType>{_cdata('event')}</MsgType>",
-             f"<Event>{_cdata(event)}</Event>"]
-    if change_type:
-        parts.append(f"<ChangeType>{_cdata(change_type)}</ChangeType>")
-    parts += [_element(name, value) for name, value in fields.items() if value is not None]
-    return "<xml>" + "".join(parts) + "</xml>"
+# ---- plaintext builders (on sandbox.callback_xml) ------------------------------------------------
 
 
 def external_contact(corp_id: str, change_type: str, create_time: int, userid: str, external_userid: str,
@@ -71,7 +47,7 @@ def external_contact(corp_id: str, change_type: str, create_time: int, userid: s
         fields["WelcomeCode"] = welcome_code  # absent when WeCom gives none (§2.1)
     fields["Source"] = source
     fields["FailReason"] = fail_reason
-    return event_xml(corp_id, "change_external_contact", change_type, create_time, **fields)
+    return event_xml(corp_id, "change_external_contact", change_type, create_time=create_time, **fields)
 
 
 def external_chat(corp_id: str, change_type: str, create_time: int, chat_id: str, *,
@@ -89,7 +65,7 @@ def external_chat(corp_id: str, change_type: str, create_time: int, chat_id: str
                           QuitScene=quit_scene if update_detail == "del_member" else None,
                           MemChangeCnt=len(changed), MemChangeList=changed,
                           LastMemVer=last_mem_ver, CurMemVer=cur_mem_ver)
-    return event_xml(corp_id, "change_external_chat", change_type, create_time, **fields)
+    return event_xml(corp_id, "change_external_chat", change_type, create_time=create_time, **fields)
 
 
 def external_tag(corp_id: str, change_type: str, create_time: int, item_id: str, tag_type: str) -> str:
@@ -97,21 +73,19 @@ def external_tag(corp_id: str, change_type: str, create_time: int, item_id: str,
     fields: dict[str, FieldValue] = {"Id": item_id}
     if change_type != "shuffle":
         fields["TagType"] = tag_type
-    return event_xml(corp_id, "change_external_tag", change_type, create_time, **fields)
+    return event_xml(corp_id, "change_external_tag", change_type, create_time=create_time, **fields)
 
 
 def contact(corp_id: str, change_type: str, create_time: int, userid: str, **fields: FieldValue) -> str:
     """change_contact: create_user / update_user (Name, Department "1,2", MainDepartment, Position,
     Mobile, Gender, Email, Status, Avatar, Alias, NewUserID…) / delete_user."""
-    return event_xml(corp_id, "change_contact", change_type, create_time, UserID=userid, **fields)
+    return event_xml(corp_id, "change_contact", change_type, create_time=create_time, UserID=userid, **fields)
 
 
 def app_text(corp_id: str, agent_id: int, from_user: str, content: str, msg_id: int, create_time: int) -> str:
     """A member's text message to the app (§2.6)."""
-    return ("<xml>" f"<ToUserName>{_cdata(corp_id)}</ToUserName>"
-            f"<FromUserName>{_cdata(from_user)}</FromUserName>" f"<CreateTime>{create_time}</CreateTime>"
-            f"<MsgType>{_cdata('text')}</MsgType>" f"<Content>{_cdata(content)}</Content>"
-            f"<MsgId>{msg_id}</MsgId>" f"<AgentID>{agent_id}</AgentID>" "</xml>")
+    return message_xml(corp_id, "text", from_user=from_user, msg_id=msg_id, agent_id=agent_id,
+                       create_time=create_time, Content=content)
 
 
 # ---- transports ---------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import islice
 
-from scrm.sandbox.endpoints.base import Call, decode_cursor, encode_cursor, endpoint, offset_page
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.model import Customer, Relation
-from scrm.sandbox.world import World
+from sandbox.endpoints.base import Call, decode_cursor, encode_cursor, endpoint, offset_page
+from sandbox.errors import ApiError, invalid
+from sandbox.model import Customer, Relation
+from sandbox.world import World
 
 FOLLOW_PAGE = 500  # externalcontact/get pages follow_user beyond 500 entries
 

@@ -14,10 +14,10 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
-from scrm.sandbox.endpoints import HANDLERS, Call
-from scrm.sandbox.errors import ApiError, invalid
-from scrm.sandbox.feed import shorten
-from scrm.sandbox.world import World
+from sandbox.endpoints import HANDLERS, Call
+from sandbox.errors import ApiError, invalid
+from sandbox.feed import shorten
+from sandbox.world import World
 
 bp = Blueprint("sandbox_wecom_api", __name__)
 CREDENTIAL_PARAMS = ("access_token", "corpsecret")

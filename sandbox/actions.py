@@ -14,11 +14,11 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from scrm.sandbox import callbacks
-from scrm.sandbox.callbacks import CallbackSender
-from scrm.sandbox.model import Customer, GroupChat, Member, Relation, Staff, TagGroup, Transfer
-from scrm.sandbox.seed import customer_name
-from scrm.sandbox.world import World
+from sandbox import callbacks
+from sandbox.callbacks import CallbackSender
+from sandbox.model import Customer, GroupChat, Member, Relation, Staff, TagGroup, Transfer
+from sandbox.seed import customer_name
+from sandbox.world import World
 
 # scene → (groupchat/get member join_scene, callback JoinScene): the two use different scales (§2.2)
 JOIN_SCENES = {"invite": (1, 0), "link": (2, 0), "qrcode": (3, 3)}

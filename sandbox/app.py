@@ -1,7 +1,7 @@
 """The simulator's Flask app: the WeCom API under /cgi-bin/ plus a small JSON control API.
 
 ``create_simulator_app(world, callback_url)`` mounts both on one in-memory ``World``; callbacks
-go to ``callback_url`` (none are sent without one). Run it with ``python -m scrm.sandbox``.
+go to ``callback_url`` (none are sent without one). Run it with ``python -m sandbox``.
 
 Control API (JSON in and out; no authentication — it is a local sandbox):
 
@@ -46,11 +46,11 @@ from collections.abc import Iterable
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scrm.sandbox import api, oauth
-from scrm.sandbox.actions import ActionError, Actions
-from scrm.sandbox.callbacks import CallbackSender, Transport
-from scrm.sandbox.errors import ApiError
-from scrm.sandbox.world import World
+from sandbox import api, oauth
+from sandbox.actions import ActionError, Actions
+from sandbox.callbacks import CallbackSender, Transport
+from sandbox.errors import ApiError
+from sandbox.world import World
 
 control = Blueprint("sandbox_control", __name__)
 
@@ -61,7 +61,7 @@ def create_simulator_app(world: World, callback_url: str | None = None, *,
                          callback_workers: int = 1, blueprints: Iterable[Blueprint] = ()) -> Flask:
     """``sender`` overrides the one built from ``callback_url`` (tests inject a synchronous one
     posting through a Flask test client); ``blueprints`` lets the sandbox page mount itself."""
-    app = Flask("scrm.sandbox")
+    app = Flask("sandbox")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     if sender is None and callback_url:

@@ -3,9 +3,9 @@ multipart field ``media``. A media_id is valid for 3 days (``WorldConfig.media_t
 that name an unknown or expired one are refused with 40007, as WeCom does."""
 from __future__ import annotations
 
-from scrm.sandbox.endpoints.base import Call, endpoint
-from scrm.sandbox.errors import ApiError
-from scrm.sandbox.world import World
+from sandbox.endpoints.base import Call, endpoint
+from sandbox.errors import ApiError
+from sandbox.world import World
 
 # bytes: at least 5, at most (WeCom's limits per type)
 SIZE_LIMITS = {"image": 10 * 2**20, "voice": 2 * 2**20, "video": 10 * 2**20, "file": 20 * 2**20}
