@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scrm.crypto import CallbackCrypto, parse_xml
 from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
 from scrm.sandbox.feed import Feed
+from scrm.wecom.crypto import CallbackCrypto, parse_xml
 
 log = logging.getLogger("scrm.sandbox.callbacks")
 

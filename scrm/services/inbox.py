@@ -21,13 +21,13 @@ from sqlalchemy import bindparam, create_engine, insert, or_, select, text, upda
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
-from scrm.crypto import parse_xml
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.models import CallbackEvent, EventStatus
 from scrm.queueing import enqueue, enqueue_many
 from scrm.services import dispatch
 from scrm.wecom import RetryableWeComError
+from scrm.wecom.crypto import parse_xml
 
 log = logging.getLogger(__name__)
 

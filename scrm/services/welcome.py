@@ -18,7 +18,6 @@ from flask import current_app
 from sqlalchemy import bindparam, select, text, update
 
 from scrm.clock import utcnow
-from scrm.crypto import parse_xml
 from scrm.extensions import db
 from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
 from scrm.queueing import enqueue
@@ -26,6 +25,7 @@ from scrm.services import timeline, welcome_templates
 from scrm.services.content import NICKNAME, STAFF_NAME, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.wecom import RetryableWeComError, WeComError
+from scrm.wecom.crypto import parse_xml
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from scrm.crypto import CallbackCrypto
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.queueing import get_queue
 from scrm.services import inbox
+from scrm.wecom.crypto import CallbackCrypto
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 from tests.helpers import encrypt, event_xml, post_callback
 

@@ -6,12 +6,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from scrm.crypto import CallbackCrypto, parse_xml
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.sandbox import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN, callbacks
 from scrm.sandbox.actions import Actions
 from scrm.sandbox.callbacks import CallbackSender, flask_client_transport
+from scrm.wecom.crypto import CallbackCrypto, parse_xml
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 from tests.sandbox.conftest import make_world
 
