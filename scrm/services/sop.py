@@ -60,16 +60,16 @@ from scrm.services.channels import known_tags
 from scrm.services.content import NICKNAME, render_text, validate_attachments, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.services.validation import raise_if
-from scrm.wecom import RateLimiter, WeComError
+from scrm.wecom import RateLimiter, WeComError, retry
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=24)
 INTERRUPTED_AFTER = timedelta(minutes=10)  # a task RUNNING this long lost its worker: failed
-MAX_ATTEMPTS = 5  # retryable WeCom errors before a task fails
+MAX_ATTEMPTS = retry.TASK_MAX_ATTEMPTS  # retryable WeCom errors before a task fails
 SWEEP_BATCH = 1000
 FIRST_CHECK = timedelta(minutes=10)  # after add_msg_template: give the staff member time to send
-DISPATCHING_RETRY = timedelta(minutes=1)  # 41063
+DISPATCHING_RETRY = retry.DISPATCHING_RECHECK  # 41063
 MAX_CHECK_INTERVAL = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=3)  # a mass-send task the staff member never sent
 MASS_SEND_BATCH = 1000  # customers in one add_msg_template (WeCom takes up to 10,000)

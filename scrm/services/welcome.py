@@ -24,14 +24,14 @@ from scrm.queueing import enqueue
 from scrm.services import timeline, welcome_templates
 from scrm.services.content import NICKNAME, STAFF_NAME, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
-from scrm.wecom import RetryableWeComError, WeComError
+from scrm.wecom import RetryableWeComError, WeComError, retry
 from scrm.wecom.crypto import parse_xml
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(seconds=20)
 SAFETY = timedelta(seconds=2)  # don't start an attempt WeCom would see after the window
-RETRY_DELAY = 1.0
+RETRY_DELAY = retry.WELCOME_RETRY_DELAY
 ADD_EVENTS = ("add_external_contact", "add_half_external_contact")
 DEFAULT_TEXT = "您好，我是{staff_name}，很高兴认识您！有任何问题随时联系我。"
 DEFAULT_TEXT_NO_NAME = "您好，很高兴认识您！有任何问题随时联系我。"

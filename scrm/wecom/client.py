@@ -26,8 +26,9 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from .errors import WeComError, error_for
+from .errors import WeComError
 from .ratelimit import RateLimiter
+from .retry import error_for, transport_retryable
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 
@@ -170,7 +171,7 @@ class WeComClient(WeChatClient):
             else:
                 status = exc.response.status_code if exc.response is not None else None
                 error = error_for(endpoint, None, f"HTTP {status}",
-                                  retryable=status is None or status >= 500 or status == 429)
+                                  retryable=transport_retryable(status))
         except requests.RequestException as exc:
             # Connection errors/timeouts are transient; ValueError subclasses (bad URL/header) are config.
             error = error_for(endpoint, None, f"{type(exc).__name__}: {_redact(str(exc))}",

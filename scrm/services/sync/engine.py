@@ -4,7 +4,7 @@ Stages (each in its own module): staff → tags → customers → groups. A stag
 "done" is never run again, so a resumed run continues with the stage it was in, from that
 stage's checkpoint. Only this thread touches the database; WeCom calls of the paged stages run
 on a thread pool (pipeline.py) and every WeCom call goes through the shared per-corp rate
-limiter (scrm/wecom/ratelimit.py) and the backoff (retry.py).
+limiter (scrm/wecom/ratelimit.py) and the backoff (scrm/wecom/retry.py).
 
 Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
 an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
@@ -32,8 +32,8 @@ from scrm.services.dispatch import EventContext
 from scrm.services.events.common import ensure_rows, insert_pending
 from scrm.services.sync import runs
 from scrm.services.sync.pipeline import Pipeline
-from scrm.services.sync.retry import call_with_backoff
 from scrm.services.sync.runs import SCOPES, Lost, RunState
+from scrm.wecom.retry import call_with_backoff
 
 log = logging.getLogger(__name__)
 
