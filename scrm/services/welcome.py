@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from flask import current_app
 from sqlalchemy import bindparam, select, text, update
 
@@ -163,6 +163,7 @@ def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None
 
 _clients = threading.local()
 CLIENT_REUSE_SECONDS = 60  # as long as corps.credentials() caches a corp's credentials
+CLIENT_CACHE_SIZE = 64  # corps per worker thread
 
 
 def _client(corp_id: str):
@@ -171,12 +172,10 @@ def _client(corp_id: str):
     key = (corp_id, id(current_app.extensions["redis"]))
     cached = getattr(_clients, "by_key", None)
     if cached is None:
-        cached = _clients.by_key = {}
-    hit = cached.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    client = wecom_client(corp_id)
-    cached[key] = (time.monotonic() + CLIENT_REUSE_SECONDS, client)
+        cached = _clients.by_key = TTLCache(maxsize=CLIENT_CACHE_SIZE, ttl=CLIENT_REUSE_SECONDS)
+    client = cached.get(key)
+    if client is None:
+        client = cached[key] = wecom_client(corp_id)
     return client
 
 
