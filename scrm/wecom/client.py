@@ -1,4 +1,4 @@
-"""WeComClient: wechatpy 1.8.18's enterprise WeChatClient with the fixes PROTOCOL.md §5.5 calls for.
+"""WeComClient: wechatpy 1.8.18's enterprise WeChatClient with the fixes it needs (docs/wecom-client.md).
 
 What we change in wechatpy's behaviour, and why:
 * gettoken honours ``api_base_url`` (wechatpy hard-codes https://qyapi.weixin.qq.com) and gets the
@@ -196,7 +196,7 @@ class WeComClient(WeChatClient):
     def _post_json(self, path: str, body: dict) -> dict:
         return self.call("POST", path, json=_compact(body))
 
-    # ---- customers (PROTOCOL §3.2) ---------------------------------------------------------
+    # ---- customers ------------------------------------------------------------------
 
     def get_external_contact(self, external_userid: str, cursor: str | None = None,
                              timeout: float | None = None) -> dict:
@@ -240,7 +240,7 @@ class WeComClient(WeChatClient):
         return self._post_json("externalcontact/mark_tag", {"userid": userid, "external_userid": external_userid,
                                                        "add_tag": list(add_tag), "remove_tag": list(remove_tag)})
 
-    # ---- customer groups (§3.4) ----------------------------------------------------------------
+    # ---- customer groups ----------------------------------------------------------------
 
     def groupchat_list(self, status_filter: int = 0, owner_userids: Iterable[str] | None = None,
                        cursor: str | None = None, limit: int = 1000) -> dict:
@@ -251,7 +251,7 @@ class WeComClient(WeChatClient):
     def groupchat_get(self, chat_id: str, need_name: int = 1) -> dict:
         return self._post_json("externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": need_name})
 
-    # ---- welcome messages (§3.3) ---------------------------------------------------------------
+    # ---- welcome messages ---------------------------------------------------------------
 
     def send_welcome_msg(self, welcome_code: str, text: str | None = None,
                          attachments: list[dict] | None = None) -> dict:
@@ -260,7 +260,7 @@ class WeComClient(WeChatClient):
             "text": {"content": text} if text is not None else None,
             "attachments": attachments})
 
-    # ---- mass messages (§3.5) ------------------------------------------------------------------
+    # ---- mass messages ------------------------------------------------------------------
 
     def add_msg_template(self, payload: dict) -> dict:
         return self._post_json("externalcontact/add_msg_template", payload)
@@ -317,7 +317,7 @@ class WeComClient(WeChatClient):
             "enable_duplicate_check": enable_duplicate_check,
             "duplicate_check_interval": duplicate_check_interval})
 
-    # ---- JS-SDK (§4.2) ----------------------------------------------------------------------
+    # ---- JS-SDK ----------------------------------------------------------------------
 
     @staticmethod
     def _ticket(reply: dict) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""WeCom callback crypto (docs/wecom.md "Callback crypto"), owned on ``cryptography``.
+"""WeCom callback crypto (docs/wecom-client.md "Callback crypto"), owned on ``cryptography``.
 
 * Signature: ``sha1("".join(sorted([token, timestamp, nonce, encrypt])))``, lowercase hex,
   compared in constant time (``hmac.compare_digest``).

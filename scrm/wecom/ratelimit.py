@@ -1,4 +1,4 @@
-"""Per-corp, per-API call budget shared by every process through Redis (PROTOCOL.md §3.9).
+"""Per-corp, per-API call budget shared by every process through Redis (docs/wecom-client.md "Rate limits").
 
 WeCom allows 10,000 calls per minute and 150,000 per hour per corp and API, and answers 45009
 (then bans the API for the rest of the window) beyond that. We keep under both with margin by

@@ -1,6 +1,6 @@
 """The one retry policy: which WeCom failures are worth retrying, and how long to wait.
 
-Which (docs/wecom.md "Errors and retries"):
+Which (docs/wecom-client.md "Errors and retries"):
 * ``RETRYABLE_ERRCODES``: -1 (system busy), 45009 (frequency limit), 45033 (too many concurrent
   calls), 41096 (another app is sending the welcome message), 41063 (mass message still being
   dispatched). Every other errcode is permanent: retrying the same request will not help.
