@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from sandbox import callback_xml  # noqa: E402
 from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from scrm.crypto import CallbackCrypto, parse_xml  # noqa: E402
+from scrm.wecom.crypto import CallbackCrypto, parse_xml  # noqa: E402
 
 # Tencent's public sample credentials (.env.example); a benchmark needs no secret ones.
 CORP_ID, AGENT_ID = "ww1436e0e65a779aee", "1000002"

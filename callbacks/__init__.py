@@ -8,10 +8,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrm.clock import utcnow
-from scrm.crypto import InvalidCallback, parse_xml
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.services import corps, inbox, welcome
+from scrm.wecom.crypto import InvalidCallback, parse_xml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("callbacks", __name__)

@@ -1,7 +1,7 @@
 """Callbacks as WeCom sends them: plaintext event XML, then signed, encrypted delivery.
 
 Builders return the plaintext (PROTOCOL.md §2, self-built app envelope; the XML itself comes
-from ``sandbox.callback_xml``). ``CallbackSender`` encrypts it with ``scrm.crypto.CallbackCrypto``
+from ``sandbox.callback_xml``). ``CallbackSender`` encrypts it with ``scrm.wecom.crypto.CallbackCrypto``
 (token, EncodingAESKey, corp id; random nonce, timestamp now), POSTs it with ``msg_signature``,
 ``timestamp``, ``nonce`` in the query, and behaves like WeCom on failure (§1.6): a non-200 reply or
 no reply within 5 s is retried, up to 3 times. ``duplicate=True`` delivers an event a second time
@@ -24,8 +24,8 @@ import requests
 
 from sandbox.callback_xml import FieldValue, event_xml, message_xml
 from sandbox.feed import Feed
-from scrm.crypto import CallbackCrypto, parse_xml
 from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
+from scrm.wecom.crypto import CallbackCrypto, parse_xml
 
 log = logging.getLogger("sandbox.callbacks")
 

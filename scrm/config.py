@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from scrm import sandbox_corp as sandbox
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
-DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m scrm.sandbox`
+DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m sandbox`
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
 
 # The WeCom app of the corp this deployment serves. All of these are required, unless none is

@@ -46,15 +46,32 @@ def make_worker(app: Flask, queues: list[str], connection=None) -> AppWorker:
     return worker
 
 
+HELPER_POLL_SECONDS = 2  # a helper thread idle this long checks whether it should stop
+
+
 class ThreadedWorker(AppWorker):
-    """One of a pooled worker's extra workers, running in a thread of the same process: the
-    timer death penalty (SIGALRM only reaches the main thread) and no signal handlers (the main
-    thread's worker owns them and stops its helpers)."""
+    """One of a pooled worker's extra workers, running in a thread of the same process.
+
+    Not ``Worker.work()``: that installs signal handlers, which only the main thread may do.
+    ``run()`` is the same loop on RQ's public methods (bootstrap, dequeue_job_and_maintain_ttl,
+    execute_job, heartbeat, teardown), with the timer death penalty (SIGALRM only reaches the
+    main thread) and a stop event set by the main thread's worker."""
 
     death_penalty_class = TimerDeathPenalty
 
-    def _install_signal_handlers(self) -> None:
-        pass
+    def run(self, stop: threading.Event, logging_level: str = "INFO") -> None:
+        self.bootstrap(logging_level)
+        try:
+            while not stop.is_set():
+                self.check_for_suspension(False)
+                result = self.dequeue_job_and_maintain_ttl(HELPER_POLL_SECONDS, HELPER_POLL_SECONDS)
+                if result is not None:
+                    self.execute_job(*result)
+                    self.heartbeat()
+        except Exception:  # noqa: BLE001 - as Worker.work(): log and leave the loop
+            log.exception("worker thread %s stopped on an error", self.name)
+        finally:
+            self.teardown()
 
 
 class PooledWorker(AppWorker):
@@ -65,20 +82,22 @@ class PooledWorker(AppWorker):
     death_penalty_class = TimerDeathPenalty
     helpers: list[ThreadedWorker]
     threads: list[threading.Thread]
+    stop_helpers: threading.Event
 
-    def _install_signal_handlers(self) -> None:
-        super()._install_signal_handlers()
-        # Reached after the RQ scheduler process was forked: start the helper threads only now.
-        level = self.flask_app.config.get("LOG_LEVEL", "INFO")
-        self.threads = [threading.Thread(target=helper.work, kwargs={"logging_level": level},
-                                         name=f"rq-helper-{i}", daemon=True)
-                        for i, helper in enumerate(self.helpers, 1)]
-        for thread in self.threads:
-            thread.start()
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        # First reached inside work(), after RQ forked its scheduler process: only now start the
+        # helper threads (a fork copies only the forking thread).
+        if not self.threads:
+            level = self.flask_app.config.get("LOG_LEVEL", "INFO")
+            self.threads = [threading.Thread(target=helper.run, args=(self.stop_helpers, level),
+                                             name=f"rq-helper-{i}", daemon=True)
+                            for i, helper in enumerate(self.helpers, 1)]
+            for thread in self.threads:
+                thread.start()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def request_stop(self, signum, frame) -> None:
-        for helper in self.helpers:
-            helper._stop_requested = True
+        self.stop_helpers.set()
         super().request_stop(signum, frame)
 
 
@@ -97,6 +116,7 @@ def make_pooled_worker(app: Flask, queues: list[str], threads: int) -> PooledWor
     main = build(PooledWorker)
     main.helpers = [build(ThreadedWorker) for _ in range(threads - 1)]
     main.threads = []
+    main.stop_helpers = threading.Event()
     return main
 
 
@@ -129,17 +149,15 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
 
 
 def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:
-    """Let the helpers finish the job in hand (a welcome job is bounded by the 20 s window), then
-    unregister them; threads idle in a blocking dequeue die with the process."""
-    from rq.worker import WorkerStatus
-
+    """Let the helpers finish the job in hand (a welcome job is bounded by the 20 s window) and
+    unregister themselves; one still running after ``grace`` is unregistered here."""
     deadline = time.monotonic() + grace
-    for helper in worker.helpers:
-        helper._stop_requested = True
-    while time.monotonic() < deadline and any(
-            helper.get_state() == WorkerStatus.BUSY for helper in worker.helpers):
-        time.sleep(0.1)
-    for helper in worker.helpers:
+    worker.stop_helpers.set()
+    for thread in worker.threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    for helper, thread in zip(worker.helpers, worker.threads, strict=False):
+        if not thread.is_alive():
+            continue
         try:
             helper.register_death()
         except Exception:  # noqa: BLE001 - Redis gone: their keys expire on their own

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from sandbox import callback_xml
-from scrm.crypto import CallbackCrypto
+from scrm.wecom.crypto import CallbackCrypto
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN, WECOM_BASE
 
 WECOM_FIXTURES = Path(__file__).parent / "fixtures" / "wecom"

@@ -1,9 +1,16 @@
 """Callback crypto against the official test vectors (PROTOCOL.md §1.9)."""
 from __future__ import annotations
 
-import pytest
+import base64
+import hmac
+import inspect
+import struct
 
-from scrm.crypto import CallbackCrypto, InvalidCallback
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from scrm.wecom import crypto as crypto_module
+from scrm.wecom.crypto import CallbackCrypto, InvalidCallback, parse_xml, sign
 
 VECTOR_A = dict(token="hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
                 aes_key="6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", receive_id="ww1436e0e65a779aee")
@@ -63,13 +70,7 @@ def test_official_plaintext_of_vector_a():
 
 def test_derived_vector_d_signature(monkeypatch):
     """Encryption with the random prefix fixed reproduces PROTOCOL.md's vector D signature."""
-    from wechatpy.enterprise import crypto as wechat_crypto
-
-    class FixedPrp(wechat_crypto.PrpCrypto):
-        def get_random_string(self):
-            return "1234567890123456"
-
-    monkeypatch.setattr(wechat_crypto, "PrpCrypto", FixedPrp)
+    monkeypatch.setattr(crypto_module, "random_prefix", lambda: b"1234567890123456")
     plaintext = ("<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><FromUserName><![CDATA[sys]]>"
                  "</FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType>"
                  "<Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]>"
@@ -80,6 +81,97 @@ def test_derived_vector_d_signature(monkeypatch):
     body, signature = crypto.encrypt(plaintext, "1597212914", "1476422779")
     assert signature == "589a886a7867e6113daeb7c086da15e1b5ae3c18"
     assert crypto.decrypt_body(body.encode(), signature, "1476422779", "1597212914") == plaintext
+
+
+@pytest.mark.parametrize("vector, signature, timestamp, nonce, encrypt", [
+    (VECTOR_A, "0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "1476422779", "1597212914", A_POST_ENCRYPT),
+    (VECTOR_B, "477715d11cdb4164915debcba66cb864d751f3e6", "1409659813", "1372623149", B_POST_ENCRYPT),
+    (VECTOR_C, "74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "1411525903", "461056294", C_POST_ENCRYPT),
+])
+def test_signature_is_sha1_of_the_sorted_four_strings(vector, signature, timestamp, nonce, encrypt):
+    assert sign(vector["token"], timestamp, nonce, encrypt) == signature
+
+
+def test_vector_a_layout_is_pkcs7_to_32_byte_blocks():
+    """PROTOCOL.md §1.5: 266 plaintext bytes pad to 288 (22 bytes of 0x16), the layout is
+    random16 + big-endian length + message + receive id."""
+    key = base64.b64decode(VECTOR_A["aes_key"] + "=")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    raw = decryptor.update(base64.b64decode(A_POST_ENCRYPT)) + decryptor.finalize()
+    assert len(raw) == 288 and raw[-22:] == bytes([22]) * 22
+    assert raw[:16] == b"694ce5a83ae07fe3" and struct.unpack(">I", raw[16:20]) == (228,)
+    assert raw[20 + 228:-22] == b"ww1436e0e65a779aee"
+
+
+def test_round_trip_pads_to_32_byte_blocks():
+    crypto = CallbackCrypto(**VECTOR_A)
+    for size in (0, 1, 11, 12, 13, 44, 300):  # 16 + 4 + 18 (receive id) = 38 bytes of overhead
+        plaintext = "x" * size
+        encrypted, signature = crypto.encrypt_echo(plaintext, "1", "2")
+        assert len(base64.b64decode(encrypted)) % 32 == 0
+        assert crypto.echo(signature, "2", "1", encrypted) == plaintext
+
+
+def test_random_prefix_differs_per_message():
+    crypto = CallbackCrypto(**VECTOR_A)
+    assert crypto.encrypt_echo("same", "1", "2")[0] != crypto.encrypt_echo("same", "1", "2")[0]
+
+
+@pytest.mark.parametrize("signature", ["", "0c3914025cb4b4d68103f6bfc8db550f79dcf48f",
+                                       "0C3914025CB4B4D68103F6BFC8DB550F79DCF48E", "0c3914025cb4b4d6"])
+def test_wrong_signature_is_rejected(signature):
+    body = f"<xml><Encrypt><![CDATA[{A_POST_ENCRYPT}]]></Encrypt></xml>"
+    with pytest.raises(InvalidCallback, match="signature"):
+        CallbackCrypto(**VECTOR_A).decrypt_body(body.encode(), signature, "1476422779", "1597212914")
+
+
+def test_signature_is_compared_in_constant_time(monkeypatch):
+    compared = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(crypto_module.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or real(a, b))
+    CallbackCrypto(**VECTOR_A).echo("012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb", "1476416373", "47744683",
+                                    "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==")
+    assert compared == [(b"012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb",) * 2]
+
+
+@pytest.mark.parametrize("garbled", [
+    "not base64!",                              # binascii.Error
+    base64.b64encode(b"x" * 31).decode(),       # not a whole AES block
+    base64.b64encode(b"x" * 32).decode(),       # decrypts to garbage padding
+    A_POST_ENCRYPT[:-44] + "=",                 # truncated
+])
+def test_garbled_ciphertext_is_one_error_type(garbled):
+    crypto = CallbackCrypto(**VECTOR_A)
+    signature = sign(VECTOR_A["token"], "1", "2", garbled)
+    with pytest.raises(InvalidCallback):
+        crypto.echo(signature, "1", "2", garbled)
+
+
+def test_bad_padding_is_rejected():
+    """A block whose padding bytes disagree is refused (wechatpy read only the last byte)."""
+    key = base64.b64decode(VECTOR_A["aes_key"] + "=")
+    data = b"1234567890123456" + struct.pack(">I", 2) + b"hi" + b"ww1436e0e65a779aee" + b"\x01" * 23 + b"\x18"
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    encrypted = base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode()
+    with pytest.raises(InvalidCallback, match="decrypt"):
+        CallbackCrypto(**VECTOR_A).echo(sign(VECTOR_A["token"], "1", "2", encrypted), "1", "2", encrypted)
+
+
+def test_entities_are_refused():
+    body = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<xml><Encrypt>&x;</Encrypt></xml>")
+    with pytest.raises(InvalidCallback, match="unparseable"):
+        parse_xml(body)
+
+
+def test_short_aes_key_is_refused():
+    with pytest.raises(ValueError):
+        CallbackCrypto("t", "short", "ww1")
+
+
+def test_crypto_does_not_use_wechatpy():
+    source = inspect.getsource(crypto_module)
+    assert "wechatpy" not in source
 
 
 def test_wrong_receive_id_is_rejected():

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from scrm.crypto import CallbackCrypto
 from scrm.extensions import db
 from scrm.models import Corp
+from scrm.wecom.crypto import CallbackCrypto
 
 
 @dataclass(frozen=True)

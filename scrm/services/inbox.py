@@ -21,18 +21,18 @@ from sqlalchemy import create_engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
-from scrm.crypto import parse_xml
 from scrm.db import insert_ignoring_conflict_sql
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.models import CallbackEvent, EventStatus
 from scrm.queueing import enqueue, enqueue_many
 from scrm.services import dispatch
-from scrm.wecom import RetryableWeComError
+from scrm.wecom import RetryableWeComError, retry
+from scrm.wecom.crypto import parse_xml
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = retry.MAX_JOB_ATTEMPTS
 CLAIM_SECONDS = 120  # longer than the callbacks queue's job timeout
 PROCESS_JOB = "jobs.callbacks.process_callback"
 
@@ -267,7 +267,7 @@ def process(event_id: int) -> str:
         # race with a concurrent handler (the next attempt sees the other's row).
         db.session.rollback()
         row = db.session.get(CallbackEvent, event_id)
-        delay = getattr(exc, "delay", None) or min(300, 5 * 2 ** (row.attempts - 1))
+        delay = getattr(exc, "delay", None) or retry.job_delay(row.attempts)
         if row.attempts >= MAX_ATTEMPTS:
             log.error("callback %s failed after %s attempts: %s", event_id, row.attempts, exc)
             _finish(row, EventStatus.FAILED, str(exc))

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from flask import current_app
 from sqlalchemy import select, update
 
 from scrm.clock import utcnow
-from scrm.crypto import parse_xml
 from scrm.db import insert_ignoring_conflict_sql
 from scrm.extensions import db
 from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
@@ -26,13 +25,14 @@ from scrm.queueing import enqueue
 from scrm.services import timeline, welcome_templates
 from scrm.services.content import NICKNAME, STAFF_NAME, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
-from scrm.wecom import RetryableWeComError, WeComError
+from scrm.wecom import RetryableWeComError, WeComError, retry
+from scrm.wecom.crypto import parse_xml
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(seconds=20)
 SAFETY = timedelta(seconds=2)  # don't start an attempt WeCom would see after the window
-RETRY_DELAY = 1.0
+RETRY_DELAY = retry.WELCOME_RETRY_DELAY
 ADD_EVENTS = ("add_external_contact", "add_half_external_contact")
 DEFAULT_TEXT = "您好，我是{staff_name}，很高兴认识您！有任何问题随时联系我。"
 DEFAULT_TEXT_NO_NAME = "您好，很高兴认识您！有任何问题随时联系我。"
@@ -161,6 +161,7 @@ def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None
 
 _clients = threading.local()
 CLIENT_REUSE_SECONDS = 60  # as long as corps.credentials() caches a corp's credentials
+CLIENT_CACHE_SIZE = 64  # corps per worker thread
 
 
 def _client(corp_id: str):
@@ -169,12 +170,10 @@ def _client(corp_id: str):
     key = (corp_id, id(current_app.extensions["redis"]))
     cached = getattr(_clients, "by_key", None)
     if cached is None:
-        cached = _clients.by_key = {}
-    hit = cached.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    client = wecom_client(corp_id)
-    cached[key] = (time.monotonic() + CLIENT_REUSE_SECONDS, client)
+        cached = _clients.by_key = TTLCache(maxsize=CLIENT_CACHE_SIZE, ttl=CLIENT_REUSE_SECONDS)
+    client = cached.get(key)
+    if client is None:
+        client = cached[key] = wecom_client(corp_id)
     return client
 
 

@@ -1,4 +1,4 @@
-"""WeComClient: wechatpy 1.8.18's enterprise WeChatClient with the fixes PROTOCOL.md §5.5 calls for.
+"""WeComClient: wechatpy 1.8.18's enterprise WeChatClient with the fixes it needs (docs/wecom-client.md).
 
 What we change in wechatpy's behaviour, and why:
 * gettoken honours ``api_base_url`` (wechatpy hard-codes https://qyapi.weixin.qq.com) and gets the
@@ -26,8 +26,9 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from .errors import WeComError, error_for
+from .errors import WeComError
 from .ratelimit import RateLimiter
+from .retry import error_for, transport_retryable
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 
@@ -170,7 +171,7 @@ class WeComClient(WeChatClient):
             else:
                 status = exc.response.status_code if exc.response is not None else None
                 error = error_for(endpoint, None, f"HTTP {status}",
-                                  retryable=status is None or status >= 500 or status == 429)
+                                  retryable=transport_retryable(status))
         except requests.RequestException as exc:
             # Connection errors/timeouts are transient; ValueError subclasses (bad URL/header) are config.
             error = error_for(endpoint, None, f"{type(exc).__name__}: {_redact(str(exc))}",
@@ -195,7 +196,7 @@ class WeComClient(WeChatClient):
     def _post_json(self, path: str, body: dict) -> dict:
         return self.call("POST", path, json=_compact(body))
 
-    # ---- customers (PROTOCOL §3.2) ---------------------------------------------------------
+    # ---- customers ------------------------------------------------------------------
 
     def get_external_contact(self, external_userid: str, cursor: str | None = None,
                              timeout: float | None = None) -> dict:
@@ -209,9 +210,6 @@ class WeComClient(WeChatClient):
 
     def get_follow_user_list(self) -> dict:
         return self.call("GET", "externalcontact/get_follow_user_list")
-
-    def list_external_contacts(self, userid: str) -> dict:
-        return self.call("GET", "externalcontact/list", params={"userid": userid})
 
     def remark(self, userid: str, external_userid: str, *, remark: str | None = None,
                description: str | None = None, remark_company: str | None = None,
@@ -230,25 +228,6 @@ class WeComClient(WeChatClient):
             "tag_id": list(tag_ids) if tag_ids is not None else None,
             "group_id": list(group_ids) if group_ids is not None else None})
 
-    def add_corp_tag(self, tags: Iterable[str | dict], *, group_id: str | None = None,
-                     group_name: str | None = None, order: int | None = None) -> dict:
-        """``tags``: names or {"name", "order"} dicts; into ``group_id`` or (new/existing) ``group_name``."""
-        if group_id is None and group_name is None:
-            raise ValueError("add_corp_tag() needs group_id or group_name")
-        tag = [{"name": t} if isinstance(t, str) else t for t in tags]
-        return self._post_json("externalcontact/add_corp_tag",
-                          {"group_id": group_id, "group_name": group_name, "order": order, "tag": tag})
-
-    def edit_corp_tag(self, id: str, name: str | None = None, order: int | None = None) -> dict:  # noqa: A002
-        return self._post_json("externalcontact/edit_corp_tag", {"id": id, "name": name, "order": order})
-
-    def del_corp_tag(self, tag_ids: Iterable[str] | None = None, group_ids: Iterable[str] | None = None) -> dict:
-        if tag_ids is None and group_ids is None:
-            raise ValueError("del_corp_tag() needs tag_ids or group_ids")
-        return self._post_json("externalcontact/del_corp_tag", {
-            "tag_id": list(tag_ids) if tag_ids is not None else None,
-            "group_id": list(group_ids) if group_ids is not None else None})
-
     def get_strategy_tag_list(self, strategy_id: int | None = None, tag_ids: Iterable[str] | None = None,
                               group_ids: Iterable[str] | None = None) -> dict:
         return self._post_json("externalcontact/get_strategy_tag_list", {
@@ -261,7 +240,7 @@ class WeComClient(WeChatClient):
         return self._post_json("externalcontact/mark_tag", {"userid": userid, "external_userid": external_userid,
                                                        "add_tag": list(add_tag), "remove_tag": list(remove_tag)})
 
-    # ---- customer groups (§3.4) ----------------------------------------------------------------
+    # ---- customer groups ----------------------------------------------------------------
 
     def groupchat_list(self, status_filter: int = 0, owner_userids: Iterable[str] | None = None,
                        cursor: str | None = None, limit: int = 1000) -> dict:
@@ -272,16 +251,7 @@ class WeComClient(WeChatClient):
     def groupchat_get(self, chat_id: str, need_name: int = 1) -> dict:
         return self._post_json("externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": need_name})
 
-    def groupchat_transfer(self, chat_ids: Iterable[str], new_owner: str) -> dict:
-        """Groups of a resigned owner."""
-        return self._post_json("externalcontact/groupchat/transfer",
-                          {"chat_id_list": list(chat_ids), "new_owner": new_owner})
-
-    def groupchat_onjob_transfer(self, chat_ids: Iterable[str], new_owner: str) -> dict:
-        return self._post_json("externalcontact/groupchat/onjob_transfer",
-                          {"chat_id_list": list(chat_ids), "new_owner": new_owner})
-
-    # ---- welcome messages (§3.3) ---------------------------------------------------------------
+    # ---- welcome messages ---------------------------------------------------------------
 
     def send_welcome_msg(self, welcome_code: str, text: str | None = None,
                          attachments: list[dict] | None = None) -> dict:
@@ -290,28 +260,10 @@ class WeComClient(WeChatClient):
             "text": {"content": text} if text is not None else None,
             "attachments": attachments})
 
-    def group_welcome_template_add(self, payload: dict) -> dict:
-        return self._post_json("externalcontact/group_welcome_template/add", payload)
-
-    def group_welcome_template_edit(self, template_id: str, payload: dict) -> dict:
-        return self._post_json("externalcontact/group_welcome_template/edit", {**payload, "template_id": template_id})
-
-    def group_welcome_template_get(self, template_id: str) -> dict:
-        return self._post_json("externalcontact/group_welcome_template/get", {"template_id": template_id})
-
-    def group_welcome_template_del(self, template_id: str) -> dict:
-        return self._post_json("externalcontact/group_welcome_template/del", {"template_id": template_id})
-
-    # ---- mass messages (§3.5) ------------------------------------------------------------------
+    # ---- mass messages ------------------------------------------------------------------
 
     def add_msg_template(self, payload: dict) -> dict:
         return self._post_json("externalcontact/add_msg_template", payload)
-
-    def get_groupmsg_list_v2(self, chat_type: str, start_time: int, end_time: int, creator: str | None = None,
-                             filter_type: int = 2, limit: int = 100, cursor: str | None = None) -> dict:
-        return self._post_json("externalcontact/get_groupmsg_list_v2", {
-            "chat_type": chat_type, "start_time": start_time, "end_time": end_time, "creator": creator,
-            "filter_type": filter_type, "limit": limit, "cursor": cursor})
 
     def get_groupmsg_task(self, msgid: str, limit: int = 1000, cursor: str | None = None) -> dict:
         return self._post_json("externalcontact/get_groupmsg_task", {"msgid": msgid, "limit": limit, "cursor": cursor})
@@ -321,60 +273,6 @@ class WeComClient(WeChatClient):
         return self._post_json("externalcontact/get_groupmsg_send_result",
                           {"msgid": msgid, "userid": userid, "limit": limit, "cursor": cursor})
 
-    # ---- statistics (§3.6) ---------------------------------------------------------------------
-
-    def statistic_group_by_day(self, day_begin_time: int, day_end_time: int | None = None,
-                               owner_userids: Iterable[str] | None = None) -> dict:
-        return self._post_json("externalcontact/groupchat/statistic_group_by_day", {
-            "day_begin_time": day_begin_time, "day_end_time": day_end_time,
-            "owner_filter": _owner_filter(owner_userids)})
-
-    def groupchat_statistic(self, day_begin_time: int, day_end_time: int | None = None,
-                            owner_userids: Iterable[str] | None = None, order_by: int = 1, order_asc: int = 0,
-                            offset: int = 0, limit: int = 500) -> dict:
-        return self._post_json("externalcontact/groupchat/statistic", {
-            "day_begin_time": day_begin_time, "day_end_time": day_end_time,
-            "owner_filter": _owner_filter(owner_userids),
-            "order_by": order_by, "order_asc": order_asc, "offset": offset, "limit": limit})
-
-    def get_user_behavior_data(self, userids: Iterable[str] | None = None, partyids: Iterable[int] | None = None,
-                               *, start_time: int, end_time: int) -> dict:
-        """Several userids are aggregated into one series by WeCom; query per user for per-staff data."""
-        if userids is None and partyids is None:
-            raise ValueError("get_user_behavior_data() needs userids or partyids")
-        return self._post_json("externalcontact/get_user_behavior_data", {
-            "userid": list(userids) if userids is not None else None,
-            "partyid": list(partyids) if partyids is not None else None,
-            "start_time": start_time, "end_time": end_time})
-
-    # ---- transfers (§3.7) ----------------------------------------------------------------------
-
-    def transfer_customer(self, handover_userid: str, takeover_userid: str, external_userids: Iterable[str],
-                          transfer_success_msg: str | None = None) -> dict:
-        return self._post_json("externalcontact/transfer_customer", {
-            "handover_userid": handover_userid, "takeover_userid": takeover_userid,
-            "external_userid": list(external_userids), "transfer_success_msg": transfer_success_msg})
-
-    def transfer_result(self, handover_userid: str, takeover_userid: str, cursor: str | None = None) -> dict:
-        return self._post_json("externalcontact/transfer_result", {
-            "handover_userid": handover_userid, "takeover_userid": takeover_userid, "cursor": cursor})
-
-    def resigned_transfer_customer(self, handover_userid: str, takeover_userid: str,
-                                   external_userids: Iterable[str]) -> dict:
-        return self._post_json("externalcontact/resigned/transfer_customer", {
-            "handover_userid": handover_userid, "takeover_userid": takeover_userid,
-            "external_userid": list(external_userids)})
-
-    def resigned_transfer_result(self, handover_userid: str, takeover_userid: str,
-                                 cursor: str | None = None) -> dict:
-        return self._post_json("externalcontact/resigned/transfer_result", {
-            "handover_userid": handover_userid, "takeover_userid": takeover_userid, "cursor": cursor})
-
-    def get_unassigned_list(self, page_id: int | None = None, page_size: int = 1000,
-                            cursor: str | None = None) -> dict:
-        return self._post_json("externalcontact/get_unassigned_list",
-                          {"page_id": page_id, "page_size": page_size, "cursor": cursor})
-
     # ---- 「联系我」 contact ways ----------------------------------------------------------------
 
     def add_contact_way(self, payload: dict) -> dict:
@@ -382,9 +280,6 @@ class WeComClient(WeChatClient):
 
     def update_contact_way(self, payload: dict) -> dict:
         return self._post_json("externalcontact/update_contact_way", payload)
-
-    def get_contact_way(self, config_id: str) -> dict:
-        return self._post_json("externalcontact/get_contact_way", {"config_id": config_id})
 
     def del_contact_way(self, config_id: str) -> dict:
         return self._post_json("externalcontact/del_contact_way", {"config_id": config_id})
@@ -405,9 +300,6 @@ class WeComClient(WeChatClient):
         """Current OAuth endpoint (wechatpy calls the legacy user/getuserinfo)."""
         return self.call("GET", "auth/getuserinfo", params={"code": code})
 
-    def get_user(self, userid: str) -> dict:
-        return self.call("GET", "user/get", params={"userid": userid})
-
     def list_departments(self, department_id: int | None = None) -> dict:
         return self.call("GET", "department/list", params=_compact({"id": department_id}))
 
@@ -425,7 +317,7 @@ class WeComClient(WeChatClient):
             "enable_duplicate_check": enable_duplicate_check,
             "duplicate_check_interval": duplicate_check_interval})
 
-    # ---- JS-SDK (§4.2) ----------------------------------------------------------------------
+    # ---- JS-SDK ----------------------------------------------------------------------
 
     @staticmethod
     def _ticket(reply: dict) -> tuple[str, int]:
@@ -447,12 +339,3 @@ class WeComClient(WeChatClient):
     def jsapi_signature(self, ticket: str, noncestr: str, timestamp: int | str, url: str) -> str:
         """sha1 over the sorted key=value pairs; the signed URL excludes any #fragment (doc 90506)."""
         return self.jsapi.get_jsapi_signature(noncestr, ticket, timestamp, url.split("#", 1)[0])
-
-    # ---- chat archive HTTP APIs (need a client built with the 会话存档 secret) -------------------
-
-    def msgaudit_get_permit_user_list(self, type: int | None = None) -> dict:  # noqa: A002
-        return self._post_json("msgaudit/get_permit_user_list", {"type": type})
-
-    def msgaudit_check_single_agree(self, info: list[dict]) -> dict:
-        """``info``: [{"userid": ..., "exteranalopenid": ...}] (sic, WeCom's spelling)."""
-        return self._post_json("msgaudit/check_single_agree", {"info": info})

@@ -1,7 +1,7 @@
 """WeCom API errors: one base class, split into "retry later" and "don't bother".
 
-Callers (RQ jobs) decide on ``exc.retryable``; the split is driven by ``ERROR_CLASSES``
-(PROTOCOL.md §3.9). Anything not listed there is permanent.
+Callers (RQ jobs) decide on ``exc.retryable``; which errcodes are retryable is the retry
+policy's call (retry.py).
 """
 from __future__ import annotations
 
@@ -36,22 +36,3 @@ class RetryableWeComError(WeComError):
 
 class PermanentWeComError(WeComError):
     """Retrying the same request will not help (bad input, config, permission...)."""
-
-
-# errcode -> class. Extend here; unlisted errcodes are permanent.
-ERROR_CLASSES: dict[int, type[WeComError]] = {
-    -1: RetryableWeComError,     # 系统繁忙 ("retry at most 3 times")
-    45009: RetryableWeComError,  # frequency limit; the ban lasts as long as the window (>= 60 s)
-    45033: RetryableWeComError,  # too many concurrent calls on the same resource
-    41096: RetryableWeComError,  # welcome message being distributed by another app
-    41063: RetryableWeComError,  # mass message still being dispatched
-}
-
-
-def error_for(api: str, errcode: int | None, errmsg: str, *, retryable: bool | None = None) -> WeComError:
-    """Build the right subclass; ``retryable`` overrides the table (used for transport errors)."""
-    if retryable is None:
-        cls = ERROR_CLASSES.get(errcode, PermanentWeComError) if errcode is not None else PermanentWeComError
-    else:
-        cls = RetryableWeComError if retryable else PermanentWeComError
-    return cls(errcode, errmsg, api)

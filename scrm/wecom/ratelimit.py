@@ -1,4 +1,4 @@
-"""Per-corp, per-API call budget shared by every process through Redis (PROTOCOL.md §3.9).
+"""Per-corp, per-API call budget shared by every process through Redis (docs/wecom-client.md "Rate limits").
 
 WeCom allows 10,000 calls per minute and 150,000 per hour per corp and API, and answers 45009
 (then bans the API for the rest of the window) beyond that. We keep under both with margin by
@@ -13,6 +13,12 @@ A call that would exceed the budget waits (``sleep``) until it fits; one that wo
 than ``max_wait`` raises a RetryableWeComError(45009) at once, so a latency-bound caller (a
 callback job) retries later instead of blocking a worker. Redis trouble never blocks a call:
 the limiter then lets it through (and logs), since WeCom's own limit still protects WeCom.
+
+Some APIs also have a budget per staff member: ``message/send`` allows 30 messages a minute and
+1,000 an hour per app and member, and WeCom silently drops the excess (docs 90454, 90236). For
+those, ``member_allows`` counts calls per member in fixed windows (the calendar minute and hour)
+and answers False, booking nothing, when a window is full: the caller leaves the work for a
+later run rather than waiting, since a reminder can be sent a minute later.
 """
 from __future__ import annotations
 
@@ -53,6 +59,25 @@ return '0'
 """
 
 
+# Fixed windows: KEYS one counter per window, ARGV the limits in the same order and the TTL.
+# Returns 1 and counts the call when every window has room, else 0 (nothing counted).
+_COUNT = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i]) then return 0 end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, tonumber(ARGV[#KEYS + i]))
+end
+return 1
+"""
+
+# api -> ((window seconds, calls per window), ...) per staff member (docs 90454: excess is dropped).
+MEMBER_LIMITS: dict[str, tuple[tuple[int, int], ...]] = {
+    "message/send": ((60, 30), (3600, 1000)),
+}
+
+
 @dataclass(frozen=True)
 class Window:
     name: str
@@ -81,6 +106,7 @@ class RateLimiter:
         self.now = now
         self.sleep = sleep
         self._script = redis.register_script(_GCRA)
+        self._count = redis.register_script(_COUNT)
 
     def keys(self, api: str) -> list[str]:
         return [f"{KEY_PREFIX}:{self.corp_id}:{api}:{window.name}" for window in self.windows]
@@ -105,3 +131,19 @@ class RateLimiter:
                 raise RetryableWeComError(45009, f"local rate limit: {api} would wait {wait:.1f} s", api)
             self.sleep(wait)
             waited += wait
+
+    def member_allows(self, api: str, userid: str, *, at: float | None = None) -> bool:
+        """Count one call of ``api`` for staff member ``userid`` against MEMBER_LIMITS; False
+        (nothing counted) when a window is full. ``at``: the time, default ``now()``."""
+        limits = MEMBER_LIMITS.get(api)
+        if not limits:
+            return True
+        at = self.now() if at is None else at
+        keys = [f"{KEY_PREFIX}:{self.corp_id}:{api}:member:{userid}:{seconds}:{int(at // seconds)}"
+                for seconds, _ in limits]
+        args = [calls for _, calls in limits] + [2 * seconds for seconds, _ in limits]
+        try:
+            return bool(self._count(keys=keys, args=args))
+        except redis_lib.RedisError as exc:
+            log.warning("rate limiter unavailable, %s unthrottled per member: %s", api, exc)
+            return True

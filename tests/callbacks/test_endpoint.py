@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from scrm.crypto import CallbackCrypto
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.queueing import get_queue
 from scrm.services import inbox
+from scrm.wecom.crypto import CallbackCrypto, sign
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 from tests.helpers import encrypt, event_xml, post_callback
 
@@ -77,10 +77,8 @@ def test_unknown_corp_path_is_404(client):
 def test_garbled_ciphertext_is_400(client):
     body, query = encrypt(event_xml("change_contact", "delete_user"))
     # Same signature scheme, but the ciphertext is cut short: signed correctly, undecryptable.
-    from wechatpy.crypto import _get_signature
-
     truncated = "Kl7kjoSf6DMD1zh7rtrHjFaDapSCkaOnwu3bqLc5tAyb"
-    query["msg_signature"] = _get_signature(TEST_TOKEN, query["timestamp"], query["nonce"], truncated)
+    query["msg_signature"] = sign(TEST_TOKEN, query["timestamp"], query["nonce"], truncated)
     resp = client.post("/wecom/callback", data=f"<xml><Encrypt><![CDATA[{truncated}]]></Encrypt></xml>",
                        query_string=query)
     assert resp.status_code == 400

@@ -1,7 +1,7 @@
 """Actions through the control API: validation, and the world changes the API then shows."""
 from __future__ import annotations
 
-from scrm.crypto import parse_xml
+from scrm.wecom.crypto import parse_xml
 
 
 def callbacks_sent(world) -> list[dict]:

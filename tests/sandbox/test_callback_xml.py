@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from sandbox import callback_xml
-from scrm.crypto import parse_xml
 from scrm.extensions import db
 from scrm.models import CallbackEvent, Staff
+from scrm.wecom.crypto import parse_xml
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import event_xml, post_callback, run_jobs
 

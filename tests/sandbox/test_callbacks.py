@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sandbox import callbacks
 from sandbox.actions import Actions
 from sandbox.callbacks import CallbackSender, flask_client_transport
-from scrm.crypto import CallbackCrypto, parse_xml
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.sandbox_corp import SANDBOX_AES_KEY, SANDBOX_CORP_ID, SANDBOX_TOKEN
+from scrm.wecom.crypto import CallbackCrypto, parse_xml
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN
 from tests.sandbox.conftest import make_world
 

@@ -1,7 +1,7 @@
 """Customer group APIs and the group actions' member versions."""
 from __future__ import annotations
 
-from scrm.crypto import parse_xml
+from scrm.wecom.crypto import parse_xml
 from tests.sandbox.conftest import caller_for, make_world
 
 

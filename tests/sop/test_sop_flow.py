@@ -15,7 +15,7 @@ from scrm import clock
 from scrm.extensions import db
 from scrm.models import SopEnrollment, SopTask
 from scrm.services import sop as sop_service
-from scrm.services.sop import delivery as sop_delivery
+from scrm.wecom import ratelimit
 from tests.helpers import event_xml, post_callback, run_jobs
 from tests.sop.conftest import T0
 from tests.welcome.support import OK, bodies, entry, kinds, url
@@ -240,7 +240,7 @@ def test_a_task_the_staff_member_never_sends_is_given_up(app, wecom, sop, add_cu
 
 
 def test_reminders_are_throttled_per_staff_member(app, api, wecom, channel, add_customer, tick, monkeypatch):
-    monkeypatch.setattr(sop_delivery, "REMINDERS_PER_MINUTE", 2)
+    monkeypatch.setitem(ratelimit.MEMBER_LIMITS, "message/send", ((60, 2), (3600, 1000)))
     api("POST", "/sops", json={"name": "提醒", "steps": [
         {"delay_minutes": 10, "delivery": "reminder", "text": "跟进"}]})
     for n in range(3):

@@ -113,3 +113,44 @@ def test_the_client_books_every_api_call(make_client, fake):
     client.get_external_contact("wmX")
 
     assert recorder.apis == ["externalcontact/groupchat/get", "externalcontact/get"]  # gettoken is not booked
+
+
+def test_message_send_allows_30_per_minute_per_staff_member(redis_client):
+    clock = FakeClock()
+    clock.now = 1_700_000_020.0  # 20 s before a minute ends
+    budget = limiter(redis_client, clock, None)
+    assert [budget.member_allows("message/send", "zhangsan") for _ in range(31)] == [True] * 30 + [False]
+    assert budget.member_allows("message/send", "lisi")  # each member has their own budget
+    assert limiter(redis_client, clock, None, corp="wwother").member_allows("message/send", "zhangsan")
+    assert budget.member_allows("externalcontact/get", "zhangsan")  # no per-member rule for other APIs
+    clock.now += 20  # the next minute
+    assert budget.member_allows("message/send", "zhangsan")
+    assert all(0 < redis_client.ttl(key) <= 7200 for key in redis_client.keys("scrm:wecom:rate:*:member:*"))
+
+
+def test_message_send_allows_1000_per_hour_per_staff_member(redis_client):
+    clock = FakeClock()
+    clock.now = 1_699_999_200.0  # the start of an hour
+    budget = limiter(redis_client, clock, None)
+    allowed = 0
+    for _ in range(40):  # 40 minutes x 30 would be 1,200
+        allowed += sum(budget.member_allows("message/send", "zhangsan") for _ in range(30))
+        clock.now += 60
+    assert allowed == 1000
+
+
+def test_a_refused_member_call_counts_nothing(redis_client, monkeypatch):
+    from scrm.wecom import ratelimit
+
+    monkeypatch.setitem(ratelimit.MEMBER_LIMITS, "message/send", ((60, 2), (3600, 3)))
+    clock = FakeClock()
+    clock.now = 1_699_999_200.0
+    budget = limiter(redis_client, clock, None)
+    assert [budget.member_allows("message/send", "u") for _ in range(4)] == [True, True, False, False]
+    clock.now += 60
+    assert [budget.member_allows("message/send", "u") for _ in range(2)] == [True, False]  # 3 an hour
+
+
+def test_redis_down_allows_the_member_call():
+    down = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    assert RateLimiter(down, "wwcorp").member_allows("message/send", "zhangsan")

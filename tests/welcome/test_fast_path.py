@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import responses
@@ -109,3 +111,21 @@ def test_adds_without_a_welcome_code_enqueue_nothing(app, client):
                     ExternalUserID="wmX", State="s")
     post_callback(client, xml)
     assert get_queue("welcome").count == 0
+
+
+def test_the_welcome_client_is_reused_per_thread_for_a_minute(app):
+    """One TTL cache (cachetools) keeps each worker thread's WeComClient for CLIENT_REUSE_SECONDS."""
+    with app.app_context():
+        first = welcome._client(TEST_CORP_ID)
+        assert welcome._client(TEST_CORP_ID) is first
+        other_thread = []
+
+        def build() -> None:
+            with app.app_context():
+                other_thread.append(welcome._client(TEST_CORP_ID))
+        thread = threading.Thread(target=build)
+        thread.start()
+        thread.join()
+        assert other_thread[0] is not first  # requests sessions are not shared between threads
+        welcome._clients.by_key.expire(time.monotonic() + welcome.CLIENT_REUSE_SECONDS + 1)
+        assert welcome._client(TEST_CORP_ID) is not first

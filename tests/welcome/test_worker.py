@@ -1,16 +1,20 @@
 """The welcome worker runs several jobs at once (its jobs mostly wait on WeCom), and stops cleanly."""
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import redis as redis_lib
+from rq.worker import BaseWorker, SimpleWorker
 
 from scrm.queueing import get_queue
+from scrm.worker import make_pooled_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +47,49 @@ def test_a_welcome_worker_runs_jobs_concurrently_and_stops_on_sigterm(app, redis
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     assert redis_client.smembers("rq:workers") == set()  # every thread's worker unregistered
+
+
+def test_a_helper_thread_runs_jobs_and_unregisters_when_stopped(app, redis_client):
+    url = app.config["REDIS_URL"]
+    pooled = make_pooled_worker(app, ["welcome"], threads=2)
+    (helper,) = pooled.helpers
+    thread = threading.Thread(target=helper.run, args=(pooled.stop_helpers, "WARNING"), daemon=True)
+    thread.start()
+    get_queue("welcome").enqueue("tests.welcome.test_worker.record_interval", "helper", url, job_id="h1")
+    deadline = time.monotonic() + 20
+    while redis_client.llen("helper:end") < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert redis_client.llen("helper:end") == 1 and helper.performed == 1
+    assert redis_client.smembers("rq:workers") == {helper.key.encode()}
+    pooled.stop_helpers.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert redis_client.smembers("rq:workers") == set()
+
+
+# RQ methods the worker calls or overrides, with the parameters it relies on.
+RQ_METHODS = {
+    "bootstrap": ["self", "logging_level", "date_format", "log_format"],
+    "check_for_suspension": ["self", "burst"],
+    "dequeue_job_and_maintain_ttl": ["self", "timeout", "max_idle_time"],
+    "execute_job": ["self", "job", "queue"],
+    "perform_job": ["self", "job", "queue"],
+    "heartbeat": ["self", "timeout", "pipeline"],
+    "teardown": ["self"],
+    "request_stop": ["self", "signum", "frame"],
+    "register_death": ["self"],
+    "get_state": ["self"],
+    # The one private method still used: AppWorker starts the notice relay from it, after RQ
+    # forked its scheduler process.
+    "_install_signal_handlers": ["self"],
+}
+
+
+def test_the_rq_methods_the_worker_relies_on_are_unchanged():
+    """Fails loudly on an RQ upgrade that renames or reshapes what scrm/worker.py uses."""
+    for name, params in RQ_METHODS.items():
+        assert list(inspect.signature(getattr(SimpleWorker, name)).parameters) == params, name
+    work = inspect.getsource(BaseWorker.work)
+    # The hooks run inside work() after the scheduler process is forked, in this order.
+    assert (work.index("self._start_scheduler(") < work.index("self._install_signal_handlers()")
+            < work.index("self.dequeue_job_and_maintain_ttl(") < work.index("self.execute_job("))

@@ -26,13 +26,13 @@ from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
 from scrm.services import onboarding, welcome
 from scrm.services.events.common import record
 from scrm.services.events.registry import EventContext, RetryLater, handles
-from scrm.wecom import WeComError
+from scrm.wecom import WeComError, retry
 
 log = logging.getLogger(__name__)
 
 EVENT = "change_external_contact"
 NOT_EXTERNAL_CONTACT = 84061  # also answered for a few seconds right after an add (PROTOCOL §1.6)
-RETRY_DELAY = 5.0
+RETRY_DELAY = retry.CATCH_UP_DELAY  # 84061 right after an add: WeCom is catching up
 # How many attempts we wait for the added pair to show up in follow_user before trusting the
 # payload alone (visibility rules can hide it for good).
 WAIT_FOR_PAIR_ATTEMPTS = 3

@@ -28,7 +28,7 @@ one way: scheduling <- authoring, delivery <- results. The names callers use are
   of one step and staff member whose content is the same for everyone (no ``{nickname}``) are
   claimed together and sent as one task, so the staff member confirms one mass send;
   ``reminder`` sends the staff member a `message/send` text card linking to the sidebar
-  (``/sidebar/?sop_step=<task id>``), at most REMINDERS_PER_MINUTE per staff member.
+  (``/sidebar/?sop_step=<task id>``), within message/send's per-staff budget.
 """
 from scrm.services.sop.authoring import create, get, set_status, update_sop
 from scrm.services.sop.delivery import reminder_allowed, run_task, task_names

@@ -4,7 +4,7 @@
 chat_type single); due tasks of one step and staff member whose content is the same for everyone
 (no ``{nickname}``) are claimed together and sent as one task, so the staff member confirms one
 mass send. ``reminder`` sends the staff member a `message/send` text card linking to the sidebar
-(``/sidebar/?sop_step=<task id>``), at most REMINDERS_PER_MINUTE per staff member.
+(``/sidebar/?sop_step=<task id>``), within message/send's per-staff budget.
 """
 from __future__ import annotations
 
@@ -35,11 +35,10 @@ from scrm.services import timeline
 from scrm.services.content import render_text, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.services.sop.scheduling import matches, relation_facts, stop_enrollments
-from scrm.wecom import WeComError
+from scrm.wecom import RateLimiter, WeComError, retry
 
 STALE_AFTER = timedelta(hours=24)
-MAX_ATTEMPTS = 5  # retryable WeCom errors before a task fails
-REMINDERS_PER_MINUTE = 30  # message/send per app per member (PROTOCOL §3.8; excess is dropped)
+MAX_ATTEMPTS = retry.TASK_MAX_ATTEMPTS  # retryable WeCom errors before a task fails
 FIRST_CHECK = timedelta(minutes=10)  # after add_msg_template: give the staff member time to send
 MASS_SEND_BATCH = 1000  # customers in one add_msg_template (WeCom takes up to 10,000)
 OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.AWAITING)
@@ -196,16 +195,10 @@ def _remind(task: SopTask, step: SopStep, now: datetime) -> str:
 
 
 def reminder_allowed(corp_id: str, userid: str) -> bool:
-    """At most REMINDERS_PER_MINUTE message/send per staff member per minute (WeCom drops the
+    """message/send's per-staff budget (scrm/wecom/ratelimit.py MEMBER_LIMITS; WeCom drops the
     rest); shared by SOP reminders and follow-up reminders. Counts this one."""
-    redis = current_app.extensions["redis"]
-    minute = int(utcnow().timestamp() // 60)
-    key = f"scrm:throttle:message_send:{corp_id}:{userid}:{minute}"
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = pipe.execute()
-    return count <= REMINDERS_PER_MINUTE
+    limiter = RateLimiter(current_app.extensions["redis"], corp_id)
+    return limiter.member_allows("message/send", userid, at=utcnow().timestamp())
 
 
 def record(task: SopTask, step: SopStep, kind: str, now: datetime, content: dict | None = None,

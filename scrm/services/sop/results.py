@@ -16,9 +16,9 @@ from scrm.extensions import db
 from scrm.models import Sop, SopEnrollment, SopStep, SopTask, TaskStatus
 from scrm.services.corps import wecom_client
 from scrm.services.sop.delivery import FIRST_CHECK, finish, record
-from scrm.wecom import WeComError
+from scrm.wecom import WeComError, retry
 
-DISPATCHING_RETRY = timedelta(minutes=1)  # 41063
+DISPATCHING_RETRY = retry.DISPATCHING_RECHECK  # 41063
 MAX_CHECK_INTERVAL = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=3)  # a mass-send task the staff member never sent
 SEND_RESULTS = {1: "sent", 2: "not_friend", 3: "quota_exceeded"}  # get_groupmsg_send_result status

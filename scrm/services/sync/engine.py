@@ -4,7 +4,7 @@ modules (staff, tags, customers, groups) import this module, never the other way
 
 Only the run's thread touches the database; WeCom calls of the paged stages run on a thread pool
 (pipeline.py) and every WeCom call goes through the shared per-corp rate limiter
-(scrm/wecom/ratelimit.py) and the backoff (retry.py).
+(scrm/wecom/ratelimit.py) and the backoff (scrm/wecom/retry.py).
 
 Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
 an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
@@ -29,8 +29,8 @@ from scrm.models import Staff
 from scrm.services.corps import wecom_client_factory
 from scrm.services.events.registry import EventContext
 from scrm.services.sync.pipeline import Pipeline
-from scrm.services.sync.retry import call_with_backoff
 from scrm.services.sync.runs import RunState
+from scrm.wecom.retry import call_with_backoff
 
 log = logging.getLogger(__name__)
 
