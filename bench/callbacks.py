@@ -285,7 +285,7 @@ def main() -> int:
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]
     rds = redis.Redis.from_url(redis_url)
     rds.flushdb()
-    env = dict(os.environ, SECRET_KEY="bench", DATABASE_URL=db_url, REDIS_URL=redis_url,
+    env = dict(os.environ, SECRET_KEY="bench-secret-key-0123456789abcdef0123", DATABASE_URL=db_url, REDIS_URL=redis_url,
                WECOM_CORP_ID=CORP_ID, WECOM_AGENT_ID=AGENT_ID, WECOM_SECRET="bench",
                WECOM_TOKEN=TOKEN, WECOM_AES_KEY=AES_KEY, SCRM_SPOOL_DIR=f"{tmp.name}/spool",
                LOG_LEVEL="WARNING",

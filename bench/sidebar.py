@@ -59,7 +59,7 @@ start_gunicorn, stop, server_pids = _cb.start_gunicorn, _cb.stop, _cb.server_pid
 peak_rss_mb, cpu_seconds, percentile_ms = _cb.peak_rss_mb, _cb.cpu_seconds, _cb.percentile_ms
 CORP_ID, AGENT_ID = _cb.CORP_ID, _cb.AGENT_ID  # Tencent's public sample credentials
 TOKEN, AES_KEY = _cb.TOKEN, _cb.AES_KEY
-SECRET_KEY = "bench-sidebar-secret"
+SECRET_KEY = "bench-sidebar-secret-0123456789abcdef0123"
 TARGET_P95_MS = 50
 PROFILE_KEYS = {"customer", "relation", "channel", "colleagues", "tags", "stage", "fields", "groups",
                 "sops", "churn_risk", "follow_ups", "timeline"}

@@ -261,7 +261,8 @@ def main() -> int:
     redis_url = embedded.url if embedded else os.environ["REDIS_URL"]
     port = free_port()
     sim_env = {k: v for k, v in os.environ.items() if not k.startswith("WECOM_")}
-    env = dict(sim_env, SECRET_KEY="bench", DATABASE_URL=url.render_as_string(hide_password=False),
+    env = dict(sim_env, SECRET_KEY="bench-secret-key-0123456789abcdef0123",
+               DATABASE_URL=url.render_as_string(hide_password=False),
                REDIS_URL=redis_url, SCRM_SANDBOX="1", WECOM_API_BASE_URL=f"http://127.0.0.1:{port}/cgi-bin/",
                SCRM_SYNC_CONCURRENCY=str(args.concurrency), SCRM_SPOOL_DIR=f"{tmp.name}/spool",
                SCRM_NIGHTLY_SYNC_AT="off", LOG_LEVEL="WARNING", SCRM_ENV_FILE="-")
@@ -278,13 +279,14 @@ def main() -> int:
         expected = simulator_counts(port)
         os.environ.update(env)
         from scrm.app import create_app
+        from scrm.config import settings
 
         app = create_app()
         logging.getLogger("scrm.wecom").setLevel(logging.INFO)
         counter = CallCounter()
         logging.getLogger("scrm.wecom").addHandler(counter)
         with app.app_context():
-            corp_id = app.config["WECOM_CORP_ID"]
+            corp_id = settings(app).wecom_corp_id
             print(f"database:     {url.get_backend_name()}; sync in this process, {args.concurrency} "
                   "groupchat/get threads, 4 paging threads per stage", flush=True)
             sampler = Sampler()

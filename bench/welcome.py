@@ -71,7 +71,8 @@ def start_stack(args, tmp: str, db_url: str, redis_url: str) -> tuple[subprocess
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_"))}
     env.update({
-        "SCRM_ENV_FILE": "-", "SECRET_KEY": "bench", "REDIS_URL": redis_url, "DATABASE_URL": db_url,
+        "SCRM_ENV_FILE": "-", "SECRET_KEY": "bench-secret-key-0123456789abcdef0123",
+        "REDIS_URL": redis_url, "DATABASE_URL": db_url,
         "SCRM_SPOOL_DIR": f"{tmp}/spool", "SCRM_PORT": str(port), "SCRM_SANDBOX": "1", "LOG_LEVEL": "WARNING",
         "SCRM_WELCOME_THREADS": str(args.welcome_threads),
         "SCRM_WELCOME_WORKERS": str(args.welcome_workers), "SANDBOX_PORT": str(sim_port),

@@ -10,6 +10,8 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
+from scrm.config import settings
+
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +71,7 @@ class PooledWorker(AppWorker):
     def _install_signal_handlers(self) -> None:
         super()._install_signal_handlers()
         # Reached after the RQ scheduler process was forked: start the helper threads only now.
-        level = self.flask_app.config.get("LOG_LEVEL", "INFO")
+        level = settings(self.flask_app).log_level
         self.threads = [threading.Thread(target=helper.work, kwargs={"logging_level": level},
                                          name=f"rq-helper-{i}", daemon=True)
                         for i, helper in enumerate(self.helpers, 1)]
@@ -88,7 +90,7 @@ def make_pooled_worker(app: Flask, queues: list[str], threads: int) -> PooledWor
     from scrm.queueing import get_queue
 
     def build(cls: type[AppWorker]) -> AppWorker:
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        connection = redis.Redis.from_url(settings(app).redis_url)
         worker = cls([get_queue(q, connection) for q in queues], connection=connection,
                      serializer=JSONSerializer)
         worker.flask_app = app
@@ -105,9 +107,9 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
 
     # A welcome-only worker runs jobs concurrently by default (SCRM_WELCOME_THREADS).
     if threads is None:
-        threads = app.config.get("WELCOME_WORKER_THREADS", 1) if list(queues) == ["welcome"] else 1
+        threads = settings(app).welcome_worker_threads if list(queues) == ["welcome"] else 1
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
-    level = app.config.get("LOG_LEVEL", "INFO")
+    level = settings(app).log_level
     relay = "callbacks" in queues
     if threads > 1 and not burst:
         worker = make_pooled_worker(app, queues, threads)
@@ -118,7 +120,7 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
             _stop_helpers(worker)
         return
     # Workers block on Redis; they need no short socket timeout.
-    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    connection = redis.Redis.from_url(settings(app).redis_url)
     worker = make_worker(app, queues, connection)
     if relay and burst:  # the notices waiting now become jobs of this run
         from scrm.services.inbox import relay_notices

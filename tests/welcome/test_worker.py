@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis as redis_lib
 
+from scrm.config import settings
 from scrm.queueing import get_queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,7 @@ def record_interval(key: str, url: str) -> None:
 
 
 def test_a_welcome_worker_runs_jobs_concurrently_and_stops_on_sigterm(app, redis_client):
-    url = app.config["REDIS_URL"]
+    url = settings(app).redis_url
     for n in range(4):
         get_queue("welcome").enqueue("tests.welcome.test_worker.record_interval", "jobs", url, job_id=f"w{n}")
     env = dict(os.environ, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
