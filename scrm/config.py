@@ -290,6 +290,9 @@ def install(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None 
 
 def override(app: Flask, **values: Any) -> Settings:
     """Change some of the app's settings, e.g. override(app, SANDBOX=True) (tests)."""
+    unknown = sorted(set(values) - set(_OVERRIDE_KEYS))
+    if unknown:
+        raise KeyError(f"not settings: {', '.join(unknown)}")
     return install(app, app.extensions[EXTENSION], values)
 
 

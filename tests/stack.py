@@ -42,7 +42,8 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_", "SCRM_", "SANDBOX_"))}
     env.pop("REDIS_URL", None)
     env.update({
-        "SCRM_ENV_FILE": "-", "SECRET_KEY": f"{name}-secret-key-0123456789abcdef0123", "DATABASE_URL": f"sqlite:///{tmp}/scrm.db",
+        "SCRM_ENV_FILE": "-", "SECRET_KEY": f"{name}-secret-key-0123456789abcdef0123",
+        "DATABASE_URL": f"sqlite:///{tmp}/scrm.db",
         "SCRM_SPOOL_DIR": str(tmp / "spool"), "SCRM_REDIS_PORT": str(redis_port),
         "SCRM_REDIS_DIR": str(tmp / "redis"), "SCRM_PORT": str(port), "SANDBOX_PORT": str(sim_port),
         **settings,

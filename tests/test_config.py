@@ -185,6 +185,8 @@ def test_test_config_keys_naming_a_setting_replace_it(_env, redis_url):
     assert app.config["SESSION_COOKIE_SECURE"] is True  # derived from the replaced PUBLIC_URL
     assert override(app, SIDEBAR_SESSION_HOURS=2).sidebar_session_hours == settings(app).sidebar_session_hours == 2
     assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+    with pytest.raises(KeyError, match="PUBLIK_URL"):
+        override(app, PUBLIK_URL="https://typo.example")
 
 
 def test_a_request_body_over_max_content_length_is_refused_but_media_uploads_may_be_larger(app, client, wecom):
