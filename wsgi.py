@@ -1,4 +1,8 @@
-"""The only module that builds an app at import: `gunicorn wsgi:app`."""
+"""The only module that builds an app at import: `gunicorn wsgi:app`, `flask --app wsgi ...`."""
 from scrm.app import create_app
+from scrm.config import ConfigError
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as exc:  # one line naming the variable, not a traceback
+    raise SystemExit(f"Configuration error: {exc}") from None

@@ -279,13 +279,14 @@ def main() -> int:
         expected = simulator_counts(port)
         os.environ.update(env)
         from scrm.app import create_app
+        from scrm.config import settings
 
         app = create_app()
         logging.getLogger("scrm.wecom").setLevel(logging.INFO)
         counter = CallCounter()
         logging.getLogger("scrm.wecom").addHandler(counter)
         with app.app_context():
-            corp_id = app.config["WECOM_CORP_ID"]
+            corp_id = settings(app).wecom_corp_id
             print(f"database:     {url.get_backend_name()}; sync in this process, {args.concurrency} "
                   "groupchat/get threads, 4 paging threads per stage", flush=True)
             sampler = Sampler()

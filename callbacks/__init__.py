@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from scrm.clock import utcnow
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.logging import corp_id_var
 from scrm.services import corps, inbox, welcome
@@ -49,7 +50,7 @@ def receive(corp_id: str | None = None):
     corp_id, crypto = _crypto(corp_id)
     received_at = utcnow()
     # WeCom's envelopes are a few KB; refuse anything large before reading it.
-    request.max_content_length = current_app.config["CALLBACK_MAX_BYTES"]
+    request.max_content_length = settings().callback_max_bytes
     body = request.get_data(cache=False)
     try:
         plaintext = crypto.decrypt_body(body, *_signature_args())

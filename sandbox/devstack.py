@@ -86,10 +86,10 @@ def pump(name: str, stream) -> None:
 
 def main() -> int:
     env = load_env()
-    from scrm.config import ConfigError, load_config, sandbox_mode
+    from scrm.config import ConfigError, load_settings, sandbox_mode
 
     try:
-        load_config({**env, "REDIS_URL": env.get("REDIS_URL") or "redis://embedded"},
+        load_settings({**env, "REDIS_URL": env.get("REDIS_URL") or "redis://embedded"},
                     instance_path=str(ROOT / "instance"))
     except ConfigError as exc:
         say(f"configuration error: {exc}")

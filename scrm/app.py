@@ -1,4 +1,4 @@
-"""create_app(): config → logging → extensions → blueprints → CLI → errors."""
+"""create_app(): settings → logging → extensions → blueprints → CLI → errors."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from scrm.config import load_config
+from scrm.config import install, load_settings
 from scrm.extensions import api, db, migrate, redis_store
 from scrm.logging import configure_logging, corp_id_var, request_id_var
 
@@ -32,15 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.session_interface = LazySessionInterface()
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.update(load_config(instance_path=app.instance_path))
-    app.config.update(test_config or {})
-    # No pre-ping (a round trip per request on the callback hot path): a connection that went
-    # stale fails its statement instead; the callback view then spools, a job retries.
-    # pool_size: connections open on demand, but only this many are kept; a threaded worker (the
-    # welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL backend
-    # for most of its jobs.
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-        "pool_recycle": 1800, "pool_size": max(5, app.config.get("WELCOME_WORKER_THREADS", 5))})
+    settings = install(app, load_settings(instance_path=app.instance_path), test_config)
     app.config.update(
         API_TITLE="SCRM Open API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
@@ -50,10 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "security": [{"bearerAuth": []}]},
     )
     app.json.ensure_ascii = False  # Chinese names stay readable in API responses
-    configure_logging(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "json"))
-    if app.config.get("SANDBOX"):
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.sandbox:
         log.warning("SANDBOX MODE: no WECOM_* credentials set; WeCom is the simulator at %s",
-                    app.config["WECOM_API_BASE_URL"])
+                    settings.wecom_api_base_url)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

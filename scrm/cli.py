@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from scrm import clock
+from scrm.config import settings
 from scrm.extensions import db
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def sync_command(ctx: click.Context, corp_id: str | None, only: str | None, full
     from scrm.services import sync
     from scrm.services.corps import credentials
 
-    corp_id = corp_id or current_app.config["WECOM_CORP_ID"]
+    corp_id = corp_id or settings().wecom_corp_id
     if credentials(corp_id) is None:
         raise click.ClickException(f"corp {corp_id} is not registered (flask scrm corp add)")
     try:
@@ -160,7 +161,7 @@ def token_create(name: str, corp_id: str | None) -> None:
     """Create a token and print it (only its hash is stored)."""
     from scrm.services.tokens import create_token
 
-    click.echo(create_token(name, corp_id or current_app.config["WECOM_CORP_ID"]))
+    click.echo(create_token(name, corp_id or settings().wecom_corp_id))
 
 
 @token_cli.command("revoke")
@@ -201,5 +202,5 @@ def demo_content(corp_id: str | None) -> None:
     (`make run` does this in sandbox mode)."""
     from scrm.services.library import add_demo_content
 
-    added = add_demo_content(corp_id or current_app.config["WECOM_CORP_ID"])
+    added = add_demo_content(corp_id or settings().wecom_corp_id)
     click.echo(f"added {added} demo content items" if added else "content library not empty: nothing added")

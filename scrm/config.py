@@ -1,13 +1,29 @@
-"""The only reader of os.environ. Builds the Flask config from the environment."""
+"""The service's settings: one frozen, typed object built from the environment.
+
+This module is the only reader of os.environ for the service's settings, and every default is
+defined once, on the Settings field (README: Configuration). create_app() builds the Settings
+(load_settings), keeps it as ``app.extensions["scrm.settings"]`` and derives from it what Flask
+and its extensions read from app.config (flask_config). Code reads settings with settings():
+``settings().public_url``. A missing or malformed value raises ConfigError naming the variable.
+"""
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrm import sandbox_corp as sandbox
+from flask import Flask, current_app
+
+from scrm import sandbox_corp
+from scrm.timezone import parse_hhmm, zone_named
+
+EXTENSION = "scrm.settings"  # app.extensions key of the app's Settings
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m sandbox`
@@ -22,79 +38,177 @@ class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable."""
 
 
-def _require(env: Mapping[str, str], name: str) -> str:
-    value = (env.get(name) or "").strip()
-    if not value:
-        raise ConfigError(f"Missing required environment variable {name} (see .env.example)")
+# ---- how one environment variable becomes a value ---------------------------------------------
+
+def _setting(env: str, default: Any = MISSING, parse: Callable[[str], Any] | None = None) -> Any:
+    """A Settings field read from environment variable ``env``; unset or blank means ``default``
+    (no default: required). ``parse`` turns the text into the value, raising ValueError with
+    what is wrong ("must be ...") or ConfigError."""
+    return field(default=default, metadata={"env": env, "parse": parse or str})
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("must be an integer") from None
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number (seconds)") from None
+    if not value > 0:
+        raise ValueError("must be positive")
     return value
 
 
-def load_config(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> dict[str, Any]:
-    env = os.environ if env is None else env
-    config: dict[str, Any] = {
-        "SECRET_KEY": _require(env, "SECRET_KEY"),
-        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
-        or "sqlite:///" + os.path.join(os.path.abspath(instance_path), "scrm.db"),
-        "REDIS_URL": _require(env, "REDIS_URL"),
-        "WECOM_TIMEOUT": float(env.get("WECOM_TIMEOUT", "10")),
-        "SPOOL_DIR": env.get("SCRM_SPOOL_DIR") or os.path.join(os.path.abspath(instance_path), "spool"),
-        "CALLBACK_MAX_BYTES": int(env.get("SCRM_CALLBACK_MAX_BYTES", str(64 * 1024))),
-        "INBOX_SWEEP_AFTER_SECONDS": int(env.get("SCRM_INBOX_SWEEP_AFTER", "30")),
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
-        "LOG_FORMAT": env.get("LOG_FORMAT", "json"),  # json | text
-        # Welcome variants and SOP times ("day 1 at 10:00") are in the corp's local time.
-        "TIMEZONE": env.get("SCRM_TIMEZONE", "Asia/Shanghai"),
-        # Absolute base URL for links we send staff (SOP reminder cards → the sidebar).
-        "PUBLIC_URL": (env.get("SCRM_PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
-        "WELCOME_WORKER_THREADS": int(env.get("SCRM_WELCOME_THREADS", "32")),
-    }
-    config.update(_session_settings(env, config["PUBLIC_URL"]))
-    config.update(_wecom_settings(env))
-    config.update(_sync_settings(env))
-    return config
+def _days(text: str) -> timedelta:
+    return timedelta(days=_integer(1)(text))
 
 
-def _session_settings(env: Mapping[str, str], public_url: str) -> dict[str, Any]:
-    """The sidebar's staff session (sidebar/auth.py) and its cookie, which must work inside the
-    WeCom webview and inside the sandbox chat window's iframe (same site, so Lax is enough)."""
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return text.lower()
+    return parse
+
+
+def _log_level(text: str) -> str:
+    if not isinstance(logging.getLevelName(text.upper()), int):
+        raise ValueError("must be a logging level (DEBUG, INFO, WARNING, ERROR)")
+    return text.upper()
+
+
+def _zone_name(text: str) -> str:
     try:
-        hours = int(env.get("SCRM_SIDEBAR_SESSION_HOURS", "8"))
+        zone_named(text)
     except ValueError:
-        raise ConfigError("SCRM_SIDEBAR_SESSION_HOURS must be an integer (hours)") from None
-    if hours < 1:
-        raise ConfigError("SCRM_SIDEBAR_SESSION_HOURS must be positive")
-    return {"SIDEBAR_SESSION_HOURS": hours, "PERMANENT_SESSION_LIFETIME": timedelta(hours=hours),
-            "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
-            "SESSION_COOKIE_SECURE": public_url.startswith("https://")}
+        raise ValueError("must be an IANA time zone name such as Asia/Shanghai") from None
+    return text
 
 
-def _sandbox_oauth_url(api_base_url: str) -> str:
-    """The simulator's OAuth2 authorize page: same origin as its API."""
-    parts = urlsplit(api_base_url)
-    return f"{parts.scheme}://{parts.netloc}/connect/oauth2/authorize"
+def _nightly_at(text: str) -> str | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    parsed = parse_hhmm(text, loose=True)
+    if parsed is None:
+        raise ConfigError("SCRM_NIGHTLY_SYNC_AT must be HH:MM (corp local time) or off")
+    return f"{parsed[0]:02d}:{parsed[1]:02d}"
 
 
-def _sync_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    """WeCom call budget (scrm/wecom/ratelimit.py) and synchronisation (scrm/services/sync)."""
-    at = (env.get("SCRM_NIGHTLY_SYNC_AT") or "03:00").strip().lower()
-    if at in ("off", "none", "0"):
-        nightly = None
-    else:
-        hour, _, minute = at.partition(":")
-        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
-            raise ConfigError("SCRM_NIGHTLY_SYNC_AT must be HH:MM (corp local time) or off")
-        nightly = f"{int(hour):02d}:{int(minute):02d}"
+_PLACEHOLDER_SECRET_KEYS = frozenset({"change-me", "changeme", "secret", "dev", "test"})  # .env.example's first
+_SECRET_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _check_secret_key(value: str) -> str:
+    """SECRET_KEY signs the sidebar's staff sessions: a short or well-known one lets anyone forge
+    a session. (The same policy as scrm.secret_key.check_secret_key.)"""
+    if value.lower() in _PLACEHOLDER_SECRET_KEYS:
+        raise ConfigError(f"SECRET_KEY is a known placeholder; {_SECRET_KEY_HINT}")
+    if len(value) < 32:
+        raise ConfigError(f"SECRET_KEY is too short ({len(value)} characters, at least 32); {_SECRET_KEY_HINT}")
+    return value
+
+
+def _fernet_key(text: str) -> str:
     try:
-        values = {name: int(env.get(var, default)) for name, var, default in (
-            ("WECOM_RATE_PER_MINUTE", "SCRM_WECOM_RATE_PER_MINUTE", "8000"),
-            ("WECOM_RATE_PER_HOUR", "SCRM_WECOM_RATE_PER_HOUR", "120000"),
-            ("SYNC_CONCURRENCY", "SCRM_SYNC_CONCURRENCY", "16"))}
+        valid = len(base64.urlsafe_b64decode(text.encode("ascii"))) == 32
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        valid = False
+    if not valid:
+        raise ConfigError("SCRM_DATA_KEY must be a Fernet key (32 url-safe base64-encoded bytes): generate one "
+                          "with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'")
+    return text
+
+
+# ---- the settings -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting of the service, typed. The app's: settings(). Tests change one with
+    override(app, NAME=value), NAME being the field's name in capitals."""
+
+    secret_key: str = _setting("SECRET_KEY", parse=_check_secret_key)  # signs sessions, media URLs
+    redis_url: str = _setting("REDIS_URL")
+    database_url: str = _setting("DATABASE_URL")  # default: the SQLite file instance/scrm.db
+    spool_dir: str = _setting("SCRM_SPOOL_DIR")  # default: instance/spool
+    # Fernet key sealing further corps' secrets at rest (`flask scrm corp add`); optional.
+    data_key: str | None = _setting("SCRM_DATA_KEY", None, _fernet_key)
+
+    # The env corp's WeCom app; in sandbox mode the simulator's corp (see _wecom_settings).
+    sandbox: bool = _setting("SCRM_SANDBOX")
+    wecom_corp_id: str = _setting("WECOM_CORP_ID")
+    wecom_agent_id: int = _setting("WECOM_AGENT_ID")
+    wecom_secret: str = _setting("WECOM_SECRET")
+    wecom_token: str = _setting("WECOM_TOKEN")
+    wecom_aes_key: str = _setting("WECOM_AES_KEY")
+    wecom_api_base_url: str = _setting("WECOM_API_BASE_URL")
+    wecom_oauth_url: str = _setting("WECOM_OAUTH_URL")
+    wecom_timeout: float = _setting("WECOM_TIMEOUT", 10.0, _seconds)
+    # WeCom call budget per corp (scrm/wecom/ratelimit.py).
+    wecom_rate_per_minute: int = _setting("SCRM_WECOM_RATE_PER_MINUTE", 8000, _integer(1))
+    wecom_rate_per_hour: int = _setting("SCRM_WECOM_RATE_PER_HOUR", 120_000, _integer(1))
+
+    # Callbacks and the inbox (scrm/services/inbox.py).
+    callback_max_bytes: int = _setting("SCRM_CALLBACK_MAX_BYTES", 64 * 1024, _integer(1))
+    inbox_sweep_after_seconds: int = _setting("SCRM_INBOX_SWEEP_AFTER", 30, _integer(0))
+    inbox_lease_seconds: int = _setting("SCRM_INBOX_LEASE_SECONDS", 30, _integer(1))
+    inbox_insert_timeout: float = _setting("SCRM_INBOX_INSERT_TIMEOUT", 1.0, _seconds)
+    inbox_payload_retention_days: int = _setting("SCRM_INBOX_PAYLOAD_RETENTION_DAYS", 30, _integer(1))
+    audit_retention_days: int = _setting("SCRM_AUDIT_RETENTION_DAYS", 365, _integer(1))
+
+    # The web: links we send staff, the sidebar's session, request bodies, signed media URLs.
+    public_url: str = _setting("SCRM_PUBLIC_URL", "http://127.0.0.1:5000", lambda text: text.rstrip("/"))
+    sidebar_session_hours: int = _setting("SCRM_SIDEBAR_SESSION_HOURS", 8, _integer(1))
+    max_content_length: int = _setting("SCRM_MAX_CONTENT_LENGTH", 2**20, _integer(1))
+    media_url_max_age: timedelta = _setting("SCRM_MEDIA_URL_MAX_AGE_DAYS", timedelta(days=7), _days)
+
+    # Corp-local time: welcome variants, SOP step times, the nightly sync (scrm.timezone).
+    timezone: str = _setting("SCRM_TIMEZONE", "Asia/Shanghai", _zone_name)
+    nightly_sync_at: str | None = _setting("SCRM_NIGHTLY_SYNC_AT", "03:00", _nightly_at)  # None: off
+    sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
+    welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
+    log_level: str = _setting("LOG_LEVEL", "INFO", _log_level)
+    log_format: str = _setting("LOG_FORMAT", "json", _choice("json", "text"))
+
+
+_SPECS = {spec.name: spec for spec in fields(Settings)}
+# Override keys (create_app's test_config, override()): each field's name in capitals, and the
+# database URL under Flask-SQLAlchemy's name too.
+_OVERRIDE_KEYS = {name.upper(): name for name in _SPECS} | {"SQLALCHEMY_DATABASE_URI": "database_url"}
+
+
+def _read(env: Mapping[str, str], spec: Any) -> Any:
+    name = spec.metadata["env"]
+    text = (env.get(name) or "").strip()
+    if not text:
+        if spec.default is MISSING:
+            raise ConfigError(f"Missing required environment variable {name} (see .env.example)")
+        return spec.default
+    try:
+        return spec.metadata["parse"](text)
     except ValueError as exc:
-        raise ConfigError(f"SCRM_WECOM_RATE_PER_MINUTE, SCRM_WECOM_RATE_PER_HOUR and "
-                          f"SCRM_SYNC_CONCURRENCY must be integers ({exc})") from None
-    if min(values.values()) < 1:
-        raise ConfigError("SCRM_WECOM_RATE_PER_* and SCRM_SYNC_CONCURRENCY must be positive")
-    return {"NIGHTLY_SYNC_AT": nightly, **values}
+        raise ConfigError(f"{name} {exc} (got {text!r})") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> Settings:
+    """The settings from ``env`` (default: os.environ); files default to ``instance_path``."""
+    env = os.environ if env is None else env
+    instance = os.path.abspath(instance_path)
+    computed: dict[str, Any] = {
+        "database_url": env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance, "scrm.db"),
+        "spool_dir": env.get("SCRM_SPOOL_DIR") or os.path.join(instance, "spool"),
+        **_wecom_settings(env),
+    }
+    return Settings(**{name: _read(env, spec) for name, spec in _SPECS.items() if name not in computed}, **computed)
 
 
 def sandbox_mode(env: Mapping[str, str]) -> bool:
@@ -108,27 +222,80 @@ def sandbox_mode(env: Mapping[str, str]) -> bool:
     return switch == "1"
 
 
+def _sandbox_oauth_url(api_base_url: str) -> str:
+    """The simulator's OAuth2 authorize page: same origin as its API."""
+    parts = urlsplit(api_base_url)
+    return f"{parts.scheme}://{parts.netloc}/connect/oauth2/authorize"
+
+
 def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if sandbox_mode(env):
         real = [name for name in WECOM_REQUIRED if (env.get(name) or "").strip()]
-        if real and env.get("WECOM_CORP_ID", sandbox.SANDBOX_CORP_ID) != sandbox.SANDBOX_CORP_ID:
+        if real and env.get("WECOM_CORP_ID", sandbox_corp.SANDBOX_CORP_ID) != sandbox_corp.SANDBOX_CORP_ID:
             raise ConfigError(f"SCRM_SANDBOX=1 but real WeCom credentials are set ({', '.join(real)})")
         api_base = env.get("WECOM_API_BASE_URL") or DEFAULT_SANDBOX_API_BASE_URL
         return {
-            "SANDBOX": True, "WECOM_CORP_ID": sandbox.SANDBOX_CORP_ID,
-            "WECOM_AGENT_ID": sandbox.SANDBOX_AGENT_ID, "WECOM_SECRET": sandbox.SANDBOX_SECRET,
-            "WECOM_TOKEN": sandbox.SANDBOX_TOKEN, "WECOM_AES_KEY": sandbox.SANDBOX_AES_KEY,
-            "WECOM_API_BASE_URL": api_base,
-            "WECOM_OAUTH_URL": env.get("WECOM_OAUTH_URL") or _sandbox_oauth_url(api_base),
+            "sandbox": True, "wecom_corp_id": sandbox_corp.SANDBOX_CORP_ID,
+            "wecom_agent_id": sandbox_corp.SANDBOX_AGENT_ID, "wecom_secret": sandbox_corp.SANDBOX_SECRET,
+            "wecom_token": sandbox_corp.SANDBOX_TOKEN, "wecom_aes_key": sandbox_corp.SANDBOX_AES_KEY,
+            "wecom_api_base_url": api_base,
+            "wecom_oauth_url": env.get("WECOM_OAUTH_URL") or _sandbox_oauth_url(api_base),
         }
-    settings: dict[str, Any] = {name: _require(env, name) for name in WECOM_REQUIRED}
+    values: dict[str, Any] = {name.lower(): _read(env, _SPECS[name.lower()]) for name in WECOM_REQUIRED}
     try:
-        settings["WECOM_AGENT_ID"] = int(settings["WECOM_AGENT_ID"])
+        values["wecom_agent_id"] = int(values["wecom_agent_id"])
     except ValueError:
         raise ConfigError("WECOM_AGENT_ID must be an integer (the app's AgentId)") from None
-    if len(settings["WECOM_AES_KEY"]) != 43:
+    if len(values["wecom_aes_key"]) != 43:
         raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey")
-    settings["SANDBOX"] = False
-    settings["WECOM_API_BASE_URL"] = env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL
-    settings["WECOM_OAUTH_URL"] = env.get("WECOM_OAUTH_URL") or DEFAULT_OAUTH_URL
+    values["sandbox"] = False
+    values["wecom_api_base_url"] = env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL
+    values["wecom_oauth_url"] = env.get("WECOM_OAUTH_URL") or DEFAULT_OAUTH_URL
+    return values
+
+
+# ---- the app's settings -----------------------------------------------------------------------
+
+def flask_config(settings: Settings) -> dict[str, Any]:
+    """What Flask and its extensions read from app.config, derived from the settings."""
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        # No pre-ping (a round trip per request on the callback hot path): a connection that went
+        # stale fails its statement instead; the callback view then spools, a job retries.
+        # pool_size: connections open on demand, but only this many are kept; a threaded worker
+        # (the welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL
+        # backend for most of its jobs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": max(5, settings.welcome_worker_threads)},
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        # The sidebar's staff session (sidebar/auth.py) and its cookie, which must work inside the
+        # WeCom webview and inside the sandbox chat window's iframe (same site, so Lax is enough).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.sidebar_session_hours),
+        "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.public_url.startswith("https://"),
+    }
+
+
+def install(app: Flask, settings: Settings, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Make ``settings`` the app's and fill app.config from them. ``overrides`` (create_app's
+    test_config): keys naming a setting replace it, any other key goes to app.config as is."""
+    overrides = dict(overrides or {})
+    changes = {_OVERRIDE_KEYS[key]: overrides.pop(key) for key in list(overrides) if key in _OVERRIDE_KEYS}
+    settings = replace(settings, **changes)
+    app.extensions[EXTENSION] = settings
+    app.config.update(flask_config(settings))
+    app.config.update(overrides)
     return settings
+
+
+def override(app: Flask, **values: Any) -> Settings:
+    """Change some of the app's settings, e.g. override(app, SANDBOX=True) (tests)."""
+    unknown = sorted(set(values) - set(_OVERRIDE_KEYS))
+    if unknown:
+        raise KeyError(f"not settings: {', '.join(unknown)}")
+    return install(app, app.extensions[EXTENSION], values)
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]

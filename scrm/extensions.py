@@ -11,6 +11,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
+from scrm.config import settings
+
 
 class Base(DeclarativeBase):
     # Named constraints, so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -46,7 +48,7 @@ class RedisHolder:
     def init_app(self, app: Flask) -> None:
         # Short timeouts: the callback view must answer WeCom even when Redis is down.
         app.extensions["redis"] = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=2,
+            settings(app).redis_url, socket_connect_timeout=1, socket_timeout=2,
         )
 
     @property

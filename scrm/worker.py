@@ -10,6 +10,8 @@ from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
+from scrm.config import settings
+
 log = logging.getLogger(__name__)
 
 
@@ -88,7 +90,7 @@ class PooledWorker(AppWorker):
         # First reached inside work(), after RQ forked its scheduler process: only now start the
         # helper threads (a fork copies only the forking thread).
         if not self.threads:
-            level = self.flask_app.config.get("LOG_LEVEL", "INFO")
+            level = settings(self.flask_app).log_level
             self.threads = [threading.Thread(target=helper.run, args=(self.stop_helpers, level),
                                              name=f"rq-helper-{i}", daemon=True)
                             for i, helper in enumerate(self.helpers, 1)]
@@ -107,7 +109,7 @@ def make_pooled_worker(app: Flask, queues: list[str], threads: int) -> PooledWor
     from scrm.queueing import get_queue
 
     def build(cls: type[AppWorker]) -> AppWorker:
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        connection = redis.Redis.from_url(settings(app).redis_url)
         worker = cls([get_queue(q, connection) for q in queues], connection=connection,
                      serializer=JSONSerializer)
         worker.flask_app = app
@@ -125,9 +127,9 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
 
     # A welcome-only worker runs jobs concurrently by default (SCRM_WELCOME_THREADS).
     if threads is None:
-        threads = app.config.get("WELCOME_WORKER_THREADS", 1) if list(queues) == ["welcome"] else 1
+        threads = settings(app).welcome_worker_threads if list(queues) == ["welcome"] else 1
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
-    level = app.config.get("LOG_LEVEL", "INFO")
+    level = settings(app).log_level
     relay = "callbacks" in queues
     if threads > 1 and not burst:
         worker = make_pooled_worker(app, queues, threads)
@@ -138,7 +140,7 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
             _stop_helpers(worker)
         return
     # Workers block on Redis; they need no short socket timeout.
-    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    connection = redis.Redis.from_url(settings(app).redis_url)
     worker = make_worker(app, queues, connection)
     if relay and burst:  # the notices waiting now become jobs of this run
         from scrm.services.inbox import relay_notices

@@ -10,7 +10,9 @@ import functools
 import time
 from dataclasses import dataclass
 
-from flask import current_app, g, jsonify, session, url_for
+from flask import g, jsonify, session, url_for
+
+from scrm.config import settings
 
 SESSION_KEY = "sidebar"
 
@@ -23,7 +25,7 @@ class StaffIdentity:
 
 def login_session(corp_id: str, userid: str) -> None:
     """Start (or renew) the staff session."""
-    hours = current_app.config.get("SIDEBAR_SESSION_HOURS", 8)
+    hours = settings().sidebar_session_hours
     session[SESSION_KEY] = {"corp_id": corp_id, "userid": userid, "exp": int(time.time() + hours * 3600)}
     session.permanent = True
 

@@ -15,8 +15,9 @@ import string
 import time
 from urllib.parse import urlsplit
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
+from scrm.config import settings
 from scrm.services.corps import wecom_client
 from scrm.wecom import WeComError
 from sidebar import bp
@@ -37,7 +38,7 @@ def _own_url(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    public = urlsplit(current_app.config["PUBLIC_URL"])
+    public = urlsplit(settings().public_url)
     netloc = parts.netloc.lower()
     return (parts.scheme, netloc) == (public.scheme, public.netloc.lower()) or netloc == request.host.lower()
 

@@ -19,9 +19,10 @@ import string
 import time
 from urllib.parse import unquote, urlencode, urlsplit
 
-from flask import Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Response, g, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import Staff
 from scrm.services import access
@@ -60,7 +61,7 @@ def needs_login() -> bool:
     staff = current_staff()
     if staff is None:
         return True
-    chosen = unquote(request.cookies.get(SANDBOX_STAFF_COOKIE, "")) if current_app.config.get("SANDBOX") else ""
+    chosen = unquote(request.cookies.get(SANDBOX_STAFF_COOKIE, "")) if settings().sandbox else ""
     return bool(chosen) and chosen != staff.userid
 
 
@@ -71,7 +72,7 @@ def _page(status: int, title: str, message: str, retry_next: str | None = None):
 
 @bp.get("/oauth/start")
 def oauth_start():
-    cfg = current_app.config
+    cfg = settings()
     now = int(time.time())
     state = "".join(secrets.choice(STATE_ALPHABET) for _ in range(32))
     pending = {s: v for s, v in (session.get(STATE_KEY) or {}).items()
@@ -79,11 +80,11 @@ def oauth_start():
     pending = dict(list(pending.items())[-(MAX_PENDING - 1):])
     pending[state] = {"next": safe_next(request.args.get("next")), "exp": now + STATE_TTL}
     session[STATE_KEY] = pending
-    query = urlencode([("appid", cfg["WECOM_CORP_ID"]),
-                       ("redirect_uri", cfg["PUBLIC_URL"] + url_for("sidebar.oauth_callback")),
+    query = urlencode([("appid", cfg.wecom_corp_id),
+                       ("redirect_uri", cfg.public_url + url_for("sidebar.oauth_callback")),
                        ("response_type", "code"), ("scope", "snsapi_base"), ("state", state),
-                       ("agentid", cfg["WECOM_AGENT_ID"])])
-    return redirect(f"{cfg['WECOM_OAUTH_URL']}?{query}#wechat_redirect")
+                       ("agentid", cfg.wecom_agent_id)])
+    return redirect(f"{cfg.wecom_oauth_url}?{query}#wechat_redirect")
 
 
 def _take_state(state: str) -> dict | None:
@@ -113,7 +114,7 @@ def oauth_callback():
     code = request.args.get("code", "")
     if not code:
         return _page(400, "登录失败", "企业微信没有返回授权码，请重试。", next_url)
-    corp_id = current_app.config["WECOM_CORP_ID"]
+    corp_id = settings().wecom_corp_id
     try:
         reply = wecom_client(corp_id).auth_getuserinfo(code)
     except WeComError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, render_template, request
 
+from scrm.config import settings
 from sidebar import bp, oauth
 
 SANDBOX_ONLY_ASSETS = {"ww-standin.js"}
@@ -19,7 +20,7 @@ CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'
 
 
 def sandbox() -> bool:
-    return bool(current_app.config.get("SANDBOX"))
+    return settings().sandbox
 
 
 @bp.before_request
@@ -35,9 +36,9 @@ def sandbox_only() -> None:
 def index():
     if oauth.needs_login():  # no session (or, in sandbox mode, the chat window plays another member)
         return oauth.login_redirect(request.full_path)
-    config = current_app.config
+    config = settings()
     response = current_app.make_response(render_template(
         "sidebar/index.html", sandbox=sandbox(), jssdk="ww-standin.js" if sandbox() else JSSDK,
-        corp_id=config.get("WECOM_CORP_ID", ""), agent_id=config.get("WECOM_AGENT_ID", "")))
+        corp_id=config.wecom_corp_id, agent_id=config.wecom_agent_id))
     response.headers["Content-Security-Policy"] = CSP
     return response

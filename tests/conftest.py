@@ -62,7 +62,8 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _env(database_url, redis_url, tmp_path_factory):
     values = {
-        "SECRET_KEY": "test-secret-key", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef-0123456789",
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url,
         "WECOM_CORP_ID": TEST_CORP_ID, "WECOM_AGENT_ID": str(TEST_AGENT_ID),
         "WECOM_SECRET": TEST_SECRET, "WECOM_TOKEN": TEST_TOKEN, "WECOM_AES_KEY": TEST_AES_KEY,
         "WECOM_API_BASE_URL": WECOM_BASE, "WECOM_TIMEOUT": "5",

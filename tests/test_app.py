@@ -1,71 +1,14 @@
-"""App factory, configuration, health, logs, further corps."""
+"""App factory, health, logs, further corps (settings: tests/test_config.py)."""
 from __future__ import annotations
 
 import json
 import logging
 
-import pytest
 from sqlalchemy import select
 
-from scrm.config import ConfigError, load_config
 from scrm.extensions import db
 from scrm.models import CallbackEvent, Corp
-from tests.conftest import TEST_AES_KEY
 from tests.helpers import event_xml, post_callback
-
-BASE_ENV = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0", "WECOM_CORP_ID": "ww1",
-            "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
-            "WECOM_AES_KEY": TEST_AES_KEY}
-
-
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "REDIS_URL", "WECOM_CORP_ID", "WECOM_AGENT_ID",
-                                     "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"])
-def test_missing_required_setting_names_the_variable(missing):
-    env = {k: v for k, v in BASE_ENV.items() if k != missing}
-    with pytest.raises(ConfigError, match=missing):
-        load_config(env)
-
-
-def test_no_wecom_credentials_means_sandbox_mode():
-    from scrm import sandbox_corp as sandbox
-
-    env = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
-    config = load_config(env)
-    assert config["SANDBOX"] is True
-    assert config["WECOM_CORP_ID"] == sandbox.SANDBOX_CORP_ID
-    assert config["WECOM_TOKEN"] == sandbox.SANDBOX_TOKEN
-    assert config["WECOM_API_BASE_URL"] == "http://127.0.0.1:5001/cgi-bin/"
-    assert load_config({**env, "WECOM_API_BASE_URL": "http://127.0.0.1:7001/cgi-bin/"})[
-        "WECOM_API_BASE_URL"] == "http://127.0.0.1:7001/cgi-bin/"
-    assert load_config(BASE_ENV)["SANDBOX"] is False
-
-
-def test_sandbox_can_be_forbidden_and_is_never_mixed_with_real_credentials():
-    env = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
-    with pytest.raises(ConfigError, match="WECOM_CORP_ID"):
-        load_config({**env, "SCRM_SANDBOX": "0"})
-    with pytest.raises(ConfigError, match="real WeCom credentials"):
-        load_config({**BASE_ENV, "SCRM_SANDBOX": "1"})
-    with pytest.raises(ConfigError, match="SCRM_SANDBOX"):
-        load_config({**env, "SCRM_SANDBOX": "maybe"})
-
-
-def test_defaults_and_overrides(tmp_path):
-    config = load_config(BASE_ENV, instance_path=str(tmp_path))
-    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/scrm.db"
-    assert config["WECOM_API_BASE_URL"] == "https://qyapi.weixin.qq.com/cgi-bin/"
-    assert config["WECOM_AGENT_ID"] == 1000002
-    config = load_config({**BASE_ENV, "WECOM_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/",
-                          "DATABASE_URL": "postgresql+psycopg://x@h/db"})
-    assert config["WECOM_API_BASE_URL"] == "http://127.0.0.1:9/cgi-bin/"
-    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://x@h/db"
-
-
-def test_malformed_settings_are_rejected():
-    with pytest.raises(ConfigError, match="WECOM_AGENT_ID"):
-        load_config({**BASE_ENV, "WECOM_AGENT_ID": "abc"})
-    with pytest.raises(ConfigError, match="WECOM_AES_KEY"):
-        load_config({**BASE_ENV, "WECOM_AES_KEY": "short"})
 
 
 def test_health_and_readiness(client):

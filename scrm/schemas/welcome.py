@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.content import TEXT_DESCRIPTION, attachments_field, check_text
-from scrm.timeofday import parse_hhmm
+from scrm.timezone import parse_hhmm
 
 
 def _hhmm(value: str) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import Corp
 from scrm.wecom.crypto import CallbackCrypto
@@ -25,16 +26,16 @@ _CACHE_SECONDS = 60
 
 
 def env_corp_id() -> str:
-    return current_app.config["WECOM_CORP_ID"]
+    return settings().wecom_corp_id
 
 
 def credentials(corp_id: str | None = None) -> CorpCredentials | None:
     """Credentials of the env corp, or of a corp registered in the database (cached briefly so
     the callback view does not read the database for them on every request)."""
-    cfg = current_app.config
-    if corp_id is None or corp_id == cfg["WECOM_CORP_ID"]:
-        return CorpCredentials(cfg["WECOM_CORP_ID"], cfg["WECOM_AGENT_ID"], cfg["WECOM_SECRET"],
-                               cfg["WECOM_TOKEN"], cfg["WECOM_AES_KEY"])
+    cfg = settings()
+    if corp_id is None or corp_id == cfg.wecom_corp_id:
+        return CorpCredentials(cfg.wecom_corp_id, cfg.wecom_agent_id, cfg.wecom_secret,
+                               cfg.wecom_token, cfg.wecom_aes_key)
     hit = _cache.get(corp_id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
@@ -91,11 +92,11 @@ def wecom_client_factory(corp_id: str, *, max_rate_wait: float = 10.0):
     creds = credentials(corp_id)
     if creds is None:
         raise LookupError(f"corp {corp_id} is not registered")
-    cfg = current_app.config
+    cfg = settings()
     redis = current_app.extensions["redis"]
-    limiter = RateLimiter(redis, creds.corp_id, default_windows(cfg["WECOM_RATE_PER_MINUTE"],
-                                                                cfg["WECOM_RATE_PER_HOUR"]),
+    limiter = RateLimiter(redis, creds.corp_id, default_windows(cfg.wecom_rate_per_minute,
+                                                                cfg.wecom_rate_per_hour),
                           max_wait=max_rate_wait)
     return partial(WeComClient, creds.corp_id, creds.secret, redis=redis,
-                   api_base_url=cfg["WECOM_API_BASE_URL"], timeout=cfg["WECOM_TIMEOUT"],
+                   api_base_url=cfg.wecom_api_base_url, timeout=cfg.wecom_timeout,
                    agent_id=creds.agent_id, rate_limiter=limiter)

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scrm.clock import from_timestamp, utcnow
+from scrm.config import settings
 from scrm.db import insert_ignoring_conflict_sql
 from scrm.extensions import db
 from scrm.logging import corp_id_var
@@ -200,7 +201,7 @@ def relay_notices(connection: redis.Redis | None = None, *, block: float = 0) ->
 def relay_forever(app, stop: threading.Event) -> None:
     """The relay thread of a worker serving `callbacks`: blocks on the notices list (its own
     connection), survives Redis outages."""
-    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    connection = redis.Redis.from_url(settings(app).redis_url)
     while not stop.is_set():
         try:
             with app.app_context():
@@ -294,7 +295,7 @@ def sweep(now: datetime | None = None) -> int:
     except redis.RedisError as exc:
         log.warning("could not relay notices: %s", exc)
         relayed = 0
-    cutoff = now - timedelta(seconds=current_app.config["INBOX_SWEEP_AFTER_SECONDS"])
+    cutoff = now - timedelta(seconds=settings().inbox_sweep_after_seconds)
     ids = db.session.scalars(
         select(CallbackEvent.id)
         .where(CallbackEvent.status == EventStatus.PENDING, CallbackEvent.received_at <= cutoff,
@@ -310,7 +311,7 @@ def sweep(now: datetime | None = None) -> int:
 def spool(corp_id: str, plaintext: str, received_at: datetime) -> None:
     """Append the callback to a local file and fsync, so it can be acknowledged durably while
     the database is down. Raises OSError if even that fails (then we answer 503)."""
-    directory = current_app.config["SPOOL_DIR"]
+    directory = settings().spool_dir
     os.makedirs(directory, exist_ok=True)
     line = json.dumps({"corp_id": corp_id, "received_at": received_at.isoformat(),
                        "payload": plaintext}, ensure_ascii=False) + "\n"
@@ -326,7 +327,7 @@ def spool(corp_id: str, plaintext: str, received_at: datetime) -> None:
 def drain_spool() -> int:
     """Move spooled callbacks into the inbox (deduplicated) and enqueue them. A file is removed
     only after all of its lines are committed."""
-    directory = current_app.config["SPOOL_DIR"]
+    directory = settings().spool_dir
     if not os.path.isdir(directory):
         return 0
     moved = 0

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, func, or_, select, update
 
 from scrm.clock import iso_z, utcnow
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import ContentItem, Customer, MediaAsset, Sop, SopStatus, SopStep, SopTask, Staff, TaskStatus
 from scrm.schemas.library import body_errors
@@ -102,12 +102,12 @@ def categories(corp_id: str, q: str | None = None, kind: str | None = None) -> l
 # ---- sendChatMessage arguments -----------------------------------------------------------------
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="sidebar-media")
+    return URLSafeSerializer(settings().secret_key, salt="sidebar-media")
 
 
 def media_url(asset_id: int) -> str:
     """A public, unguessable URL of an image asset (mini-program covers: the JS-SDK wants a URL)."""
-    return f"{current_app.config['PUBLIC_URL']}/sidebar/media/{_signer().dumps(asset_id)}"
+    return f"{settings().public_url}/sidebar/media/{_signer().dumps(asset_id)}"
 
 
 def media_asset(token: str) -> MediaAsset | None:

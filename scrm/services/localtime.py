@@ -1,21 +1,15 @@
-"""The corp's local time (SCRM_TIMEZONE, default Asia/Shanghai). Rows hold naive UTC; welcome
-variants ("off hours after 18:00") and SOP steps ("day 1 at 10:00") are stated in local time."""
+"""The corp's local time (SCRM_TIMEZONE). Rows hold naive UTC; welcome variants ("off hours after
+18:00"), SOP steps ("day 1 at 10:00") and the nightly sync are stated in local time."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, tzinfo
 
-from flask import current_app
-
-
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+from scrm.config import settings
+from scrm.timezone import parse_hhmm, zone_named
 
 
-def zone() -> ZoneInfo:
-    return _zone(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+def zone() -> tzinfo:
+    return zone_named(settings().timezone)
 
 
 def to_local(utc_naive: datetime) -> datetime:
@@ -24,6 +18,8 @@ def to_local(utc_naive: datetime) -> datetime:
 
 def at_local(day: date, hhmm: str) -> datetime:
     """Naive UTC of ``day`` at local ``HH:MM``."""
-    hour, minute = (int(part) for part in hhmm.split(":"))
-    local = datetime.combine(day, time(hour, minute), tzinfo=zone())
+    parsed = parse_hhmm(hhmm)
+    if parsed is None:
+        raise ValueError(f"not a time of day HH:MM: {hhmm!r}")
+    local = datetime.combine(day, time(*parsed), tzinfo=zone())
     return local.astimezone(UTC).replace(tzinfo=None)

@@ -18,6 +18,7 @@ from scrm.models import Channel, ChannelStatus, WelcomeTemplate, WelcomeTemplate
 from scrm.services import localtime
 from scrm.services.content import validate_attachments
 from scrm.services.validation import Invalid, raise_if
+from scrm.timezone import parse_hhmm
 
 FIELDS = ("name", "text", "attachments", "variants", "nickname_fallback", "is_default")
 
@@ -161,8 +162,7 @@ def pick_variant(variants: list[dict], local: datetime) -> dict | None:
     minute = local.hour * 60 + local.minute
     for variant in variants:
         weekdays = variant.get("weekdays")
-        start_h, start_m = (int(x) for x in variant["start"].split(":"))
-        end_h, end_m = (int(x) for x in variant["end"].split(":"))
+        (start_h, start_m), (end_h, end_m) = parse_hhmm(variant["start"]), parse_hhmm(variant["end"])
         start, end = start_h * 60 + start_m, end_h * 60 + end_m
         inside = start <= minute < end if start < end else (minute >= start or minute < end)
         # A window past midnight belongs to the day it started on.

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from sandbox.embedded_redis import EmbeddedRedis
 from scrm import clock
+from scrm.config import override
 from scrm.extensions import db
 from scrm.models import CallbackEvent
 from scrm.queueing import get_queue
@@ -99,7 +100,7 @@ def test_database_down_spools_and_the_sweep_imports(app, client, tmp_path):
     lines = [line for f in os.listdir(spool_dir) for line in open(spool_dir / f)]
     assert len(lines) == 2 and json.loads(lines[0])["payload"] == FUTURE_EVENT
 
-    app.config["SPOOL_DIR"] = str(spool_dir)
+    override(app, SPOOL_DIR=str(spool_dir))
     result = app.test_cli_runner().invoke(args=["scrm", "tick"])
     assert json.loads(result.output)["drain-spool"] == 1
     assert os.listdir(spool_dir) == []

@@ -11,6 +11,7 @@ import pytest
 import sidebar
 from sandbox import web
 from sandbox.app import create_simulator_app
+from scrm.config import override
 from tests.sandbox.conftest import FakeClock, make_world
 from tests.sidebar.conftest import login
 
@@ -26,9 +27,9 @@ HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", 
 
 @pytest.fixture
 def sandbox(app):
-    app.config["SANDBOX"] = True
+    override(app, SANDBOX=True)
     yield app
-    app.config["SANDBOX"] = False
+    override(app, SANDBOX=False)
 
 
 def page(client) -> str:
@@ -51,11 +52,11 @@ def served(client, html: str) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["production", "sandbox"])
 def test_without_a_session_the_page_starts_oauth_and_comes_back_here(app, client, mode):
-    app.config["SANDBOX"] = mode == "sandbox"
+    override(app, SANDBOX=mode == "sandbox")
     try:
         resp = client.get("/sidebar/?ww_parent=http://127.0.0.1:5001&sop_step=7")
     finally:
-        app.config["SANDBOX"] = False
+        override(app, SANDBOX=False)
     assert resp.status_code == 302
     location = urlsplit(resp.headers["Location"])
     assert location.path == "/sidebar/oauth/start"
@@ -97,7 +98,7 @@ def test_in_sandbox_mode_the_page_loads_the_stand_in_instead(sandbox, client):
 def test_the_page_names_no_url_elsewhere_and_has_no_inline_script(sandbox, client):
     login(client, "zhangsan")
     for mode in (True, False):
-        sandbox.config["SANDBOX"] = mode
+        override(sandbox, SANDBOX=mode)
         html = page(client)
         assert re.findall(r"https?://", html) == []
         assert re.findall(r"\son[a-z]+\s*=", html) == []  # no inline event handlers

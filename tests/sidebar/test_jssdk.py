@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+from scrm.config import override
 from sidebar import jssdk
 from tests.conftest import TEST_AGENT_ID, TEST_CORP_ID, WECOM_BASE
 
@@ -37,7 +38,7 @@ def sha1(ticket: str, nonce: str, timestamp: int, url: str) -> str:
 
 
 def test_published_example(staff_client, wecom, app, monkeypatch):
-    app.config["PUBLIC_URL"] = EXAMPLE_URL
+    override(app, PUBLIC_URL=EXAMPLE_URL)
     tickets(wecom, corp=EXAMPLE_TICKET)
     monkeypatch.setattr(jssdk, "_nonce", lambda: EXAMPLE_NONCE)
     monkeypatch.setattr(jssdk, "_timestamp", lambda: EXAMPLE_TIMESTAMP)

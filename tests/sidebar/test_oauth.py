@@ -10,7 +10,7 @@ import pytest
 import responses
 from werkzeug.serving import make_server
 
-from scrm.config import ConfigError, load_config
+from scrm.config import ConfigError, flask_config, load_settings, override
 from scrm.extensions import db
 from scrm.models import Staff, StaffRole
 from sidebar.oauth import login_redirect
@@ -90,7 +90,7 @@ def test_me_reports_the_staff_role(staff_client):
 
 
 def test_session_lifetime_follows_config(client, wecom, app):
-    app.config["SIDEBAR_SESSION_HOURS"] = 2
+    override(app, SIDEBAR_SESSION_HOURS=2)
     getuserinfo_replies(wecom, {"errcode": 0, "errmsg": "ok", "userid": "lisi"})
     _, query = start(client)
     client.get("/sidebar/oauth/callback", query_string={"code": "C", "state": query["state"]})
@@ -199,34 +199,35 @@ def test_login_redirect_points_at_start(app):
 
 # ---- configuration -------------------------------------------------------------------------------
 
-BASE = {"SECRET_KEY": "k", "REDIS_URL": "redis://localhost/0"}
+BASE = {"SECRET_KEY": "sidebar-test-secret-key-0123456789abcdef", "REDIS_URL": "redis://localhost/0"}
 REAL = {**BASE, "WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s",
         "WECOM_TOKEN": "t", "WECOM_AES_KEY": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"}
 
 
 def test_oauth_url_config():
-    assert load_config(REAL)["WECOM_OAUTH_URL"] == "https://open.weixin.qq.com/connect/oauth2/authorize"
-    assert load_config({**REAL, "WECOM_OAUTH_URL": "https://o.example/a"})["WECOM_OAUTH_URL"] == "https://o.example/a"
+    assert load_settings(REAL).wecom_oauth_url == "https://open.weixin.qq.com/connect/oauth2/authorize"
+    assert load_settings({**REAL, "WECOM_OAUTH_URL": "https://o.example/a"}).wecom_oauth_url == "https://o.example/a"
     # Sandbox mode: the simulator's origin, wherever its API is.
-    assert load_config(BASE)["WECOM_OAUTH_URL"] == "http://127.0.0.1:5001/connect/oauth2/authorize"
-    assert load_config({**BASE, "WECOM_API_BASE_URL": "http://10.0.0.2:7001/cgi-bin/"})[
-        "WECOM_OAUTH_URL"] == "http://10.0.0.2:7001/connect/oauth2/authorize"
+    assert load_settings(BASE).wecom_oauth_url == "http://127.0.0.1:5001/connect/oauth2/authorize"
+    assert load_settings({**BASE, "WECOM_API_BASE_URL": "http://10.0.0.2:7001/cgi-bin/"}
+                         ).wecom_oauth_url == "http://10.0.0.2:7001/connect/oauth2/authorize"
 
 
 def test_session_cookie_config():
-    config = load_config(BASE)
-    assert config["SIDEBAR_SESSION_HOURS"] == 8
+    assert load_settings(BASE).sidebar_session_hours == 8
+    config = flask_config(load_settings(BASE))
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SECURE"] is False
-    https = load_config({**BASE, "SCRM_PUBLIC_URL": "https://scrm.example.com", "SCRM_SIDEBAR_SESSION_HOURS": "12"})
-    assert https["SESSION_COOKIE_SECURE"] is True and https["SIDEBAR_SESSION_HOURS"] == 12
+    https = flask_config(load_settings({**BASE, "SCRM_PUBLIC_URL": "https://scrm.example.com",
+                                        "SCRM_SIDEBAR_SESSION_HOURS": "12"}))
+    assert https["SESSION_COOKIE_SECURE"] is True
     assert https["PERMANENT_SESSION_LIFETIME"].total_seconds() == 12 * 3600
     with pytest.raises(ConfigError, match="SCRM_SIDEBAR_SESSION_HOURS"):
-        load_config({**BASE, "SCRM_SIDEBAR_SESSION_HOURS": "soon"})
+        load_settings({**BASE, "SCRM_SIDEBAR_SESSION_HOURS": "soon"})
 
 
 def test_secure_cookie_when_public_url_is_https(client, wecom, app):
-    app.config.update(PUBLIC_URL="https://scrm.example.com", SESSION_COOKIE_SECURE=True)
+    override(app, PUBLIC_URL="https://scrm.example.com")  # so SESSION_COOKIE_SECURE
     getuserinfo_replies(wecom, {"errcode": 0, "errmsg": "ok", "userid": "zhangsan"})
     location, query = start(client)
     assert "redirect_uri=https%3A%2F%2Fscrm.example.com%2Fsidebar%2Foauth%2Fcallback" in location
@@ -253,9 +254,9 @@ def test_flow_through_the_simulator(app, client, simulator):
     from scrm import sandbox_corp as sandbox
 
     world, sim_client, base = simulator
-    app.config.update(WECOM_CORP_ID=sandbox.SANDBOX_CORP_ID, WECOM_AGENT_ID=sandbox.SANDBOX_AGENT_ID,
-                      WECOM_SECRET=sandbox.SANDBOX_SECRET, WECOM_API_BASE_URL=base + "/cgi-bin/",
-                      WECOM_OAUTH_URL=base + "/connect/oauth2/authorize", SANDBOX=True)
+    override(app, WECOM_CORP_ID=sandbox.SANDBOX_CORP_ID, WECOM_AGENT_ID=sandbox.SANDBOX_AGENT_ID,
+             WECOM_SECRET=sandbox.SANDBOX_SECRET, WECOM_API_BASE_URL=base + "/cgi-bin/",
+             WECOM_OAUTH_URL=base + "/connect/oauth2/authorize", SANDBOX=True)
     member = next(s for s in world.staff.values() if s.active)
     location, _ = start(client)
     authorize = urlsplit(location)
@@ -287,8 +288,8 @@ def test_sandbox_chat_window_switching_member_needs_login_again(app, client):
 
     assert check("") is True
     assert check(session_cookie) is False
-    app.config["SANDBOX"] = False
+    override(app, SANDBOX=False)
     assert check(session_cookie + "; sandbox_staff=lisi") is False  # means nothing outside sandbox mode
-    app.config["SANDBOX"] = True
+    override(app, SANDBOX=True)
     assert check(session_cookie + "; sandbox_staff=lisi") is True
     assert check(session_cookie + "; sandbox_staff=zhangsan") is False

@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from scrm.config import ConfigError, load_config
+from scrm.config import ConfigError, load_settings, override
 from scrm.extensions import db
 from scrm.models import SyncRun
 from scrm.queueing import get_queue
@@ -16,6 +16,7 @@ BEFORE = "2030-01-01T18:55:00+00:00"  # 02:55 local
 DUE = "2030-01-01T19:05:00+00:00"
 LATER_THAT_NIGHT = "2030-01-01T23:00:00+00:00"
 NEXT_NIGHT = "2030-01-02T19:01:00+00:00"
+ENV = {"SECRET_KEY": "schedule-test-secret-key-0123456789abcdef", "REDIS_URL": "redis://"}
 
 
 def tick(runner, now: str) -> dict:
@@ -57,21 +58,20 @@ def test_a_corp_busy_with_another_sync_gets_its_nightly_run_afterwards(app, runn
 
 
 def test_the_time_of_day_is_configurable(app, runner):
-    app.config["NIGHTLY_SYNC_AT"] = "04:30"
+    override(app, NIGHTLY_SYNC_AT="04:30")
     assert tick(runner, DUE)["nightly-sync"] == 0
     assert tick(runner, "2030-01-01T20:31:00+00:00")["nightly-sync"] == 1
-    app.config["NIGHTLY_SYNC_AT"] = None  # SCRM_NIGHTLY_SYNC_AT=off
+    override(app, NIGHTLY_SYNC_AT=None)  # SCRM_NIGHTLY_SYNC_AT=off
     assert tick(runner, NEXT_NIGHT)["nightly-sync"] == 0
 
 
 @pytest.mark.parametrize("value, expected", [("03:00", "03:00"), ("4:5", "04:05"), ("off", None)])
 def test_config_parses_the_nightly_time(value, expected):
-    config = load_config({"SECRET_KEY": "x", "REDIS_URL": "redis://", "SCRM_NIGHTLY_SYNC_AT": value})
-    assert config["NIGHTLY_SYNC_AT"] == expected
-    assert load_config({"SECRET_KEY": "x", "REDIS_URL": "redis://"})["NIGHTLY_SYNC_AT"] == "03:00"
+    assert load_settings({**ENV, "SCRM_NIGHTLY_SYNC_AT": value}).nightly_sync_at == expected
+    assert load_settings(ENV).nightly_sync_at == "03:00"
 
 
 @pytest.mark.parametrize("value", ["25:00", "3pm", "03:60"])
 def test_config_refuses_a_bad_nightly_time(value):
     with pytest.raises(ConfigError, match="SCRM_NIGHTLY_SYNC_AT"):
-        load_config({"SECRET_KEY": "x", "REDIS_URL": "redis://", "SCRM_NIGHTLY_SYNC_AT": value})
+        load_settings({**ENV, "SCRM_NIGHTLY_SYNC_AT": value})

@@ -13,6 +13,7 @@ from pathlib import Path
 import redis as redis_lib
 from rq.worker import BaseWorker, SimpleWorker
 
+from scrm.config import settings
 from scrm.queueing import get_queue
 from scrm.worker import make_pooled_worker
 
@@ -28,7 +29,7 @@ def record_interval(key: str, url: str) -> None:
 
 
 def test_a_welcome_worker_runs_jobs_concurrently_and_stops_on_sigterm(app, redis_client):
-    url = app.config["REDIS_URL"]
+    url = settings(app).redis_url
     for n in range(4):
         get_queue("welcome").enqueue("tests.welcome.test_worker.record_interval", "jobs", url, job_id=f"w{n}")
     env = dict(os.environ, PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING")
@@ -50,7 +51,7 @@ def test_a_welcome_worker_runs_jobs_concurrently_and_stops_on_sigterm(app, redis
 
 
 def test_a_helper_thread_runs_jobs_and_unregisters_when_stopped(app, redis_client):
-    url = app.config["REDIS_URL"]
+    url = settings(app).redis_url
     pooled = make_pooled_worker(app, ["welcome"], threads=2)
     (helper,) = pooled.helpers
     thread = threading.Thread(target=helper.run, args=(pooled.stop_helpers, "WARNING"), daemon=True)

@@ -6,10 +6,10 @@ import html
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from scrm.clock import iso_z, utcnow
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import Customer, FollowUp
 from scrm.services import access, sop, timeline
@@ -99,7 +99,7 @@ def remind_due_follow_ups(now: datetime | None = None, limit: int = 500) -> int:
             continue
         name = db.session.scalar(select(Customer.name).filter_by(
             corp_id=row.corp_id, external_userid=row.external_userid)) or row.external_userid
-        url = f"{current_app.config['PUBLIC_URL']}/sidebar/?customer={row.external_userid}"
+        url = f"{settings().public_url}/sidebar/?customer={row.external_userid}"
         description = (f'<div class="gray">{FOLLOW_UP_KINDS.get(row.kind, row.kind)} · 客户：{html.escape(name)}</div>'
                        f'<div class="normal">{html.escape(row.content[:120])}</div>')
         try:

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 
 from scrm.clock import utcnow
+from scrm.config import settings
 from scrm.content_limits import NICKNAME
 from scrm.extensions import db
 from scrm.models import (
@@ -179,7 +180,7 @@ def _remind(task: SopTask, step: SopStep, now: datetime) -> str:
     content = _content(task, step, now)
     nickname, _ = task_names(task)
     sop = db.session.get(Sop, task.sop_id)
-    url = f"{current_app.config['PUBLIC_URL']}/sidebar/?sop_step={task.id}"
+    url = f"{settings().public_url}/sidebar/?sop_step={task.id}"
     preview = (content.get("text") or {}).get("content") or f"{len(content.get('attachments') or [])} 个附件"
     # textcard descriptions take a little HTML: everything customer- or operator-written is escaped.
     step_name = step.name or f"第{step.position + 1}步"

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import text
 
 from scrm.clock import utcnow
+from scrm.config import settings
 from scrm.db import ensure_rows, insert_pending
 from scrm.extensions import db
 from scrm.models import Staff
@@ -46,7 +46,7 @@ class Syncer:
                  concurrency: int | None = None, on_progress: Progress | None = None) -> None:
         self.state = state
         self.corp_id = state.corp_id
-        self.concurrency = concurrency or current_app.config["SYNC_CONCURRENCY"]
+        self.concurrency = concurrency or settings().sync_concurrency
         self.sleep = sleep  # None: real time (pipeline threads wake early when stopped)
         self.on_progress = on_progress
         self._make_client = wecom_client_factory(state.corp_id, max_rate_wait=RATE_WAIT)

@@ -1,5 +1,5 @@
 """The nightly reconciliation: a full sync of every corp once a day, at SCRM_NIGHTLY_SYNC_AT
-(default 03:00) in the corp's local time (TIMEZONE, default Asia/Shanghai).
+(default 03:00) in the corp's local time (SCRM_TIMEZONE, scrm.services.localtime).
 
 The sweep runs every minute; from the configured time until the end of that local day it
 starts the day's run of each corp that has none yet. The run's trigger key ("nightly:<date>")
@@ -9,42 +9,32 @@ it once. A corp busy with another sync gets its nightly run at the next tick aft
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from scrm.clock import utcnow
+from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import Corp, SyncRun
+from scrm.services import localtime
 from scrm.services.sync import runs
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
-def local_zone() -> tzinfo:
-    name = current_app.config.get("TIMEZONE") or DEFAULT_TIMEZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r (no tzdata?); using UTC+08:00", name)
-        return timezone(timedelta(hours=8))
 
 
 def corps_to_sync() -> list[str]:
     """The env corp and every corp registered with credentials."""
     registered = db.session.scalars(select(Corp.corp_id).where(Corp.secret.is_not(None)).order_by(Corp.corp_id))
-    return list(dict.fromkeys([current_app.config["WECOM_CORP_ID"], *registered]))
+    return list(dict.fromkeys([settings().wecom_corp_id, *registered]))
 
 
 def start_nightly(now: datetime | None = None) -> int:
     """Start today's nightly full sync of each corp when it is due. Returns how many started."""
-    at = current_app.config.get("NIGHTLY_SYNC_AT")
+    at = settings().nightly_sync_at
     if not at:
         return 0
-    local = (now or utcnow()).replace(tzinfo=UTC).astimezone(local_zone())
+    local = (now or utcnow()).replace(tzinfo=UTC).astimezone(localtime.zone())
     if local.strftime("%H:%M") < at:
         return 0
     key = f"nightly:{local.date().isoformat()}"
