@@ -40,6 +40,10 @@ def load_config(env: Mapping[str, str] | None = None, instance_path: str = "inst
         "SPOOL_DIR": env.get("SCRM_SPOOL_DIR") or os.path.join(os.path.abspath(instance_path), "spool"),
         "CALLBACK_MAX_BYTES": int(env.get("SCRM_CALLBACK_MAX_BYTES", str(64 * 1024))),
         "INBOX_SWEEP_AFTER_SECONDS": int(env.get("SCRM_INBOX_SWEEP_AFTER", "30")),
+        # The web's inbox insert gives up (and spools) after this long; a worker's claim on an
+        # inbox row lasts this long unless renewed (a dead worker's row is retried after it).
+        "INBOX_INSERT_TIMEOUT": float(env.get("SCRM_INBOX_INSERT_TIMEOUT", "1")),
+        "INBOX_CLAIM_SECONDS": float(env.get("SCRM_INBOX_CLAIM_SECONDS", "30")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env.get("LOG_FORMAT", "json"),  # json | text
         # Welcome variants and SOP times ("day 1 at 10:00") are in the corp's local time.

@@ -205,10 +205,15 @@ def refresh_customer(ctx: EventContext, *, require_pair: bool) -> None:
     Relations we store but WeCom no longer lists are left alone: follow_user only holds members
     within the app's visibility, so absence is not proof of deletion (del_* events are)."""
     userid, external_userid = ctx.get("UserID"), ctx.get("ExternalUserID")
-    # The lock serialises handlers of the same customer (two staff adding them in one second).
+    # WeCom first, then the writes: no WeCom call (nor a wait on its token lock) while a write
+    # transaction is open, which on SQLite would hold up every other writer, the callback
+    # view's inbox insert included. Relations WeCom does not list are never removed here, so
+    # two handlers of one customer that fetched in the other order still add up to every pair.
+    contact, follow_users = fetch_contact(ctx, external_userid)
+    # The lock serialises the writes of handlers of the same customer (two staff adding them
+    # in one second).
     customer, created = ensure_row(Customer, lock=True, corp_id=ctx.corp_id,
                                    external_userid=external_userid)
-    contact, follow_users = fetch_contact(ctx, external_userid)
     update_customer(ctx, customer, contact, created)
     listed = {follow["userid"]: follow for follow in follow_users if follow.get("userid")}
     for follow_userid, follow in listed.items():
