@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -73,16 +74,17 @@ class _LeaseKeeper:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._claims: dict[str, tuple] = {}  # token -> (engine, event_id, lease)
+        self._claims: dict[str, list] = {}  # token -> [engine, event_id, lease, next renewal]
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
 
     def hold(self, engine, event_id: int, token: str, lease: float) -> None:
         with self._lock:
-            self._claims[token] = (engine, event_id, lease)
+            self._claims[token] = [engine, event_id, lease, time.monotonic() + lease / 3]
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="inbox-leases", daemon=True)
                 self._thread.start()
+        self._wake.set()  # its next renewal may be due before the one the thread waits for
 
     def drop(self, token: str) -> None:
         with self._lock:
@@ -94,12 +96,15 @@ class _LeaseKeeper:
                 if not self._claims:
                     self._thread = None
                     return
-                claims = list(self._claims.items())
-            self._wake.wait(min(lease for _, (_, _, lease) in claims) / 3)
-            for token, (engine, event_id, lease) in claims:
-                with self._lock:
-                    if token not in self._claims:
-                        continue
+                next_due = min(claim[3] for claim in self._claims.values())
+            if self._wake.wait(max(0.0, next_due - time.monotonic())):
+                self._wake.clear()
+                continue
+            with self._lock:
+                due = [(token, claim) for token, claim in self._claims.items() if claim[3] <= time.monotonic()]
+            for token, claim in due:
+                engine, event_id, lease, _ = claim
+                claim[3] = time.monotonic() + lease / 3
                 try:
                     with engine.begin() as conn:
                         conn.execute(update(CallbackEvent).where(*_claimed(event_id, token))
