@@ -63,10 +63,10 @@ class NoticeRelay:
         relay.stop()
     """
 
-    def __init__(self, app: Flask, *, block: float = 1.0) -> None:
+    def __init__(self, app: Flask, *, block: float = 1.0, stop: threading.Event | None = None) -> None:
         self.app = app
         self.block = block
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -103,6 +103,4 @@ class NoticeRelay:
 
 def relay_forever(app: Flask, stop: threading.Event) -> None:
     """Run a relay in the calling thread until ``stop`` is set."""
-    relay = NoticeRelay(app)
-    relay._stop = stop
-    relay.run()
+    NoticeRelay(app, stop=stop).run()
