@@ -17,7 +17,7 @@ import weakref
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, create_engine, event, insert, text
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, text
 
 from scrm.clock import utcnow
 from scrm.crypto import parse_xml
@@ -108,9 +108,10 @@ class _SQLiteGroupCommit:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
 
-# Per application engine: the insert's own engine (short timeouts) and, on SQLite, its group
-# commit. A forked gunicorn worker must not share its parent's locks, flock file or sockets.
-_insert_engines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# One per database URL and timeout in a process: the insert's own engine (short timeouts) and,
+# on SQLite, its group commit. A forked gunicorn worker must not share its parent's locks,
+# flock file or sockets.
+_insert_engines: dict[tuple[str, float], Engine] = {}
 _sqlite_group_commits: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 os.register_at_fork(after_in_child=_insert_engines.clear)
 os.register_at_fork(after_in_child=_sqlite_group_commits.clear)
@@ -144,13 +145,13 @@ def _build_insert_engine(engine, timeout: float):
     return engine  # pragma: no cover - we run on PostgreSQL and SQLite only
 
 
-def insert_engine():
-    """The app engine's companion for the inbox insert (built once per engine and process)."""
-    engine = db.engine
-    insert_engine = _insert_engines.get(engine)
+def insert_engine() -> Engine:
+    """The app engine's companion for the inbox insert (one per database and process)."""
+    engine, timeout = db.engine, current_app.config["INBOX_INSERT_TIMEOUT"]
+    key = (engine.url.render_as_string(hide_password=False), timeout)
+    insert_engine = _insert_engines.get(key)
     if insert_engine is None:
-        insert_engine = _insert_engines.setdefault(
-            engine, _build_insert_engine(engine, current_app.config["INBOX_INSERT_TIMEOUT"]))
+        insert_engine = _insert_engines.setdefault(key, _build_insert_engine(engine, timeout))
     return insert_engine
 
 
