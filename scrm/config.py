@@ -160,7 +160,7 @@ class Settings:
     # Callbacks and the inbox (scrm/services/inbox.py).
     callback_max_bytes: int = _setting("SCRM_CALLBACK_MAX_BYTES", 64 * 1024, _integer(1))
     inbox_sweep_after_seconds: int = _setting("SCRM_INBOX_SWEEP_AFTER", 30, _integer(0))
-    inbox_lease_seconds: int = _setting("SCRM_INBOX_LEASE_SECONDS", 30, _integer(1))
+    inbox_lease_seconds: float = _setting("SCRM_INBOX_LEASE_SECONDS", 30.0, _seconds)
     inbox_insert_timeout: float = _setting("SCRM_INBOX_INSERT_TIMEOUT", 1.0, _seconds)
     inbox_payload_retention_days: int = _setting("SCRM_INBOX_PAYLOAD_RETENTION_DAYS", 30, _integer(1))
     audit_retention_days: int = _setting("SCRM_AUDIT_RETENTION_DAYS", 365, _integer(1))

@@ -11,6 +11,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
 from scrm.config import settings
+from scrm.services.inbox import NoticeRelay, relay_notices
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +22,6 @@ class AppWorker(SimpleWorker):
 
     flask_app: Flask
     performed: int = 0  # jobs run by this instance (RQ keeps its counters only in Redis)
-    relay: bool = False  # run the inbox notice relay (a worker serving `callbacks`, not burst)
-
-    def _install_signal_handlers(self) -> None:
-        super()._install_signal_handlers()
-        # Reached after RQ forked its scheduler process: the thread lives in the worker only.
-        if self.relay:
-            from scrm.services.inbox import relay_forever
-
-            threading.Thread(target=relay_forever, args=(self.flask_app, threading.Event()),
-                             name="notice-relay", daemon=True).start()
 
     def perform_job(self, job, queue) -> bool:
         self.performed += 1
@@ -130,24 +121,32 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
         threads = settings(app).welcome_worker_threads if list(queues) == ["welcome"] else 1
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
     level = settings(app).log_level
-    relay = "callbacks" in queues
+    # A worker serving `callbacks` runs the inbox's notice relay while it works (a burst run
+    # relays what is waiting once, before it starts).
+    relay = NoticeRelay(app) if "callbacks" in queues and not burst else None
     if threads > 1 and not burst:
         worker = make_pooled_worker(app, queues, threads)
-        worker.relay = relay
         try:
+            if relay:
+                relay.start()
             worker.work(with_scheduler=True, logging_level=level)
         finally:
+            if relay:
+                relay.stop()
             _stop_helpers(worker)
         return
     # Workers block on Redis; they need no short socket timeout.
     connection = redis.Redis.from_url(settings(app).redis_url)
     worker = make_worker(app, queues, connection)
-    if relay and burst:  # the notices waiting now become jobs of this run
-        from scrm.services.inbox import relay_notices
-
+    if "callbacks" in queues and burst:
         relay_notices(connection)
-    worker.relay = relay and not burst
-    worker.work(burst=burst, with_scheduler=True, logging_level=level)
+    try:
+        if relay:
+            relay.start()
+        worker.work(burst=burst, with_scheduler=True, logging_level=level)
+    finally:
+        if relay:
+            relay.stop()
 
 
 def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:

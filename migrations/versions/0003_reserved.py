@@ -1,11 +1,11 @@
-"""reserved for issue #10 (filled in by the change that needs it)
+"""inbox claim lease: callback_event.claimed_by (the claim token of the worker holding the row)
 
 Revision ID: 0003
 Revises: 0002
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = '0003'
 down_revision = '0002'
@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("callback_event") as batch:
+        batch.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("callback_event") as batch:
+        batch.drop_column("claimed_by")

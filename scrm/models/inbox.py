@@ -31,6 +31,9 @@ class CallbackEvent(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    # A worker holds the row until then; lets a crashed worker's row be retried.
+    # The claim: a worker holds the row until locked_until (a lease it renews while it works;
+    # after a retryable failure, the retry time), under its claim token claimed_by (None once
+    # released). An expired lease with a token means the holder died: the sweep re-enqueues.
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -154,12 +155,41 @@ def add_counts(channel_ids: list[int]) -> dict[int, int]:
     return {channel_id: count for channel_id, count in rows}
 
 
-# ---- on add (inside the callbacks-queue handler's transaction) ------------------------------
+# ---- on add: mark_tag before the handler writes, then the writes ---------------------------
 
-def attribute(ctx, relation: FollowRelation) -> ChannelAdd | None:
-    """Attribute this add to the channel of its state and apply the channel's tags (once per
-    add event). The handler's transaction commits; a retryable WeCom error propagates so the
-    inbox retries the event (mark_tag adding a tag twice is harmless)."""
+@dataclass(frozen=True)
+class TagMarking:
+    """What mark_tag did for an add: the channel's tags it applied (tag_id → (name, group)), or
+    the permanent error that stopped it."""
+    tags: dict[str, tuple[str | None, str | None]]
+    error: str | None = None
+
+
+def mark_channel_tags(ctx) -> TagMarking | None:
+    """Apply the channel's tags in WeCom for this add (reads, then one WeCom call: the handler
+    calls it before it writes anything, so no WeCom call waits inside a write transaction).
+    None when the add came through no channel. A retryable WeCom error propagates so the inbox
+    retries the event (mark_tag adding a tag twice is harmless)."""
+    channel = channel_for_state(ctx.corp_id, ctx.get("State"))
+    if channel is None:
+        return None
+    library = known_tags(ctx.corp_id, channel.tag_ids or [])  # a tag deleted since is skipped
+    tags = {tag_id: library[tag_id] for tag_id in channel.tag_ids or [] if tag_id in library}
+    if not tags:
+        return TagMarking(tags)
+    try:
+        ctx.wecom.mark_tag(ctx.get("UserID"), ctx.get("ExternalUserID"), add_tag=list(tags))
+    except WeComError as exc:
+        if exc.retryable:
+            raise
+        log.warning("mark_tag for channel %s on %s failed: %s", channel.id, ctx.get("ExternalUserID"), exc)
+        return TagMarking(tags, str(exc))
+    return TagMarking(tags)
+
+
+def attribute(ctx, relation: FollowRelation, marking: TagMarking | None) -> ChannelAdd | None:
+    """Attribute this add to the channel of its state and record the channel's tags that
+    ``marking`` applied (once per add event). The handler's transaction commits."""
     state = ctx.get("State")
     channel = channel_for_state(ctx.corp_id, state)
     if channel is None:
@@ -172,26 +202,20 @@ def attribute(ctx, relation: FollowRelation) -> ChannelAdd | None:
         timeline.record(ctx.corp_id, relation.external_userid, "channel_attributed", source="job",
                         userid=relation.userid, occurred_at=ctx.occurred_at, event_id=ctx.event_id,
                         summary=channel.name, data={"channel_id": channel.id, "state": state})
-        apply_tags(ctx, channel, relation, added)
+        record_tags(ctx, channel, relation, added, marking or TagMarking({}))
     return added
 
 
-def apply_tags(ctx, channel: Channel, relation: FollowRelation, added: ChannelAdd) -> None:
-    library = known_tags(ctx.corp_id, channel.tag_ids or [])  # a tag deleted since is skipped
-    tags = {tag_id: library[tag_id] for tag_id in channel.tag_ids or [] if tag_id in library}
+def record_tags(ctx, channel: Channel, relation: FollowRelation, added: ChannelAdd, marking: TagMarking) -> None:
+    tags = marking.tags
     added.tag_ids, added.tags_applied_at = list(tags), utcnow()
     if not tags:
         return
-    try:
-        ctx.wecom.mark_tag(relation.userid, relation.external_userid, add_tag=list(tags))
-    except WeComError as exc:
-        if exc.retryable:
-            raise
-        log.warning("mark_tag for channel %s on %s failed: %s", channel.id, relation.external_userid, exc)
+    if marking.error is not None:
         added.tag_ids = []
         timeline.record(ctx.corp_id, relation.external_userid, "tags_apply_failed", source="job",
                         userid=relation.userid, event_id=ctx.event_id,
-                        data={"channel_id": channel.id, "tag_ids": list(tags), "error": str(exc)})
+                        data={"channel_id": channel.id, "tag_ids": list(tags), "error": marking.error})
         return
     stored = set(db.session.scalars(select(RelationTag.tag_key).filter_by(
         corp_id=ctx.corp_id, userid=relation.userid, external_userid=relation.external_userid)))

@@ -21,12 +21,12 @@ from typing import Any
 
 import redis as redis_lib
 import requests
-from redis.exceptions import LockNotOwnedError
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from .errors import WeComError
+from .lease_lock import LeaseLock
 from .ratelimit import RateLimiter
 from .retry import error_for, transport_retryable
 
@@ -126,21 +126,16 @@ class WeComClient(WeChatClient):
         if value and value != stale:
             return value
         wait = 3 * self.timeout + 5  # longer than one fetch can take (connect + read timeouts)
-        lock = self._redis.lock(f"{CACHE_PREFIX}:{key}:lock", timeout=wait, blocking_timeout=wait)
-        if not lock.acquire():
-            raise error_for(api, None, "timed out waiting for another process to refresh", retryable=True)
-        try:
+        # A short lease renewed while we fetch: if this process dies, others wait 5 s, not `wait`.
+        with LeaseLock(self._redis, f"{CACHE_PREFIX}:{key}:lock", wait=wait) as acquired:
+            if not acquired:
+                raise error_for(api, None, "timed out waiting for another process to refresh", retryable=True)
             value = self.session.get(key)
             if value and value != stale:
                 return value
             value, ttl = fetch()
             self.session.set(key, value, ttl)
             return value
-        finally:
-            try:
-                lock.release()
-            except LockNotOwnedError:  # our fetch outlived the lock; nothing to undo
-                pass
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
         """Every API call (ours and wechatpy's API objects) goes through here: shared token,

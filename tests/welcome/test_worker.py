@@ -80,9 +80,6 @@ RQ_METHODS = {
     "request_stop": ["self", "signum", "frame"],
     "register_death": ["self"],
     "get_state": ["self"],
-    # The one private method still used: AppWorker starts the notice relay from it, after RQ
-    # forked its scheduler process.
-    "_install_signal_handlers": ["self"],
 }
 
 
@@ -92,5 +89,5 @@ def test_the_rq_methods_the_worker_relies_on_are_unchanged():
         assert list(inspect.signature(getattr(SimpleWorker, name)).parameters) == params, name
     work = inspect.getsource(BaseWorker.work)
     # The hooks run inside work() after the scheduler process is forked, in this order.
-    assert (work.index("self._start_scheduler(") < work.index("self._install_signal_handlers()")
-            < work.index("self.dequeue_job_and_maintain_ttl(") < work.index("self.execute_job("))
+    assert (work.index("self._start_scheduler(") < work.index("self.dequeue_job_and_maintain_ttl(")
+            < work.index("self.execute_job("))

@@ -23,7 +23,7 @@ from scrm.clock import from_timestamp, utcnow
 from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
-from scrm.services import onboarding, welcome
+from scrm.services import channels, onboarding, welcome
 from scrm.services.events.common import record
 from scrm.services.events.registry import EventContext, RetryLater, handles
 from scrm.wecom import WeComError, retry
@@ -205,19 +205,33 @@ def refresh_customer(ctx: EventContext, *, require_pair: bool) -> None:
 
     Relations we store but WeCom no longer lists are left alone: follow_user only holds members
     within the app's visibility, so absence is not proof of deletion (del_* events are)."""
+    # WeCom first, then the writes: no WeCom call (nor a wait on its token lock) while a write
+    # transaction is open, which on SQLite would hold up every other writer, the callback
+    # view's inbox insert included. Relations WeCom does not list are never removed here, so
+    # two handlers of one customer that fetched in the other order still add up to every pair.
+    contact, follow_users = fetch_contact(ctx, ctx.get("ExternalUserID"))
+    store_customer(ctx, contact, follow_users, require_pair=require_pair)
+
+
+def pair_listed(ctx: EventContext, follow_users: list[dict]) -> bool:
+    return any(follow.get("userid") == ctx.get("UserID") for follow in follow_users)
+
+
+def store_customer(ctx: EventContext, contact: dict, follow_users: list[dict], *, require_pair: bool) -> None:
+    """refresh_customer's writes, from an externalcontact/get read (fetch_contact)."""
     userid, external_userid = ctx.get("UserID"), ctx.get("ExternalUserID")
-    # The lock serialises handlers of the same customer (two staff adding them in one second).
+    if require_pair and not pair_listed(ctx, follow_users) and ctx.attempts < WAIT_FOR_PAIR_ATTEMPTS:
+        raise RetryLater(f"{userid} not yet among {external_userid}'s follow_user", delay=RETRY_DELAY)
+    # The lock serialises the writes of handlers of the same customer (two staff adding them
+    # in one second).
     customer, created = ensure_row(Customer, lock=True, corp_id=ctx.corp_id,
                                    external_userid=external_userid)
-    contact, follow_users = fetch_contact(ctx, external_userid)
     update_customer(ctx, customer, contact, created)
     listed = {follow["userid"]: follow for follow in follow_users if follow.get("userid")}
     for follow_userid, follow in listed.items():
         outcome = upsert_relation(ctx, external_userid, follow_userid, follow)
         record_outcome(ctx, outcome, follow_userid == userid)
     if require_pair and userid not in listed:
-        if ctx.attempts < WAIT_FOR_PAIR_ATTEMPTS:
-            raise RetryLater(f"{userid} not yet among {external_userid}'s follow_user", delay=RETRY_DELAY)
         stored = db.session.scalar(select(FollowRelation).filter_by(
             corp_id=ctx.corp_id, userid=userid, external_userid=external_userid))
         if stored is not None and stored.status_changed_at and stored.status_changed_at > ctx.occurred_at:
@@ -236,8 +250,14 @@ def relation_added(ctx: EventContext) -> None:
             welcome.enqueue_welcome(ctx.event_id)
         except redis.RedisError as exc:
             log.warning("could not enqueue the welcome of event %s: %s", ctx.event_id, exc)
-    refresh_customer(ctx, require_pair=True)
-    onboarding.relation_added(ctx)  # channel attribution, tags on add, SOP enrollment
+    # Every WeCom call before the first write (see refresh_customer): the read, then the
+    # channel's tags (mark_tag) once the pair is there or we stop waiting for it.
+    contact, follow_users = fetch_contact(ctx, ctx.get("ExternalUserID"))
+    marking = None
+    if pair_listed(ctx, follow_users) or ctx.attempts >= WAIT_FOR_PAIR_ATTEMPTS:
+        marking = channels.mark_channel_tags(ctx)
+    store_customer(ctx, contact, follow_users, require_pair=True)
+    onboarding.relation_added(ctx, marking)  # channel attribution, tags on add, SOP enrollment
 
 
 @handles(EVENT, "edit_external_contact")

@@ -35,28 +35,41 @@ LAG_DELAY = 5.0
 @handles(EVENT, "create", "update")
 def chat_changed(ctx: EventContext) -> None:
     chat_id = ctx.get("ChatId")
-    # The lock serialises the events of one chat, so each compares versions with what the
-    # previous one committed.
+    # Read, fetch from WeCom, then lock and write: no WeCom call (nor a wait on its token lock)
+    # while a write transaction is open.
+    stored = db.session.scalar(select(GroupChat).filter_by(corp_id=ctx.corp_id, chat_id=chat_id))
+    if stored is not None and _already_applied(ctx, stored):
+        return
+    group = ctx.wecom.groupchat_get(chat_id, need_name=1)["group_chat"]
+    cur_ver = ctx.get("CurMemVer")
+    if cur_ver and group.get("member_version") != cur_ver and ctx.attempts < LAG_ATTEMPTS:
+        raise RetryLater(f"groupchat/get of {chat_id} at member version {group.get('member_version')}, "
+                         f"event says {cur_ver}", delay=LAG_DELAY)
+    # The lock serialises the writes of one chat's events; check again what a concurrent one
+    # committed meanwhile.
     chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=chat_id)
-    if chat.status == GroupChatStatus.DISMISSED:
-        log.info("event for dismissed chat %s ignored", chat_id)
+    if _already_applied(ctx, chat):
         return
-    detail, last_ver, cur_ver = ctx.get("UpdateDetail"), ctx.get("LastMemVer"), ctx.get("CurMemVer")
-    # Only member events are covered by the version: a name/notice change may carry the same
-    # CurMemVer as the stored one and still needs the fetch.
-    if detail in MEMBER_CHANGES and cur_ver and chat.member_version == cur_ver:
-        log.info("chat %s already at member version %s", chat_id, cur_ver)
-        return
+    last_ver = ctx.get("LastMemVer")
     if last_ver and chat.member_version and last_ver != chat.member_version:
         log.warning("chat %s member version gap: stored %s, event starts from %s; an earlier "
                     "event was lost or is late, the full refresh repairs it",
                     chat_id, chat.member_version, last_ver)
-    group = ctx.wecom.groupchat_get(chat_id, need_name=1)["group_chat"]
-    if cur_ver and group.get("member_version") != cur_ver and ctx.attempts < LAG_ATTEMPTS:
-        raise RetryLater(f"groupchat/get of {chat_id} at member version {group.get('member_version')}, "
-                         f"event says {cur_ver}", delay=LAG_DELAY)
     apply_chat(chat, group)
-    apply_members(ctx, chat, group.get("member_list") or [], detail)
+    apply_members(ctx, chat, group.get("member_list") or [], ctx.get("UpdateDetail"))
+
+
+def _already_applied(ctx: EventContext, chat: GroupChat) -> bool:
+    if chat.status == GroupChatStatus.DISMISSED:
+        log.info("event for dismissed chat %s ignored", chat.chat_id)
+        return True
+    # Only member events are covered by the version: a name/notice change may carry the same
+    # CurMemVer as the stored one and still needs the fetch.
+    cur_ver = ctx.get("CurMemVer")
+    if ctx.get("UpdateDetail") in MEMBER_CHANGES and cur_ver and chat.member_version == cur_ver:
+        log.info("chat %s already at member version %s", chat.chat_id, cur_ver)
+        return True
+    return False
 
 
 def apply_chat(chat: GroupChat, group: dict) -> None:

@@ -1,0 +1,55 @@
+"""While the database cannot take the inbox insert, the callback view gives up within about a
+second and spools, so WeCom gets its acknowledgement well inside 5 s (issue #10, reliability 3:
+the insert used to wait out SQLite's 5 s busy timeout, or PostgreSQL without any bound)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from sqlalchemy import func, select, text
+
+from scrm.config import override
+from scrm.extensions import db
+from scrm.models import CallbackEvent
+from scrm.services import inbox
+from tests.helpers import event_xml, post_callback
+
+EVENT = event_xml("change_future_thing", "appear", Id="7")
+
+
+def spooled(spool_dir) -> list[dict]:
+    return [json.loads(line) for path in spool_dir.glob("*.jsonl") for line in path.read_text().splitlines()]
+
+
+def test_the_inbox_insert_engine_gives_up_after_the_configured_timeout(app):
+    engine = inbox.insert_engine()
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1000
+            with db.engine.connect() as other:  # every other connection still waits 5 s
+                assert other.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        else:
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1s"
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "1s"
+            assert conn.connection.dbapi_connection.info.get_parameters().get("connect_timeout") == "1"
+    assert engine.pool.timeout() == 1.0
+
+
+def test_a_locked_database_spools_the_callback_and_acknowledges_it(app, client, tmp_path):
+    override(app, SPOOL_DIR=str(tmp_path / "spool"))
+    if db.engine.dialect.name == "sqlite":
+        blocker = sqlite3.connect(db.engine.url.database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        release = blocker.close
+    else:
+        blocker = db.engine.connect()
+        blocker.execute(text("LOCK TABLE callback_event IN ACCESS EXCLUSIVE MODE"))
+        release = blocker.close  # rolls back, releasing the lock
+    try:
+        assert post_callback(client, EVENT).status_code == 200
+    finally:
+        release()
+    assert [item["payload"] for item in spooled(tmp_path / "spool")] == [EVENT]
+    assert db.session.scalar(select(func.count()).select_from(CallbackEvent)) == 0
+    assert inbox.drain_spool() == 1  # once the database is back
+    assert db.session.scalar(select(func.count()).select_from(CallbackEvent)) == 1
