@@ -18,9 +18,13 @@ bp = Blueprint("callbacks", __name__)
 
 
 def _crypto(corp_id: str | None):
+    if corp_id is not None and not corps.valid_corp_id(corp_id):
+        # Not a WeCom corp id: refused before any lookup (the id is the caller's, so truncated).
+        log.warning("callback for malformed corp id %.40r", corp_id)
+        abort(404)
     creds = corps.credentials(corp_id)
     if creds is None:
-        log.warning("callback for unknown corp %s", corp_id)
+        log.warning("callback for unknown corp %.40r", corp_id)
         abort(404)
     corp_id_var.set(creds.corp_id)
     return creds.corp_id, corps.callback_crypto(creds)

@@ -39,8 +39,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # pool_size: connections open on demand, but only this many are kept; a threaded worker (the
     # welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL backend
     # for most of its jobs.
+    # hide_parameters: a failed statement's message (and so every logged traceback) names no
+    # bound values: they carry mobiles, payloads and welcome codes.
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
-        "pool_recycle": 1800, "pool_size": max(5, app.config.get("WELCOME_WORKER_THREADS", 5))})
+        "pool_recycle": 1800, "pool_size": max(5, app.config.get("WELCOME_WORKER_THREADS", 5)),
+        "hide_parameters": True})
+    app.config["MAX_CONTENT_LENGTH"] = app.config.get("MAX_CONTENT_LENGTH") or 2**20  # callbacks: their own
     app.config.update(
         API_TITLE="SCRM Open API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",

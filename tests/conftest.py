@@ -49,6 +49,7 @@ TEST_AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 TEST_AGENT_ID = 1000002
 TEST_SECRET = "test-app-secret"
 WECOM_BASE = "http://wecom.test/cgi-bin/"
+TEST_DATA_KEY = "O3rWrPRJwGs2ss-8dVwU__nkoMyhtCfL1349c3QABtg="  # Fernet key sealing further corps' secrets
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +63,13 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _env(database_url, redis_url, tmp_path_factory):
     values = {
-        "SECRET_KEY": "test-secret-key-0123456789abcdef-0123456789", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef-0123456789",
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url,
         "WECOM_CORP_ID": TEST_CORP_ID, "WECOM_AGENT_ID": str(TEST_AGENT_ID),
         "WECOM_SECRET": TEST_SECRET, "WECOM_TOKEN": TEST_TOKEN, "WECOM_AES_KEY": TEST_AES_KEY,
         "WECOM_API_BASE_URL": WECOM_BASE, "WECOM_TIMEOUT": "5",
         "SCRM_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")), "LOG_LEVEL": "WARNING",
+        "SCRM_DATA_KEY": TEST_DATA_KEY,
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from sqlalchemy import select
 from werkzeug.exceptions import UnprocessableEntity
 
@@ -23,6 +24,15 @@ from scrm.services import media, welcome_templates
 
 blp = make_blueprint("welcome", __name__, "/api/v1", "Welcome templates for new customers, and the media "
                      "their attachments use.")
+
+# Uploads may exceed the app's MAX_CONTENT_LENGTH: WeCom takes files up to 20 MB (plus multipart framing).
+MEDIA_MAX_BYTES = max(media.SIZE_LIMITS.values()) + 64 * 1024
+
+
+@blp.before_request
+def media_upload_limit() -> None:
+    if request.endpoint == "welcome.upload_media":
+        request.max_content_length = MEDIA_MAX_BYTES
 
 
 def _out(templates: list[WelcomeTemplate]) -> list[dict[str, Any]]:
