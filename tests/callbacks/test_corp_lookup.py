@@ -62,7 +62,8 @@ def _add_corp(runner, corp_id="wwsecondcorp0001", **env):
 def test_corp_secrets_are_sealed_at_rest_and_served(app, client, runner):
     result = _add_corp(runner)
     assert result.exit_code == 0, result.output
-    stored = db.session.execute(text("SELECT secret, token, aes_key FROM corp WHERE corp_id = 'wwsecondcorp0001'")).one()
+    stored = db.session.execute(
+        text("SELECT secret, token, aes_key FROM corp WHERE corp_id = 'wwsecondcorp0001'")).one()
     assert "the-plain-app-secret" not in stored.secret and stored.token != "tok2" and OTHER_KEY not in stored.aes_key
     creds = corps.credentials("wwsecondcorp0001")
     assert (creds.secret, creds.token, creds.aes_key) == ("the-plain-app-secret", "tok2", OTHER_KEY)
