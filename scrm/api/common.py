@@ -8,9 +8,9 @@ from flask import Response
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import Select, func, inspect, select
-from werkzeug.exceptions import UnprocessableEntity
 
 from scrm.api.auth import authenticate
+from scrm.api.writes import unprocessable
 from scrm.extensions import db
 
 PAGE_SIZE = 50
@@ -41,9 +41,7 @@ def paginate(blp: Blueprint) -> Callable[[Callable], Callable]:
 def page_of(query: Select, pagination: PaginationParameters) -> list[Any]:
     """One page of `query` (which must be ordered); sets the total for X-Pagination."""
     if pagination.page > MAX_PAGE:
-        error = UnprocessableEntity("Invalid query parameters.")
-        error.data = {"messages": {"query": {"page": [f"Must be at most {MAX_PAGE}."]}}}
-        raise error
+        raise unprocessable("query", {"page": [f"Must be at most {MAX_PAGE}."]})
     pagination.item_count = db.session.scalar(
         select(func.count()).select_from(query.order_by(None).subquery()))
     return list(db.session.scalars(query.offset(pagination.first_item).limit(pagination.page_size)))

@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import request
 from sqlalchemy import select
-from werkzeug.exceptions import UnprocessableEntity
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, row_dict
@@ -117,13 +116,9 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> MediaAsset:
     """
     upload = files["file"]
     data = upload.read()
-    try:
+    with service_errors():
         return media.add_asset(current_corp_id(), form["kind"], upload.filename or "upload", data,
                                upload.mimetype or None)
-    except media.MediaRejected as exc:
-        error = UnprocessableEntity("The upload is not valid.")
-        error.data = {"messages": {"files" if exc.field == "file" else "form": {exc.field: [str(exc)]}}}
-        raise error from None
 
 
 @blp.route("/media/<int:media_id>")
