@@ -65,7 +65,7 @@ def receive(corp_id: str | None = None):
         event_id = inbox.store(corp_id, plaintext, received_at, fields)
     except SQLAlchemyError as exc:
         db.session.rollback()
-        log.error("database unavailable, spooling callback: %s", exc)
+        log.error("database unavailable, spooling callback: %s", type(exc).__name__)
         try:
             inbox.spool(corp_id, plaintext, received_at)
         except OSError as spool_exc:
