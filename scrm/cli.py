@@ -214,6 +214,31 @@ def corp_add(corp_id: str, agent_id: int, name: str | None) -> None:
     click.echo(f"corp {corp_id} registered; callback URL path: /wecom/callback/{corp_id}")
 
 
+customer_cli = AppGroup("customer", help="Customers' personal data (PIPL).")
+scrm_cli.add_command(customer_cli)
+
+
+@customer_cli.command("erase")
+@click.argument("external_userid")
+@click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def customer_erase(external_userid: str, corp_id: str | None, yes: bool) -> None:
+    """Anonymise one customer everywhere (profile, remarks, mobiles, follow-ups, field values,
+    timeline text, inbox payloads, ...); rows stay so counts hold. Recorded in the audit log."""
+    import getpass
+
+    from scrm.services.privacy import erase_customer
+
+    if not yes:
+        click.confirm(f"Erase the personal data of customer {external_userid}? This cannot be undone",
+                      abort=True)
+    rows = erase_customer(corp_id or current_app.config["WECOM_CORP_ID"], external_userid,
+                          actor=f"cli:{getpass.getuser()}")
+    if rows is None:
+        raise click.ClickException(f"no customer {external_userid} in this corp")
+    click.echo(f"erased customer {external_userid}: " + ", ".join(f"{t} {n}" for t, n in rows.items() if n))
+
+
 @scrm_cli.command("demo-content")
 @click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
 def demo_content(corp_id: str | None) -> None:

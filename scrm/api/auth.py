@@ -49,8 +49,9 @@ def current_corp_id() -> str:
     return g.api_corp_id
 
 
-def current_token_id() -> int:
-    return g.api_grant.token_id
+def current_actor() -> str:
+    """The token acting, as the audit log names it."""
+    return g.api_grant.actor
 
 
 def _insufficient(needed: str) -> Response:

@@ -30,6 +30,12 @@ class TokenGrant:
     token_id: int
     corp_id: str
     scope: str
+    name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who acted, for the audit log."""
+        return f"api-token:{self.token_id}:{self.name}"[:64]
 
     def allows(self, needed: str) -> bool:
         return SCOPES.index(self.scope) >= SCOPES.index(needed)
@@ -64,14 +70,15 @@ def grant_for(token: str) -> TokenGrant | None:
     """The grant of a live token (known, not revoked, not expired), recording its use; else None."""
     # Looking up the SHA-256 of the token, not the token, leaves no timing signal worth having.
     row = db.session.execute(
-        select(ApiToken.id, ApiToken.corp_id, ApiToken.scope, ApiToken.expires_at, ApiToken.last_used_at)
+        select(ApiToken.id, ApiToken.corp_id, ApiToken.scope, ApiToken.name, ApiToken.expires_at,
+               ApiToken.last_used_at)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     ).one_or_none()
     now = clock.utcnow()
     if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     _touch(row.id, row.last_used_at, now)
-    return TokenGrant(row.id, row.corp_id, row.scope)
+    return TokenGrant(row.id, row.corp_id, row.scope, row.name)
 
 
 def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
