@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.exc import DataError
 
 from scrm.api.auth import authenticate
 from scrm.api.writes import unprocessable
@@ -22,6 +23,14 @@ def make_blueprint(name: str, import_name: str, url_prefix: str, description: st
     """A v1 blueprint: bearer auth before every view, no caching or sniffing after."""
     blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
     blp.before_request(authenticate)
+
+    @blp.errorhandler(OverflowError)
+    @blp.errorhandler(DataError)
+    def out_of_range(exc: Exception):
+        # A number in the body beyond what the database column holds (SQLite: OverflowError at
+        # bind time; PostgreSQL: numeric_value_out_of_range): the client's error, not ours.
+        db.session.rollback()
+        return current_app.handle_http_exception(unprocessable("json", {"_schema": ["A number is out of range."]}))
 
     @blp.after_request
     def no_store(response: Response) -> Response:

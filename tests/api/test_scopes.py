@@ -114,3 +114,15 @@ def test_request_bodies_are_limited(app, client):
     resp = client.post("/api/v1/funnel-stages", data=b"{" + b" " * (app.config["MAX_CONTENT_LENGTH"] + 1) + b"}",
                        content_type="application/json", headers=_headers(token))
     assert resp.status_code == 413
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/api/v1/funnel-stages", {"name": "复购", "order": int(HUGE)}),
+    ("post", "/api/v1/custom-fields", {"key": "k1", "label": "L", "type": "text", "order": -int(HUGE)}),
+    ("post", "/api/v1/channels", {"name": "c", "type": 1, "scene": 2, "userids": ["zhangsan"],
+                                  "welcome_template_id": int(HUGE)}),
+])
+def test_numbers_out_of_range_in_bodies_are_422(client, method, path, body):
+    token = create_token("t", TEST_CORP_ID)
+    resp = getattr(client, method)(path, json=body, headers=_headers(token))
+    assert resp.status_code == 422, resp.get_json()
