@@ -31,7 +31,7 @@ class ContextFilter(logging.Filter):
 # callback XML, welcome codes.
 _REDACTIONS = (
     (re.compile(r"\[parameters: .*?\](?=\n|$)", re.S), "[parameters redacted]"),
-    (re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])"), "[mobile]"),
+    (re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9A-Za-z])"), "[mobile]"),
     (re.compile(r"<xml>.*?(?:</xml>|$)", re.S | re.I), "<xml>[payload redacted]</xml>"),
     (re.compile(r"(welcome_?code\W{0,12})[A-Za-z0-9_\-]{8,}", re.I), r"\1[redacted]"),
 )
