@@ -19,9 +19,13 @@ bp = Blueprint("callbacks", __name__)
 
 
 def _crypto(corp_id: str | None):
+    if corp_id is not None and not corps.valid_corp_id(corp_id):
+        # Not a WeCom corp id: refused before any lookup (the id is the caller's, so truncated).
+        log.warning("callback for malformed corp id %.40r", corp_id)
+        abort(404)
     creds = corps.credentials(corp_id)
     if creds is None:
-        log.warning("callback for unknown corp %s", corp_id)
+        log.warning("callback for unknown corp %.40r", corp_id)
         abort(404)
     corp_id_var.set(creds.corp_id)
     return creds.corp_id, corps.callback_crypto(creds)
@@ -62,7 +66,7 @@ def receive(corp_id: str | None = None):
         event_id = inbox.store(corp_id, plaintext, received_at, fields)
     except SQLAlchemyError as exc:
         db.session.rollback()
-        log.error("database unavailable, spooling callback: %s", exc)
+        log.error("database unavailable, spooling callback: %s", type(exc).__name__)
         try:
             inbox.spool(corp_id, plaintext, received_at)
         except OSError as spool_exc:

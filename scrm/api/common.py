@@ -4,22 +4,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.exc import DataError
 
 from scrm.api.auth import authenticate
+from scrm.api.writes import unprocessable
 from scrm.extensions import db
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000  # an offset beyond any table; larger numbers would overflow the database's
 
 
 def make_blueprint(name: str, import_name: str, url_prefix: str, description: str) -> Blueprint:
     """A v1 blueprint: bearer auth before every view, no caching or sniffing after."""
     blp = Blueprint(name, import_name, url_prefix=url_prefix, description=description)
     blp.before_request(authenticate)
+
+    @blp.errorhandler(OverflowError)
+    @blp.errorhandler(DataError)
+    def out_of_range(exc: Exception):
+        # A number in the body beyond what the database column holds (SQLite: OverflowError at
+        # bind time; PostgreSQL: numeric_value_out_of_range): the client's error, not ours.
+        db.session.rollback()
+        return current_app.handle_http_exception(unprocessable("json", {"_schema": ["A number is out of range."]}))
 
     @blp.after_request
     def no_store(response: Response) -> Response:
@@ -38,6 +49,8 @@ def paginate(blp: Blueprint) -> Callable[[Callable], Callable]:
 
 def page_of(query: Select, pagination: PaginationParameters) -> list[Any]:
     """One page of `query` (which must be ordered); sets the total for X-Pagination."""
+    if pagination.page > MAX_PAGE:
+        raise unprocessable("query", {"page": [f"Must be at most {MAX_PAGE}."]})
     pagination.item_count = db.session.scalar(
         select(func.count()).select_from(query.order_by(None).subquery()))
     return list(db.session.scalars(query.offset(pagination.first_item).limit(pagination.page_size)))

@@ -85,7 +85,9 @@ def update_content(data: dict[str, Any], content_id: int) -> ContentItem:
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_content(content_id: int) -> None:
     """Delete a content item (the row stays, marked deleted, with its usage counts)"""
-    library.delete(_item(content_id))
+    item = _item(content_id)
+    with service_errors():
+        library.delete(item)
 
 
 @blp.route("/content-categories")

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
+from marshmallow import Schema, fields
 from sqlalchemy import and_, exists, or_, select
 from werkzeug.exceptions import NotFound
 
-from scrm.api.auth import current_corp_id
+from scrm.api.auth import current_actor, current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
+from scrm.api.writes import service_errors
 from scrm.extensions import db
 from scrm.models import (
     Customer,
@@ -24,12 +26,21 @@ from scrm.models import (
     TagGroup,
     TimelineEntry,
 )
+from scrm.models.corp import TokenScope
 from scrm.schemas.customers import (
     CustomerDetailArgsSchema,
     CustomerDetailSchema,
     CustomerListArgsSchema,
     CustomerListItemSchema,
 )
+from scrm.services import privacy
+
+
+class ErasureSchema(Schema):
+    external_userid = fields.String()
+    rows = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                       metadata={"description": "Rows anonymised (or, customer_date, deleted) per table."})
+
 
 blp = make_blueprint("customers", __name__, "/api/v1/customers",
                      "Customers (external contacts) and their follow relations.")
@@ -71,7 +82,9 @@ def list_customers(pagination_parameters: PaginationParameters, userid: str | No
             exists().where(relation_of_customer, FollowRelation.updated_at >= updated_since)))
     customers = page_of(query, pagination_parameters)
     relations = relations_by_customer(corp_id, [c.external_userid for c in customers])
-    return [row_dict(c, relations=relations[c.external_userid]) for c in customers]
+    items = [row_dict(c, relations=relations[c.external_userid]) for c in customers]
+    privacy.record_api_reads(corp_id, current_actor(), "api_list_customers", [c.external_userid for c in customers])
+    return items
 
 
 @blp.route("/<external_userid>")
@@ -88,7 +101,30 @@ def get_customer(external_userid: str, timeline_limit: int) -> dict[str, Any]:
     detail = customer_detail(current_corp_id(), external_userid, timeline_limit)
     if detail is None:
         raise NotFound("No customer with this external_userid.")
+    privacy.record_api_reads(current_corp_id(), current_actor(), "api_view_customer", [external_userid])
     return detail
+
+
+@blp.route("/<external_userid>/erase", methods=["POST"])
+@blp.response(200, ErasureSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
+@blp.alt_response(404, response="NOT_FOUND")
+def erase_customer(external_userid: str) -> dict[str, Any]:
+    """Erase a customer's personal data (PIPL; admin tokens only)
+
+    Anonymises the customer everywhere: profile, remarks, mobiles, follow-ups, custom field
+    values, timeline text, group nicknames, welcome texts, chat archive bodies, inbox payloads
+    and audit details. Rows stay, so counts and reports keep adding up; customer dates are
+    deleted. Who erased whom is recorded in the audit log (`erase_customer`). Answers the rows
+    touched per table.
+    """
+    require_scope(TokenScope.ADMIN)
+    with service_errors():
+        rows = privacy.erase_customer(current_corp_id(), external_userid, actor=current_actor())
+    if rows is None:
+        raise NotFound("No customer with this external_userid.")
+    return {"external_userid": external_userid, "rows": rows}
 
 
 def customer_detail(corp_id: str, external_userid: str, timeline_limit: int = 20) -> dict[str, Any] | None:

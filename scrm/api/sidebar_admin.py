@@ -8,11 +8,11 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 
-from scrm.api.auth import current_corp_id
+from scrm.api.auth import current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.writes import found, service_errors
-from scrm.extensions import db
 from scrm.models import AuditLog, CustomField, FollowUp, FunnelStage, StaffRole
+from scrm.models.corp import TokenScope
 from scrm.schemas.sidebar import (
     AuditArgsSchema,
     AuditSchema,
@@ -24,19 +24,11 @@ from scrm.schemas.sidebar import (
     StagePatchSchema,
     StageSchema,
 )
-from scrm.services import profile
-from scrm.services.validation import Invalid
+from scrm.services import profile, setup
 
 blp = make_blueprint("sidebar-admin", __name__, "/api/v1",
                      "What the chat sidebar shows and records: the sales funnel, custom customer fields, "
                      "staff roles (data scope, mobile visibility), follow-ups and the audit log.")
-
-
-def _apply(row: Any, data: dict[str, Any]) -> Any:
-    for key, value in data.items():
-        setattr(row, key, value)
-    db.session.commit()
-    return row
 
 
 # ---- funnel stages ----------------------------------------------------------------------------
@@ -46,9 +38,7 @@ def _apply(row: Any, data: dict[str, Any]) -> Any:
 @blp.alt_response(401, response="UNAUTHORIZED")
 def list_stages() -> list[FunnelStage]:
     """List the sales funnel's stages (a corp that defined none gets the default six)"""
-    rows = profile.stages(current_corp_id())
-    db.session.commit()
-    return rows
+    return setup.list_stages(current_corp_id())
 
 
 @blp.route("/funnel-stages", methods=["POST"])
@@ -58,17 +48,12 @@ def list_stages() -> list[FunnelStage]:
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def create_stage(data: dict[str, Any]) -> FunnelStage:
     """Add a stage"""
-    corp_id = current_corp_id()
-    profile.stages(corp_id)  # the defaults first, so a new stage joins them rather than replacing them
-    row = FunnelStage(corp_id=corp_id, **data)
-    db.session.add(row)
-    db.session.commit()
-    return row
+    with service_errors():
+        return setup.create_stage(current_corp_id(), data)
 
 
 def _stage(stage_id: int) -> FunnelStage:
-    return found(db.session.scalar(select(FunnelStage).filter_by(
-        id=stage_id, corp_id=current_corp_id(), deleted=False)), "stage")
+    return found(setup.get_stage(current_corp_id(), stage_id), "stage")
 
 
 @blp.route("/funnel-stages/<int:stage_id>", methods=["PATCH"])
@@ -79,7 +64,9 @@ def _stage(stage_id: int) -> FunnelStage:
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def update_stage(data: dict[str, Any], stage_id: int) -> FunnelStage:
     """Rename or reorder a stage"""
-    return _apply(_stage(stage_id), data)
+    stage = _stage(stage_id)
+    with service_errors():
+        return setup.update_stage(stage, data)
 
 
 @blp.route("/funnel-stages/<int:stage_id>", methods=["DELETE"])
@@ -88,7 +75,9 @@ def update_stage(data: dict[str, Any], stage_id: int) -> FunnelStage:
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_stage(stage_id: int) -> None:
     """Delete a stage (customers in it show no stage; their history keeps it)"""
-    _apply(_stage(stage_id), {"deleted": True})
+    stage = _stage(stage_id)
+    with service_errors():
+        setup.delete_stage(stage)
 
 
 # ---- custom fields ----------------------------------------------------------------------------
@@ -108,19 +97,12 @@ def list_fields() -> list[CustomField]:
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def create_field(data: dict[str, Any]) -> CustomField:
     """Define a custom field (text, number, date or single-select)"""
-    corp_id = current_corp_id()
-    if db.session.scalar(select(CustomField.id).filter_by(corp_id=corp_id, key=data["key"])):
-        with service_errors():
-            raise Invalid({"key": ["A field with this key exists (keys are never reused)."]})
-    row = CustomField(corp_id=corp_id, **data)
-    db.session.add(row)
-    db.session.commit()
-    return row
+    with service_errors():
+        return setup.create_field(current_corp_id(), data)
 
 
 def _field(field_id: int) -> CustomField:
-    return found(db.session.scalar(select(CustomField).filter_by(
-        id=field_id, corp_id=current_corp_id(), deleted=False)), "custom field")
+    return found(setup.get_field(current_corp_id(), field_id), "custom field")
 
 
 @blp.route("/custom-fields/<int:field_id>", methods=["PATCH"])
@@ -131,11 +113,9 @@ def _field(field_id: int) -> CustomField:
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def update_field(data: dict[str, Any], field_id: int) -> CustomField:
     """Change a field's label, options, required flag or order (its key and type are fixed)"""
-    row = _field(field_id)
-    if row.type == "select" and "options" in data and not data["options"]:
-        with service_errors():
-            raise Invalid({"options": ["A select field needs at least one option."]})
-    return _apply(row, data)
+    field = _field(field_id)
+    with service_errors():
+        return setup.update_field(field, data)
 
 
 @blp.route("/custom-fields/<int:field_id>", methods=["DELETE"])
@@ -144,7 +124,9 @@ def update_field(data: dict[str, Any], field_id: int) -> CustomField:
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_field(field_id: int) -> None:
     """Delete a field (hidden from the sidebar; stored values are kept)"""
-    _apply(_field(field_id), {"deleted": True})
+    field = _field(field_id)
+    with service_errors():
+        setup.delete_field(field)
 
 
 # ---- staff roles ------------------------------------------------------------------------------
@@ -154,33 +136,33 @@ def delete_field(field_id: int) -> None:
 @blp.alt_response(401, response="UNAUTHORIZED")
 def list_roles() -> list[StaffRole]:
     """List staff roles (staff without one are salespeople: scope self, mobiles masked)"""
-    return list(db.session.scalars(select(StaffRole).filter_by(corp_id=current_corp_id()).order_by(StaffRole.userid)))
+    return setup.list_roles(current_corp_id())
 
 
 @blp.route("/staff-roles/<userid>", methods=["PUT"])
 @blp.arguments(StaffRoleSchema)
 @blp.response(200, StaffRoleSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def set_role(data: dict[str, Any], userid: str) -> StaffRole:
-    """Set a staff member's role and data scope"""
-    corp_id = current_corp_id()
-    row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
-    if row is None:
-        row = StaffRole(corp_id=corp_id, userid=userid)
-        db.session.add(row)
-    return _apply(row, data)
+    """Set a staff member's role and data scope (admin tokens only)"""
+    require_scope(TokenScope.ADMIN)
+    with service_errors():
+        return setup.set_role(current_corp_id(), userid, data)
 
 
 @blp.route("/staff-roles/<userid>", methods=["DELETE"])
 @blp.response(204)
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_role(userid: str) -> None:
-    """Remove a staff member's role (back to salesperson)"""
-    row = found(db.session.scalar(select(StaffRole).filter_by(corp_id=current_corp_id(), userid=userid)), "role")
-    db.session.delete(row)
-    db.session.commit()
+    """Remove a staff member's role (back to salesperson; admin tokens only)"""
+    require_scope(TokenScope.ADMIN)
+    role = found(setup.get_role(current_corp_id(), userid), "role")
+    with service_errors():
+        setup.delete_role(role)
 
 
 # ---- records ----------------------------------------------------------------------------------

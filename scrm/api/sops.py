@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import func, select
-from werkzeug.exceptions import NotFound, UnprocessableEntity
+from werkzeug.exceptions import NotFound
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, row_dict
-from scrm.api.writes import found, service_errors
+from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
 from scrm.models import Customer, Sop, SopEnrollment, SopStatus
 from scrm.schemas.sops import (
@@ -95,7 +96,9 @@ def update_sop(data: dict[str, Any], sop_id: int) -> dict[str, Any]:
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_sop(sop_id: int) -> None:
     """Delete an SOP (its pending steps are cancelled)"""
-    sops.set_status(_sop(sop_id), SopStatus.DELETED)
+    sop = _sop(sop_id)
+    with service_errors():
+        sops.set_status(sop, SopStatus.DELETED)
 
 
 @blp.route("/sops/<int:sop_id>/pause", methods=["POST"])
@@ -104,7 +107,9 @@ def delete_sop(sop_id: int) -> None:
 @blp.alt_response(404, response="NOT_FOUND")
 def pause_sop(sop_id: int) -> dict[str, Any]:
     """Pause an SOP (due steps wait; no new customers are enrolled)"""
-    return _out([sops.set_status(_sop(sop_id), SopStatus.PAUSED)])[0]
+    sop = _sop(sop_id)
+    with service_errors():
+        return _out([sops.set_status(sop, SopStatus.PAUSED)])[0]
 
 
 @blp.route("/sops/<int:sop_id>/resume", methods=["POST"])
@@ -113,7 +118,9 @@ def pause_sop(sop_id: int) -> dict[str, Any]:
 @blp.alt_response(404, response="NOT_FOUND")
 def resume_sop(sop_id: int) -> dict[str, Any]:
     """Resume an SOP (steps that fell due meanwhile run, unless over 24 h late: those are skipped)"""
-    return _out([sops.set_status(_sop(sop_id), SopStatus.ACTIVE)])[0]
+    sop = _sop(sop_id)
+    with service_errors():
+        return _out([sops.set_status(sop, SopStatus.ACTIVE)])[0]
 
 
 def _customer(external_userid: str) -> None:
@@ -147,11 +154,10 @@ def put_customer_date(data: dict[str, Any], external_userid: str, key: str) -> d
     """Set a customer date (birthday, contract end, ...) that SOP steps can be anchored to"""
     try:
         DATE_KEY(key)
-    except Exception as exc:  # noqa: BLE001 - marshmallow's ValidationError: the path part is bad
-        error = UnprocessableEntity("Invalid date key.")
-        error.data = {"messages": {"path": {"key": [str(exc)]}}}
-        raise error from None
+    except ValidationError as exc:  # the path part is bad
+        raise unprocessable("path", {"key": exc.messages}) from None
     _customer(external_userid)
     value: date | None = data["value"]
-    sops.set_customer_date(current_corp_id(), external_userid, key, value)
+    with service_errors():
+        sops.set_customer_date(current_corp_id(), external_userid, key, value)
     return {"external_userid": external_userid, "key": key, "value": value}

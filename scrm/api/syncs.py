@@ -9,6 +9,7 @@ from werkzeug.exceptions import Conflict, NotFound
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate
+from scrm.api.writes import service_errors
 from scrm.extensions import db
 from scrm.models import SyncRun
 from scrm.schemas.syncs import SyncListArgsSchema, SyncRunSchema, SyncStartSchema
@@ -31,7 +32,8 @@ def start_sync(args: dict[str, Any]) -> dict[str, Any]:
     409 while another is queued or running.
     """
     try:
-        run = sync.start(current_corp_id(), args.get("only"), full=args["full"], requested_by="api")
+        with service_errors():
+            run = sync.start(current_corp_id(), args.get("only"), full=args["full"], requested_by="api")
     except sync.AlreadyRunning as exc:
         raise Conflict(f"A sync is already queued or running for this corp: run {exc.run and exc.run.id}.") from None
     return sync.to_dict(run)

@@ -12,12 +12,17 @@ API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel 
 templates, customer SOPs); it also starts and follows synchronisations with WeCom (`/api/v1/syncs`).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
-  own corp's data. Missing, unknown or revoked → 401 with `WWW-Authenticate: Bearer`.
+  own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.
+  A token's scope: `read` (GET), `write` (also changes), `admin` (also staff roles and erasing a
+  customer); beyond it → 403 (`error="insufficient_scope"`).
+* **Personal data**: reads of customers are recorded in the audit log per customer and token;
+  `POST /api/v1/customers/{external_userid}/erase` anonymises one customer (PIPL).
 * **Times**: ISO-8601 UTC with a `Z` suffix, to the second (stored as naive UTC). Query
   parameters accept any ISO-8601 form; a value without an offset is taken as UTC.
 * **Lists**: `page` (from 1) and `page_size` (default 50, at most 200); the `X-Pagination`
   response header carries `total`, `total_pages`, `page`, `next_page`, ... as JSON.
-* **Errors**: `{"code", "status", "message"}`; invalid query parameters → 422 with
+* **Errors**: `{"code", "status", "message"}`; ids and numbers out of range → 404 / 422;
+  bodies over 1 MB (media uploads: 20 MB) → 413; invalid query parameters → 422 with
   `errors: {"query": {"<field>": ["<message>", ...]}}`; an invalid JSON body → 422 with
   `errors: {"json": {"<field>": [...]}}` (checks against stored data name nested fields as
   dotted paths, e.g. `steps.0.attachments.1.media`); WeCom refusing a

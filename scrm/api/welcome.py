@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import request
 from sqlalchemy import select
-from werkzeug.exceptions import UnprocessableEntity
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, row_dict
@@ -33,6 +32,15 @@ MEDIA_UPLOAD_MAX_BYTES = max(media.SIZE_LIMITS.values()) + 2**16
 def _media_upload_limit() -> None:
     if request.endpoint == "welcome.upload_media":
         request.max_content_length = MEDIA_UPLOAD_MAX_BYTES
+
+# Uploads may exceed the app's MAX_CONTENT_LENGTH: WeCom takes files up to 20 MB (plus multipart framing).
+MEDIA_MAX_BYTES = max(media.SIZE_LIMITS.values()) + 64 * 1024
+
+
+@blp.before_request
+def media_upload_limit() -> None:
+    if request.endpoint == "welcome.upload_media":
+        request.max_content_length = MEDIA_MAX_BYTES
 
 
 def _out(templates: list[WelcomeTemplate]) -> list[dict[str, Any]]:
@@ -117,13 +125,9 @@ def upload_media(form: dict[str, Any], files: dict[str, Any]) -> MediaAsset:
     """
     upload = files["file"]
     data = upload.read()
-    try:
+    with service_errors():
         return media.add_asset(current_corp_id(), form["kind"], upload.filename or "upload", data,
                                upload.mimetype or None)
-    except media.MediaRejected as exc:
-        error = UnprocessableEntity("The upload is not valid.")
-        error.data = {"messages": {"files" if exc.field == "file" else "form": {exc.field: [str(exc)]}}}
-        raise error from None
 
 
 @blp.route("/media/<int:media_id>")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,10 +20,11 @@ class Corp(Timestamped, db.Model):
     corp_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(128))
     agent_id: Mapped[int | None]
-    # Credentials of corps registered through the CLI (the env corp's stay in the env).
-    secret: Mapped[str | None] = mapped_column(String(128))
-    token: Mapped[str | None] = mapped_column(String(64))
-    aes_key: Mapped[str | None] = mapped_column(String(64))
+    # Credentials of corps registered through the CLI (the env corp's stay in the env), sealed
+    # with SCRM_DATA_KEY (scrm/secretbox.py); rows written before that hold plaintext.
+    secret: Mapped[str | None] = mapped_column(String(512))
+    token: Mapped[str | None] = mapped_column(String(512))
+    aes_key: Mapped[str | None] = mapped_column(String(512))
 
 
 class Department(CorpScoped, Timestamped, db.Model):
@@ -54,6 +56,14 @@ class Staff(CorpScoped, Timestamped, db.Model):
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class TokenScope(StrEnum):
+    """What an Open API token may do; each scope includes the ones before it."""
+
+    READ = "read"  # GET
+    WRITE = "write"  # POST / PUT / PATCH / DELETE
+    ADMIN = "admin"  # staff roles and erasing a customer's personal data
+
+
 class ApiToken(db.Model):
     """Bearer token for the Open API; only its SHA-256 is stored."""
 
@@ -65,3 +75,5 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    scope: Mapped[str] = mapped_column(String(8), default=TokenScope.ADMIN, server_default=TokenScope.ADMIN.value)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -35,7 +35,8 @@ class AuditLog(CorpScoped, db.Model):
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_target", "corp_id", "target_type", "target_id", "at"),
-                      Index("ix_audit_log_actor", "corp_id", "userid", "at"))
+                      Index("ix_audit_log_actor", "corp_id", "userid", "at"),
+                      Index("ix_audit_log_at", "at"))  # the retention purge
     userid: Mapped[str] = mapped_column(String(64))  # the staff member acting
     action: Mapped[str] = mapped_column(String(48))  # view_customer, edit_tags, follow_up, ...
     target_type: Mapped[str] = mapped_column(String(16))  # customer | group | content | sop_task

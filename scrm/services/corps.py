@@ -1,6 +1,7 @@
 """Corps served by this deployment: credentials for callbacks and WeCom API clients."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from flask import current_app
 from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import Corp
+from scrm.secretbox import seal, unseal
 from scrm.wecom.crypto import CallbackCrypto
 
 
@@ -21,8 +23,18 @@ class CorpCredentials:
     aes_key: str
 
 
-_cache: dict[str, tuple[float, CorpCredentials | None]] = {}
+# WeCom corp ids are `ww` (or, for older corps, `wx`) + 16 alphanumerics (docs/wecom: ReceiveId);
+# a little slack in the length, none in the charset. Checked before any lookup.
+CORP_ID_PATTERN = re.compile(r"w[wx][A-Za-z0-9]{1,30}")
+
+# Only corps that exist are cached (their number is bounded by the corp table); an unknown id
+# is never cached, so random ids on the callback URL cannot grow this dict.
+_cache: dict[str, tuple[float, CorpCredentials]] = {}
 _CACHE_SECONDS = 60
+
+
+def valid_corp_id(corp_id: str) -> bool:
+    return CORP_ID_PATTERN.fullmatch(corp_id) is not None
 
 
 def env_corp_id() -> str:
@@ -31,18 +43,23 @@ def env_corp_id() -> str:
 
 def credentials(corp_id: str | None = None) -> CorpCredentials | None:
     """Credentials of the env corp, or of a corp registered in the database (cached briefly so
-    the callback view does not read the database for them on every request)."""
+    the callback view does not read the database for them on every request). In sandbox mode
+    only the sandbox corp is served: database-registered corps are real ones."""
     cfg = settings()
     if corp_id is None or corp_id == cfg.wecom_corp_id:
         return CorpCredentials(cfg.wecom_corp_id, cfg.wecom_agent_id, cfg.wecom_secret,
                                cfg.wecom_token, cfg.wecom_aes_key)
+    if cfg.sandbox or not valid_corp_id(corp_id):
+        return None
     hit = _cache.get(corp_id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
     corp = db.session.get(Corp, corp_id)
-    creds = None
-    if corp and corp.secret and corp.token and corp.aes_key:
-        creds = CorpCredentials(corp.corp_id, corp.agent_id, corp.secret, corp.token, corp.aes_key)
+    if not (corp and corp.secret and corp.token and corp.aes_key):
+        _cache.pop(corp_id, None)
+        return None
+    creds = CorpCredentials(corp.corp_id, corp.agent_id, unseal(corp.secret), unseal(corp.token),
+                            unseal(corp.aes_key))
     _cache[corp_id] = (time.monotonic() + _CACHE_SECONDS, creds)
     return creds
 
@@ -59,8 +76,13 @@ def callback_crypto(creds: CorpCredentials) -> CallbackCrypto:
 
 def register_corp(corp_id: str, *, agent_id: int, secret: str, token: str, aes_key: str,
                   name: str | None = None) -> Corp:
+    """Register (or update) a further corp; its secrets are stored sealed with SCRM_DATA_KEY
+    (DataKeyError, nothing written, without it)."""
+    if not valid_corp_id(corp_id):
+        raise ValueError("a WeCom corp id is ww (or wx) followed by letters and digits, 32 characters at most")
     corp = db.session.get(Corp, corp_id) or Corp(corp_id=corp_id)
-    corp.agent_id, corp.secret, corp.token, corp.aes_key = agent_id, secret, token, aes_key
+    corp.agent_id = agent_id
+    corp.secret, corp.token, corp.aes_key = seal(secret), seal(token), seal(aes_key)
     corp.name = name or corp.name
     db.session.add(corp)
     db.session.commit()

@@ -257,4 +257,4 @@ def test_list_query_count_does_not_grow_with_the_page(get):
     seed(10)
     with count_queries() as large:
         assert len(get("/api/v1/customers").get_json()) == 12
-    assert len(large) == len(small) == 5  # token, count, page, relations, tags
+    assert len(large) == len(small) == 6  # token, count, page, relations, tags, audit of the reads
