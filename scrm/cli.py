@@ -11,9 +11,10 @@ from flask.cli import AppGroup
 
 from scrm import clock
 from scrm.extensions import db
+from scrm.services import sidebar_session
 
 log = logging.getLogger(__name__)
-scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps.")
+scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps, staff.")
 
 
 @scrm_cli.command("worker")
@@ -192,6 +193,19 @@ def corp_add(corp_id: str, agent_id: int, secret: str, token: str, aes_key: str,
     register_corp(corp_id, agent_id=agent_id, secret=secret, token=token, aes_key=aes_key,
                   name=name)
     click.echo(f"corp {corp_id} registered; callback URL path: /wecom/callback/{corp_id}")
+
+
+staff_cli = AppGroup("staff", help="The corp's members.")
+scrm_cli.add_command(staff_cli)
+
+
+@staff_cli.command("revoke-sessions")
+@click.argument("userid")
+@click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
+def staff_revoke_sessions(userid: str, corp_id: str | None) -> None:
+    """Sign USERID out of the sidebar everywhere (they sign in again through WeCom)."""
+    sidebar_session.revoke(corp_id or current_app.config["WECOM_CORP_ID"], userid)
+    click.echo(f"sidebar sessions of {userid} revoked")
 
 
 @scrm_cli.command("demo-content")
