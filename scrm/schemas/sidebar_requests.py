@@ -4,16 +4,32 @@ JSON bodies, with the sidebar's Chinese messages. A failure answers 422
 the database (tags, stages, field values, the remark's rules) is the services' to check."""
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from scrm.models import ContentKind
 
-MAX_ID = 2**63 - 1  # the largest id either database can hold: larger ones cannot exist
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL: 32 bits): larger ones cannot exist
 LIST_MAX = 100      # items per page of a list
 PAGE_MAX = 10_000   # pages of a list
+
+
+def raise_if_any(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
 
 
 class _SidebarSchema(Schema):
@@ -138,6 +154,12 @@ class StageBodySchema(_SidebarSchema):
 class FieldsBodySchema(_SidebarSchema):
     values = fields.Dict(required=True, error_messages=dict.fromkeys(  # str.format()ted: {{ is {
         ("required", "null", "invalid"), "应为 {{字段: 值}} 对象"))
+
+    @validates_schema
+    def _numbers_within_range(self, data, **kwargs):
+        """A JSON integer too large for a number field (a float) is an error, by field key."""
+        raise_if_any({key: ["请输入数字"] for key, value in (data.get("values") or {}).items()
+                      if isinstance(value, int) and abs(value) > sys.float_info.max})
 
 
 class RemarkBodySchema(_SidebarSchema):

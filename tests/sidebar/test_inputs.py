@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from scrm.extensions import db
-from scrm.models import FollowUp, TimelineEntry
+from scrm.models import CustomField, FollowUp, TimelineEntry
 from tests.api.factories import T0, gen_customer, gen_relation, gen_staff
 
-HUGE, MAX_ID = "99999999999999999999", str(2**63 - 1)
+HUGE, MAX_ID = "99999999999999999999", str(2**31 - 1)  # ids are INTEGER columns
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_pages_out_of_range(mine, staff_client):
 
 
 def test_timeline_cursor_out_of_range(mine, staff_client):
-    for value in (HUGE, str(2**63), "-5", "0", "x"):
+    for value in (HUGE, str(2**31), str(2**63), "-5", "0", "x"):
         response = staff_client.get("/sidebar/api/customers/wmMINE/timeline", query_string={"before": value})
         invalid(response, "before")
         assert response.json["errors"]["before"] == ["应为时间线条目 id"]
@@ -64,7 +64,7 @@ def test_the_largest_cursor_and_page_are_answered(mine, staff_client):
 
 
 def test_ids_in_paths_out_of_range_are_404(mine, staff_client):
-    for value in (HUGE, str(2**63), "-1", "0"):
+    for value in (HUGE, str(2**63), str(2**31), "-1", "0"):
         for method, path in (("POST", f"/sidebar/api/contents/{value}/sent"),
                              ("GET", f"/sidebar/api/sop-tasks/{value}"),
                              ("POST", f"/sidebar/api/sop-tasks/{value}/sent")):
@@ -81,7 +81,7 @@ def test_the_largest_ids_are_not_found(mine, staff_client):
 
 
 def test_stage_ids_out_of_range_or_not_integers(mine, staff_client):
-    for stage_id in (int(HUGE), 2**63, -1, 0, True, "3", 1.5, [3]):
+    for stage_id in (int(HUGE), 2**63, 2**31, -1, 0, True, "3", 1.5, [3]):
         response = staff_client.put("/sidebar/api/customers/wmMINE/stage", json={"stage_id": stage_id})
         invalid(response, "stage_id")
         assert response.json["errors"]["stage_id"] == ["应为阶段 id"]
@@ -114,6 +114,15 @@ def test_field_values(mine, staff_client):
     ):
         response = staff_client.put("/sidebar/api/customers/wmMINE/fields", json=body)
         assert response.status_code == 422 and response.json["errors"] == errors, body
+
+
+def test_a_number_beyond_a_float_is_422_not_500(mine, staff_client):
+    db.session.add(CustomField(corp_id=mine.corp_id, key="budget", label="预算", type="number", order=1))
+    db.session.commit()
+    response = staff_client.put("/sidebar/api/customers/wmMINE/fields", json={"values": {"budget": 10**400}})
+    assert response.status_code == 422 and response.json["errors"] == {"budget": ["请输入数字"]}
+    fine = staff_client.put("/sidebar/api/customers/wmMINE/fields", json={"values": {"budget": 10**300}})
+    assert fine.status_code == 200
 
 
 def test_remark_shapes(mine, staff_client):
