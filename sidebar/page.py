@@ -7,11 +7,10 @@ outside sandbox mode.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Response, abort, current_app, render_template, request
 
 from sidebar import bp, oauth
+from sidebar.auth import origin_of
 
 SANDBOX_ONLY_ASSETS = {"ww-standin.js"}
 JSSDK = "vendor/wecom-jssdk-2.4.4.js"  # @wecom/jssdk 2.4.4, dist/wecom.global.prod.js (exposes `ww`)
@@ -22,7 +21,7 @@ CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'
 # desktop and mobile clients' built-in browser), at the top level, from the app's 可信域名
 # (SCRM_PUBLIC_URL): no WeCom web page frames it, so only our own origin may. In sandbox mode the
 # simulator's chat window frames the sidebar from the simulator's origin (WECOM_API_BASE_URL's).
-# docs/pending/h4.md has the reasoning.
+# README.md → Chat sidebar → "Who may frame the sidebar" has the reasoning.
 OWN_ORIGIN = "'self'"
 
 
@@ -42,8 +41,7 @@ def sandbox_only() -> None:
 def frame_ancestors() -> str:
     sources = [OWN_ORIGIN]
     if sandbox():
-        simulator = urlsplit(current_app.config["WECOM_API_BASE_URL"])
-        sources.append(f"{simulator.scheme}://{simulator.netloc}")
+        sources.append(origin_of(current_app.config["WECOM_API_BASE_URL"]))
     return "frame-ancestors " + " ".join(sources)
 
 
