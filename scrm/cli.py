@@ -12,9 +12,10 @@ from flask.cli import AppGroup
 from scrm import clock
 from scrm.config import settings
 from scrm.extensions import db
+from scrm.services import sidebar_session
 
 log = logging.getLogger(__name__)
-scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps.")
+scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps, staff.")
 
 
 @scrm_cli.command("worker")
@@ -238,6 +239,19 @@ def customer_erase(external_userid: str, corp_id: str | None, yes: bool) -> None
     if rows is None:
         raise click.ClickException(f"no customer {external_userid} in this corp")
     click.echo(f"erased customer {external_userid}: " + ", ".join(f"{t} {n}" for t, n in rows.items() if n))
+
+
+staff_cli = AppGroup("staff", help="The corp's members.")
+scrm_cli.add_command(staff_cli)
+
+
+@staff_cli.command("revoke-sessions")
+@click.argument("userid")
+@click.option("--corp", "corp_id", help="Corp (default: WECOM_CORP_ID).")
+def staff_revoke_sessions(userid: str, corp_id: str | None) -> None:
+    """Sign USERID out of the sidebar everywhere (they sign in again through WeCom)."""
+    sidebar_session.revoke(corp_id or settings().wecom_corp_id, userid)
+    click.echo(f"sidebar sessions of {userid} revoked")
 
 
 @scrm_cli.command("demo-content")

@@ -20,12 +20,9 @@ import time
 from urllib.parse import unquote, urlencode, urlsplit
 
 from flask import Response, g, jsonify, redirect, render_template, request, session, url_for
-from sqlalchemy import select
 
 from scrm.config import settings
-from scrm.extensions import db
-from scrm.models import Staff
-from scrm.services import access
+from scrm.services import sidebar_actions, sidebar_session
 from scrm.services.corps import wecom_client
 from scrm.wecom import WeComError
 from sidebar import bp
@@ -126,7 +123,11 @@ def oauth_callback():
     if not userid:
         log.info("sidebar oauth: not a member of corp %s", corp_id)
         return _page(403, "无法使用侧边栏", "侧边栏仅供本企业成员使用，你不是本企业的成员。")
-    login_session(corp_id, userid)
+    version = sidebar_session.session_version(corp_id, userid)
+    if version is None:
+        log.info("sidebar oauth: userid=%s of corp %s has left or is disabled", userid, corp_id)
+        return _page(403, "无法使用侧边栏", "你的账号已停用或已离职，无法使用侧边栏。")
+    login_session(corp_id, userid, version)
     log.info("sidebar oauth: signed in userid=%s corp=%s", userid, corp_id)
     return redirect(next_url)
 
@@ -134,8 +135,4 @@ def oauth_callback():
 @bp.get("/api/me")
 @require_staff
 def me():
-    staff = g.staff
-    name = db.session.scalar(select(Staff.name).filter_by(corp_id=staff.corp_id, userid=staff.userid))
-    role = access.role_of(staff.corp_id, staff.userid)
-    return jsonify(corp_id=staff.corp_id, userid=staff.userid, name=name, role=role.role,
-                   data_scope=str(role.data_scope), can_view_mobile=bool(role.can_view_mobile))
+    return jsonify(sidebar_actions.me(g.staff.corp_id, g.staff.userid))

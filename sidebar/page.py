@@ -7,16 +7,23 @@ outside sandbox mode.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request
 
 from scrm.config import settings
 from sidebar import bp, oauth
+from sidebar.auth import origin_of
 
 SANDBOX_ONLY_ASSETS = {"ww-standin.js"}
 JSSDK = "vendor/wecom-jssdk-2.4.4.js"  # @wecom/jssdk 2.4.4, dist/wecom.global.prod.js (exposes `ww`)
 # Only our own scripts run; no inline script or event handler (everything else stays open: the
 # real JS-SDK talks to the WeCom client, and avatars come from WeCom's image hosts).
 CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+# Who may frame the sidebar (clickjacking): WeCom opens a 聊天工具栏 page in its own webview (the
+# desktop and mobile clients' built-in browser), at the top level, from the app's 可信域名
+# (SCRM_PUBLIC_URL): no WeCom web page frames it, so only our own origin may. In sandbox mode the
+# simulator's chat window frames the sidebar from the simulator's origin (WECOM_API_BASE_URL's).
+# README.md → Chat sidebar → "Who may frame the sidebar" has the reasoning.
+OWN_ORIGIN = "'self'"
 
 
 def sandbox() -> bool:
@@ -30,6 +37,21 @@ def sandbox_only() -> None:
         return
     if (request.view_args or {}).get("filename") in SANDBOX_ONLY_ASSETS:
         abort(404)
+
+
+def frame_ancestors() -> str:
+    sources = [OWN_ORIGIN]
+    if sandbox():
+        sources.append(origin_of(settings().wecom_api_base_url))
+    return "frame-ancestors " + " ".join(sources)
+
+
+@bp.after_request
+def framing(response: Response) -> Response:
+    """Every sidebar answer (the page, OAuth's pages, JSON) says who may frame it."""
+    policy = response.headers.get("Content-Security-Policy")
+    response.headers["Content-Security-Policy"] = f"{policy}; {frame_ancestors()}" if policy else frame_ancestors()
+    return response
 
 
 @bp.get("/")

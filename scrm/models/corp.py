@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
@@ -54,6 +54,9 @@ class Staff(CorpScoped, Timestamped, db.Model):
     main_department: Mapped[int | None]
     status: Mapped[int | None]  # WeCom: 1 active, 2 disabled, 4 not activated, 5 left
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Sidebar sessions carry the version they were signed in with (sidebar/auth.py); raising it
+    # signs the member out everywhere (scrm/services/sidebar_session.py).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TokenScope(StrEnum):

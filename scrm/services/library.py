@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import Select, func, or_, select, update
 
 from scrm.clock import iso_z, utcnow
@@ -101,28 +101,59 @@ def categories(corp_id: str, q: str | None = None, kind: str | None = None) -> l
 
 # ---- sendChatMessage arguments -----------------------------------------------------------------
 
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(settings().secret_key, salt="sidebar-media")
+class _ClockSigner(TimestampSigner):
+    """Tokens dated by scrm.clock (tests freeze it)."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().replace(tzinfo=UTC).timestamp())
 
 
-def media_url(asset_id: int) -> str:
-    """A public, unguessable URL of an image asset (mini-program covers: the JS-SDK wants a URL)."""
-    return f"{settings().public_url}/sidebar/media/{_signer().dumps(asset_id)}"
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings().secret_key, salt="sidebar-media", signer=_ClockSigner)
+
+
+def media_url(asset_id: int, owner: tuple[str, int]) -> str:
+    """A public, unguessable URL of an image asset (mini-program covers: the JS-SDK wants a URL),
+    for ``owner``: ("content", item id) or ("sop_step", step id), the item that sends it. It
+    works for SCRM_MEDIA_URL_MAX_AGE_DAYS, and only while the owner exists and still sends that image."""
+    return f"{settings().public_url}/sidebar/media/{_signer().dumps([asset_id, *owner])}"
+
+
+def _still_sends(corp_id: str, kind: str, owner_id: int, asset_id: int) -> bool:
+    """Whether the owner of a media_url still exists (not deleted) and still sends this cover."""
+    if kind == "content":
+        item = db.session.get(ContentItem, owner_id)
+        return (item is not None and item.corp_id == corp_id and not item.deleted and item.kind == "miniprogram"
+                and (item.body or {}).get("media") == asset_id)
+    if kind == "sop_step":
+        step = db.session.get(SopStep, owner_id)
+        if step is None or step.corp_id != corp_id or step.deleted:
+            return False
+        return db.session.get(Sop, step.sop_id).status != SopStatus.DELETED and any(
+            a.get("msgtype") == "miniprogram" and a.get("media") == asset_id for a in step.attachments or [])
+    return False
 
 
 def media_asset(token: str) -> MediaAsset | None:
+    """The image behind a media_url token, while the token is fresh and its owner still sends it."""
     try:
-        asset_id = _signer().loads(token)
-    except BadSignature:
+        asset_id, kind, owner_id = _signer().loads(token, max_age=int(settings().media_url_max_age.total_seconds()))
+    except (BadSignature, TypeError, ValueError):  # forged, expired, or not the shape we sign
         return None
-    asset = db.session.get(MediaAsset, asset_id) if isinstance(asset_id, int) else None
-    return asset if asset is not None and asset.kind == "image" else None
+    if not isinstance(asset_id, int) or not isinstance(owner_id, int):
+        return None
+    asset = db.session.get(MediaAsset, asset_id)
+    if asset is None or asset.kind != "image" or not _still_sends(asset.corp_id, kind, owner_id, asset_id):
+        return None
+    return asset
 
 
-def chat_messages(corp_id: str, attachments: Iterable[dict], now: datetime) -> list[dict | None]:
+def chat_messages(corp_id: str, attachments: Iterable[dict], now: datetime,
+                  owners: Iterable[tuple[str, int]]) -> list[dict | None]:
     """Saved attachments (scrm/services/content.py form) as sendChatMessage arguments, in order;
-    None where one cannot be sent (media missing or expired, an image given by pic_url)."""
-    attachments = list(attachments)
+    None where one cannot be sent (media missing or expired, an image given by pic_url).
+    ``owners``: each attachment's item (media_url)."""
+    attachments, owners = list(attachments), list(owners)
     media = [a for a in attachments if a["msgtype"] in MEDIA_MSGTYPES and a.get("media") is not None]
     ready = wecom_attachments(corp_id, media, now)  # the current media_ids (expired ones dropped)
     dropped = {id(a) for a in ready.dropped}
@@ -132,14 +163,14 @@ def chat_messages(corp_id: str, attachments: Iterable[dict], now: datetime) -> l
     covers = set(db.session.scalars(select(MediaAsset.id).where(
         MediaAsset.corp_id == corp_id, MediaAsset.id.in_(covers), MediaAsset.kind == "image"))) if covers else set()
     out: list[dict | None] = []
-    for a in attachments:
+    for a, owner in zip(attachments, owners, strict=True):
         kind = a["msgtype"]
         if kind == "link":
             out.append({"msgtype": "news", "news": {"link": a["url"], "title": a["title"], "desc": a.get("desc") or "",
                                                     "imgUrl": a.get("picurl") or ""}})
         elif kind == "miniprogram":
             out.append({"msgtype": "miniprogram", "miniprogram": {
-                "appid": a["appid"], "title": a["title"], "imgUrl": media_url(a["media"]), "page": a["page"]}}
+                "appid": a["appid"], "title": a["title"], "imgUrl": media_url(a["media"], owner), "page": a["page"]}}
                 if a["media"] in covers else None)
         else:
             media_id = media_ids.get(id(a))
@@ -160,7 +191,9 @@ def sidebar_items(corp_id: str, userid: str, items: list[ContentItem], external_
     if external_userid and access.can_view_customer(corp_id, userid, external_userid):
         nickname = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
     staff_name = _staff_name(corp_id, userid)
-    messages = iter(chat_messages(corp_id, [{"msgtype": i.kind, **i.body} for i in items if i.kind != "text"], now))
+    media_items = [i for i in items if i.kind != "text"]
+    messages = iter(chat_messages(corp_id, [{"msgtype": i.kind, **i.body} for i in media_items], now,
+                                  [("content", i.id) for i in media_items]))
     out = []
     for item in items:
         if item.kind == "text":
@@ -214,7 +247,8 @@ def task_view(task: SopTask, now: datetime | None = None) -> dict[str, Any]:
     step = db.session.get(SopStep, task.step_id)
     nickname, staff_name = task_names(task)
     text = render_text(step.text, nickname=nickname, staff_name=staff_name)
-    attachments = chat_messages(task.corp_id, step.attachments or [], now)
+    attachments = chat_messages(task.corp_id, step.attachments or [], now,
+                                [("sop_step", step.id)] * len(step.attachments or []))
     messages = ([{"msgtype": "text", "text": {"content": text}}] if text else []) + [m for m in attachments if m]
     return {"task": task_dict(task, db.session.get(Sop, task.sop_id), step, nickname), "messages": messages,
             "unsendable": sum(1 for m in attachments if m is None)}

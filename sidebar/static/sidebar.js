@@ -95,7 +95,9 @@
   }
 
   function request(method, path, body) {
-    var init = {method: method, credentials: "same-origin", headers: {Accept: "application/json"}};
+    // X-Requested-With marks the sidebar's own requests: changes without it are refused (sidebar/auth.py).
+    var init = {method: method, credentials: "same-origin",
+                headers: {Accept: "application/json", "X-Requested-With": "scrm-sidebar"}};
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

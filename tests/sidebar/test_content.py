@@ -11,9 +11,10 @@ from sqlalchemy import select
 from scrm import clock
 from scrm.extensions import db
 from scrm.models import AuditLog, ContentItem, MediaAsset, TimelineEntry
+from scrm.services import library
 from tests.api.factories import OTHER_CORP_ID, gen_customer, gen_relation, gen_staff
 from tests.conftest import TEST_CORP_ID
-from tests.sidebar.conftest import login
+from tests.sidebar.conftest import PAGE_HEADER, login
 
 NOW = datetime(2026, 12, 1, 8, 0)
 
@@ -179,7 +180,7 @@ def test_sent_errors(people, client):
     item = gen_item()
     deleted = gen_item(deleted=True)
     foreign = gen_item(corp_id=OTHER_CORP_ID)
-    unauthenticated = client.post(f"/sidebar/api/contents/{item.id}/sent", json={})
+    unauthenticated = client.post(f"/sidebar/api/contents/{item.id}/sent", json={}, headers=PAGE_HEADER)
     assert unauthenticated.status_code == 401 and unauthenticated.json["login_url"] == "/sidebar/oauth/start"
     assert client.get("/sidebar/api/contents").status_code == 401
     login(client, "zhangsan")
@@ -217,3 +218,33 @@ def test_demo_content_command_fills_an_empty_library_once(people, runner, staff_
     assert listing(staff_client)["total"] == 0
     other = runner.invoke(args=["scrm", "demo-content", "--corp", OTHER_CORP_ID])
     assert other.output.strip() == "added 8 demo content items"
+
+
+def cover_url(client) -> str:
+    [item] = [i for i in listing(client)["items"] if i["kind"] == "miniprogram"]
+    return item["message"]["miniprogram"]["imgUrl"].removeprefix("http://127.0.0.1:5000")
+
+
+def test_a_cover_url_expires_after_seven_days(people, staff_client):
+    gen_item("miniprogram", "下单", body={"appid": "wx1", "page": "p.html", "title": "t", "media": gen_media().id})
+    path = cover_url(staff_client)
+    anonymous = app_client(staff_client)
+    clock.freeze(NOW + timedelta(days=7))
+    assert anonymous.get(path).status_code == 200
+    clock.freeze(NOW + timedelta(days=7, seconds=1))
+    assert anonymous.get(path).status_code == 404
+    assert anonymous.get(cover_url(staff_client)).status_code == 200  # a fresh listing signs a fresh URL
+
+
+def test_a_cover_url_stops_working_when_its_item_is_deleted_or_changed(people, staff_client):
+    item = gen_item("miniprogram", "下单", body={"appid": "wx1", "page": "p.html", "title": "t",
+                                               "media": gen_media().id})
+    path, anonymous = cover_url(staff_client), app_client(staff_client)
+    assert anonymous.get(path).status_code == 200
+    item.body = {**item.body, "media": gen_media().id}  # another cover: the old URL no longer serves
+    db.session.commit()
+    assert anonymous.get(path).status_code == 404
+    path = cover_url(staff_client)
+    assert anonymous.get(path).status_code == 200
+    library.delete(item)
+    assert anonymous.get(path).status_code == 404

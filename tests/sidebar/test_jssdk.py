@@ -67,11 +67,19 @@ def test_corp_and_agent_tickets_for_their_types_and_cached_in_redis(staff_client
     assert any(k.endswith(f"{TEST_CORP_ID}:{TEST_AGENT_ID}:agent_jsapi_ticket") for k in cached)
 
 
-def test_the_request_host_is_accepted_too(staff_client, wecom):
+def test_only_pages_of_the_public_url_origin_are_signed(staff_client, wecom, app):
     tickets(wecom)
-    url = "http://localhost/sidebar/"  # the test client's host, not PUBLIC_URL's
-    body = sign(staff_client, "agent", url).get_json()
-    assert body["signature"] == sha1("AGENT_TICKET", body["nonceStr"], body["timestamp"], url)
+    # The host this request came to is no longer enough (it was before issue #10): only
+    # SCRM_PUBLIC_URL's origin is the WeCom app's trusted domain.
+    for url in ("http://localhost/sidebar/", "http://127.0.0.1:5001/chat", "https://127.0.0.1:5000/sidebar/",
+                "http://127.0.0.1:5000.evil.example/sidebar/", "http://127.0.0.1/sidebar/"):
+        resp = sign(staff_client, "agent", url)
+        assert resp.status_code == 422 and resp.get_json()["errors"] == {"url": ["只能为本服务的页面签名"]}, url
+    assert calls_to(wecom, AGENT_TICKET_URL) == []
+    override(app, PUBLIC_URL="https://scrm.example.com")
+    body = sign(staff_client, "agent", "https://SCRM.example.com/sidebar/?entry=single_chat_tools").get_json()
+    assert body["signature"] == sha1("AGENT_TICKET", body["nonceStr"], body["timestamp"],
+                                     "https://SCRM.example.com/sidebar/?entry=single_chat_tools")
 
 
 @pytest.mark.parametrize(("params", "errors"), [

@@ -125,3 +125,14 @@ def test_pending_reminders_of_a_relation(reminder, client):
     assert client.get("/sidebar/api/sop-tasks", query_string={"external_userid": "wmMINE"}).json == {"items": []}
     login(client, "lisi")
     assert client.get("/sidebar/api/sop-tasks", query_string={"external_userid": "wmMINE"}).json == {"items": []}
+
+
+def test_a_steps_cover_url_stops_working_when_the_sop_is_deleted(reminder, client):
+    login(client, "zhangsan")
+    cover = client.get(f"/sidebar/api/sop-tasks/{reminder.id}").json["messages"][3]["miniprogram"]["imgUrl"]
+    path = cover.removeprefix("http://127.0.0.1:5000")
+    anonymous = client.application.test_client()
+    assert anonymous.get(path).status_code == 200
+    deleted = client.delete(f"/api/v1/sops/{reminder.sop_id}", headers={"Authorization": f"Bearer {gen_token()}"})
+    assert deleted.status_code == 204
+    assert anonymous.get(path).status_code == 404

@@ -80,7 +80,10 @@ def staff_changed(ctx: EventContext) -> None:
         rename_userid(ctx.corp_id, userid, new_userid)
         userid = new_userid
     staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=userid)
+    status = staff.status
     apply_fields(staff, ctx.data, STAFF_FIELDS)
+    if staff.status != status:
+        staff.session_version += 1  # disabled, enabled, left: their sidebar sessions end (sidebar/auth.py)
     if ctx.change_type == "create_user":
         staff.left_at = None  # a userid can be reused after a member left
 
@@ -89,6 +92,8 @@ def staff_changed(ctx: EventContext) -> None:
 def staff_left(ctx: EventContext) -> None:
     # Handing their customers and groups over (离职继承) is a separate flow.
     staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=ctx.get("UserID"))
+    if staff.left_at is None:
+        staff.session_version += 1  # their sidebar sessions end (sidebar/auth.py)
     staff.left_at = staff.left_at or ctx.occurred_at
 
 
