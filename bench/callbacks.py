@@ -40,7 +40,8 @@ RATE_BUDGET = 3000  # events pre-encrypted per second of --seconds; the run ends
 
 
 def event_plaintext(i: int, rng: random.Random) -> str:
-    """Event i: a distinct 客户联系 event, in roughly the mix a busy corp sends (PROTOCOL.md §2)."""
+    """Event i: a distinct 客户联系 event, in roughly the mix a busy corp sends
+    (docs/wecom/callbacks.md#payload-parsing)."""
     staff, customer = f"staff{rng.randrange(200):03d}", f"wm{i:012d}{rng.getrandbits(64):016x}"
     kind = rng.choices(["add", "edit", "del_follow", "del", "half", "chat", "tag", "fail"],
                        [30, 25, 10, 5, 5, 15, 7, 3])[0]

@@ -9,7 +9,7 @@ WeCom, not us: nothing here imports the service's models or services. Pieces:
                  limits, welcome codes, the 84061 window, transfers); ``masssend`` adds mass sends
 * ``model``      its records (slotted dataclasses); ``feed`` the bounded event feed; ``errors`` errcodes
 * ``seed``       the deterministic generator that fills a world
-* ``api`` + ``endpoints/``  the ``/cgi-bin/`` HTTP API with PROTOCOL.md's reply shapes and errcodes
+* ``api`` + ``endpoints/``  the ``/cgi-bin/`` HTTP API with the reply shapes and errcodes of docs/wecom/api.md
 * ``callback_xml`` the plaintext callback XML (shared with the tests and benchmarks)
 * ``callbacks``  callback events, signed and encrypted delivery with WeCom's retries
 * ``actions``    what a person playing WeCom can do (each mutates the world, sends callbacks)

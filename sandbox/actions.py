@@ -20,7 +20,8 @@ from sandbox.model import Customer, GroupChat, Member, Relation, Staff, TagGroup
 from sandbox.seed import customer_name
 from sandbox.world import World
 
-# scene → (groupchat/get member join_scene, callback JoinScene): the two use different scales (§2.2)
+# scene → (groupchat/get member join_scene, callback JoinScene): the two use different scales
+# (docs/wecom/callbacks.md#group-events)
 JOIN_SCENES = {"invite": (1, 0), "link": (2, 0), "qrcode": (3, 3)}
 _ACTIONS: dict[str, Callable[..., dict]] = {}
 

@@ -1,9 +1,10 @@
 """Callbacks as WeCom sends them: plaintext event XML, then signed, encrypted delivery.
 
-Builders return the plaintext (PROTOCOL.md §2, self-built app envelope; the XML itself comes
+Builders return the plaintext (docs/wecom/callbacks.md#payload-parsing, self-built app envelope; the XML itself comes
 from ``sandbox.callback_xml``). ``CallbackSender`` encrypts it with ``scrm.wecom.crypto.CallbackCrypto``
 (token, EncodingAESKey, corp id; random nonce, timestamp now), POSTs it with ``msg_signature``,
-``timestamp``, ``nonce`` in the query, and behaves like WeCom on failure (§1.6): a non-200 reply or
+``timestamp``, ``nonce`` in the query, and behaves like WeCom on failure
+(docs/wecom/callbacks.md#reply-and-redelivery): a non-200 reply or
 no reply within 5 s is retried, up to 3 times. ``duplicate=True`` delivers an event a second time
 after it succeeded (re-encrypted, new nonce), as WeCom is reported to do. Every delivery is
 recorded in the world's feed.
@@ -44,7 +45,7 @@ def external_contact(corp_id: str, change_type: str, create_time: int, userid: s
     fields: dict[str, FieldValue] = {"UserID": userid, "ExternalUserID": external_userid}
     if change_type in ("add_external_contact", "add_half_external_contact"):
         fields["State"] = state or ""
-        fields["WelcomeCode"] = welcome_code  # absent when WeCom gives none (§2.1)
+        fields["WelcomeCode"] = welcome_code  # absent when WeCom gives none (docs/wecom/callbacks.md#customer-events)
     fields["Source"] = source
     fields["FailReason"] = fail_reason
     return event_xml(corp_id, "change_external_contact", change_type, create_time=create_time, **fields)
@@ -83,7 +84,7 @@ def contact(corp_id: str, change_type: str, create_time: int, userid: str, **fie
 
 
 def app_text(corp_id: str, agent_id: int, from_user: str, content: str, msg_id: int, create_time: int) -> str:
-    """A member's text message to the app (§2.6)."""
+    """A member's text message to the app (docs/wecom/callbacks.md#app-messages)."""
     return message_xml(corp_id, "text", from_user=from_user, msg_id=msg_id, agent_id=agent_id,
                        create_time=create_time, Content=content)
 
@@ -98,7 +99,8 @@ def requests_transport() -> Transport:
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
-        # requests percent-encodes the query values (PROTOCOL §1.2: a raw "+" would become a space).
+        # requests percent-encodes the query values (docs/wecom/callbacks.md#url-verification: a raw "+" would
+        # become a space).
         return session.post(url, params=query, data=body, timeout=timeout,
                             headers={"Content-Type": "text/xml; charset=utf-8",
                                      "User-Agent": "Mozilla/4.0 (sandbox WeCom callback)"}).status_code

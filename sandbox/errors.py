@@ -1,4 +1,4 @@
-"""WeCom errcodes the simulator answers (PROTOCOL.md §3.9 and WeCom's global error-code page).
+"""WeCom errcodes the simulator answers (docs/wecom/limits.md#error-codes and WeCom's global error-code page).
 
 Where WeCom's exact errcode for a condition is not documented we answer 40058 (不合法的参数),
 which is what WeCom itself uses for "a parameter is wrong"; the errmsg says which one.
@@ -77,7 +77,7 @@ class ApiError(Exception):
     @property
     def errmsg(self) -> str:
         # WeCom's errmsg carries a hint and a pointer to its error-code tool; callers must decide
-        # on errcode only (PROTOCOL.md §3), and a realistic errmsg keeps them honest.
+        # on errcode only (docs/wecom/api.md#conventions), and a realistic errmsg keeps them honest.
         text = ERRMSG.get(self.errcode, "error")
         if self.detail:
             text = f"{text}: {self.detail}"

@@ -1,4 +1,4 @@
-"""Mass sends (企业群发, PROTOCOL §3.5): a task per staff member that waits for them to confirm.
+"""Mass sends (企业群发, docs/wecom/api.md#mass-send): a task per staff member that waits for them to confirm.
 
 ``add_msg_template`` only creates tasks (status 0 未发送). Nothing is sent until a person
 playing the staff member confirms (``confirm_mass_send``, offered by the sandbox page); then the

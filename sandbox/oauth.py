@@ -1,4 +1,4 @@
-"""WeCom's OAuth2 authorize page, simulated (PROTOCOL.md §4.4).
+"""WeCom's OAuth2 authorize page, simulated (docs/wecom/sidebar.md#oauth).
 
   GET /connect/oauth2/authorize?appid=&redirect_uri=&response_type=code&scope=snsapi_base&state=&agentid=
       → 302 to redirect_uri?code=…&state=… with a code for auth/getuserinfo (5 min, single use)

@@ -53,7 +53,7 @@ class WorldConfig:
     token: str = SANDBOX_TOKEN          # callback Token
     aes_key: str = SANDBOX_AES_KEY      # callback EncodingAESKey
     token_ttl: int = 7200               # access_token expires_in
-    rate_limit: int = 10_000            # calls per corp per API per minute (PROTOCOL §3.9)
+    rate_limit: int = 10_000            # calls per corp per API per minute (docs/wecom/limits.md#rate-limits)
     rate_limit_ban: float = 60.0        # a minute-limit ban lasts 60 s
     welcome_code_ttl: float = 20.0
     not_contact_window: float = 0.0     # s during which externalcontact/get answers 84061 after an add
@@ -200,7 +200,7 @@ class World(MassSends):
             if group.owner == staff.userid and not group.dismissed:
                 group.status = 1  # 离职待继承
 
-    # ---- access tokens (PROTOCOL §3.1) ----------------------------------------------------------
+    # ---- access tokens (docs/wecom/api.md#access-token) ----------------------------------------------------------
 
     def issue_token(self, corpid: str | None, secret: str | None) -> tuple[str, int]:
         if not corpid:
@@ -237,7 +237,7 @@ class World(MassSends):
             raise ApiError(42001)
 
     def expire_tokens(self) -> int:
-        """Expire every access token and JS-SDK ticket now (WeCom may do so early, §3.1)."""
+        """Expire every access token and JS-SDK ticket now (WeCom may do so early, docs/wecom/api.md#access-token)."""
         now = self.now()
         for token in self._tokens:
             self._tokens[token] = min(self._tokens[token], now)
@@ -253,7 +253,7 @@ class World(MassSends):
             self._tickets[kind] = (ticket, expires_at)
         return ticket, int(expires_at - now)
 
-    # ---- rate limits (PROTOCOL §3.9: per corp per API per minute, 60 s ban) ----------------------
+    # ---- rate limits (docs/wecom/limits.md#rate-limits: per corp per API per minute, 60 s ban) ----------------------
 
     def check_rate(self, api: str) -> None:
         now = self.now()
@@ -275,7 +275,7 @@ class World(MassSends):
         if high > 0:
             self._sleep(self._latency_rng.uniform(low, high) / 1000)
 
-    # ---- welcome codes (PROTOCOL §3.3: once, within 20 s) --------------------------------------
+    # ---- welcome codes (docs/wecom/limits.md#welcome-code: once, within 20 s) --------------------------------------
 
     def issue_welcome_code(self, userid: str, external_userid: str) -> str:
         now = self.now()
@@ -296,7 +296,7 @@ class World(MassSends):
         welcome.used_at = self.now()
         return welcome
 
-    # ---- the 84061 window after an add (PROTOCOL §1.6) ------------------------------------------
+    # ---- the 84061 window after an add (docs/wecom/api.md#just-added-customers) -----------------
 
     def hide_contact(self, external_userid: str) -> None:
         if self.config.not_contact_window > 0:
@@ -327,7 +327,7 @@ class World(MassSends):
             raise ApiError(40029)
         return userid
 
-    # ---- transfers (在职 / 离职继承, PROTOCOL §3.7) ------------------------------------------------
+    # ---- transfers (在职 / 离职继承, docs/wecom/api.md#transfers) ------------------------------------------------
 
     def start_transfer(self, handover: str, takeover: str, external_userid: str, *, resigned: bool) -> int:
         """Start one customer's transfer; the per-customer errcode (0 = started, completes later)."""

@@ -1,4 +1,5 @@
-"""WeCom's limits on message content (PROTOCOL §3.3) and the byte budget of a text with placeholders.
+"""WeCom's limits on message content (docs/wecom/limits.md#content-limits) and the byte budget of a text with
+placeholders.
 
 Pure values and functions, no database: the API schemas check content against them when it is
 saved (scrm/schemas/content.py), the services when they render it (scrm/services/content.py).

@@ -1,4 +1,4 @@
-"""JS-SDK signatures for ww.register (PROTOCOL.md §4.2).
+"""JS-SDK signatures for ww.register (docs/wecom/sidebar.md#js-sdk-signature).
 
   GET /sidebar/api/jssdk/signature?type=corp|agent&url=<page URL>
       → {"corpId","agentId","timestamp","nonceStr","signature"}

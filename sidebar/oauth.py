@@ -1,4 +1,4 @@
-"""WeCom OAuth2 for the sidebar (PROTOCOL.md §4.4): snsapi_base → code → auth/getuserinfo → session.
+"""WeCom OAuth2 for the sidebar (docs/wecom/sidebar.md#oauth): snsapi_base → code → auth/getuserinfo → session.
 
   GET /sidebar/oauth/start?next=/sidebar/…   302 to WeCom's authorize page (WECOM_OAUTH_URL)
   GET /sidebar/oauth/callback?code=&state=   state checked (constant time, single use), then

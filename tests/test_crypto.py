@@ -1,4 +1,4 @@
-"""Callback crypto against the official test vectors (PROTOCOL.md §1.9)."""
+"""Callback crypto against the official test vectors (docs/wecom/callbacks.md#test-vectors)."""
 from __future__ import annotations
 
 import base64
@@ -69,7 +69,8 @@ def test_official_plaintext_of_vector_a():
 
 
 def test_derived_vector_d_signature(monkeypatch):
-    """Encryption with the random prefix fixed reproduces PROTOCOL.md's vector D signature."""
+    """Encryption with the random prefix fixed reproduces vector D's signature
+    (docs/wecom/callbacks.md#test-vectors)."""
     monkeypatch.setattr(crypto_module, "random_prefix", lambda: b"1234567890123456")
     plaintext = ("<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><FromUserName><![CDATA[sys]]>"
                  "</FromUserName><CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType>"
@@ -93,7 +94,7 @@ def test_signature_is_sha1_of_the_sorted_four_strings(vector, signature, timesta
 
 
 def test_vector_a_layout_is_pkcs7_to_32_byte_blocks():
-    """PROTOCOL.md §1.5: 266 plaintext bytes pad to 288 (22 bytes of 0x16), the layout is
+    """docs/wecom/callbacks.md#test-vectors: 266 plaintext bytes pad to 288 (22 bytes of 0x16), the layout is
     random16 + big-endian length + message + receive id."""
     key = base64.b64decode(VECTOR_A["aes_key"] + "=")
     decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()

@@ -1,4 +1,4 @@
-"""客户 APIs (PROTOCOL §3.2, §3.7): customers, follow relations, remarks, tags on relations,
+"""客户 APIs (docs/wecom/api.md#customers, #transfers): customers, follow relations, remarks, tags on relations,
 transfers and the pending-handover list."""
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ def remark(call: Call) -> dict:
     if not any(fields.values()) and mobiles is None and not call.text("remark_pic_mediaid"):
         raise invalid("at least one of remark, description, remark_company, remark_mobiles, "
                       "remark_pic_mediaid is required")
-    # Only the fields sent change (an explicit "" clears one). API edits fire no callback (§0).
+    # Only the fields sent change (an explicit "" clears one). API edits fire no callback
+    # (docs/wecom/callbacks.md#api-changes-fire-no-callback).
     targets = {"remark": "remark", "description": "description", "remark_company": "remark_corp_name"}
     for name, target in targets.items():
         if name in call.body:

@@ -1,4 +1,4 @@
-"""客户群 APIs (PROTOCOL §3.4): list with cursor, detail with member_version, transfers."""
+"""客户群 APIs (docs/wecom/api.md#customer-groups): list with cursor, detail with member_version, transfers."""
 from __future__ import annotations
 
 from itertools import islice

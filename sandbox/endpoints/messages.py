@@ -1,5 +1,6 @@
-"""Messages the service sends: welcome messages (§3.3), group welcome templates, mass sends
-(§3.5) and app messages to staff (§3.8). What is sent is recorded in the feed."""
+"""Messages the service sends: welcome messages (docs/wecom/api.md#welcome-message), group welcome
+templates, mass sends (docs/wecom/api.md#mass-send) and app messages to staff
+(docs/wecom/api.md#messages-to-staff). What is sent is recorded in the feed."""
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ def _content(text: object, limit: int, what: str = "text") -> str:
 def _check_attachment(kind: str, body: object, world: World | None = None) -> None:
     if not isinstance(body, dict):
         raise invalid(f"{kind} must be an object")
-    if world is not None:  # an unknown or expired temporary media_id: 40007 (PROTOCOL §3.3)
+    if world is not None:  # an unknown or expired temporary media_id: 40007 (docs/wecom/api.md#temporary-media)
         for key in ("media_id", "pic_media_id"):
             if body.get(key):
                 check_media(world, str(body[key]))
@@ -51,7 +52,8 @@ def _check_attachment(kind: str, body: object, world: World | None = None) -> No
 
 
 def message_body(call: Call, text_limit: int = 4000) -> tuple[dict | None, list[dict]]:
-    """text + attachments of send_welcome_msg / add_msg_template, checked against §3.3."""
+    """text + attachments of send_welcome_msg / add_msg_template, checked against
+    docs/wecom/limits.md#content-limits."""
     content = _content(call.body.get("text"), text_limit)
     attachments = call.items("attachments") or []
     if len(attachments) > MAX_ATTACHMENTS:

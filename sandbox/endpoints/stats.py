@@ -1,4 +1,4 @@
-"""Statistics (PROTOCOL §3.6). The sandbox has no chat history, so chat/message numbers are
+"""Statistics (docs/wecom/api.md#statistics). The sandbox has no chat history, so chat/message numbers are
 plausible values derived deterministically from (who, day); counts of groups and members come
 from the world."""
 from __future__ import annotations

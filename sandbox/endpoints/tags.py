@@ -1,4 +1,4 @@
-"""The corp tag library (PROTOCOL §3.2, doc 92117). Changes made through the API fire no
+"""The corp tag library (docs/wecom/api.md#corp-tags, doc 92117). Changes made through the API fire no
 change_external_tag callback (only changes made in the admin console do; see actions)."""
 from __future__ import annotations
 

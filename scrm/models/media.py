@@ -1,4 +1,4 @@
-"""Media uploaded to WeCom ahead of time (temporary media_id: valid 3 days, PROTOCOL §3.3).
+"""Media uploaded to WeCom ahead of time (temporary media_id: valid 3 days, docs/wecom/api.md#temporary-media).
 
 The bytes are kept so the renewal sweep can upload them again before the media_id expires;
 a send only ever reads ``media_id``, it never uploads.

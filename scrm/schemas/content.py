@@ -1,6 +1,6 @@
 """Message content in the operator API: text with placeholders and up to 9 attachments.
 
-WeCom's limits (PROTOCOL §3.3) are checked here, when content is saved, so a send never fails
+WeCom's limits (docs/wecom/api.md#temporary-media) are checked here, when content is saved, so a send never fails
 on them: text ≤ 4000 bytes (placeholders counted at their longest rendering), ≤ 9 attachments,
 link title ≤ 128 bytes and desc ≤ 512 bytes, mini-program title ≤ 64 bytes.
 """

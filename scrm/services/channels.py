@@ -2,7 +2,8 @@
 each new customer to the channel whose ``state`` came with the add, and the channel's tags
 applied on add.
 
-WeCom sends no callback for our own `mark_tag` (PROTOCOL §0), so what we apply is recorded
+WeCom sends no callback for our own `mark_tag`
+(docs/wecom/callbacks.md#api-changes-fire-no-callback), so what we apply is recorded
 locally at once: RelationTag rows and a `tags_applied` timeline entry.
 """
 from __future__ import annotations

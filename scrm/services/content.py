@@ -1,7 +1,7 @@
 """Message content shared by welcome templates and SOP steps: text with placeholders plus up to
 9 attachments, in the form operators save, and the WeCom body it becomes at send time.
 
-Saved form (validated against PROTOCOL §3.3 when saved, never at send time; the limits are
+Saved form (validated against docs/wecom/limits.md#welcome-code when saved, never at send time; the limits are
 scrm/content_limits.py):
   {"msgtype": "image", "media": <MediaAsset id>} | {"msgtype": "image", "pic_url": "https://..."}
   {"msgtype": "link", "title", "url", "desc"?, "picurl"?}

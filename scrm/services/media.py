@@ -1,6 +1,6 @@
 """Media for welcome messages and SOP steps, uploaded to WeCom ahead of time.
 
-A temporary media_id lives 3 days (PROTOCOL §3.3; 40007 afterwards). We keep the bytes, upload
+A temporary media_id lives 3 days (docs/wecom/limits.md#content-limits; 40007 afterwards). We keep the bytes, upload
 when the operator adds the asset, and the ``renew-media`` sweep uploads again once less than
 RENEW_BEFORE is left, so every send finds a valid media_id and none ever uploads. An asset
 WeCom did not accept yet stays ``pending`` and the sweep retries it.

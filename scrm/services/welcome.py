@@ -1,4 +1,4 @@
-"""The welcome fast path (PROTOCOL.md §3.3): a WelcomeCode works once, within 20 s of the add.
+"""The welcome fast path (docs/wecom/limits.md#welcome-code): a WelcomeCode works once, within 20 s of the add.
 
 The callback view enqueues `jobs.welcome.send_welcome(event_id)` on the dedicated `welcome`
 queue as soon as the add is stored, before any customer detail is fetched; the callbacks-queue

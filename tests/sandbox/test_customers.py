@@ -81,7 +81,7 @@ def test_remark_and_mark_tag_change_what_get_returns(sim, world):
     assert follow["remark"] == "王总" and follow["remark_mobiles"] == ["13800000001"]
     assert {t["tag_id"] for t in follow["tags"]} >= set(tag_ids)
     assert sim.post("externalcontact/mark_tag", {**pair, "add_tag": ["etnope"]})["errcode"] == 40068
-    # API edits fire no callback (PROTOCOL §0).
+    # API edits fire no callback (docs/wecom/callbacks.md#api-changes-fire-no-callback).
     assert world.feed.since(0, 1000, kind="callback") == []
 
 

@@ -1,4 +1,4 @@
-"""The simulated OAuth2 authorize page (GET /connect/oauth2/authorize, PROTOCOL §4.4)."""
+"""The simulated OAuth2 authorize page (GET /connect/oauth2/authorize, docs/wecom/sidebar.md#oauth)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit

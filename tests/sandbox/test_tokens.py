@@ -1,4 +1,4 @@
-"""Access tokens (PROTOCOL §3.1): credentials checked, tokens expire, the service refreshes."""
+"""Access tokens (docs/wecom/api.md#access-token): credentials checked, tokens expire, the service refreshes."""
 from __future__ import annotations
 
 from sandbox.app import create_simulator_app

@@ -1,4 +1,4 @@
-"""send_welcome_msg: a WelcomeCode works once, within 20 s of the add (PROTOCOL §3.3)."""
+"""send_welcome_msg: a WelcomeCode works once, within 20 s of the add (docs/wecom/limits.md#content-limits)."""
 from __future__ import annotations
 
 import pytest

@@ -11,7 +11,7 @@ from scrm.config import override
 from sidebar import jssdk
 from tests.conftest import TEST_AGENT_ID, TEST_CORP_ID, WECOM_BASE
 
-# PROTOCOL.md §4.2 (90506 "JS-SDK使用权限签名算法")
+# docs/wecom/sidebar.md#js-sdk-signature (90506 "JS-SDK使用权限签名算法")
 EXAMPLE_TICKET = "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg"
 EXAMPLE_NONCE, EXAMPLE_TIMESTAMP, EXAMPLE_URL = "Wm3WZYTPz0wzccnW", 1414587457, "http://mp.weixin.qq.com"
 EXAMPLE_SIGNATURE = "f4d90daf4b3bca3078ab155816175ba34c443a7b"

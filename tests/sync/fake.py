@@ -1,5 +1,6 @@
 """A small WeCom for the sync tests, served through `responses` callbacks (reply shapes from
-PROTOCOL.md §3.2/§3.4): the tests change its data between runs and inject errors, and read back
+docs/wecom/api.md#batch-customer-read, #customer-groups): the tests change its data between runs and inject
+errors, and read back
 every call made (path + body or query).
 
 Pages are `page_size` items whatever `limit` asks, so a handful of rows exercises cursor paging.

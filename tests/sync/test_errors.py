@@ -13,7 +13,7 @@ def test_a_45009_in_the_middle_backs_off_and_the_sync_finishes(corp, run_sync, s
     run = run_sync()
 
     assert run.status == "succeeded" and run.error_count == 0
-    assert sum(sleeps) == 60  # the ban lasts the minute (PROTOCOL §3.9); nothing really slept
+    assert sum(sleeps) == 60  # the ban lasts the minute (docs/wecom/limits.md#rate-limits); nothing really slept
     # the refused page was asked again with the same cursor, then paging went on
     assert [b["cursor"] for b in corp.called("externalcontact/batch/get_by_user")] == ["", "c2", "c2", "c4"]
     assert db.session.query(FollowRelation).count() == 6

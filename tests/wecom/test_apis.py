@@ -1,4 +1,4 @@
-"""Request bodies/params per PROTOCOL.md §3, JS-SDK tickets and signature."""
+"""Request bodies/params per docs/wecom/api.md, JS-SDK tickets and signature."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
-"""`msgaudit_notify`: the chat archive (会话内容存档, PROTOCOL §2.5, §6).
+"""`msgaudit_notify`: the chat archive (会话内容存档, docs/wecom/callbacks.md#chat-archive-notice,
+docs/wecom/api.md#chat-archive).
 
 The notice carries no content; it means "pull now". Pulling needs Tencent's native SDK
 (GetChatData + RSA + DecryptData), which cannot run in CI, so it sits behind `ArchiveSource`.

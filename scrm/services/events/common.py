@@ -26,7 +26,8 @@ def as_int(value: Any) -> int | None:
 
 
 def as_list(value: Any) -> list:
-    """`<List><Item>a</Item></List>` parses to {'Item': 'a'} or {'Item': [...]} (PROTOCOL §2);
+    """`<List><Item>a</Item></List>` parses to {'Item': 'a'} or {'Item': [...]}
+    (docs/wecom/callbacks.md#payload-parsing);
     older payloads sent a comma-separated string."""
     if value in (None, ""):
         return []

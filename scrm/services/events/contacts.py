@@ -1,4 +1,4 @@
-"""`change_contact` (通讯录): staff and departments, from the payload (PROTOCOL §2.4).
+"""`change_contact` (通讯录): staff and departments, from the payload (docs/wecom/callbacks.md#contact-events).
 
 update_user carries only the fields that changed, so only fields present in the payload are
 written. A NewUserID renames the member everywhere we store a staff userid.

@@ -1,6 +1,6 @@
 """`change_external_contact`: customers, their follow relations and relation tags.
 
-Adds and edits are only notices: the handler re-reads `externalcontact/get` (PROTOCOL §3.2) and
+Adds and edits are only notices: the handler re-reads `externalcontact/get` (docs/wecom/api.md#customers) and
 upserts what WeCom says now, so a redelivered or reordered event converges to the same rows.
 Deletions carry the whole fact in the payload and need no WeCom call.
 
@@ -31,7 +31,8 @@ from scrm.wecom import WeComError, retry
 log = logging.getLogger(__name__)
 
 EVENT = "change_external_contact"
-NOT_EXTERNAL_CONTACT = 84061  # also answered for a few seconds right after an add (PROTOCOL §1.6)
+# also answered for a few seconds right after an add (docs/wecom/api.md#just-added-customers)
+NOT_EXTERNAL_CONTACT = 84061
 RETRY_DELAY = retry.CATCH_UP_DELAY  # 84061 right after an add: WeCom is catching up
 # How many attempts we wait for the added pair to show up in follow_user before trusting the
 # payload alone (visibility rules can hide it for good).

@@ -1,4 +1,5 @@
-"""`change_external_chat`: customer group chats and their members (PROTOCOL §2.2, §3.4).
+"""`change_external_chat`: customer group chats and their members (docs/wecom/callbacks.md#group-events,
+docs/wecom/api.md#customer-groups).
 
 create/update are notices: `groupchat/get` gives the whole group, which we upsert. Member
 versions (LastMemVer → CurMemVer, and the reply's member_version) tell us when a member event
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 EVENT = "change_external_chat"
 MEMBER_CHANGES = ("add_member", "del_member")
 CUSTOMER = 2  # member type: 1 staff, 2 external contact
-# groupchat/get may lag the callback (PROTOCOL §2.2): wait this many attempts for the reply's
+# groupchat/get may lag the callback (docs/wecom/callbacks.md#group-events): wait this many attempts for the reply's
 # member_version to reach CurMemVer, then take what it returns.
 LAG_ATTEMPTS = 3
 LAG_DELAY = 5.0

@@ -1,4 +1,4 @@
-"""Messages and app events a staff member sends to our self-built app (PROTOCOL §2.6).
+"""Messages and app events a staff member sends to our self-built app (docs/wecom/callbacks.md#app-messages).
 
 Only members can message an app (customers never reach this callback), so these are staff
 actions: one AppMessage row each, holding the payload's own fields in `content`. The inbox

@@ -1,4 +1,4 @@
-"""`change_external_tag`: the corp tag library and rule-group (strategy) tags (PROTOCOL §2.3).
+"""`change_external_tag`: the corp tag library and rule-group (strategy) tags (docs/wecom/callbacks.md#tag-events).
 
 create/update/shuffle are notices: we re-read the tag or group (get_corp_tag_list, or
 get_strategy_tag_list when StrategyId is present) and upsert it. A read by group returns the

@@ -35,7 +35,7 @@ def envelope(fields: dict) -> tuple[str | None, str | None]:
 
 
 def dedupe_key(corp_id: str, plaintext: str, fields: dict) -> str:
-    """PROTOCOL.md §1.7: MsgId for messages; a hash of the plaintext for events (FromUserName
+    """docs/wecom/callbacks.md#deduplication: MsgId for messages; a hash of the plaintext for events (FromUserName
     is always `sys` and CreateTime has 1 s resolution, so those are not unique)."""
     if fields.get("MsgType") not in (None, "event") and fields.get("MsgId"):
         basis = f"msg|{corp_id}|{fields.get('AgentID') or ''}|{fields['MsgId']}"

@@ -1,6 +1,6 @@
 """Stage "customers": every customer and follow relation of the members with customer contact,
 through externalcontact/batch/get_by_user (100 members per call, 100 relations per page, cursor
-paging; PROTOCOL.md §3.2), with the relations' corp tags.
+paging; docs/wecom/api.md#batch-customer-read), with the relations' corp tags.
 
 The members are split into batches of 100 ("chains"); each chain pages on its own thread and the
 pages are applied here, one transaction per page, which also stores the chain's next cursor.

@@ -1,6 +1,6 @@
 """Stage "groups": customer groups through externalcontact/groupchat/list (owner_filter in
 batches of 100 members with customer contact, cursor paging) and groupchat/get for each group,
-members included (PROTOCOL.md §3.4). Applied with the `change_external_chat` handlers' code
+members included (docs/wecom/api.md#customer-groups). Applied with the `change_external_chat` handlers' code
 (apply_chat, apply_members, dismiss_chat): joins and leaves are timeline entries, source "sync".
 
 Each owner batch is a chain of list pages on its own thread; the groups of a list page are read
