@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-import time
+import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache, TTLCache
 from flask import current_app
 
 from scrm.config import settings
@@ -27,10 +28,11 @@ class CorpCredentials:
 # a little slack in the length, none in the charset. Checked before any lookup.
 CORP_ID_PATTERN = re.compile(r"w[wx][A-Za-z0-9]{1,30}")
 
-# Only corps that exist are cached (their number is bounded by the corp table); an unknown id
-# is never cached, so random ids on the callback URL cannot grow this dict.
-_cache: dict[str, tuple[float, CorpCredentials]] = {}
-_CACHE_SECONDS = 60
+# Only corps that exist are cached, briefly and boundedly; an unknown id is never cached, so
+# random ids on the callback URL cannot grow it. (cachetools caches are not thread-safe.)
+_cache: TTLCache[str, CorpCredentials] = TTLCache(maxsize=1024, ttl=60)
+_cryptos: LRUCache[CorpCredentials, CallbackCrypto] = LRUCache(maxsize=1024)
+_lock = threading.Lock()
 
 
 def valid_corp_id(corp_id: str) -> bool:
@@ -51,26 +53,25 @@ def credentials(corp_id: str | None = None) -> CorpCredentials | None:
                                cfg.wecom_token, cfg.wecom_aes_key)
     if cfg.sandbox or not valid_corp_id(corp_id):
         return None
-    hit = _cache.get(corp_id)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
+    with _lock:
+        creds = _cache.get(corp_id)
+    if creds is not None:
+        return creds
     corp = db.session.get(Corp, corp_id)
     if not (corp and corp.secret and corp.token and corp.aes_key):
-        _cache.pop(corp_id, None)
         return None
     creds = CorpCredentials(corp.corp_id, corp.agent_id, unseal(corp.secret), unseal(corp.token),
                             unseal(corp.aes_key))
-    _cache[corp_id] = (time.monotonic() + _CACHE_SECONDS, creds)
+    with _lock:
+        _cache[corp_id] = creds
     return creds
 
 
-_cryptos: dict[CorpCredentials, CallbackCrypto] = {}
-
-
 def callback_crypto(creds: CorpCredentials) -> CallbackCrypto:
-    crypto = _cryptos.get(creds)
-    if crypto is None:
-        crypto = _cryptos[creds] = CallbackCrypto(creds.token, creds.aes_key, creds.corp_id)
+    with _lock:
+        crypto = _cryptos.get(creds)
+        if crypto is None:
+            crypto = _cryptos[creds] = CallbackCrypto(creds.token, creds.aes_key, creds.corp_id)
     return crypto
 
 
