@@ -35,6 +35,21 @@ def test_the_inbox_insert_engine_gives_up_after_the_configured_timeout(app):
     assert engine.pool.timeout() == 1.0
 
 
+def test_the_insert_engine_keeps_the_database_urls_own_options():
+    """A DATABASE_URL with ``?options=-csearch_path=…`` (a schema per service, as bench/ uses):
+    the insert engine's timeouts come on top of the URL's options, not in place of them; they
+    used to replace them, and every callback was spooled (the inbox table was not found)."""
+    from sqlalchemy.engine import make_url
+
+    from scrm.services.inbox.storage import postgres_options
+
+    url = make_url("postgresql+psycopg://scrm@db/scrm?options=-csearch_path%3Dtenant_a")
+    assert postgres_options(url, 1000) == (
+        "-csearch_path=tenant_a -c lock_timeout=1000 -c statement_timeout=1000")
+    assert postgres_options(make_url("postgresql+psycopg://scrm@db/scrm"), 250) == (
+        "-c lock_timeout=250 -c statement_timeout=250")
+
+
 def test_a_locked_database_spools_the_callback_and_acknowledges_it(app, client, tmp_path):
     override(app, SPOOL_DIR=str(tmp_path / "spool"))
     if db.engine.dialect.name == "sqlite":

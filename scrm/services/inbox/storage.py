@@ -114,6 +114,15 @@ os.register_at_fork(after_in_child=_insert_engines.clear)
 os.register_at_fork(after_in_child=_sqlite_group_commits.clear)
 
 
+def postgres_options(url, millis: int) -> str:
+    """libpq ``options`` for the insert engine: the URL's own (a ``search_path``, say) first,
+    then the timeouts. ``connect_args`` replaces the URL's ``options`` rather than adding to
+    them, so without this the insert would run outside the database's configured schema."""
+    own = url.query.get("options") or ()
+    own = (own,) if isinstance(own, str) else tuple(own)
+    return " ".join((*own, f"-c lock_timeout={millis}", f"-c statement_timeout={millis}"))
+
+
 def _build_insert_engine(engine, timeout: float):
     """An engine for the inbox insert only, that gives up after about ``timeout`` seconds."""
     millis = max(1, int(timeout * 1000))
@@ -127,7 +136,7 @@ def _build_insert_engine(engine, timeout: float):
             engine.url, isolation_level="AUTOCOMMIT", pool_recycle=1800, pool_timeout=timeout,
             hide_parameters=True, connect_args={
                 "connect_timeout": max(1, round(timeout)),
-                "options": f"-c lock_timeout={millis} -c statement_timeout={millis}"})
+                "options": postgres_options(engine.url, millis)})
     if engine.dialect.name == "sqlite":
         insert_engine = create_engine(engine.url, pool_timeout=timeout, hide_parameters=True)
 
