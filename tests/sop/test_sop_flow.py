@@ -343,3 +343,18 @@ def test_a_nickname_text_is_sent_one_customer_at_a_time(app, wecom, sop, add_cus
     wecom.add(responses.POST, url(MASS), json={**OK, "fail_list": [], "msgid": "msgONE"})
     tick(T0 + timedelta(hours=2))
     assert sorted(b["external_userid"] for b in bodies(wecom, MASS)) == [["wmA"], ["wmB"]]
+
+
+def test_a_due_step_whose_job_redis_lost_is_sent_on_the_next_sweep(app, wecom, sop, add_customer, runner,
+                                                                     redis_client, tick):
+    """Redis holds nothing that cannot be rebuilt (issue #11): a step's job lost with every
+    Redis key is enqueued again by the next sweep, from the task row, and sent once."""
+    add_customer("wmA")
+    wecom.add(responses.POST, url(MASS), json={**OK, "fail_list": [], "msgid": "msgSOP1"})
+    result = runner.invoke(args=["scrm", "tick", "--now", (T0 + timedelta(hours=2)).isoformat()])
+    assert json.loads(result.output)["sop-steps"] == 1  # enqueued, not run
+    redis_client.flushdb()
+
+    assert tick(T0 + timedelta(hours=2, minutes=1))["sop-steps"] == 1
+    assert len(bodies(wecom, MASS)) == 1
+    assert tasks("wmA")[0].status == "awaiting"
