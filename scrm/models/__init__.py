@@ -1,5 +1,13 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
+from scrm.models.community import (
+    CommunityStatus,
+    GroupCode,
+    GroupCodeChat,
+    GroupLabel,
+    GroupLabelLink,
+    GroupWelcomeTemplate,
+)
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
@@ -35,6 +43,7 @@ from scrm.models.tag import Tag, TagGroup
 from scrm.models.welcome import WelcomeMessage, WelcomeStatus, WelcomeTemplate, WelcomeTemplateStaff
 
 __all__ = [
+    "CommunityStatus", "GroupCode", "GroupCodeChat", "GroupLabel", "GroupLabelLink", "GroupWelcomeTemplate",
     "ApiToken", "AppMessage", "ArchiveCursor", "ArchivedMessage", "CallbackEvent", "Corp",
     "Customer", "Department", "EventStatus", "FollowRelation", "GroupChat", "GroupChatStatus",
     "GroupMember", "RelationStatus", "RelationTag", "Staff", "SyncRun", "SyncStatus", "Tag", "TagGroup",
