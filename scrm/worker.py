@@ -187,7 +187,34 @@ def build_scheduler(app: Flask):
     return scheduler
 
 
+class SchedulerLockLost(Exception):
+    """The scheduler lock lapsed under us (Redis unreachable longer than a lease)."""
+
+
 def run_scheduler(app: Flask) -> None:
+    """Run the scheduler while holding the scheduler lock (scrm/scheduler_lock.py). Raises
+    SchedulerAlreadyRunning when another scheduler holds it, SchedulerLockLost when the lock is
+    lost while running (the scheduler stops first: another may have started meanwhile)."""
+    import redis
+
+    from scrm import scheduler_lock
+
     scheduler = build_scheduler(app)
-    log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
-    scheduler.start()
+    lost = threading.Event()
+
+    def on_lost() -> None:
+        lost.set()
+        scheduler.shutdown(wait=False)
+
+    lock = scheduler_lock.acquire(redis.Redis.from_url(settings(app).redis_url, socket_timeout=5),
+                                  on_lost=on_lost)
+    try:
+        log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
+        scheduler.start()
+    finally:
+        try:
+            lock.release()
+        except redis.RedisError:  # the key lapses on its own within a lease
+            pass
+    if lost.is_set():
+        raise SchedulerLockLost("scheduler lock lost (Redis unreachable for longer than its lease); stopped")
