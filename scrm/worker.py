@@ -199,18 +199,23 @@ def run_scheduler(app: Flask) -> None:
 
     from scrm import scheduler_lock
 
-    scheduler = build_scheduler(app)
     lost = threading.Event()
+    built = []
 
     def on_lost() -> None:
         lost.set()
-        scheduler.shutdown(wait=False)
+        for scheduler in built:
+            scheduler.shutdown(wait=False)
 
+    # The lock first: a second scheduler refuses before it builds (and logs) anything.
     lock = scheduler_lock.acquire(redis.Redis.from_url(settings(app).redis_url, socket_timeout=5),
                                   on_lost=on_lost)
     try:
+        scheduler = build_scheduler(app)
+        built.append(scheduler)
         log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
-        scheduler.start()
+        if not lost.is_set():
+            scheduler.start()
     finally:
         try:
             lock.release()

@@ -138,12 +138,19 @@ _registry = CollectorRegistry(auto_describe=False)
 _registry.register(StatusCollector())  # no describe(): nothing is read until a scrape
 
 
+# Loopback and the private ranges (RFC 1918, IPv6 unique local): a scraper inside the network.
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
+    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"))
+
+
 def _internal_address(remote_addr: str | None) -> bool:
     try:
         address = ipaddress.ip_address(remote_addr or "")
     except ValueError:
         return False
-    return address.is_loopback or address.is_private
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in INTERNAL_NETWORKS)
 
 
 def _refusal() -> Response | None:
