@@ -72,3 +72,30 @@ def test_two_scheduler_processes_one_runs_and_a_dead_ones_lock_lapses(app, redis
                         60), third.output()
     finally:
         third.kill()
+
+
+def test_a_scheduler_whose_lock_is_taken_over_stops(app, redis_client, monkeypatch):
+    """Redis unreachable for longer than the lease, and another scheduler started meanwhile:
+    the first one finds out at its next renewal and stops, so two never keep running."""
+    import threading
+
+    from scrm.worker import SchedulerLockLost, run_scheduler
+
+    monkeypatch.setattr(scheduler_lock, "LEASE_SECONDS", 0.6)
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            run_scheduler(app)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: scheduler_lock.holder(redis_client) is not None, 10)
+    redis_client.set(scheduler_lock.LOCK_KEY, "4242@elsewhere/abc", px=60_000)  # the other one
+    thread.join(30)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], SchedulerLockLost)
+    assert scheduler_lock.holder(redis_client).pid == 4242  # the other's lock is left alone

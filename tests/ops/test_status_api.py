@@ -50,5 +50,9 @@ def test_the_status_endpoint_is_in_the_openapi_document(app, client):
     spec = client.get("/api/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/status"]["get"]
     assert "403" in operation["responses"]
-    assert "StatusSchema" in str(operation["responses"]["200"]) or "Status" in str(operation["responses"]["200"])
-    assert "/api/v1/welcome/outcomes" in spec["paths"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Status")
+    outcomes = spec["paths"]["/api/v1/welcome/outcomes"]["get"]
+    assert {"200", "401", "422"} <= set(outcomes["responses"])
+    assert [p["name"] for p in outcomes["parameters"]] == [
+        "status", "since", "until", "userid", "external_userid", "page", "page_size"]
+    assert {"Status", "Queue", "FailedGroup", "RateBudget", "WelcomeOutcome"} <= set(spec["components"]["schemas"])

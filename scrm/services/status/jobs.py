@@ -98,12 +98,17 @@ def _failed_ids(connection: redis_lib.Redis, limit: int | None) -> list[tuple[st
             for name in QUEUES]
 
 
-def failed_jobs(limit: int | None = 50, *, with_errors: bool = True,
-                connection: redis_lib.Redis | None = None) -> list[FailedJob]:
-    """Failed jobs, newest first (at most ``limit`` per queue; None: all)."""
-    connection = connection or redis_connection()
+def failed_jobs(limit: int | None = 50, *, connection: redis_lib.Redis | None = None) -> list[FailedJob]:
+    """Failed jobs with their error lines, newest first (at most ``limit``; None: all)."""
+    found = _read_failed(connection or redis_connection(), limit, with_errors=True)
+    found.sort(key=lambda job: job.failed_at or datetime.min, reverse=True)
+    return found if limit is None else found[:limit]
+
+
+def _read_failed(connection: redis_lib.Redis, per_queue: int | None, *, with_errors: bool) -> list[FailedJob]:
+    """The newest ``per_queue`` failed jobs of each queue (None: all), unsorted."""
     found: list[FailedJob] = []
-    for queue, ids in _failed_ids(connection, limit):
+    for queue, ids in _failed_ids(connection, per_queue):
         for job_id, job in zip(ids, Job.fetch_many(ids, connection, serializer=JSONSerializer), strict=True):
             if job is None:  # its hash expired before the registry entry
                 found.append(FailedJob(job_id, queue, None, None, None))
@@ -113,8 +118,7 @@ def failed_jobs(limit: int | None = 50, *, with_errors: bool = True,
                 result = job.latest_result()
                 error = error_line(result.exc_string if result is not None else None)
             found.append(FailedJob(job.id, queue, _function(job), _naive_utc(job.ended_at), error))
-    found.sort(key=lambda job: job.failed_at or datetime.min, reverse=True)
-    return found if limit is None else found[:limit]
+    return found
 
 
 def _function(job: Job) -> str | None:
@@ -137,7 +141,8 @@ def failed_by_function(connection: redis_lib.Redis | None = None) -> tuple[int, 
     error of each function), the function with the most failures first."""
     connection = connection or redis_connection()
     total = sum(FailedJobRegistry(queue=get_queue(name, connection)).count for name in QUEUES)
-    jobs = failed_jobs(GROUP_SCAN, with_errors=False, connection=connection)
+    jobs = _read_failed(connection, GROUP_SCAN, with_errors=False)
+    jobs.sort(key=lambda job: job.failed_at or datetime.min, reverse=True)
     groups: dict[str, list[FailedJob]] = {}
     for job in jobs:  # newest first
         groups.setdefault(job.function or "?", []).append(job)
