@@ -42,6 +42,8 @@ def worker_command(queues: tuple[str, ...], burst: bool, threads: int | None) ->
 def scheduler_command(ctx: click.Context) -> None:
     """Run the one scheduler process: it only enqueues the periodic sweeps. A second one
     refuses to start while the first is alive (a Redis lock with a heartbeat)."""
+    import redis
+
     from scrm.scheduler_lock import SchedulerAlreadyRunning
     from scrm.worker import SchedulerLockLost, run_scheduler
 
@@ -49,6 +51,9 @@ def scheduler_command(ctx: click.Context) -> None:
         run_scheduler(current_app._get_current_object())
     except (SchedulerAlreadyRunning, SchedulerLockLost) as exc:
         click.echo(str(exc), err=True)
+        ctx.exit(1)
+    except redis.ConnectionError as exc:  # before the lock is taken: nothing runs without Redis
+        click.echo(f"cannot reach Redis (REDIS_URL): {type(exc).__name__}", err=True)
         ctx.exit(1)
 
 

@@ -3,9 +3,13 @@ and retried. Registered on the `scrm` group by scrm/cli.py (OPS_COMMANDS)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
+import redis
+from sqlalchemy.exc import SQLAlchemyError
 
 from scrm.clock import iso_z
 
@@ -73,6 +77,17 @@ def render_status(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis or the database down: one line, not a traceback."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise click.ClickException(f"cannot reach Redis (REDIS_URL): {type(exc).__name__}") from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot read the database (DATABASE_URL): {type(exc).__name__}") from None
+
+
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (as GET /api/v1/status).")
 @click.option("--corp", "corp_ids", multiple=True, help="Only this corp's inbox and corp sections (repeatable).")
@@ -82,7 +97,8 @@ def status_command(as_json: bool, corp_ids: tuple[str, ...]) -> None:
     from scrm.schemas.status import StatusSchema
     from scrm.services import status
 
-    data = StatusSchema().dump(status.gather(list(corp_ids) or None))
+    with _reachable():
+        data = StatusSchema().dump(status.gather(list(corp_ids) or None))
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_status(data))
 
 
@@ -101,7 +117,8 @@ def failed_command(ctx: click.Context, job_ids: tuple[str, ...], retry: bool, re
     if not retry:
         if job_ids or retry_all:
             raise click.UsageError("JOB_IDS and --all go with --retry")
-        jobs = status.failed_jobs(limit)
+        with _reachable():
+            jobs = status.failed_jobs(limit)
         if not jobs:
             click.echo("no failed jobs")
             return
@@ -112,7 +129,8 @@ def failed_command(ctx: click.Context, job_ids: tuple[str, ...], retry: bool, re
         return
     if bool(job_ids) == retry_all:
         raise click.UsageError("--retry needs JOB_IDS or --all (not both)")
-    requeued, missing = status.retry_failed(None if retry_all else list(job_ids))
+    with _reachable():
+        requeued, missing = status.retry_failed(None if retry_all else list(job_ids))
     for job_id in requeued:
         click.echo(f"requeued {job_id}")
     for job_id in missing:

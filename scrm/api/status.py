@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+from werkzeug.exceptions import ServiceUnavailable
+
 from scrm.api.auth import current_corp_id, require_scope
 from scrm.api.common import make_blueprint
 from scrm.models.corp import TokenScope
@@ -17,6 +20,7 @@ blp = make_blueprint("status", __name__, "/api/v1/status",
 @blp.response(200, StatusSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
+@blp.alt_response(503, response="DEFAULT_ERROR", description="Redis cannot be reached.")
 def get_status() -> dict[str, Any]:
     """Get the deployment's status (admin tokens only)
 
@@ -28,4 +32,7 @@ def get_status() -> dict[str, Any]:
     docs/operations.md.
     """
     require_scope(TokenScope.ADMIN)
-    return status.gather([current_corp_id()])
+    try:
+        return status.gather([current_corp_id()])
+    except redis.RedisError as exc:
+        raise ServiceUnavailable(f"Redis cannot be reached ({type(exc).__name__}).") from None

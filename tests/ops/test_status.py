@@ -96,14 +96,23 @@ def test_metrics_show_the_stuck_queue_the_failed_job_and_the_wecom_error_rate(ap
     assert 0 < found[("scrm_wecom_rate_headroom_ratio", frozenset({("corp", TEST_CORP_ID)}))] <= 1
 
 
-def test_metrics_say_so_when_the_status_cannot_be_read(app, client, monkeypatch):
-    def broken(*_args, **_kwargs):
-        raise ConnectionError("redis down")
+def test_with_redis_down_metrics_say_so_and_the_cli_prints_one_line(app, client, runner, admin_token,
+                                                                    monkeypatch):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    monkeypatch.setattr(status, "gather", broken)
+    dead = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    monkeypatch.setitem(app.extensions, "redis", dead)
     resp = client.get("/metrics")
     assert resp.status_code == 200
     assert samples(resp.get_data(as_text=True)) == {("scrm_status_up", frozenset()): 0}
+    result = runner.invoke(args=["scrm", "status"])
+    assert result.exit_code == 1
+    assert result.output == "Error: cannot reach Redis (REDIS_URL): ConnectionError\n"
+    resp = client.get("/api/v1/status", headers={"Authorization": f"Bearer {admin_token}"})
+    assert resp.status_code == 503
+    assert resp.get_json()["message"] == "Redis cannot be reached (ConnectionError)."
 
 
 def test_metrics_without_a_token_answer_only_direct_internal_requests(app, client):
