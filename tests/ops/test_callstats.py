@@ -43,7 +43,6 @@ def test_a_redis_failure_never_fails_the_call(redis_client):
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     callstats.record(dead, CORP, "externalcontact/get")  # no exception
-    assert redis_client.keys(f"{callstats.KEY_PREFIX}:*") == []
 
 
 def test_burst_left_falls_as_calls_run_ahead_of_the_rate(redis_client):
