@@ -174,7 +174,8 @@ scrm_cli.add_command(token_cli)
 @click.argument("name")
 @click.option("--corp", "corp_id", help="Corp the token may read (default: WECOM_CORP_ID).")
 @click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="admin", show_default=True,
-              help="read: GET only; write: also changes; admin: also staff roles and customer erasure.")
+              help="read: GET only; write: also changes; admin: also staff roles, customer erasure and "
+                   "GET /api/v1/status.")
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None,
               help="The token stops working after this many days (default: never).")
 def token_create(name: str, corp_id: str | None, scope: str, expires_in_days: int | None) -> None:
