@@ -63,8 +63,9 @@ def queue_statuses(connection: redis_lib.Redis | None = None) -> list[QueueStatu
         result.append(QueueStatus(
             name=name, depth=queue.count,
             oldest_age_seconds=_age(oldest.enqueued_at, now) if oldest else None,
-            scheduled=ScheduledJobRegistry(queue=queue).count,
-            running=StartedJobRegistry(queue=queue).count,
+            # No clean-up here: the started registry's would fail abandoned jobs (the workers' job).
+            scheduled=ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False),
+            running=StartedJobRegistry(queue=queue).get_job_count(cleanup=False),
             failed=FailedJobRegistry(queue=queue).count,
             workers=Worker.count(connection=connection, queue=queue)))
     return result
