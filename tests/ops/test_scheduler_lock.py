@@ -99,3 +99,16 @@ def test_a_scheduler_whose_lock_is_taken_over_stops(app, redis_client, monkeypat
     assert not thread.is_alive()
     assert isinstance(outcome[0], SchedulerLockLost)
     assert scheduler_lock.holder(redis_client).pid == 4242  # the other's lock is left alone
+
+
+def test_a_scheduler_stopped_with_sigterm_releases_its_lock_at_once(app, redis_client, tmp_path):
+    import signal
+
+    process = _scheduler(dict(os.environ), tmp_path / "scheduler.log")
+    try:
+        assert wait_for(lambda: scheduler_lock.holder(redis_client) is not None, 60), process.output()
+        process.popen.send_signal(signal.SIGTERM)
+        assert process.popen.wait(30) == 0, process.output()
+        assert redis_client.exists(scheduler_lock.LOCK_KEY) == 0  # no lease to wait out
+    finally:
+        process.kill()
