@@ -55,8 +55,9 @@ def test_status_shows_a_stuck_queue_a_failed_job_and_wecom_errors(app, wecom):
 
 def test_the_cli_prints_the_same_status_as_a_table_and_as_json(app, wecom, runner):
     provoke(app, wecom)
-    db.session.add(SyncRun(corp_id=TEST_CORP_ID, scopes=["staff"], status="failed", error_count=2,
-                           created_at=clock.utcnow() - timedelta(hours=2)))
+    run = SyncRun(corp_id=TEST_CORP_ID, scopes=["staff"], status="failed", error_count=2,
+                  created_at=clock.utcnow() - timedelta(hours=2))
+    db.session.add(run)
     db.session.commit()
     result = runner.invoke(args=["scrm", "status"])
     assert result.exit_code == 0, result.output
@@ -64,7 +65,7 @@ def test_the_cli_prints_the_same_status_as_a_table_and_as_json(app, wecom, runne
     assert any(line.split()[:3] == ["messages", "3", "5m"] for line in lines), result.output
     assert any(line.startswith("tests.ops.jobs.explode  1") for line in lines), result.output
     assert "Scheduler: NOT RUNNING" in result.output
-    assert "last sync: run 1 failed (staff), 2.0h ago, 2 error(s)" in result.output
+    assert f"last sync: run {run.id} failed (staff), 2.0h ago, 2 error(s)" in result.output
     assert any("externalcontact/get" in line and "84061×1" in line for line in lines), result.output
     assert "Alice" not in result.output and "13800138000" not in result.output
 
