@@ -10,12 +10,15 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from scrm import clock
+from scrm.cli_ops import OPS_COMMANDS
 from scrm.config import settings
 from scrm.extensions import db
 from scrm.services import sidebar_session
 
 log = logging.getLogger(__name__)
 scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps, staff.")
+for _command in OPS_COMMANDS:  # status, failed (scrm/cli_ops.py)
+    scrm_cli.add_command(_command)
 
 
 @scrm_cli.command("worker")
@@ -35,11 +38,23 @@ def worker_command(queues: tuple[str, ...], burst: bool, threads: int | None) ->
 
 
 @scrm_cli.command("scheduler")
-def scheduler_command() -> None:
-    """Run the one scheduler process: it only enqueues the periodic sweeps."""
-    from scrm.worker import run_scheduler
+@click.pass_context
+def scheduler_command(ctx: click.Context) -> None:
+    """Run the one scheduler process: it only enqueues the periodic sweeps. A second one
+    refuses to start while the first is alive (a Redis lock with a heartbeat)."""
+    import redis
 
-    run_scheduler(current_app._get_current_object())
+    from scrm.scheduler_lock import SchedulerAlreadyRunning
+    from scrm.worker import SchedulerLockLost, run_scheduler
+
+    try:
+        run_scheduler(current_app._get_current_object())
+    except (SchedulerAlreadyRunning, SchedulerLockLost) as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(1)
+    except redis.ConnectionError as exc:  # before the lock is taken: nothing runs without Redis
+        click.echo(f"cannot reach Redis (REDIS_URL): {type(exc).__name__}", err=True)
+        ctx.exit(1)
 
 
 @scrm_cli.command("tick")
@@ -159,7 +174,8 @@ scrm_cli.add_command(token_cli)
 @click.argument("name")
 @click.option("--corp", "corp_id", help="Corp the token may read (default: WECOM_CORP_ID).")
 @click.option("--scope", type=click.Choice(["read", "write", "admin"]), default="admin", show_default=True,
-              help="read: GET only; write: also changes; admin: also staff roles and customer erasure.")
+              help="read: GET only; write: also changes; admin: also staff roles, customer erasure and "
+                   "GET /api/v1/status.")
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None,
               help="The token stops working after this many days (default: never).")
 def token_create(name: str, corp_id: str | None, scope: str, expires_in_days: int | None) -> None:

@@ -164,6 +164,9 @@ class Settings:
     nightly_sync_at: str | None = _setting("SCRM_NIGHTLY_SYNC_AT", "03:00", _nightly_at)  # None: off
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
+    # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
+    # only direct requests from loopback or private addresses (scrm/api/metrics.py).
+    metrics_token: str | None = _setting("SCRM_METRICS_TOKEN", None)
     log_level: str = _setting("LOG_LEVEL", "INFO", _log_level)
     log_format: str = _setting("LOG_FORMAT", "json", _choice("json", "text"))
 

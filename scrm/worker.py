@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 
@@ -187,7 +188,59 @@ def build_scheduler(app: Flask):
     return scheduler
 
 
+def _stop(scheduler) -> None:
+    from apscheduler.schedulers import SchedulerNotRunningError
+
+    try:
+        scheduler.shutdown(wait=False)
+    except SchedulerNotRunningError:  # a second signal, or not started yet
+        pass
+
+
+class SchedulerLockLost(Exception):
+    """The scheduler lock lapsed under us (Redis unreachable longer than a lease)."""
+
+
 def run_scheduler(app: Flask) -> None:
-    scheduler = build_scheduler(app)
-    log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
-    scheduler.start()
+    """Run the scheduler while holding the scheduler lock (scrm/scheduler_lock.py). Raises
+    SchedulerAlreadyRunning when another scheduler holds it, SchedulerLockLost when the lock is
+    lost while running (the scheduler stops first: another may have started meanwhile)."""
+    import redis
+
+    from scrm import scheduler_lock
+
+    lost, halted = threading.Event(), threading.Event()
+    built = []
+
+    def on_lost() -> None:
+        lost.set()
+        for scheduler in built:
+            _stop(scheduler)
+
+    # The lock first: a second scheduler refuses before it builds (and logs) anything.
+    lock = scheduler_lock.acquire(redis.Redis.from_url(settings(app).redis_url, socket_timeout=5),
+                                  on_lost=on_lost)
+    restore = {}
+    try:
+        scheduler = build_scheduler(app)
+        built.append(scheduler)
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM (a process manager, `make run` stopping) and Ctrl-C end the loop, so the
+            # lock is released at once and a restarted scheduler need not wait out the lease.
+            def on_signal(*_args) -> None:
+                halted.set()
+                _stop(scheduler)
+
+            restore = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
+        if not (lost.is_set() or halted.is_set()):
+            scheduler.start()
+    finally:
+        for sig, handler in restore.items():
+            signal.signal(sig, handler)
+        try:
+            lock.release()
+        except redis.RedisError:  # the key lapses on its own within a lease
+            pass
+    if lost.is_set():
+        raise SchedulerLockLost("scheduler lock lost (Redis unreachable for longer than its lease); stopped")

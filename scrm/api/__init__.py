@@ -28,6 +28,9 @@ def register_api(app: Flask, api: Api) -> None:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     app.register_blueprint(assets)
+    from scrm.api import metrics
+
+    app.register_blueprint(metrics.bp)  # /metrics (Prometheus), outside the Open API
     # Before the v1 blueprints add their rules: each rule binds its converter when added.
     app.url_map.converters["int"] = RowIdConverter
     # Swagger UI would otherwise load a validity badge from validator.swagger.io. Read per request.

@@ -5,7 +5,19 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import channels, contents, customers, events, groups, sidebar_admin, sops, syncs, welcome
+from scrm.api import (
+    channels,
+    contents,
+    customers,
+    events,
+    groups,
+    sidebar_admin,
+    sops,
+    status,
+    syncs,
+    welcome,
+    welcome_outcomes,
+)
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
@@ -14,8 +26,9 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.
   A token's scope: `read` (GET), `write` (also changes), `admin` (also staff roles and erasing a
-  customer); beyond it → 403 (`error="insufficient_scope"`).
-* **Personal data**: reads of customers are recorded in the audit log per customer and token;
+  customer, `GET /api/v1/status`); beyond it → 403 (`error="insufficient_scope"`).
+* **Personal data**: reads of customers and of welcome outcomes are recorded in the audit log
+  per customer and token;
   `POST /api/v1/customers/{external_userid}/erase` anonymises one customer (PIPL).
 * **Times**: ISO-8601 UTC with a `Z` suffix, to the second (stored as naive UTC). Query
   parameters accept any ISO-8601 form; a value without an offset is taken as UTC.
@@ -32,7 +45,8 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 
 def register(api: Api) -> None:
-    for module in (customers, groups, events, welcome, channels, sops, syncs, contents, sidebar_admin):
+    for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
+                   sidebar_admin, status):
         api.register_blueprint(module.blp)
     _describe(api)
 

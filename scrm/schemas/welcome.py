@@ -1,10 +1,11 @@
-"""Open API v1: welcome templates and media assets."""
+"""Open API v1: welcome templates, media assets and welcome outcomes."""
 from __future__ import annotations
 
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from scrm.models import WelcomeStatus
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.content import TEXT_DESCRIPTION, attachments_field, check_text
 from scrm.timezone import parse_hhmm
@@ -95,3 +96,39 @@ class MediaSchema(Schema):
     uploads = fields.Integer()
     last_error = fields.String(allow_none=True)
     created_at = UtcDateTime()
+
+
+WELCOME_STATUSES = [status.value for status in WelcomeStatus]
+OUTCOME_NOTE = ("sent; too_late (WeCom's 41050, or the 20 s window passed before we could try); "
+                "already_chatting (41051: the customer was already talking with the staff member); "
+                "failed (any other error; see errcode and error); sending / retrying while in flight.")
+
+
+class WelcomeOutcomeSchema(Schema):
+    id = fields.Integer()
+    event_id = fields.Integer(metadata=described("The inbox row of the add (GET /api/v1/events/{event_id})."))
+    external_userid = fields.String(metadata=described("The customer added."))
+    userid = fields.String(metadata=described("The staff member the customer added."))
+    status = fields.String(metadata=described(OUTCOME_NOTE))
+    attempts = fields.Integer()
+    errcode = fields.Integer(allow_none=True, metadata=described("WeCom's errcode when it refused."))
+    error = fields.String(allow_none=True)
+    received_at = UtcDateTime(metadata=described("When the add's callback arrived."))
+    answered_at = UtcDateTime(allow_none=True, metadata=described("When WeCom gave its final answer."))
+    latency_ms = fields.Integer(allow_none=True, metadata=described("Callback receipt → WeCom's answer."))
+    template_id = fields.Integer(allow_none=True, metadata=described("The template sent (null: the built-in text)."))
+    channel_id = fields.Integer(allow_none=True, metadata=described("The channel code the customer came through."))
+
+
+class WelcomeOutcomeArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(WELCOME_STATUSES))
+    since = UtcDateTime(metadata=described("Only adds received at or after this time."))
+    until = UtcDateTime(metadata=described("Only adds received before this time."))
+    userid = fields.String(validate=validate.Length(min=1, max=64), metadata=described("Only this staff member's."))
+    external_userid = fields.String(validate=validate.Length(min=1, max=64),
+                                    metadata=described("Only this customer's."))
+
+    @validates_schema
+    def check(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("since") and data.get("until") and data["until"] <= data["since"]:
+            raise ValidationError("Must be after since.", "until")

@@ -9,6 +9,8 @@ What we change in wechatpy's behaviour, and why:
 * Every failure becomes a WeComError split into retryable / permanent (see errors.py).
 * With a ``rate_limiter`` (ratelimit.py), every API call first books room in the corp's per-API
   budget shared by all processes through Redis.
+* Every HTTP exchange is counted per corp, API and minute, failures per errcode (callstats.py),
+  for `flask scrm status` and /metrics.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from . import callstats
 from .errors import WeComError
 from .lease_lock import LeaseLock
 from .ratelimit import RateLimiter
@@ -175,6 +178,8 @@ class WeComClient(WeChatClient):
             if not isinstance(reply, dict):  # wechatpy hands back the raw Response for non-JSON bodies
                 error = error_for(endpoint, None, "invalid JSON reply", retryable=True)
         elapsed_ms = (time.monotonic() - started) * 1000
+        callstats.record(self._redis, self.corp_id, _api_path(endpoint), failed=error is not None,
+                         errcode=error.errcode if error is not None else None)
         if error is None:
             logger.info("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
             return processor(reply) if processor else reply

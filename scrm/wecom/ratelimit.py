@@ -132,6 +132,26 @@ class RateLimiter:
             self.sleep(wait)
             waited += wait
 
+    def burst_left(self, apis: list[str]) -> dict[str, dict[str, float]]:
+        """api → window name → the share of the window's burst still free (read only, nothing
+        booked): 1.0 while calls keep to the steady rate, falling as they run ahead of it, 0.0
+        when a call would have to wait. An API whose keys are gone (idle) is at 1.0."""
+        if not apis:
+            return {}
+        now = self.now()
+        tats = self.redis.mget([key for api in apis for key in self.keys(api)])
+        result: dict[str, dict[str, float]] = {}
+        for i, api in enumerate(apis):
+            result[api] = {}
+            for j, window in enumerate(self.windows):
+                raw = tats[i * len(self.windows) + j]
+                ahead = max(0.0, float(raw) - now) if raw is not None else 0.0
+                # A call fits while ahead <= tolerance - interval (the _GCRA script's test).
+                room = window.interval * window.burst - window.interval
+                result[api][window.name] = round(max(0.0, min(1.0, 1 - ahead / room)) if room > 0 else
+                                                 float(ahead == 0.0), 4)
+        return result
+
     def member_allows(self, api: str, userid: str, *, at: float | None = None) -> bool:
         """Count one call of ``api`` for staff member ``userid`` against MEMBER_LIMITS; False
         (nothing counted) when a window is full. ``at``: the time, default ``now()``."""

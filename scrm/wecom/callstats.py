@@ -1,0 +1,79 @@
+"""WeCom API calls and errors per corp, API and minute, counted in Redis for `flask scrm status`.
+
+One Redis hash per corp and calendar minute (``scrm:wecom:calls:<corp>:<minute>``) holds a
+counter per API (``c|externalcontact/get``) and one per API and errcode that failed
+(``e|externalcontact/get|41050``; ``http`` when WeCom never answered with JSON). Recording a
+call is one pipelined round trip (HINCRBY, HINCRBY, EXPIRE); the hashes expire a little after
+an hour, so there is nothing to clean up. Reading the last hour is one pipeline of 60 HGETALLs.
+
+Counting never gets in the way of a call: a Redis error is swallowed (and logged at debug).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis as redis_lib
+
+log = logging.getLogger("scrm.wecom")
+
+KEY_PREFIX = "scrm:wecom:calls"
+WINDOW_MINUTES = 60
+TTL_SECONDS = (WINDOW_MINUTES + 2) * 60  # the oldest bucket read is 59 minutes old
+TRANSPORT = "http"  # the errcode field for failures without one (timeout, HTTP status, bad JSON)
+
+
+def bucket_key(corp_id: str, minute: int) -> str:
+    return f"{KEY_PREFIX}:{corp_id}:{minute}"
+
+
+def record(redis: redis_lib.Redis, corp_id: str, api: str, *, failed: bool = False,
+           errcode: int | None = None, now: Callable[[], float] = time.time) -> None:
+    """Count one HTTP exchange with WeCom (and, when ``failed``, its errcode)."""
+    key = bucket_key(corp_id, int(now() // 60))
+    try:
+        with redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(key, f"c|{api}", 1)
+            if failed:
+                pipe.hincrby(key, f"e|{api}|{TRANSPORT if errcode is None else errcode}", 1)
+            pipe.expire(key, TTL_SECONDS)
+            pipe.execute()
+    except redis_lib.RedisError as exc:
+        log.debug("wecom call not counted: %s", type(exc).__name__)
+
+
+@dataclass
+class ApiCalls:
+    """One API's calls in the window: total, failed, failures per errcode, busiest minute."""
+
+    calls: int = 0
+    errors: int = 0
+    errcodes: dict[str, int] = field(default_factory=dict)
+    peak_minute: int = 0
+
+
+def last_hour(redis: redis_lib.Redis, corp_id: str, *, minutes: int = WINDOW_MINUTES,
+              now: Callable[[], float] = time.time) -> dict[str, ApiCalls]:
+    """api → ApiCalls over the last ``minutes`` calendar minutes, this one included."""
+    current = int(now() // 60)
+    with redis.pipeline(transaction=False) as pipe:
+        for minute in range(current - minutes + 1, current + 1):
+            pipe.hgetall(bucket_key(corp_id, minute))
+        buckets = pipe.execute()
+    result: dict[str, ApiCalls] = {}
+    for bucket in buckets:
+        for raw_name, raw_count in bucket.items():
+            kind, _, rest = raw_name.decode().partition("|")
+            count = int(raw_count)
+            if kind == "c":
+                stats = result.setdefault(rest, ApiCalls())
+                stats.calls += count
+                stats.peak_minute = max(stats.peak_minute, count)
+            elif kind == "e":
+                api, _, errcode = rest.rpartition("|")
+                stats = result.setdefault(api, ApiCalls())
+                stats.errors += count
+                stats.errcodes[errcode] = stats.errcodes.get(errcode, 0) + count
+    return dict(sorted(result.items()))
