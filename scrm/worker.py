@@ -217,30 +217,34 @@ def run_scheduler(app: Flask) -> None:
         for scheduler in built:
             _stop(scheduler)
 
-    # The lock first: a second scheduler refuses before it builds (and logs) anything.
-    lock = scheduler_lock.acquire(redis.Redis.from_url(settings(app).redis_url, socket_timeout=5),
-                                  on_lost=on_lost)
-    restore = {}
-    try:
-        scheduler = build_scheduler(app)
-        built.append(scheduler)
-        if threading.current_thread() is threading.main_thread():
-            # SIGTERM (a process manager, `make run` stopping) and Ctrl-C end the loop, so the
-            # lock is released at once and a restarted scheduler need not wait out the lease.
-            def on_signal(*_args) -> None:
-                halted.set()
-                _stop(scheduler)
+    # SIGTERM (a process manager, `make run` stopping) and Ctrl-C end the loop, so the lock is
+    # released at once and a restarted scheduler need not wait out the lease. Installed before
+    # the lock is taken: a signal while the scheduler is being built must release it too.
+    def on_signal(*_args) -> None:
+        halted.set()
+        for scheduler in built:
+            _stop(scheduler)
 
-            restore = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
-        if not (lost.is_set() or halted.is_set()):
-            scheduler.start()
+    restore = {}
+    if threading.current_thread() is threading.main_thread():
+        restore = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        # The lock first: a second scheduler refuses before it builds (and logs) anything.
+        lock = scheduler_lock.acquire(redis.Redis.from_url(settings(app).redis_url, socket_timeout=5),
+                                      on_lost=on_lost)
+        try:
+            scheduler = build_scheduler(app)
+            built.append(scheduler)
+            log.info("scheduler starting with %d sweeps", len(scheduler.get_jobs()))
+            if not (lost.is_set() or halted.is_set()):
+                scheduler.start()
+        finally:
+            try:
+                lock.release()
+            except redis.RedisError:  # the key lapses on its own within a lease
+                pass
     finally:
         for sig, handler in restore.items():
             signal.signal(sig, handler)
-        try:
-            lock.release()
-        except redis.RedisError:  # the key lapses on its own within a lease
-            pass
     if lost.is_set():
         raise SchedulerLockLost("scheduler lock lost (Redis unreachable for longer than its lease); stopped")
