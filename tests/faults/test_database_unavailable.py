@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
 from sqlalchemy import func, select, text
 
 from scrm.config import override
@@ -68,3 +69,53 @@ def test_a_locked_database_spools_the_callback_and_acknowledges_it(app, client, 
     assert db.session.scalar(select(func.count()).select_from(CallbackEvent)) == 0
     assert inbox.drain_spool() == 1  # once the database is back
     assert db.session.scalar(select(func.count()).select_from(CallbackEvent)) == 1
+
+
+def test_a_failed_drain_keeps_what_the_web_spooled_meanwhile(app, tmp_path, monkeypatch):
+    """The drain renames a spool file before reading it; the web then starts a new file of the
+    same name. A drain that failed used to rename its file back over that new one, losing
+    callbacks already acknowledged to WeCom."""
+    from datetime import datetime
+
+    from sqlalchemy.exc import OperationalError
+
+    from scrm.services.inbox import spooling
+
+    override(app, SPOOL_DIR=str(tmp_path / "spool"))
+    spooling.spool("wwtestcorp0000001", event_xml("change_future_thing", "appear", Id="A"), datetime(2024, 1, 1))
+    real_store = spooling.store
+
+    def store_while_the_database_fails(*args):
+        # the web process appends to a new file of its own name while the drain reads the old one
+        spooling.spool("wwtestcorp0000001", event_xml("change_future_thing", "appear", Id="B"),
+                       datetime(2024, 1, 1))
+        raise OperationalError("INSERT", {}, Exception("database unavailable"))
+
+    monkeypatch.setattr(spooling, "store", store_while_the_database_fails)
+    with pytest.raises(OperationalError):
+        spooling.drain_spool()
+    lines = sorted(line for path in (tmp_path / "spool").iterdir() for line in path.read_text().splitlines())
+    assert len(lines) == 2  # A (in the claimed file) and B (in the web's new file)
+
+    monkeypatch.setattr(spooling, "store", real_store)
+    assert spooling.drain_spool() == 2
+    assert db.session.scalar(select(func.count()).select_from(CallbackEvent)) == 2
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_one_drain_at_a_time_per_spool_directory(app, tmp_path):
+    import fcntl
+    import os
+    from datetime import datetime
+
+    from scrm.services.inbox import spooling
+
+    override(app, SPOOL_DIR=str(tmp_path / "spool"))
+    spooling.spool("wwtestcorp0000001", event_xml("change_future_thing", "appear", Id="C"), datetime(2024, 1, 1))
+    fd = os.open(tmp_path / "spool", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another drain holds it
+        assert spooling.drain_spool() == 0
+    finally:
+        os.close(fd)
+    assert spooling.drain_spool() == 1

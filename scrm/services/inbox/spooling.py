@@ -6,8 +6,11 @@ acknowledgement stays durable; the `drain-spool` sweep moves the lines into the 
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import uuid
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,34 +37,61 @@ def spool(corp_id: str, plaintext: str, received_at: datetime) -> None:
         os.close(fd)
 
 
+@contextmanager
+def _drain_lock(directory: str):
+    """One drain at a time per spool directory (a host's workers and `flask scrm drain-spool`
+    may all try): yields False when another holds it."""
+    fd = os.open(directory, os.O_RDONLY)  # flock on the directory itself: no lock file
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _drain_file(claimed: str) -> int:
+    moved = 0
+    with open(claimed, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            event_id = store(item["corp_id"], item["payload"], datetime.fromisoformat(item["received_at"]))
+            if event_id:
+                moved += 1
+                notify(event_id)
+    return moved
+
+
 def drain_spool() -> int:
-    """Move spooled callbacks into the inbox (deduplicated) and enqueue them. A file is removed
-    only after all of its lines are committed."""
+    """Move spooled callbacks into the inbox (deduplicated) and enqueue them. A file is first
+    renamed to a name of its own (``<file>.<random>.draining``), so a web process appending
+    afterwards starts a new file, and is removed only after all of its lines are committed. A
+    drain that fails leaves it where it is; the next drain does it again (the inbox's dedupe
+    key keeps lines already stored from being stored twice)."""
     directory = settings().spool_dir
     if not os.path.isdir(directory):
         return 0
     moved = 0
-    for name in sorted(os.listdir(directory)):
-        if not name.endswith((".jsonl", ".draining")):
-            continue
-        path = os.path.join(directory, name.removesuffix(".draining"))
-        claimed = path + ".draining"
-        if not name.endswith(".draining"):  # else: left by a drain that crashed; redo it
-            os.replace(path, claimed)  # a web process appending afterwards starts a new file
-        try:
-            with open(claimed, encoding="utf-8") as fh:
-                for line in fh:
-                    if not line.strip():
-                        continue
-                    item = json.loads(line)
-                    event_id = store(item["corp_id"], item["payload"],
-                                     datetime.fromisoformat(item["received_at"]))
-                    if event_id:
-                        moved += 1
-                        notify(event_id)
-        except (SQLAlchemyError, OSError):
-            db.session.rollback()
-            os.replace(claimed, path)  # keep it for the next drain
-            raise
-        os.remove(claimed)
+    with _drain_lock(directory) as locked:
+        if not locked:
+            return 0
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".jsonl"):
+                claimed = os.path.join(directory, f"{name}.{uuid.uuid4().hex}.draining")
+                os.replace(os.path.join(directory, name), claimed)
+            elif name.endswith(".draining"):  # left by a drain that failed or crashed
+                claimed = os.path.join(directory, name)
+            else:
+                continue
+            try:
+                moved += _drain_file(claimed)
+            except (SQLAlchemyError, OSError):
+                db.session.rollback()
+                raise
+            os.remove(claimed)
     return moved
