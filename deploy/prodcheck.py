@@ -61,6 +61,10 @@ def say(message: str) -> None:
     print(f"[prod-check] {message}", flush=True)
 
 
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 class Missing(Exception):
     """A server prod-check needs is not there; the message says what to do."""
 
@@ -92,8 +96,8 @@ def fresh_database(admin_url: str, name: str) -> str:
     except psycopg.Error as exc:
         raise Missing(
             f"make prod-check needs a PostgreSQL server (13 or newer) and a role that may create databases; "
-            f"{make_url(admin_url).render_as_string(hide_password=True)} failed: {str(exc).strip()}. Start one "
-            "(e.g. apt-get install postgresql) or point PRODCHECK_PG_ADMIN_URL at one, e.g. "
+            f"{make_url(admin_url).render_as_string(hide_password=True)} failed: {one_line(exc)} "
+            "Start one (e.g. apt-get install postgresql) or point PRODCHECK_PG_ADMIN_URL at one, e.g. "
             "postgresql://postgres@127.0.0.1:5432/postgres") from None
     return make_url(admin_url).set(drivername="postgresql+psycopg", database=name).render_as_string(
         hide_password=False)
@@ -106,9 +110,9 @@ def empty_redis(url: str) -> None:
         client.flushdb()
     except redis.RedisError as exc:
         raise Missing(
-            f"make prod-check needs a Redis server; {url} failed: {exc}. Start one (e.g. apt-get install "
-            "redis-server) or point PRODCHECK_REDIS_URL at a database it may flush, e.g. "
-            "redis://127.0.0.1:6379/14") from None
+            f"make prod-check needs a Redis server; {url} failed: {one_line(exc)} "
+            "Start one (e.g. apt-get install redis-server) or point PRODCHECK_REDIS_URL at a database it may "
+            "flush, e.g. redis://127.0.0.1:6379/14") from None
 
 
 # ---- the stack ------------------------------------------------------------------------------------
