@@ -9,7 +9,7 @@ if [ "$#" -eq 1 ]; then
         *)
             line=$(grep -E "^$1:" Procfile 2>/dev/null || true)
             if [ -n "$line" ]; then
-                exec /bin/sh -c "exec ${line#*:}"
+                exec /bin/sh -c "${line#*:}"  # the line's own `exec` replaces this shell
             fi
             ;;
     esac

@@ -34,11 +34,14 @@ SECRETS = {"SECRET_KEY", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "SCRM_D
 
 
 def procfile() -> dict[str, str]:
+    """Role → command. Every line starts with `exec`, so the role replaces the runner's shell: it
+    gets the stop signal itself, and its exit code is the one the runner reports."""
     roles = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line)
         if match:
-            roles[match.group(1)] = match.group(2)
+            assert match.group(2).startswith("exec "), line
+            roles[match.group(1)] = match.group(2).removeprefix("exec ")
     return roles
 
 
