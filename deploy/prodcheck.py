@@ -250,8 +250,8 @@ def check(work: Path, checks: Checks) -> None:
 
     port, sim_port = free_port(), free_port()
     env_file = work / "prodcheck.env"
-    settings_file(env_file, database_url=database_url, redis=rurl, port=port, sim_port=sim_port,
-                  spool=work / "spool")
+    values = settings_file(env_file, database_url=database_url, redis=rurl, port=port, sim_port=sim_port,
+                           spool=work / "spool")
     env = runner_env(port)
     service, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}"
 
@@ -292,7 +292,8 @@ def check(work: Path, checks: Checks) -> None:
         say("end-to-end scenario (tests/e2e) against the running roles")
         scenario = subprocess.run(
             [PY, "-m", "pytest", "-m", "e2e", "tests/e2e", "-p", "no:cacheprovider", "-q"], cwd=ROOT,
-            env={**env, "E2E_SERVICE_URL": service, "E2E_SIMULATOR_URL": simulator, "E2E_API_TOKEN": token},
+            env={**env, **values,  # its `flask` commands run against the stack, as `honcho run` would
+                 "E2E_SERVICE_URL": service, "E2E_SIMULATOR_URL": simulator, "E2E_API_TOKEN": token},
             timeout=300)
         checks.add("end-to-end scenario through the production roles", scenario.returncode == 0,
                    f"pytest exit {scenario.returncode}")
