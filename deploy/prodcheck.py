@@ -241,10 +241,9 @@ def migrations_head() -> str | None:
 
 def check(work: Path, checks: Checks) -> None:
     db_name = os.environ.get("PRODCHECK_DB") or "scrm_prodcheck"
-    admin = pg_admin_url()
-    database_url = fresh_database(admin, db_name)
-    rurl = redis_url()
+    admin, rurl = pg_admin_url(), redis_url()
     empty_redis(rurl)
+    database_url = fresh_database(admin, db_name)
     rclient = redis.Redis.from_url(rurl)
     say(f"PostgreSQL database {db_name} (new), Redis {rurl} (emptied); logs in {work}")
 
@@ -350,6 +349,7 @@ def main() -> int:
         check(work, checks)
     except Missing as exc:
         say(str(exc))
+        shutil.rmtree(work, ignore_errors=True)
         return 2
     except Exception as exc:  # noqa: BLE001 - reported as a failed check, with the logs kept
         checks.add("prod-check ran to the end", False, f"{type(exc).__name__}: {exc}")
