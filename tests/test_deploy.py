@@ -172,7 +172,8 @@ def test_the_dockerfile_builds_one_image_whose_command_picks_the_role():
     assert user and user[-1] not in ("root", "0") and keywords.index("USER") > keywords.index("COPY")
     assert "/healthz" in args["HEALTHCHECK"]
     entrypoint = json.loads(args["ENTRYPOINT"])
-    assert entrypoint == ["deploy/entrypoint.sh"] and os.access(ROOT / entrypoint[0], os.X_OK)
+    assert args["WORKDIR"] == "/app" and entrypoint == ["/app/deploy/entrypoint.sh"]
+    assert os.access(ROOT / Path(entrypoint[0]).relative_to("/app"), os.X_OK)
     assert json.loads(args["CMD"])[0] in procfile()
 
 
