@@ -5,12 +5,15 @@
 #   make e2e    the end-to-end check: the whole stack in sandbox mode, driven through the simulator
 #   make browser  the chat sidebar in headless Chromium (Debian's chromium, /usr/bin/chromium) over
 #               the sandbox stack; screenshots in $SCRM_ARTIFACTS_DIR (tests/browser/artifacts/)
+#   make prod-check  the production roles from the Procfile on the machine's PostgreSQL and Redis
+#               servers, in real mode against the WeCom simulator, through the e2e scenario
+#               (deploy/prodcheck.py; PRODCHECK_PG_ADMIN_URL, PRODCHECK_REDIS_URL, PRODCHECK_DB)
 # The first interpreter that actually runs and is 3.11 or newer (pyenv shims may exist but fail).
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test e2e browser bench
+.PHONY: run test e2e browser prod-check bench
 run: $(VENV)/.installed
 	$(BIN)/python -m sandbox.devstack
 
@@ -22,6 +25,9 @@ e2e: $(VENV)/.installed
 
 browser: $(VENV)/.installed
 	$(BIN)/python -m pytest -m browser tests/browser -p no:cacheprovider
+
+prod-check: $(VENV)/.installed
+	$(BIN)/python -m deploy.prodcheck
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/callbacks.py

@@ -72,6 +72,16 @@ def tick_command(now_iso: str | None) -> None:
     click.echo(json.dumps(results))
 
 
+@scrm_cli.command("drain-spool")
+def drain_spool_command() -> None:
+    """Move this host's spooled callbacks (SCRM_SPOOL_DIR) into the inbox and exit. The
+    `drain-spool` sweep does this on whichever worker takes it; a web host whose spool no worker
+    sees runs this every minute (docs/deployment.md)."""
+    from scrm.services import inbox
+
+    click.echo(f"drained {inbox.drain_spool()} spooled callback(s) from {settings().spool_dir}")
+
+
 @scrm_cli.command("sync")
 @click.option("--corp", "corp_id", help="Corp to sync (default: WECOM_CORP_ID).")
 @click.option("--only", help="Comma-separated stages: staff,tags,customers,groups (default: all).")

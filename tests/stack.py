@@ -1,6 +1,7 @@
 """The whole stack in sandbox mode for the e2e and browser tests: `python -m sandbox.devstack` on
-free ports with a throwaway SQLite database and an embedded Redis, and a small client for the
-simulator's control API and the service's Open API."""
+free ports with a throwaway SQLite database and an embedded Redis (or a stack already running,
+see attached_stack: `make prod-check`), and a small client for the simulator's control API and
+the service's Open API."""
 from __future__ import annotations
 
 import os
@@ -70,6 +71,36 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
         log.close()
         if proc.returncode not in (0, -signal.SIGINT, 130):
             print((tmp / "stack.log").read_text()[-5000:])
+
+
+ATTACH_VARIABLES = ("E2E_SERVICE_URL", "E2E_SIMULATOR_URL", "E2E_API_TOKEN")
+
+
+def attached_stack() -> dict | None:
+    """A stack that is already running, when E2E_SERVICE_URL, E2E_SIMULATOR_URL and E2E_API_TOKEN
+    name it (`make prod-check` runs the e2e tests so against the production roles); else None.
+    `flask` commands then run in this process's environment, which must be the stack's."""
+    values = [os.environ.get(name) for name in ATTACH_VARIABLES]
+    if not any(values):
+        return None
+    if not all(values):
+        raise RuntimeError(f"set all of {', '.join(ATTACH_VARIABLES)} (a running stack) or none")
+    service, simulator, token = values
+    wait_for(lambda: requests.get(f"{service}/readyz", timeout=2).status_code == 200, "the service")
+    wait_for(lambda: requests.get(f"{simulator}/sandbox/api/", timeout=2).ok, "the simulator")
+    return {"service": service.rstrip("/"), "simulator": simulator.rstrip("/"), "token": token, "log": None,
+            "flask_env": dict(os.environ)}
+
+
+@contextmanager
+def e2e_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
+    """The running stack named by E2E_* (attached_stack), else a sandbox_stack of our own."""
+    attached = attached_stack()
+    if attached is not None:
+        yield attached
+        return
+    with sandbox_stack(tmp, name, **settings) as running:
+        yield running
 
 
 class Sandbox:

@@ -108,6 +108,26 @@ def test_database_down_spools_and_the_sweep_imports(app, client, tmp_path):
     assert only_row().status == "ignored"
 
 
+def test_the_drain_spool_command_imports_this_hosts_spool(app, tmp_path):
+    """A web host whose spool no worker sees drains it with `flask scrm drain-spool`."""
+    from scrm.app import create_app
+
+    spool_dir = tmp_path / "web-host-spool"
+    down = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:////nonexistent-dir/scrm.db",
+                       "SPOOL_DIR": str(spool_dir), "TESTING": True})
+    with down.app_context():
+        assert post_callback(down.test_client(), FUTURE_EVENT).status_code == 200
+    assert os.listdir(spool_dir)
+
+    override(app, SPOOL_DIR=str(spool_dir))
+    result = app.test_cli_runner().invoke(args=["scrm", "drain-spool"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("drained 1 spooled callback(s)")
+    assert os.listdir(spool_dir) == []
+    assert run_jobs(app) == 1
+    assert only_row().status == "ignored"
+
+
 def test_database_and_spool_down_is_503_so_wecom_retries(app, tmp_path):
     from scrm.app import create_app
 

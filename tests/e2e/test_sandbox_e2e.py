@@ -1,20 +1,24 @@
 """End-to-end: the whole stack in sandbox mode (`python -m sandbox.devstack`: embedded Redis,
 migrations, gunicorn, workers, scheduler and the WeCom simulator), driven through the
 simulator like a person on the sandbox page, checked through the Open API and the simulator's
-record of calls. Run with `make e2e` (CI runs it)."""
+record of calls. Run with `make e2e` (CI runs it). `make prod-check` runs the same tests against the
+production roles in real mode (E2E_SERVICE_URL, E2E_SIMULATOR_URL, E2E_API_TOKEN: tests/stack.py)."""
 from __future__ import annotations
 
-import pytest
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from tests.stack import Sandbox, sandbox_stack, wait_for
+import pytest
+import requests
+
+from tests.stack import Sandbox, e2e_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("e2e"), "e2e", SANDBOX_CUSTOMERS="300", SANDBOX_STAFF="8",
-                       SANDBOX_GROUPS="10", SANDBOX_LATENCY_MS="50-150") as running:
+    with e2e_stack(tmp_path_factory.mktemp("e2e"), "e2e", SANDBOX_CUSTOMERS="300", SANDBOX_STAFF="8",
+                   SANDBOX_GROUPS="10", SANDBOX_LATENCY_MS="50-150") as running:
         yield running
 
 
@@ -73,3 +77,33 @@ def test_sandbox_scenario(stack):
 
     # Nothing failed along the way.
     assert sb.api("events", status="failed") == []
+
+
+def test_a_staff_member_signs_in_to_the_sidebar_and_reads_a_new_customer(stack):
+    """The sidebar's sign-in goes through WeCom's OAuth page (WECOM_OAUTH_URL: the simulator's),
+    then its JSON reads: the member, the customer they just added, a JS-SDK signature."""
+    sb = Sandbox(stack)
+    service = stack["service"]
+    staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][-1]["userid"]
+    customer = sb.act("add_customer", userid=staff, state="e2e_sidebar", name="侧边栏客户")["external_userid"]
+    wait_for(lambda: sb.api(f"customers/{customer}"), "the customer through the Open API")
+
+    browser = requests.Session()
+    start = browser.get(f"{service}/sidebar/oauth/start", params={"next": "/sidebar/"}, allow_redirects=False,
+                        timeout=10)
+    assert start.status_code == 302
+    authorize = urlsplit(start.headers["Location"])
+    assert f"{authorize.scheme}://{authorize.netloc}" == stack["simulator"]
+    # WeCom knows who is signed in to its client; the simulator is told with `userid`. Then the
+    # simulator redirects to our callback, which signs the member in and redirects to the page.
+    page = browser.get(urlunsplit(authorize._replace(query=f"{authorize.query}&{urlencode({'userid': staff})}")),
+                       timeout=10)
+    assert page.status_code == 200 and page.url.split("#")[0] == f"{service}/sidebar/"
+
+    assert browser.get(f"{service}/sidebar/api/me", timeout=10).json()["userid"] == staff
+    view = browser.get(f"{service}/sidebar/api/customers/{customer}", timeout=10).json()
+    assert view["customer"]["name"] == "侧边栏客户"
+    assert view["relation"]["userid"] == staff and view["relation"]["state"] == "e2e_sidebar"
+    signature = browser.get(f"{service}/sidebar/api/jssdk/signature",
+                            params={"type": "corp", "url": f"{service}/sidebar/"}, timeout=10).json()
+    assert len(signature["signature"]) == 40 and signature["corpId"]
