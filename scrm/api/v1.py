@@ -5,7 +5,7 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import channels, contents, customers, events, groups, sidebar_admin, sops, syncs, welcome
+from scrm.api import channels, contents, customers, events, group_stats, groups, sidebar_admin, sops, syncs, welcome
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
@@ -34,6 +34,7 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, channels, sops, syncs, contents, sidebar_admin):
         api.register_blueprint(module.blp)
+    api.register_blueprint(group_stats.blp)
     _describe(api)
 
 
