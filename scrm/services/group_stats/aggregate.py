@@ -77,7 +77,7 @@ def rebuild(corp_id: str, first: date, last: date) -> int:
         db.session.execute(delete(GroupDailyStat).where(
             GroupDailyStat.corp_id == corp_id, GroupDailyStat.day.between(chunk_first, chunk_last)))
         days = _day_table([(d, d) for d in _dates(chunk_first, chunk_last)])
-        written += db.session.execute(_insert(corp_id, days, chunk_first, chunk_last)).rowcount or 0
+        written += db.session.connection().execute(_insert(corp_id, days, chunk_first, chunk_last)).rowcount
     return written
 
 
@@ -89,8 +89,8 @@ def _insert(corp_id: str, days, first: date, last: date):
     g, m, code = GroupChat, GroupMember, GroupCode
     start, end = days.c.start_at, days.c.end_at
     present = m.id.is_not(None)
-    at_end = and_(present, or_(m.join_time.is_(None), m.join_time < end),
-                  or_(m.quit_time.is_(None), m.quit_time >= end))
+    at_end = and_(present, or_(g.dismissed_at.is_(None), g.dismissed_at >= end),
+                  or_(m.join_time.is_(None), m.join_time < end), or_(m.quit_time.is_(None), m.quit_time >= end))
     joined = and_(m.join_time >= start, m.join_time < end)
     left = and_(m.quit_time >= start, m.quit_time < end)
     window_start, window_end = local_midnight(first), local_midnight(last + timedelta(days=1))

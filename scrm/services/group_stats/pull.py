@@ -60,10 +60,11 @@ def owners_on(corp_id: str, day: date) -> list[str]:
     return list(db.session.scalars(query))
 
 
-def pull_day(corp_id: str, day: date, *, client=None, sleep: Callable[[float], None] | None = None) -> int:
+def pull_day(corp_id: str, day: date, *, client=None, sleep: Callable[[float], None] | None = None,
+             now: datetime | None = None) -> int:
     """Replace the owner rows of ``day`` with WeCom's figures. Returns rows stored; the caller
     commits. ValueError for a day WeCom does not answer for; WeComError when it fails."""
-    if not pullable(day):
+    if not pullable(day, now):
         raise ValueError(f"WeCom has group statistics only for yesterday or earlier, the last "
                          f"{api.HISTORY_DAYS} days: {day.isoformat()}")
     owners = owners_on(corp_id, day)
@@ -146,8 +147,9 @@ def _run(run: GroupStatsPull, now: datetime, sleep: Callable[[float], None] | No
     yesterday = run.run_day - timedelta(days=1)
     try:
         rebuild(corp_id, yesterday - timedelta(days=REBUILD_DAYS - 1), yesterday)
-        owners = owners_on(corp_id, api.wecom_today(now) - timedelta(days=1))
-        rows = pull_day(corp_id, api.wecom_today(now) - timedelta(days=1), sleep=sleep)
+        day = api.wecom_today(now) - timedelta(days=1)
+        owners = owners_on(corp_id, day)
+        rows = pull_day(corp_id, day, sleep=sleep, now=now)
     except (WeComError, LookupError) as exc:
         db.session.rollback()
         _finish(run_id, status="failed", error=str(exc)[:500])
