@@ -72,13 +72,13 @@ def _count(condition) -> object:
 def rebuild(corp_id: str, first: date, last: date) -> int:
     """Recompute the rows of every group for the local days ``first``..``last`` (delete, then
     insert … select; idempotent). Returns the rows written. The caller commits."""
-    written = 0
     for chunk_first, chunk_last in _spans(first, last, CHUNK_DAYS):
         db.session.execute(delete(GroupDailyStat).where(
             GroupDailyStat.corp_id == corp_id, GroupDailyStat.day.between(chunk_first, chunk_last)))
         days = _day_table([(d, d) for d in _dates(chunk_first, chunk_last)])
-        written += db.session.connection().execute(_insert(corp_id, days, chunk_first, chunk_last)).rowcount
-    return written
+        db.session.execute(_insert(corp_id, days, chunk_first, chunk_last))
+    return db.session.scalar(select(func.count()).select_from(GroupDailyStat).where(
+        GroupDailyStat.corp_id == corp_id, GroupDailyStat.day.between(first, last))) or 0
 
 
 def _dates(first: date, last: date) -> list[date]:
