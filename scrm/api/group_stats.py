@@ -29,7 +29,7 @@ def _range(args: dict[str, Any]) -> tuple[date, date]:
     last = args.pop("to", None)
     first = args.pop("from_", None)
     if last is None:
-        last = max(first, local_today() - timedelta(days=1)) if first else local_today() - timedelta(days=1)
+        last = local_today() - timedelta(days=1)
     if first is None:
         first = last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
