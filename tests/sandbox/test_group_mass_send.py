@@ -165,3 +165,14 @@ def test_statistics_owner_filter_at_most_100(sim, world):
     reply = sim.post("externalcontact/groupchat/statistic", {
         "day_begin_time": today_cst(world) - DAY, "owner_filter": {"userid_list": [f"u{i}" for i in range(101)]}})
     assert reply["errcode"] == 40058
+
+
+def test_the_sandbox_page_offers_the_owner_confirmation(world):
+    from sandbox import web
+    from sandbox.app import create_simulator_app
+
+    client = create_simulator_app(world, blueprints=[web.bp]).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="group-mass"' in html and "群主确认群发" in html and "/sandbox/static/group_mass.js" in html
+    script = client.get("/sandbox/static/group_mass.js").get_data(as_text=True)
+    assert "group-mass-sends" in script and "owner_confirms_group_mass_send" in script and "以群主身份确认发送" in script
