@@ -151,3 +151,18 @@ def test_rebuild_command(app, runner, history, statistic, sleeps):
     assert bad.exit_code == 2 and "--to is before --from" in bad.output
     future = runner.invoke(args=["scrm", "group-stats", "rebuild", "--from", "2026-11-12", "--to", "2026-11-20"])
     assert future.exit_code == 2 and "future" in future.output
+
+
+def test_a_run_in_progress_elsewhere_is_left_alone_until_stale(history, statistic, sleeps):
+    sweep = sweep_named("group-stats")
+    clock.freeze(NIGHT)
+    db.session.add(GroupStatsPull(corp_id=TEST_CORP_ID, run_day=date(2026, 11, 13), status="running",
+                                  attempts=1, started_at=NIGHT))
+    db.session.commit()
+    assert sweep.run(NIGHT) == 0 and statistic["bodies"] == []  # another scheduler is on it
+    later = local("2026-11-13 05:10")  # 40 minutes on: that worker died
+    clock.freeze(later)
+    assert sweep.run(later) == 1
+    (run,) = db.session.scalars(select(GroupStatsPull))
+    db.session.refresh(run)
+    assert (run.status, run.attempts) == ("done", 2) and len(owner_rows()) == 2
