@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import inbox, media, profile, sop, sync
+from scrm.services import group_stats, inbox, media, profile, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -39,6 +39,11 @@ def resume_syncs(now: datetime | None = None) -> int:
 
 def follow_up_reminders(now: datetime | None = None) -> int:
     return profile.remind_due_follow_ups(now)
+
+
+def group_stats_nightly(now: datetime | None = None) -> int:
+    """Rebuild the daily group figures and pull WeCom's owner figures, once per local day."""
+    return group_stats.run_nightly(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

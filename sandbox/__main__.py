@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="s during which externalcontact/get answers 84061 after an add")
     p.add_argument("--groupmsg-dispatch", type=float, default=2.0,
                    help="s after add_msg_template during which its queries answer 41063")
+    p.add_argument("--mass-send-quota", type=int, default=None,
+                   help="mass messages a customer or group receives per month (default: days in the month)")
     p.add_argument("--welcome-code-ttl", type=float, default=20.0)
     p.add_argument("--duplicate-callbacks", action="store_true", help="deliver every callback twice")
     p.add_argument("--callback-workers", type=int, default=1,
@@ -109,7 +111,8 @@ def build_app(args: argparse.Namespace):
 
     config = WorldConfig(token_ttl=args.token_ttl, rate_limit=args.rate_limit,
                          welcome_code_ttl=args.welcome_code_ttl, not_contact_window=args.not_contact_window,
-                         groupmsg_dispatch=args.groupmsg_dispatch, latency_ms=args.latency_ms)
+                         groupmsg_dispatch=args.groupmsg_dispatch, latency_ms=args.latency_ms,
+                         mass_send_monthly_quota=args.mass_send_quota)
     started = time.monotonic()
     world = World(config, seed=args.seed).seed(staff=args.staff, customers=args.customers,
                                                groups=args.groups, seed=args.seed)

@@ -11,14 +11,16 @@ from __future__ import annotations
 from sandbox import callbacks
 from sandbox.action_base import ActionError, action
 from sandbox.group_actions import GroupActions
+from sandbox.group_masssend import GroupMassSendActions
 from sandbox.model import Customer, Relation, Staff, TagGroup, Transfer
 from sandbox.seed import customer_name
 
 __all__ = ["ActionError", "Actions"]
 
 
-class Actions(GroupActions):
-    """Everything a person playing WeCom can do (the group actions come from GroupActions)."""
+class Actions(GroupActions, GroupMassSendActions):
+    """Everything a person playing WeCom can do (the group actions come from GroupActions, the
+    owner's confirmation of group mass sends from GroupMassSendActions)."""
 
     # ---- customers ----------------------------------------------------------------------------
 

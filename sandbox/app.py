@@ -27,6 +27,7 @@ Control API (JSON in and out; no authentication — it is a local sandbox):
   GET  /sandbox/api/mass-sends             mass sends with their tasks' status
   POST /sandbox/api/mass-sends/<msgid>/confirm   {"userid"}: confirm as that staff member
                                            → 200 counts | 404 | 409 already confirmed/cancelled
+  GET  /sandbox/api/group-mass-sends?owner=   unconfirmed group mass sends (group_masssend.py)
   POST /sandbox/api/tokens/expire          expire every access token and JS-SDK ticket now
   POST /sandbox/api/oauth-codes            {"userid"} → {"code"} for auth/getuserinfo (5 min, once)
 
@@ -35,7 +36,8 @@ with a code for the member chosen in the chat window (cookie sandbox_staff) or ?
 
 Actions (see actions.py): add_customer, customer_deletes_staff, staff_deletes_customer,
 edit_customer, join_group, leave_group, create_group, rename_group, change_group_notice,
-dismiss_group, staff_leaves, staff_joins, staff_sends_app_message, create_corp_tag,
+dismiss_group, owner_confirms_group_mass_send, staff_leaves, staff_joins, staff_sends_app_message,
+create_corp_tag,
 complete_transfers. Every action takes ``duplicate`` (deliver its callback twice).
 """
 from __future__ import annotations
@@ -46,7 +48,7 @@ from collections.abc import Iterable
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import api, oauth
+from sandbox import api, group_masssend, oauth
 from sandbox.actions import ActionError, Actions
 from sandbox.callbacks import CallbackSender, Transport
 from sandbox.errors import ApiError
@@ -75,6 +77,7 @@ def create_simulator_app(world: World, callback_url: str | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(control, url_prefix="/sandbox/api")
+    app.register_blueprint(group_masssend.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     return app

@@ -5,6 +5,12 @@ playing the staff member confirms (``confirm_mass_send``, offered by the sandbox
 task turns 2 (已发送) and every recipient gets a send status: 1 sent, 2 no longer a friend (or
 the group is gone), 3 refused because the recipient already received its quota this month.
 Queries within ``groupmsg_dispatch`` seconds of creation answer 41063, as WeCom does.
+
+Group sends (chat_type group, docs/wecom/api.md#group-mass-send-results): one task for the
+sender, who must own the groups; at confirmation a group dismissed or no longer owned by the
+sender fails (2), one that already received ``mass_send_monthly_quota`` mass messages this
+month fails with 3. A sender who has left the company can no longer confirm: their unconfirmed
+task reports every recipient as failed (2).
 """
 from __future__ import annotations
 
@@ -126,10 +132,12 @@ class MassSends:
                 raise ValueError(f"{userid} already confirmed mass send {msgid}")
             now = self.now()
             staff = self.staff[userid]
+            if not staff.active:
+                raise ValueError(f"{userid} has left the company and cannot confirm")
             for target in task.targets:
                 if msg.chat_type == "group":
                     group = self.groups.get(target)
-                    reachable = group is not None and not group.dismissed
+                    reachable = group is not None and not group.dismissed and group.owner == userid
                 else:
                     reachable = target in staff.relations
                 task.results[target] = (1 if self._quota_left(target, now) else 3) if reachable else 2
@@ -139,3 +147,16 @@ class MassSends:
             self.feed.add("mass_send_confirmed", msgid=msgid, userid=userid, chat_type=msg.chat_type,
                           text=msg.text, attachments=msg.attachments, **counts)
             return {"msgid": msgid, "userid": userid, **counts}
+
+    def send_status(self: World, task: MassTask, target: str) -> int:
+        """A recipient's status for get_groupmsg_send_result: an unconfirmed task of a member
+        who has left fails (2), since nobody can confirm it any more."""
+        if task.status == 0 and not self.staff[task.userid].active:
+            return 2
+        return task.results.get(target, 0)
+
+    def pending_group_tasks(self: World, userid: str | None = None) -> list[tuple[MassSend, MassTask]]:
+        """Unconfirmed group-send tasks (of one owner), oldest first."""
+        return [(msg, task) for msg in self.mass_sends.values() if msg.chat_type == "group" and not msg.cancelled
+                for task in msg.tasks.values()
+                if task.status == 0 and (userid is None or task.userid == userid)]

@@ -289,3 +289,12 @@ def demo_content(corp_id: str | None) -> None:
 
     added = add_demo_content(corp_id or settings().wecom_corp_id)
     click.echo(f"added {added} demo content items" if added else "content library not empty: nothing added")
+
+
+def _add_group_stats_cli() -> None:
+    from scrm.cli_group_stats import group_stats_cli
+
+    scrm_cli.add_command(group_stats_cli)
+
+
+_add_group_stats_cli()

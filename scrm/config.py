@@ -101,6 +101,15 @@ def _nightly_at(text: str) -> str | None:
     return f"{parsed[0]:02d}:{parsed[1]:02d}"
 
 
+def _group_stats_at(text: str) -> str | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    parsed = parse_hhmm(text, loose=True)
+    if parsed is None:
+        raise ConfigError("SCRM_GROUP_STATS_AT must be HH:MM (corp local time) or off")
+    return f"{parsed[0]:02d}:{parsed[1]:02d}"
+
+
 def _check_secret_key(value: str) -> str:
     check_secret_key(value)  # the one policy (scrm/secret_key.py)
     return value
@@ -162,6 +171,8 @@ class Settings:
     # Corp-local time: welcome variants, SOP step times, the nightly sync (scrm.timezone).
     timezone: str = _setting("SCRM_TIMEZONE", "Asia/Shanghai", _zone_name)
     nightly_sync_at: str | None = _setting("SCRM_NIGHTLY_SYNC_AT", "03:00", _nightly_at)  # None: off
+    # Group analytics (scrm/services/group_stats): the nightly rebuild and pull of WeCom's figures.
+    group_stats_at: str | None = _setting("SCRM_GROUP_STATS_AT", "04:00", _group_stats_at)  # None: off
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,

@@ -152,6 +152,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("nightly-sync", "jobs.periodic.nightly_sync", every_seconds=60),
     Sweep("resume-syncs", "jobs.periodic.resume_syncs", every_seconds=60),
     Sweep("follow-up-reminders", "jobs.periodic.follow_up_reminders", every_seconds=60),  # sidebar 跟进记录
+    Sweep("group-stats", "jobs.periodic.group_stats_nightly", every_seconds=60),  # once a local day
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

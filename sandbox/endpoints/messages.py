@@ -196,7 +196,7 @@ def get_groupmsg_send_result(call: Call) -> dict:
     rows = []
     target_key = "chat_id" if msg.chat_type == "group" else "external_userid"
     for target in task.targets if task else []:
-        status = task.results.get(target, 0)
+        status = call.world.send_status(task, target)
         rows.append({target_key: target, "userid": userid, "status": status,
                      **({"send_time": task.send_time} if status == 1 else {})})
     page, next_cursor = offset_page(rows, call.text("cursor"), limit)

@@ -20,6 +20,21 @@ def _day_start(ts: int) -> int:
     return ts - (ts + CST) % DAY
 
 
+HISTORY_DAYS = 180
+
+
+def _group_days(call: Call) -> list[int]:
+    """The days of a groupchat statistics query: yesterday (China Standard Time) at the latest,
+    within the last 180 days (docs/wecom/api.md#group-statistics)."""
+    days = _days(call, "day_begin_time", "day_end_time")
+    today = _day_start(int(call.world.now()))
+    if days[-1] >= today:
+        raise invalid("day values must be yesterday or earlier")
+    if days[0] < today - HISTORY_DAYS * DAY:
+        raise invalid(f"only the last {HISTORY_DAYS} days")
+    return days
+
+
 def _days(call: Call, begin_name: str, end_name: str) -> list[int]:
     begin = call.integer(begin_name, required=True, low=0)
     end = call.integer(end_name, begin, low=0)
@@ -91,7 +106,7 @@ def _owned(call: Call) -> dict[str, list[GroupChat]]:
 
 @endpoint("externalcontact/groupchat/statistic")
 def groupchat_statistic(call: Call) -> dict:
-    days = _days(call, "day_begin_time", "day_end_time")
+    days = _group_days(call)
     order_by = call.integer("order_by", 1, low=1, high=4)
     ascending = call.integer("order_asc", 0, low=0, high=1) == 1
     offset = call.integer("offset", 0, low=0) or 0
@@ -106,6 +121,6 @@ def groupchat_statistic(call: Call) -> dict:
 
 @endpoint("externalcontact/groupchat/statistic_group_by_day")
 def statistic_group_by_day(call: Call) -> dict:
-    days = _days(call, "day_begin_time", "day_end_time")
+    days = _group_days(call)
     groups = [g for owned in _owned(call).values() for g in owned]
     return {"items": [{"stat_time": day, "data": _group_data(groups, day, day)} for day in days]}

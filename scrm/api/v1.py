@@ -10,6 +10,7 @@ from scrm.api import (
     contents,
     customers,
     events,
+    group_stats,
     groups,
     sidebar_admin,
     sops,
@@ -48,6 +49,7 @@ def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
                    sidebar_admin, status):
         api.register_blueprint(module.blp)
+    api.register_blueprint(group_stats.blp)
     _describe(api)
 
 

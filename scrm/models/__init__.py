@@ -11,6 +11,7 @@ from scrm.models.community import (
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
+from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
@@ -56,4 +57,6 @@ __all__ = [
     # the chat sidebar (issue #6)
     "AuditLog", "ContentItem", "ContentKind", "CustomField", "CustomerFieldValue", "CustomerStage",
     "DataScope", "FieldType", "FollowUp", "FollowUpKind", "FunnelStage", "StaffRole",
+    # group analytics (issue #12)
+    "GroupDailyStat", "GroupOwnerDailyStat", "GroupStatsPull",
 ]

@@ -94,7 +94,7 @@ def test_create_rename_dismiss(sim, world):
 
 def test_statistics_are_plausible(sim, world):
     owner = next(iter(world.groups.values())).owner
-    day = 1_759_939_200  # 2025-10-09 00:00 +08:00
+    day = 1_759_852_800  # 2025-10-08 00:00 +08:00: yesterday (group statistics end there)
     owner_filter = {"owner_filter": {"userid_list": [owner]}}
     reply = sim.post("externalcontact/groupchat/statistic",
                      {"day_begin_time": day - 86400 * 6, "day_end_time": day, **owner_filter})

@@ -223,9 +223,9 @@
     return box;
   }
 
-  function confirmButton(msgid, userid, count) {
+  function confirmButton(msgid, userid, count, group) {
     var button = el("button", {type: "button", class: "mini primary"},
-                    "以员工身份确认发送：" + SB.name(userid) + "（" + count + "）");
+                    (group ? "以群主身份确认发送：" : "以员工身份确认发送：") + SB.name(userid) + "（" + count + "）");
     confirmButtons[msgid + " " + userid] = button;
     if (confirmed[msgid + " " + userid]) { button.disabled = true; button.textContent = "已确认：" + SB.name(userid); }
     button.addEventListener("click", function () {
@@ -251,7 +251,7 @@
       body((e.chat_type === "group" ? "群发到客户群" : "群发到客户") + " · " + e.msgid);
       node.appendChild(messageBody(e.text, e.attachments));
       var tasks = el("div", {class: "buttons"});
-      Object.keys(e.tasks || {}).forEach(function (u) { tasks.appendChild(confirmButton(e.msgid, u, e.tasks[u])); });
+      Object.keys(e.tasks || {}).forEach(function (u) { tasks.appendChild(confirmButton(e.msgid, u, e.tasks[u], e.chat_type === "group")); });
       node.appendChild(tasks);
     } else if (e.kind === "mass_send_confirmed") {
       body(SB.name(e.userid) + " · 送达 " + e.sent + "，非好友 " + e.not_friend + "，超额 " + e.quota_exceeded);
