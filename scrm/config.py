@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from scrm import sandbox_corp
 from scrm.secret_key import ConfigError, check_secret_key
@@ -101,6 +103,21 @@ def _nightly_at(text: str) -> str | None:
     return f"{parsed[0]:02d}:{parsed[1]:02d}"
 
 
+def _redis_url(text: str) -> str:
+    if urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be a Redis URL such as redis://127.0.0.1:6379/0")
+    return text
+
+
+def _database_url(text: str) -> str:
+    try:
+        make_url(text).get_dialect()  # the dialect, not the driver: nothing connects here
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError("must be an SQLAlchemy database URL such as postgresql+psycopg://user:pass@host/db "
+                         "or sqlite:///instance/scrm.db") from None
+    return text
+
+
 def _check_secret_key(value: str) -> str:
     check_secret_key(value)  # the one policy (scrm/secret_key.py)
     return value
@@ -125,8 +142,8 @@ class Settings:
     override(app, NAME=value), NAME being the field's name in capitals."""
 
     secret_key: str = _setting("SECRET_KEY", parse=_check_secret_key)  # signs sessions, media URLs
-    redis_url: str = _setting("REDIS_URL")
-    database_url: str = _setting("DATABASE_URL")  # default: the SQLite file instance/scrm.db
+    redis_url: str = _setting("REDIS_URL", parse=_redis_url)
+    database_url: str = _setting("DATABASE_URL", parse=_database_url)  # default: SQLite, instance/scrm.db
     spool_dir: str = _setting("SCRM_SPOOL_DIR")  # default: instance/spool
     # Fernet key sealing further corps' secrets at rest (`flask scrm corp add`); optional.
     data_key: str | None = _setting("SCRM_DATA_KEY", None, _fernet_key)
@@ -166,6 +183,9 @@ class Settings:
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
     log_level: str = _setting("LOG_LEVEL", "INFO", _log_level)
     log_format: str = _setting("LOG_FORMAT", "json", _choice("json", "text"))
+    # RQ's own lines (a worker started, each job started and finished): WARNING keeps a start-up
+    # of many worker threads to one line per process (scrm.worker logs that); INFO shows every job.
+    rq_log_level: str = _setting("SCRM_RQ_LOG_LEVEL", "WARNING", _log_level)
 
 
 _SPECS = {spec.name: spec for spec in fields(Settings)}
@@ -174,12 +194,21 @@ _SPECS = {spec.name: spec for spec in fields(Settings)}
 _OVERRIDE_KEYS = {name.upper(): name for name in _SPECS} | {"SQLALCHEMY_DATABASE_URI": "database_url"}
 
 
+# What to do about a missing required setting, beyond .env.example.
+_REQUIRED_HINTS = {
+    "SECRET_KEY": "`make run` generates one into .env; or: python -c 'import secrets; print(secrets.token_hex(32))'",
+    "REDIS_URL": "while `make run` runs, `flask` reads its embedded Redis's URL from .env; otherwise set it, "
+                 "e.g. REDIS_URL=redis://127.0.0.1:6379/0",
+}
+
+
 def _read(env: Mapping[str, str], spec: Any) -> Any:
     name = spec.metadata["env"]
     text = (env.get(name) or "").strip()
     if not text:
         if spec.default is MISSING:
-            raise ConfigError(f"Missing required environment variable {name} (see .env.example)")
+            hint = f": {_REQUIRED_HINTS[name]}" if name in _REQUIRED_HINTS else ""
+            raise ConfigError(f"Missing required environment variable {name} (see .env.example){hint}")
         return spec.default
     try:
         return spec.metadata["parse"](text)
@@ -192,7 +221,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "in
     env = os.environ if env is None else env
     instance = os.path.abspath(instance_path)
     computed: dict[str, Any] = {
-        "database_url": env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance, "scrm.db"),
+        "database_url": (_read(env, _SPECS["database_url"]) if (env.get("DATABASE_URL") or "").strip()
+                         else "sqlite:///" + os.path.join(instance, "scrm.db")),
         "spool_dir": env.get("SCRM_SPOOL_DIR") or os.path.join(instance, "spool"),
         **_wecom_settings(env),
     }

@@ -90,3 +90,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # urllib3 logs full URLs at DEBUG, and WeCom puts access_token (and, for gettoken, the
     # app secret) in the query string: never let those lines out.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def quiet_console(level: int = logging.WARNING) -> None:
+    """Only ``level`` and above from our handler: for a one-off CLI command, whose own output
+    (progress, results) goes to stdout and must not be interleaved with INFO lines."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_scrm", False):
+            handler.setLevel(max(level, handler.level))
