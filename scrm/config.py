@@ -196,7 +196,8 @@ _OVERRIDE_KEYS = {name.upper(): name for name in _SPECS} | {"SQLALCHEMY_DATABASE
 
 # What to do about a missing required setting, beyond .env.example.
 _REQUIRED_HINTS = {
-    "SECRET_KEY": "`make run` generates one into .env; or: python -c 'import secrets; print(secrets.token_hex(32))'",
+    "SECRET_KEY": "`make run` puts one in the .env it creates; or generate one: "
+                  "python -c 'import secrets; print(secrets.token_hex(32))'",
     "REDIS_URL": "while `make run` runs, `flask` reads its embedded Redis's URL from .env; otherwise set it, "
                  "e.g. REDIS_URL=redis://127.0.0.1:6379/0",
 }

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 from dotenv import dotenv_values
@@ -93,3 +95,18 @@ def test_a_stale_block_from_a_killed_run_is_replaced_not_doubled(env_file):
 ])
 def test_the_simulators_world_is_kept_beside_the_services_data(env, expected):
     assert devstack.state_file(env) == (str(expected) if expected else None)
+
+
+def test_a_missing_setting_stops_make_run_with_one_line_not_a_traceback(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# no SECRET_KEY here\n", encoding="utf-8")
+    os.chmod(env_file, 0o600)
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "REDIS_URL")}
+    result = subprocess.run([sys.executable, "-m", "sandbox.devstack"], cwd=devstack.ROOT, capture_output=True,
+                            text=True, timeout=60, env={**env, "SCRM_ENV_FILE": str(env_file)})
+    assert result.returncode == 2
+    assert (result.stdout + result.stderr).splitlines() == [
+        "[scrm] configuration error: Missing required environment variable SECRET_KEY (see .env.example): "
+        "`make run` puts one in the .env it creates; or generate one: "
+        "python -c 'import secrets; print(secrets.token_hex(32))'"]
+    assert env_file.read_text(encoding="utf-8") == "# no SECRET_KEY here\n"  # nothing started, nothing written
