@@ -24,7 +24,8 @@ from pathlib import Path
 PROBE_AGENT = "scrm-devstack-probe"  # the readiness probe's User-Agent: its access-log line is not shown
 # Child output the dev stack does not pass on: the banner and its own start line say it once.
 HIDDEN = ("SANDBOX MODE: no WECOM_* credentials", PROBE_AGENT)
-SETTLE_QUIET = 1.0    # s without output after the service answers: start-up has settled
+SETTLE_QUIET = 1.0    # s without output after the service answers: start-up has settled...
+SETTLE_FIRST = 5.0    # ...once every child has said something, or this long after the service answered
 SETTLE_LIMIT = 20.0   # s after the service answers: the banner comes anyway
 STOP_TIMEOUT = 20.0   # s a process may take to stop before it is killed
 
@@ -131,9 +132,10 @@ class Supervisor:
 
     def settle(self) -> None:
         """Wait until the children have said what they say at start (no output for a moment)."""
-        deadline = time.monotonic() + SETTLE_LIMIT
-        while time.monotonic() < deadline and not self.stopper.requested.is_set() and not self.dead():
-            if time.monotonic() - self.last_output >= SETTLE_QUIET and all(c.lines for c in self.children):
+        started = time.monotonic()
+        while time.monotonic() - started < SETTLE_LIMIT and not self.stopper.requested.is_set() and not self.dead():
+            heard_all = all(c.lines for c in self.children) or time.monotonic() - started >= SETTLE_FIRST
+            if heard_all and time.monotonic() - self.last_output >= SETTLE_QUIET:
                 return
             self.stopper.requested.wait(0.2)
 
