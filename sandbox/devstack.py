@@ -129,7 +129,7 @@ def main() -> int:
             envfile.write_block(env_file, envfile.block_values(env, envfile.own_values(env_file)))
         if not prepare(env, sandbox, stopper):
             return 0 if stopper.requested.is_set() else 1
-        return run(env, sandbox, stopper, host, port, sim_port)
+        return run(env, sandbox, stopper, host, port, sim_port, embedded_redis=redis_server is not None)
     finally:
         if env_file is not None:
             envfile.remove_block(env_file)
@@ -143,27 +143,29 @@ FLASK = [PY, "-m", "flask", "--app", "wsgi"]
 
 
 def prepare(env: dict[str, str], sandbox: bool, stopper: Stopper) -> bool:
-    """Migrations (and in sandbox mode the demo content and a staff and tag sync), quietly: their
-    output only when they fail."""
+    """Migrations (and in sandbox mode the demo content), quietly: their output only when they fail."""
     steps = [("database migrations", [*FLASK, "db", "upgrade"])]
     if sandbox:
-        steps += [("sample 话术 for the sidebar", [*FLASK, "scrm", "demo-content"]),
-                  # The simulator's staff names and tag library, for the sidebar (the worker runs it once
-                  # the simulator is up; customers and groups arrive by callbacks or `flask scrm sync`).
-                  ("staff and tag sync", [*FLASK, "scrm", "sync", "--only", "staff,tags", "--no-wait"])]
-    for what, cmd in steps:
-        code, output = run_once(cmd, ROOT, env, stopper)
-        if code is None:
-            return False
-        if code != 0:
-            sys.stdout.write(output)
-            say(f"{what} failed (exit code {code}); see the output above")
-            return False
-    say("database ready" + ("; staff and tags of the simulated corp queued for a sync" if sandbox else ""))
+        steps.append(("sample 话术 for the sidebar", [*FLASK, "scrm", "demo-content"]))
+    if not all(step(what, cmd, env, stopper) for what, cmd in steps):
+        return False
+    say("database ready")
     return True
 
 
-def run(env: dict[str, str], sandbox: bool, stopper: Stopper, host: str, port: str, sim_port: str) -> int:
+def step(what: str, cmd: list[str], env: dict[str, str], stopper: Stopper) -> bool:
+    """A one-off command, quietly: its output only when it fails."""
+    code, output = run_once(cmd, ROOT, env, stopper)
+    if code is None:
+        return False
+    if code != 0:
+        sys.stdout.write(output)
+        say(f"{what} failed (exit code {code}); see the output above")
+    return code == 0
+
+
+def run(env: dict[str, str], sandbox: bool, stopper: Stopper, host: str, port: str, sim_port: str, *,
+        embedded_redis: bool) -> int:
     commands: dict[str, list[str]] = {}
     if sandbox:
         commands["simulator"] = [
@@ -190,17 +192,23 @@ def run(env: dict[str, str], sandbox: bool, stopper: Stopper, host: str, port: s
         up = (supervisor.wait_until(lambda: tcp_open(host, int(port)), 120)
               and supervisor.wait_until(lambda: http_ok(f"{service}/readyz"), 60)
               and (not sandbox or supervisor.wait_until(lambda: http_ok(f"{simulator}/sandbox/api/"), 120)))
-        if up:
-            supervisor.settle()
-            if not supervisor.dead() and not stopper.requested.is_set():
-                banner(env, service, simulator if sandbox else None)
-        elif not stopper.requested.is_set() and not supervisor.dead():
+        if stopper.requested.is_set() or supervisor.dead():
+            return supervisor.watch()
+        if not up:
             say("the service did not answer in time; stopping")
             return 1
+        # The simulator's staff names and tag library, for the sidebar (customers and groups arrive
+        # by callbacks or `flask scrm sync`), queued once the simulator answers.
+        if sandbox and not step("the staff and tag sync",
+                                [*FLASK, "scrm", "sync", "--only", "staff,tags", "--no-wait"], env, stopper):
+            return 0 if stopper.requested.is_set() else 1
+        supervisor.settle()
+        if not supervisor.dead() and not stopper.requested.is_set():
+            banner(env, service, simulator if sandbox else None)
         return supervisor.watch()
     finally:
         say("stopping: web, workers and scheduler first" + (", then the simulator" if sandbox else "")
-            + ", Redis last")
+            + (", Redis last" if embedded_redis else ""))
         supervisor.stop(last=("simulator",))
 
 
