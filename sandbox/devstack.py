@@ -213,7 +213,7 @@ def run(env: dict[str, str], sandbox: bool, stopper: Stopper, host: str, port: s
 
 
 def banner(env: dict[str, str], service: str, simulator: str | None) -> None:
-    rows = [("service", f"{service}/   (WeCom callback URL: {service}/wecom/callback)")]
+    rows = [("service", f"{service}   (WeCom's callback URL: {service}/wecom/callback)")]
     if simulator:
         rows.append(("sandbox page", f"{simulator}/   ← play WeCom here: add customers, open the chat window"))
     rows += [("API docs", f"{service}/api/docs"), ("health", f"{service}/readyz"),
