@@ -176,7 +176,8 @@ class WeComClient(WeChatClient):
                 error = error_for(endpoint, None, "invalid JSON reply", retryable=True)
         elapsed_ms = (time.monotonic() - started) * 1000
         if error is None:
-            logger.info("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
+            # DEBUG: a sync makes thousands of calls; a failed call is a WARNING below.
+            logger.debug("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
             return processor(reply) if processor else reply
         logger.warning("wecom %s errcode=%s %.0fms %s", endpoint, error.errcode, elapsed_ms, error.errmsg)
         raise error from None  # the chained requests exception would carry the URL (token, secret)

@@ -107,8 +107,8 @@ def test_a_newcomers_run_restart_and_ctrl_c(newcomer):
 
     # One banner, after the start-up noise, with every URL and the CLI hint.
     banner = "\n".join(stack.banner())
-    for url in (f"{service}/wecom/callback", f"{simulator}/", f"{service}/api/docs", f"{service}/readyz", f"{service}/sidebar/",
-                f"{simulator}/chat"):
+    for url in (f"{service}/wecom/callback", f"{simulator}/", f"{service}/api/docs", f"{service}/readyz",
+                f"{service}/sidebar/", f"{simulator}/chat"):
         assert url in banner
     assert "flask scrm" in banner and "Ctrl-C" in banner
     while time.monotonic() - stack.started < 10:  # the first ~10 s, as a newcomer watches them
