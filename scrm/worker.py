@@ -155,7 +155,8 @@ def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:
     deadline = time.monotonic() + grace
     worker.stop_helpers.set()
     for thread in worker.threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.ident is not None:  # a SIGTERM may come while they are being started
+            thread.join(max(0.0, deadline - time.monotonic()))
     for helper, thread in zip(worker.helpers, worker.threads, strict=False):
         if not thread.is_alive():
             continue
