@@ -25,6 +25,12 @@ from tests.stack import ROOT, wait_for
 pytestmark = pytest.mark.e2e
 
 START_LINES_LIMIT = 60  # what the first ~10 s may print, banner included (it was ~725 lines a minute)
+# An error line: a traceback, an exception, an ERROR level, "error:"; not "(0 errors)".
+ERROR_LINE = re.compile(r"Traceback|Exception|\bERROR\b|[A-Za-z]*Error\b|\berror:")
+
+
+def errors(lines: list[str]) -> list[str]:
+    return [line for line in lines if ERROR_LINE.search(line)]
 
 
 class DevStack:
@@ -116,7 +122,7 @@ def test_a_newcomers_run_restart_and_ctrl_c(newcomer):
     output = list(stack.lines)
     assert len(output) < START_LINES_LIMIT, "\n".join(output)
     assert sum("SANDBOX MODE" in line for line in output) == 1
-    assert not [line for line in output if re.search(r"error|traceback", line, re.I)], "\n".join(output)
+    assert not errors(output), "\n".join(output)
 
     # While it runs, `flask` in another terminal finds the embedded Redis through .env.
     assert dotenv_values(newcomer["env_file"])["REDIS_URL"] == f"redis://127.0.0.1:{newcomer['SCRM_REDIS_PORT']}/0"
@@ -146,7 +152,7 @@ def test_a_newcomers_run_restart_and_ctrl_c(newcomer):
     # Ctrl-C: everything stops, Redis last, without an error line; exit code 0; the block is gone.
     after = stack.ctrl_c()
     assert stack.proc.returncode == 0, "\n".join(after)
-    assert not [line for line in after if re.search(r"error|traceback", line, re.I)], "\n".join(after)
+    assert not errors(after), "\n".join(after)
     assert after[-1] == "[scrm] stopped"
     assert envfile.BLOCK_START not in newcomer["env_file"].read_text(encoding="utf-8")
     assert "REDIS_URL" not in dotenv_values(newcomer["env_file"])
@@ -160,5 +166,5 @@ def test_a_newcomers_run_restart_and_ctrl_c(newcomer):
     assert requests.get(f"{service}/api/v1/customers/{customer}", headers=headers, timeout=10).json()["name"] == \
         "重启后还在"
     after = again.ctrl_c()
-    assert again.proc.returncode == 0 and not [line for line in after if re.search(r"error|traceback", line, re.I)]
+    assert again.proc.returncode == 0 and not errors(after), "\n".join(after)
 
