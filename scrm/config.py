@@ -203,6 +203,14 @@ _REQUIRED_HINTS = {
 }
 
 
+def _shown(text: str) -> str:
+    """A setting's value as an error message may show it: a URL's password masked."""
+    parts = urlsplit(text)
+    if parts.password:
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    return text
+
+
 def _read(env: Mapping[str, str], spec: Any) -> Any:
     name = spec.metadata["env"]
     text = (env.get(name) or "").strip()
@@ -214,7 +222,7 @@ def _read(env: Mapping[str, str], spec: Any) -> Any:
     try:
         return spec.metadata["parse"](text)
     except ValueError as exc:
-        raise ConfigError(f"{name} {exc} (got {text!r})") from None
+        raise ConfigError(f"{name} {exc} (got {_shown(text)!r})") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> Settings:

@@ -176,6 +176,12 @@ def test_a_missing_or_malformed_url_is_a_configuration_error(name, value, messag
     assert str(raised.value).startswith(message)
 
 
+def test_a_malformed_url_is_reported_without_its_password():
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**SANDBOX_ENV, "DATABASE_URL": "postgres://scrm:s3cr3t-pw@db.internal/scrm"})
+    assert "s3cr3t-pw" not in str(raised.value) and "postgres://scrm:***@db.internal/scrm" in str(raised.value)
+
+
 def test_gunicorn_stops_on_a_bad_setting_with_one_line_not_a_traceback():
     from sandbox.embedded_redis import free_port
 
