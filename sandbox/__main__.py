@@ -4,7 +4,8 @@
         [--service-url http://127.0.0.1:5000] [--staff 20 --customers 3000 --groups 60 --seed 42] \\
         [--latency-ms 50-150] \\
         [--token-ttl 7200 --rate-limit 10000 --not-contact-window 0 --groupmsg-dispatch 2] \\
-        [--duplicate-callbacks] [--threads 64] [--host 127.0.0.1 [--allow-remote]]
+        [--duplicate-callbacks] [--threads 64] [--host 127.0.0.1 [--allow-remote]] \\
+        [--state-file instance/sandbox-world.json]
 
 Point the service at it with WECOM_API_BASE_URL=http://127.0.0.1:5001/cgi-bin/ and the sandbox
 corp's credentials (scrm.sandbox_corp.SANDBOX_*). It refuses to start when WECOM_CORP_ID names a real
@@ -18,6 +19,10 @@ Server: gunicorn with ONE worker process (the world lives in that process's memo
 worker would be a second, diverging corp) and gthread threads, so concurrent API calls and
 the configured latency (slept in the request thread) overlap. ``--threads`` bounds how many
 calls are in flight at once; keep it above the service's concurrency when simulating latency.
+
+``--state-file`` keeps the world across restarts (sandbox/persistence.py): loaded at start when the
+file exists (the sizes and seed then come from the file), saved a few seconds after a change and
+when the simulator stops. Without it every start seeds a fresh world.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import ipaddress
 import os
 import sys
 import time
+from pathlib import Path
 
 from scrm.sandbox_corp import SANDBOX_CORP_ID
 
@@ -68,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--callback-workers", type=int, default=1,
                    help="parallel callback deliveries (1 keeps them in order)")
     p.add_argument("--threads", type=int, default=64, help="gunicorn gthread threads")
+    p.add_argument("--state-file", type=Path, default=None,
+                   help="keep the world in this JSON file across restarts (default: a fresh world each start)")
     return p.parse_args(argv)
 
 
@@ -104,28 +112,67 @@ def refuse_remote_bind(host: str, allow_remote: bool, env: dict[str, str]) -> st
             "SANDBOX_ALLOW_REMOTE=1) to expose it anyway.")
 
 
-def build_app(args: argparse.Namespace):
-    from sandbox import web
-    from sandbox.app import create_simulator_app
+_autosaver = None  # the worker's Autosaver (--state-file), stopped (and saved) when the worker exits
+
+
+def build_world(args: argparse.Namespace):
+    """A world from ``--state-file`` when it holds one, else a freshly seeded one; and how it came."""
+    from sandbox import persistence
     from sandbox.world import World, WorldConfig
 
     config = WorldConfig(token_ttl=args.token_ttl, rate_limit=args.rate_limit,
                          welcome_code_ttl=args.welcome_code_ttl, not_contact_window=args.not_contact_window,
                          groupmsg_dispatch=args.groupmsg_dispatch, latency_ms=args.latency_ms,
                          mass_send_monthly_quota=args.mass_send_quota)
+    wanted = {"staff": args.staff, "customers": args.customers, "groups": args.groups, "seed": args.seed}
     started = time.monotonic()
-    world = World(config, seed=args.seed).seed(staff=args.staff, customers=args.customers,
-                                               groups=args.groups, seed=args.seed)
+    state_file: Path | None = args.state_file
+    note = ""
+    if state_file is not None and state_file.exists():
+        world = World(config, seed=args.seed)
+        try:
+            seeded_with = persistence.load(world, state_file)
+        except (OSError, ValueError) as exc:
+            aside = state_file.with_name(state_file.name + ".unreadable")
+            os.replace(state_file, aside)
+            note = f"; {state_file} was unreadable ({exc}), moved to {aside.name}"
+        else:
+            how = f"restored from {state_file}"
+            if seeded_with and seeded_with != wanted:
+                how += (": its sizes differ from the SANDBOX_* settings, which apply to a new world only "
+                        "(delete the file and the service's database to start over)")
+            return world, how, seeded_with or wanted
+    world = World(config, seed=args.seed).seed(staff=args.staff, customers=args.customers, groups=args.groups,
+                                               seed=args.seed)
+    how = f"seeded in {time.monotonic() - started:.1f} s{note}"
+    if state_file is not None:
+        persistence.save(world, state_file, wanted)
+        how += f", kept in {state_file}"
+    return world, how, wanted
+
+
+def build_app(args: argparse.Namespace):
+    global _autosaver
+    from sandbox import persistence, web
+    from sandbox.app import create_simulator_app
+
+    world, how, seeded_with = build_world(args)
     origin = f"http://{url_host(args.host)}:{args.port}"
-    print(f"[sandbox] WeCom simulator: corp {config.corp_id}, {len(world.staff)} staff, "
-          f"{len(world.customers)} customers, {len(world.groups)} groups (seeded in "
-          f"{time.monotonic() - started:.1f} s); API {origin}/cgi-bin/, control API "
-          f"/sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}; sandbox page "
-          f"{origin}/", flush=True)
+    print(f"[sandbox] WeCom simulator: corp {world.config.corp_id}, {len(world.staff)} staff, "
+          f"{len(world.customers)} customers, {len(world.groups)} groups ({how}); API {origin}/cgi-bin/, "
+          f"control API /sandbox/api/; callbacks → {args.callback_url or 'none (no --callback-url)'}; "
+          f"sandbox page {origin}/", flush=True)
+    if args.state_file is not None:
+        _autosaver = persistence.Autosaver(world, args.state_file, seeded_with).start()
     app = create_simulator_app(world, args.callback_url, duplicate_callbacks=args.duplicate_callbacks,
                                callback_workers=args.callback_workers, blueprints=[web.bp])
     app.config["SANDBOX_SERVICE_URL"] = args.service_url
     return app
+
+
+def _save_on_exit(_server, _worker) -> None:
+    if _autosaver is not None:
+        _autosaver.stop()
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -136,7 +183,7 @@ def serve(args: argparse.Namespace) -> None:
             options = {"bind": f"{url_host(args.host)}:{args.port}", "workers": 1, "worker_class": "gthread",
                        "threads": args.threads, "timeout": 120,  # seeding 100k customers takes seconds
                        "graceful_timeout": 5, "keepalive": 5, "proc_name": "scrm-sandbox",
-                       "loglevel": "warning"}
+                       "loglevel": "warning", "worker_exit": _save_on_exit}
             for key, value in options.items():
                 self.cfg.set(key, value)
 

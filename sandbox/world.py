@@ -173,8 +173,8 @@ class World(MassSends):
         group.mem_seq += 1
         return member
 
-    def add_tag(self, group: TagGroup, name: str, order: int = 0) -> Tag:
-        tag = Tag(self.new_id("et", 32, self.tags), name, order, int(self.now()), group.group_id)
+    def add_tag(self, group: TagGroup, name: str, order: int = 0, tag_id: str | None = None) -> Tag:
+        tag = Tag(tag_id or self.new_id("et", 32, self.tags), name, order, int(self.now()), group.group_id)
         group.tags[tag.id] = tag
         self.tags[tag.id] = tag
         return tag

@@ -13,10 +13,22 @@ from scrm import clock
 from scrm.cli_ops import OPS_COMMANDS
 from scrm.config import settings
 from scrm.extensions import db
+from scrm.logging import quiet_console
 from scrm.services import sidebar_session
 
 log = logging.getLogger(__name__)
-scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps, staff.")
+LONG_RUNNING = frozenset({"worker", "scheduler"})  # processes whose logs are their output
+
+
+def _one_off_commands_log_warnings_only() -> None:
+    """A one-off command (sync, tick, token, …) prints its own output; the service's INFO lines
+    would interleave with it, so only warnings and errors are logged (to stderr) meanwhile."""
+    if click.get_current_context().invoked_subcommand not in LONG_RUNNING:
+        quiet_console()
+
+
+scrm_cli = AppGroup("scrm", help="SCRM operations: workers, scheduler, sweeps, tokens, corps, staff.",
+                    callback=_one_off_commands_log_warnings_only)
 for _command in OPS_COMMANDS:  # status, failed (scrm/cli_ops.py)
     scrm_cli.add_command(_command)
 

@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from scrm import sandbox_corp
 from scrm.secret_key import ConfigError, check_secret_key
@@ -92,22 +94,31 @@ def _zone_name(text: str) -> str:
     return text
 
 
-def _nightly_at(text: str) -> str | None:
-    if text.lower() in ("off", "none", "0"):
-        return None
-    parsed = parse_hhmm(text, loose=True)
-    if parsed is None:
-        raise ConfigError("SCRM_NIGHTLY_SYNC_AT must be HH:MM (corp local time) or off")
-    return f"{parsed[0]:02d}:{parsed[1]:02d}"
+def _time_of_day_or_off(name: str):
+    """A corp-local "HH:MM" (normalised), or None for off/none/0."""
+    def parse(text: str) -> str | None:
+        if text.lower() in ("off", "none", "0"):
+            return None
+        parsed = parse_hhmm(text, loose=True)
+        if parsed is None:
+            raise ConfigError(f"{name} must be HH:MM (corp local time) or off")
+        return f"{parsed[0]:02d}:{parsed[1]:02d}"
+    return parse
 
 
-def _group_stats_at(text: str) -> str | None:
-    if text.lower() in ("off", "none", "0"):
-        return None
-    parsed = parse_hhmm(text, loose=True)
-    if parsed is None:
-        raise ConfigError("SCRM_GROUP_STATS_AT must be HH:MM (corp local time) or off")
-    return f"{parsed[0]:02d}:{parsed[1]:02d}"
+def _redis_url(text: str) -> str:
+    if urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must be a Redis URL such as redis://127.0.0.1:6379/0")
+    return text
+
+
+def _database_url(text: str) -> str:
+    try:
+        make_url(text).get_dialect()  # the dialect, not the driver: nothing connects here
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError("must be an SQLAlchemy database URL such as postgresql+psycopg://user:pass@host/db "
+                         "or sqlite:///instance/scrm.db") from None
+    return text
 
 
 def _check_secret_key(value: str) -> str:
@@ -134,8 +145,8 @@ class Settings:
     override(app, NAME=value), NAME being the field's name in capitals."""
 
     secret_key: str = _setting("SECRET_KEY", parse=_check_secret_key)  # signs sessions, media URLs
-    redis_url: str = _setting("REDIS_URL")
-    database_url: str = _setting("DATABASE_URL")  # default: the SQLite file instance/scrm.db
+    redis_url: str = _setting("REDIS_URL", parse=_redis_url)
+    database_url: str = _setting("DATABASE_URL", parse=_database_url)  # default: SQLite, instance/scrm.db
     spool_dir: str = _setting("SCRM_SPOOL_DIR")  # default: instance/spool
     # Fernet key sealing further corps' secrets at rest (`flask scrm corp add`); optional.
     data_key: str | None = _setting("SCRM_DATA_KEY", None, _fernet_key)
@@ -170,9 +181,11 @@ class Settings:
 
     # Corp-local time: welcome variants, SOP step times, the nightly sync (scrm.timezone).
     timezone: str = _setting("SCRM_TIMEZONE", "Asia/Shanghai", _zone_name)
-    nightly_sync_at: str | None = _setting("SCRM_NIGHTLY_SYNC_AT", "03:00", _nightly_at)  # None: off
+    nightly_sync_at: str | None = _setting(  # None: off
+        "SCRM_NIGHTLY_SYNC_AT", "03:00", _time_of_day_or_off("SCRM_NIGHTLY_SYNC_AT"))
     # Group analytics (scrm/services/group_stats): the nightly rebuild and pull of WeCom's figures.
-    group_stats_at: str | None = _setting("SCRM_GROUP_STATS_AT", "04:00", _group_stats_at)  # None: off
+    group_stats_at: str | None = _setting(  # None: off
+        "SCRM_GROUP_STATS_AT", "04:00", _time_of_day_or_off("SCRM_GROUP_STATS_AT"))
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
@@ -180,6 +193,9 @@ class Settings:
     metrics_token: str | None = _setting("SCRM_METRICS_TOKEN", None)
     log_level: str = _setting("LOG_LEVEL", "INFO", _log_level)
     log_format: str = _setting("LOG_FORMAT", "json", _choice("json", "text"))
+    # RQ's own lines (a worker started, each job started and finished): WARNING keeps a start-up
+    # of many worker threads to one line per process (scrm.worker logs that); INFO shows every job.
+    rq_log_level: str = _setting("SCRM_RQ_LOG_LEVEL", "WARNING", _log_level)
 
 
 _SPECS = {spec.name: spec for spec in fields(Settings)}
@@ -188,17 +204,35 @@ _SPECS = {spec.name: spec for spec in fields(Settings)}
 _OVERRIDE_KEYS = {name.upper(): name for name in _SPECS} | {"SQLALCHEMY_DATABASE_URI": "database_url"}
 
 
+# What to do about a missing required setting, beyond .env.example.
+_REQUIRED_HINTS = {
+    "SECRET_KEY": "`make run` puts one in the .env it creates; or generate one: "
+                  "python -c 'import secrets; print(secrets.token_hex(32))'",
+    "REDIS_URL": "while `make run` runs, `flask` reads its embedded Redis's URL from .env; otherwise set it, "
+                 "e.g. REDIS_URL=redis://127.0.0.1:6379/0",
+}
+
+
+def _shown(text: str) -> str:
+    """A setting's value as an error message may show it: a URL's password masked."""
+    parts = urlsplit(text)
+    if parts.password:
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    return text
+
+
 def _read(env: Mapping[str, str], spec: Any) -> Any:
     name = spec.metadata["env"]
     text = (env.get(name) or "").strip()
     if not text:
         if spec.default is MISSING:
-            raise ConfigError(f"Missing required environment variable {name} (see .env.example)")
+            hint = f": {_REQUIRED_HINTS[name]}" if name in _REQUIRED_HINTS else ""
+            raise ConfigError(f"Missing required environment variable {name} (see .env.example){hint}")
         return spec.default
     try:
         return spec.metadata["parse"](text)
     except ValueError as exc:
-        raise ConfigError(f"{name} {exc} (got {text!r})") from None
+        raise ConfigError(f"{name} {exc} (got {_shown(text)!r})") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> Settings:
@@ -206,7 +240,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "in
     env = os.environ if env is None else env
     instance = os.path.abspath(instance_path)
     computed: dict[str, Any] = {
-        "database_url": env.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance, "scrm.db"),
+        "database_url": (_read(env, _SPECS["database_url"]) if (env.get("DATABASE_URL") or "").strip()
+                         else "sqlite:///" + os.path.join(instance, "scrm.db")),
         "spool_dir": env.get("SCRM_SPOOL_DIR") or os.path.join(instance, "spool"),
         **_wecom_settings(env),
     }

@@ -90,3 +90,15 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # urllib3 logs full URLs at DEBUG, and WeCom puts access_token (and, for gettoken, the
     # app secret) in the query string: never let those lines out.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))
+    # APScheduler logs two INFO lines each time a sweep is enqueued (every 15 s): at INFO, only
+    # its warnings; at DEBUG, everything.
+    root_level = logging.getLogger().level
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if root_level == logging.INFO else root_level)
+
+
+def quiet_console(level: int = logging.WARNING) -> None:
+    """Only ``level`` and above from our handler: for a one-off CLI command, whose own output
+    (progress, results) goes to stdout and must not be interleaved with INFO lines."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_scrm", False):
+            handler.setLevel(max(level, handler.level))

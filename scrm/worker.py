@@ -82,7 +82,7 @@ class PooledWorker(AppWorker):
         # First reached inside work(), after RQ forked its scheduler process: only now start the
         # helper threads (a fork copies only the forking thread).
         if not self.threads:
-            level = settings(self.flask_app).log_level
+            level = settings(self.flask_app).rq_log_level
             self.threads = [threading.Thread(target=helper.run, args=(self.stop_helpers, level),
                                              name=f"rq-helper-{i}", daemon=True)
                             for i, helper in enumerate(self.helpers, 1)]
@@ -121,7 +121,7 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int 
     if threads is None:
         threads = settings(app).welcome_worker_threads if list(queues) == ["welcome"] else 1
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
-    level = settings(app).log_level
+    level = settings(app).rq_log_level  # RQ's own lines; ours keep LOG_LEVEL
     # A worker serving `callbacks` runs the inbox's notice relay while it works (a burst run
     # relays what is waiting once, before it starts).
     relay = NoticeRelay(app) if "callbacks" in queues and not burst else None
@@ -156,7 +156,8 @@ def _stop_helpers(worker: PooledWorker, grace: float = 20.0) -> None:
     deadline = time.monotonic() + grace
     worker.stop_helpers.set()
     for thread in worker.threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.ident is not None:  # a SIGTERM may come while they are being started
+            thread.join(max(0.0, deadline - time.monotonic()))
     for helper, thread in zip(worker.helpers, worker.threads, strict=False):
         if not thread.is_alive():
             continue

@@ -154,11 +154,44 @@ def test_create_app_refuses_a_short_secret_key(_env, monkeypatch):
 
 def test_flask_commands_print_one_line_for_a_bad_setting():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SCRM_ENV_FILE")}
+    env["FLASK_SKIP_DOTENV"] = "1"  # a checkout's own .env (after `make run`) has a SECRET_KEY
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "tick"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert result.stderr.strip() == ("Configuration error: Missing required environment variable SECRET_KEY "
-                                     "(see .env.example)")
+                                     "(see .env.example): `make run` puts one in the .env it creates; or generate "
+                                     "one: python -c 'import secrets; print(secrets.token_hex(32))'")
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("REDIS_URL", "", "Missing required environment variable REDIS_URL (see .env.example): while `make run` "
+                      "runs, `flask` reads its embedded Redis's URL from .env"),
+    ("REDIS_URL", "localhost:6379", "REDIS_URL must be a Redis URL such as redis://127.0.0.1:6379/0"),
+    ("DATABASE_URL", "postgres://u@h/db", "DATABASE_URL must be an SQLAlchemy database URL"),
+    ("DATABASE_URL", "not a url", "DATABASE_URL must be an SQLAlchemy database URL"),
+])
+def test_a_missing_or_malformed_url_is_a_configuration_error(name, value, message):
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**SANDBOX_ENV, name: value})
+    assert str(raised.value).startswith(message)
+
+
+def test_a_malformed_url_is_reported_without_its_password():
+    with pytest.raises(ConfigError) as raised:
+        load_settings({**SANDBOX_ENV, "DATABASE_URL": "postgres://scrm:s3cr3t-pw@db.internal/scrm"})
+    assert "s3cr3t-pw" not in str(raised.value) and "postgres://scrm:***@db.internal/scrm" in str(raised.value)
+
+
+def test_gunicorn_stops_on_a_bad_setting_with_one_line_not_a_traceback():
+    from sandbox.embedded_redis import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SCRM_ENV_FILE")}
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{free_port()}",
+                             "--workers", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0  # the master stops instead of booting workers forever
+    output = result.stdout + result.stderr
+    assert "Configuration error: Missing required environment variable SECRET_KEY" in output
+    assert "Traceback" not in output
 
 
 # ---- the app's settings ------------------------------------------------------------------------

@@ -181,7 +181,8 @@ class WeComClient(WeChatClient):
         callstats.record(self._redis, self.corp_id, _api_path(endpoint), failed=error is not None,
                          errcode=error.errcode if error is not None else None)
         if error is None:
-            logger.info("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
+            # DEBUG: a sync makes thousands of calls; a failed call is a WARNING below.
+            logger.debug("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
             return processor(reply) if processor else reply
         logger.warning("wecom %s errcode=%s %.0fms %s", endpoint, error.errcode, elapsed_ms, error.errmsg)
         raise error from None  # the chained requests exception would carry the URL (token, secret)

@@ -87,3 +87,28 @@ def test_ctrl_c_cancels_the_run(runner, corp, monkeypatch):
     assert result.exit_code == 130
     (run,) = runs()
     assert run.status == "cancelled" and f"sync run {run.id} cancelled" in result.output
+
+
+def test_progress_is_not_interleaved_with_info_logs_but_warnings_still_show(runner, corp, request):
+    import io
+    import logging
+
+    root = logging.getLogger()
+    request.addfinalizer(lambda level=root.level: root.setLevel(level))
+    root.setLevel(logging.INFO)  # as with LOG_LEVEL=INFO, the default (the suite runs at WARNING)
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_scrm", False))  # the app's console
+    console = io.StringIO()
+    handler.setStream(console)
+    logging.getLogger("scrm.test").info("before the command")  # INFO reaches the console of a process...
+
+    result = runner.invoke(args=["scrm", "sync", "--only", "tags,customers"])
+    logging.getLogger("scrm.test").info("info during the command")
+    logging.getLogger("scrm.test").warning("WeCom busy, retrying")
+
+    assert result.exit_code == 0, result.output
+    assert "  tags: [####################] 3/3 (done)" in result.output.splitlines()
+    logged = console.getvalue()
+    assert "before the command" in logged
+    # ...but while a one-off command prints its progress, only warnings and errors are logged.
+    assert "stage tags" not in logged and "info during the command" not in logged
+    assert "WeCom busy, retrying" in logged

@@ -218,11 +218,13 @@ def test_invalid_json_is_retryable(client, fake):
 def test_one_log_line_per_http_call_without_secrets(client, fake, caplog):
     fake.token("TOKEN1", "TOKEN2")
     fake.on("GET", "externalcontact/get", {"errcode": 42001, "errmsg": "expired"}, fixture("externalcontact/get"))
-    with caplog.at_level(logging.INFO, logger="scrm.wecom"):
+    with caplog.at_level(logging.DEBUG, logger="scrm.wecom"):
         client.get_external_contact(CONTACT)
 
     lines = [r.getMessage() for r in caplog.records if r.name == "scrm.wecom"]
     assert len(lines) == 4  # gettoken, 42001, gettoken, ok
+    levels = [r.levelname for r in caplog.records if r.name == "scrm.wecom"]
+    assert levels == ["DEBUG", "WARNING", "DEBUG", "DEBUG"]  # successful calls only at DEBUG
     assert lines[1].startswith("wecom externalcontact/get errcode=42001 ") and lines[1].split()[3].endswith("ms")
     assert lines[3].startswith("wecom externalcontact/get errcode=0 ")
     text = caplog.text

@@ -68,6 +68,24 @@ def test_a_helper_thread_runs_jobs_and_unregisters_when_stopped(app, redis_clien
     assert redis_client.smembers("rq:workers") == set()
 
 
+def test_a_stop_while_the_helper_threads_are_being_started_is_clean(app, redis_client):
+    from scrm.worker import _stop_helpers
+
+    pooled = make_pooled_worker(app, ["welcome"], threads=3)
+    first, second = (threading.Thread(target=helper.run, args=(pooled.stop_helpers, "WARNING"), daemon=True)
+                     for helper in pooled.helpers)
+    pooled.threads = [first, second]
+    first.start()  # SIGTERM arrived before the second one was started
+    deadline = time.monotonic() + 20
+    while not redis_client.smembers("rq:workers") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    _stop_helpers(pooled, grace=20)
+
+    assert not first.is_alive() and second.ident is None
+    assert redis_client.smembers("rq:workers") == set()
+
+
 # RQ methods the worker calls or overrides, with the parameters it relies on.
 RQ_METHODS = {
     "bootstrap": ["self", "logging_level", "date_format", "log_format"],
