@@ -5,7 +5,19 @@ from copy import deepcopy
 
 from flask_smorest import Api
 
-from scrm.api import channels, contents, customers, events, groups, sidebar_admin, sops, syncs, welcome
+from scrm.api import (
+    channels,
+    community,
+    contents,
+    customers,
+    events,
+    group_labels,
+    groups,
+    sidebar_admin,
+    sops,
+    syncs,
+    welcome,
+)
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
@@ -32,7 +44,8 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 
 def register(api: Api) -> None:
-    for module in (customers, groups, events, welcome, channels, sops, syncs, contents, sidebar_admin):
+    for module in (customers, groups, events, welcome, channels, sops, syncs, contents, sidebar_admin, community,
+                   group_labels):
         api.register_blueprint(module.blp)
     _describe(api)
 
