@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sandbox import callbacks
 from sandbox.action_base import ActionError, action
+from sandbox.community_actions import CommunityActions
 from sandbox.group_actions import GroupActions
 from sandbox.model import Customer, Relation, Staff, TagGroup, Transfer
 from sandbox.seed import customer_name
@@ -17,7 +18,7 @@ from sandbox.seed import customer_name
 __all__ = ["ActionError", "Actions"]
 
 
-class Actions(GroupActions):
+class Actions(GroupActions, CommunityActions):
     """Everything a person playing WeCom can do (the group actions come from GroupActions)."""
 
     # ---- customers ----------------------------------------------------------------------------
