@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scrm.extensions import db
 from scrm.models import CommunityStatus, GroupChat, GroupChatStatus, GroupCode, GroupCodeChat
@@ -152,10 +152,3 @@ def delete(code: GroupCode) -> None:
     code.status = CommunityStatus.DELETED
     db.session.commit()
 
-
-def chat_counts(code_ids: list[int]) -> dict[int, int]:
-    if not code_ids:
-        return {}
-    rows = db.session.execute(select(GroupCodeChat.group_code_id, func.count())
-                              .where(GroupCodeChat.group_code_id.in_(code_ids)).group_by(GroupCodeChat.group_code_id))
-    return dict(rows.all())
