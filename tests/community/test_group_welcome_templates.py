@@ -72,6 +72,7 @@ def test_a_busy_wecom_is_503_and_nothing_is_saved(app, wecom, api):
     wecom.add(responses.POST, url(ADD_TEMPLATE), json={"errcode": -1, "errmsg": "system busy"})
     reply = api("POST", "/group-welcome-templates", json={"name": "x", "text": "hi"})
     assert reply.status_code == 503 and "-1" in reply.json["message"]
+    assert reply.headers["Retry-After"] == "5"
     assert db.session.scalars(select(GroupWelcomeTemplate)).all() == []
 
 
