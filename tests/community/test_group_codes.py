@@ -6,8 +6,10 @@ from __future__ import annotations
 import responses
 from sqlalchemy import select
 
+from jobs.community import recheck_group_code
 from scrm.extensions import db
 from scrm.models import GroupCode, GroupCodeChat
+from scrm.queueing import get_queue
 from tests.api.factories import OTHER_CORP_ID, gen_group
 from tests.community.support import (
     ADD_WAY,
@@ -20,6 +22,7 @@ from tests.community.support import (
     join_way_reply,
     url,
 )
+from tests.conftest import TEST_CORP_ID
 from tests.helpers import event_xml, post_callback, run_jobs
 
 
@@ -160,7 +163,7 @@ def test_a_new_group_of_another_owner_or_a_listed_one_reads_no_join_way(app, cli
 
 def test_a_member_with_the_codes_state_triggers_a_reread_at_most_once_a_minute(app, client, wecom, api):
     chat_ids = groups(1)
-    create(api, wecom, chat_ids, state="gc1")
+    code_id = create(api, wecom, chat_ids, state="gc1").json["id"]
     member = {"userid": "wmJOIN1", "type": 2, "join_time": 1700000100, "join_scene": 3, "state": "gc1"}
     wecom.replace(responses.POST, url(GET_WAY), json=join_way_reply("CFG1", chat_ids))  # not (yet) listed there
     for n, chat_id in enumerate(("wrX1", "wrX2")):
@@ -169,3 +172,10 @@ def test_a_member_with_the_codes_state_triggers_a_reread_at_most_once_a_minute(a
                                         JoinScene="3", create_time=1700000000 + n))
         run_jobs(app)
     assert len(bodies(wecom, GET_WAY)) == 2  # creation + one re-read; the second event was within the minute
+    # ... so a re-read is scheduled for when the minute is over, once per code.
+    scheduled = get_queue("periodic").scheduled_job_registry.get_job_ids()
+    assert scheduled == [f"group-code-recheck-{TEST_CORP_ID}-{code_id}"]
+    wecom.replace(responses.POST, url(GET_WAY), json=join_way_reply("CFG1", [*chat_ids, "wrX2"]))
+    assert recheck_group_code(TEST_CORP_ID, code_id) == 1
+    listed = db.session.scalars(select(GroupCodeChat.chat_id).where(GroupCodeChat.source == "auto_created")).all()
+    assert listed == ["wrX2"]
