@@ -11,7 +11,7 @@ from werkzeug.exceptions import Conflict, ServiceUnavailable
 
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
-from scrm.api.writes import found, service_errors, unprocessable
+from scrm.api.writes import found, service_errors
 from scrm.extensions import db
 from scrm.models import GroupCode
 from scrm.schemas.community import (
@@ -216,7 +216,5 @@ def group_code_stats(code_id: int, since: date | None = None, until: date | None
     members still in a group through it.
     """
     code = found(codes.get(current_corp_id(), code_id), CODE)
-    errors = code_stats.check_range(since, until)
-    if errors:
-        raise unprocessable("query", errors)
-    return code_stats.stats(code, since, until)
+    with service_errors("query"):
+        return code_stats.stats(code, since, until)

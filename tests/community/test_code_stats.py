@@ -70,4 +70,6 @@ def test_bad_ranges_are_422_and_unknown_codes_404(app, api):
     assert api("GET", f"/group-codes/{code.id}/stats?since=2024-05-03&until=2024-05-01").status_code == 422
     assert api("GET", f"/group-codes/{code.id}/stats?since=2023-01-01&until=2024-05-01").status_code == 422
     assert api("GET", f"/group-codes/{code.id}/stats?since=yesterday").status_code == 422
+    future = api("GET", f"/group-codes/{code.id}/stats?since=2999-01-01")
+    assert future.status_code == 422 and "since" in future.json["errors"]["query"]
     assert api("GET", "/group-codes/99999/stats").status_code == 404

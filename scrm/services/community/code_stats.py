@@ -12,6 +12,7 @@ from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import GroupCode, GroupMember
 from scrm.services import localtime
+from scrm.services.validation import raise_if
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
@@ -26,6 +27,7 @@ def stats(code: GroupCode, since: date | None = None, until: date | None = None)
     today = localtime.to_local(utcnow()).date()
     until = until or today
     since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+    raise_if(check_range(since, until))
     start, end = _utc_start(since), _utc_start(until + timedelta(days=1))
     days = {since + timedelta(days=n): {"joins": 0, "leaves": 0} for n in range((until - since).days + 1)}
     rows = db.session.execute(select(GroupMember.join_time, GroupMember.quit_time).where(
@@ -43,9 +45,9 @@ def stats(code: GroupCode, since: date | None = None, until: date | None = None)
             "days": [{"date": day, **counts} for day, counts in days.items()]}
 
 
-def check_range(since: date | None, until: date | None) -> dict[str, list[str]]:
-    if since and until and since > until:
-        return {"since": ["Must not be after until."]}
-    if since and until and (until - since).days + 1 > MAX_DAYS:
+def check_range(since: date, until: date) -> dict[str, list[str]]:
+    if since > until:
+        return {"since": ["Must not be after until (default: today)."]}
+    if (until - since).days + 1 > MAX_DAYS:
         return {"until": [f"At most {MAX_DAYS} days from since."]}
     return {}
