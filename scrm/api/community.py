@@ -25,6 +25,7 @@ from scrm.schemas.community import (
     GroupWelcomeTemplateInSchema,
     GroupWelcomeTemplatePatchSchema,
     GroupWelcomeTemplateSchema,
+    RefreshResultSchema,
 )
 from scrm.services.community import code_stats, codes
 from scrm.services.community import welcome as templates
@@ -116,6 +117,19 @@ def delete_welcome_template(template_id: int) -> None:
     template = found(templates.get(current_corp_id(), template_id), WELCOME)
     with wecom_errors():
         templates.delete(template)
+
+
+@blp.route("/group-welcome-templates/refresh", methods=["POST"])
+@blp.response(200, RefreshResultSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def refresh_welcome_templates() -> dict[str, int]:
+    """Bring every active group welcome template in step with WeCom
+
+    One `group_welcome_template/get` per template: `checked` templates, of which `deleted`
+    were gone from WeCom (now `deleted` here too).
+    """
+    with wecom_errors():
+        return templates.refresh_all(current_corp_id())
 
 
 @blp.route("/group-welcome-templates/<int:template_id>/refresh", methods=["POST"])

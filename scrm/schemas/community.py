@@ -55,6 +55,11 @@ class GroupWelcomeListArgsSchema(Schema):
     include_deleted = fields.Boolean(load_default=False)
 
 
+class RefreshResultSchema(Schema):
+    checked = fields.Integer(metadata=described("Active templates read from WeCom."))
+    deleted = fields.Integer(metadata=described("Of those, gone from WeCom (now deleted here)."))
+
+
 class GroupCodeInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata=described("Ours only."))
     chat_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,

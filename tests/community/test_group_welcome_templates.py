@@ -140,3 +140,16 @@ def test_refresh_takes_wecoms_copy_and_marks_a_vanished_template_deleted(app, we
     wecom.replace(responses.POST, url(GET_TEMPLATE), json={"errcode": 40058, "errmsg": "invalid template_id"})
     gone = api("POST", f"/group-welcome-templates/{created['id']}/refresh")
     assert gone.status_code == 200 and gone.json["status"] == "deleted"
+
+
+def test_refresh_all_reads_every_active_template(app, wecom, api):
+    first = create(api, wecom).json
+    wecom.replace(responses.POST, url(ADD_TEMPLATE), json={**OK, "template_id": "msgTPL2"})
+    second = api("POST", "/group-welcome-templates", json={"name": "二", "text": "hi"}).json
+    wecom.add(responses.POST, url(GET_TEMPLATE), json={**OK, "text": {"content": "欢迎 %NICKNAME% 入群！"}})
+    wecom.add(responses.POST, url(GET_TEMPLATE), json={"errcode": 40058, "errmsg": "invalid template_id"})
+    reply = api("POST", "/group-welcome-templates/refresh")
+    assert reply.status_code == 200 and reply.json == {"checked": 2, "deleted": 1}
+    assert [b["template_id"] for b in bodies(wecom, GET_TEMPLATE)] == ["msgTPL1", "msgTPL2"]
+    assert [t["id"] for t in api("GET", "/group-welcome-templates").json] == [first["id"]]
+    assert api("GET", f"/group-welcome-templates/{second['id']}").json["status"] == "deleted"

@@ -142,6 +142,16 @@ def refresh(template: GroupWelcomeTemplate) -> GroupWelcomeTemplate:
     return template
 
 
+def refresh_all(corp_id: str) -> dict[str, int]:
+    """refresh() every active template of the corp; counts of those read and of those gone."""
+    ids = list(db.session.scalars(select(GroupWelcomeTemplate.id).where(
+        GroupWelcomeTemplate.corp_id == corp_id, GroupWelcomeTemplate.status == CommunityStatus.ACTIVE)))
+    gone = 0
+    for template_id in ids:
+        gone += refresh(db.session.get(GroupWelcomeTemplate, template_id)).status == CommunityStatus.DELETED
+    return {"checked": len(ids), "deleted": gone}
+
+
 def _attachment_from_wecom(template: GroupWelcomeTemplate, reply: dict) -> dict | None:
     """WeCom's attachment in our saved form: links and picture URLs as they are, media by the
     MediaAsset holding that media_id (else our own attachment of the same kind is kept)."""
