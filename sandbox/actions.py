@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sandbox import callbacks
 from sandbox.action_base import ActionError, action
+from sandbox.community_actions import CommunityActions
 from sandbox.group_actions import GroupActions
 from sandbox.group_masssend import GroupMassSendActions
 from sandbox.model import Customer, Relation, Staff, TagGroup, Transfer
@@ -18,9 +19,10 @@ from sandbox.seed import customer_name
 __all__ = ["ActionError", "Actions"]
 
 
-class Actions(GroupActions, GroupMassSendActions):
+class Actions(GroupActions, GroupMassSendActions, CommunityActions):
     """Everything a person playing WeCom can do (the group actions come from GroupActions, the
-    owner's confirmation of group mass sends from GroupMassSendActions)."""
+    owner's confirmation of group mass sends from GroupMassSendActions, joining through a group
+    code from CommunityActions)."""
 
     # ---- customers ----------------------------------------------------------------------------
 

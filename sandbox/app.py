@@ -24,6 +24,8 @@ Control API (JSON in and out; no authentication — it is a local sandbox):
   GET  /sandbox/api/world/groups/<chat_id>              one group with its members
   GET  /sandbox/api/world/tags             the corp tag library
   GET  /sandbox/api/world/contact-ways     「联系我」 channel codes the service created
+  GET  /sandbox/api/world/join-ways        群活码 join ways the service created, with their groups
+  GET  /sandbox/qr/join-way/<config_id>.svg  a join way's stand-in QR code image (its qr_code)
   GET  /sandbox/api/mass-sends             mass sends with their tasks' status
   POST /sandbox/api/mass-sends/<msgid>/confirm   {"userid"}: confirm as that staff member
                                            → 200 counts | 404 | 409 already confirmed/cancelled
@@ -38,7 +40,7 @@ Actions (see actions.py): add_customer, customer_deletes_staff, staff_deletes_cu
 edit_customer, join_group, leave_group, create_group, rename_group, change_group_notice,
 dismiss_group, owner_confirms_group_mass_send, staff_leaves, staff_joins, staff_sends_app_message,
 create_corp_tag,
-complete_transfers. Every action takes ``duplicate`` (deliver its callback twice).
+complete_transfers, join_by_group_code. Every action takes ``duplicate`` (deliver its callback twice).
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ from collections.abc import Iterable
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import api, group_masssend, oauth
+from sandbox import api, community_routes, group_masssend, oauth
 from sandbox.actions import ActionError, Actions
 from sandbox.callbacks import CallbackSender, Transport
 from sandbox.errors import ApiError
@@ -76,6 +78,7 @@ def create_simulator_app(world: World, callback_url: str | None = None, *,
     app.extensions["sandbox_sender"] = sender
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(community_routes.bp)
     app.register_blueprint(control, url_prefix="/sandbox/api")
     app.register_blueprint(group_masssend.bp)
     for blueprint in blueprints:

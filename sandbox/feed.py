@@ -11,7 +11,7 @@ Kinds and their fields:
   mass_send_reminded   msgid, pending (userids yet to confirm)
   mass_send_cancelled  msgid
   app_message     touser, msgtype, content, msgid, invaliduser, dropped_as_duplicate
-  contact_way / group_welcome_template
+  contact_way / group_welcome_template / join_way
                   op, config_id / template_id, settings / template
   callback        event, change_type, ids, ok, duplicate, attempts [{status, error, ms}], url, plaintext
                   (ok None + skipped when no callback URL is configured)

@@ -83,6 +83,7 @@ class World(MassSends):
         self.transfers: dict[tuple[str, str], Transfer] = {}   # (handover, external_userid)
         self.contact_ways: dict[str, ContactWay] = {}
         self.group_welcome_templates: dict[str, dict] = {}
+        self.join_ways: dict[str, dict] = {}              # 群活码: config_id → join way (endpoints/join_ways.py)
         self.welcome_codes: dict[str, WelcomeCode] = {}
         self.message_hashes: dict[str, float] = {}         # message/send duplicate check
         self.media: dict[str, tuple[str, float]] = {}        # media_id → (type, uploaded at)

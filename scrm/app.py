@@ -88,7 +88,10 @@ def _register_request_hooks(app: Flask) -> None:
             errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
             if errors:
                 body["errors"] = errors
-            return jsonify(body), exc.code
+            response = jsonify(body)
+            if getattr(exc, "retry_after", None) is not None:  # 429 / 503 raised with retry_after=
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response, exc.code
         return exc.get_response()
 
     @app.errorhandler(Exception)

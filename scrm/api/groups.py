@@ -11,8 +11,9 @@ from werkzeug.exceptions import NotFound
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.extensions import db
-from scrm.models import GroupChat, GroupMember
+from scrm.models import GroupChat, GroupLabelLink, GroupMember
 from scrm.schemas.groups import GroupDetailArgsSchema, GroupDetailSchema, GroupListArgsSchema, GroupSchema
+from scrm.services.community import labels
 
 blp = make_blueprint("groups", __name__, "/api/v1/groups", "Customer group chats (客户群) and members.")
 
@@ -23,7 +24,8 @@ blp = make_blueprint("groups", __name__, "/api/v1/groups", "Customer group chats
 @blp.alt_response(401, response="UNAUTHORIZED")
 @paginate(blp)
 def list_groups(pagination_parameters: PaginationParameters, owner: str | None = None,
-                status: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+                status: str | None = None, name: str | None = None,
+                label_id: int | None = None) -> list[dict[str, Any]]:
     """List groups
 
     Ordered by internal id. Paginated: `page`, `page_size` (default 50, at most 200); totals in
@@ -37,6 +39,9 @@ def list_groups(pagination_parameters: PaginationParameters, owner: str | None =
         query = query.where(GroupChat.status == status)
     if name:
         query = query.where(GroupChat.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    if label_id is not None:
+        query = query.where(GroupChat.chat_id.in_(select(GroupLabelLink.chat_id).where(
+            GroupLabelLink.corp_id == corp_id, GroupLabelLink.label_id == label_id)))
     groups = page_of(query, pagination_parameters)
     counts = _member_counts(corp_id, [g.chat_id for g in groups])
     return [row_dict(g, member_count=counts.get(g.chat_id, 0)) for g in groups]
@@ -68,7 +73,8 @@ def group_detail(corp_id: str, chat_id: str, include_quit: bool = False) -> dict
     if not include_quit:
         query = query.where(GroupMember.quit_time.is_(None))
     members = list(db.session.scalars(query))
-    return row_dict(group, members=members, member_count=_member_counts(corp_id, [chat_id]).get(chat_id, 0))
+    return row_dict(group, members=members, member_count=_member_counts(corp_id, [chat_id]).get(chat_id, 0),
+                    labels=labels.labels_of(corp_id, [chat_id])[chat_id])
 
 
 def _member_counts(corp_id: str, chat_ids: Iterable[str]) -> dict[str, int]:

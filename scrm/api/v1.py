@@ -7,9 +7,11 @@ from flask_smorest import Api
 
 from scrm.api import (
     channels,
+    community,
     contents,
     customers,
     events,
+    group_labels,
     group_stats,
     groups,
     sidebar_admin,
@@ -40,16 +42,16 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
   `errors: {"query": {"<field>": ["<message>", ...]}}`; an invalid JSON body → 422 with
   `errors: {"json": {"<field>": [...]}}` (checks against stored data name nested fields as
   dotted paths, e.g. `steps.0.attachments.1.media`); WeCom refusing a
-  change (channel codes) → 502 with its errcode in the message, nothing changed.
+  change (channel codes, group codes, group welcome templates) → 502 with its errcode in the
+  message, a WeCom limit → 409 (e.g. 41055), WeCom busy → 503 with `Retry-After`; nothing changed.
 * Text such as customer names and remarks is customer-controlled: escape it before rendering.
 """
 
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status):
+                   sidebar_admin, status, community, group_labels, group_stats):
         api.register_blueprint(module.blp)
-    api.register_blueprint(group_stats.blp)
     _describe(api)
 
 

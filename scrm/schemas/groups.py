@@ -37,7 +37,15 @@ class GroupMemberSchema(Schema):
     quit_scene = fields.Integer(allow_none=True)
 
 
+class GroupLabelBriefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    category = fields.String(allow_none=True)
+    color = fields.String(allow_none=True)
+
+
 class GroupDetailSchema(GroupSchema):
+    labels = fields.List(fields.Nested(GroupLabelBriefSchema), metadata=described("Our group labels."))
     members = fields.List(fields.Nested(GroupMemberSchema),
                           metadata=described("Ordered by join_time; current members only unless "
                                              "include_quit=true."))
@@ -48,6 +56,8 @@ class GroupListArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(GROUP_STATUSES))
     name = fields.String(validate=validate.Length(min=1, max=256),
                          metadata=described("Case-insensitive substring of the group name."))
+    label_id = fields.Integer(validate=validate.Range(1, 2**31 - 1),
+                              metadata=described("Only groups with this group label."))
 
 
 class GroupDetailArgsSchema(Schema):

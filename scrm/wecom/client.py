@@ -252,6 +252,21 @@ class WeComClient(WeChatClient):
     def groupchat_get(self, chat_id: str, need_name: int = 1) -> dict:
         return self._post_json("externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": need_name})
 
+    # ---- community: group welcome templates and group codes (docs/wecom/api.md#group-welcome-templates,
+    # docs/wecom/api.md#group-codes) -------------------------------------------------------------
+
+    def group_welcome_template(self, op: str, body: dict) -> dict:
+        """``op``: add (→ template_id) | edit | get | del; ``body`` as WeCom takes it."""
+        if op not in ("add", "edit", "get", "del"):
+            raise ValueError(f"unknown group_welcome_template operation {op!r}")
+        return self._post_json(f"externalcontact/group_welcome_template/{op}", body)
+
+    def join_way(self, op: str, body: dict) -> dict:
+        """``op``: add (→ config_id) | get (→ join_way{…, qr_code}) | update | del."""
+        if op not in ("add", "get", "update", "del"):
+            raise ValueError(f"unknown join_way operation {op!r}")
+        return self._post_json(f"externalcontact/groupchat/{op}_join_way", body)
+
     # ---- welcome messages ---------------------------------------------------------------
 
     def send_welcome_msg(self, welcome_code: str, text: str | None = None,

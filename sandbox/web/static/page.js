@@ -56,7 +56,12 @@
     dismiss_group: function (f) { return pick(f, ["chat_id"]); },
     staff_sends_app_message: function (f) { return pick(f, ["userid", "content"]); },
     staff_leaves: function (f) { return pick(f, ["userid"]); },
-    complete_transfers: function () { return {}; }
+    complete_transfers: function () { return {}; },
+    join_by_group_code: function (f) {
+      var p = pick(f, ["config_id", "name"]);
+      if (v(f, "capacity")) p.capacity = parseInt(v(f, "capacity"), 10);
+      return p;
+    }
   };
 
   function chatLink(staff, query) {
@@ -124,6 +129,20 @@
     });
   }
 
+  function fillJoinWays() {
+    return SB.api("world/join-ways").then(function (r) {
+      document.querySelectorAll("[data-join-ways]").forEach(function (select) {
+        var keep = select.value, ways = r.data.join_ways || [];
+        select.replaceChildren(el("option", {value: ""}, ways.length ? "— 选择群活码 —" : "服务尚未创建群活码"));
+        ways.forEach(function (w) {
+          select.appendChild(el("option", {value: w.config_id}, "state=" + w.state + " · " +
+            (w.groups || []).map(function (g) { return g.name + "（" + g.members + "人）"; }).join("、")));
+        });
+        select.value = keep;
+      });
+    });
+  }
+
   function fillTags() {
     return SB.api("world/tags").then(function (r) {
       document.querySelectorAll("[data-tags]").forEach(function (box) {
@@ -176,6 +195,7 @@
     SB.loadStaff().then(function () {
       document.querySelectorAll("[data-staff]").forEach(SB.fillStaff);
       fillContactWays();
+      fillJoinWays();
     });
     pickers.forEach(function (p) { p.reload(false); });
   }
@@ -184,6 +204,7 @@
     document.querySelectorAll("[data-staff]").forEach(SB.fillStaff);
     fillContactWays();
   });
+  fillJoinWays();
   fillTags();
 
   // ---- the live feed ----------------------------------------------------------------------------
@@ -311,6 +332,9 @@
       while (feedBox.childNodes.length > 300) feedBox.removeChild(feedBox.lastChild);
       document.getElementById("api-count").textContent = apiCount ? "(" + apiCount + ")" : "";
       if ((r.data.entries || []).some(function (e) { return e.kind === "contact_way"; })) fillContactWays();
+      if ((r.data.entries || []).some(function (e) {
+        return e.kind === "join_way" || (e.kind === "action" && e.name === "join_by_group_code");
+      })) fillJoinWays();
     }, function () {
       document.getElementById("live-state").textContent = "模拟器无响应，重试中…";
     }).then(function () { setTimeout(poll, starting && lastId !== null ? 0 : 1000); });

@@ -19,6 +19,7 @@ from scrm.clock import from_timestamp
 from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import GroupChat, GroupChatStatus, GroupMember
+from scrm.services.community import code_rooms
 from scrm.services.events.common import as_int, as_list, record
 from scrm.services.events.registry import EventContext, RetryLater, handles
 
@@ -46,6 +47,7 @@ def chat_changed(ctx: EventContext) -> None:
     if cur_ver and group.get("member_version") != cur_ver and ctx.attempts < LAG_ATTEMPTS:
         raise RetryLater(f"groupchat/get of {chat_id} at member version {group.get('member_version')}, "
                          f"event says {cur_ver}", delay=LAG_DELAY)
+    code_rooms.pick_up(ctx, chat_id, group)  # rooms WeCom created for a group code (reads WeCom)
     # The lock serialises the writes of one chat's events; check again what a concurrent one
     # committed meanwhile.
     chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=chat_id)
