@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from scrm.extensions import db
 from scrm.models import CommunityStatus, GroupChat, GroupChatStatus, GroupCode, GroupCodeChat
-from scrm.services.community.common import commit_or_undo, is_gone
+from scrm.services.community.common import commit_or_undo, corp_rows, get_in_corp, is_gone
 from scrm.services.corps import wecom_client
 from scrm.services.validation import Invalid, raise_if
 from scrm.wecom import WeComError
@@ -25,15 +25,11 @@ WECOM_FIELDS = ("remark", "auto_create_room", "room_base_name", "room_base_id", 
 
 
 def get(corp_id: str, code_id: int) -> GroupCode | None:
-    code = db.session.get(GroupCode, code_id)
-    return code if code and code.corp_id == corp_id else None
+    return get_in_corp(GroupCode, corp_id, code_id)
 
 
 def list_query(corp_id: str, include_deleted: bool = False):
-    query = select(GroupCode).where(GroupCode.corp_id == corp_id)
-    if not include_deleted:
-        query = query.where(GroupCode.status == CommunityStatus.ACTIVE)
-    return query.order_by(GroupCode.id)
+    return corp_rows(GroupCode, corp_id, include_deleted)
 
 
 def chats_of(code_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -6,7 +6,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from scrm.extensions import db
+from scrm.models import CommunityStatus
 from scrm.wecom import WeComError
 
 log = logging.getLogger(__name__)
@@ -42,3 +45,17 @@ def commit_or_undo(undo: Callable[[], Any], what: str) -> None:
         except WeComError as exc:  # logged for the operator: an orphan left in WeCom
             log.error("could not undo %s in WeCom after a failed commit: %s", what, exc)
         raise
+
+
+def get_in_corp(model, corp_id: str, row_id: int):
+    """The corp's row of ``model`` with this id, or None."""
+    row = db.session.get(model, row_id)
+    return row if row and row.corp_id == corp_id else None
+
+
+def corp_rows(model, corp_id: str, include_deleted: bool = False):
+    """The corp's rows of ``model`` (active ones unless ``include_deleted``), by id."""
+    query = select(model).where(model.corp_id == corp_id)
+    if not include_deleted:
+        query = query.where(model.status == CommunityStatus.ACTIVE)
+    return query.order_by(model.id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import CommunityStatus, GroupWelcomeTemplate, MediaAsset
-from scrm.services.community.common import LimitReached, commit_or_undo, is_gone
+from scrm.services.community.common import LimitReached, commit_or_undo, corp_rows, get_in_corp, is_gone
 from scrm.services.content import validate_attachments, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.services.validation import Invalid, raise_if
@@ -56,15 +56,11 @@ def _refused(exc: WeComError) -> Exception:
 
 
 def get(corp_id: str, template_id: int) -> GroupWelcomeTemplate | None:
-    template = db.session.get(GroupWelcomeTemplate, template_id)
-    return template if template and template.corp_id == corp_id else None
+    return get_in_corp(GroupWelcomeTemplate, corp_id, template_id)
 
 
 def list_query(corp_id: str, include_deleted: bool = False):
-    query = select(GroupWelcomeTemplate).where(GroupWelcomeTemplate.corp_id == corp_id)
-    if not include_deleted:
-        query = query.where(GroupWelcomeTemplate.status == CommunityStatus.ACTIVE)
-    return query.order_by(GroupWelcomeTemplate.id)
+    return corp_rows(GroupWelcomeTemplate, corp_id, include_deleted)
 
 
 def create(corp_id: str, data: dict[str, Any]) -> GroupWelcomeTemplate:
