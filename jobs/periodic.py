@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import group_stats, inbox, media, profile, sop, sync
+from scrm.services import group_sop, group_stats, inbox, media, profile, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -21,6 +21,10 @@ def drain_spool(now: datetime | None = None) -> int:
 
 def sop_steps(now: datetime | None = None) -> int:
     return sop.sweep(now)
+
+
+def group_sops(now: datetime | None = None) -> int:
+    return group_sop.sweep(now)
 
 
 def renew_media(now: datetime | None = None) -> int:

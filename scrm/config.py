@@ -186,6 +186,11 @@ class Settings:
     # Group analytics (scrm/services/group_stats): the nightly rebuild and pull of WeCom's figures.
     group_stats_at: str | None = _setting(  # None: off
         "SCRM_GROUP_STATS_AT", "04:00", _time_of_day_or_off("SCRM_GROUP_STATS_AT"))
+    # Group SOPs (scrm/services/group_sop): how far ahead executions are created (the calendar
+    # shows them), and WeCom's per-group monthly receive cap for mass sends (0: the number of
+    # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).
+    group_sop_horizon_days: int = _setting("SCRM_GROUP_SOP_HORIZON_DAYS", 7, _integer(1))
+    group_monthly_cap: int = _setting("SCRM_GROUP_MONTHLY_CAP", 0, _integer(0))
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,

@@ -12,6 +12,7 @@ from scrm.api import (
     customers,
     events,
     group_labels,
+    group_sops,
     group_stats,
     groups,
     sidebar_admin,
@@ -50,7 +51,7 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops):
         api.register_blueprint(module.blp)
     _describe(api)
 

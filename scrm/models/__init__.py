@@ -11,6 +11,14 @@ from scrm.models.community import (
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
+from scrm.models.group_sop import (
+    ExecutionStatus,
+    GroupSop,
+    GroupSopExecution,
+    GroupSopStatus,
+    GroupSopStep,
+    ScheduleKind,
+)
 from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.media import MediaAsset, MediaStatus
@@ -59,4 +67,6 @@ __all__ = [
     "DataScope", "FieldType", "FollowUp", "FollowUpKind", "FunnelStage", "StaffRole",
     # group analytics (issue #12)
     "GroupDailyStat", "GroupOwnerDailyStat", "GroupStatsPull",
+    # group SOPs (issue #12)
+    "ExecutionStatus", "GroupSop", "GroupSopExecution", "GroupSopStatus", "GroupSopStep", "ScheduleKind",
 ]

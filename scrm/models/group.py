@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.extensions import db
@@ -35,7 +35,8 @@ class GroupMember(CorpScoped, Timestamped, db.Model):
     """Membership row; kept after the member quits (quit_time set) for history."""
 
     __tablename__ = "group_member"
-    __table_args__ = (UniqueConstraint("corp_id", "chat_id", "member_id"),)
+    __table_args__ = (UniqueConstraint("corp_id", "chat_id", "member_id"),
+                      Index("ix_group_member_joined", "corp_id", "join_time"))  # the new-member series
     chat_id: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[str] = mapped_column(String(64), index=True)  # userid or external_userid
     type: Mapped[int | None]  # 1 staff, 2 external contact

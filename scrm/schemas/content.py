@@ -29,10 +29,11 @@ TEXT_DESCRIPTION = (f"At most {TEXT_MAX_BYTES} bytes of UTF-8 once rendered. Pla
 MEDIA_NOTE = "Id of a media asset (POST /api/v1/media); the service keeps its WeCom media_id fresh."
 
 
-def check_text(text: str | None, field: str = "text") -> None:
-    if text is not None and text_budget_bytes(text) > TEXT_MAX_BYTES:
+def check_text(text: str | None, field: str = "text", *, group: bool = False) -> None:
+    if text is not None and text_budget_bytes(text, group=group) > TEXT_MAX_BYTES:
         raise ValidationError(f"At most {TEXT_MAX_BYTES} bytes once rendered (this text can take "
-                              f"{text_budget_bytes(text)} bytes, counting placeholders at their longest).", field)
+                              f"{text_budget_bytes(text, group=group)} bytes, counting placeholders at their "
+                              "longest).", field)
 
 
 def _max_bytes(limit: int):

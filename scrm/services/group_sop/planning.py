@@ -1,0 +1,192 @@
+"""Creating group SOP executions ahead, and the ``group-sop`` sweep that runs them.
+
+Executions are inserted set-based (INSERT ... SELECT ... ON CONFLICT DO NOTHING on the unique
+(plan, step, group, member, due_at)), so planning is idempotent and two schedulers create each
+execution once:
+
+* fixed schedules: the plan's occurrences within SCRM_GROUP_SOP_HORIZON_DAYS × the groups the
+  targets match now, one statement per plan; re-planned every PLAN_EVERY (new groups, labels,
+  codes) and at once when the plan is created, edited or resumed;
+* relative schedules: for each group created / customer who joined since the plan started (and
+  since the last planning run, less a margin), every step of the series, due PLAN_GRACE ago or
+  later.
+
+The sweep then enqueues one job per (plan, step, owner) with executions due, marking them
+``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
+REQUEUE_AFTER), and one result check per mass-send ``msgid`` due.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import DateTime, String, and_, exists, literal, or_, select, true, union_all, update
+
+from scrm.clock import utcnow
+from scrm.config import settings
+from scrm.db import dialect_insert
+from scrm.extensions import db
+from scrm.models import (
+    ExecutionStatus,
+    GroupChat,
+    GroupChatStatus,
+    GroupMember,
+    GroupSop,
+    GroupSopExecution,
+    GroupSopStatus,
+    GroupSopStep,
+    ScheduleKind,
+    Staff,
+)
+from scrm.queueing import enqueue_many
+from scrm.services.group_sop import schedule, targets
+
+PLAN_EVERY = timedelta(minutes=10)   # fixed schedules: re-evaluate the targets this often
+EVENT_MARGIN = timedelta(hours=1)     # relative schedules: events seen late by this much still count
+PLAN_GRACE = timedelta(hours=1)       # an execution already this far past due is not created
+REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
+CHECK_LEASE = timedelta(minutes=5)
+INTERRUPTED_AFTER = timedelta(minutes=10)
+REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
+STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
+RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
+INSERT_COLUMNS = ("corp_id", "plan_id", "step_id", "chat_id", "member_id", "owner", "delivery", "due_at",
+                  "status", "attempts", "created_at")
+
+
+def live_steps(plan_ids: list[int]) -> dict[int, list[GroupSopStep]]:
+    result: dict[int, list[GroupSopStep]] = {plan_id: [] for plan_id in plan_ids}
+    for step in db.session.scalars(select(GroupSopStep).where(
+            GroupSopStep.plan_id.in_(plan_ids), GroupSopStep.deleted.is_(False))
+            .order_by(GroupSopStep.position, GroupSopStep.id)):
+        result[step.plan_id].append(step)
+    return result
+
+
+def _insert(select_stmt) -> int:
+    stmt = dialect_insert()(GroupSopExecution).from_select(INSERT_COLUMNS, select_stmt).on_conflict_do_nothing()
+    return db.session.execute(stmt).rowcount or 0
+
+
+def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
+    return (literal(plan.corp_id, String), literal(plan.id), literal(step.id), GroupChat.chat_id, member,
+            GroupChat.owner, literal(plan.delivery, String), due, literal(ExecutionStatus.PENDING.value, String),
+            literal(0), literal(now, DateTime))
+
+
+def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None, *,
+             since: datetime | None = None) -> int:
+    """Create the plan's executions that are missing (the caller commits). Returns rows added."""
+    steps = live_steps([plan.id])[plan.id] if steps is None else steps
+    if plan.status != GroupSopStatus.ACTIVE or not steps:
+        return 0
+    kind = ScheduleKind(plan.schedule["kind"])
+    where = targets.clause(plan.corp_id, plan.targets or {})
+    if not kind.relative:
+        dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
+        if not dues:
+            return 0
+        occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
+        return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
+                       .select_from(GroupChat).join(occ, true()).where(where))
+    since = max(plan.starts_at, since or plan.starts_at)
+    if kind == ScheduleKind.GROUP_CREATED:
+        events = select(GroupChat.chat_id, literal("", String).label("member_id"), GroupChat.create_time.label("at")) \
+            .where(where, GroupChat.create_time >= since)
+    else:
+        events = select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time.label("at")).join(
+            GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)) \
+            .where(where, GroupMember.type == 2, GroupMember.quit_time.is_(None), GroupMember.join_time >= since)
+    rows = db.session.execute(events).all()
+    values = []
+    for chat_id, member_id, at in rows:
+        for step in steps:
+            due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
+            if due >= now - PLAN_GRACE:
+                values.append({"corp_id": plan.corp_id, "plan_id": plan.id, "step_id": step.id, "chat_id": chat_id,
+                               "member_id": member_id, "delivery": plan.delivery, "due_at": due,
+                               "status": ExecutionStatus.PENDING, "attempts": 0, "created_at": now})
+    if not values:
+        return 0
+    owners = dict(db.session.execute(select(GroupChat.chat_id, GroupChat.owner).where(
+        GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all())
+    for value in values:
+        value["owner"] = owners.get(value["chat_id"])
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing()
+    return db.session.execute(stmt, values).rowcount or 0
+
+
+def plan_all(now: datetime) -> int:
+    """Plan every active plan that is due a planning run: fixed schedules every PLAN_EVERY,
+    relative ones every run (only events since the last run). Commits."""
+    plans = list(db.session.scalars(select(GroupSop).where(GroupSop.status == GroupSopStatus.ACTIVE)
+                                    .order_by(GroupSop.id)))
+    steps = live_steps([p.id for p in plans]) if plans else {}
+    added = 0
+    for plan in plans:
+        relative = ScheduleKind(plan.schedule["kind"]).relative
+        if not relative and plan.planned_at is not None and now - plan.planned_at < PLAN_EVERY:
+            continue
+        since = plan.planned_at - EVENT_MARGIN if relative and plan.planned_at else None
+        added += plan_one(plan, now, steps[plan.id], since=since)
+        plan.planned_at = now
+    db.session.commit()
+    return added
+
+
+def close_executions(condition, status: ExecutionStatus, result: str, error: str | None, now: datetime) -> None:
+    db.session.execute(update(GroupSopExecution).where(condition, GroupSopExecution.status == ExecutionStatus.PENDING)
+                       .values(status=status, result=result, error=error, finished_at=now))
+
+
+def _tidy(now: datetime) -> None:
+    """Set-based state changes: interrupted runs, dismissed groups, members who left, reminders
+    never sent."""
+    E = GroupSopExecution  # noqa: N806
+    db.session.execute(update(E).where(E.status == ExecutionStatus.RUNNING, E.started_at < now - INTERRUPTED_AFTER)
+                       .values(status=ExecutionStatus.FAILED, result="error", finished_at=now,
+                               error="interrupted (never retried: an execution runs at most once)"))
+    close_executions(exists().where(GroupChat.corp_id == E.corp_id, GroupChat.chat_id == E.chat_id,
+                                    GroupChat.status == GroupChatStatus.DISMISSED),
+                     ExecutionStatus.SKIPPED, "dismissed", "the group was dismissed", now)
+    close_executions(and_(E.member_id != "", exists().where(
+        GroupMember.corp_id == E.corp_id, GroupMember.chat_id == E.chat_id, GroupMember.member_id == E.member_id,
+        GroupMember.quit_time.is_not(None))), ExecutionStatus.SKIPPED, "member_left", "the member left the group", now)
+    db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
+                                       E.started_at < now - REMINDER_GIVE_UP)
+                       .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
+                               error="the owner never sent it from the sidebar"))
+    db.session.commit()
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Plan, tidy, then enqueue due executions (one job per plan, step and owner) and due
+    result checks. Returns the number of jobs enqueued."""
+    now = now or utcnow()
+    _tidy(now)
+    plan_all(now)
+    E = GroupSopExecution  # noqa: N806
+    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
+    due = db.session.execute(
+        update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
+                        or_(E.queued_at.is_(None), E.queued_at < now - REQUEUE_AFTER))
+        .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)).all()
+    checks = db.session.scalars(
+        update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
+                        E.next_check_at <= now).values(next_check_at=now + CHECK_LEASE).returning(E.msgid)).all()
+    db.session.commit()
+    as_of, stamp = now.isoformat(), int(now.timestamp())
+    runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
+    if runs:
+        enqueue_many(RUN_JOB, [(f"gsop-{p}-{s}-{o}-{stamp}", (p, s, o, as_of)) for p, s, o in runs],
+                     queue="messages")
+    msgids = sorted(set(checks))
+    if msgids:
+        enqueue_many(CHECK_JOB, [(f"gsop-check-{m}-{stamp}", (m, as_of)) for m in msgids], queue="messages")
+    return len(runs) + len(msgids)
+
+
+def owner_left(corp_id: str, userid: str | None) -> bool:
+    if not userid:
+        return True
+    row = db.session.execute(select(Staff.status, Staff.left_at).filter_by(corp_id=corp_id, userid=userid)).first()
+    return row is not None and (row.status == 5 or row.left_at is not None)
