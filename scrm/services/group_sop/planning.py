@@ -111,8 +111,9 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all())
     for value in values:
         value["owner"] = owners.get(value["chat_id"])
-    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing()
-    return db.session.execute(stmt, values).rowcount or 0
+    stmt = dialect_insert()(GroupSopExecution.__table__).on_conflict_do_nothing()
+    added = db.session.connection().execute(stmt, values).rowcount
+    return added if added >= 0 else len(values)
 
 
 def plan_all(now: datetime) -> int:
