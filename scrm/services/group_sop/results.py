@@ -49,15 +49,14 @@ def check_msg(msgid: str, as_of: datetime | None = None) -> str:
     waiting = list(db.session.scalars(select(E).where(E.msgid == msgid, E.status == ExecutionStatus.AWAITING)))
     if not waiting:
         return "skipped"
-    corp_id, owner = waiting[0].corp_id, waiting[0].owner
-    client = wecom_client(corp_id)
+    client = wecom_client(waiting[0].corp_id)
     try:
         tasks = _pages(lambda c: client.get_groupmsg_task(msgid, cursor=c), "task_list")
-        status = next((t for t in tasks if t.get("userid") == owner), {}).get("status")
-        sends = {}
-        if status == 2:
-            for row in _pages(lambda c: client.get_groupmsg_send_result(msgid, owner, cursor=c), "send_list"):
-                sends[row.get("chat_id")] = row
+        statuses = {t.get("userid"): t.get("status") for t in tasks}
+        sends: dict[tuple[str, str], dict] = {}
+        for owner in sorted({e.owner for e in waiting if statuses.get(e.owner) == 2}):
+            for row in _pages(lambda c, o=owner: client.get_groupmsg_send_result(msgid, o, cursor=c), "send_list"):
+                sends[(owner, row.get("chat_id"))] = row
     except WeComError as exc:
         for each in waiting:
             if exc.retryable:
@@ -66,27 +65,30 @@ def check_msg(msgid: str, as_of: datetime | None = None) -> str:
                 each.status, each.result, each.error, each.finished_at = ExecutionStatus.FAILED, "error", str(exc), now
         db.session.commit()
         return "retry" if exc.retryable else "failed"
-    left = owner_left(corp_id, owner)
+    left = {owner for owner in {e.owner for e in waiting} if owner_left(waiting[0].corp_id, owner)}
     for each in waiting:
-        send = sends.get(each.chat_id)
-        if send is not None and send.get("status") in SEND_RESULTS:
-            result, final = SEND_RESULTS[send["status"]]
-            each.status, each.result, each.finished_at = final, result, now
-            each.error = RESULT_ERRORS.get(result)
-            if result == "sent":
-                each.sent_at = from_timestamp(send.get("send_time")) or now
-        elif left:
-            each.status, each.result, each.finished_at = ExecutionStatus.FAILED, "owner_left", now
-            each.error = "the owner left the company before sending it"
-        elif now - (each.sent_at or each.started_at or now) > GIVE_UP_AFTER:
-            each.status, each.result, each.finished_at = ExecutionStatus.FAILED, "not_sent", now
-            each.error = "the owner never confirmed the mass send"
-        else:
-            waited = now - (each.sent_at or now)
-            each.next_check_at = now + min(max(FIRST_CHECK, waited), MAX_CHECK_INTERVAL)
-            each.result = "not_sent_yet" if status != 2 else "pending"
+        _apply(each, sends.get((each.owner, each.chat_id)), statuses.get(each.owner), each.owner in left, now)
     db.session.commit()
     return "checked"
+
+
+def _apply(each: GroupSopExecution, send: dict | None, owner_status: int | None, left: bool, now: datetime) -> None:
+    if send is not None and send.get("status") in SEND_RESULTS:
+        result, final = SEND_RESULTS[send["status"]]
+        each.status, each.result, each.finished_at = final, result, now
+        each.error = RESULT_ERRORS.get(result)
+        if result == "sent":
+            each.sent_at = from_timestamp(send.get("send_time")) or now
+    elif left:
+        each.status, each.result, each.finished_at = ExecutionStatus.FAILED, "owner_left", now
+        each.error = "the owner left the company before sending it"
+    elif now - (each.sent_at or each.started_at or now) > GIVE_UP_AFTER:
+        each.status, each.result, each.finished_at = ExecutionStatus.FAILED, "not_sent", now
+        each.error = "the owner never confirmed the mass send"
+    else:
+        waited = now - (each.sent_at or now)
+        each.next_check_at = now + min(max(FIRST_CHECK, waited), MAX_CHECK_INTERVAL)
+        each.result = "not_sent_yet" if owner_status != 2 else "pending"
 
 
 # ---- the sidebar's one-tap send -----------------------------------------------------------------
