@@ -48,7 +48,7 @@ from scrm.services.sop import reminder_allowed
 from scrm.wecom import WeComError, retry
 
 MAX_ATTEMPTS = retry.TASK_MAX_ATTEMPTS
-FIRST_CHECK = timedelta(minutes=10)
+FIRST_CHECK = timedelta(minutes=2)  # owners confirm a group task quickly, or it waits (back-off)
 CHATS_PER_TASK = 2000  # add_msg_template chat_id_list
 E = GroupSopExecution
 
