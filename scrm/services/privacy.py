@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -24,6 +24,7 @@ from scrm.models import (
     FollowRelation,
     FollowUp,
     GroupMember,
+    GroupSopExecution,
     TimelineEntry,
     WelcomeMessage,
 )
@@ -54,6 +55,13 @@ def erase_customer(corp_id: str, external_userid: str, *, actor: str) -> dict[st
         "customer_field_value": update(CustomerFieldValue).filter_by(**of_customer).values(value=None),
         "timeline_entry": update(TimelineEntry).filter_by(**of_customer).values(summary=None, data=None),
         "welcome_message": update(WelcomeMessage).filter_by(**of_customer).values(content=None),
+        # New-member messages carry the member's name (and go out as one message with others').
+        "group_sop_execution": update(GroupSopExecution).where(
+            GroupSopExecution.corp_id == corp_id, or_(
+                GroupSopExecution.member_id == external_userid,
+                GroupSopExecution.msgid.in_(select(GroupSopExecution.msgid).where(
+                    GroupSopExecution.corp_id == corp_id, GroupSopExecution.member_id == external_userid,
+                    GroupSopExecution.msgid.is_not(None))))).values(content=None),
         "group_member": update(GroupMember).filter_by(corp_id=corp_id, member_id=external_userid).values(
             name=None, group_nickname=None, unionid=None),
         "archived_message": update(ArchivedMessage).filter_by(corp_id=corp_id, from_id=external_userid)

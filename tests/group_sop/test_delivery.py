@@ -220,3 +220,20 @@ def test_group_code_targets_include_rooms_wecom_created(app, api, groups, mass_o
     assert created["target_groups"] == 2
     tick(MON + timedelta(hours=1))
     assert bodies(mass_ok, MASS)[0]["chat_id_list"] == ["wrA", "wrAUTO"]
+
+
+def test_erasing_a_customer_blanks_the_new_member_messages_naming_them(app, api, groups, mass_ok, tick):
+    from scrm.models import Customer
+    from scrm.services import privacy
+    created = plan(api, {"targets": {"chat_ids": ["wrB"]}, "schedule": {"kind": "member_joined"},
+                         "steps": SERIES[:1]})
+    joined = MON + timedelta(hours=1)
+    gen_member(groups["wrB"], "wmErase", name="要删除的人", join_time=joined)
+    gen_member(groups["wrB"], "wmStay", name="留下的人", join_time=joined)
+    db.session.add(Customer(corp_id=TEST_CORP_ID, external_userid="wmErase", name="要删除的人"))
+    db.session.commit()
+    tick(joined + timedelta(minutes=1))
+    assert all("要删除的人" in r.content["text"]["content"] for r in executions(plan_id=created["id"]))
+    counts = privacy.erase_customer(TEST_CORP_ID, "wmErase", actor="test")
+    assert counts["group_sop_execution"] == 2
+    assert [r.content for r in executions(plan_id=created["id"])] == [None, None]
