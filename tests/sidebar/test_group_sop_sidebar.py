@@ -55,6 +55,8 @@ def reminded(app, client, wecom, tick):
                    "attachments": [{"msgtype": "link", "title": "今日福利", "url": "https://example.com/w"}]}]})
     assert created.status_code == 201, created.json
     wecom.add(responses.POST, url("message/send"), json={**OK, "invaliduser": "", "msgid": "msg1"})
+    wecom.add(responses.POST, url("externalcontact/groupchat/statistic"),  # the nightly group figures, same tick
+              json={**OK, "total": 0, "next_offset": 0, "items": []})
     tick(DUE + timedelta(minutes=1))
     (execution,) = db.session.scalars(select(GroupSopExecution).filter_by(status="awaiting"))
     assert (execution.result, execution.owner) == ("reminded", "zhangsan")
