@@ -82,7 +82,8 @@ def test_the_group_view_shows_the_reminder_and_the_calendar(reminded, client):
     assert reminder["preview"] == f"欢迎来到{NAME}，我是张三"  # as-is: the page inserts it as text
     upcoming = sop["upcoming"]
     assert [u["due_at"] for u in upcoming] == [f"2026-12-0{d}T01:00:00Z" for d in range(2, 9)]  # the next 7 days
-    assert {(u["status_label"], u["plan_name"], u["step_name"]) for u in upcoming} == {("待执行", "每日福利", "早安提醒")}
+    assert {(u["status_label"], u["plan_name"], u["step_name"]) for u in upcoming} == {
+        ("待执行", "每日福利", "早安提醒")}
     assert [r["id"] for r in sop["recent"]] == [execution.id]
 
 

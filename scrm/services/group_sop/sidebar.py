@@ -92,10 +92,10 @@ def group_sops(corp_id: str, userid: str, chat_id: str, now: datetime | None = N
     firsts: dict[tuple[int, int], E] = {}
     for each in waiting:
         firsts.setdefault((each.plan_id, each.step_id), each)
-    upcoming = list(db.session.scalars(base.where(
-        E.status.in_((ExecutionStatus.PENDING, ExecutionStatus.RUNNING)), E.due_at < now + timedelta(days=CALENDAR_DAYS))
-        .limit(CALENDAR_LIMIT)))
-    recent = list(db.session.scalars(base.where(E.status.not_in((ExecutionStatus.PENDING, ExecutionStatus.RUNNING)))
+    to_run = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+    upcoming = list(db.session.scalars(base.where(E.status.in_(to_run), E.due_at < now + timedelta(days=CALENDAR_DAYS))
+                                       .limit(CALENDAR_LIMIT)))
+    recent = list(db.session.scalars(base.where(E.status.not_in(to_run))
                                      .order_by(None).order_by(func.coalesce(E.finished_at, E.due_at).desc(),
                                                               E.id.desc()).limit(RECENT_LIMIT)))
     reminders = []
