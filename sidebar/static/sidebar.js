@@ -823,7 +823,7 @@
       if (!r.ok) { status.className = "error"; status.textContent = errorText(r); return; }
       var x = r.data.execution || {}, messages = r.data.messages || [];
       heading.textContent = (x.plan_name || "") + " · " + (x.step_name || "");
-      meta.textContent = "群聊 " + (x.group_name || "未命名群聊") + " · 计划 " + when(x.due_at);
+      meta.textContent = (x.chat_id === chatId ? "" : "群聊 " + (x.group_name || "未命名群聊") + " · ") + "计划 " + when(x.due_at);
       list.replaceChildren();
       messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
       if (r.data.unsendable) item.insertBefore(el("p", "error", r.data.unsendable + " 个附件已失效，不会发送"), status);

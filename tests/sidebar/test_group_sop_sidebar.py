@@ -84,7 +84,7 @@ def test_the_group_view_shows_the_reminder_and_the_calendar(reminded, client):
     assert [u["due_at"] for u in upcoming] == [f"2026-12-0{d}T01:00:00Z" for d in range(2, 9)]  # the next 7 days
     assert {(u["status_label"], u["plan_name"], u["step_name"]) for u in upcoming} == {
         ("待执行", "每日福利", "早安提醒")}
-    assert [r["id"] for r in sop["recent"]] == [execution.id]
+    assert sop["recent"] == []  # the reminder is listed once, above
 
 
 def test_the_owner_gets_the_content_and_sends_it_once(reminded, client):
@@ -142,3 +142,33 @@ def test_a_reminder_given_up_is_not_sent(reminded, client):
     response = client.post(f"/sidebar/api/group-sop-executions/{execution.id}/sent")
     assert (response.status_code, response.json["message"]) == (409, "该提醒已失效，无需再发送")
     assert db.session.scalars(select(AuditLog).filter_by(action="send_group_sop_step")).all() == []
+
+
+def test_new_members_waiting_together_are_greeted_in_one_send(app, client, wecom, tick):
+    """The new-member series: two customers joined before the step ran; one reminder for both,
+    {nickname} naming them, and one send marks both executions."""
+    gen_staff(userid="zhangsan", name="张三")
+    group = gen_group(name=NAME, owner="zhangsan")
+    gen_member(group, "zhangsan", type=1)
+    clock.freeze(T0)
+    created = client.post("/api/v1/group-sops", headers={"Authorization": f"Bearer {gen_token()}"}, json={
+        "name": "新人欢迎", "targets": {"chat_ids": [group.chat_id]}, "delivery": "reminder",
+        "schedule": {"kind": "member_joined"},
+        "steps": [{"name": "入群欢迎", "delay_minutes": 5, "text": "欢迎{nickname}加入{group_name}"}]})
+    assert created.status_code == 201, created.json
+    gen_member(group, "wmA", type=2, name="小<i>明</i>", join_time=T0 + timedelta(minutes=1))
+    gen_member(group, "wmB", type=2, name="小红", join_time=T0 + timedelta(minutes=2))
+    wecom.add(responses.POST, url("message/send"), json={**OK, "invaliduser": "", "msgid": "msg1"})
+    wecom.add(responses.POST, url("externalcontact/groupchat/statistic"),
+              json={**OK, "total": 0, "next_offset": 0, "items": []})
+    tick(T0 + timedelta(minutes=3))  # planned
+    tick(T0 + timedelta(minutes=8))  # both due: one card
+    assert len(bodies(wecom, "message/send")) == 1
+    login(client, "zhangsan")
+    (reminder,) = client.get(f"/sidebar/api/groups/{group.chat_id}").json["sop"]["reminders"]
+    shown = client.get(f"/sidebar/api/group-sop-executions/{reminder['id']}").json
+    assert shown["messages"] == [{"msgtype": "text", "text": {"content": f"欢迎小<i>明</i>、小红加入{NAME}"}}]
+    assert client.post(f"/sidebar/api/group-sop-executions/{reminder['id']}/sent").json["status"] == "sent"
+    db.session.expire_all()
+    rows = db.session.scalars(select(GroupSopExecution).order_by(GroupSopExecution.member_id))
+    assert [(e.member_id, e.status) for e in rows] == [("wmA", "sent"), ("wmB", "sent")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 
 from scrm.clock import iso_z, utcnow
 from scrm.extensions import db
@@ -84,7 +84,7 @@ def _preview(content: dict | None) -> str:
 def group_sops(corp_id: str, userid: str, chat_id: str, now: datetime | None = None) -> dict[str, Any]:
     """The group's SOP block of the sidebar's group view (the caller checked the staff member may
     view the group): pending reminders (one per plan and step, oldest first), the executions due
-    in the next 7 days (and those still to run), the last few done."""
+    in the next 7 days (and those still to run), the last few others done or waiting."""
     now = now or utcnow()
     owner = db.session.scalar(select(GroupChat.owner).filter_by(corp_id=corp_id, chat_id=chat_id))
     base = executions_query(corp_id, chat_id=chat_id)
@@ -95,7 +95,8 @@ def group_sops(corp_id: str, userid: str, chat_id: str, now: datetime | None = N
     to_run = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
     upcoming = list(db.session.scalars(base.where(E.status.in_(to_run), E.due_at < now + timedelta(days=CALENDAR_DAYS))
                                        .limit(CALENDAR_LIMIT)))
-    recent = list(db.session.scalars(base.where(E.status.not_in(to_run))
+    waiting_reminder = and_(E.delivery == "reminder", E.status == ExecutionStatus.AWAITING)  # listed above
+    recent = list(db.session.scalars(base.where(E.status.not_in(to_run), not_(waiting_reminder))
                                      .order_by(None).order_by(func.coalesce(E.finished_at, E.due_at).desc(),
                                                               E.id.desc()).limit(RECENT_LIMIT)))
     reminders = []
