@@ -1,4 +1,4 @@
-"""The content library (话术/素材) and SOP reminder tasks in the sidebar (sidebar/CONTRACT.md):
+"""The content library (话术/素材), SOP reminder tasks and group SOP reminders in the sidebar (sidebar/CONTRACT.md):
 list and search what to send, each item with its ``ww.sendChatMessage`` argument; count, audit
 and time-line a send. Texts go out as-is: the page inserts them as text, never as HTML."""
 from __future__ import annotations
@@ -8,6 +8,7 @@ from flask import Response, g, jsonify, request
 from scrm.schemas import sidebar_requests as schemas
 from scrm.services import library
 from scrm.services import sidebar_actions as actions
+from scrm.services import sidebar_group_sop as group_sop
 from sidebar import bp
 from sidebar.auth import error, require_staff
 from sidebar.inputs import ID, args, body
@@ -61,6 +62,30 @@ def sop_task_sent(task_id: int):
 def sop_tasks():
     external_userid = args(schemas.SopTasksArgsSchema())["external_userid"]
     return jsonify(actions.pending_reminders(g.staff.corp_id, g.staff.userid, external_userid))
+
+
+@bp.get(f"/api/group-sop-executions/<{ID}:execution_id>")
+@require_staff
+def group_sop_execution(execution_id: int):
+    return _execution_answer(group_sop.execution, execution_id)
+
+
+@bp.post(f"/api/group-sop-executions/<{ID}:execution_id>/sent")
+@require_staff
+def group_sop_execution_sent(execution_id: int):
+    return _execution_answer(group_sop.execution_sent, execution_id, ip=request.remote_addr)
+
+
+def _execution_answer(use_case, execution_id: int, **kwargs):
+    """A group SOP reminder for the group's current owner; others the 403 of a customer SOP task."""
+    try:
+        return jsonify(use_case(g.staff.corp_id, g.staff.userid, execution_id, **kwargs))
+    except group_sop.NotFound:
+        return error(404, "任务不存在")
+    except group_sop.NotYours:
+        return error(403, "无权查看该任务")
+    except group_sop.Closed:
+        return error(409, "该提醒已失效，无需再发送")
 
 
 @bp.get("/media/<token>")

@@ -23,7 +23,20 @@ from sqlalchemy import Select, func, or_, select, update
 from scrm.clock import iso_z, utcnow
 from scrm.config import settings
 from scrm.extensions import db
-from scrm.models import ContentItem, Customer, MediaAsset, Sop, SopStatus, SopStep, SopTask, Staff, TaskStatus
+from scrm.models import (
+    ContentItem,
+    Customer,
+    GroupSop,
+    GroupSopStatus,
+    GroupSopStep,
+    MediaAsset,
+    Sop,
+    SopStatus,
+    SopStep,
+    SopTask,
+    Staff,
+    TaskStatus,
+)
 from scrm.schemas.library import body_errors
 from scrm.services import access, timeline
 from scrm.services.content import render_text, validate_attachments, wecom_attachments
@@ -114,8 +127,9 @@ def _signer() -> URLSafeTimedSerializer:
 
 def media_url(asset_id: int, owner: tuple[str, int]) -> str:
     """A public, unguessable URL of an image asset (mini-program covers: the JS-SDK wants a URL),
-    for ``owner``: ("content", item id) or ("sop_step", step id), the item that sends it. It
-    works for SCRM_MEDIA_URL_MAX_AGE_DAYS, and only while the owner exists and still sends that image."""
+    for ``owner``: ("content", item id), ("sop_step", step id) or ("group_sop_step", step id), the
+    item that sends it. It works for SCRM_MEDIA_URL_MAX_AGE_DAYS, and only while the owner exists
+    and still sends that image."""
     return f"{settings().public_url}/sidebar/media/{_signer().dumps([asset_id, *owner])}"
 
 
@@ -129,9 +143,17 @@ def _still_sends(corp_id: str, kind: str, owner_id: int, asset_id: int) -> bool:
         step = db.session.get(SopStep, owner_id)
         if step is None or step.corp_id != corp_id or step.deleted:
             return False
-        return db.session.get(Sop, step.sop_id).status != SopStatus.DELETED and any(
-            a.get("msgtype") == "miniprogram" and a.get("media") == asset_id for a in step.attachments or [])
+        return db.session.get(Sop, step.sop_id).status != SopStatus.DELETED and _sends_cover(step, asset_id)
+    if kind == "group_sop_step":
+        step = db.session.get(GroupSopStep, owner_id)
+        if step is None or step.corp_id != corp_id or step.deleted:
+            return False
+        return db.session.get(GroupSop, step.plan_id).status != GroupSopStatus.DELETED and _sends_cover(step, asset_id)
     return False
+
+
+def _sends_cover(step: SopStep | GroupSopStep, asset_id: int) -> bool:
+    return any(a.get("msgtype") == "miniprogram" and a.get("media") == asset_id for a in step.attachments or [])
 
 
 def media_asset(token: str) -> MediaAsset | None:

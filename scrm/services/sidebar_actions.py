@@ -1,6 +1,7 @@
 """The chat sidebar's use cases (sidebar/ is their HTTP adapter), each owning its transaction:
 committed when it returns, rolled back when it raises. The customer and group views and edits
-are scrm/services/profile.py's, the content library and SOP reminder tasks library.py's; this
+are scrm/services/profile.py's, the content library and SOP reminder tasks library.py's, group
+SOP reminders scrm/services/group_sop/sidebar.py's (use cases in sidebar_group_sop.py); this
 module adds the transaction, the reads the adapter used to make itself, and the ids that do
 not exist (NotFound) or are someone else's (NotYours)."""
 from __future__ import annotations
@@ -16,6 +17,7 @@ from scrm.clock import iso_z
 from scrm.extensions import db
 from scrm.models import SopTask, Staff
 from scrm.services import access, library, profile
+from scrm.services.group_sop import sidebar as group_sop_sidebar
 from scrm.services.localtime import zone
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,7 +65,13 @@ set_tags = use_case(profile.set_tags)
 set_stage = use_case(profile.set_stage)
 set_fields = use_case(profile.set_fields)
 set_remark = use_case(profile.set_remark)
-group_view = use_case(profile.group_view)
+
+
+@use_case
+def group_view(corp_id: str, userid: str, chat_id: str, *, ip: str | None = None) -> dict[str, Any]:
+    """The group view (profile.py, access checked there) with its group SOPs (calendar, reminders)."""
+    view = profile.group_view(corp_id, userid, chat_id, ip=ip)
+    return {**view, "sop": group_sop_sidebar.group_sops(corp_id, userid, chat_id)}
 
 
 @use_case

@@ -781,10 +781,77 @@
       members.appendChild(li);
     });
     stats.appendChild(members);
-    var sop = card("群SOP");
-    append(sop, el("p", "muted", "群SOP（后续版本提供）"));
     view.replaceChildren();
-    append(view, head, notice, stats, sop);
+    append(view, head, groupSopCard(chatId, d.sop || {}), notice, stats);
+  }
+
+  // ---- group SOPs: the group's reminders to send and its calendar (?group_sop=<execution id>) -----
+
+  function groupSopCard(chatId, sop) {
+    var box = card("群SOP", "group-sop");
+    var reminders = sop.reminders || [], linked = params.get("group_sop");
+    if (linked && !reminders.some(function (r) { return String(r.id) === linked; })) {
+      box.appendChild(groupSopReminder(linked, null, chatId));
+    }
+    reminders.forEach(function (r) { box.appendChild(groupSopReminder(String(r.id), r, chatId)); });
+    [["未来 " + (sop.days || 7) + " 天", sop.upcoming || []], ["最近执行", sop.recent || []]].forEach(function (part) {
+      if (!part[1].length) return;
+      var list = el("ul", "list calendar");
+      part[1].forEach(function (x) {
+        var state = x.status_label + (x.result_label && x.result_label !== x.status_label ? "：" + x.result_label : "");
+        append(list, append(el("li"), el("span", "muted", when(x.due_at) + " "),
+                            el("span", null, (x.plan_name || "") + " · " + (x.step_name || "")), el("span", "pill", state)));
+      });
+      append(box, el("h3", null, part[0]), list);
+    });
+    if (!box.querySelector("li, .group-sop-task")) box.appendChild(el("p", "muted", "暂无群SOP"));
+    return box;
+  }
+
+  function groupSopReminder(id, summary, chatId) {
+    var item = el("div", "sop-task group-sop-task");
+    var heading = el("div", null, summary ? (summary.plan_name || "") + " · " + (summary.step_name || "") : "群SOP 待发送");
+    var meta = el("div", "muted", summary ? "计划 " + when(summary.due_at) + " · " + summary.status_label : "");
+    var list = el("ul", "list"), status = el("p", "muted");
+    if (summary && summary.preview) list.appendChild(el("li", "message", summary.preview));
+    append(item, heading, meta, list, status);
+    if (summary && !summary.can_send) {
+      status.textContent = "仅群主可以发送";
+      return item;
+    }
+    request("GET", "group-sop-executions/" + enc(id)).then(function (r) {
+      if (!r.ok) { status.className = "error"; status.textContent = errorText(r); return; }
+      var x = r.data.execution || {}, messages = r.data.messages || [];
+      heading.textContent = (x.plan_name || "") + " · " + (x.step_name || "");
+      meta.textContent = (x.chat_id === chatId ? "" : "群聊 " + (x.group_name || "未命名群聊") + " · ") + "计划 " + when(x.due_at);
+      list.replaceChildren();
+      messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
+      if (r.data.unsendable) item.insertBefore(el("p", "error", r.data.unsendable + " 个附件已失效，不会发送"), status);
+      if (x.status === "sent") { status.textContent = "已于 " + when(x.sent_at) + " 发送"; return; }
+      if (!x.sendable) { status.textContent = x.status_label + (x.result_label ? "：" + x.result_label : ""); return; }
+      if (!chatId) { status.textContent = "请打开该群聊，在工具栏中打开侧边栏后一键发送。"; return; }
+      if (x.chat_id !== chatId) {
+        status.textContent = "这条提醒属于群「" + (x.group_name || "未命名群聊") + "」，请打开该群聊后发送。";
+        return;
+      }
+      var send = button("发送", "primary small", function () {
+        send.disabled = true;
+        sendAll(messages).then(function () {
+          return request("POST", "group-sop-executions/" + enc(id) + "/sent").then(function (done) {
+            if (!done.ok) throw {errMsg: errorText(done)};
+            status.textContent = "已于 " + when(done.data.sent_at) + " 发送";
+            send.remove();
+            toast("群SOP 消息已发送");
+          });
+        }).catch(function (err) {
+          send.disabled = false;
+          toast("发送失败：" + wwError(err), true);
+        });
+      });
+      send.disabled = !messages.length;
+      item.appendChild(send);
+    });
+    return item;
   }
 
   // ---- where the page was opened -------------------------------------------------------------------
@@ -805,6 +872,8 @@
       current = null;
       showState("请从聊天窗口打开", "这个页面是客户聊天的工具栏，请在与客户的单聊或客户群的工具栏中打开。");
       if (params.get("sop_step")) loadSopTask(params.get("sop_step"), true);
+      if (params.get("group_sop")) sopBox.appendChild(append(card("群SOP 待发送"),
+                                                             groupSopReminder(params.get("group_sop"), null, null)));
     }).catch(function (err) {
       showState("企业微信接口错误", wwError(err), {label: "重试", run: fromContext}, true);
     });

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,7 +56,8 @@ def shot(target, name: str) -> Path:
 
 def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     sb = Sandbox(stack)
-    staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]["userid"]
+    staff_row = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]
+    staff = staff_row["userid"]
 
     # The world: a corp tag, two custom fields, and a customer whose name is markup.
     sb.act("create_corp_tag", group_name="浏览器测试", tag_name="高意向")
@@ -167,7 +169,8 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     # 6. The group chat view, and from a member back to their customer view.
     frame = open_chat(chat=group)
     frame.locator(".head .name").wait_for(timeout=20_000)
-    assert frame.get_by_text("群SOP（后续版本提供）").count() == 1
+    assert frame.locator("h2", has_text="群SOP").count() == 1
+    assert frame.locator(".group-sop").get_by_text("暂无群SOP").count() == 1  # no plan yet
     member = frame.locator(".members button.member", has_text=XSS)
     member.wait_for()
     assert frame.locator(".numbers").text_content().count("客户") == 1
@@ -176,7 +179,7 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     frame.locator(".head .name", has_text=XSS).wait_for()
     assert frame.locator(".follow-ups li", has_text="电话沟通").count() == 1
     frame.locator("#back").click()
-    frame.get_by_text("群SOP（后续版本提供）").wait_for()
+    frame.locator("h2", has_text="群SOP").wait_for()
 
     # 7. A customer only WeCom knows yet (seeded in the simulator, never synced): 客户尚未同步,
     #    then fetched from WeCom on request.
@@ -208,6 +211,33 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     wait_for(lambda: [e for e in sb.feed("chat_message") if e.get("external_userid") == sop_customer
                       and e["text"] == wanted], "the SOP content in the chat")
     assert [s["status"] for s in sb.api(f"customers/{sop_customer}/sops")[0]["steps"]] == ["sent"]  # the card
+
+    # 9. A group SOP reminder: a plan for the staff member's new groups; the card goes to the
+    #    owner, and the new group's sidebar holds the content (its name is markup) to send in one tap.
+    plan = sb.post("group-sops", {"name": "新群欢迎", "targets": {"owners": [staff]}, "delivery": "reminder",
+                                  "schedule": {"kind": "group_created"},
+                                  "steps": [{"name": "建群欢迎", "delay_minutes": 0,
+                                             "text": "欢迎来到{group_name}，我是{staff_name}"}]})
+    time.sleep(1.1)  # the group is created after the plan starts (WeCom's times are whole seconds)
+    new_group = sb.act("create_group", owner=staff, name=XSS, member_ids=[customer])["chat_id"]
+    wait_for(lambda: sb.api(f"groups/{new_group}"), "the new group in the service")
+    wait_for(lambda: (sb.flask("scrm", "tick"), [e for e in sb.feed("app_message")
+                                                 if "群SOP提醒" in str(e.get("content"))])[1],
+             "the group SOP reminder card")
+    frame = open_chat(chat=new_group)
+    reminder = frame.locator(".group-sop-task", has_text="建群欢迎")
+    reminder.wait_for(timeout=20_000)
+    wanted = f"欢迎来到{XSS}，我是{staff_row['name']}"  # {group_name}, {staff_name} rendered, shown as text
+    expect(reminder.locator(".message")).to_have_text([wanted])
+    shot(page.locator("#sidebar-frame"), "08-group-sop-reminder")
+    reminder.get_by_role("button", name="发送").click()
+    reminder.get_by_text("已于").wait_for()
+    wait_for(lambda: [e for e in sb.feed("chat_message") if e.get("chat_id") == new_group and e["text"] == wanted],
+             "the group SOP content in the group chat")
+    executions = sb.api(f"group-sops/{plan['id']}/executions")
+    assert [(e["chat_id"], e["status"]) for e in executions] == [(new_group, "sent")]
+    frame.locator("#reload").click()
+    frame.locator(".group-sop .calendar .pill", has_text="已发送").wait_for()
 
     assert frame.locator('img[src="x"], [onerror]').count() == 0
     assert dialogs == [] and errors == []

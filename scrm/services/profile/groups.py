@@ -48,8 +48,7 @@ def group_view(corp_id: str, userid: str, chat_id: str, *, ip: str | None = None
                      "is_customer": m.type == 2,
                      "viewable": m.type == 2 and m.member_id in viewable and m.member_id in known}
                     for m in current],
-        "group_sops": [],  # group SOPs come with a later issue
-    }
+    }  # its group SOPs: sidebar_actions.group_view adds them (scrm/services/group_sop/sidebar.py)
     access.audit(corp_id, userid, "view_group", "group", chat_id, ip=ip)
     db.session.commit()
     return view
