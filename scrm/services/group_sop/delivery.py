@@ -150,7 +150,7 @@ def sent_this_month(corp_id: str, chat_ids, now: datetime) -> dict[str, int]:
         select(E.chat_id, func.count(func.distinct(E.msgid))).where(
             E.corp_id == corp_id, E.chat_id.in_(set(chat_ids)), E.delivery == "mass_send", E.msgid.is_not(None),
             E.status.in_((ExecutionStatus.AWAITING, ExecutionStatus.SENT)), E.started_at >= start)
-        .group_by(E.chat_id)).tuples())
+        .group_by(E.chat_id)).all())
 
 
 def _within_cap(corp_id: str, ready: list[GroupSopExecution], now: datetime) -> list[GroupSopExecution]:
@@ -193,7 +193,7 @@ def contents(plan: GroupSop, step: GroupSopStep, ready: list[GroupSopExecution],
         GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_(by_chat)))}
     owners = {c.owner for c in chats.values()}
     owner_names = dict(db.session.execute(select(Staff.userid, Staff.name).where(
-        Staff.corp_id == plan.corp_id, Staff.userid.in_(owners))).tuples()) if owners else {}
+        Staff.corp_id == plan.corp_id, Staff.userid.in_(owners))).all()) if owners else {}
     names = _names(plan.corp_id, [(e.chat_id, e.member_id) for e in ready if e.member_id]) \
         if NICKNAME in (step.text or "") else {}
     media = wecom_attachments(plan.corp_id, step.attachments or [], now)
@@ -246,7 +246,7 @@ def _remind(plan: GroupSop, step: GroupSopStep, ready: list[GroupSopExecution], 
     owner = ready[0].owner
     by_chat = contents(plan, step, ready, now)
     names = dict(db.session.execute(select(GroupChat.chat_id, GroupChat.name).where(
-        GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_(by_chat))).tuples())
+        GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_(by_chat))).all())
     listed = "、".join(html.escape(names.get(c) or "未命名群聊") for c in list(by_chat)[:3])
     more = f" 等{len(by_chat)}个群" if len(by_chat) > 3 else ""
     first = next(iter(by_chat.values()))

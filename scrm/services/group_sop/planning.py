@@ -111,8 +111,10 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all())
     for value in values:
         value["owner"] = owners.get(value["chat_id"])
-    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing()
-    return db.session.execute(stmt, values).rowcount or 0
+    # RETURNING counts the rows added: an executemany's rowcount is -1 on PostgreSQL (psycopg),
+    # and an ORM bulk INSERT's result has none at all.
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
+    return len(db.session.execute(stmt, values).all())
 
 
 def plan_all(now: datetime) -> int:

@@ -120,7 +120,7 @@ def describe_rows(rows: list[GroupSopExecution]) -> list[dict[str, Any]]:
     steps = {s.id: s for s in db.session.scalars(select(GroupSopStep).where(
         GroupSopStep.id.in_({r.step_id for r in rows})))}
     names = dict(db.session.execute(select(GroupChat.chat_id, GroupChat.name).where(
-        GroupChat.chat_id.in_({r.chat_id for r in rows}))).tuples()) if rows else {}
+        GroupChat.chat_id.in_({r.chat_id for r in rows}))).all()) if rows else {}
     return [execution_dict(r, plans, steps, names) for r in rows]
 
 
