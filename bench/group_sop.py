@@ -3,7 +3,7 @@
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_gsop \\
     REDIS_URL=redis://127.0.0.1:6379/13 python bench/group_sop.py
         [--database-url URL] [--groups 5000 --plans 200 --owners 500] [--joins 2000]
-        [--tick-minutes 1] [--threads 12] [--latency-ms 50-150] [--profile]
+        [--tick-minutes 1] [--threads 12] [--latency-ms 50-150] [--skip-checks] [--profile]
 
 Builds a throwaway schema (`flask db upgrade`; a new schema inside the PostgreSQL database of
 --database-url / TEST_DATABASE_URL, dropped afterwards; a fresh SQLite file without one) and
