@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -29,6 +29,8 @@ from scrm.models import (
     ExecutionStatus,
     GroupChat,
     GroupChatStatus,
+    GroupCodeChat,
+    GroupLabelLink,
     GroupMember,
     GroupSop,
     GroupSopExecution,
@@ -46,6 +48,7 @@ PLAN_GRACE = timedelta(hours=1)       # an execution already this far past due i
 REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
 CHECK_LEASE = timedelta(minutes=5)
 INTERRUPTED_AFTER = timedelta(minutes=10)
+TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups / members who left
 REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
 RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
@@ -64,7 +67,7 @@ def live_steps(plan_ids: list[int]) -> dict[int, list[GroupSopStep]]:
 
 def _insert(select_stmt) -> int:
     stmt = dialect_insert()(GroupSopExecution).from_select(INSERT_COLUMNS, select_stmt).on_conflict_do_nothing()
-    return db.session.execute(stmt).rowcount or 0
+    return len(db.session.execute(stmt.returning(GroupSopExecution.id)).all())  # rowcount: -1 on psycopg
 
 
 def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
@@ -89,13 +92,21 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
                        .select_from(GroupChat).join(occ, true()).where(where))
     since = max(plan.starts_at, since or plan.starts_at)
+    E = GroupSopExecution  # noqa: N806
     if kind == ScheduleKind.GROUP_CREATED:
         events = select(GroupChat.chat_id, literal("", String).label("member_id"), GroupChat.create_time.label("at")) \
-            .where(where, GroupChat.create_time >= since)
+            .where(where, GroupChat.create_time >= since, ~exists().where(
+                E.plan_id == plan.id, E.step_id.in_([s.id for s in steps]), E.chat_id == GroupChat.chat_id,
+                E.member_id == "", E.due_at >= GroupChat.create_time))
     else:
         events = select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time.label("at")).join(
             GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)) \
-            .where(where, GroupMember.type == 2, GroupMember.quit_time.is_(None), GroupMember.join_time >= since)
+            .where(where, GroupMember.type == 2, GroupMember.quit_time.is_(None), GroupMember.join_time >= since,
+                   ~exists().where(E.plan_id == plan.id, E.step_id.in_([s.id for s in steps]),
+                                   E.chat_id == GroupMember.chat_id, E.member_id == GroupMember.member_id,
+                                   E.due_at >= GroupMember.join_time))
+    # (an event with an execution of the plan due since is planned already: seen again within
+    # EVENT_MARGIN at every run, it is not re-inserted each minute)
     rows = db.session.execute(events).all()
     values = []
     for chat_id, member_id, at in rows:
@@ -111,9 +122,10 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all())
     for value in values:
         value["owner"] = owners.get(value["chat_id"])
-    stmt = dialect_insert()(GroupSopExecution.__table__).on_conflict_do_nothing()
-    added = db.session.connection().execute(stmt, values).rowcount
-    return added if added >= 0 else len(values)
+    # RETURNING counts the rows added: an executemany's rowcount is -1 on PostgreSQL (psycopg),
+    # and an ORM bulk INSERT's result has none at all.
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
+    return len(db.session.execute(stmt, values).all())
 
 
 def plan_all(now: datetime) -> int:
@@ -122,16 +134,36 @@ def plan_all(now: datetime) -> int:
     plans = list(db.session.scalars(select(GroupSop).where(GroupSop.status == GroupSopStatus.ACTIVE)
                                     .order_by(GroupSop.id)))
     steps = live_steps([p.id for p in plans]) if plans else {}
-    added = 0
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    added, planned, changed = 0, [], {}
     for plan in plans:
         relative = ScheduleKind(plan.schedule["kind"]).relative
-        if not relative and plan.planned_at is not None and now - plan.planned_at < PLAN_EVERY:
-            continue
+        if not relative and plan.planned_at is not None:
+            if now - plan.planned_at < PLAN_EVERY:
+                continue
+            if plan.corp_id not in changed:
+                changed[plan.corp_id] = _targets_changed_at(plan.corp_id)
+            last_change = changed[plan.corp_id]
+            if (last_change is None or last_change < plan.planned_at) and not schedule.occurrences(
+                    plan.schedule, plan.planned_at + horizon, now + horizon):
+                planned.append(plan.id)  # no group changed and no new occurrence: nothing to add
+                continue
         since = plan.planned_at - EVENT_MARGIN if relative and plan.planned_at else None
         added += plan_one(plan, now, steps[plan.id], since=since)
-        plan.planned_at = now
+        planned.append(plan.id)
+    if planned:  # one statement, not one UPDATE per plan
+        db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
+                           .execution_options(synchronize_session=False))
     db.session.commit()
     return added
+
+
+def _targets_changed_at(corp_id: str) -> datetime | None:
+    """The last change to what targets match (groups, their labels, their codes)."""
+    stamps = [db.session.scalar(select(func.max(column)).where(model.corp_id == corp_id))
+              for model, column in ((GroupChat, GroupChat.updated_at), (GroupLabelLink, GroupLabelLink.created_at),
+                                    (GroupCodeChat, GroupCodeChat.created_at))]
+    return max((s for s in stamps if s is not None), default=None)
 
 
 def close_executions(condition, status: ExecutionStatus, result: str, error: str | None, now: datetime) -> None:
@@ -139,24 +171,35 @@ def close_executions(condition, status: ExecutionStatus, result: str, error: str
                        .values(status=status, result=result, error=error, finished_at=now))
 
 
+_tidied_at: datetime | None = None
+
+
 def _tidy(now: datetime) -> None:
-    """Set-based state changes: interrupted runs, dismissed groups, members who left, reminders
-    never sent."""
+    """Set-based state changes: interrupted runs, dismissed groups, members who left (every
+    TIDY_EVERY: delivery checks those again anyway), reminders never sent."""
+    global _tidied_at
     E = GroupSopExecution  # noqa: N806
     db.session.execute(update(E).where(E.status == ExecutionStatus.RUNNING, E.started_at < now - INTERRUPTED_AFTER)
                        .values(status=ExecutionStatus.FAILED, result="error", finished_at=now,
                                error="interrupted (never retried: an execution runs at most once)"))
+    if _tidied_at is None or not timedelta(0) <= now - _tidied_at < TIDY_EVERY:
+        _tidied_at = now
+        _close_gone(now)
+    db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
+                                       E.started_at < now - REMINDER_GIVE_UP)
+                       .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
+                               error="the owner never sent it from the sidebar"))
+    db.session.commit()
+
+
+def _close_gone(now: datetime) -> None:
+    E = GroupSopExecution  # noqa: N806
     close_executions(exists().where(GroupChat.corp_id == E.corp_id, GroupChat.chat_id == E.chat_id,
                                     GroupChat.status == GroupChatStatus.DISMISSED),
                      ExecutionStatus.SKIPPED, "dismissed", "the group was dismissed", now)
     close_executions(and_(E.member_id != "", exists().where(
         GroupMember.corp_id == E.corp_id, GroupMember.chat_id == E.chat_id, GroupMember.member_id == E.member_id,
         GroupMember.quit_time.is_not(None))), ExecutionStatus.SKIPPED, "member_left", "the member left the group", now)
-    db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
-                                       E.started_at < now - REMINDER_GIVE_UP)
-                       .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
-                               error="the owner never sent it from the sidebar"))
-    db.session.commit()
 
 
 def sweep(now: datetime | None = None) -> int:
