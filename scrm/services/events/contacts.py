@@ -27,6 +27,7 @@ from scrm.models import (
     Staff,
     TimelineEntry,
 )
+from scrm.services import handover
 from scrm.services.events.common import as_int, as_list
 from scrm.services.events.registry import EventContext, handles
 
@@ -58,6 +59,8 @@ STAFF_FIELDS: Fields = {
     "gender": ("Gender", "gender", as_int), "status": ("Status", "status", as_int),
     "main_department": ("MainDepartment", "main_department", as_int),
     "department_ids": ("Department", "department", _department_ids),
+    # "1,0,0" / [1, 0, 0], aligned with the departments: the 离职继承 "manager" rule reads it
+    "is_leader_in_dept": ("IsLeaderInDept", "is_leader_in_dept", _department_ids),
 }
 DEPARTMENT_FIELDS: Fields = {"name": ("Name", "name", _as_is), "parent_id": ("ParentId", "parentid", as_int),
                              "order": ("Order", "order", as_int)}
@@ -90,10 +93,12 @@ def staff_changed(ctx: EventContext) -> None:
 
 @handles(EVENT, "delete_user")
 def staff_left(ctx: EventContext) -> None:
-    # Handing their customers and groups over (离职继承) is a separate flow.
     staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=ctx.get("UserID"))
     if staff.left_at is None:
         staff.session_version += 1  # their sidebar sessions end (sidebar/auth.py)
+        # 离职继承: list their customers and groups into a handover batch, once this commits
+        # (scrm/services/handover; the job asks WeCom, which a handler must not wait on).
+        handover.open_resigned_later(ctx.corp_id, staff.userid)
     staff.left_at = staff.left_at or ctx.occurred_at
 
 
