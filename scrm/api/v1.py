@@ -15,6 +15,7 @@ from scrm.api import (
     group_sops,
     group_stats,
     groups,
+    handovers,
     sidebar_admin,
     sops,
     status,
@@ -51,7 +52,7 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers):
         api.register_blueprint(module.blp)
     _describe(api)
 
