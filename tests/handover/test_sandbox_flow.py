@@ -14,6 +14,7 @@ from scrm.models import FollowRelation, FollowUp, GroupChat, HandoverBatch, Hand
 from scrm.services import handover, profile
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import run_jobs
+from tests.sandbox.conftest import api_calls
 
 LEAVER, MANAGER = "zhangli", "zhangsan"  # the seeded world (seed 7): both in 销售一组, zhangsan leads it
 
@@ -89,3 +90,32 @@ def test_a_leaver_s_customers_reach_the_manager_with_their_history(app, api, lin
     again = api("POST", "/handovers/resigned", json={"handover_userid": LEAVER})
     assert again.status_code == 201 and again.get_json()["counts"] == {"customer": {"proposed": 1}, "group": {}}
     assert db.session.scalar(select(HandoverBatch.status).filter_by(id=batch["id"])) == "done"
+
+
+def test_an_on_the_job_reassignment_with_a_message_completes_on_the_callback(app, api, linked):
+    world, actions = linked
+    mover, successor = "fengting", "xiaojuan"  # 销售二组; xiaojuan leads it
+    picked = list(world.staff[mover].relations)[:3]
+    chat = next(g.chat_id for g in world.groups.values() if g.owner == mover)
+    created = api("POST", "/handovers", json={
+        "handover_userid": mover, "external_userids": picked, "chat_ids": [chat], "rule": "manual",
+        "takeover_userid": successor, "transfer_success_msg": "您好，之后由我的同事小娟为您服务"})
+    assert created.status_code == 201, created.get_json()
+    batch = created.get_json()
+    assert (batch["kind"], batch["status"]) == ("onjob", "proposed")
+    assert api("POST", f"/handovers/{batch['id']}/approve", json={"approved_by": successor}).status_code == 200
+    run_jobs(app, ["messages"])
+    [call] = api_calls(world, "externalcontact/transfer_customer")
+    assert call["body"]["transfer_success_msg"] == "您好，之后由我的同事小娟为您服务"
+    assert (call["body"]["handover_userid"], call["body"]["takeover_userid"]) == (mover, successor)
+    assert {t.external_userid for t in world.transfers.values() if t.status == 2} == set(picked)
+    assert api_calls(world, "externalcontact/groupchat/onjob_transfer")[0]["errcode"] == 0
+
+    actions.run("complete_transfers", {})  # add_external_contact + del_external_contact DELETE_BY_TRANSFER
+    run_jobs(app, ["callbacks"])  # completed by the callback, before any poll
+    detail = api("GET", f"/handovers/{batch['id']}").get_json()
+    assert detail["status"] == "done"
+    assert detail["counts"] == {"customer": {"done": 3}, "group": {"done": 1}}
+    statuses = dict(db.session.execute(select(FollowRelation.userid, FollowRelation.status).where(
+        FollowRelation.external_userid == picked[0], FollowRelation.userid.in_((mover, successor)))).all())
+    assert statuses == {mover: "transferred", successor: "active"}
