@@ -28,10 +28,12 @@ from scrm.models import (
     HandoverItem,
     HandoverKind,
     ItemStatus,
+    Staff,
 )
 from scrm.services import timeline
 from scrm.services.corps import wecom_client
 from scrm.services.handover import explain
+from scrm.services.handover.records import KIND_LABELS
 from scrm.services.handover.results import finish_if_done
 from scrm.wecom import WeComError
 
@@ -104,6 +106,10 @@ def _transfer_customers(batch: HandoverBatch, takeover: str, chunk: list[Handove
     path = "externalcontact/resigned/transfer_customer" if resigned else "externalcontact/transfer_customer"
     reply = wecom_client(batch.corp_id).call("POST", path, json=body)
     codes = {row.get("external_userid"): row.get("errcode", 0) for row in reply.get("customer") or []}
+    names = dict(db.session.execute(select(Staff.userid, Staff.name).where(
+        Staff.corp_id == batch.corp_id, Staff.userid.in_((batch.handover_userid, takeover)))).all())
+    leaver = names.get(batch.handover_userid) or batch.handover_userid
+    started = f"发起{KIND_LABELS.get(batch.kind, batch.kind)}：{leaver} → {names.get(takeover) or takeover}"
     check_at = now + timedelta(minutes=settings().handover_poll_minutes)
     for item in chunk:
         errcode = codes.get(item.target_id, 0)
@@ -113,8 +119,7 @@ def _transfer_customers(batch: HandoverBatch, takeover: str, chunk: list[Handove
         item.status, item.reason, item.errcode = ItemStatus.WAITING, WAITING_TEXT, None
         item.started_at, item.next_check_at = now, check_at
         timeline.record(batch.corp_id, item.target_id, "handover_started", source="job", userid=takeover,
-                        occurred_at=now,
-                        summary=f"发起转接：{batch.handover_userid} → {takeover}，等待客户确认（24 小时）",
+                        occurred_at=now, summary=f"{started}，等待客户确认（24 小时内可拒绝）",
                         data={"from": batch.handover_userid, "to": takeover, "kind": batch.kind,
                               "batch_id": batch.id})
 

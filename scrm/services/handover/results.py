@@ -58,7 +58,8 @@ def _results(batch: HandoverBatch, takeover: str) -> dict[str, dict]:
 
 def poll_batch(batch_id: int, as_of: datetime | None = None) -> str:
     """Ask WeCom how the batch's waiting transfers went; apply what is final."""
-    now = as_of or utcnow()
+    now = utcnow()
+    as_of = as_of or now  # `flask scrm tick --now`: the poll happens as of then; rows say when it ran
     batch = db.session.get(HandoverBatch, batch_id)
     if batch is None:
         return "missing"
@@ -67,7 +68,7 @@ def poll_batch(batch_id: int, as_of: datetime | None = None) -> str:
     by_takeover: dict[str, list[HandoverItem]] = defaultdict(list)
     for item in waiting:
         by_takeover[item.takeover_userid].append(item)
-    next_check = now + timedelta(minutes=settings().handover_poll_minutes)
+    next_check = max(now, as_of) + timedelta(minutes=settings().handover_poll_minutes)
     for takeover, items in by_takeover.items():
         try:
             rows = _results(batch, takeover)
@@ -82,7 +83,7 @@ def poll_batch(batch_id: int, as_of: datetime | None = None) -> str:
                 records.complete(batch, item, from_timestamp(row.get("takeover_time")) or now, now)
             elif status == ItemStatus.WAITING:
                 item.next_check_at = next_check
-                if row.get("status") == 5 and item.started_at and now - item.started_at > NO_RECORD_AFTER:
+                if row.get("status") == 5 and item.started_at and as_of - item.started_at > NO_RECORD_AFTER:
                     item.status, item.reason, item.finished_at, item.next_check_at = (
                         ItemStatus.FAILED, reason, now, None)
             else:
