@@ -51,6 +51,16 @@ def test_the_manager_rule_finds_the_department_leader_else_falls_back(app, api, 
     again = api("POST", "/handovers/resigned", json={"handover_userid": "gone"})
     assert again.status_code == 422  # already in a live batch: not listed twice
 
+    # A customer WeCom lists later joins the open batch; an operator's choice is kept.
+    first = api("GET", f"/handovers/{reply.get_json()['id']}/items").get_json()[0]
+    api("PATCH", f"/handovers/{reply.get_json()['id']}/items/{first['id']}", json={"takeover_userid": "peer"})
+    staff("late", customers=0)
+    wecom.replace(responses.POST, url("externalcontact/get_unassigned_list"), json={**OK, "is_last": True, "info": [
+        {"handover_userid": "gone", "external_userid": ext, "dimission_time": 1700000000} for ext in [*gone, "wmNEW"]]})
+    grown = api("POST", "/handovers/resigned", json={"handover_userid": "gone"})
+    assert grown.status_code == 201 and grown.get_json()["id"] == reply.get_json()["id"]
+    assert _successors(api, reply.get_json()["id"]) == {"boss": 4, "peer": 1}
+
     staff("mover", customers=3)
     batch = api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).get_json()
     assert _successors(api, batch["id"]) == {"boss": 3}

@@ -83,7 +83,9 @@ def open_resigned(corp_id: str, userid: str, *, created_by: str = "change_contac
         db.session.add(batch)
         db.session.flush()
     _add_items(batch, customers, chats)
-    _propose(batch, batch.rule, batch.team, None)
+    # Only the new items: successors an operator already chose (PATCH, propose) are kept.
+    rule = batch.rule if batch.rule != "manual" else settings().handover_rule
+    _propose(batch, rule, batch.team, None, only_new=True)
     db.session.commit()
     return batch
 
@@ -167,11 +169,16 @@ def _check_team(batch: HandoverBatch, team: list[str] | None, takeover: str | No
     raise_if(errors)
 
 
-def _propose(batch: HandoverBatch, rule: str, team: list[str] | None, takeover: str | None) -> None:
+def _propose(batch: HandoverBatch, rule: str, team: list[str] | None, takeover: str | None, *,
+             only_new: bool = False) -> None:
+    """Successors for the batch's proposed items (``only_new``: those without one yet)."""
     _check_team(batch, team, takeover, rule)
-    batch.rule, batch.team = rule, list(team) if team else None
-    items = list(db.session.scalars(select(HandoverItem).filter_by(
-        batch_id=batch.id, status=ItemStatus.PROPOSED).order_by(HandoverItem.id)))
+    query = select(HandoverItem).filter_by(batch_id=batch.id, status=ItemStatus.PROPOSED).order_by(HandoverItem.id)
+    if only_new:
+        query = query.where(HandoverItem.takeover_userid.is_(None))
+    else:
+        batch.rule, batch.team = rule, list(team) if team else None
+    items = list(db.session.scalars(query))
     picks: dict[int, str | None] = {}
     manager = successors.manager_of(batch.corp_id, batch.handover_userid) if rule == "manager" else None
     if rule == "manual" or manager:
