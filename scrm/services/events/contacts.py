@@ -21,8 +21,11 @@ from scrm.models import (
     AppMessage,
     Department,
     FollowRelation,
+    FollowUp,
     GroupChat,
     GroupMember,
+    HandoverBatch,
+    HandoverItem,
     RelationTag,
     Staff,
     TimelineEntry,
@@ -117,7 +120,8 @@ def _merge_unique(model: type, id_column: str, corp_id: str, old: str, new: str,
 
 
 def rename_userid(corp_id: str, old: str, new: str) -> None:
-    """Staff userid old -> new in staff, relations, relation tags, groups, timeline, app messages.
+    """Staff userid old -> new in staff, relations, relation tags, groups, timeline, app messages,
+    handovers and follow-up reminder assignees.
     Archived chat messages keep the ids they were recorded with (they are a verbatim copy)."""
     log.info("renaming userid %s -> %s", old, new)
     _merge_unique(Staff, "userid", corp_id, old, new)
@@ -125,7 +129,8 @@ def rename_userid(corp_id: str, old: str, new: str) -> None:
     _merge_unique(RelationTag, "userid", corp_id, old, new, "external_userid", "tag_key")
     _merge_unique(GroupMember, "member_id", corp_id, old, new, "chat_id")
     plain_columns = ((FollowRelation, "oper_userid"), (GroupChat, "owner"), (GroupMember, "invitor"),
-                     (TimelineEntry, "userid"), (AppMessage, "from_userid"))
+                     (TimelineEntry, "userid"), (AppMessage, "from_userid"), (HandoverBatch, "handover_userid"),
+                     (HandoverItem, "takeover_userid"), (FollowUp, "assignee_userid"))
     for model, name in plain_columns:
         db.session.execute(update(model).where(model.corp_id == corp_id, getattr(model, name) == old)
                            .values({name: new}).execution_options(synchronize_session=False))
