@@ -26,7 +26,8 @@ from scrm.api import (
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
-templates, customer SOPs); it also starts and follows synchronisations with WeCom (`/api/v1/syncs`).
+templates, customer SOPs, handovers when staff leave); it also starts and follows synchronisations
+with WeCom (`/api/v1/syncs`).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.

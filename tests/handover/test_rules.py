@@ -114,4 +114,9 @@ def test_on_the_job_checks_the_customers_and_the_message(app, api):
     assert bad.status_code == 422 and "external_userids" in bad.get_json()["errors"]["json"]
     long = api("POST", "/handovers", json={"handover_userid": "mover", "transfer_success_msg": "好" * 201})
     assert long.status_code == 422
+    assert api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).status_code == 201
+    twice = api("POST", "/handovers", json={"handover_userid": "mover", "external_userids": ["wmmover0000"],
+                                            "rule": "manager"})
+    assert twice.get_json()["errors"]["json"]["external_userids"] == ["已在另一个转接批次中：wmmover0000"]
+    assert api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).status_code == 422
     assert api("GET", "/handovers/999").status_code == 404

@@ -140,6 +140,12 @@ def create_onjob(corp_id: str, data: dict, *, created_by: str | None = None) -> 
         chats = owned
     elif [c for c in chats if c not in set(owned)]:
         raise Invalid({"chat_ids": ["只能转接该成员作为群主的客户群"]})
+    live = _in_live_batches(corp_id, userid)
+    busy = [c for c in customers if ("customer", c) in live] + [c for c in chats if ("group", c) in live]
+    if busy and (data.get("external_userids") is not None or data.get("chat_ids") is not None):
+        raise Invalid({"external_userids": [f"已在另一个转接批次中：{', '.join(busy[:5])}"]})
+    customers = [c for c in customers if ("customer", c) not in live]
+    chats = [c for c in chats if ("group", c) not in live]
     raise_if({"external_userids": ["没有可转接的客户或客户群"]} if not customers and not chats else {})
     batch = HandoverBatch(corp_id=corp_id, kind=HandoverKind.ONJOB, handover_userid=userid,
                           rule=data.get("rule") or "workload", status=BatchStatus.PROPOSED,
