@@ -94,3 +94,34 @@ def test_waiting_until_final_then_the_successor_s_cap(app, api, wecom):
     assert (items[second]["status"], items[second]["reason"]) == ("limit", "接替成员的客户数已达上限，接替失败")
     assert api("GET", f"/handovers/{batch['id']}").get_json()["status"] == "running"
     assert db.session.scalar(select(HandoverItem.next_check_at).filter_by(target_id=first)) is not None
+
+
+def test_a_transfer_wecom_has_no_record_of_is_given_up_after_48_hours(app, api, wecom):
+    staff("boss", leader=True)
+    [customer] = staff("mover", customers=1)
+    wecom.add(responses.POST, url(TRANSFER), json={**OK, "customer": [{"external_userid": customer, "errcode": 0}]})
+    wecom.add(responses.POST, url(RESULT), json={**OK, "customer": [], "next_cursor": ""})
+    batch = _start(api, app, "mover", [customer])
+
+    assert handover.sweep(utcnow() + timedelta(hours=1)) == 1
+    run_jobs(app, ["messages"])
+    assert _items(api, batch["id"])[customer]["status"] == "waiting"
+    handover.sweep(utcnow() + timedelta(hours=49))
+    run_jobs(app, ["messages"])
+    item = _items(api, batch["id"])[customer]
+    assert (item["status"], item["reason"]) == ("failed", "WeCom 暂无接替记录")
+    assert api("GET", f"/handovers/{batch['id']}").get_json()["status"] == "done"
+
+
+def test_a_run_that_died_midway_is_sent_again(app, api, wecom):
+    staff("boss", leader=True)
+    [customer] = staff("mover", customers=1)
+    batch = api("POST", "/handovers", json={"handover_userid": "mover", "chat_ids": [], "rule": "manual",
+                                            "takeover_userid": "boss"}).get_json()
+    row = db.session.get(HandoverBatch, batch["id"])
+    row.status, row.started_at = "running", utcnow() - timedelta(minutes=20)  # claimed, then the worker died
+    db.session.commit()
+    wecom.add(responses.POST, url(TRANSFER), json={**OK, "customer": [{"external_userid": customer, "errcode": 0}]})
+    assert handover.sweep() == 1
+    run_jobs(app, ["messages"])
+    assert _items(api, batch["id"])[customer]["status"] == "waiting"

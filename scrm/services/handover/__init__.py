@@ -24,7 +24,7 @@ from scrm.services.handover.views import batch_view, item_view
 
 def sweep(now=None) -> int:
     """The ``handover`` sweep: approved batches whose job was lost, and waiting transfers due a poll."""
-    return resend_approved() + poll_sweep(now)
+    return resend_approved(now) + poll_sweep(now)
 
 
 __all__ = ["approve", "batch_view", "cancel", "create_onjob", "edit_item", "item_view", "open_resigned",

@@ -77,8 +77,8 @@ def poll_batch(batch_id: int, as_of: datetime | None = None) -> str:
                 item.next_check_at = next_check  # asked again at the next poll
             continue
         for item in items:
-            row = rows.get(item.target_id) or {}
-            status, reason = explain.RESULT_STATUSES.get(int(row.get("status") or 2), explain.RESULT_STATUSES[2])
+            row = rows.get(item.target_id) or {"status": 5}  # not listed: as "no record"
+            status, reason = explain.RESULT_STATUSES.get(int(row.get("status") or 5), explain.RESULT_STATUSES[5])
             if status == ItemStatus.DONE:
                 records.complete(batch, item, from_timestamp(row.get("takeover_time")) or now, now)
             elif status == ItemStatus.WAITING:
