@@ -13,6 +13,7 @@ from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import HandoverBatch, HandoverItem
 from scrm.services import handover
+from tests.api.factories import gen_group
 from tests.conftest import TEST_CORP_ID
 from tests.handover.support import staff
 from tests.helpers import run_jobs
@@ -125,3 +126,29 @@ def test_a_run_that_died_midway_is_sent_again(app, api, wecom):
     assert handover.sweep() == 1
     run_jobs(app, ["messages"])
     assert _items(api, batch["id"])[customer]["status"] == "waiting"
+
+
+def test_a_group_moved_twice_on_the_job_in_90_days_is_not_sent_again(app, api, wecom):
+    staff("boss", leader=True)
+    staff("mover")
+    gen_group(chat_id="wrBUSY", name="老客户群", owner="mover")
+    gen_group(chat_id="wrFREE", name="新客户群", owner="mover")
+    for days in (5, 60):
+        earlier = HandoverBatch(corp_id=TEST_CORP_ID, kind="onjob", handover_userid="x", rule="manual", status="done")
+        db.session.add(earlier)
+        db.session.flush()
+        db.session.add(HandoverItem(corp_id=TEST_CORP_ID, batch_id=earlier.id, target="group", target_id="wrBUSY",
+                                    status="done", started_at=utcnow() - timedelta(days=days)))
+    db.session.commit()
+    wecom.add(responses.POST, url("externalcontact/groupchat/onjob_transfer"), json={**OK, "failed_chat_list": []})
+    batch = api("POST", "/handovers", json={"handover_userid": "mover", "external_userids": [], "rule": "manual",
+                                            "takeover_userid": "boss"}).get_json()
+    api("POST", f"/handovers/{batch['id']}/approve", json={"approved_by": "boss"})
+    run_jobs(app, ["messages"])
+
+    assert bodies(wecom, "externalcontact/groupchat/onjob_transfer") == [
+        {"chat_id_list": ["wrFREE"], "new_owner": "boss"}]
+    items = _items(api, batch["id"])
+    assert items["wrFREE"]["status"] == "done" and items["wrFREE"]["name"] == "新客户群"
+    assert (items["wrBUSY"]["status"], items["wrBUSY"]["reason"]) == (
+        "limit", "该群 90 天内已在职转接 2 次（WeCom 规定每个群 90 天内最多在职转接两次），请稍后再试")

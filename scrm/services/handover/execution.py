@@ -57,7 +57,7 @@ def run_batch(batch_id: int) -> str:
         by_takeover[(item.target, item.takeover_userid)].append(item)
     retry = False
     for (target, takeover), group in by_takeover.items():
-        if target == "customer":
+        if target == "customer" or batch.kind == HandoverKind.ONJOB:
             group = [i for i in group if not _too_often(batch, i, now)]
         for start in range(0, len(group), explain.PER_CALL):
             chunk = group[start:start + explain.PER_CALL]
@@ -86,14 +86,21 @@ def _finish(item: HandoverItem, status: str, reason: str | None, now: datetime, 
 
 
 def _too_often(batch: HandoverBatch, item: HandoverItem, now: datetime) -> bool:
-    """WeCom's limit, checked before calling: a customer at most 2 transfers in 90 days."""
-    started = db.session.scalar(select(func.count()).select_from(HandoverItem).where(
-        HandoverItem.corp_id == batch.corp_id, HandoverItem.target == "customer",
+    """WeCom's limits, checked before calling: a customer at most 2 transfers in 90 days (40128),
+    a group at most 2 on-the-job transfers in 90 days."""
+    query = select(func.count()).select_from(HandoverItem).where(
+        HandoverItem.corp_id == batch.corp_id, HandoverItem.target == item.target,
         HandoverItem.target_id == item.target_id,
-        HandoverItem.started_at >= now - timedelta(days=explain.WINDOW_DAYS)))
-    if started < explain.TRANSFERS_PER_WINDOW:
+        HandoverItem.started_at >= now - timedelta(days=explain.WINDOW_DAYS))
+    if item.target == "group":
+        query = query.join(HandoverBatch, HandoverBatch.id == HandoverItem.batch_id).where(
+            HandoverBatch.kind == HandoverKind.ONJOB)
+    if db.session.scalar(query) < explain.TRANSFERS_PER_WINDOW:
         return False
-    _finish(item, *explain.for_errcode(explain.TOO_OFTEN), now, errcode=explain.TOO_OFTEN)
+    if item.target == "group":
+        _finish(item, ItemStatus.LIMIT, explain.GROUP_TOO_OFTEN, now, errcode=None)
+    else:
+        _finish(item, *explain.for_errcode(explain.TOO_OFTEN), now, errcode=explain.TOO_OFTEN)
     return True
 
 

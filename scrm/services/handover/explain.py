@@ -42,6 +42,7 @@ FAIL_REASONS = {  # transfer_fail FailReason
 }
 
 NO_SUCCESSOR = "未找到接替成员：请指定接替成员"
+GROUP_TOO_OFTEN = "该群 90 天内已在职转接 2 次（WeCom 规定每个群 90 天内最多在职转接两次），请稍后再试"
 
 
 def for_errcode(errcode: int, errmsg: str = "") -> tuple[ItemStatus, str]:
