@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections import Counter
 
 import responses
+from sqlalchemy import update
 
 from scrm.extensions import db
-from scrm.models import StaffRole
+from scrm.models import HandoverItem, StaffRole
 from tests.conftest import TEST_CORP_ID
 from tests.handover.support import staff
 from tests.welcome.support import OK, bodies, url
@@ -119,4 +120,9 @@ def test_on_the_job_checks_the_customers_and_the_message(app, api):
                                             "rule": "manager"})
     assert twice.get_json()["errors"]["json"]["external_userids"] == ["已在另一个转接批次中：wmmover0000"]
     assert api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).status_code == 422
+    # Once that transfer is over (the customer came back later, say), the customer can be moved again.
+    db.session.execute(update(HandoverItem).values(status="done"))
+    db.session.commit()
+    assert api("POST", "/handovers", json={"handover_userid": "mover", "external_userids": ["wmmover0000"],
+                                           "rule": "manager"}).status_code == 201
     assert api("GET", "/handovers/999").status_code == 404

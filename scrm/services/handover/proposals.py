@@ -96,7 +96,7 @@ def _in_live_batches(corp_id: str, userid: str) -> set[tuple[str, str]]:
     rows = db.session.execute(select(HandoverItem.target, HandoverItem.target_id).join(
         HandoverBatch, HandoverBatch.id == HandoverItem.batch_id).where(
         HandoverBatch.corp_id == corp_id, HandoverBatch.handover_userid == userid,
-        HandoverItem.status.in_((ItemStatus.PROPOSED, ItemStatus.WAITING, ItemStatus.DONE)))).all()
+        HandoverItem.status.in_((ItemStatus.PROPOSED, ItemStatus.WAITING)))).all()
     return {(target, target_id) for target, target_id in rows}
 
 
