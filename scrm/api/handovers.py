@@ -8,11 +8,12 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from scrm.api.auth import current_actor, current_corp_id
+from scrm.api.auth import current_actor, current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
 from scrm.models import HandoverBatch, HandoverItem
+from scrm.models.corp import TokenScope
 from scrm.schemas.handovers import (
     ApproveSchema,
     BatchArgsSchema,
@@ -142,9 +143,11 @@ def propose(data: dict[str, Any], batch_id: int) -> dict[str, Any]:
 @blp.response(200, BatchSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def approve(data: dict[str, Any], batch_id: int) -> dict[str, Any]:
-    """Approve a batch: the transfers start (every item needs a successor)"""
+    """Approve a batch: the transfers start (every item needs a successor; an admin-scope token)"""
+    require_scope(TokenScope.ADMIN)  # customers change hands: not for every integration's write token
     batch = _batch(batch_id)
     with service_errors():
         handover.approve(batch, data["approved_by"])

@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from scrm.extensions import db
 from scrm.models import HandoverItem, StaffRole
+from scrm.services.tokens import create_token
 from tests.conftest import TEST_CORP_ID
 from tests.handover.support import staff
 from tests.welcome.support import OK, bodies, url
@@ -75,12 +76,15 @@ def test_the_manager_rule_finds_the_department_leader_else_falls_back(app, api, 
     assert _successors(api, batch["id"]) == {"lead7": 2}  # no WeCom leader in 7: the SCRM role decides
 
 
-def test_approval_is_required_and_every_item_needs_a_successor(app, api):
+def test_approval_is_required_and_every_item_needs_a_successor(app, api, client):
     staff("boss", leader=True)
     customers = staff("mover", customers=2)
     batch = api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).get_json()
     items = api("GET", f"/handovers/{batch['id']}/items").get_json()
     assert api("POST", f"/handovers/{batch['id']}/approve", json={}).status_code == 422
+    writer = create_token("crm", TEST_CORP_ID, scope="write")  # an integration's token may not approve
+    assert client.post(f"/api/v1/handovers/{batch['id']}/approve", json={"approved_by": "boss"},
+                       headers={"Authorization": f"Bearer {writer}"}).status_code == 403
     assert api("POST", f"/handovers/{batch['id']}/approve", json={"approved_by": "mover"}).status_code == 422
     assert api("POST", f"/handovers/{batch['id']}/approve", json={"approved_by": "nobody"}).status_code == 422
 
