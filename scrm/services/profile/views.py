@@ -49,6 +49,7 @@ KIND_LABELS = {
     "sop_enrolled": "加入SOP", "sop_step_sent": "SOP推送", "sop_sent": "发送SOP内容",
     "follow_up": "跟进记录", "tags_changed": "修改标签", "stage_changed": "阶段变更",
     "fields_changed": "修改客户资料", "remark_changed": "修改备注", "content_sent": "发送话术/素材",
+    "handover_started": "发起转接", "handed_over": "转接完成",  # scrm/services/handover
 }
 DEFAULT_STAGES = ("初步接触", "需求确认", "方案报价", "商务谈判", "已成交", "已流失")
 
