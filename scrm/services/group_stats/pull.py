@@ -147,6 +147,9 @@ def _run(run: GroupStatsPull, now: datetime, sleep: Callable[[float], None] | No
     yesterday = run.run_day - timedelta(days=1)
     try:
         rebuild(corp_id, yesterday - timedelta(days=REBUILD_DAYS - 1), yesterday)
+        # Our own rows are done: commit them before calling WeCom, so no write transaction (on
+        # SQLite: the database's one write lock) stays open across the calls and their back-off.
+        db.session.commit()
         day = api.wecom_today(now) - timedelta(days=1)
         owners = owners_on(corp_id, day)
         rows = pull_day(corp_id, day, sleep=sleep, now=now)
