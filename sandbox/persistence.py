@@ -7,7 +7,8 @@ when it exists, saves it a few seconds after the world changed (``Autosaver``) a
 simulator stops.
 
 Kept: the corp's records (departments, staff, customers, follow relations, the tag library,
-groups and members), transfers, 「联系我」 codes, group welcome templates, mass sends and the
+groups and members), transfers, 「联系我」 codes, group codes (加入群聊), group welcome templates,
+mass sends and the
 monthly quota counts, uploaded media, access tokens and JS-SDK tickets (the service's cached
 token stays valid) and the id generator's state. Not kept, like WeCom's own short-lived state:
 welcome codes (20 s), OAuth codes (5 min), rate-limit windows, the 84061 window, the event feed.
@@ -67,6 +68,7 @@ def snapshot(world: World, seeded_with: dict[str, int] | None = None) -> dict[st
             "transfers": [_plain(t) for t in world.transfers.values()],
             "contact_ways": [_plain(w) for w in world.contact_ways.values()],
             "group_welcome_templates": world.group_welcome_templates,
+            "join_ways": world.join_ways,
             "mass_sends": [{**_plain(m, "tasks"), "tasks": [_plain(t) for t in m.tasks.values()]}
                            for m in world.mass_sends.values()],
             "mass_send_received": {target: [list(month), count]
@@ -115,6 +117,7 @@ def restore(world: World, data: dict[str, Any]) -> World:
         world.transfers = {(t["handover_userid"], t["external_userid"]): Transfer(**t) for t in data["transfers"]}
         world.contact_ways = {w["config_id"]: ContactWay(**w) for w in data["contact_ways"]}
         world.group_welcome_templates = dict(data["group_welcome_templates"])
+        world.join_ways = dict(data.get("join_ways") or {})  # absent in snapshots saved before group codes
         world.mass_sends = {}
         for row in data["mass_sends"]:
             msg = MassSend(**{**row, "tasks": {t["userid"]: MassTask(**t) for t in row["tasks"]}})

@@ -31,6 +31,8 @@ def test_the_world_survives_a_save_and_load_round_trip(sim, world, clock, tmp_pa
     assert sim.post("externalcontact/transfer_customer", {"handover_userid": first.userid,
                                                           "takeover_userid": second.userid,
                                                           "external_userid": [customer]})["errcode"] == 0
+    code = sim.post("externalcontact/groupchat/add_join_way", {"scene": 2, "chat_id_list": [group], "state": "kept",
+                                                              "room_base_name": "老客户群"})
     token = sim.token
     path = tmp_path / "world.json"
 
@@ -47,6 +49,9 @@ def test_the_world_survives_a_save_and_load_round_trip(sim, world, clock, tmp_pa
     assert again.post("externalcontact/groupchat/get", {"chat_id": group})["group_chat"]["name"] == "老客户群"
     assert restored.transfers[(first.userid, customer)].status == 2
     assert restored.mass_sends[sent["msgid"]].tasks[first.userid].status == 2
+    # a group code survives (customers scanning it after a restart of `make run` still join)
+    assert again.post("externalcontact/groupchat/get_join_way",
+                      {"config_id": code["config_id"]})["join_way"]["chat_id_list"] == [group]
     # The id generator goes on where it was: the next ids are the ones the old world would draw.
     assert (restored.new_id("wm", 32), restored.next_seq()) == (world.new_id("wm", 32), world.next_seq())
 
