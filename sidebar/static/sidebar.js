@@ -57,12 +57,40 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  // Dates always read yyyy-mm-dd (hh:mm), in the browser's time zone, whatever its locale: built
+  // from the parts, never toLocale*(); and no <input type=date>, which shows the locale's format.
+  function day(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
   function when(iso) {
     if (!iso) return "—";
     var d = new Date(iso);
     if (isNaN(d.getTime())) return String(iso);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-           pad(d.getHours()) + ":" + pad(d.getMinutes());
+    return day(iso) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  var DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?$/;
+
+  // "yyyy-mm-dd" or "yyyy-mm-dd hh:mm" typed by hand → a Date in the browser's zone, or null.
+  function parseLocal(text, withTime) {
+    var m = DATE_RE.exec(text.trim());
+    if (!m || (m[4] !== undefined && !withTime)) return null;
+    var d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] || 9), Number(m[5] || 0));
+    if (d.getMonth() !== Number(m[2]) - 1 || d.getDate() !== Number(m[3])) return null;  // 2026-02-30
+    return d;
+  }
+
+  function dateInput(value, withTime) {
+    var node = input("text", value);
+    node.placeholder = withTime ? "yyyy-mm-dd hh:mm" : "yyyy-mm-dd";
+    node.inputMode = "numeric";
+    node.maxLength = withTime ? 16 : 10;
+    node.autocomplete = "off";
+    return node;
   }
 
   function enc(value) { return encodeURIComponent(value); }
@@ -111,6 +139,10 @@
       return {status: 0, ok: false, data: {}};
     });
   }
+
+  // The customer view's timeline, risk and deleted-relation cards (sidebar_timeline.js).
+  var cards = window.scrmSidebarParts({el: el, append: append, button: button, card: card, when: when, day: day,
+                                       enc: enc, request: request, toast: toast, errorText: errorText});
 
   // ---- page states --------------------------------------------------------------------------
 
@@ -190,10 +222,12 @@
     stateBox.replaceChildren();
     showTabs("客户");
     view.replaceChildren();
-    append(view, customerHead(d.customer || {}), relationCard(id, d.relation), sourceCard(d),
-           colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage),
-           fieldsCard(id, d.fields || []), groupsCard(d.groups || []), sopsCard(d.sops || []),
-           churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), timelineCard(id, d.timeline));
+    var deleted = d.relation && d.relation.status === "deleted_by_customer";
+    append(view, customerHead(d.customer || {}), deleted ? cards.deletedCard(d.relation, d.recall) : null,
+           relationCard(id, d.relation), sourceCard(d),
+           colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage, d.read_only),
+           fieldsCard(id, d.fields || [], d.read_only), groupsCard(d.groups || []), sopsCard(d.sops || []),
+           cards.churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), cards.timelineCard(id, d.timeline));
     // SOP reminders waiting for this customer (the card's ?sop_step= first), each ready to send.
     var waiting = (d.sop_reminders || []).map(function (t) { return String(t.id); });
     if (params.get("sop_step") && !current.back && waiting.indexOf(params.get("sop_step")) < 0) {
@@ -243,6 +277,7 @@
     append(form, labelled("备注", remark), labelled("描述", description),
            rel.mobiles_masked ? el("p", "muted", "备注电话已脱敏，这里不修改。") : labelled("备注电话（逗号分隔）", phones),
            el("p", "error field-error"), el("button", "primary", "保存"));
+    if (rel.status !== "active") return box;  // WeCom edits the remark of a friend only
     var edit = button("编辑", "link edit-toggle", function () { form.hidden = !form.hidden; });
     box.querySelector("h2").appendChild(edit);
     form.addEventListener("submit", function (event) {
@@ -255,6 +290,7 @@
         if (r.ok) {
           box.replaceWith(relationCard(id, r.data));
           toast("备注已保存");
+          cards.refreshTimeline(id);
         } else {
           form.querySelector(".field-error").textContent = errorList(r);
         }
@@ -297,6 +333,7 @@
     colleagues.forEach(function (c) {
       var line = el("div", "row");
       append(line, el("strong", null, c.name || c.userid), el("span", "pill", c.status_label || c.status),
+             c.left ? el("span", "pill left", "已离职") : null,
              el("div", "muted", (c.remark ? "备注：" + c.remark + " · " : "") + "添加于 " + when(c.added_at)));
       box.appendChild(line);
     });
@@ -321,6 +358,7 @@
         if (r.ok) {
           box.replaceWith(tagsCard(id, r.data));
           toast("标签已保存");
+          cards.refreshTimeline(id);
         } else {
           save.disabled = false;
           toast(errorText(r), true);
@@ -359,11 +397,13 @@
     return box;
   }
 
-  function stageCard(id, stage) {
+  // 销售阶段: the funnel, not to be confused with a corp tag group a corp may call 跟进阶段.
+  function stageCard(id, stage, readOnly) {
     stage = stage || {current: null, options: []};
-    var box = card("跟进阶段");
+    var box = card("销售阶段", "stage");
     var select = el("select");
-    select.setAttribute("aria-label", "跟进阶段");
+    select.setAttribute("aria-label", "销售阶段");
+    select.disabled = !!readOnly;
     select.appendChild(option("", "未设置"));
     (stage.options || []).forEach(function (o) { select.appendChild(option(String(o.id), o.name)); });
     select.value = stage.current ? String(stage.current.id) : "";
@@ -371,7 +411,9 @@
       var value = select.value ? Number(select.value) : null;
       request("PUT", "customers/" + enc(id) + "/stage", {stage_id: value}).then(function (r) {
         if (r.ok) {
-          toast("阶段已更新");
+          stage = {current: r.data.current, options: stage.options};
+          toast("销售阶段已更新");
+          cards.refreshTimeline(id);
         } else {
           select.value = stage.current ? String(stage.current.id) : "";
           toast(errorText(r), true);
@@ -396,7 +438,7 @@
     return [String(o), String(o)];
   }
 
-  function fieldsCard(id, fields) {
+  function fieldsCard(id, fields, readOnly) {
     var box = card("自定义字段");
     if (!fields.length) {
       append(box, el("p", "muted", "没有自定义字段"));
@@ -414,11 +456,14 @@
           control.appendChild(option(pair[0], pair[1]));
         });
         control.value = f.value === null || f.value === undefined ? "" : String(f.value);
+      } else if (f.type === "date") {
+        control = dateInput(f.value, false);
       } else {
-        control = input(f.type === "number" ? "number" : f.type === "date" ? "date" : "text", f.value);
+        control = input(f.type === "number" ? "number" : "text", f.value);
         if (f.type === "number") control.step = "any";
       }
       control.name = f.key;
+      control.disabled = !!readOnly;
       controls[f.key] = control;
       var label = labelled(f.label + (f.required ? " *" : ""), control);
       label.appendChild(el("span", "error field-error"));
@@ -426,7 +471,7 @@
       form.appendChild(label);
     });
     var general = el("p", "error field-error");
-    append(form, general, el("button", "primary small", "保存字段"));
+    append(form, general, readOnly ? null : el("button", "primary small", "保存字段"));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var values = {};
@@ -439,6 +484,7 @@
         if (r.ok) {
           box.replaceWith(fieldsCard(id, Array.isArray(r.data) ? r.data : r.data.fields || fields));
           toast("字段已保存");
+          cards.refreshTimeline(id);
           return;
         }
         var errors = (r.data && r.data.errors) || {};
@@ -496,17 +542,10 @@
     return box;
   }
 
-  function churnCard(risk) {
-    var box = card(null, "churn");
-    var text = risk ? (risk.label || risk.level || risk.score) : null;
-    append(box, el("span", null, "流失风险：" + (text === null || text === undefined ? "暂无评估" : text)));
-    return box;
-  }
-
   function followUpItem(f) {
     var item = el("li", "follow-up");
-    append(item, el("div", "muted", (f.kind_label || f.kind) + " · " + (f.staff_name || f.userid || "") + " · " +
-                                    when(f.created_at)),
+    append(item, el("div", "muted", (f.kind_label || f.kind) + " · " + (f.staff_name || f.userid || "") +
+                                    (f.staff_left ? "（已离职）" : "") + " · " + when(f.created_at)),
            el("div", "content", f.content),
            f.next_at ? el("div", "muted", "下次跟进 " + when(f.next_at)) : null);
     return item;
@@ -521,7 +560,7 @@
     var text = el("textarea");
     text.rows = 2;
     text.placeholder = "写一条跟进…";
-    var next = input("datetime-local", "");
+    var next = dateInput("", true);
     next.setAttribute("aria-label", "下次跟进时间");
     var problem = el("p", "error field-error");
     var line = el("div", "inline");
@@ -535,13 +574,18 @@
       problem.textContent = "";
       if (!text.value.trim()) { problem.textContent = "请填写跟进内容"; return; }
       var body = {kind: kind.value, content: text.value.trim()};
-      if (next.value) body.next_at = new Date(next.value).toISOString().replace(/\.\d{3}Z$/, "Z");
+      if (next.value.trim()) {
+        var at = parseLocal(next.value, true);
+        if (!at) { problem.textContent = "下次跟进时间格式应为 yyyy-mm-dd hh:mm"; return; }
+        body.next_at = at.toISOString().replace(/\.\d{3}Z$/, "Z");
+      }
       request("POST", "customers/" + enc(id) + "/follow-ups", body).then(function (r) {
         if (r.ok) {
           list.insertBefore(followUpItem(r.data), list.firstChild);
           empty.textContent = "";
           text.value = next.value = "";
           toast("跟进已保存");
+          cards.refreshTimeline(id);
         } else {
           problem.textContent = errorList(r);
         }
@@ -560,34 +604,6 @@
     });
     more.hidden = latest.length < 5;
     append(box, form, empty, list, more);
-    return box;
-  }
-
-  function timelineItem(t) {
-    var item = el("li");
-    var text = t.summary ? (t.kind_label ? t.kind_label + "：" : "") + t.summary : (t.kind_label || t.kind || "");
-    append(item, el("span", "muted", when(t.occurred_at) + " "), el("span", null, text));
-    return item;
-  }
-
-  function timelineCard(id, timeline) {
-    timeline = timeline || {items: [], next_before: null};
-    var box = card("客户动态", "timeline");
-    var list = el("ul", "list");
-    (timeline.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
-    var before = timeline.next_before;
-    var more = button("加载更多", "link more", function () {
-      more.disabled = true;
-      request("GET", "customers/" + enc(id) + "/timeline?limit=20&before=" + enc(before)).then(function (r) {
-        more.disabled = false;
-        if (!r.ok) { toast(errorText(r), true); return; }
-        (r.data.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
-        before = r.data.next_before;
-        more.hidden = before === null || before === undefined;
-      });
-    });
-    more.hidden = before === null || before === undefined;
-    append(box, (timeline.items || []).length ? null : el("p", "muted", "暂无动态"), list, more);
     return box;
   }
 
