@@ -205,6 +205,10 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     sb.flask("scrm", "tick")  # the sop-steps sweep now, rather than within the scheduler's minute
     wait_for(lambda: [e for e in sb.feed("app_message") if "客户SOP提醒" in str(e.get("content"))],
              "the SOP reminder card")
+    # The card reaches WeCom just before the job commits the task as sent; the sidebar lists sent
+    # reminders only, so wait for the commit rather than race it on a loaded machine.
+    wait_for(lambda: ((sb.api(f"customers/{sop_customer}/sops") or [{}])[0].get("steps") or [{}])[0]
+             .get("status") == "sent", "the SOP task recorded as sent")
     frame = open_chat(customer=sop_customer)
     task_card = frame.locator(".sop-task", has_text="当天问候")
     task_card.wait_for(timeout=20_000)
@@ -228,6 +232,8 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     wait_for(lambda: (sb.flask("scrm", "tick"), [e for e in sb.feed("app_message")
                                                  if "群SOP提醒" in str(e.get("content"))])[1],
              "the group SOP reminder card")
+    wait_for(lambda: [e["status"] for e in sb.api(f"group-sops/{plan['id']}/executions") or []] == ["awaiting"],
+             "the group SOP execution recorded as waiting for the owner")  # committed after the card
     frame = open_chat(chat=new_group)
     reminder = frame.locator(".group-sop-task", has_text="建群欢迎")
     reminder.wait_for(timeout=20_000)
