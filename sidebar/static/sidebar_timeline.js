@@ -4,6 +4,8 @@
 (function () {
   "use strict";
 
+  var WECOM_SOURCES = ["callback", "sync"];  // edits made in WeCom, not in the sidebar
+
   window.scrmSidebarParts = function (ui) {
     var el = ui.el, append = ui.append, card = ui.card, when = ui.when, enc = ui.enc, request = ui.request;
 
@@ -30,7 +32,7 @@
       var text = t.summary && !changes.length ? (t.kind_label ? t.kind_label + "：" : "") + t.summary
                                               : (t.kind_label || t.kind || "");
       append(item, el("span", "muted", when(t.occurred_at) + " "), el("span", null, text),
-             t.source === "callback" && changes.length ? el("span", "pill", "企业微信") : null);
+             changes.length && WECOM_SOURCES.indexOf(t.source) >= 0 ? el("span", "pill", "企业微信") : null);
       if (changes.length) {
         var list = el("ul", "changes");
         changes.forEach(function (c) { list.appendChild(el("li", null, changeText(c))); });

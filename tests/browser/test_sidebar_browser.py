@@ -39,14 +39,30 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     assert Path(CHROMIUM).exists(), "install Debian's chromium (see .ci/run)"
-    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+    with sync_playwright() as pw:
+        yield pw
+
+
+def _browser(pw, locale: str):
+    with tempfile.TemporaryDirectory() as profile:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
+            viewport={"width": 1280, "height": 1000}, locale=locale, timezone_id="Asia/Shanghai")
         yield context
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    yield from _browser(playwright, "zh-CN")
+
+
+@pytest.fixture(scope="module")
+def english_browser(playwright):
+    """A browser whose language is English (how it formats dates, how it shows <input type=date>)."""
+    yield from _browser(playwright, "en-US")
 
 
 def shot(target, name: str) -> Path:
@@ -254,7 +270,7 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     assert all("127.0.0.1" not in u for u in outside)
 
 
-def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, browser):
+def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, english_browser):
     """An edit made in WeCom shows old → new on the timeline; then the customer deletes the staff
     member: 「客户已删除你」 with the time, the history and follow-ups still there, nothing to edit
     that WeCom would refuse. In an English-locale browser, dates still read yyyy-mm-dd."""
@@ -268,11 +284,9 @@ def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, 
                     None)
 
     wait_for(relation, "the customer in the service")
-    page = browser.new_page()
+    page = english_browser.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # An English-locale browser (Intl, and how <input type=date> would show a date).
-    page.context.new_cdp_session(page).send("Emulation.setLocaleOverride", {"locale": "en-US"})
     page.goto(f"{sb.simulator}/chat?staff={staff}&customer={customer}")
     frame = page.frame_locator("#sidebar-frame")
     frame.locator(".head .name", has_text="删除测试").wait_for(timeout=20_000)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import responses
 
+from scrm.extensions import db
+from scrm.models import CustomField
 from tests.api.factories import gen_customer, gen_relation, gen_staff
 from tests.helpers import wecom_url
 
@@ -40,3 +42,13 @@ def test_the_funnel_is_named_sales_stage_on_the_timeline(staff_client):
     assert staff_client.put(f"{url}/stage", json={"stage_id": options[1]["id"]}).status_code == 200
     [item] = _items(staff_client, customer)
     assert (item["kind_label"], item["summary"], item["changes"]) == ("销售阶段变更", "未设置 → 需求确认", None)
+
+
+def test_custom_field_keys_are_not_taken_for_wecom_fields(staff_client):
+    customer = _customer()
+    db.session.add(CustomField(corp_id=customer.corp_id, key="position", label="职务", type="text", order=1))
+    db.session.commit()
+    url = f"/sidebar/api/customers/{customer.external_userid}"
+    assert staff_client.put(f"{url}/fields", json={"values": {"position": "经理"}}).status_code == 200
+    [item] = _items(staff_client, customer)
+    assert (item["kind"], item["summary"], item["changes"]) == ("fields_changed", "职务", None)

@@ -32,6 +32,8 @@ VALUE_LABELS = {"type": {1: "微信用户", 2: "企业微信用户"}, "gender": 
 OPAQUE_FIELDS = {"avatar", "external_profile"}
 HIDDEN_FIELDS = {"unionid"}
 GROUP_KINDS = {"joined_group", "left_group", "group_dismissed"}
+# The kinds whose data.changes holds FIELD_LABELS fields (fields_changed holds custom field keys).
+EDIT_KINDS = {"relation_updated", "customer_updated", "remark_changed"}
 
 
 def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None, limit: int = 20,
@@ -68,7 +70,7 @@ def changes(kind: str, data: dict[str, Any], *, mask_mobiles: bool = True) -> li
     if kind == "group_renamed":
         return [{"field": "group_name", "label": "群名", "from": data.get("from"), "to": data.get("to")}]
     recorded = data.get("changes")
-    if not isinstance(recorded, dict):
+    if kind not in EDIT_KINDS or not isinstance(recorded, dict):
         return []
     out = []
     for field, label in FIELD_LABELS.items():
