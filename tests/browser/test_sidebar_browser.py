@@ -313,6 +313,8 @@ def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, 
     change = frame.locator(".timeline li", has_text="资料更新")
     change.wait_for()
     assert "→ 浏览器备注" in change.text_content() and "企业微信" in change.text_content()
+    change.scroll_into_view_if_needed()
+    shot(page.locator("#sidebar-frame"), "09-wecom-edit-on-the-timeline")
 
     # The customer deletes the staff member.
     sb.act("customer_deletes_staff", userid=staff, external_userid=customer)
@@ -330,6 +332,6 @@ def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, 
     assert frame.get_by_label("销售阶段").is_disabled() and frame.get_by_label("回访日期").is_disabled()
     assert frame.get_by_text("流失风险：暂无评估").count() == 1
     deleted.scroll_into_view_if_needed()
-    shot(page.locator("#sidebar-frame"), "09-deleted-by-customer")
+    shot(page.locator("#sidebar-frame"), "10-deleted-by-customer")
     assert errors == []
 
