@@ -331,6 +331,22 @@ def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, 
     assert frame.get_by_role("button", name="保存标签").count() == 0
     assert frame.get_by_label("销售阶段").is_disabled() and frame.get_by_label("回访日期").is_disabled()
     assert frame.get_by_text("流失风险：暂无评估").count() == 1
+    # When scrm/services/profile/risk.py answers an assessment, the card renders it (as text).
+    risk = inner.evaluate("""() => {
+        const el = (tag, cls, text) => { const n = document.createElement(tag); if (cls) n.className = cls;
+                                         if (text) n.textContent = String(text); return n; };
+        const append = (parent, ...kids) => { kids.filter(Boolean).forEach(k => parent.appendChild(
+            typeof k === "string" ? document.createTextNode(k) : k)); return parent; };
+        const card = (heading, cls) => el("section", "card " + cls);
+        const cards = window.scrmSidebarParts({el, append, card, day: iso => iso.slice(0, 10)});
+        const box = cards.churnCard({level: "dormant", level_label: "沉睡", days_silent: 31,
+                                     last_interaction_at: "2026-11-02T08:00:00Z",
+                                     reasons: ["31 天没有互动", "<b>x</b>"]});
+        return [box.className, box.querySelector("strong").textContent, box.querySelector(".muted").textContent,
+                [...box.querySelectorAll("li")].map(li => li.textContent), box.querySelectorAll("b").length];
+    }""")
+    assert risk == ["card churn risk-dormant", "流失风险：沉睡", "31 天未互动 · 最近互动 2026-11-02",
+                    ["31 天没有互动", "<b>x</b>"], 0]
     deleted.scroll_into_view_if_needed()
     shot(page.locator("#sidebar-frame"), "10-deleted-by-customer")
     assert errors == []
