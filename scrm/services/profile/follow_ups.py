@@ -14,7 +14,7 @@ from scrm.extensions import db
 from scrm.models import Customer, FollowUp
 from scrm.services import access, sop, timeline
 from scrm.services.corps import wecom_client
-from scrm.services.profile.common import check_reader, staff_left, staff_names
+from scrm.services.profile.common import check_reader, staff_names, staff_names_left
 from scrm.services.validation import raise_if
 from scrm.wecom import WeComError
 
@@ -23,7 +23,7 @@ FOLLOW_UP_MAX = 2000
 
 
 def follow_up_view(row: FollowUp, names: dict[str, str | None], left: dict | None = None) -> dict[str, Any]:
-    """``left``: staff_left() of the authors (their follow-ups stay, marked 已离职)."""
+    """``left``: who of the authors left the corp (staff_names_left; their follow-ups stay, marked 已离职)."""
     return {"id": row.id, "userid": row.userid, "staff_name": names.get(row.userid),
             "staff_left": row.userid in (left or {}), "kind": row.kind,
             "kind_label": FOLLOW_UP_KINDS.get(row.kind, row.kind), "content": row.content,
@@ -43,7 +43,7 @@ def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: 
     total = db.session.scalar(select(func.count()).select_from(FollowUp).filter_by(
         corp_id=corp_id, external_userid=external_userid))
     authors = {r.userid for r in rows}
-    names, left = staff_names(corp_id, authors), staff_left(corp_id, authors)
+    names, left = staff_names_left(corp_id, authors)
     return {"items": [follow_up_view(r, names, left) for r in rows], "total": total, "page": page,
             "page_size": page_size}
 

@@ -34,8 +34,7 @@ from scrm.services.profile.common import (
     check_reader,
     is_active,
     label,
-    staff_left,
-    staff_names,
+    staff_names_left,
 )
 from scrm.services.profile.follow_ups import follow_up_rows, follow_up_view
 from scrm.services.profile.recall import recall_task
@@ -85,7 +84,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     mine = next((r for r in relations if r.userid == userid), None)
     latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
     staff = {r.userid for r in relations} | {f.userid for f in latest_follow_ups}
-    names, left = staff_names(corp_id, staff), staff_left(corp_id, staff)
+    names, left = staff_names_left(corp_id, staff)
     deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
     view = {
         "customer": {
