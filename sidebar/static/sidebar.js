@@ -140,9 +140,14 @@
     });
   }
 
-  // The customer view's timeline, risk and deleted-relation cards (sidebar_timeline.js).
+  // The customer view's timeline, risk and deleted-relation cards (sidebar_timeline.js), and the
+  // 话术/素材 tab (sidebar_library.js). Function declarations below are hoisted.
   var cards = window.scrmSidebarParts({el: el, append: append, button: button, card: card, when: when, day: day,
                                        enc: enc, request: request, toast: toast, errorText: errorText});
+  var contentLibrary = window.scrmSidebarLibrary({el: el, append: append, button: button, input: input, enc: enc,
+                                                  request: request, toast: toast, errorText: errorText,
+                                                  wwError: wwError, preview: preview, labels: MESSAGE_LABELS,
+                                                  conversation: conversation});
 
   // ---- page states --------------------------------------------------------------------------
 
@@ -171,7 +176,7 @@
     tabs.querySelectorAll("[data-tab]").forEach(function (b) { b.classList.toggle("on", b.dataset.tab === name); });
     view.hidden = name !== "profile";
     library.hidden = name !== "content";
-    if (name === "content" && !library.dataset.loaded) openLibrary();
+    if (name === "content" && !library.dataset.loaded) contentLibrary.open(library);
   }
 
   function showTabs(profileLabel) {
@@ -661,87 +666,6 @@
       }
       append(box, list, status, send);
     });
-  }
-
-  // ---- the content library (话术/素材) ---------------------------------------------------------
-
-  function openLibrary() {
-    library.dataset.loaded = "1";
-    var search = input("search", "");
-    search.placeholder = "搜索话术、素材";
-    var categories = el("div", "chips categories"), items = el("ul", "list items");
-    var more = el("button", "link more", "加载更多");
-    more.type = "button";
-    var query = {q: "", category: "", page: 1};
-    append(library, search, categories, items, more);
-    var timer = null;
-    search.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () { query.q = search.value.trim(); query.page = 1; load(); }, 250);
-    });
-    more.addEventListener("click", function () { query.page += 1; load(); });
-
-    function load() {
-      var args = new URLSearchParams({q: query.q, category: query.category, page: String(query.page)});
-      if (current && current.kind === "customer") args.set("external_userid", current.id);
-      request("GET", "contents?" + args.toString()).then(function (r) {
-        if (!r.ok) { items.replaceChildren(el("li", "error", errorText(r))); more.hidden = true; return; }
-        drawCategories(r.data.categories || []);
-        if (query.page === 1) items.replaceChildren();
-        (r.data.items || []).forEach(function (item) { items.appendChild(contentItem(item)); });
-        if (!items.firstChild) items.appendChild(el("li", "muted", "没有找到话术或素材"));
-        more.hidden = query.page * (r.data.page_size || 20) >= (r.data.total || 0);
-      });
-    }
-
-    function drawCategories(list) {
-      categories.replaceChildren();
-      [{name: "", label: "全部"}].concat(list).forEach(function (c) {
-        var label = c.label || (c.name + (c.count !== undefined ? "（" + c.count + "）" : ""));
-        categories.appendChild(button(label, "chip" + (query.category === c.name ? " on" : ""), function () {
-          query.category = c.name;
-          query.page = 1;
-          load();
-        }));
-      });
-    }
-    load();
-  }
-
-  function contentItem(item) {
-    var li = el("li", "content-item");
-    var uses = el("span", "muted", "已用 " + (item.use_count || 0) + " 次");
-    var head = el("div", "content-head");
-    append(head, el("span", "pill", item.kind_label || MESSAGE_LABELS[item.kind] || item.kind),
-           el("strong", null, item.title), uses);
-    var sendable = item.sendable !== false && !!item.message;
-    var send = el("span", sendable ? "send-hint" : "muted", sendable ? "点击发送" : "素材已失效，暂不能发送");
-    append(li, head, el("div", "preview", item.preview || (sendable ? preview(item.message) : "")), send);
-    if (!sendable) {
-      li.classList.add("disabled");
-      return li;
-    }
-    li.tabIndex = 0;
-    li.setAttribute("role", "button");
-    var busy = false;
-    function go() {
-      if (busy) return;
-      busy = true;
-      send.textContent = "发送中…";
-      ww.sendChatMessage(item.message).then(function () {
-        return request("POST", "contents/" + enc(item.id) + "/sent", conversation()).then(function (r) {
-          if (r.ok && r.data.use_count !== undefined) uses.textContent = "已用 " + r.data.use_count + " 次";
-          send.textContent = "已发送";
-          toast("已发送到聊天");
-        });
-      }, function (err) {
-        send.textContent = "点击发送";
-        toast("发送失败：" + wwError(err), true);
-      }).then(function () { busy = false; });
-    }
-    li.addEventListener("click", go);
-    li.addEventListener("keydown", function (event) { if (event.key === "Enter") go(); });
-    return li;
   }
 
   // ---- the group view -----------------------------------------------------------------------------

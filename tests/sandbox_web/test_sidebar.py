@@ -18,8 +18,9 @@ from tests.sidebar.conftest import login
 STATIC = Path(sidebar.__file__).parent / "static"
 TEMPLATES = Path(sidebar.__file__).parent / "templates"
 CHAT_JS = Path(web.__file__).parent / "static" / "chat.js"
-OWN_JS = ["sidebar.js", "sidebar_timeline.js", "ww-standin.js"]
-PAGE_JS = ["/sidebar/static/sidebar_timeline.js", "/sidebar/static/sidebar.js"]  # the parts first
+PARTS_JS = ["sidebar_timeline.js", "sidebar_library.js"]  # loaded before sidebar.js, which calls them
+OWN_JS = ["sidebar.js", *PARTS_JS, "ww-standin.js"]
+PAGE_JS = [f"/sidebar/static/{name}" for name in (*PARTS_JS, "sidebar.js")]
 VENDOR_SDK = "/sidebar/static/vendor/wecom-jssdk-2.4.4.js"
 ASSET = re.compile(r"""(?:src|href)="(/sidebar/static/[^"]+)\"""")
 HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment",
@@ -131,7 +132,7 @@ def test_our_static_files_insert_data_as_text_only_and_load_nothing_from_elsewhe
 
 def test_the_page_only_calls_endpoints_that_exist(app):
     """Every /sidebar/api/ call in the page's scripts is a route of the app with that method (CONTRACT.md)."""
-    js = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("sidebar.js", "sidebar_timeline.js"))
+    js = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("sidebar.js", *PARTS_JS))
     calls = set()
     for method, expr in re.findall(r'request\("(GET|POST|PUT)", ("[^\n]*?)(?:\)\.then|, [a-z{])', js):
         path = re.sub(r"enc\([^)]*\)", "X", expr).replace('" + ', "").replace(' + "', "").strip('"')
