@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import group_sop, group_stats, inbox, media, profile, sop, sync
+from scrm.services import group_sop, group_stats, handover, inbox, media, profile, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -25,6 +25,11 @@ def sop_steps(now: datetime | None = None) -> int:
 
 def group_sops(now: datetime | None = None) -> int:
     return group_sop.sweep(now)
+
+
+def handovers(now: datetime | None = None) -> int:
+    """Approved handover batches whose job was lost, and waiting transfers due a transfer_result poll."""
+    return handover.sweep(now)
 
 
 def renew_media(now: datetime | None = None) -> int:

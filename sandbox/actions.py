@@ -199,12 +199,16 @@ class Actions(GroupActions, GroupMassSendActions, CommunityActions):
         return {"group_id": group.group_id, "tag_id": tag.id, "callbacks": self._emit([xml], duplicate)}
 
     @action
-    def complete_transfers(self, refuse: bool = False, duplicate: bool = False) -> dict:
-        """让等待中的客户继承立即完成（WeCom 24 小时后自动完成）；refuse=true 表示客户拒绝（transfer_fail）。"""
+    def complete_transfers(self, refuse: bool = False, external_userids: list[str] | None = None,
+                           duplicate: bool = False) -> dict:
+        """让等待中的客户继承立即完成（WeCom 24 小时后自动完成）；refuse=true 表示客户拒绝（transfer_fail）；
+        external_userids 只处理这些客户（默认全部等待中的）。"""
         world = self.world
         xmls, done = [], []
+        only = set(external_userids) if external_userids is not None else None
         with world.lock:
-            for transfer in [t for t in world.transfers.values() if t.status == 2]:
+            for transfer in [t for t in world.transfers.values() if t.status == 2
+                             and (only is None or t.external_userid in only)]:
                 handover = world.staff[transfer.handover_userid]
                 takeover = world.staff.get(transfer.takeover_userid)
                 relation = handover.relations.get(transfer.external_userid)

@@ -148,6 +148,12 @@ class World(MassSends):
     def active_staff(self) -> Iterator[Staff]:
         return (staff for staff in self.staff.values() if staff.active)
 
+    def department_leaders(self, dept_id: int) -> list[str]:
+        """The sandbox's rule: a department's first active member (in seed order) leads it
+        (user/get is_leader_in_dept, department/list department_leader)."""
+        first = next((s.userid for s in self.active_staff() if dept_id in s.department), None)
+        return [first] if first else []
+
     # ---- mutations shared by the seed, the actions and the API ---------------------------------
 
     def add_relation(self, staff: Staff, customer: Customer, *, createtime: int, add_way: int,

@@ -191,6 +191,11 @@ class Settings:
     # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).
     group_sop_horizon_days: int = _setting("SCRM_GROUP_SOP_HORIZON_DAYS", 7, _integer(1))
     group_monthly_cap: int = _setting("SCRM_GROUP_MONTHLY_CAP", 0, _integer(0))
+    # Handovers (scrm/services/handover): how successors are proposed when a member leaves
+    # (manager: their department leader, else workload; workload: the fewest active customers in
+    # the leaver's department), and how often a waiting transfer's result is asked for.
+    handover_rule: str = _setting("SCRM_HANDOVER_RULE", "manager", _choice("manager", "workload"))
+    handover_poll_minutes: int = _setting("SCRM_HANDOVER_POLL_MINUTES", 30, _integer(1))
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
     welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,

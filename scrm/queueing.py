@@ -149,6 +149,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("sweep-inbox", "jobs.periodic.sweep_inbox", every_seconds=30),
     Sweep("sop-steps", "jobs.periodic.sop_steps", every_seconds=60),  # due SOP tasks and mass-send result checks
     Sweep("group-sop", "jobs.periodic.group_sops", every_seconds=60),  # plan, run and check group SOP executions
+    Sweep("handover", "jobs.periodic.handovers", every_seconds=60),  # 离职继承 / 在职转接: run and poll
     Sweep("renew-media", "jobs.periodic.renew_media", every_seconds=600),  # media_ids before their 3-day expiry
     Sweep("nightly-sync", "jobs.periodic.nightly_sync", every_seconds=60),
     Sweep("resume-syncs", "jobs.periodic.resume_syncs", every_seconds=60),

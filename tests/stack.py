@@ -56,7 +56,9 @@ def sandbox_stack(tmp: Path, name: str, **settings: str) -> Iterator[dict]:
     try:
         wait_for(lambda: requests.get(f"{service}/readyz", timeout=2).status_code == 200, "the service", 90)
         wait_for(lambda: requests.get(f"{simulator}/sandbox/api/", timeout=2).ok, "the simulator")
-        flask_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}  # for `flask` commands
+        # For `flask` commands: what `make run` writes to .env for them (Redis, the simulator's address).
+        flask_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                     "WECOM_API_BASE_URL": f"{simulator}/cgi-bin/"}
         token = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "token", "create", name],
             cwd=ROOT, env=flask_env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]

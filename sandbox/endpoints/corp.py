@@ -22,7 +22,7 @@ def user_json(world: World, staff: Staff) -> dict:
     return {"userid": staff.userid, "name": staff.name, "department": staff.department,
             "order": [0] * len(staff.department), "position": staff.position, "mobile": staff.mobile,
             "gender": str(staff.gender), "email": staff.email,
-            "is_leader_in_dept": [0] * len(staff.department),
+            "is_leader_in_dept": [int(staff.userid in world.department_leaders(d)) for d in staff.department],
             "avatar": staff.avatar, "thumb_avatar": staff.avatar + "?thumb=1", "status": 1,
             "main_department": staff.main_department, "alias": "", "telephone": "", "enable": 1,
             "qr_code": f"https://open.work.weixin.qq.com/wwopen/userQRCode?vcode=sandbox_{staff.userid}"}
@@ -61,7 +61,8 @@ def department_list(call: Call) -> dict:
     if root is not None and root not in world.departments:
         raise ApiError(60123)
     wanted = _subtree(world, root) if root is not None else set(world.departments)
-    return {"department": [{"id": d.id, "name": d.name, "name_en": "", "department_leader": [],
+    return {"department": [{"id": d.id, "name": d.name, "name_en": "",
+                            "department_leader": world.department_leaders(d.id),
                             "parentid": d.parentid, "order": d.order}
                            for d in world.departments.values() if d.id in wanted]}
 

@@ -15,6 +15,7 @@ from scrm.api import (
     group_sops,
     group_stats,
     groups,
+    handovers,
     sidebar_admin,
     sops,
     status,
@@ -25,7 +26,8 @@ from scrm.api import (
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
-templates, customer SOPs); it also starts and follows synchronisations with WeCom (`/api/v1/syncs`).
+templates, customer SOPs, handovers when staff leave); it also starts and follows synchronisations
+with WeCom (`/api/v1/syncs`).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.
@@ -51,7 +53,7 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers):
         api.register_blueprint(module.blp)
     _describe(api)
 

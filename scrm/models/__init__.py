@@ -20,6 +20,7 @@ from scrm.models.group_sop import (
     ScheduleKind,
 )
 from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
+from scrm.models.handover import BatchStatus, HandoverBatch, HandoverItem, HandoverKind, ItemStatus
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
@@ -69,4 +70,6 @@ __all__ = [
     "GroupDailyStat", "GroupOwnerDailyStat", "GroupStatsPull",
     # group SOPs (issue #12)
     "ExecutionStatus", "GroupSop", "GroupSopExecution", "GroupSopStatus", "GroupSopStep", "ScheduleKind",
+    # staff departure and reassignment (issue #13, part 6)
+    "BatchStatus", "HandoverBatch", "HandoverItem", "HandoverKind", "ItemStatus",
 ]

@@ -52,6 +52,9 @@ class Staff(CorpScoped, Timestamped, db.Model):
     avatar: Mapped[str | None] = mapped_column(String(512))
     department_ids: Mapped[list | None] = mapped_column(JSON)
     main_department: Mapped[int | None]
+    # WeCom's is_leader_in_dept, aligned with department_ids (1: leads that department): the
+    # 离职继承 "manager" rule proposes a leaver's department leader (scrm/services/handover).
+    is_leader_in_dept: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[int | None]  # WeCom: 1 active, 2 disabled, 4 not activated, 5 left
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Sidebar sessions carry the version they were signed in with (sidebar/auth.py); raising it

@@ -68,6 +68,9 @@ class FollowUp(CorpScoped, Timestamped, db.Model):
     reminder_status: Mapped[str] = mapped_column(String(16), default="none")
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
     reminder_error: Mapped[str | None] = mapped_column(Text)
+    # Who is reminded of next_at when it is not the author: the successor once the customer was
+    # handed over (scrm/services/handover). `userid` stays the author.
+    assignee_userid: Mapped[str | None] = mapped_column(String(64))
 
 
 class FunnelStage(CorpScoped, Timestamped, db.Model):

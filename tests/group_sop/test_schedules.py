@@ -119,3 +119,16 @@ def test_group_created_series_and_new_groups_join_automatically(app, api, groups
     tick(MON + timedelta(hours=3))
     tick(datetime(2026, 11, 3, 2, 0))
     assert [b["text"]["content"] for b in bodies(mass_ok, MASS)] == ["欢迎来到福利群3，请阅读群规", "今日福利已发放"]
+
+
+def test_an_event_in_the_second_the_plan_started_counts(app, api, groups, mass_ok, tick):
+    """WeCom's times are whole seconds: a group created in the same second as the plan (after it)
+    carries a create_time before the plan's start to the microsecond, and still gets the series."""
+    started = MON + timedelta(hours=3, microseconds=400_000)
+    created = plan(api, {"kind": "group_created"}, targets={"name_contains": "福利"}, now=started,
+                   steps=[{"delay_minutes": 1, "text": "欢迎"}])
+    db.session.add(GroupChat(corp_id=groups["wrA"].corp_id, chat_id="wrSAME", name="福利群9", owner="zhangsan",
+                             status="active", create_time=MON + timedelta(hours=3)))
+    db.session.commit()
+    tick(MON + timedelta(hours=3, minutes=1))
+    assert [(r.chat_id, r.status) for r in executions(plan_id=created["id"])] == [("wrSAME", "awaiting")]

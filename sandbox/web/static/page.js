@@ -56,7 +56,7 @@
     dismiss_group: function (f) { return pick(f, ["chat_id"]); },
     staff_sends_app_message: function (f) { return pick(f, ["userid", "content"]); },
     staff_leaves: function (f) { return pick(f, ["userid"]); },
-    complete_transfers: function () { return {}; },
+    complete_transfers: function (f, button) { return button && button.dataset.refuse ? {refuse: true} : {}; },
     join_by_group_code: function (f) {
       var p = pick(f, ["config_id", "name"]);
       if (v(f, "capacity")) p.capacity = parseInt(v(f, "capacity"), 10);
@@ -99,7 +99,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var name = (event.submitter && event.submitter.dataset.action) || form.dataset.action;
-      var params = BUILD[name](form);
+      var params = BUILD[name](form, event.submitter);
       if (document.getElementById("duplicate").checked) params.duplicate = true;
       SB.api("actions/" + name, params).then(function (r) { showResult(form, name, r); });
     });

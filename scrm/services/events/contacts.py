@@ -21,12 +21,16 @@ from scrm.models import (
     AppMessage,
     Department,
     FollowRelation,
+    FollowUp,
     GroupChat,
     GroupMember,
+    HandoverBatch,
+    HandoverItem,
     RelationTag,
     Staff,
     TimelineEntry,
 )
+from scrm.services import handover
 from scrm.services.events.common import as_int, as_list
 from scrm.services.events.registry import EventContext, handles
 
@@ -58,6 +62,8 @@ STAFF_FIELDS: Fields = {
     "gender": ("Gender", "gender", as_int), "status": ("Status", "status", as_int),
     "main_department": ("MainDepartment", "main_department", as_int),
     "department_ids": ("Department", "department", _department_ids),
+    # "1,0,0" / [1, 0, 0], aligned with the departments: the 离职继承 "manager" rule reads it
+    "is_leader_in_dept": ("IsLeaderInDept", "is_leader_in_dept", _department_ids),
 }
 DEPARTMENT_FIELDS: Fields = {"name": ("Name", "name", _as_is), "parent_id": ("ParentId", "parentid", as_int),
                              "order": ("Order", "order", as_int)}
@@ -90,10 +96,12 @@ def staff_changed(ctx: EventContext) -> None:
 
 @handles(EVENT, "delete_user")
 def staff_left(ctx: EventContext) -> None:
-    # Handing their customers and groups over (离职继承) is a separate flow.
     staff, _ = ensure_row(Staff, corp_id=ctx.corp_id, userid=ctx.get("UserID"))
     if staff.left_at is None:
         staff.session_version += 1  # their sidebar sessions end (sidebar/auth.py)
+        # 离职继承: list their customers and groups into a handover batch, once this commits
+        # (scrm/services/handover; the job asks WeCom, which a handler must not wait on).
+        handover.open_resigned_later(ctx.corp_id, staff.userid)
     staff.left_at = staff.left_at or ctx.occurred_at
 
 
@@ -112,7 +120,8 @@ def _merge_unique(model: type, id_column: str, corp_id: str, old: str, new: str,
 
 
 def rename_userid(corp_id: str, old: str, new: str) -> None:
-    """Staff userid old -> new in staff, relations, relation tags, groups, timeline, app messages.
+    """Staff userid old -> new in staff, relations, relation tags, groups, timeline, app messages,
+    handovers and follow-up reminder assignees.
     Archived chat messages keep the ids they were recorded with (they are a verbatim copy)."""
     log.info("renaming userid %s -> %s", old, new)
     _merge_unique(Staff, "userid", corp_id, old, new)
@@ -120,7 +129,8 @@ def rename_userid(corp_id: str, old: str, new: str) -> None:
     _merge_unique(RelationTag, "userid", corp_id, old, new, "external_userid", "tag_key")
     _merge_unique(GroupMember, "member_id", corp_id, old, new, "chat_id")
     plain_columns = ((FollowRelation, "oper_userid"), (GroupChat, "owner"), (GroupMember, "invitor"),
-                     (TimelineEntry, "userid"), (AppMessage, "from_userid"))
+                     (TimelineEntry, "userid"), (AppMessage, "from_userid"), (HandoverBatch, "handover_userid"),
+                     (HandoverItem, "takeover_userid"), (FollowUp, "assignee_userid"))
     for model, name in plain_columns:
         db.session.execute(update(model).where(model.corp_id == corp_id, getattr(model, name) == old)
                            .values({name: new}).execution_options(synchronize_session=False))

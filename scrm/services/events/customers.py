@@ -23,7 +23,7 @@ from scrm.clock import from_timestamp, utcnow
 from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
-from scrm.services import channels, onboarding, welcome
+from scrm.services import channels, handover, onboarding, welcome
 from scrm.services.events.common import record
 from scrm.services.events.registry import EventContext, RetryLater, handles
 from scrm.wecom import WeComError, retry
@@ -291,6 +291,7 @@ def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
 def deleted_by_staff(ctx: EventContext) -> None:
     if ctx.get("Source") == "DELETE_BY_TRANSFER":  # removed automatically by 在职继承
         end_relation(ctx, RelationStatus.TRANSFERRED, "transferred")
+        handover.transfer_completed(ctx.corp_id, ctx.get("UserID"), ctx.get("ExternalUserID"), ctx.occurred_at)
     else:
         end_relation(ctx, RelationStatus.DELETED_BY_STAFF, "deleted_by_staff")
 
@@ -310,6 +311,7 @@ def transfer_failed(ctx: EventContext) -> None:
     if relation is not None:
         relation.transfer_fail_reason = reason
     record(ctx, external_userid, "transfer_failed", userid=userid, reason=reason)
+    handover.transfer_failed(ctx.corp_id, userid, external_userid, reason, ctx.occurred_at)
 
 
 @handles(EVENT, "msg_audit_approved")

@@ -77,8 +77,8 @@ def run_batch(plan_id: int, step_id: int, owner: str, as_of: datetime | None = N
                                          .execution_options(populate_existing=True)))
     step = db.session.get(GroupSopStep, step_id)
     ready = _check(plan, executions, as_of, now)
+    db.session.commit()  # the checks' outcomes now: no write transaction stays open across WeCom calls
     if not ready:
-        db.session.commit()
         return "skipped"
     try:
         if plan.delivery == "mass_send":

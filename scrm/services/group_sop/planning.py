@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -29,6 +29,8 @@ from scrm.models import (
     ExecutionStatus,
     GroupChat,
     GroupChatStatus,
+    GroupCodeChat,
+    GroupLabelLink,
     GroupMember,
     GroupSop,
     GroupSopExecution,
@@ -46,6 +48,7 @@ PLAN_GRACE = timedelta(hours=1)       # an execution already this far past due i
 REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
 CHECK_LEASE = timedelta(minutes=5)
 INTERRUPTED_AFTER = timedelta(minutes=10)
+TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups / members who left
 REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
 RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
@@ -64,7 +67,7 @@ def live_steps(plan_ids: list[int]) -> dict[int, list[GroupSopStep]]:
 
 def _insert(select_stmt) -> int:
     stmt = dialect_insert()(GroupSopExecution).from_select(INSERT_COLUMNS, select_stmt).on_conflict_do_nothing()
-    return db.session.execute(stmt).rowcount or 0
+    return len(db.session.execute(stmt.returning(GroupSopExecution.id)).all())  # rowcount: -1 on psycopg
 
 
 def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
@@ -79,26 +82,59 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
     steps = live_steps([plan.id])[plan.id] if steps is None else steps
     if plan.status != GroupSopStatus.ACTIVE or not steps:
         return 0
-    kind = ScheduleKind(plan.schedule["kind"])
-    where = targets.clause(plan.corp_id, plan.targets or {})
-    if not kind.relative:
+    if not ScheduleKind(plan.schedule["kind"]).relative:
+        where = targets.clause(plan.corp_id, plan.targets or {})
         dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
         if not dues:
             return 0
         occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
         return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
                        .select_from(GroupChat).join(occ, true()).where(where))
-    since = max(plan.starts_at, since or plan.starts_at)
-    if kind == ScheduleKind.GROUP_CREATED:
-        events = select(GroupChat.chat_id, literal("", String).label("member_id"), GroupChat.create_time.label("at")) \
-            .where(where, GroupChat.create_time >= since)
-    else:
-        events = select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time.label("at")).join(
-            GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)) \
-            .where(where, GroupMember.type == 2, GroupMember.quit_time.is_(None), GroupMember.join_time >= since)
-    rows = db.session.execute(events).all()
+    return _plan_relative([(plan, steps, since)], now)
+
+
+def _events(plan: GroupSop, steps: list[GroupSopStep], since: datetime | None):
+    """The plan's events (group created / customer joined) since ``since`` that have no
+    execution yet: (plan_id, chat_id, member_id, at). An event with an execution of the plan due
+    since is planned already: seen again within EVENT_MARGIN at every run, it adds nothing."""
+    # WeCom's event times are whole seconds: an event in the second the plan started counts.
+    started = plan.starts_at.replace(microsecond=0)
+    since = max(started, since or started)
+    where = targets.clause(plan.corp_id, plan.targets or {})
+    E = GroupSopExecution  # noqa: N806
+    step_ids = [s.id for s in steps]
+    if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED:
+        return select(literal(plan.id).label("plan_id"), GroupChat.chat_id, literal("", String).label("member_id"),
+                      GroupChat.create_time.label("at")).where(
+            where, GroupChat.create_time >= since, ~exists().where(
+                E.plan_id == plan.id, E.step_id.in_(step_ids), E.chat_id == GroupChat.chat_id,
+                E.member_id == "", E.due_at >= GroupChat.create_time))
+    return select(literal(plan.id).label("plan_id"), GroupMember.chat_id, GroupMember.member_id,
+                  GroupMember.join_time.label("at")).join(
+        GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
+        where, GroupMember.corp_id == plan.corp_id, GroupMember.type == 2, GroupMember.quit_time.is_(None),
+        GroupMember.join_time >= since, ~exists().where(
+            E.plan_id == plan.id, E.step_id.in_(step_ids), E.chat_id == GroupMember.chat_id,
+            E.member_id == GroupMember.member_id, E.due_at >= GroupMember.join_time))
+
+
+UNION_CHUNK = 100  # plans per events statement (SQLite allows 500 compound SELECTs)
+
+
+def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep], datetime | None]], now: datetime) -> int:
+    """Executions for the new events of several relative plans: one SELECT per UNION_CHUNK plans
+    (not one per plan: the sweep runs every minute), one INSERT."""
+    batch = [(plan, steps, since) for plan, steps, since in batch if steps]
+    if not batch:
+        return 0
+    by_id = {plan.id: (plan, steps) for plan, steps, _ in batch}
+    rows = []
+    for start in range(0, len(batch), UNION_CHUNK):
+        parts = [_events(plan, steps, since) for plan, steps, since in batch[start:start + UNION_CHUNK]]
+        rows += db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
     values = []
-    for chat_id, member_id, at in rows:
+    for plan_id, chat_id, member_id, at in rows:
+        plan, steps = by_id[plan_id]
         for step in steps:
             due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
             if due >= now - PLAN_GRACE:
@@ -107,13 +143,15 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
                                "status": ExecutionStatus.PENDING, "attempts": 0, "created_at": now})
     if not values:
         return 0
-    owners = dict(db.session.execute(select(GroupChat.chat_id, GroupChat.owner).where(
-        GroupChat.corp_id == plan.corp_id, GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all())
+    owners = {(corp, chat): owner for corp, chat, owner in db.session.execute(select(
+        GroupChat.corp_id, GroupChat.chat_id, GroupChat.owner).where(
+        GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all()}
     for value in values:
-        value["owner"] = owners.get(value["chat_id"])
-    stmt = dialect_insert()(GroupSopExecution.__table__).on_conflict_do_nothing()
-    added = db.session.connection().execute(stmt, values).rowcount
-    return added if added >= 0 else len(values)
+        value["owner"] = owners.get((value["corp_id"], value["chat_id"]))
+    # RETURNING counts the rows added: an executemany's rowcount is -1 on PostgreSQL (psycopg),
+    # and an ORM bulk INSERT's result has none at all.
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
+    return len(db.session.execute(stmt, values).all())
 
 
 def plan_all(now: datetime) -> int:
@@ -122,16 +160,41 @@ def plan_all(now: datetime) -> int:
     plans = list(db.session.scalars(select(GroupSop).where(GroupSop.status == GroupSopStatus.ACTIVE)
                                     .order_by(GroupSop.id)))
     steps = live_steps([p.id for p in plans]) if plans else {}
-    added = 0
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    added, planned, changed, relative_batch = 0, [], {}, []
     for plan in plans:
         relative = ScheduleKind(plan.schedule["kind"]).relative
-        if not relative and plan.planned_at is not None and now - plan.planned_at < PLAN_EVERY:
+        if relative:
+            since = plan.planned_at - EVENT_MARGIN if plan.planned_at else None
+            relative_batch.append((plan, steps[plan.id], since))
+            planned.append(plan.id)
             continue
-        since = plan.planned_at - EVENT_MARGIN if relative and plan.planned_at else None
-        added += plan_one(plan, now, steps[plan.id], since=since)
-        plan.planned_at = now
+        if plan.planned_at is not None:
+            if now - plan.planned_at < PLAN_EVERY:
+                continue
+            if plan.corp_id not in changed:
+                changed[plan.corp_id] = _targets_changed_at(plan.corp_id)
+            last_change = changed[plan.corp_id]
+            if (last_change is None or last_change < plan.planned_at) and not schedule.occurrences(
+                    plan.schedule, plan.planned_at + horizon, now + horizon):
+                planned.append(plan.id)  # no group changed and no new occurrence: nothing to add
+                continue
+        added += plan_one(plan, now, steps[plan.id])
+        planned.append(plan.id)
+    added += _plan_relative(relative_batch, now)
+    if planned:  # one statement, not one UPDATE per plan
+        db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
+                           .execution_options(synchronize_session=False))
     db.session.commit()
     return added
+
+
+def _targets_changed_at(corp_id: str) -> datetime | None:
+    """The last change to what targets match (groups, their labels, their codes)."""
+    stamps = [db.session.scalar(select(func.max(column)).where(model.corp_id == corp_id))
+              for model, column in ((GroupChat, GroupChat.updated_at), (GroupLabelLink, GroupLabelLink.created_at),
+                                    (GroupCodeChat, GroupCodeChat.created_at))]
+    return max((s for s in stamps if s is not None), default=None)
 
 
 def close_executions(condition, status: ExecutionStatus, result: str, error: str | None, now: datetime) -> None:
@@ -139,19 +202,20 @@ def close_executions(condition, status: ExecutionStatus, result: str, error: str
                        .values(status=status, result=result, error=error, finished_at=now))
 
 
+_tidied_at: datetime | None = None
+
+
 def _tidy(now: datetime) -> None:
-    """Set-based state changes: interrupted runs, dismissed groups, members who left, reminders
-    never sent."""
+    """Set-based state changes: interrupted runs, dismissed groups, members who left (every
+    TIDY_EVERY: delivery checks those again anyway), reminders never sent."""
+    global _tidied_at
     E = GroupSopExecution  # noqa: N806
     db.session.execute(update(E).where(E.status == ExecutionStatus.RUNNING, E.started_at < now - INTERRUPTED_AFTER)
                        .values(status=ExecutionStatus.FAILED, result="error", finished_at=now,
                                error="interrupted (never retried: an execution runs at most once)"))
-    close_executions(exists().where(GroupChat.corp_id == E.corp_id, GroupChat.chat_id == E.chat_id,
-                                    GroupChat.status == GroupChatStatus.DISMISSED),
-                     ExecutionStatus.SKIPPED, "dismissed", "the group was dismissed", now)
-    close_executions(and_(E.member_id != "", exists().where(
-        GroupMember.corp_id == E.corp_id, GroupMember.chat_id == E.chat_id, GroupMember.member_id == E.member_id,
-        GroupMember.quit_time.is_not(None))), ExecutionStatus.SKIPPED, "member_left", "the member left the group", now)
+    if _tidied_at is None or not timedelta(0) <= now - _tidied_at < TIDY_EVERY:
+        _tidied_at = now
+        _close_gone(now)
     db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
                                        E.started_at < now - REMINDER_GIVE_UP)
                        .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
@@ -159,31 +223,54 @@ def _tidy(now: datetime) -> None:
     db.session.commit()
 
 
+def _close_gone(now: datetime) -> None:
+    E = GroupSopExecution  # noqa: N806
+    close_executions(exists().where(GroupChat.corp_id == E.corp_id, GroupChat.chat_id == E.chat_id,
+                                    GroupChat.status == GroupChatStatus.DISMISSED),
+                     ExecutionStatus.SKIPPED, "dismissed", "the group was dismissed", now)
+    close_executions(and_(E.member_id != "", exists().where(
+        GroupMember.corp_id == E.corp_id, GroupMember.chat_id == E.chat_id, GroupMember.member_id == E.member_id,
+        GroupMember.quit_time.is_not(None))), ExecutionStatus.SKIPPED, "member_left", "the member left the group", now)
+
+
 def sweep(now: datetime | None = None) -> int:
-    """Plan, tidy, then enqueue due executions (one job per plan, step and owner) and due
+    """Tidy, plan, then enqueue due executions (one job per plan, step and owner) and due
     result checks. Returns the number of jobs enqueued."""
     now = now or utcnow()
     _tidy(now)
     plan_all(now)
+    return enqueue_due(now) + enqueue_checks(now)
+
+
+def enqueue_due(now: datetime) -> int:
+    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued."""
     E = GroupSopExecution  # noqa: N806
     active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
     due = db.session.execute(
         update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
                         or_(E.queued_at.is_(None), E.queued_at < now - REQUEUE_AFTER))
         .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)).all()
+    db.session.commit()
+    runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
+    if runs:
+        as_of, stamp = now.isoformat(), int(now.timestamp())
+        enqueue_many(RUN_JOB, [(f"gsop-{p}-{s}-{o}-{stamp}", (p, s, o, as_of)) for p, s, o in runs],
+                     queue="messages")
+    return len(runs)
+
+
+def enqueue_checks(now: datetime) -> int:
+    """One check_msg job per mass-send msgid whose result check is due (leased CHECK_LEASE)."""
+    E = GroupSopExecution  # noqa: N806
     checks = db.session.scalars(
         update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
                         E.next_check_at <= now).values(next_check_at=now + CHECK_LEASE).returning(E.msgid)).all()
     db.session.commit()
-    as_of, stamp = now.isoformat(), int(now.timestamp())
-    runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
-    if runs:
-        enqueue_many(RUN_JOB, [(f"gsop-{p}-{s}-{o}-{stamp}", (p, s, o, as_of)) for p, s, o in runs],
-                     queue="messages")
     msgids = sorted(set(checks))
     if msgids:
+        as_of, stamp = now.isoformat(), int(now.timestamp())
         enqueue_many(CHECK_JOB, [(f"gsop-check-{m}-{stamp}", (m, as_of)) for m in msgids], queue="messages")
-    return len(runs) + len(msgids)
+    return len(msgids)
 
 
 def owner_left(corp_id: str, userid: str | None) -> bool:

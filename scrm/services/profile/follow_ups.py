@@ -97,7 +97,8 @@ def remind_due_follow_ups(now: datetime | None = None, limit: int = 500) -> int:
         db.session.commit()
         if claimed.rowcount != 1:
             continue
-        if not sop.reminder_allowed(row.corp_id, row.userid):
+        recipient = row.assignee_userid or row.userid  # the successor once the customer was handed over
+        if not sop.reminder_allowed(row.corp_id, recipient):
             row.reminder_status = "pending"
             db.session.commit()
             continue
@@ -107,7 +108,7 @@ def remind_due_follow_ups(now: datetime | None = None, limit: int = 500) -> int:
         description = (f'<div class="gray">{FOLLOW_UP_KINDS.get(row.kind, row.kind)} · 客户：{html.escape(name)}</div>'
                        f'<div class="normal">{html.escape(row.content[:120])}</div>')
         try:
-            wecom_client(row.corp_id).send_app_message(row.userid, "textcard", {
+            wecom_client(row.corp_id).send_app_message(recipient, "textcard", {
                 "title": "跟进提醒：该联系客户了", "description": description, "url": url, "btntxt": "查看客户"},
                 enable_duplicate_check=1)
         except WeComError as exc:

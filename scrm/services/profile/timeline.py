@@ -20,6 +20,7 @@ KIND_LABELS = {
     "welcome_sent": "欢迎语", "sop_enrolled": "加入SOP", "sop_step_sent": "SOP推送", "sop_sent": "发送SOP内容",
     "follow_up": "跟进记录", "tags_changed": "修改标签", "stage_changed": "销售阶段变更",
     "fields_changed": "修改客户资料", "remark_changed": "修改备注", "content_sent": "发送话术/素材",
+    "handover_started": "发起转接", "handed_over": "转接完成",  # scrm/services/handover
 }
 # The fields an edit's data.changes may hold ({field: [old, new]}), in display order.
 FIELD_LABELS = {
