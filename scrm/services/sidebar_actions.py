@@ -84,13 +84,14 @@ def fetch_customer(corp_id: str, userid: str, external_userid: str, *, ip: str |
 @use_case
 def customer_timeline(corp_id: str, userid: str, external_userid: str, *, before: int | None,
                       limit: int) -> dict[str, Any]:
-    profile.check_customer(corp_id, userid, external_userid)
-    return profile.timeline_page(corp_id, external_userid, before=before, limit=limit)
+    _, role, _ = profile.check_reader(corp_id, userid, external_userid)
+    return profile.timeline_page(corp_id, external_userid, before=before, limit=limit,
+                                 mask_mobiles=not role.can_view_mobile)
 
 
 @use_case
 def follow_ups(corp_id: str, userid: str, external_userid: str, *, page: int, page_size: int) -> dict[str, Any]:
-    profile.check_customer(corp_id, userid, external_userid)
+    profile.check_reader(corp_id, userid, external_userid)
     return profile.follow_ups(corp_id, external_userid, page=page, page_size=page_size)
 
 

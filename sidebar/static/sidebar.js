@@ -57,12 +57,40 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  // Dates always read yyyy-mm-dd (hh:mm), in the browser's time zone, whatever its locale: built
+  // from the parts, never toLocale*(); and no <input type=date>, which shows the locale's format.
+  function day(iso) {
+    if (!iso) return "—";
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
   function when(iso) {
     if (!iso) return "—";
     var d = new Date(iso);
     if (isNaN(d.getTime())) return String(iso);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-           pad(d.getHours()) + ":" + pad(d.getMinutes());
+    return day(iso) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  var DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?$/;
+
+  // "yyyy-mm-dd" or "yyyy-mm-dd hh:mm" typed by hand → a Date in the browser's zone, or null.
+  function parseLocal(text, withTime) {
+    var m = DATE_RE.exec(text.trim());
+    if (!m || (m[4] !== undefined && !withTime)) return null;
+    var d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] || 9), Number(m[5] || 0));
+    if (d.getMonth() !== Number(m[2]) - 1 || d.getDate() !== Number(m[3])) return null;  // 2026-02-30
+    return d;
+  }
+
+  function dateInput(value, withTime) {
+    var node = input("text", value);
+    node.placeholder = withTime ? "yyyy-mm-dd hh:mm" : "yyyy-mm-dd";
+    node.inputMode = "numeric";
+    node.maxLength = withTime ? 16 : 10;
+    node.autocomplete = "off";
+    return node;
   }
 
   function enc(value) { return encodeURIComponent(value); }
@@ -112,6 +140,15 @@
     });
   }
 
+  // The customer view's timeline, risk and deleted-relation cards (sidebar_timeline.js), and the
+  // 话术/素材 tab (sidebar_library.js). Function declarations below are hoisted.
+  var cards = window.scrmSidebarParts({el: el, append: append, button: button, card: card, when: when, day: day,
+                                       enc: enc, request: request, toast: toast, errorText: errorText});
+  var contentLibrary = window.scrmSidebarLibrary({el: el, append: append, button: button, input: input, enc: enc,
+                                                  request: request, toast: toast, errorText: errorText,
+                                                  wwError: wwError, preview: preview, labels: MESSAGE_LABELS,
+                                                  conversation: conversation});
+
   // ---- page states --------------------------------------------------------------------------
 
   function showState(heading, text, action, isError) {
@@ -139,7 +176,7 @@
     tabs.querySelectorAll("[data-tab]").forEach(function (b) { b.classList.toggle("on", b.dataset.tab === name); });
     view.hidden = name !== "profile";
     library.hidden = name !== "content";
-    if (name === "content" && !library.dataset.loaded) openLibrary();
+    if (name === "content" && !library.dataset.loaded) contentLibrary.open(library);
   }
 
   function showTabs(profileLabel) {
@@ -190,10 +227,12 @@
     stateBox.replaceChildren();
     showTabs("客户");
     view.replaceChildren();
-    append(view, customerHead(d.customer || {}), relationCard(id, d.relation), sourceCard(d),
-           colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage),
-           fieldsCard(id, d.fields || []), groupsCard(d.groups || []), sopsCard(d.sops || []),
-           churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), timelineCard(id, d.timeline));
+    var deleted = d.relation && d.relation.status === "deleted_by_customer";
+    append(view, customerHead(d.customer || {}), deleted ? cards.deletedCard(d.relation, d.recall) : null,
+           relationCard(id, d.relation), sourceCard(d),
+           colleaguesCard(d.colleagues || []), tagsCard(id, d.tags), stageCard(id, d.stage, d.read_only),
+           fieldsCard(id, d.fields || [], d.read_only), groupsCard(d.groups || []), sopsCard(d.sops || []),
+           cards.churnCard(d.churn_risk), followUpsCard(id, d.follow_ups || []), cards.timelineCard(id, d.timeline));
     // SOP reminders waiting for this customer (the card's ?sop_step= first), each ready to send.
     var waiting = (d.sop_reminders || []).map(function (t) { return String(t.id); });
     if (params.get("sop_step") && !current.back && waiting.indexOf(params.get("sop_step")) < 0) {
@@ -243,6 +282,7 @@
     append(form, labelled("备注", remark), labelled("描述", description),
            rel.mobiles_masked ? el("p", "muted", "备注电话已脱敏，这里不修改。") : labelled("备注电话（逗号分隔）", phones),
            el("p", "error field-error"), el("button", "primary", "保存"));
+    if (rel.status !== "active") return box;  // WeCom edits the remark of a friend only
     var edit = button("编辑", "link edit-toggle", function () { form.hidden = !form.hidden; });
     box.querySelector("h2").appendChild(edit);
     form.addEventListener("submit", function (event) {
@@ -255,6 +295,7 @@
         if (r.ok) {
           box.replaceWith(relationCard(id, r.data));
           toast("备注已保存");
+          cards.refreshTimeline(id);
         } else {
           form.querySelector(".field-error").textContent = errorList(r);
         }
@@ -297,6 +338,7 @@
     colleagues.forEach(function (c) {
       var line = el("div", "row");
       append(line, el("strong", null, c.name || c.userid), el("span", "pill", c.status_label || c.status),
+             c.left ? el("span", "pill left", "已离职") : null,
              el("div", "muted", (c.remark ? "备注：" + c.remark + " · " : "") + "添加于 " + when(c.added_at)));
       box.appendChild(line);
     });
@@ -321,6 +363,7 @@
         if (r.ok) {
           box.replaceWith(tagsCard(id, r.data));
           toast("标签已保存");
+          cards.refreshTimeline(id);
         } else {
           save.disabled = false;
           toast(errorText(r), true);
@@ -359,11 +402,13 @@
     return box;
   }
 
-  function stageCard(id, stage) {
+  // 销售阶段: the funnel, not to be confused with a corp tag group a corp may call 跟进阶段.
+  function stageCard(id, stage, readOnly) {
     stage = stage || {current: null, options: []};
-    var box = card("跟进阶段");
+    var box = card("销售阶段", "stage");
     var select = el("select");
-    select.setAttribute("aria-label", "跟进阶段");
+    select.setAttribute("aria-label", "销售阶段");
+    select.disabled = !!readOnly;
     select.appendChild(option("", "未设置"));
     (stage.options || []).forEach(function (o) { select.appendChild(option(String(o.id), o.name)); });
     select.value = stage.current ? String(stage.current.id) : "";
@@ -371,7 +416,9 @@
       var value = select.value ? Number(select.value) : null;
       request("PUT", "customers/" + enc(id) + "/stage", {stage_id: value}).then(function (r) {
         if (r.ok) {
-          toast("阶段已更新");
+          stage = {current: r.data.current, options: stage.options};
+          toast("销售阶段已更新");
+          cards.refreshTimeline(id);
         } else {
           select.value = stage.current ? String(stage.current.id) : "";
           toast(errorText(r), true);
@@ -396,7 +443,7 @@
     return [String(o), String(o)];
   }
 
-  function fieldsCard(id, fields) {
+  function fieldsCard(id, fields, readOnly) {
     var box = card("自定义字段");
     if (!fields.length) {
       append(box, el("p", "muted", "没有自定义字段"));
@@ -414,11 +461,14 @@
           control.appendChild(option(pair[0], pair[1]));
         });
         control.value = f.value === null || f.value === undefined ? "" : String(f.value);
+      } else if (f.type === "date") {
+        control = dateInput(f.value, false);
       } else {
-        control = input(f.type === "number" ? "number" : f.type === "date" ? "date" : "text", f.value);
+        control = input(f.type === "number" ? "number" : "text", f.value);
         if (f.type === "number") control.step = "any";
       }
       control.name = f.key;
+      control.disabled = !!readOnly;
       controls[f.key] = control;
       var label = labelled(f.label + (f.required ? " *" : ""), control);
       label.appendChild(el("span", "error field-error"));
@@ -426,7 +476,7 @@
       form.appendChild(label);
     });
     var general = el("p", "error field-error");
-    append(form, general, el("button", "primary small", "保存字段"));
+    append(form, general, readOnly ? null : el("button", "primary small", "保存字段"));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var values = {};
@@ -439,6 +489,7 @@
         if (r.ok) {
           box.replaceWith(fieldsCard(id, Array.isArray(r.data) ? r.data : r.data.fields || fields));
           toast("字段已保存");
+          cards.refreshTimeline(id);
           return;
         }
         var errors = (r.data && r.data.errors) || {};
@@ -496,17 +547,10 @@
     return box;
   }
 
-  function churnCard(risk) {
-    var box = card(null, "churn");
-    var text = risk ? (risk.label || risk.level || risk.score) : null;
-    append(box, el("span", null, "流失风险：" + (text === null || text === undefined ? "暂无评估" : text)));
-    return box;
-  }
-
   function followUpItem(f) {
     var item = el("li", "follow-up");
-    append(item, el("div", "muted", (f.kind_label || f.kind) + " · " + (f.staff_name || f.userid || "") + " · " +
-                                    when(f.created_at)),
+    append(item, el("div", "muted", (f.kind_label || f.kind) + " · " + (f.staff_name || f.userid || "") +
+                                    (f.staff_left ? "（已离职）" : "") + " · " + when(f.created_at)),
            el("div", "content", f.content),
            f.next_at ? el("div", "muted", "下次跟进 " + when(f.next_at)) : null);
     return item;
@@ -521,7 +565,7 @@
     var text = el("textarea");
     text.rows = 2;
     text.placeholder = "写一条跟进…";
-    var next = input("datetime-local", "");
+    var next = dateInput("", true);
     next.setAttribute("aria-label", "下次跟进时间");
     var problem = el("p", "error field-error");
     var line = el("div", "inline");
@@ -535,13 +579,18 @@
       problem.textContent = "";
       if (!text.value.trim()) { problem.textContent = "请填写跟进内容"; return; }
       var body = {kind: kind.value, content: text.value.trim()};
-      if (next.value) body.next_at = new Date(next.value).toISOString().replace(/\.\d{3}Z$/, "Z");
+      if (next.value.trim()) {
+        var at = parseLocal(next.value, true);
+        if (!at) { problem.textContent = "下次跟进时间格式应为 yyyy-mm-dd hh:mm"; return; }
+        body.next_at = at.toISOString().replace(/\.\d{3}Z$/, "Z");
+      }
       request("POST", "customers/" + enc(id) + "/follow-ups", body).then(function (r) {
         if (r.ok) {
           list.insertBefore(followUpItem(r.data), list.firstChild);
           empty.textContent = "";
           text.value = next.value = "";
           toast("跟进已保存");
+          cards.refreshTimeline(id);
         } else {
           problem.textContent = errorList(r);
         }
@@ -560,34 +609,6 @@
     });
     more.hidden = latest.length < 5;
     append(box, form, empty, list, more);
-    return box;
-  }
-
-  function timelineItem(t) {
-    var item = el("li");
-    var text = t.summary ? (t.kind_label ? t.kind_label + "：" : "") + t.summary : (t.kind_label || t.kind || "");
-    append(item, el("span", "muted", when(t.occurred_at) + " "), el("span", null, text));
-    return item;
-  }
-
-  function timelineCard(id, timeline) {
-    timeline = timeline || {items: [], next_before: null};
-    var box = card("客户动态", "timeline");
-    var list = el("ul", "list");
-    (timeline.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
-    var before = timeline.next_before;
-    var more = button("加载更多", "link more", function () {
-      more.disabled = true;
-      request("GET", "customers/" + enc(id) + "/timeline?limit=20&before=" + enc(before)).then(function (r) {
-        more.disabled = false;
-        if (!r.ok) { toast(errorText(r), true); return; }
-        (r.data.items || []).forEach(function (t) { list.appendChild(timelineItem(t)); });
-        before = r.data.next_before;
-        more.hidden = before === null || before === undefined;
-      });
-    });
-    more.hidden = before === null || before === undefined;
-    append(box, (timeline.items || []).length ? null : el("p", "muted", "暂无动态"), list, more);
     return box;
   }
 
@@ -645,87 +666,6 @@
       }
       append(box, list, status, send);
     });
-  }
-
-  // ---- the content library (话术/素材) ---------------------------------------------------------
-
-  function openLibrary() {
-    library.dataset.loaded = "1";
-    var search = input("search", "");
-    search.placeholder = "搜索话术、素材";
-    var categories = el("div", "chips categories"), items = el("ul", "list items");
-    var more = el("button", "link more", "加载更多");
-    more.type = "button";
-    var query = {q: "", category: "", page: 1};
-    append(library, search, categories, items, more);
-    var timer = null;
-    search.addEventListener("input", function () {
-      clearTimeout(timer);
-      timer = setTimeout(function () { query.q = search.value.trim(); query.page = 1; load(); }, 250);
-    });
-    more.addEventListener("click", function () { query.page += 1; load(); });
-
-    function load() {
-      var args = new URLSearchParams({q: query.q, category: query.category, page: String(query.page)});
-      if (current && current.kind === "customer") args.set("external_userid", current.id);
-      request("GET", "contents?" + args.toString()).then(function (r) {
-        if (!r.ok) { items.replaceChildren(el("li", "error", errorText(r))); more.hidden = true; return; }
-        drawCategories(r.data.categories || []);
-        if (query.page === 1) items.replaceChildren();
-        (r.data.items || []).forEach(function (item) { items.appendChild(contentItem(item)); });
-        if (!items.firstChild) items.appendChild(el("li", "muted", "没有找到话术或素材"));
-        more.hidden = query.page * (r.data.page_size || 20) >= (r.data.total || 0);
-      });
-    }
-
-    function drawCategories(list) {
-      categories.replaceChildren();
-      [{name: "", label: "全部"}].concat(list).forEach(function (c) {
-        var label = c.label || (c.name + (c.count !== undefined ? "（" + c.count + "）" : ""));
-        categories.appendChild(button(label, "chip" + (query.category === c.name ? " on" : ""), function () {
-          query.category = c.name;
-          query.page = 1;
-          load();
-        }));
-      });
-    }
-    load();
-  }
-
-  function contentItem(item) {
-    var li = el("li", "content-item");
-    var uses = el("span", "muted", "已用 " + (item.use_count || 0) + " 次");
-    var head = el("div", "content-head");
-    append(head, el("span", "pill", item.kind_label || MESSAGE_LABELS[item.kind] || item.kind),
-           el("strong", null, item.title), uses);
-    var sendable = item.sendable !== false && !!item.message;
-    var send = el("span", sendable ? "send-hint" : "muted", sendable ? "点击发送" : "素材已失效，暂不能发送");
-    append(li, head, el("div", "preview", item.preview || (sendable ? preview(item.message) : "")), send);
-    if (!sendable) {
-      li.classList.add("disabled");
-      return li;
-    }
-    li.tabIndex = 0;
-    li.setAttribute("role", "button");
-    var busy = false;
-    function go() {
-      if (busy) return;
-      busy = true;
-      send.textContent = "发送中…";
-      ww.sendChatMessage(item.message).then(function () {
-        return request("POST", "contents/" + enc(item.id) + "/sent", conversation()).then(function (r) {
-          if (r.ok && r.data.use_count !== undefined) uses.textContent = "已用 " + r.data.use_count + " 次";
-          send.textContent = "已发送";
-          toast("已发送到聊天");
-        });
-      }, function (err) {
-        send.textContent = "点击发送";
-        toast("发送失败：" + wwError(err), true);
-      }).then(function () { busy = false; });
-    }
-    li.addEventListener("click", go);
-    li.addEventListener("keydown", function (event) { if (event.key === "Enter") go(); });
-    return li;
   }
 
   // ---- the group view -----------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,14 +39,30 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     assert Path(CHROMIUM).exists(), "install Debian's chromium (see .ci/run)"
-    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+    with sync_playwright() as pw:
+        yield pw
+
+
+def _browser(pw, locale: str):
+    with tempfile.TemporaryDirectory() as profile:
         context = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
+            viewport={"width": 1280, "height": 1000}, locale=locale, timezone_id="Asia/Shanghai")
         yield context
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    yield from _browser(playwright, "zh-CN")
+
+
+@pytest.fixture(scope="module")
+def english_browser(playwright):
+    """A browser whose language is English (how it formats dates, how it shows <input type=date>)."""
+    yield from _browser(playwright, "en-US")
 
 
 def shot(target, name: str) -> Path:
@@ -100,7 +118,7 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     assert sidebar.bounding_box()["width"] == pytest.approx(WIDTH, abs=2)
     assert frame.locator('img[src="x"], [onerror]').count() == 0
     assert frame.locator(".head img").count() in (0, 1)  # at most the avatar
-    for heading in ("备注与描述", "来源", "同事也在跟进", "企业标签", "跟进阶段", "自定义字段", "所在客户群",
+    for heading in ("备注与描述", "来源", "同事也在跟进", "企业标签", "销售阶段", "自定义字段", "所在客户群",
                     "SOP 进度", "跟进记录", "客户动态"):
         assert frame.locator("h2", has_text=heading).count() == 1, heading
     assert frame.get_by_text("流失风险：暂无评估").count() == 1
@@ -129,8 +147,9 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     assert marks[-1]["errcode"] == 0 and staff in str(marks[-1]["body"])
 
     # 3. The stage and a custom field.
-    frame.get_by_label("跟进阶段").select_option(index=2)
-    frame.locator("#toast", has_text="阶段已更新").wait_for()
+    frame.get_by_label("销售阶段").select_option(index=2)
+    frame.locator("#toast", has_text="销售阶段已更新").wait_for()
+    frame.locator(".timeline li", has_text="销售阶段变更").wait_for()  # the timeline refreshed, no 刷新
     frame.get_by_label("预算（元）").fill("12000")
     frame.get_by_label("客户等级").select_option("B")
     frame.get_by_role("button", name="保存字段").click()
@@ -143,6 +162,7 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     frame.get_by_role("button", name="保存跟进").click()
     item = frame.locator(".follow-ups li", has_text="电话沟通：关心价格，下周再约")
     item.wait_for()
+    frame.locator(".timeline li", has_text="跟进记录：电话：电话沟通").wait_for()
     assert "电话" in item.text_content()
     item.scroll_into_view_if_needed()
     shot(sidebar, "02-customer-edited")
@@ -248,3 +268,86 @@ def test_the_sidebar_in_the_simulated_chat_window(stack, browser):
     assert frame.locator('img[src="x"], [onerror]').count() == 0
     assert dialogs == [] and errors == []
     assert all("127.0.0.1" not in u for u in outside)
+
+
+def test_edits_made_in_wecom_and_a_customer_who_deleted_the_staff_member(stack, english_browser):
+    """An edit made in WeCom shows old → new on the timeline; then the customer deletes the staff
+    member: 「客户已删除你」 with the time, the history and follow-ups still there, nothing to edit
+    that WeCom would refuse. In an English-locale browser, dates still read yyyy-mm-dd."""
+    sb = Sandbox(stack)
+    staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][-1]["userid"]
+    sb.post("custom-fields", {"key": "visit_on", "label": "回访日期", "type": "date"})
+    customer = sb.act("add_customer", userid=staff, state="deleted_test", name="删除测试")["external_userid"]
+
+    def relation():
+        return next((r for r in (sb.api(f"customers/{customer}") or {}).get("relations", []) if r["userid"] == staff),
+                    None)
+
+    wait_for(relation, "the customer in the service")
+    page = english_browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{sb.simulator}/chat?staff={staff}&customer={customer}")
+    frame = page.frame_locator("#sidebar-frame")
+    frame.locator(".head .name", has_text="删除测试").wait_for(timeout=20_000)
+    inner = page.locator("#sidebar-frame").element_handle().content_frame()
+    assert inner.evaluate("Intl.DateTimeFormat().resolvedOptions().locale") == "en-US"
+    assert frame.locator('input[type="date"], input[type="datetime-local"]').count() == 0
+    frame.get_by_label("回访日期").fill("2026-12-31")
+    frame.get_by_role("button", name="保存字段").click()
+    frame.locator("#toast", has_text="字段已保存").wait_for()
+    assert frame.get_by_label("回访日期").input_value() == "2026-12-31"
+    frame.locator(".timeline li", has_text="修改客户资料：回访日期").wait_for()  # refreshed after the save
+    added = frame.locator(".row", has_text="添加时间").locator(".value").text_content()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", added), added
+    next_day = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d")
+    frame.get_by_label("下次跟进时间").fill(next_day + " 10:00")
+    frame.locator(".follow-up-form textarea").fill("报价已发，等回复")
+    frame.get_by_role("button", name="保存跟进").click()
+    frame.locator(".follow-ups li", has_text="报价已发").get_by_text(f"下次跟进 {next_day} 10:00").wait_for()
+
+    # An edit made in WeCom (the member's app): old → new on the timeline, marked 企业微信.
+    sb.act("edit_customer", userid=staff, external_userid=customer, remark="浏览器备注")
+    wait_for(lambda: (relation() or {}).get("remark") == "浏览器备注", "the WeCom edit in the service")
+    frame.locator("#reload").click()
+    change = frame.locator(".timeline li", has_text="资料更新")
+    change.wait_for()
+    assert "→ 浏览器备注" in change.text_content() and "企业微信" in change.text_content()
+    change.scroll_into_view_if_needed()
+    shot(page.locator("#sidebar-frame"), "09-wecom-edit-on-the-timeline")
+
+    # The customer deletes the staff member.
+    sb.act("customer_deletes_staff", userid=staff, external_userid=customer)
+    wait_for(lambda: (relation() or {}).get("status") == "deleted_by_customer", "the deletion in the service")
+    frame.locator("#reload").click()
+    deleted = frame.locator(".deleted")
+    deleted.wait_for()
+    assert deleted.locator("h2").text_content() == "客户已删除你"
+    assert re.search(r"客户于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 将你从好友中删除", deleted.text_content())
+    assert frame.get_by_text("无权查看").count() == 0
+    frame.locator(".timeline li", has_text="客户删除成员").wait_for()
+    assert frame.locator(".follow-ups li", has_text="报价已发").count() == 1
+    assert frame.get_by_role("button", name="编辑").count() == 0  # WeCom edits a friend's remark only
+    assert frame.get_by_role("button", name="保存标签").count() == 0
+    assert frame.get_by_label("销售阶段").is_disabled() and frame.get_by_label("回访日期").is_disabled()
+    assert frame.get_by_text("流失风险：暂无评估").count() == 1
+    # When scrm/services/profile/risk.py answers an assessment, the card renders it (as text).
+    risk = inner.evaluate("""() => {
+        const el = (tag, cls, text) => { const n = document.createElement(tag); if (cls) n.className = cls;
+                                         if (text) n.textContent = String(text); return n; };
+        const append = (parent, ...kids) => { kids.filter(Boolean).forEach(k => parent.appendChild(
+            typeof k === "string" ? document.createTextNode(k) : k)); return parent; };
+        const card = (heading, cls) => el("section", "card " + cls);
+        const cards = window.scrmSidebarParts({el, append, card, day: iso => iso.slice(0, 10)});
+        const box = cards.churnCard({level: "dormant", level_label: "沉睡", days_silent: 31,
+                                     last_interaction_at: "2026-11-02T08:00:00Z",
+                                     reasons: ["31 天没有互动", "<b>x</b>"]});
+        return [box.className, box.querySelector("strong").textContent, box.querySelector(".muted").textContent,
+                [...box.querySelectorAll("li")].map(li => li.textContent), box.querySelectorAll("b").length];
+    }""")
+    assert risk == ["card churn risk-dormant", "流失风险：沉睡", "31 天未互动 · 最近互动 2026-11-02",
+                    ["31 天没有互动", "<b>x</b>"], 0]
+    deleted.scroll_into_view_if_needed()
+    shot(page.locator("#sidebar-frame"), "10-deleted-by-customer")
+    assert errors == []
+

@@ -18,7 +18,9 @@ from tests.sidebar.conftest import login
 STATIC = Path(sidebar.__file__).parent / "static"
 TEMPLATES = Path(sidebar.__file__).parent / "templates"
 CHAT_JS = Path(web.__file__).parent / "static" / "chat.js"
-OWN_JS = ["sidebar.js", "ww-standin.js"]
+PARTS_JS = ["sidebar_timeline.js", "sidebar_library.js"]  # loaded before sidebar.js, which calls them
+OWN_JS = ["sidebar.js", *PARTS_JS, "ww-standin.js"]
+PAGE_JS = [f"/sidebar/static/{name}" for name in (*PARTS_JS, "sidebar.js")]
 VENDOR_SDK = "/sidebar/static/vendor/wecom-jssdk-2.4.4.js"
 ASSET = re.compile(r"""(?:src|href)="(/sidebar/static/[^"]+)\"""")
 HTML_SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment",
@@ -72,7 +74,7 @@ def test_expired_session_also_starts_oauth(client):
 def test_outside_sandbox_mode_the_page_loads_the_vendored_jssdk_and_no_stand_in(client):
     login(client, "zhangsan")
     html = page(client)
-    assert served(client, html) == ["/sidebar/static/sidebar.css", VENDOR_SDK, "/sidebar/static/sidebar.js"]
+    assert served(client, html) == ["/sidebar/static/sidebar.css", VENDOR_SDK, *PAGE_JS]
     assert "ww-standin" not in html and "沙盒" not in html
     assert client.get("/sidebar/static/ww-standin.js").status_code == 404
     sdk = client.get(VENDOR_SDK).get_data(as_text=True)
@@ -86,8 +88,7 @@ def test_outside_sandbox_mode_the_page_loads_the_vendored_jssdk_and_no_stand_in(
 def test_in_sandbox_mode_the_page_loads_the_stand_in_instead(sandbox, client):
     login(client, "zhangsan")
     html = page(client)
-    assert served(client, html) == ["/sidebar/static/sidebar.css", "/sidebar/static/ww-standin.js",
-                                    "/sidebar/static/sidebar.js"]
+    assert served(client, html) == ["/sidebar/static/sidebar.css", "/sidebar/static/ww-standin.js", *PAGE_JS]
     assert "vendor/" not in html and "沙盒" in html
     standin = client.get("/sidebar/static/ww-standin.js").get_data(as_text=True)
     for name in ("register", "getContext", "getCurExternalContact", "getCurExternalChat", "sendChatMessage"):
@@ -130,8 +131,8 @@ def test_our_static_files_insert_data_as_text_only_and_load_nothing_from_elsewhe
 
 
 def test_the_page_only_calls_endpoints_that_exist(app):
-    """Every /sidebar/api/ call in sidebar.js is a route of the app with that method (CONTRACT.md)."""
-    js = (STATIC / "sidebar.js").read_text(encoding="utf-8")
+    """Every /sidebar/api/ call in the page's scripts is a route of the app with that method (CONTRACT.md)."""
+    js = "".join((STATIC / name).read_text(encoding="utf-8") for name in ("sidebar.js", *PARTS_JS))
     calls = set()
     for method, expr in re.findall(r'request\("(GET|POST|PUT)", ("[^\n]*?)(?:\)\.then|, [a-z{])', js):
         path = re.sub(r"enc\([^)]*\)", "X", expr).replace('" + ', "").replace(' + "', "").strip('"')

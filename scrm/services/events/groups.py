@@ -5,7 +5,9 @@ create/update are notices: `groupchat/get` gives the whole group, which we upser
 versions (LastMemVer → CurMemVer, and the reply's member_version) tell us when a member event
 is already applied, when an earlier one was lost, and when WeCom's detail API still lags.
 
-Timeline kinds for customer members (type 2): joined_group, left_group, group_dismissed.
+Timeline kinds for customer members (type 2): joined_group, left_group, group_dismissed, and
+group_renamed (data: chat_id, from, to) for each customer in the group when a callback shows the
+name changed (the full sync applies a name silently: it cannot tell when it changed).
 A dismissed group keeps its member rows as they were; each customer still in it gets a
 group_dismissed entry (they did not leave, the group ended).
 """
@@ -50,7 +52,7 @@ def chat_changed(ctx: EventContext) -> None:
     code_rooms.pick_up(ctx, chat_id, group)  # rooms WeCom created for a group code (reads WeCom)
     # The lock serialises the writes of one chat's events; check again what a concurrent one
     # committed meanwhile.
-    chat, _ = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=chat_id)
+    chat, created = ensure_row(GroupChat, lock=True, corp_id=ctx.corp_id, chat_id=chat_id)
     if _already_applied(ctx, chat):
         return
     last_ver = ctx.get("LastMemVer")
@@ -58,8 +60,20 @@ def chat_changed(ctx: EventContext) -> None:
         log.warning("chat %s member version gap: stored %s, event starts from %s; an earlier "
                     "event was lost or is late, the full refresh repairs it",
                     chat_id, chat.member_version, last_ver)
+    old_name = chat.name
     apply_chat(chat, group)
+    if not created and chat.name != old_name:
+        record_renamed(ctx, chat, old_name)  # to the members before this event's joins and leaves
     apply_members(ctx, chat, group.get("member_list") or [], ctx.get("UpdateDetail"))
+
+
+def record_renamed(ctx: EventContext, chat: GroupChat, old_name: str | None) -> None:
+    """A group_renamed entry (old and new name) for each customer currently in the group."""
+    customers = db.session.scalars(select(GroupMember.member_id).filter_by(
+        corp_id=ctx.corp_id, chat_id=chat.chat_id, type=CUSTOMER, quit_time=None))
+    for member_id in customers:
+        record(ctx, member_id, "group_renamed", userid=chat.owner, chat_id=chat.chat_id, chat_name=chat.name,
+               **{"from": old_name, "to": chat.name})
 
 
 def _already_applied(ctx: EventContext, chat: GroupChat) -> bool:

@@ -5,14 +5,25 @@ writes own their transaction: WeCom first where WeCom holds the fact (tags, rema
 local rows, a timeline entry and an audit row, committed together.
 
 The package: common.py (access outcomes, the customer check), views.py (the customer view and
-its parts), edits.py (tags, stage, fields, remark), follow_ups.py (follow-ups and their
-reminders), groups.py (the group view). Imports go one way: common <- follow_ups <- views <-
-edits, common <- groups. The names callers use are re-exported here.
+its parts), timeline.py (the timeline, with what each edit changed), edits.py (tags, stage,
+fields, remark), follow_ups.py (follow-ups and their reminders), groups.py (the group view),
+risk.py and recall.py (where the churn scoring and the recall playbooks plug in; nothing yet).
+Imports go one way: common <- follow_ups <- views <- edits, common <- groups, timeline <- views.
+The names callers use are re-exported here.
 """
-from scrm.services.profile.common import Forbidden, NotSynced, check_customer, my_relation, staff_names
+from scrm.services.profile.common import (
+    Forbidden,
+    NotSynced,
+    check_customer,
+    check_reader,
+    my_relation,
+    staff_names,
+)
 from scrm.services.profile.edits import set_fields, set_remark, set_stage, set_tags
 from scrm.services.profile.follow_ups import add_follow_up, follow_up_view, follow_ups, remind_due_follow_ups
 from scrm.services.profile.groups import group_view
+from scrm.services.profile.risk import relation_risk
+from scrm.services.profile.timeline import timeline_page
 from scrm.services.profile.views import (
     custom_fields,
     customer_view,
@@ -22,10 +33,9 @@ from scrm.services.profile.views import (
     stage_view,
     stages,
     tags_view,
-    timeline_page,
 )
 
-__all__ = ["Forbidden", "NotSynced", "add_follow_up", "check_customer", "custom_fields", "customer_view",
-           "fetch_now", "fields_view", "follow_up_view", "follow_ups", "group_view", "my_relation",
-           "relation_view", "remind_due_follow_ups", "set_fields", "set_remark", "set_stage", "set_tags",
-           "stage_view", "stages", "staff_names", "tags_view", "timeline_page"]
+__all__ = ["Forbidden", "NotSynced", "add_follow_up", "check_customer", "check_reader", "custom_fields",
+           "customer_view", "fetch_now", "fields_view", "follow_up_view", "follow_ups", "group_view", "my_relation",
+           "relation_risk", "relation_view", "remind_due_follow_ups", "set_fields", "set_remark", "set_stage",
+           "set_tags", "stage_view", "stages", "staff_names", "tags_view", "timeline_page"]

@@ -17,6 +17,9 @@ STATUS_LABELS = {
 }
 
 
+STAFF_LEFT = 5  # WeCom's member status: left the corp
+
+
 class Forbidden(Exception):
     """The staff member may not see or change this (answered 403, nothing else said)."""
 
@@ -36,6 +39,17 @@ def staff_names(corp_id: str, userids: set[str]) -> dict[str, str | None]:
         Staff.corp_id == corp_id, Staff.userid.in_(userids))).all())
 
 
+def staff_names_left(corp_id: str, userids: set[str]) -> tuple[dict[str, str | None], dict[str, Any]]:
+    """staff_names(), and {userid: when they left (None when only WeCom's status 5 says so)} for
+    those who left the corp (离职), in one read."""
+    if not userids:
+        return {}, {}
+    rows = db.session.execute(select(Staff.userid, Staff.name, Staff.left_at, Staff.status).where(
+        Staff.corp_id == corp_id, Staff.userid.in_(userids))).all()
+    return ({userid: name for userid, name, _, _ in rows},
+            {userid: left_at for userid, _, left_at, status in rows if left_at is not None or status == STAFF_LEFT})
+
+
 def check_customer(corp_id: str, userid: str, external_userid: str,
                    relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role]:
     """The customer, if this staff member may see them; else Forbidden / NotSynced (a customer
@@ -49,6 +63,25 @@ def check_customer(corp_id: str, userid: str, external_userid: str,
     if not access.can_view_customer(corp_id, userid, external_userid, role, following):
         raise Forbidden
     return customer, role
+
+
+def check_reader(corp_id: str, userid: str, external_userid: str,
+                 relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role, bool]:
+    """check_customer for reading the profile, its timeline and follow-ups, and adding a
+    follow-up: a staff member whose relation the customer ended (del_follow_user) keeps them,
+    read-only (the third value, True). Their tags and remark are WeCom's and refused for a
+    non-friend; the stage and custom fields belong to the customer's remaining followers."""
+    try:
+        customer, role = check_customer(corp_id, userid, external_userid, relations)
+        return customer, role, False
+    except Forbidden:
+        if relations is None:
+            relations = list(db.session.scalars(select(FollowRelation).filter_by(
+                corp_id=corp_id, userid=userid, external_userid=external_userid)))
+        if not any(r.userid == userid and r.status == RelationStatus.DELETED_BY_CUSTOMER for r in relations):
+            raise
+    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
+    return customer, access.role_of(corp_id, userid), True
 
 
 def is_active(relation: FollowRelation | None) -> bool:

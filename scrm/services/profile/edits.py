@@ -206,9 +206,11 @@ def set_remark(corp_id: str, userid: str, external_userid: str, data: dict[str, 
         before = {key: getattr(relation, key) for key in changes}
         for key, value in changes.items():
             setattr(relation, key, value or None if key != "remark_mobiles" else value)
+        # old → new, as the edit callback records a change made in WeCom (events/customers.py)
         timeline.record(corp_id, external_userid, "remark_changed", source="sidebar", userid=userid,
                         summary=relation.remark,
-                        data={"fields": sorted(changes)})
+                        data={"fields": sorted(changes),
+                              "changes": {key: [before[key], getattr(relation, key)] for key in sorted(changes)}})
         access.audit(corp_id, userid, "edit_remark", "customer", external_userid,
                      detail={"fields": sorted(changes), "had": {k: v is not None for k, v in before.items()}}, ip=ip)
     db.session.commit()

@@ -14,7 +14,7 @@ from scrm.extensions import db
 from scrm.models import Customer, FollowUp
 from scrm.services import access, sop, timeline
 from scrm.services.corps import wecom_client
-from scrm.services.profile.common import check_customer, staff_names
+from scrm.services.profile.common import check_reader, staff_names, staff_names_left
 from scrm.services.validation import raise_if
 from scrm.wecom import WeComError
 
@@ -22,8 +22,10 @@ FOLLOW_UP_KINDS = {"chat": "聊天", "call": "电话", "visit": "拜访", "note"
 FOLLOW_UP_MAX = 2000
 
 
-def follow_up_view(row: FollowUp, names: dict[str, str | None]) -> dict[str, Any]:
-    return {"id": row.id, "userid": row.userid, "staff_name": names.get(row.userid), "kind": row.kind,
+def follow_up_view(row: FollowUp, names: dict[str, str | None], left: dict | None = None) -> dict[str, Any]:
+    """``left``: who of the authors left the corp (staff_names_left; their follow-ups stay, marked 已离职)."""
+    return {"id": row.id, "userid": row.userid, "staff_name": names.get(row.userid),
+            "staff_left": row.userid in (left or {}), "kind": row.kind,
             "kind_label": FOLLOW_UP_KINDS.get(row.kind, row.kind), "content": row.content,
             "next_at": row.next_at, "reminder_status": row.reminder_status, "created_at": row.created_at,
             "external_userid": row.external_userid}
@@ -40,15 +42,17 @@ def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: 
     rows = follow_up_rows(corp_id, external_userid, (page - 1) * page_size, page_size)
     total = db.session.scalar(select(func.count()).select_from(FollowUp).filter_by(
         corp_id=corp_id, external_userid=external_userid))
-    names = staff_names(corp_id, {r.userid for r in rows})
-    return {"items": [follow_up_view(r, names) for r in rows], "total": total, "page": page,
+    authors = {r.userid for r in rows}
+    names, left = staff_names_left(corp_id, authors)
+    return {"items": [follow_up_view(r, names, left) for r in rows], "total": total, "page": page,
             "page_size": page_size}
 
 
 def add_follow_up(corp_id: str, userid: str, external_userid: str, kind: str, content: str,
                   next_at: datetime | None, *, ip: str | None = None) -> dict[str, Any]:
-    """``next_at``: naive UTC. The follow-up is on the timeline; a next time is reminded when due."""
-    check_customer(corp_id, userid, external_userid)
+    """``next_at``: naive UTC. The follow-up is on the timeline; a next time is reminded when due.
+    A staff member the customer deleted may still write one (a call to win them back)."""
+    check_reader(corp_id, userid, external_userid)
     errors: dict[str, list[str]] = {}
     if kind not in FOLLOW_UP_KINDS:
         errors["kind"] = ["跟进方式应为 聊天/电话/拜访/备注 之一"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, func, select
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -20,16 +20,26 @@ from scrm.models import (
     FunnelStage,
     GroupChat,
     GroupMember,
+    RelationStatus,
     RelationTag,
     Tag,
     TagGroup,
-    TimelineEntry,
 )
 from scrm.services import access, library, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
-from scrm.services.profile.common import STATUS_LABELS, NotSynced, check_customer, is_active, label, staff_names
+from scrm.services.profile.common import (
+    STATUS_LABELS,
+    NotSynced,
+    check_reader,
+    is_active,
+    label,
+    staff_names_left,
+)
 from scrm.services.profile.follow_ups import follow_up_rows, follow_up_view
+from scrm.services.profile.recall import recall_task
+from scrm.services.profile.risk import relation_risk
+from scrm.services.profile.timeline import timeline_page
 from scrm.wecom import PermanentWeComError
 
 TYPE_LABELS = {1: "微信用户", 2: "企业微信用户"}
@@ -39,17 +49,6 @@ ADD_WAY_LABELS = {
     6: "微信联系人", 8: "第三方应用自动添加", 9: "搜索邮箱", 10: "视频号主页", 11: "日程参与人",
     12: "会议参与人", 13: "添加微信好友对应的企业微信", 14: "智慧硬件专属客服", 15: "上门服务客服",
     16: "获客链接", 17: "定制开发", 18: "需求回复", 201: "内部成员共享", 202: "管理员/负责人分配",
-}
-KIND_LABELS = {
-    "relation_added": "添加为客户", "relation_updated": "资料更新", "customer_updated": "客户资料变化",
-    "deleted_by_staff": "成员删除客户", "deleted_by_customer": "客户删除成员", "transferred": "客户转接",
-    "transfer_failed": "转接失败", "msg_audit_approved": "同意会话存档", "joined_group": "加入群聊",
-    "left_group": "退出群聊", "group_dismissed": "群聊解散", "channel_attributed": "渠道来源",
-    "tags_applied": "自动打标签", "tags_apply_failed": "自动打标签失败", "welcome_sent": "欢迎语",
-    "sop_enrolled": "加入SOP", "sop_step_sent": "SOP推送", "sop_sent": "发送SOP内容",
-    "follow_up": "跟进记录", "tags_changed": "修改标签", "stage_changed": "阶段变更",
-    "fields_changed": "修改客户资料", "remark_changed": "修改备注", "content_sent": "发送话术/素材",
-    "handover_started": "发起转接", "handed_over": "转接完成",  # scrm/services/handover
 }
 DEFAULT_STAGES = ("初步接触", "需求确认", "方案报价", "商务谈判", "已成交", "已流失")
 
@@ -81,10 +80,12 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     # access check too; each part below is one or two indexed queries.
     relations = list(db.session.scalars(select(FollowRelation).filter_by(
         corp_id=corp_id, external_userid=external_userid).order_by(FollowRelation.added_at, FollowRelation.id)))
-    customer, role = check_customer(corp_id, userid, external_userid, relations)
+    customer, role, read_only = check_reader(corp_id, userid, external_userid, relations)
     mine = next((r for r in relations if r.userid == userid), None)
     latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
-    names = staff_names(corp_id, {r.userid for r in relations} | {f.userid for f in latest_follow_ups})
+    staff = {r.userid for r in relations} | {f.userid for f in latest_follow_ups}
+    names, left = staff_names_left(corp_id, staff)
+    deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
     view = {
         "customer": {
             "external_userid": customer.external_userid, "name": customer.name, "avatar": customer.avatar,
@@ -93,10 +94,12 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
             "corp_name": customer.corp_name, "corp_full_name": customer.corp_full_name,
             "position": customer.position},
         "relation": relation_view(mine, role) if mine else None,
+        "read_only": read_only,
         "channel": _channel(corp_id, external_userid, mine),
         "colleagues": [{"userid": r.userid, "name": names.get(r.userid), "remark": r.remark,
                         "added_at": r.added_at, "status": r.status,
-                        "status_label": label(STATUS_LABELS, r.status)}
+                        "status_label": label(STATUS_LABELS, r.status),
+                        "left": r.userid in left, "left_at": left.get(r.userid)}
                        for r in relations if r.userid != userid],
         "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine)),
         "stage": stage_view(corp_id, external_userid),
@@ -104,9 +107,11 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
         "groups": _groups(corp_id, external_userid),
         "sops": _sops(corp_id, external_userid),
         "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
-        "churn_risk": None,  # computed by the churn issue; the page keeps its place
-        "follow_ups": [follow_up_view(f, names) for f in latest_follow_ups],
-        "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit),
+        "churn_risk": relation_risk(corp_id, userid, external_userid),  # scrm/services/profile/risk.py
+        "recall": recall_task(corp_id, userid, external_userid) if deleted else None,
+        "follow_ups": [follow_up_view(f, names, left) for f in latest_follow_ups],
+        "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit,
+                                  mask_mobiles=not role.can_view_mobile),
     }
     access.audit(corp_id, userid, "view_customer", "customer", external_userid, ip=ip)
     db.session.commit()
@@ -123,7 +128,7 @@ def relation_view(relation: FollowRelation, role: access.Role) -> dict[str, Any]
         "mobiles_masked": masked, "add_way": relation.add_way,
         "add_way_label": label(ADD_WAY_LABELS, relation.add_way), "state": relation.state,
         "added_at": relation.added_at, "status": relation.status,
-        "status_label": label(STATUS_LABELS, relation.status)}
+        "status_label": label(STATUS_LABELS, relation.status), "status_changed_at": relation.status_changed_at}
 
 
 def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
@@ -223,21 +228,3 @@ def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
                     "userid": item["userid"], "done": item["done"], "total": item["total"],
                     "next_due_at": min(upcoming) if upcoming else None})
     return out
-
-
-def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None,
-                  limit: int = 20) -> dict[str, Any]:
-    """Newest first; ``before`` is the id of the last entry of the previous page."""
-    query = (select(TimelineEntry)
-             .where(TimelineEntry.corp_id == corp_id, TimelineEntry.external_userid == external_userid)
-             .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1))
-    if before is not None:
-        anchor = db.session.scalar(select(TimelineEntry.occurred_at).filter_by(
-            id=before, corp_id=corp_id, external_userid=external_userid))
-        if anchor is not None:
-            query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
-    rows = list(db.session.scalars(query))
-    items = [{"id": e.id, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
-              "summary": e.summary, "occurred_at": e.occurred_at, "userid": e.userid, "source": e.source}
-             for e in rows[:limit]]
-    return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}
