@@ -18,7 +18,8 @@ class GroupChatStatus(StrEnum):
 
 class GroupChat(CorpScoped, Timestamped, db.Model):
     __tablename__ = "group_chat"
-    __table_args__ = (UniqueConstraint("corp_id", "chat_id"),)
+    __table_args__ = (UniqueConstraint("corp_id", "chat_id"),
+                      Index("ix_group_chat_updated", "corp_id", "updated_at"))  # groups written since (group SOPs)
     chat_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(256))
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -36,7 +37,8 @@ class GroupMember(CorpScoped, Timestamped, db.Model):
 
     __tablename__ = "group_member"
     __table_args__ = (UniqueConstraint("corp_id", "chat_id", "member_id"),
-                      Index("ix_group_member_joined", "corp_id", "join_time"))  # the new-member series
+                      # rows written since the group SOP sweep last looked (the new-member series)
+                      Index("ix_group_member_updated", "corp_id", "updated_at"))
     chat_id: Mapped[str] = mapped_column(String(64))
     member_id: Mapped[str] = mapped_column(String(64), index=True)  # userid or external_userid
     type: Mapped[int | None]  # 1 staff, 2 external contact

@@ -140,7 +140,7 @@ def update_plan(plan: GroupSop, data: dict[str, Any], now: datetime | None = Non
     if replan:
         _drop_unstarted(plan)
         db.session.flush()
-        plan_one(plan, now, since=plan.starts_at)
+        plan_one(plan, now)
         plan.planned_at = now
     db.session.commit()
     return plan

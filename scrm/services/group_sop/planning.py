@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -39,11 +39,11 @@ from scrm.models import (
     ScheduleKind,
     Staff,
 )
-from scrm.queueing import enqueue_many
+from scrm.queueing import enqueue_many, redis_connection
 from scrm.services.group_sop import schedule, targets
 
 PLAN_EVERY = timedelta(minutes=10)   # fixed schedules: re-evaluate the targets this often
-EVENT_MARGIN = timedelta(hours=1)     # relative schedules: events seen late by this much still count
+EVENT_MARGIN = timedelta(minutes=2)   # relative schedules: clock skew between the processes writing group rows
 PLAN_GRACE = timedelta(hours=1)       # an execution already this far past due is not created
 REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
 CHECK_LEASE = timedelta(minutes=5)
@@ -76,8 +76,7 @@ def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
             literal(0), literal(now, DateTime))
 
 
-def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None, *,
-             since: datetime | None = None) -> int:
+def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None) -> int:
     """Create the plan's executions that are missing (the caller commits). Returns rows added."""
     steps = live_steps([plan.id])[plan.id] if steps is None else steps
     if plan.status != GroupSopStatus.ACTIVE or not steps:
@@ -90,17 +89,18 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
         return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
                        .select_from(GroupChat).join(occ, true()).where(where))
-    return _plan_relative([(plan, steps, since)], now)
+    return _plan_relative([(plan, steps, None)], now)
 
 
-def _events(plan: GroupSop, steps: list[GroupSopStep], since: datetime | None):
-    """The plan's events (group created / customer joined) since ``since`` that have no
-    execution yet: (plan_id, chat_id, member_id, at). An event with an execution of the plan due
-    since is planned already: seen again within EVENT_MARGIN at every run, it adds nothing."""
+def _events(plan: GroupSop, steps: list[GroupSopStep], chat_ids: set[str] | None):
+    """The plan's events (group created / customer joined since the plan started; in
+    ``chat_ids`` only, when given) that have no execution yet: (plan_id, chat_id, member_id, at).
+    An event with an execution of the plan due since is planned already and adds nothing."""
     # WeCom's event times are whole seconds: an event in the second the plan started counts.
-    started = plan.starts_at.replace(microsecond=0)
-    since = max(started, since or started)
+    since = plan.starts_at.replace(microsecond=0)
     where = targets.clause(plan.corp_id, plan.targets or {})
+    if chat_ids is not None:
+        where = and_(where, GroupChat.chat_id.in_(sorted(chat_ids)))
     E = GroupSopExecution  # noqa: N806
     step_ids = [s.id for s in steps]
     if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED:
@@ -121,16 +121,16 @@ def _events(plan: GroupSop, steps: list[GroupSopStep], since: datetime | None):
 UNION_CHUNK = 100  # plans per events statement (SQLite allows 500 compound SELECTs)
 
 
-def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep], datetime | None]], now: datetime) -> int:
-    """Executions for the new events of several relative plans: one SELECT per UNION_CHUNK plans
-    (not one per plan: the sweep runs every minute), one INSERT."""
-    batch = [(plan, steps, since) for plan, steps, since in batch if steps]
+def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep], set[str] | None]], now: datetime) -> int:
+    """Executions for the events of several relative plans (each: its plan, steps and the groups
+    to look at, None for all): one SELECT per UNION_CHUNK plans, one INSERT."""
+    batch = [(plan, steps, chats) for plan, steps, chats in batch if steps]
     if not batch:
         return 0
     by_id = {plan.id: (plan, steps) for plan, steps, _ in batch}
     rows = []
     for start in range(0, len(batch), UNION_CHUNK):
-        parts = [_events(plan, steps, since) for plan, steps, since in batch[start:start + UNION_CHUNK]]
+        parts = [_events(plan, steps, chats) for plan, steps, chats in batch[start:start + UNION_CHUNK]]
         rows += db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
     values = []
     for plan_id, chat_id, member_id, at in rows:
@@ -163,11 +163,7 @@ def plan_all(now: datetime) -> int:
     horizon = timedelta(days=settings().group_sop_horizon_days)
     added, planned, changed, relative_batch = 0, [], {}, []
     for plan in plans:
-        relative = ScheduleKind(plan.schedule["kind"]).relative
-        if relative:
-            since = plan.planned_at - EVENT_MARGIN if plan.planned_at else None
-            relative_batch.append((plan, steps[plan.id], since))
-            planned.append(plan.id)
+        if ScheduleKind(plan.schedule["kind"]).relative:
             continue
         if plan.planned_at is not None:
             if now - plan.planned_at < PLAN_EVERY:
@@ -181,12 +177,39 @@ def plan_all(now: datetime) -> int:
                 continue
         added += plan_one(plan, now, steps[plan.id])
         planned.append(plan.id)
+    relative_batch, relative_planned = _relative_batch([p for p in plans if ScheduleKind(p.schedule["kind"]).relative],
+                                                       steps)
     added += _plan_relative(relative_batch, now)
+    planned += relative_planned
     if planned:  # one statement, not one UPDATE per plan
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
                            .execution_options(synchronize_session=False))
     db.session.commit()
     return added
+
+
+def _relative_batch(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]]):
+    """What the relative plans must look at now: a plan never planned, every group; the others,
+    only the groups whose group or member rows were written since the corp's relative plans last
+    looked (less EVENT_MARGIN), found by one indexed query per corp; none when nothing was written
+    (then their planned_at stays, and the next sweep looks back that far). Returns (batch, plan
+    ids planned)."""
+    batch, planned, by_corp = [], [], {}
+    for plan in plans:
+        if plan.planned_at is None:
+            batch.append((plan, steps[plan.id], None))
+            planned.append(plan.id)
+        else:
+            by_corp.setdefault(plan.corp_id, []).append(plan)
+    for corp_id, corp_plans in by_corp.items():
+        since = min(p.planned_at for p in corp_plans) - EVENT_MARGIN
+        chats = set(db.session.scalars(union(
+            select(GroupMember.chat_id).where(GroupMember.corp_id == corp_id, GroupMember.updated_at >= since),
+            select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since))))
+        if chats:
+            batch += [(plan, steps[plan.id], chats) for plan in corp_plans]
+            planned += [plan.id for plan in corp_plans]
+    return batch, planned
 
 
 def _targets_changed_at(corp_id: str) -> datetime | None:
@@ -202,20 +225,21 @@ def close_executions(condition, status: ExecutionStatus, result: str, error: str
                        .values(status=status, result=result, error=error, finished_at=now))
 
 
-_tidied_at: datetime | None = None
+TIDIED_KEY = "scrm:group-sop:tidied-at"  # the sweep's `now` at the last tidy (shared by the workers)
 
 
 def _tidy(now: datetime) -> None:
-    """Set-based state changes: interrupted runs, dismissed groups, members who left (every
-    TIDY_EVERY: delivery checks those again anyway), reminders never sent."""
-    global _tidied_at
+    """Set-based state changes, every TIDY_EVERY: interrupted runs, dismissed groups and members
+    who left (delivery checks those again anyway), reminders never sent."""
+    last = redis_connection().get(TIDIED_KEY)
+    if last is not None and timedelta(0) <= now - datetime.fromisoformat(last.decode()) < TIDY_EVERY:
+        return
+    redis_connection().set(TIDIED_KEY, now.isoformat())
     E = GroupSopExecution  # noqa: N806
     db.session.execute(update(E).where(E.status == ExecutionStatus.RUNNING, E.started_at < now - INTERRUPTED_AFTER)
                        .values(status=ExecutionStatus.FAILED, result="error", finished_at=now,
                                error="interrupted (never retried: an execution runs at most once)"))
-    if _tidied_at is None or not timedelta(0) <= now - _tidied_at < TIDY_EVERY:
-        _tidied_at = now
-        _close_gone(now)
+    _close_gone(now)
     db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
                                        E.started_at < now - REMINDER_GIVE_UP)
                        .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
