@@ -105,7 +105,7 @@ def test_the_owner_gets_the_content_and_sends_it_once(reminded, client):
     assert db.session.get(GroupSopExecution, execution.id).status == "sent"
     (audit,) = db.session.scalars(select(AuditLog).filter_by(action="send_group_sop_step"))
     assert (audit.userid, audit.target_type, audit.target_id, audit.detail["chat_id"]) == (
-        "zhangsan", "group_sop_execution", str(execution.id), group.chat_id)
+        "zhangsan", "group_sop", str(execution.id), group.chat_id)
     sop = client.get(f"/sidebar/api/groups/{group.chat_id}").json["sop"]
     assert sop["reminders"] == []
     assert [(r["id"], r["status_label"], r["result_label"]) for r in sop["recent"]] == [

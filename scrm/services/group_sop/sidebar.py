@@ -165,7 +165,7 @@ def record_sent(execution: GroupSopExecution, userid: str, ip: str | None = None
     if execution.status != ExecutionStatus.AWAITING:
         raise Closed
     if mark_sent_from_sidebar(execution):
-        access.audit(execution.corp_id, userid, "send_group_sop_step", "group_sop_execution", str(execution.id),
+        access.audit(execution.corp_id, userid, "send_group_sop_step", "group_sop", str(execution.id),
                      ip=ip, detail={"chat_id": execution.chat_id, "plan_id": execution.plan_id,
                                     "step_id": execution.step_id})
     db.session.commit()
