@@ -39,7 +39,7 @@ class AuditLog(CorpScoped, db.Model):
                       Index("ix_audit_log_at", "at"))  # the retention purge
     userid: Mapped[str] = mapped_column(String(64))  # the staff member acting
     action: Mapped[str] = mapped_column(String(48))  # view_customer, edit_tags, follow_up, ...
-    target_type: Mapped[str] = mapped_column(String(16))  # customer | group | content | sop_task | group_sop (an execution), ≤ 16
+    target_type: Mapped[str] = mapped_column(String(16))  # customer | group | content | sop_task | group_sop
     target_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))

@@ -121,3 +121,30 @@ def test_new_member_series_fed_by_member_join_callbacks(app, client, api, wecom,
     tick(at + timedelta(minutes=5))
     assert bodies(mass_ok, MASS) == [{"chat_type": "group", "sender": "zhangsan", "chat_id_list": [CHAT],
                                       "text": {"content": "欢迎赵六！"}}]
+
+
+@pytest.mark.parametrize("targets", [
+    {"owners": ["zhangsan"]}, {"owners": ["lisi"], "name_contains": "VIP"}, {"name_contains": "福利"},
+    {"name_contains": "%"}, {"chat_ids": ["wrB"]}, {"owners": ["lisi"], "chat_ids": ["wrA"]},
+    {"label_ids": [1]}, {"label_ids": [1], "owners": ["zhangsan"]}, {"group_code_ids": [1]},
+    {"group_code_ids": [1], "name_contains": "2"},
+])
+def test_targets_in_python_and_in_sql_agree(app, groups, targets):
+    """The sweep matches the few groups that changed in Python (targets.matches); planning from
+    scratch and delivery use the SQL condition (targets.clause): the same answers."""
+    from scrm.models import GroupChat, GroupCode, GroupCodeChat, GroupLabelLink
+    from scrm.services.group_sop import targets as rules
+    db.session.add(GroupLabel(corp_id=TEST_CORP_ID, name="L1", id=1))
+    db.session.add(GroupCode(corp_id=TEST_CORP_ID, name="C1", state="c1", id=1))
+    db.session.add(GroupChat(corp_id=TEST_CORP_ID, chat_id="wrGONE", name="福利群0", owner="zhangsan",
+                             status="dismissed"))
+    db.session.flush()
+    db.session.add_all([GroupLabelLink(corp_id=TEST_CORP_ID, label_id=1, chat_id="wrA"),
+                        GroupLabelLink(corp_id=TEST_CORP_ID, label_id=1, chat_id="wrC"),
+                        GroupCodeChat(corp_id=TEST_CORP_ID, group_code_id=1, chat_id="wrB")])
+    db.session.commit()
+    chats = ["wrA", "wrB", "wrC", "wrGONE"]
+    normal = rules.normalize(targets)
+    in_sql = rules.matching(TEST_CORP_ID, normal, chats)
+    facts = rules.facts(TEST_CORP_ID, chats)
+    assert {c for c in chats if rules.matches(normal, facts[c], c)} == in_sql

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union, union_all, update
+from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -89,18 +89,15 @@ def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = N
         occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
         return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
                        .select_from(GroupChat).join(occ, true()).where(where))
-    return _plan_relative([(plan, steps, None)], now)
+    return _plan_relative([(plan, steps)], now)
 
 
-def _events(plan: GroupSop, steps: list[GroupSopStep], chat_ids: set[str] | None):
-    """The plan's events (group created / customer joined since the plan started; in
-    ``chat_ids`` only, when given) that have no execution yet: (plan_id, chat_id, member_id, at).
-    An event with an execution of the plan due since is planned already and adds nothing."""
+def _events(plan: GroupSop, steps: list[GroupSopStep]):
+    """The plan's events (group created / customer joined since the plan started) that have no
+    execution yet: (plan_id, chat_id, member_id, at)."""
     # WeCom's event times are whole seconds: an event in the second the plan started counts.
     since = plan.starts_at.replace(microsecond=0)
     where = targets.clause(plan.corp_id, plan.targets or {})
-    if chat_ids is not None:
-        where = and_(where, GroupChat.chat_id.in_(sorted(chat_ids)))
     E = GroupSopExecution  # noqa: N806
     step_ids = [s.id for s in steps]
     if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED:
@@ -121,20 +118,26 @@ def _events(plan: GroupSop, steps: list[GroupSopStep], chat_ids: set[str] | None
 UNION_CHUNK = 100  # plans per events statement (SQLite allows 500 compound SELECTs)
 
 
-def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep], set[str] | None]], now: datetime) -> int:
-    """Executions for the events of several relative plans (each: its plan, steps and the groups
-    to look at, None for all): one SELECT per UNION_CHUNK plans, one INSERT."""
-    batch = [(plan, steps, chats) for plan, steps, chats in batch if steps]
+def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep]]], now: datetime) -> int:
+    """Executions for every event of relative plans planned for the first time (created, edited,
+    resumed): one SELECT per UNION_CHUNK plans, one INSERT."""
+    batch = [(plan, steps) for plan, steps in batch if steps]
     if not batch:
         return 0
-    by_id = {plan.id: (plan, steps) for plan, steps, _ in batch}
+    by_id = {plan.id: (plan, steps) for plan, steps in batch}
     rows = []
     for start in range(0, len(batch), UNION_CHUNK):
-        parts = [_events(plan, steps, chats) for plan, steps, chats in batch[start:start + UNION_CHUNK]]
+        parts = [_events(plan, steps) for plan, steps in batch[start:start + UNION_CHUNK]]
         rows += db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+    return _insert_events([(by_id[plan_id], chat_id, member_id, at) for plan_id, chat_id, member_id, at in rows], now)
+
+
+def _insert_events(events: list[tuple[tuple[GroupSop, list[GroupSopStep]], str, str, datetime]],
+                   now: datetime) -> int:
+    """One INSERT ... ON CONFLICT DO NOTHING of every step of each (plan, chat, member, event
+    time) that is due PLAN_GRACE ago or later (an execution already there is left alone)."""
     values = []
-    for plan_id, chat_id, member_id, at in rows:
-        plan, steps = by_id[plan_id]
+    for (plan, steps), chat_id, member_id, at in events:
         for step in steps:
             due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
             if due >= now - PLAN_GRACE:
@@ -161,7 +164,7 @@ def plan_all(now: datetime) -> int:
                                     .order_by(GroupSop.id)))
     steps = live_steps([p.id for p in plans]) if plans else {}
     horizon = timedelta(days=settings().group_sop_horizon_days)
-    added, planned, changed, relative_batch = 0, [], {}, []
+    added, planned, changed = 0, [], {}
     for plan in plans:
         if ScheduleKind(plan.schedule["kind"]).relative:
             continue
@@ -177,10 +180,10 @@ def plan_all(now: datetime) -> int:
                 continue
         added += plan_one(plan, now, steps[plan.id])
         planned.append(plan.id)
-    relative_batch, relative_planned = _relative_batch([p for p in plans if ScheduleKind(p.schedule["kind"]).relative],
-                                                       steps)
-    added += _plan_relative(relative_batch, now)
-    planned += relative_planned
+    relative = [p for p in plans if ScheduleKind(p.schedule["kind"]).relative]
+    added += _plan_relative([(p, steps[p.id]) for p in relative if p.planned_at is None], now)
+    planned += [p.id for p in relative if p.planned_at is None]
+    planned += _plan_changed([p for p in relative if p.planned_at is not None], steps, now)
     if planned:  # one statement, not one UPDATE per plan
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
                            .execution_options(synchronize_session=False))
@@ -188,28 +191,36 @@ def plan_all(now: datetime) -> int:
     return added
 
 
-def _relative_batch(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]]):
-    """What the relative plans must look at now: a plan never planned, every group; the others,
-    only the groups whose group or member rows were written since the corp's relative plans last
-    looked (less EVENT_MARGIN), found by one indexed query per corp; none when nothing was written
-    (then their planned_at stays, and the next sweep looks back that far). Returns (batch, plan
-    ids planned)."""
-    batch, planned, by_corp = [], [], {}
+def _plan_changed(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]], now: datetime) -> list[int]:
+    """Relative plans already planned look only at the group and member rows written since the
+    corp's relative plans last looked (less EVENT_MARGIN): a few indexed queries per corp, the
+    targets matched in Python (targets.matches) against those few groups, one INSERT. Nothing is
+    read further when nothing was written (planned_at then stays: the next sweep looks back that
+    far). Returns the plan ids planned."""
+    planned, by_corp = [], {}
     for plan in plans:
-        if plan.planned_at is None:
-            batch.append((plan, steps[plan.id], None))
-            planned.append(plan.id)
-        else:
-            by_corp.setdefault(plan.corp_id, []).append(plan)
+        by_corp.setdefault(plan.corp_id, []).append(plan)
+    events = []
     for corp_id, corp_plans in by_corp.items():
         since = min(p.planned_at for p in corp_plans) - EVENT_MARGIN
-        chats = set(db.session.scalars(union(
-            select(GroupMember.chat_id).where(GroupMember.corp_id == corp_id, GroupMember.updated_at >= since),
-            select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since))))
-        if chats:
-            batch += [(plan, steps[plan.id], chats) for plan in corp_plans]
-            planned += [plan.id for plan in corp_plans]
-    return batch, planned
+        joined = db.session.execute(select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time).where(
+            GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
+            GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))).all()
+        created = db.session.execute(select(GroupChat.chat_id, GroupChat.create_time).where(
+            GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))).all()
+        if not joined and not created:
+            continue
+        facts = targets.facts(corp_id, {row[0] for row in joined} | {row[0] for row in created})
+        for plan in corp_plans:
+            started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
+            rows = ([(chat_id, "", at) for chat_id, at in created]
+                    if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED else joined)
+            events += [((plan, steps[plan.id]), chat_id, member_id, at) for chat_id, member_id, at in rows
+                       if at >= started and chat_id in facts
+                       and targets.matches(plan.targets or {}, facts[chat_id], chat_id)]
+        planned += [plan.id for plan in corp_plans]
+    _insert_events(events, now)
+    return planned
 
 
 def _targets_changed_at(corp_id: str) -> datetime | None:
