@@ -1,5 +1,14 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
+from scrm.models.churn import (
+    ChurnRun,
+    ChurnSetting,
+    ChurnThreshold,
+    RelationActivityDay,
+    RelationRisk,
+    RiskLevel,
+    StaffBehaviorDay,
+)
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -69,4 +78,7 @@ __all__ = [
     "GroupDailyStat", "GroupOwnerDailyStat", "GroupStatsPull",
     # group SOPs (issue #12)
     "ExecutionStatus", "GroupSop", "GroupSopExecution", "GroupSopStatus", "GroupSopStep", "ScheduleKind",
+    # churn scoring (issue #13)
+    "ChurnRun", "ChurnSetting", "ChurnThreshold", "RelationActivityDay", "RelationRisk", "RiskLevel",
+    "StaffBehaviorDay",
 ]
