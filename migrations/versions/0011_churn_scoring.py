@@ -93,7 +93,6 @@ def upgrade():
     sa.Column('last_interaction_at', sa.DateTime(), nullable=True),
     sa.Column('last_inbound_at', sa.DateTime(), nullable=True),
     sa.Column('silent_since', sa.DateTime(), nullable=True),
-    sa.Column('days_silent', sa.Integer(), nullable=True),
     sa.Column('active_days_30', sa.Integer(), nullable=False),
     sa.Column('active_days_90', sa.Integer(), nullable=False),
     sa.Column('reply_days_90', sa.Integer(), nullable=False),

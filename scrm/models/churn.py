@@ -57,8 +57,9 @@ class RelationRisk(CorpScoped, db.Model):
     external_userid: Mapped[str] = mapped_column(String(64))
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)
-    silent_since: Mapped[datetime | None] = mapped_column(DateTime)  # last interaction, else the add
-    days_silent: Mapped[int | None]
+    # The last interaction, else the add: days silent are counted from it on reading, so a row
+    # is rewritten only when a bucket, a count or the level changes (not every night).
+    silent_since: Mapped[datetime | None] = mapped_column(DateTime)
     active_days_30: Mapped[int] = mapped_column(default=0)   # days with any interaction, last 30
     active_days_90: Mapped[int] = mapped_column(default=0)
     reply_days_90: Mapped[int] = mapped_column(default=0)    # days the customer wrote, last 90

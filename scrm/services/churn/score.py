@@ -1,0 +1,270 @@
+"""The nightly RFE score and risk level of every relation of a corp, in set-based SQL: a handful
+of statements whatever the number of relations (no per-row Python), on PostgreSQL and SQLite.
+
+Per relation (relation_risk), from relation_activity_day, follow_relation and group_member:
+
+* silent since: the later of the last interaction and the add (a re-add counts); days silent are
+  counted from it;
+* recency R (0..5): silent ≤ 3 days 5, ≤ 7 4, ≤ 14 3, ≤ 30 2, ≤ 90 1, else 0;
+* frequency F (0..5): x = days with an interaction in the last 30 + in the last 90 (recent days
+  count twice): x 0 → 0, 1–2 → 1, 3–5 → 2, 6–9 → 3, 10–19 → 4, ≥ 20 → 5;
+* engagement E (0..5): days the customer wrote in the last 90 (0 → 0, 1 → 1, 2–3 → 2, 4–7 → 3,
+  ≥ 8 → 4), + 1 when the customer is in a group the member owns;
+* score = 8R + 6F + 6E (0..100);
+* level: lost when the customer deleted the member, the member deleted the customer (not a
+  transfer) or a sync found the relation gone; else by days silent against the relation's
+  thresholds: ≥ lost_days lost, ≥ dormant_days dormant, ≥ cooling_days cooling, else active.
+
+Thresholds: the relation's segment (the ChurnThreshold of kind "tag" matching one of its corp
+tags, or of kind "stage" matching the customer's funnel stage; lowest priority wins, tag before
+stage), else the corp's row of kind "corp", else SCRM_CHURN_COOLING_DAYS / _DORMANT_DAYS /
+_LOST_DAYS (14 / 30 / 90).
+
+A row is written only when something in it changes (a bucket, a count, the level), so a quiet
+night writes little. A level change (not the first level a relation gets) is put on the
+customer timeline (kind "churn_risk", one INSERT … SELECT) before the level is updated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import FunctionElement
+
+from scrm.config import settings
+from scrm.extensions import db
+from scrm.models import (
+    ChurnThreshold,
+    CustomerStage,
+    FollowRelation,
+    GroupChat,
+    GroupMember,
+    RelationActivityDay,
+    RelationRisk,
+    RelationStatus,
+    RelationTag,
+    TimelineEntry,
+)
+from scrm.models.churn import RISK_LABELS, RiskLevel
+
+ENDED = (RelationStatus.DELETED_BY_CUSTOMER, RelationStatus.DELETED_BY_STAFF, RelationStatus.DELETED_UNKNOWN)
+TIMELINE_KIND = "churn_risk"
+
+
+class days_since(FunctionElement):  # noqa: N801 - an SQL function
+    """Whole days from ``earlier`` (a column) to ``now`` (a bound datetime)."""
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_since)
+def _days_pg(element, compiler, **kw):
+    now, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM (CAST({now} AS TIMESTAMP) - {earlier})) / 86400) AS INTEGER)"
+
+
+@compiles(days_since, "sqlite")
+def _days_sqlite(element, compiler, **kw):
+    now, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({now}) - julianday({earlier}) AS INTEGER)"
+
+
+class json_pairs(FunctionElement):  # noqa: N801 - an SQL function
+    """A JSON object from key, value, key, value … (json_build_object / json_object)."""
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_pairs)
+def _json_pg(element, compiler, **kw):
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_pairs, "sqlite")
+def _json_sqlite(element, compiler, **kw):
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    cooling_days: int
+    dormant_days: int
+    lost_days: int
+
+
+def corp_defaults(corp_id: str) -> Defaults:
+    row = db.session.scalar(select(ChurnThreshold).filter_by(corp_id=corp_id, kind="corp"))
+    if row is not None:
+        return Defaults(row.cooling_days, row.dormant_days, row.lost_days)
+    cfg = settings()
+    return Defaults(cfg.churn_cooling_days, cfg.churn_dormant_days, cfg.churn_lost_days)
+
+
+def _buckets(value, bounds: tuple[tuple[int, int], ...], otherwise: int):
+    """CASE value <= bound THEN points … (bounds ascending)."""
+    return case(*((value <= bound, points) for bound, points in bounds), else_=otherwise)
+
+
+def _segments(corp_id: str):
+    """(userid, external_userid, threshold id and days) of the segment each relation is in, or None
+    when the corp has no segment thresholds."""
+    t, rt, cs, fr = ChurnThreshold, RelationTag, CustomerStage, FollowRelation
+    has = db.session.scalar(select(func.count()).select_from(t).where(t.corp_id == corp_id, t.kind != "corp"))
+    if not has:
+        return None
+    cols = (t.id, t.priority, t.kind, t.cooling_days, t.dormant_days, t.lost_days)
+    by_tag = (select(rt.userid, rt.external_userid, *cols)
+              .join(t, and_(t.corp_id == rt.corp_id, t.kind == "tag", t.value == rt.tag_id))
+              .where(rt.corp_id == corp_id))
+    by_stage = (select(fr.userid, fr.external_userid, *cols)
+                .select_from(cs)
+                .join(t, and_(t.corp_id == cs.corp_id, t.kind == "stage", t.value == cast(cs.stage_id, String)))
+                .join(fr, and_(fr.corp_id == cs.corp_id, fr.external_userid == cs.external_userid))
+                .where(cs.corp_id == corp_id))
+    candidates = union_all(by_tag, by_stage).subquery("candidates")
+    c = candidates.c
+    ranked = select(c.userid, c.external_userid, c.id, c.cooling_days, c.dormant_days, c.lost_days,
+                    func.row_number().over(partition_by=(c.userid, c.external_userid),
+                                           order_by=(c.priority, c.kind.desc(), c.id)).label("rn")).subquery("ranked")
+    return select(ranked).where(ranked.c.rn == 1).subquery("segment")
+
+
+def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults):
+    r, fr, a, g, m = aliased(RelationRisk, name="r"), FollowRelation, RelationActivityDay, GroupChat, GroupMember
+    d30, d90 = today - timedelta(days=29), today - timedelta(days=89)
+    activity = (select(a.userid, a.external_userid,
+                       func.sum(case((a.day >= d30, 1), else_=0)).label("d30"),
+                       func.count().label("d90"),
+                       func.sum(case((a.inbound > 0, 1), else_=0)).label("replies"))
+                .where(a.corp_id == corp_id, a.day >= d90, a.day <= today)
+                .group_by(a.userid, a.external_userid)).subquery("activity")
+    groups = (select(g.owner, m.member_id).distinct()
+              .select_from(m).join(g, and_(g.corp_id == m.corp_id, g.chat_id == m.chat_id))
+              .where(m.corp_id == corp_id, m.type == 2, m.quit_time.is_(None), g.status == "active",
+                     g.owner.is_not(None))).subquery("groups")
+    segment = _segments(corp_id)
+
+    added = func.coalesce(fr.added_at, fr.created_at)
+    silent_since = case((and_(r.last_interaction_at.is_not(None), r.last_interaction_at > added),
+                         r.last_interaction_at), else_=added)
+    silent = days_since(literal(now), silent_since)
+    ended = fr.status.in_([str(s) for s in ENDED])
+
+    def threshold(name: str):
+        default = literal(getattr(defaults, name), Integer)
+        return func.coalesce(getattr(segment.c, name), default) if segment is not None else default
+
+    level = case((ended, RiskLevel.LOST.value), (silent >= threshold("lost_days"), RiskLevel.LOST.value),
+                 (silent >= threshold("dormant_days"), RiskLevel.DORMANT.value),
+                 (silent >= threshold("cooling_days"), RiskLevel.COOLING.value), else_=RiskLevel.ACTIVE.value)
+    reason = case((ended, fr.status), (silent >= threshold("cooling_days"), "silent"), else_=None)
+    days30 = func.coalesce(activity.c.d30, 0)
+    days90 = func.coalesce(activity.c.d90, 0)
+    replies = func.coalesce(activity.c.replies, 0)
+    in_group = groups.c.owner.is_not(None)
+    recency = case((ended, 0), else_=_buckets(silent, ((3, 5), (7, 4), (14, 3), (30, 2), (90, 1)), 0))
+    frequency = _buckets(days30 + days90, ((0, 0), (2, 1), (5, 2), (9, 3), (19, 4)), 5)
+    engagement = _buckets(replies, ((0, 0), (1, 1), (3, 2), (7, 3)), 4) + case((in_group, 1), else_=0)
+    query = (select(r.id, silent_since.label("silent_since"), days30.label("active_days_30"),
+                    days90.label("active_days_90"), replies.label("reply_days_90"),
+                    cast(in_group, Boolean).label("in_group"), recency.label("recency"),
+                    frequency.label("frequency"), engagement.label("engagement"),
+                    (recency * 8 + frequency * 6 + engagement * 6).label("score"),
+                    (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"),
+                    reason.label("reason"), level.label("computed_level"))
+             .select_from(r)
+             .join(fr, and_(fr.corp_id == r.corp_id, fr.userid == r.userid, fr.external_userid == r.external_userid))
+             .outerjoin(activity, and_(activity.c.userid == r.userid, activity.c.external_userid == r.external_userid))
+             .outerjoin(groups, and_(groups.c.owner == r.userid, groups.c.member_id == r.external_userid))
+             .where(r.corp_id == corp_id))
+    if segment is not None:
+        query = query.outerjoin(segment, and_(segment.c.userid == r.userid,
+                                              segment.c.external_userid == r.external_userid))
+    return query.subquery("n")
+
+
+SCORED = ("silent_since", "active_days_30", "active_days_90", "reply_days_90", "in_group", "recency",
+          "frequency", "engagement", "score", "threshold_id", "reason", "computed_level")
+
+
+def _ensure_rows(corp_id: str) -> None:
+    """A relation_risk row per follow relation (transfers excluded); rows of relations that were
+    transferred or erased go."""
+    fr, r = FollowRelation, RelationRisk
+    same = and_(r.corp_id == fr.corp_id, r.userid == fr.userid, r.external_userid == fr.external_userid)
+    db.session.execute(delete(r).where(r.corp_id == corp_id, ~exists().where(
+        same, fr.status != RelationStatus.TRANSFERRED.value)))
+    missing = (select(fr.corp_id, fr.userid, fr.external_userid)
+               .where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
+                      ~exists().where(same)))
+    db.session.execute(insert(r).from_select(["corp_id", "userid", "external_userid"], missing))
+
+
+def fold_activity(corp_id: str, since: date) -> None:
+    """Carry the last interaction (and the last message from the customer) of activity days from
+    ``since`` on into relation_risk: the rows keep them after the days leave the 90-day window."""
+    a, r = RelationActivityDay, RelationRisk
+    days = (select(a.userid, a.external_userid, func.max(a.last_at).label("last_at"),
+                   func.max(a.last_inbound_at).label("last_inbound_at"))
+            .where(a.corp_id == corp_id, a.day >= since)
+            .group_by(a.userid, a.external_userid)).subquery("days")
+
+    def later(column, new):
+        return case((and_(new.is_not(None), or_(column.is_(None), new > column)), new), else_=column)
+
+    db.session.execute(
+        update(r).where(r.corp_id == corp_id, r.userid == days.c.userid, r.external_userid == days.c.external_userid,
+                        or_(later(r.last_interaction_at, days.c.last_at).is_distinct_from(r.last_interaction_at),
+                            later(r.last_inbound_at, days.c.last_inbound_at).is_distinct_from(r.last_inbound_at)))
+        .values(last_interaction_at=later(r.last_interaction_at, days.c.last_at),
+                last_inbound_at=later(r.last_inbound_at, days.c.last_inbound_at)))
+
+
+def _label(column):
+    return case(*((column == level.value, label) for level, label in RISK_LABELS.items()), else_=column)
+
+
+def score(corp_id: str, now: datetime, today: date) -> dict:
+    """Score every relation of the corp as of ``now`` (``today``: its corp-local day) and apply
+    level changes. Returns {"relations", "changed", "level_changes"}; the caller commits."""
+    r = RelationRisk
+    _ensure_rows(corp_id)
+    n = _new_values(corp_id, now, today, corp_defaults(corp_id))
+    differs = or_(*(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
+    changed = db.session.execute(
+        update(r).where(r.id == n.c.id, differs)
+        .values(scored_at=now, **{name: getattr(n.c, name) for name in SCORED})).rowcount
+    moving = and_(r.corp_id == corp_id, r.computed_level.is_not(None), r.computed_level.is_distinct_from(r.level))
+    summary = literal("流失风险：", String) + _label(r.level) + literal(" → ", String) + _label(r.computed_level)
+    data = json_pairs(literal("from"), r.level, literal("to"), r.computed_level, literal("reason"), r.reason,
+                      literal("score"), r.score, literal("silent_since"), r.silent_since)
+    entries = (select(r.corp_id, r.external_userid, r.userid, literal(TIMELINE_KIND, String), literal("job", String),
+                      literal(now), literal(now), summary, data)
+               .where(moving, r.level.is_not(None)))
+    logged = db.session.execute(insert(TimelineEntry).from_select(
+        ["corp_id", "external_userid", "userid", "kind", "source", "occurred_at", "recorded_at", "summary", "data"],
+        entries, include_defaults=False)).rowcount
+    db.session.execute(update(r).where(moving).values(
+        previous_level=r.level, level=r.computed_level, level_changed_at=now))
+    total = db.session.scalar(select(func.count()).select_from(r).where(r.corp_id == corp_id)) or 0
+    return {"relations": total, "changed": changed, "level_changes": logged}
