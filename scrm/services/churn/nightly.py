@@ -1,7 +1,8 @@
 """The nightly churn run (the sweep "churn-scoring") and `flask scrm churn rebuild`.
 
 Once the corp-local clock passes SCRM_CHURN_SCORING_AT (default 04:30, after the nightly sync and
-the group statistics), per corp: the activity rows of the last two local days are rebuilt (late
+the group statistics), per corp: the activity rows of the last two local days (or from the day
+before the last run, at most 31 days: a scheduler that was down catches up) are rebuilt (late
 archive pulls), folded into each relation's last interaction, every relation is scored and its
 level changes put on the timeline (committed together); then yesterday's behaviour figures are
 pulled from WeCom and, when the corp mirrors levels to tags, changed levels are tagged. A
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scrm.clock import utcnow
@@ -33,14 +34,25 @@ log = logging.getLogger(__name__)
 real_sleep: Callable[[float], None] = time.sleep  # tests replace it (nothing really sleeps)
 MAX_ATTEMPTS = 3
 COLLECT_DAYS = 2
+CATCH_UP_DAYS = 31
 STALE_RUN = timedelta(minutes=30)
 
 
+def _since(corp_id: str, today: date) -> date:
+    """The last COLLECT_DAYS local days, or back to the day before the last run that scored
+    (a scheduler that was down for days catches up), at most CATCH_UP_DAYS."""
+    last = db.session.scalar(select(func.max(ChurnRun.run_day)).where(
+        ChurnRun.corp_id == corp_id, ChurnRun.relations > 0, ChurnRun.run_day < today))
+    since = today - timedelta(days=COLLECT_DAYS - 1)
+    if last is not None:
+        since = min(since, last - timedelta(days=1))
+    return max(since, today - timedelta(days=CATCH_UP_DAYS))
+
+
 def score_corp(corp_id: str, now: datetime, *, since: date | None = None) -> dict:
-    """Signals from ``since`` (default: the last COLLECT_DAYS local days) to today, then scores;
-    commits. Returns the figures."""
+    """Signals from ``since`` (default: see _since) to today, then scores; commits. Returns the figures."""
     today = localtime.to_local(now).date()
-    since = since or today - timedelta(days=COLLECT_DAYS - 1)
+    since = since or _since(corp_id, today)
     rows = signals.collect(corp_id, since, today)
     score.fold_activity(corp_id, since)
     result = score.score(corp_id, now, today)
