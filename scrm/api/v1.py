@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from scrm.api import (
     channels,
+    churn,
     community,
     contents,
     customers,
@@ -51,7 +52,7 @@ templates, customer SOPs); it also starts and follows synchronisations with WeCo
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops, churn):
         api.register_blueprint(module.blp)
     _describe(api)
 
