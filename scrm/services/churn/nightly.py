@@ -54,8 +54,7 @@ def score_corp(corp_id: str, now: datetime, *, since: date | None = None) -> dic
     today = localtime.to_local(now).date()
     since = since or _since(corp_id, today)
     rows = signals.collect(corp_id, since, today)
-    score.fold_activity(corp_id, since)
-    result = score.score(corp_id, now, today)
+    result = score.score(corp_id, now, today, fold_since=since)
     db.session.commit()
     return {"activity_rows": rows, **result}
 

@@ -244,11 +244,13 @@ def _label(column):
     return case(*((column == level.value, label) for level, label in RISK_LABELS.items()), else_=column)
 
 
-def score(corp_id: str, now: datetime, today: date) -> dict:
-    """Score every relation of the corp as of ``now`` (``today``: its corp-local day) and apply
-    level changes. Returns {"relations", "changed", "level_changes"}; the caller commits."""
+def score(corp_id: str, now: datetime, today: date, *, fold_since: date) -> dict:
+    """Score every relation of the corp as of ``now`` (``today``: its corp-local day), after
+    folding the activity days from ``fold_since`` into the last interactions, and apply level
+    changes. Returns {"relations", "changed", "level_changes"}; the caller commits."""
     r = RelationRisk
     _ensure_rows(corp_id)
+    fold_activity(corp_id, fold_since)
     n = _new_values(corp_id, now, today, corp_defaults(corp_id))
     differs = or_(*(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
     changed = db.session.execute(
@@ -261,9 +263,12 @@ def score(corp_id: str, now: datetime, today: date) -> dict:
     entries = (select(r.corp_id, r.external_userid, r.userid, literal(TIMELINE_KIND, String), literal("job", String),
                       literal(now), literal(now), summary, data)
                .where(moving, r.level.is_not(None)))
-    logged = db.session.execute(insert(TimelineEntry).from_select(
-        ["corp_id", "external_userid", "userid", "kind", "source", "occurred_at", "recorded_at", "summary", "data"],
-        entries, include_defaults=False)).rowcount
+    # (INSERT … SELECT has no reliable rowcount through psycopg: count first.)
+    logged = db.session.scalar(select(func.count()).select_from(r).where(moving, r.level.is_not(None))) or 0
+    if logged:
+        db.session.execute(insert(TimelineEntry).from_select(
+            ["corp_id", "external_userid", "userid", "kind", "source", "occurred_at", "recorded_at", "summary",
+             "data"], entries, include_defaults=False))
     db.session.execute(update(r).where(moving).values(
         previous_level=r.level, level=r.computed_level, level_changed_at=now))
     total = db.session.scalar(select(func.count()).select_from(r).where(r.corp_id == corp_id)) or 0
