@@ -58,12 +58,14 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
     for row_id, userid, external_userid, level in due:
         add = [tags[level]] if level in tags else []
         remove = [tag for key, tag in tags.items() if key != level]
+        ok = True
         try:
             call_with_backoff(client.mark_tag, userid, external_userid, add_tag=add, remove_tag=remove, sleep=sleep)
             tagged += 1
         except PermanentWeComError as exc:
+            ok = False
             log.warning("churn tag for a relation of %s not mirrored: %s", corp_id, exc)
-        done.append((row_id, userid, external_userid, level))
+        done.append((row_id, userid, external_userid, level, ok))
         if len(done) >= COMMIT_EVERY:
             _record(corp_id, done, tags)
             done = []
@@ -73,9 +75,13 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
 
 
 def _record(corp_id: str, done: list[tuple], tags: dict[str, str]) -> None:
-    """tagged_level for the batch, and our copy of its level tags, in a few statements."""
+    """tagged_level for the batch, and our copy of the level tags WeCom took, in a few statements."""
     r, rt = RelationRisk, RelationTag
     db.session.execute(update(r).where(r.id.in_([d[0] for d in done])).values(tagged_level=r.level))
+    done = [d for d in done if d[4]]
+    if not done:
+        db.session.commit()
+        return
     pairs = [(d[1], d[2]) for d in done]
     db.session.execute(delete(rt).where(rt.corp_id == corp_id, rt.tag_id.in_(list(tags.values())),
                                         tuple_(rt.userid, rt.external_userid).in_(pairs)))
