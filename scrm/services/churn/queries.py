@@ -137,8 +137,8 @@ def by_channel(corp_id: str, first: date, last: date) -> list[dict[str, Any]]:
     fr = FollowRelation
     rows = _rows(db.session.execute(_base(corp_id, fr.state, *figures.values())
                                     .group_by(fr.state).order_by(fr.state)), ["state", *figures])
-    names = dict(db.session.execute(select(Channel.state, func.max(Channel.name))
-                                    .where(Channel.corp_id == corp_id).group_by(Channel.state)))
+    names = {state: name for state, name in db.session.execute(
+        select(Channel.state, func.max(Channel.name)).where(Channel.corp_id == corp_id).group_by(Channel.state))}
     for row in rows:
         row["channel"] = names.get(row["state"])
     return rows
