@@ -38,23 +38,29 @@ CATCH_UP_DAYS = 31
 STALE_RUN = timedelta(minutes=30)
 
 
-def _since(corp_id: str, today: date) -> date:
-    """The last COLLECT_DAYS local days, or back to the day before the last run that scored
-    (a scheduler that was down for days catches up), at most CATCH_UP_DAYS."""
+def _since(corp_id: str, today: date) -> tuple[date, bool]:
+    """(first day to collect, whether this is the corp's first run). The last COLLECT_DAYS local
+    days, or back to the day before the last run that scored (a scheduler that was down for days
+    catches up), at most CATCH_UP_DAYS; the first run collects CATCH_UP_DAYS."""
     last = db.session.scalar(select(func.max(ChurnRun.run_day)).where(
         ChurnRun.corp_id == corp_id, ChurnRun.relations > 0, ChurnRun.run_day < today))
     since = today - timedelta(days=COLLECT_DAYS - 1)
     if last is not None:
         since = min(since, last - timedelta(days=1))
-    return max(since, today - timedelta(days=CATCH_UP_DAYS))
+    else:
+        since = today - timedelta(days=CATCH_UP_DAYS)
+    return max(since, today - timedelta(days=CATCH_UP_DAYS)), last is None
 
 
 def score_corp(corp_id: str, now: datetime, *, since: date | None = None) -> dict:
-    """Signals from ``since`` (default: see _since) to today, then scores; commits. Returns the figures."""
+    """Signals from ``since`` (default: see _since) to today, then scores; commits. Returns the
+    figures. The first run (and a rebuild) folds every activity day into the last interactions."""
     today = localtime.to_local(now).date()
-    since = since or _since(corp_id, today)
+    first_run = True
+    if since is None:
+        since, first_run = _since(corp_id, today)
     rows = signals.collect(corp_id, since, today)
-    result = score.score(corp_id, now, today, fold_since=since)
+    result = score.score(corp_id, now, today, fold_since=None if first_run else since)
     db.session.commit()
     return {"activity_rows": rows, **result}
 
