@@ -103,7 +103,6 @@ def upgrade():
     sa.Column('score', sa.Integer(), nullable=False),
     sa.Column('threshold_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.String(length=32), nullable=True),
-    sa.Column('computed_level', sa.String(length=16), nullable=True),
     sa.Column('level', sa.String(length=16), nullable=True),
     sa.Column('previous_level', sa.String(length=16), nullable=True),
     sa.Column('level_changed_at', sa.DateTime(), nullable=True),
@@ -116,7 +115,6 @@ def upgrade():
     )
     with op.batch_alter_table('relation_risk', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_relation_risk_corp_id'), ['corp_id'], unique=False)
-        batch_op.create_index('ix_relation_risk_level', ['corp_id', 'level'], unique=False)
 
     op.create_table('staff_behavior_day',
     sa.Column('day', sa.Date(), nullable=False),
@@ -157,7 +155,6 @@ def downgrade():
 
     op.drop_table('staff_behavior_day')
     with op.batch_alter_table('relation_risk', schema=None) as batch_op:
-        batch_op.drop_index('ix_relation_risk_level')
         batch_op.drop_index(batch_op.f('ix_relation_risk_corp_id'))
 
     op.drop_table('relation_risk')

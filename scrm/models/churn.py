@@ -51,8 +51,7 @@ class RelationRisk(CorpScoped, db.Model):
     when the relation ends: a relation the customer deleted is `lost`)."""
 
     __tablename__ = "relation_risk"
-    __table_args__ = (UniqueConstraint("corp_id", "userid", "external_userid"),
-                      Index("ix_relation_risk_level", "corp_id", "level"))
+    __table_args__ = (UniqueConstraint("corp_id", "userid", "external_userid"),)
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -70,7 +69,6 @@ class RelationRisk(CorpScoped, db.Model):
     score: Mapped[int] = mapped_column(default=0)       # 0..100
     threshold_id: Mapped[int | None]                    # the segment's thresholds (None: corp default)
     reason: Mapped[str | None] = mapped_column(String(32))  # silent | deleted_by_customer | deleted_by_staff
-    computed_level: Mapped[str | None] = mapped_column(String(16))  # this run's level (scratch)
     level: Mapped[str | None] = mapped_column(String(16))
     previous_level: Mapped[str | None] = mapped_column(String(16))
     level_changed_at: Mapped[datetime | None] = mapped_column(DateTime)

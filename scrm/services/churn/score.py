@@ -150,14 +150,21 @@ def _segments(corp_id: str):
     return select(ranked).where(ranked.c.rn == 1).subquery("segment")
 
 
-def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults):
+def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None):
     r, fr, a, g, m = aliased(RelationRisk, name="r"), FollowRelation, RelationActivityDay, GroupChat, GroupMember
     d30, d90 = today - timedelta(days=29), today - timedelta(days=89)
+    folded = a.day >= fold_since if fold_since is not None else None
+    # One pass over the activity days: the 30 / 90-day counts, and the last interactions of the
+    # days folded in (the last two, or all of them on the first run).
+    first = d90 if fold_since is None else min(d90, fold_since)
     activity = (select(a.userid, a.external_userid,
                        func.sum(case((a.day >= d30, 1), else_=0)).label("d30"),
-                       func.count().label("d90"),
-                       func.sum(case((a.inbound > 0, 1), else_=0)).label("replies"))
-                .where(a.corp_id == corp_id, a.day >= d90, a.day <= today)
+                       func.sum(case((a.day >= d90, 1), else_=0)).label("d90"),
+                       func.sum(case((and_(a.day >= d90, a.inbound > 0), 1), else_=0)).label("replies"),
+                       func.max(a.last_at if folded is None else case((folded, a.last_at))).label("last_at"),
+                       func.max(a.last_inbound_at if folded is None else case((folded, a.last_inbound_at)))
+                       .label("last_inbound_at"))
+                .where(a.corp_id == corp_id, a.day <= today, *([a.day >= first] if fold_since is not None else []))
                 .group_by(a.userid, a.external_userid)).subquery("activity")
     groups = (select(g.owner, m.member_id).distinct()
               .select_from(m).join(g, and_(g.corp_id == m.corp_id, g.chat_id == m.chat_id))
@@ -165,9 +172,13 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults):
                      g.owner.is_not(None))).subquery("groups")
     segment = _segments(corp_id)
 
+    def later(column, new):
+        return case((and_(new.is_not(None), or_(column.is_(None), new > column)), new), else_=column)
+
+    last_at = later(r.last_interaction_at, activity.c.last_at)
+    last_inbound_at = later(r.last_inbound_at, activity.c.last_inbound_at)
     added = func.coalesce(fr.added_at, fr.created_at)
-    silent_since = case((and_(r.last_interaction_at.is_not(None), r.last_interaction_at > added),
-                         r.last_interaction_at), else_=added)
+    silent_since = case((and_(last_at.is_not(None), last_at > added), last_at), else_=added)
     silent = days_since(literal(now), silent_since)
     ended = fr.status.in_([str(s) for s in ENDED])
 
@@ -186,13 +197,14 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults):
     recency = case((ended, 0), else_=_buckets(silent, ((3, 5), (7, 4), (14, 3), (30, 2), (90, 1)), 0))
     frequency = _buckets(days30 + days90, ((0, 0), (2, 1), (5, 2), (9, 3), (19, 4)), 5)
     engagement = _buckets(replies, ((0, 0), (1, 1), (3, 2), (7, 3)), 4) + case((in_group, 1), else_=0)
-    query = (select(r.id, silent_since.label("silent_since"), days30.label("active_days_30"),
+    query = (select(r.id, last_at.label("last_interaction_at"), last_inbound_at.label("last_inbound_at"),
+                    silent_since.label("silent_since"), days30.label("active_days_30"),
                     days90.label("active_days_90"), replies.label("reply_days_90"),
                     cast(in_group, Boolean).label("in_group"), recency.label("recency"),
                     frequency.label("frequency"), engagement.label("engagement"),
                     (recency * 8 + frequency * 6 + engagement * 6).label("score"),
                     (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"),
-                    reason.label("reason"), level.label("computed_level"))
+                    reason.label("reason"), level.label("level"))
              .select_from(r)
              .join(fr, and_(fr.corp_id == r.corp_id, fr.userid == r.userid, fr.external_userid == r.external_userid))
              .outerjoin(activity, and_(activity.c.userid == r.userid, activity.c.external_userid == r.external_userid))
@@ -204,8 +216,8 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults):
     return query.subquery("n")
 
 
-SCORED = ("silent_since", "active_days_30", "active_days_90", "reply_days_90", "in_group", "recency",
-          "frequency", "engagement", "score", "threshold_id", "reason", "computed_level")
+SCORED = ("last_interaction_at", "last_inbound_at", "silent_since", "active_days_30", "active_days_90",
+          "reply_days_90", "in_group", "recency", "frequency", "engagement", "score", "threshold_id", "reason")
 
 
 def _ensure_rows(corp_id: str) -> None:
@@ -215,10 +227,13 @@ def _ensure_rows(corp_id: str) -> None:
     same = and_(r.corp_id == fr.corp_id, r.userid == fr.userid, r.external_userid == fr.external_userid)
     db.session.execute(delete(r).where(r.corp_id == corp_id, ~exists().where(
         same, fr.status != RelationStatus.TRANSFERRED.value)))
+    before = _count(corp_id)
+    # The corp's first scoring inserts every relation: no anti-join then. (On PostgreSQL an
+    # anti-join against a table analyzed as empty is planned as a nested loop whose inner scan
+    # reads the rows this very INSERT adds: quadratic.)
     missing = (select(fr.corp_id, fr.userid, fr.external_userid)
                .where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
-                      ~exists().where(same)))
-    before = _count(corp_id)
+                      *([~exists().where(same)] if before else [])))
     db.session.execute(insert(r).from_select(["corp_id", "userid", "external_userid"], missing))
     added = _count(corp_id) - before
     if added > max(1000, before // 10) and db.session.get_bind().dialect.name == "postgresql":
@@ -231,56 +246,38 @@ def _count(corp_id: str) -> int:
     return db.session.scalar(select(func.count()).select_from(RelationRisk).where(RelationRisk.corp_id == corp_id)) or 0
 
 
-def fold_activity(corp_id: str, since: date | None) -> None:
-    """Carry the last interaction (and the last message from the customer) of activity days from
-    ``since`` on (None: all) into relation_risk: the rows keep them after the days leave the
-    90-day window."""
-    a, r = RelationActivityDay, RelationRisk
-    days = (select(a.userid, a.external_userid, func.max(a.last_at).label("last_at"),
-                   func.max(a.last_inbound_at).label("last_inbound_at"))
-            .where(a.corp_id == corp_id, *([a.day >= since] if since else []))
-            .group_by(a.userid, a.external_userid)).subquery("days")
-
-    def later(column, new):
-        return case((and_(new.is_not(None), or_(column.is_(None), new > column)), new), else_=column)
-
-    db.session.execute(
-        update(r).where(r.corp_id == corp_id, r.userid == days.c.userid, r.external_userid == days.c.external_userid,
-                        or_(later(r.last_interaction_at, days.c.last_at).is_distinct_from(r.last_interaction_at),
-                            later(r.last_inbound_at, days.c.last_inbound_at).is_distinct_from(r.last_inbound_at)))
-        .values(last_interaction_at=later(r.last_interaction_at, days.c.last_at),
-                last_inbound_at=later(r.last_inbound_at, days.c.last_inbound_at)))
-
-
 def _label(column):
     return case(*((column == level.value, label) for level, label in RISK_LABELS.items()), else_=column)
 
 
 def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None) -> dict:
-    """Score every relation of the corp as of ``now`` (``today``: its corp-local day), after
-    folding the activity days from ``fold_since`` into the last interactions, and apply level
-    changes. Returns {"relations", "changed", "level_changes"}; the caller commits."""
+    """Score every relation of the corp as of ``now`` (``today``: its corp-local day), folding
+    the activity days from ``fold_since`` (None: all) into the last interactions, and apply level
+    changes: one UPDATE … FROM, then one INSERT … SELECT for the timeline. Returns {"relations",
+    "changed", "level_changes"}; the caller commits."""
     r = RelationRisk
     _ensure_rows(corp_id)
-    fold_activity(corp_id, fold_since)
-    n = _new_values(corp_id, now, today, corp_defaults(corp_id))
-    differs = or_(*(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
+    n = _new_values(corp_id, now, today, corp_defaults(corp_id), fold_since)
+    moved = r.level.is_distinct_from(n.c.level)
+    differs = or_(moved, *(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
     changed = db.session.execute(
         update(r).where(r.id == n.c.id, differs)
-        .values(scored_at=now, **{name: getattr(n.c, name) for name in SCORED})).rowcount
-    moving = and_(r.corp_id == corp_id, r.computed_level.is_not(None), r.computed_level.is_distinct_from(r.level))
-    summary = literal("流失风险：", String) + _label(r.level) + literal(" → ", String) + _label(r.computed_level)
-    data = json_pairs(literal("from"), r.level, literal("to"), r.computed_level, literal("reason"), r.reason,
-                      literal("score"), r.score, literal("silent_since"), r.silent_since)
-    entries = (select(r.corp_id, r.external_userid, r.userid, literal(TIMELINE_KIND, String), literal("job", String),
-                      literal(now), literal(now), summary, data)
-               .where(moving, r.level.is_not(None)))
+        .values(scored_at=now, level=n.c.level,
+                previous_level=case((moved, r.level), else_=r.previous_level),
+                level_changed_at=case((moved, literal(now)), else_=r.level_changed_at),
+                **{name: getattr(n.c, name) for name in SCORED})).rowcount
+    # A change from a level (not a relation's first level) goes on the customer's timeline.
+    entered = and_(r.corp_id == corp_id, r.level_changed_at == now, r.previous_level.is_not(None),
+                   r.scored_at == now)
     # (INSERT … SELECT has no reliable rowcount through psycopg: count first.)
-    logged = db.session.scalar(select(func.count()).select_from(r).where(moving, r.level.is_not(None))) or 0
+    logged = db.session.scalar(select(func.count()).select_from(r).where(entered)) or 0
     if logged:
+        summary = literal("流失风险：", String) + _label(r.previous_level) + literal(" → ", String) + _label(r.level)
+        data = json_pairs(literal("from"), r.previous_level, literal("to"), r.level, literal("reason"), r.reason,
+                          literal("score"), r.score, literal("silent_since"), r.silent_since)
+        entries = select(r.corp_id, r.external_userid, r.userid, literal(TIMELINE_KIND, String),
+                         literal("job", String), literal(now), literal(now), summary, data).where(entered)
         db.session.execute(insert(TimelineEntry).from_select(
             ["corp_id", "external_userid", "userid", "kind", "source", "occurred_at", "recorded_at", "summary",
              "data"], entries, include_defaults=False))
-    db.session.execute(update(r).where(moving).values(
-        previous_level=r.level, level=r.computed_level, level_changed_at=now))
     return {"relations": _count(corp_id), "changed": changed, "level_changes": logged}
