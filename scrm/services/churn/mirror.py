@@ -46,7 +46,7 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
     r, fr = RelationRisk, FollowRelation
     due = list(db.session.execute(
         select(r.id, r.userid, r.external_userid, r.level)
-        .join(fr, and_(fr.corp_id == r.corp_id, fr.userid == r.userid, fr.external_userid == r.external_userid))
+        .join(fr, fr.id == r.relation_id)
         .where(r.corp_id == corp_id, r.level.is_not(None), r.level.is_distinct_from(r.tagged_level),
                fr.status == RelationStatus.ACTIVE.value)
         .order_by(r.level_changed_at, r.id).limit(limit)))

@@ -96,7 +96,7 @@ def _figures(first: date, last: date) -> dict[str, Any]:
 def _base(corp_id: str, *columns):
     r, fr = RelationRisk, FollowRelation
     return (select(*columns).select_from(r)
-            .join(fr, and_(fr.corp_id == r.corp_id, fr.userid == r.userid, fr.external_userid == r.external_userid))
+            .join(fr, fr.id == r.relation_id)
             .where(r.corp_id == corp_id))
 
 

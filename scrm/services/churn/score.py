@@ -70,6 +70,7 @@ from scrm.models.churn import RISK_LABELS, RiskLevel
 
 ENDED = (RelationStatus.DELETED_BY_CUSTOMER, RelationStatus.DELETED_BY_STAFF, RelationStatus.DELETED_UNKNOWN)
 TIMELINE_KIND = "churn_risk"
+WORK_MEM = "128MB"  # PostgreSQL, the scoring transaction only
 
 
 class days_since(FunctionElement):  # noqa: N801 - an SQL function
@@ -179,41 +180,45 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
     last_inbound_at = later(r.last_inbound_at, activity.c.last_inbound_at)
     added = func.coalesce(fr.added_at, fr.created_at)
     silent_since = case((and_(last_at.is_not(None), last_at > added), last_at), else_=added)
-    silent = days_since(literal(now), silent_since)
-    ended = fr.status.in_([str(s) for s in ENDED])
 
     def threshold(name: str):
         default = literal(getattr(defaults, name), Integer)
         return func.coalesce(getattr(segment.c, name), default) if segment is not None else default
 
-    level = case((ended, RiskLevel.LOST.value), (silent >= threshold("lost_days"), RiskLevel.LOST.value),
-                 (silent >= threshold("dormant_days"), RiskLevel.DORMANT.value),
-                 (silent >= threshold("cooling_days"), RiskLevel.COOLING.value), else_=RiskLevel.ACTIVE.value)
-    reason = case((ended, fr.status), (silent >= threshold("cooling_days"), "silent"), else_=None)
-    days30 = func.coalesce(activity.c.d30, 0)
-    days90 = func.coalesce(activity.c.d90, 0)
-    replies = func.coalesce(activity.c.replies, 0)
-    in_group = groups.c.owner.is_not(None)
-    recency = case((ended, 0), else_=_buckets(silent, ((3, 5), (7, 4), (14, 3), (30, 2), (90, 1)), 0))
-    frequency = _buckets(days30 + days90, ((0, 0), (2, 1), (5, 2), (9, 3), (19, 4)), 5)
-    engagement = _buckets(replies, ((0, 0), (1, 1), (3, 2), (7, 3)), 4) + case((in_group, 1), else_=0)
-    query = (select(r.id, last_at.label("last_interaction_at"), last_inbound_at.label("last_inbound_at"),
-                    silent_since.label("silent_since"), days30.label("active_days_30"),
-                    days90.label("active_days_90"), replies.label("reply_days_90"),
-                    cast(in_group, Boolean).label("in_group"), recency.label("recency"),
-                    frequency.label("frequency"), engagement.label("engagement"),
-                    (recency * 8 + frequency * 6 + engagement * 6).label("score"),
-                    (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"),
-                    reason.label("reason"), level.label("level"))
-             .select_from(r)
-             .join(fr, and_(fr.corp_id == r.corp_id, fr.userid == r.userid, fr.external_userid == r.external_userid))
-             .outerjoin(activity, and_(activity.c.userid == r.userid, activity.c.external_userid == r.external_userid))
-             .outerjoin(groups, and_(groups.c.owner == r.userid, groups.c.member_id == r.external_userid))
-             .where(r.corp_id == corp_id))
+    # The inputs per relation, computed once per row: OFFSET 0 keeps PostgreSQL from flattening
+    # this into the statement (which would repeat the days-silent expression in every bucket).
+    base = (select(r.id, fr.status, last_at.label("last_at"), last_inbound_at.label("last_inbound_at"),
+                   silent_since.label("silent_since"), days_since(literal(now), silent_since).label("silent"),
+                   func.coalesce(activity.c.d30, 0).label("d30"), func.coalesce(activity.c.d90, 0).label("d90"),
+                   func.coalesce(activity.c.replies, 0).label("replies"),
+                   groups.c.owner.is_not(None).label("in_group"),
+                   threshold("cooling_days").label("cooling"), threshold("dormant_days").label("dormant"),
+                   threshold("lost_days").label("lost"),
+                   (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"))
+            .select_from(r)
+            .join(fr, fr.id == r.relation_id)
+            .outerjoin(activity, and_(activity.c.userid == r.userid, activity.c.external_userid == r.external_userid))
+            .outerjoin(groups, and_(groups.c.owner == r.userid, groups.c.member_id == r.external_userid))
+            .where(r.corp_id == corp_id))
     if segment is not None:
-        query = query.outerjoin(segment, and_(segment.c.userid == r.userid,
-                                              segment.c.external_userid == r.external_userid))
-    return query.subquery("n")
+        base = base.outerjoin(segment, and_(segment.c.userid == r.userid,
+                                            segment.c.external_userid == r.external_userid))
+    b = base.offset(0).subquery("base")
+    ended = b.c.status.in_([str(s) for s in ENDED])
+    silent = b.c.silent
+    level = case((ended, RiskLevel.LOST.value), (silent >= b.c.lost, RiskLevel.LOST.value),
+                 (silent >= b.c.dormant, RiskLevel.DORMANT.value),
+                 (silent >= b.c.cooling, RiskLevel.COOLING.value), else_=RiskLevel.ACTIVE.value)
+    reason = case((ended, b.c.status), (silent >= b.c.cooling, "silent"), else_=None)
+    recency = case((ended, 0), else_=_buckets(silent, ((3, 5), (7, 4), (14, 3), (30, 2), (90, 1)), 0))
+    frequency = _buckets(b.c.d30 + b.c.d90, ((0, 0), (2, 1), (5, 2), (9, 3), (19, 4)), 5)
+    engagement = _buckets(b.c.replies, ((0, 0), (1, 1), (3, 2), (7, 3)), 4) + case((b.c.in_group, 1), else_=0)
+    return select(b.c.id, b.c.last_at.label("last_interaction_at"), b.c.last_inbound_at, b.c.silent_since,
+                  b.c.d30.label("active_days_30"), b.c.d90.label("active_days_90"),
+                  b.c.replies.label("reply_days_90"), cast(b.c.in_group, Boolean).label("in_group"),
+                  recency.label("recency"), frequency.label("frequency"), engagement.label("engagement"),
+                  (recency * 8 + frequency * 6 + engagement * 6).label("score"), b.c.threshold_id,
+                  reason.label("reason"), level.label("level")).subquery("n")
 
 
 SCORED = ("last_interaction_at", "last_inbound_at", "silent_since", "active_days_30", "active_days_90",
@@ -222,24 +227,27 @@ SCORED = ("last_interaction_at", "last_inbound_at", "silent_since", "active_days
 
 def _ensure_rows(corp_id: str) -> None:
     """A relation_risk row per follow relation (transfers excluded); rows of relations that were
-    transferred or erased go."""
+    transferred go."""
     fr, r = FollowRelation, RelationRisk
-    same = and_(r.corp_id == fr.corp_id, r.userid == fr.userid, r.external_userid == fr.external_userid)
-    db.session.execute(delete(r).where(r.corp_id == corp_id, ~exists().where(
-        same, fr.status != RelationStatus.TRANSFERRED.value)))
+    db.session.execute(delete(r).where(r.corp_id == corp_id, r.relation_id.in_(
+        select(fr.id).where(fr.corp_id == corp_id, fr.status == RelationStatus.TRANSFERRED.value))))
     before = _count(corp_id)
     # The corp's first scoring inserts every relation: no anti-join then. (On PostgreSQL an
     # anti-join against a table analyzed as empty is planned as a nested loop whose inner scan
     # reads the rows this very INSERT adds: quadratic.)
-    missing = (select(fr.corp_id, fr.userid, fr.external_userid)
+    missing = (select(fr.corp_id, fr.id, fr.userid, fr.external_userid)
                .where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
-                      *([~exists().where(same)] if before else [])))
-    db.session.execute(insert(r).from_select(["corp_id", "userid", "external_userid"], missing))
+                      *([~exists().where(r.relation_id == fr.id)] if before else [])))
+    db.session.execute(insert(r).from_select(["corp_id", "relation_id", "userid", "external_userid"], missing))
     added = _count(corp_id) - before
-    if added > max(1000, before // 10) and db.session.get_bind().dialect.name == "postgresql":
-        # Fresh rows the planner does not know of yet would get it nested loops for the updates
-        # that follow (seconds per 10,000 rows); ANALYZE samples, so it takes well under a second.
+    if added > max(1000, before // 10) and _postgresql():
+        # Fresh rows the planner does not know of yet would get it nested loops for the update
+        # that follows; ANALYZE samples, so it takes well under a second.
         db.session.execute(text("ANALYZE relation_risk"))
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _count(corp_id: str) -> int:
@@ -256,6 +264,8 @@ def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None) 
     changes: one UPDATE … FROM, then one INSERT … SELECT for the timeline. Returns {"relations",
     "changed", "level_changes"}; the caller commits."""
     r = RelationRisk
+    if _postgresql():  # room for the aggregate and the hash joins (this transaction only)
+        db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     _ensure_rows(corp_id)
     n = _new_values(corp_id, now, today, corp_defaults(corp_id), fold_since)
     moved = r.level.is_distinct_from(n.c.level)
