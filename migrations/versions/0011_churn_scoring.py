@@ -111,7 +111,6 @@ def upgrade():
     sa.Column('tagged_level', sa.String(length=16), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['relation_id'], ['follow_relation.id'], name=op.f('fk_relation_risk_relation_id_follow_relation'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_relation_risk')),
     sa.UniqueConstraint('relation_id', name=op.f('uq_relation_risk_relation_id')),
     sa.UniqueConstraint('corp_id', 'userid', 'external_userid', name=op.f('uq_relation_risk_corp_id_userid_external_userid'))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
@@ -53,7 +53,8 @@ class RelationRisk(CorpScoped, db.Model):
     __tablename__ = "relation_risk"
     __table_args__ = (UniqueConstraint("corp_id", "userid", "external_userid"),)
     # The follow_relation row (one per pair, kept when it ends): the nightly join on one integer.
-    relation_id: Mapped[int] = mapped_column(ForeignKey("follow_relation.id", ondelete="CASCADE"), unique=True)
+    # No foreign key: its check would cost a lookup per row inserted; the scoring joins it anyway.
+    relation_id: Mapped[int] = mapped_column(unique=True)
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -77,7 +77,8 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
 def _record(corp_id: str, done: list[tuple], tags: dict[str, str]) -> None:
     """tagged_level for the batch, and our copy of the level tags WeCom took, in a few statements."""
     r, rt = RelationRisk, RelationTag
-    db.session.execute(update(r).where(r.id.in_([d[0] for d in done])).values(tagged_level=r.level))
+    db.session.execute(update(r).where(r.id.in_([d[0] for d in done])).values(tagged_level=r.level),
+                       execution_options={"synchronize_session": False})
     done = [d for d in done if d[4]]
     if not done:
         db.session.commit()

@@ -20,9 +20,13 @@ tags, or of kind "stage" matching the customer's funnel stage; lowest priority w
 stage), else the corp's row of kind "corp", else SCRM_CHURN_COOLING_DAYS / _DORMANT_DAYS /
 _LOST_DAYS (14 / 30 / 90).
 
-A row is written only when something in it changes (a bucket, a count, the level), so a quiet
-night writes little. A level change (not the first level a relation gets) is put on the
-customer timeline (kind "churn_risk", one INSERT … SELECT) before the level is updated.
+One UPDATE … FROM a night: the activity days are folded into the last interactions, the
+inputs are computed once per row (a subquery PostgreSQL does not flatten) and a row is written
+only when something in it changes (a bucket, a count, the level; days silent are counted on
+reading), so a quiet night writes little. Then one INSERT … SELECT puts the level changes made
+by this run (not the first level a relation gets) on the customer timeline (kind "churn_risk").
+On PostgreSQL the transaction gets WORK_MEM, and relation_risk has fillfactor 70 (migration
+0011) so most rewrites are HOT updates.
 """
 from __future__ import annotations
 
@@ -71,6 +75,9 @@ from scrm.models.churn import RISK_LABELS, RiskLevel
 ENDED = (RelationStatus.DELETED_BY_CUSTOMER, RelationStatus.DELETED_BY_STAFF, RelationStatus.DELETED_UNKNOWN)
 TIMELINE_KIND = "churn_risk"
 WORK_MEM = "128MB"  # PostgreSQL, the scoring transaction only
+# Bulk statements leave the session alone: no RETURNING of every id updated into Python (the
+# ORM's "fetch" synchronisation), so memory does not grow with the relations.
+BULK = {"synchronize_session": False}
 
 
 class days_since(FunctionElement):  # noqa: N801 - an SQL function
@@ -151,7 +158,11 @@ def _segments(corp_id: str):
     return select(ranked).where(ranked.c.rn == 1).subquery("segment")
 
 
-def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None):
+def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None, *,
+                missing: bool = False):
+    """Each relation's new values: of the relation_risk rows (``missing`` False: column ``id``), or
+    of the follow relations without one yet (True: columns corp_id, relation_id, userid,
+    external_userid instead)."""
     r, fr, a, g, m = aliased(RelationRisk, name="r"), FollowRelation, RelationActivityDay, GroupChat, GroupMember
     d30, d90 = today - timedelta(days=29), today - timedelta(days=89)
     folded = a.day >= fold_since if fold_since is not None else None
@@ -176,8 +187,9 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
     def later(column, new):
         return case((and_(new.is_not(None), or_(column.is_(None), new > column)), new), else_=column)
 
-    last_at = later(r.last_interaction_at, activity.c.last_at)
-    last_inbound_at = later(r.last_inbound_at, activity.c.last_inbound_at)
+    last_at = activity.c.last_at if missing else later(r.last_interaction_at, activity.c.last_at)
+    last_inbound_at = (activity.c.last_inbound_at if missing
+                       else later(r.last_inbound_at, activity.c.last_inbound_at))
     added = func.coalesce(fr.added_at, fr.created_at)
     silent_since = case((and_(last_at.is_not(None), last_at > added), last_at), else_=added)
 
@@ -187,7 +199,8 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
 
     # The inputs per relation, computed once per row: OFFSET 0 keeps PostgreSQL from flattening
     # this into the statement (which would repeat the days-silent expression in every bucket).
-    base = (select(r.id, fr.status, last_at.label("last_at"), last_inbound_at.label("last_inbound_at"),
+    keys = ((fr.corp_id, fr.id.label("relation_id"), fr.userid, fr.external_userid) if missing else (r.id,))
+    base = (select(*keys, fr.status, last_at.label("last_at"), last_inbound_at.label("last_inbound_at"),
                    silent_since.label("silent_since"), days_since(literal(now), silent_since).label("silent"),
                    func.coalesce(activity.c.d30, 0).label("d30"), func.coalesce(activity.c.d90, 0).label("d90"),
                    func.coalesce(activity.c.replies, 0).label("replies"),
@@ -195,14 +208,18 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
                    threshold("cooling_days").label("cooling"), threshold("dormant_days").label("dormant"),
                    threshold("lost_days").label("lost"),
                    (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"))
-            .select_from(r)
-            .join(fr, fr.id == r.relation_id)
-            .outerjoin(activity, and_(activity.c.userid == r.userid, activity.c.external_userid == r.external_userid))
-            .outerjoin(groups, and_(groups.c.owner == r.userid, groups.c.member_id == r.external_userid))
-            .where(r.corp_id == corp_id))
+            .select_from(fr if missing else r))
+    if missing:
+        base = base.where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
+                          ~exists().where(r.relation_id == fr.id))
+    else:
+        base = base.join(fr, fr.id == r.relation_id).where(r.corp_id == corp_id)
+    base = (base.outerjoin(activity, and_(activity.c.userid == fr.userid,
+                                          activity.c.external_userid == fr.external_userid))
+            .outerjoin(groups, and_(groups.c.owner == fr.userid, groups.c.member_id == fr.external_userid)))
     if segment is not None:
-        base = base.outerjoin(segment, and_(segment.c.userid == r.userid,
-                                            segment.c.external_userid == r.external_userid))
+        base = base.outerjoin(segment, and_(segment.c.userid == fr.userid,
+                                            segment.c.external_userid == fr.external_userid))
     b = base.offset(0).subquery("base")
     ended = b.c.status.in_([str(s) for s in ENDED])
     silent = b.c.silent
@@ -213,7 +230,8 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
     recency = case((ended, 0), else_=_buckets(silent, ((3, 5), (7, 4), (14, 3), (30, 2), (90, 1)), 0))
     frequency = _buckets(b.c.d30 + b.c.d90, ((0, 0), (2, 1), (5, 2), (9, 3), (19, 4)), 5)
     engagement = _buckets(b.c.replies, ((0, 0), (1, 1), (3, 2), (7, 3)), 4) + case((b.c.in_group, 1), else_=0)
-    return select(b.c.id, b.c.last_at.label("last_interaction_at"), b.c.last_inbound_at, b.c.silent_since,
+    keys = (b.c.corp_id, b.c.relation_id, b.c.userid, b.c.external_userid) if missing else (b.c.id,)
+    return select(*keys, b.c.last_at.label("last_interaction_at"), b.c.last_inbound_at, b.c.silent_since,
                   b.c.d30.label("active_days_30"), b.c.d90.label("active_days_90"),
                   b.c.replies.label("reply_days_90"), cast(b.c.in_group, Boolean).label("in_group"),
                   recency.label("recency"), frequency.label("frequency"), engagement.label("engagement"),
@@ -225,25 +243,26 @@ SCORED = ("last_interaction_at", "last_inbound_at", "silent_since", "active_days
           "reply_days_90", "in_group", "recency", "frequency", "engagement", "score", "threshold_id", "reason")
 
 
-def _ensure_rows(corp_id: str) -> None:
-    """A relation_risk row per follow relation (transfers excluded); rows of relations that were
-    transferred go."""
+def _drop_transferred(corp_id: str) -> None:
     fr, r = FollowRelation, RelationRisk
     db.session.execute(delete(r).where(r.corp_id == corp_id, r.relation_id.in_(
-        select(fr.id).where(fr.corp_id == corp_id, fr.status == RelationStatus.TRANSFERRED.value))))
+        select(fr.id).where(fr.corp_id == corp_id, fr.status == RelationStatus.TRANSFERRED.value))),
+        execution_options=BULK)
+
+
+def _insert_missing(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None) -> int:
+    """Rows for the relations without one, their values computed as they go in (a first scoring
+    is one INSERT … SELECT). Returns how many."""
     before = _count(corp_id)
-    # The corp's first scoring inserts every relation: no anti-join then. (On PostgreSQL an
-    # anti-join against a table analyzed as empty is planned as a nested loop whose inner scan
-    # reads the rows this very INSERT adds: quadratic.)
-    missing = (select(fr.corp_id, fr.id, fr.userid, fr.external_userid)
-               .where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
-                      *([~exists().where(r.relation_id == fr.id)] if before else [])))
-    db.session.execute(insert(r).from_select(["corp_id", "relation_id", "userid", "external_userid"], missing))
+    n = _new_values(corp_id, now, today, defaults, fold_since, missing=True)
+    columns = ["corp_id", "relation_id", "userid", "external_userid", *SCORED, "level"]
+    query = select(*(n.c[name] for name in columns), literal(now).label("scored_at"),
+                   literal(now).label("level_changed_at"))
+    db.session.execute(insert(RelationRisk).from_select([*columns, "scored_at", "level_changed_at"], query))
     added = _count(corp_id) - before
     if added > max(1000, before // 10) and _postgresql():
-        # Fresh rows the planner does not know of yet would get it nested loops for the update
-        # that follows; ANALYZE samples, so it takes well under a second.
-        db.session.execute(text("ANALYZE relation_risk"))
+        db.session.execute(text("ANALYZE relation_risk"))  # for the next nights' plans
+    return added
 
 
 def _postgresql() -> bool:
@@ -261,21 +280,26 @@ def _label(column):
 def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None) -> dict:
     """Score every relation of the corp as of ``now`` (``today``: its corp-local day), folding
     the activity days from ``fold_since`` (None: all) into the last interactions, and apply level
-    changes: one UPDATE … FROM, then one INSERT … SELECT for the timeline. Returns {"relations",
-    "changed", "level_changes"}; the caller commits."""
+    changes: one UPDATE … FROM for the existing rows, one INSERT … SELECT for new relations, one
+    INSERT … SELECT for the timeline. Returns {"relations", "changed", "level_changes"}; the
+    caller commits."""
     r = RelationRisk
     if _postgresql():  # room for the aggregate and the hash joins (this transaction only)
         db.session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-    _ensure_rows(corp_id)
-    n = _new_values(corp_id, now, today, corp_defaults(corp_id), fold_since)
-    moved = r.level.is_distinct_from(n.c.level)
-    differs = or_(moved, *(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
-    changed = db.session.execute(
-        update(r).where(r.id == n.c.id, differs)
-        .values(scored_at=now, level=n.c.level,
-                previous_level=case((moved, r.level), else_=r.previous_level),
-                level_changed_at=case((moved, literal(now)), else_=r.level_changed_at),
-                **{name: getattr(n.c, name) for name in SCORED})).rowcount
+    _drop_transferred(corp_id)
+    defaults = corp_defaults(corp_id)
+    changed = 0
+    if db.session.scalar(select(r.id).where(r.corp_id == corp_id).limit(1)) is not None:
+        n = _new_values(corp_id, now, today, defaults, fold_since)
+        moved = r.level.is_distinct_from(n.c.level)
+        differs = or_(moved, *(getattr(n.c, name).is_distinct_from(getattr(r, name)) for name in SCORED))
+        changed = db.session.execute(
+            update(r).where(r.id == n.c.id, differs)
+            .values(scored_at=now, level=n.c.level,
+                    previous_level=case((moved, r.level), else_=r.previous_level),
+                    level_changed_at=case((moved, literal(now)), else_=r.level_changed_at),
+                    **{name: getattr(n.c, name) for name in SCORED}), execution_options=BULK).rowcount
+    changed += _insert_missing(corp_id, now, today, defaults, fold_since)
     # A change from a level (not a relation's first level) goes on the customer's timeline.
     entered = and_(r.corp_id == corp_id, r.level_changed_at == now, r.previous_level.is_not(None),
                    r.scored_at == now)

@@ -83,7 +83,8 @@ def collect(corp_id: str, first: date, last: date) -> int:
         raise ValueError("the last day is before the first")
     for chunk_first, chunk_last in _spans(first, last, CHUNK_DAYS):
         db.session.execute(delete(RelationActivityDay).where(
-            RelationActivityDay.corp_id == corp_id, RelationActivityDay.day.between(chunk_first, chunk_last)))
+            RelationActivityDay.corp_id == corp_id, RelationActivityDay.day.between(chunk_first, chunk_last)),
+            execution_options={"synchronize_session": False})
         db.session.execute(_insert(corp_id, chunk_first, chunk_last))
     return db.session.scalar(select(func.count()).select_from(RelationActivityDay).where(
         RelationActivityDay.corp_id == corp_id, RelationActivityDay.day.between(first, last))) or 0
