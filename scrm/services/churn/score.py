@@ -159,7 +159,7 @@ def _segments(corp_id: str):
 
 
 def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None, *,
-                missing: bool = False):
+                missing: bool = False, empty: bool = False):
     """Each relation's new values: of the relation_risk rows (``missing`` False: column ``id``), or
     of the follow relations without one yet (True: columns corp_id, relation_id, userid,
     external_userid instead)."""
@@ -210,8 +210,11 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
                    (segment.c.id if segment is not None else literal(None, Integer)).label("threshold_id"))
             .select_from(fr if missing else r))
     if missing:
+        # No anti-join when the corp has no rows yet (a first scoring): on PostgreSQL one against
+        # a table analyzed as empty is planned as a nested loop whose inner scan reads the rows
+        # this very INSERT adds, which is quadratic.
         base = base.where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
-                          ~exists().where(r.relation_id == fr.id))
+                          *([] if empty else [~exists().where(r.relation_id == fr.id)]))
     else:
         base = base.join(fr, fr.id == r.relation_id).where(r.corp_id == corp_id)
     base = (base.outerjoin(activity, and_(activity.c.userid == fr.userid,
@@ -254,7 +257,7 @@ def _insert_missing(corp_id: str, now: datetime, today: date, defaults: Defaults
     """Rows for the relations without one, their values computed as they go in (a first scoring
     is one INSERT … SELECT). Returns how many."""
     before = _count(corp_id)
-    n = _new_values(corp_id, now, today, defaults, fold_since, missing=True)
+    n = _new_values(corp_id, now, today, defaults, fold_since, missing=True, empty=not before)
     columns = ["corp_id", "relation_id", "userid", "external_userid", *SCORED, "level"]
     query = select(*(n.c[name] for name in columns), literal(now).label("scored_at"),
                    literal(now).label("level_changed_at"))
