@@ -71,10 +71,11 @@ def seed_sql(n: int, history_days: int) -> list[tuple[str, str]]:
                         WHEN i % 100 = 4 THEN 'transferred' ELSE 'active' END,
                    CASE WHEN i % 100 < 5 THEN {now} - (i % 60) * INTERVAL '1 day' END, {now}, {now}
             FROM generate_series(1, {n}) i"""),
+        # follow_relation.id = i (a fresh table, rows inserted in order).
         # About 6 active days per relation (0..12) in the history, distinct days, a third with a reply.
-        ("relation_activity_day", f"""INSERT INTO relation_activity_day (corp_id, day, userid, external_userid,
-                inbound, outbound, follow_ups, sop_sends, last_inbound_at, last_at)
-            SELECT {corp}, d.day, 'u' || (i % {staff}), 'wm' || i, d.inbound, 1, 0, 0,
+        ("relation_activity_day", f"""INSERT INTO relation_activity_day (corp_id, day, relation_id, userid,
+                external_userid, inbound, outbound, follow_ups, sop_sends, last_inbound_at, last_at)
+            SELECT {corp}, d.day, i, 'u' || (i % {staff}), 'wm' || i, d.inbound, 1, 0, 0,
                    CASE WHEN d.inbound > 0 THEN d.day + TIME '12:00' - INTERVAL '8 hours' END,
                    d.day + TIME '12:30' - INTERVAL '8 hours'
             FROM generate_series(1, {n}) i

@@ -70,6 +70,7 @@ def upgrade():
 
     op.create_table('relation_activity_day',
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('relation_id', sa.Integer(), nullable=False),
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('external_userid', sa.String(length=64), nullable=False),
     sa.Column('inbound', sa.Integer(), nullable=False),

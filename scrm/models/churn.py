@@ -36,6 +36,7 @@ class RelationActivityDay(CorpScoped, db.Model):
     __table_args__ = (UniqueConstraint("corp_id", "day", "userid", "external_userid"),
                       Index("ix_relation_activity_day_relation", "corp_id", "userid", "external_userid", "day"))
     day: Mapped[date] = mapped_column(Date)
+    relation_id: Mapped[int]  # follow_relation.id: the scoring groups by it (one integer)
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))
     inbound: Mapped[int] = mapped_column(default=0)     # messages from the customer

@@ -181,6 +181,8 @@ def test_a_scheduler_that_was_down_catches_up(churn_app, tick):
     db.session.commit()
     tick(local("2026-01-02 05:00"))
     follow_up("zhangsan", "wmA", "2026-01-05 10:00")  # no run for ten days meanwhile
+    relation("zhangsan", "wmB", "2026-01-06 10:00")  # and a new relation
     db.session.commit()
     tick(local("2026-01-12 05:00"))
     assert risk("wmA").last_interaction_at == local("2026-01-05 10:00")
+    assert (risk("wmB").level, risk("wmB").silent_since) == ("active", local("2026-01-06 10:00"))

@@ -26,6 +26,7 @@ from scrm.extensions import db
 from scrm.models import ChurnRun
 from scrm.services import localtime
 from scrm.services.churn import behavior, mirror, score, signals
+from scrm.services.group_stats.aggregate import local_midnight
 from scrm.wecom import WeComError
 from scrm.wecom import behavior as wecom_behavior
 
@@ -60,7 +61,9 @@ def score_corp(corp_id: str, now: datetime, *, since: date | None = None) -> dic
     if since is None:
         since, first_run = _since(corp_id, today)
     rows = signals.collect(corp_id, since, today)
-    result = score.score(corp_id, now, today, fold_since=None if first_run else since)
+    # New relations since the day before the window (a relation row changes when it is added).
+    touched = None if first_run else local_midnight(since) - timedelta(days=1)
+    result = score.score(corp_id, now, today, fold_since=None if first_run else since, touched_since=touched)
     db.session.commit()
     return {"activity_rows": rows, **result}
 

@@ -159,7 +159,7 @@ def _segments(corp_id: str):
 
 
 def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None, *,
-                missing: bool = False, empty: bool = False):
+                missing: bool = False, empty: bool = False, touched_since: datetime | None = None):
     """Each relation's new values: of the relation_risk rows (``missing`` False: column ``id``), or
     of the follow relations without one yet (True: columns corp_id, relation_id, userid,
     external_userid instead)."""
@@ -169,7 +169,7 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
     # One pass over the activity days: the 30 / 90-day counts, and the last interactions of the
     # days folded in (the last two, or all of them on the first run).
     first = d90 if fold_since is None else min(d90, fold_since)
-    activity = (select(a.userid, a.external_userid,
+    activity = (select(a.relation_id,
                        func.sum(case((a.day >= d30, 1), else_=0)).label("d30"),
                        func.sum(case((a.day >= d90, 1), else_=0)).label("d90"),
                        func.sum(case((and_(a.day >= d90, a.inbound > 0), 1), else_=0)).label("replies"),
@@ -177,7 +177,7 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
                        func.max(a.last_inbound_at if folded is None else case((folded, a.last_inbound_at)))
                        .label("last_inbound_at"))
                 .where(a.corp_id == corp_id, a.day <= today, *([a.day >= first] if fold_since is not None else []))
-                .group_by(a.userid, a.external_userid)).subquery("activity")
+                .group_by(a.relation_id)).subquery("activity")
     groups = (select(g.owner, m.member_id).distinct()
               .select_from(m).join(g, and_(g.corp_id == m.corp_id, g.chat_id == m.chat_id))
               .where(m.corp_id == corp_id, m.type == 2, m.quit_time.is_(None), g.status == "active",
@@ -214,11 +214,11 @@ def _new_values(corp_id: str, now: datetime, today: date, defaults: Defaults, fo
         # a table analyzed as empty is planned as a nested loop whose inner scan reads the rows
         # this very INSERT adds, which is quadratic.
         base = base.where(fr.corp_id == corp_id, fr.status != RelationStatus.TRANSFERRED.value,
-                          *([] if empty else [~exists().where(r.relation_id == fr.id)]))
+                          *([] if empty else [~exists().where(r.relation_id == fr.id)]),
+                          *([fr.updated_at >= touched_since] if touched_since is not None else []))
     else:
         base = base.join(fr, fr.id == r.relation_id).where(r.corp_id == corp_id)
-    base = (base.outerjoin(activity, and_(activity.c.userid == fr.userid,
-                                          activity.c.external_userid == fr.external_userid))
+    base = (base.outerjoin(activity, activity.c.relation_id == fr.id)
             .outerjoin(groups, and_(groups.c.owner == fr.userid, groups.c.member_id == fr.external_userid)))
     if segment is not None:
         base = base.outerjoin(segment, and_(segment.c.userid == fr.userid,
@@ -253,11 +253,14 @@ def _drop_transferred(corp_id: str) -> None:
         execution_options=BULK)
 
 
-def _insert_missing(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None) -> int:
-    """Rows for the relations without one, their values computed as they go in (a first scoring
-    is one INSERT … SELECT). Returns how many."""
+def _insert_missing(corp_id: str, now: datetime, today: date, defaults: Defaults, fold_since: date | None,
+                    touched_since: datetime | None) -> int:
+    """Rows for the relations without one (only those created or changed since ``touched_since``
+    when given), their values computed as they go in (a first scoring is one INSERT … SELECT).
+    Returns how many."""
     before = _count(corp_id)
-    n = _new_values(corp_id, now, today, defaults, fold_since, missing=True, empty=not before)
+    n = _new_values(corp_id, now, today, defaults, fold_since, missing=True, empty=not before,
+                    touched_since=touched_since if before else None)
     columns = ["corp_id", "relation_id", "userid", "external_userid", *SCORED, "level"]
     query = select(*(n.c[name] for name in columns), literal(now).label("scored_at"),
                    literal(now).label("level_changed_at"))
@@ -280,10 +283,12 @@ def _label(column):
     return case(*((column == level.value, label) for level, label in RISK_LABELS.items()), else_=column)
 
 
-def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None) -> dict:
+def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None,
+          touched_since: datetime | None = None) -> dict:
     """Score every relation of the corp as of ``now`` (``today``: its corp-local day), folding
     the activity days from ``fold_since`` (None: all) into the last interactions, and apply level
-    changes: one UPDATE … FROM for the existing rows, one INSERT … SELECT for new relations, one
+    changes: one UPDATE … FROM for the existing rows, one INSERT … SELECT for new relations (those
+    created or changed since ``touched_since`` when given: the nightly run's window), one
     INSERT … SELECT for the timeline. Returns {"relations", "changed", "level_changes"}; the
     caller commits."""
     r = RelationRisk
@@ -302,7 +307,7 @@ def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None) 
                     previous_level=case((moved, r.level), else_=r.previous_level),
                     level_changed_at=case((moved, literal(now)), else_=r.level_changed_at),
                     **{name: getattr(n.c, name) for name in SCORED}), execution_options=BULK).rowcount
-    changed += _insert_missing(corp_id, now, today, defaults, fold_since)
+    changed += _insert_missing(corp_id, now, today, defaults, fold_since, touched_since)
     # A change from a level (not a relation's first level) goes on the customer's timeline.
     entered = and_(r.corp_id == corp_id, r.level_changed_at == now, r.previous_level.is_not(None),
                    r.scored_at == now)

@@ -32,26 +32,33 @@ CHUNK_DAYS = 31
 
 
 def _events(corp_id: str, start: datetime, end: datetime):
-    """(userid, external_userid, at, inbound, outbound, follow_up, sop_send) per interaction."""
+    """(relation_id, userid, external_userid, at, inbound, outbound, follow_up, sop_send) per interaction."""
     m, fr, f, t = ArchivedMessage, FollowRelation, FollowUp, SopTask
     one, zero = literal(1, Integer), literal(0, Integer)
     sent = or_(m.action.is_(None), m.action == "send")
     in_window = and_(m.corp_id == corp_id, m.msgtime >= start, m.msgtime < end, m.peer_id.is_not(None), sent)
-    outbound = (select(fr.userid, fr.external_userid, m.msgtime.label("at"), zero.label("inbound"),
+    keys = (fr.id.label("relation_id"), fr.userid, fr.external_userid)
+    outbound = (select(*keys, m.msgtime.label("at"), zero.label("inbound"),
                        one.label("outbound"), zero.label("follow_up"), zero.label("sop_send"))
                 .select_from(m).join(fr, and_(fr.corp_id == m.corp_id, fr.userid == m.from_id,
                                               fr.external_userid == m.peer_id))
                 .where(in_window))
-    inbound = (select(fr.userid, fr.external_userid, m.msgtime, one, zero, zero, zero)
+    inbound = (select(*keys, m.msgtime, one, zero, zero, zero)
                .select_from(m).join(fr, and_(fr.corp_id == m.corp_id, fr.external_userid == m.from_id,
                                              fr.userid == m.peer_id))
                .where(in_window))
-    follow_ups = (select(f.userid, f.external_userid, f.created_at, zero, zero, one, zero)
+
+    def of_relation(model):
+        return and_(fr.corp_id == model.corp_id, fr.userid == model.userid,
+                    fr.external_userid == model.external_userid)
+
+    follow_ups = (select(*keys, f.created_at, zero, zero, one, zero).select_from(f).join(fr, of_relation(f))
                   .where(f.corp_id == corp_id, f.created_at >= start, f.created_at < end))
-    mass_sent = (select(t.userid, t.external_userid, t.sent_at, zero, zero, zero, one)
+    mass_sent = (select(*keys, t.sent_at, zero, zero, zero, one).select_from(t).join(fr, of_relation(t))
                  .where(t.corp_id == corp_id, t.delivery == "mass_send", t.status == "sent",
                         t.sent_at >= start, t.sent_at < end))
-    sidebar_sent = (select(t.userid, t.external_userid, t.sent_from_sidebar_at, zero, zero, zero, one)
+    sidebar_sent = (select(*keys, t.sent_from_sidebar_at, zero, zero, zero, one).select_from(t)
+                    .join(fr, of_relation(t))
                     .where(t.corp_id == corp_id, t.sent_from_sidebar_at >= start, t.sent_from_sidebar_at < end))
     return union_all(outbound, inbound, follow_ups, mass_sent, sidebar_sent).subquery("events")
 
@@ -60,15 +67,16 @@ def _insert(corp_id: str, first: date, last: date):
     days = _day_table([(d, d) for d in _dates(first, last)])
     start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     e = _events(corp_id, start, end)
-    query = (select(literal(corp_id, String).label("corp_id"), days.c.day, e.c.userid, e.c.external_userid,
+    query = (select(literal(corp_id, String).label("corp_id"), days.c.day, e.c.relation_id, e.c.userid,
+                    e.c.external_userid,
                     func.sum(e.c.inbound), func.sum(e.c.outbound), func.sum(e.c.follow_up),
                     func.sum(e.c.sop_send),
                     func.max(case((e.c.inbound == 1, e.c.at), else_=literal(None, DateTime))),
                     func.max(e.c.at))
              .select_from(days)
              .join(e, and_(e.c.at >= days.c.start_at, e.c.at < days.c.end_at))
-             .group_by(days.c.day, e.c.userid, e.c.external_userid))
-    columns = ["corp_id", "day", "userid", "external_userid", "inbound", "outbound", "follow_ups",
+             .group_by(days.c.day, e.c.relation_id, e.c.userid, e.c.external_userid))
+    columns = ["corp_id", "day", "relation_id", "userid", "external_userid", "inbound", "outbound", "follow_ups",
                "sop_sends", "last_inbound_at", "last_at"]
     return insert(RelationActivityDay).from_select(columns, query, include_defaults=False)
 
