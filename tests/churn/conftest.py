@@ -29,7 +29,7 @@ def local(text: str) -> datetime:
 
 @pytest.fixture
 def churn_app(app, monkeypatch):
-    override(app, NIGHTLY_SYNC_AT=None, GROUP_STATS_AT=None)
+    override(app, NIGHTLY_SYNC_AT=None, GROUP_STATS_AT=None, CHURN_SCORING_AT="04:30")
     monkeypatch.setattr(nightly, "real_sleep", lambda seconds: None)
     return app
 
