@@ -69,7 +69,8 @@ def seed_sql(n: int, history_days: int) -> list[tuple[str, str]]:
                    CASE WHEN i % 4 = 0 THEN 'ch_' || (i % 20) END,
                    CASE WHEN i % 100 < 3 THEN 'deleted_by_customer' WHEN i % 100 = 3 THEN 'deleted_by_staff'
                         WHEN i % 100 = 4 THEN 'transferred' ELSE 'active' END,
-                   CASE WHEN i % 100 < 5 THEN {now} - (i % 60) * INTERVAL '1 day' END, {now}, {now}
+                   CASE WHEN i % 100 < 5 THEN {now} - (i % 60) * INTERVAL '1 day' END,
+                   {now} - (i % 400 + 1) * INTERVAL '1 day', {now} - (i % 400 + 1) * INTERVAL '1 day'
             FROM generate_series(1, {n}) i"""),
         # follow_relation.id = i (a fresh table, rows inserted in order).
         # About 6 active days per relation (0..12) in the history, distinct days, a third with a reply.
