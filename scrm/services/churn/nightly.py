@@ -2,7 +2,7 @@
 
 Once the corp-local clock passes SCRM_CHURN_SCORING_AT (default 04:30, after the nightly sync and
 the group statistics), per corp: the activity rows of the last two local days (or from the day
-before the last run, at most 31 days: a scheduler that was down catches up) are rebuilt (late
+of the last run, at most 31 days: a scheduler that was down catches up) are rebuilt (late
 archive pulls), folded into each relation's last interaction, every relation is scored and its
 level changes put on the timeline (committed together); then yesterday's behaviour figures are
 pulled from WeCom and, when the corp mirrors levels to tags, changed levels are tagged. A
@@ -41,13 +41,13 @@ STALE_RUN = timedelta(minutes=30)
 
 def _since(corp_id: str, today: date) -> tuple[date, bool]:
     """(first day to collect, whether this is the corp's first run). The last COLLECT_DAYS local
-    days, or back to the day before the last run that scored (a scheduler that was down for days
+    days, or back to the day of the last run that scored (a scheduler that was down for days
     catches up), at most CATCH_UP_DAYS; the first run collects CATCH_UP_DAYS."""
     last = db.session.scalar(select(func.max(ChurnRun.run_day)).where(
         ChurnRun.corp_id == corp_id, ChurnRun.relations > 0, ChurnRun.run_day < today))
     since = today - timedelta(days=COLLECT_DAYS - 1)
     if last is not None:
-        since = min(since, last - timedelta(days=1))
+        since = min(since, last)
     else:
         since = today - timedelta(days=CATCH_UP_DAYS)
     return max(since, today - timedelta(days=CATCH_UP_DAYS)), last is None
