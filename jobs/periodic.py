@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import group_sop, group_stats, handover, inbox, media, profile, sop, sync
+from scrm.services import churn, group_sop, group_stats, handover, inbox, media, profile, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -53,6 +53,11 @@ def follow_up_reminders(now: datetime | None = None) -> int:
 def group_stats_nightly(now: datetime | None = None) -> int:
     """Rebuild the daily group figures and pull WeCom's owner figures, once per local day."""
     return group_stats.run_nightly(now)
+
+
+def churn_scoring(now: datetime | None = None) -> int:
+    """Relation signals, scores and risk levels, WeCom's behaviour figures, once per local day."""
+    return churn.run_nightly(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

@@ -310,3 +310,12 @@ def _add_group_stats_cli() -> None:
 
 
 _add_group_stats_cli()
+
+
+def _add_churn_cli() -> None:
+    from scrm.cli_churn import churn_cli
+
+    scrm_cli.add_command(churn_cli)
+
+
+_add_churn_cli()

@@ -186,6 +186,16 @@ class Settings:
     # Group analytics (scrm/services/group_stats): the nightly rebuild and pull of WeCom's figures.
     group_stats_at: str | None = _setting(  # None: off
         "SCRM_GROUP_STATS_AT", "04:00", _time_of_day_or_off("SCRM_GROUP_STATS_AT"))
+    # Churn scoring (scrm/services/churn): the nightly run (signals, WeCom behaviour figures,
+    # scores and levels) after this local time; the default days of silence after which a
+    # relation is cooling / dormant / lost (a corp's ChurnThreshold rows override them); how many
+    # relations a night may re-tag in WeCom when a corp mirrors levels to tags.
+    churn_scoring_at: str | None = _setting(  # None: off
+        "SCRM_CHURN_SCORING_AT", "04:30", _time_of_day_or_off("SCRM_CHURN_SCORING_AT"))
+    churn_cooling_days: int = _setting("SCRM_CHURN_COOLING_DAYS", 14, _integer(1))
+    churn_dormant_days: int = _setting("SCRM_CHURN_DORMANT_DAYS", 30, _integer(1))
+    churn_lost_days: int = _setting("SCRM_CHURN_LOST_DAYS", 90, _integer(1))
+    churn_mirror_batch: int = _setting("SCRM_CHURN_MIRROR_BATCH", 2000, _integer(0))
     # Group SOPs (scrm/services/group_sop): how far ahead executions are created (the calendar
     # shows them), and WeCom's per-group monthly receive cap for mass sends (0: the number of
     # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).

@@ -155,6 +155,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("resume-syncs", "jobs.periodic.resume_syncs", every_seconds=60),
     Sweep("follow-up-reminders", "jobs.periodic.follow_up_reminders", every_seconds=60),  # sidebar 跟进记录
     Sweep("group-stats", "jobs.periodic.group_stats_nightly", every_seconds=60),  # once a local day
+    Sweep("churn-scoring", "jobs.periodic.churn_scoring", every_seconds=60),  # once a local day
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

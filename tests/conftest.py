@@ -70,6 +70,9 @@ def _env(database_url, redis_url, tmp_path_factory):
         "WECOM_API_BASE_URL": WECOM_BASE, "WECOM_TIMEOUT": "5",
         "SCRM_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")), "LOG_LEVEL": "WARNING",
         "SCRM_DATA_KEY": TEST_DATA_KEY,
+        # The nightly churn run calls WeCom for every staff member: off unless a test turns it on
+        # (tests/churn/conftest.py).
+        "SCRM_CHURN_SCORING_AT": "off",
     }
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

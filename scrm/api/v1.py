@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from scrm.api import (
     channels,
+    churn,
     community,
     contents,
     customers,
@@ -53,7 +54,7 @@ with WeCom (`/api/v1/syncs`).
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn):
         api.register_blueprint(module.blp)
     _describe(api)
 

@@ -1,5 +1,14 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
+from scrm.models.churn import (
+    ChurnRun,
+    ChurnSetting,
+    ChurnThreshold,
+    RelationActivityDay,
+    RelationRisk,
+    RiskLevel,
+    StaffBehaviorDay,
+)
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -72,4 +81,7 @@ __all__ = [
     "ExecutionStatus", "GroupSop", "GroupSopExecution", "GroupSopStatus", "GroupSopStep", "ScheduleKind",
     # staff departure and reassignment (issue #13, part 6)
     "BatchStatus", "HandoverBatch", "HandoverItem", "HandoverKind", "ItemStatus",
+    # churn scoring (issue #13)
+    "ChurnRun", "ChurnSetting", "ChurnThreshold", "RelationActivityDay", "RelationRisk", "RiskLevel",
+    "StaffBehaviorDay",
 ]

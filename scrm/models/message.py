@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
@@ -38,7 +38,8 @@ class ArchiveCursor(db.Model):
 
 class ArchivedMessage(CorpScoped, db.Model):
     __tablename__ = "archived_message"
-    __table_args__ = (UniqueConstraint("corp_id", "msgid"),)
+    __table_args__ = (UniqueConstraint("corp_id", "msgid"),
+                      Index("ix_archived_message_time", "corp_id", "msgtime"))
     seq: Mapped[int] = mapped_column(BigInteger)
     msgid: Mapped[str] = mapped_column(String(128))
     action: Mapped[str | None] = mapped_column(String(16))
@@ -46,4 +47,7 @@ class ArchivedMessage(CorpScoped, db.Model):
     roomid: Mapped[str | None] = mapped_column(String(64))
     msgtype: Mapped[str | None] = mapped_column(String(32))
     msgtime: Mapped[datetime | None] = mapped_column(DateTime)
+    # A 1:1 message's other party (its single `tolist` entry); None for groups: the churn signals
+    # (scrm/services/churn/signals.py) join on (from_id, peer_id).
+    peer_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[dict | None] = mapped_column(JSON)

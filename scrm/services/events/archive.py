@@ -72,10 +72,12 @@ def archive_source(corp_id: str) -> ArchiveSource:
 
 def _store(corp_id: str, message: dict) -> None:
     millis = message.get("msgtime") or message.get("time")  # "switch" records carry `time`
+    tolist = message.get("tolist") or []
+    peer = str(tolist[0]) if len(tolist) == 1 and not message.get("roomid") else None
     insert_ignoring_conflict(ArchivedMessage, {
         "corp_id": corp_id, "seq": int(message["seq"]), "msgid": message["msgid"],
         "action": message.get("action"), "from_id": message.get("from") or message.get("user"),
-        "roomid": message.get("roomid") or None, "msgtype": message.get("msgtype"),
+        "roomid": message.get("roomid") or None, "peer_id": peer, "msgtype": message.get("msgtype"),
         "msgtime": None if millis is None else _from_millis(int(millis)), "body": message})
 
 

@@ -1,9 +1,11 @@
-"""The churn-risk card of the sidebar: the one place the scoring side (issue #13 parts 1–2,
-nightly RFE scoring) plugs its result in. Until it does, there is no assessment and the card
-says 「流失风险：暂无评估」."""
+"""The churn-risk card of the sidebar: the relation's risk as the nightly scoring left it
+(scrm/services/churn, issue #13), in the shape the sidebar renders. Before the relation's
+first scoring there is no assessment and the card says 「流失风险：暂无评估」."""
 from __future__ import annotations
 
 from typing import Any
+
+from scrm.services import churn
 
 RISK_LEVELS = ("active", "cooling", "dormant", "lost")
 
@@ -16,7 +18,12 @@ def relation_risk(corp_id: str, userid: str, external_userid: str) -> dict[str, 
 
         {"level": "active|cooling|dormant|lost", "level_label": "活跃|降温|沉睡|流失",
          "days_silent": 31 | None, "last_interaction_at": datetime | None,
-         "reasons": ["31 天没有互动", …]}
+         "trend": "up|flat|down", "score": 0..100, "reasons": ["已 31 天无互动", …]}
 
-    Called once per customer view, in its transaction: keep it to one indexed read."""
-    return None
+    Called once per customer view, in its transaction: one indexed read."""
+    risk = churn.risk_for(corp_id, userid, external_userid)
+    if risk is None:
+        return None
+    return {"level": risk["level"], "level_label": risk["label"], "days_silent": risk["days_silent"],
+            "last_interaction_at": risk["last_interaction_at"], "trend": risk["trend"], "score": risk["score"],
+            "reasons": [reason["text"] for reason in risk["reasons"]]}

@@ -1,0 +1,94 @@
+"""GET /api/v1/churn/*: a relation's risk, churn by staff member, by channel and by month (read scope)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from werkzeug.exceptions import NotFound
+
+from scrm.api.auth import current_corp_id
+from scrm.api.common import make_blueprint
+from scrm.schemas.churn import (
+    ChannelChurnReportSchema,
+    ChurnRangeArgsSchema,
+    MonthChurnReportSchema,
+    RelationRiskSchema,
+    StaffChurnReportSchema,
+)
+from scrm.services.churn import queries
+
+blp = make_blueprint("churn", __name__, "/api/v1/churn",
+                     "Churn: each relation's RFE score and risk level (active, cooling, dormant, lost), "
+                     "scored nightly, and churn by staff member, channel and month.")
+DEFAULT_DAYS = 30
+
+
+def _range(args: dict[str, Any], *, months: bool = False) -> tuple[date, date]:
+    last = args.get("to") or queries.local_today()
+    first = args.get("from_")
+    if first is None:
+        first = (last.replace(day=1) - timedelta(days=330)).replace(day=1) if months \
+            else last - timedelta(days=DEFAULT_DAYS - 1)
+    return first, last
+
+
+def _report(rows: list[dict], first: date, last: date) -> dict[str, Any]:
+    return {"from_": first, "to": last, "thresholds": queries.thresholds(current_corp_id()), "rows": rows}
+
+
+@blp.route("/relations/<userid>/<external_userid>")
+@blp.response(200, RelationRiskSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def relation_risk_view(userid: str, external_userid: str) -> dict[str, Any]:
+    """A relation's churn risk
+
+    Level, score and its parts, days silent (to now), the last interaction, the trend and the
+    reasons as display texts. 404 before the relation's first nightly scoring.
+    """
+    risk = queries.risk_for(current_corp_id(), userid, external_userid)
+    if risk is None:
+        raise NotFound("This relation has not been scored.")
+    return risk
+
+
+@blp.route("/by-staff")
+@blp.arguments(ChurnRangeArgsSchema, location="query")
+@blp.response(200, StaffChurnReportSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def by_staff_view(args: dict[str, Any]) -> dict[str, Any]:
+    """Churn by staff member
+
+    Per member: relations by current level, relations ended in the range (by the customer, by
+    the member), relations that reached dormant / lost in it, and WeCom's own behaviour figures
+    over it (customers who deleted or blocked the member, chats, reply rate and time).
+    """
+    first, last = _range(args)
+    return _report(queries.by_staff(current_corp_id(), first, last), first, last)
+
+
+@blp.route("/by-channel")
+@blp.arguments(ChurnRangeArgsSchema, location="query")
+@blp.response(200, ChannelChurnReportSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def by_channel_view(args: dict[str, Any]) -> dict[str, Any]:
+    """Churn by channel
+
+    As by staff member, per the channel code (`state`) the relation was added through.
+    """
+    first, last = _range(args)
+    return _report(queries.by_channel(current_corp_id(), first, last), first, last)
+
+
+@blp.route("/by-month")
+@blp.arguments(ChurnRangeArgsSchema, location="query")
+@blp.response(200, MonthChurnReportSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def by_month_view(args: dict[str, Any]) -> dict[str, Any]:
+    """Churn by month
+
+    Per corp-local month: relations the customer or the member ended, and relations that
+    reached dormant / lost in it (their current level). Default: the 12 months up to today.
+    """
+    first, last = _range(args, months=True)
+    return _report(queries.by_month(current_corp_id(), first, last), first, last)
