@@ -158,19 +158,34 @@ def _insert_events(events: list[tuple[tuple[GroupSop, list[GroupSopStep]], str, 
 
 
 def plan_all(now: datetime) -> int:
-    """Plan every active plan that is due a planning run: fixed schedules every PLAN_EVERY,
-    relative ones every run (only events since the last run). Commits."""
-    plans = list(db.session.scalars(select(GroupSop).where(GroupSop.status == GroupSopStatus.ACTIVE)
-                                    .order_by(GroupSop.id)))
-    steps = live_steps([p.id for p in plans]) if plans else {}
+    """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (re-inserting
+    only when groups changed or an occurrence entered the horizon), relative ones when group or
+    member rows were written since they last looked. A sweep with nothing to plan reads one row
+    per plan and one or two indexed queries per corp. Commits."""
+    rows = db.session.execute(select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule, GroupSop.planned_at)
+                              .where(GroupSop.status == GroupSopStatus.ACTIVE)).all()
+    wanted, relative_since = set(), {}
+    for plan_id, corp_id, plan_schedule, planned_at in rows:
+        if planned_at is None or (not ScheduleKind(plan_schedule["kind"]).relative and now - planned_at >= PLAN_EVERY):
+            wanted.add(plan_id)
+        elif ScheduleKind(plan_schedule["kind"]).relative:
+            relative_since[corp_id] = min(planned_at, relative_since.get(corp_id, planned_at))
+    changes = {}
+    for corp_id, since in relative_since.items():
+        changes[corp_id] = _written_since(corp_id, since - EVENT_MARGIN)
+        if changes[corp_id] != ([], []):
+            wanted |= {plan_id for plan_id, corp, plan_schedule, planned_at in rows if corp == corp_id
+                       and planned_at is not None and ScheduleKind(plan_schedule["kind"]).relative}
+    if not wanted:
+        return 0
+    plans = list(db.session.scalars(select(GroupSop).where(GroupSop.id.in_(wanted)).order_by(GroupSop.id)))
+    steps = live_steps([p.id for p in plans])
     horizon = timedelta(days=settings().group_sop_horizon_days)
     added, planned, changed = 0, [], {}
     for plan in plans:
         if ScheduleKind(plan.schedule["kind"]).relative:
             continue
         if plan.planned_at is not None:
-            if now - plan.planned_at < PLAN_EVERY:
-                continue
             if plan.corp_id not in changed:
                 changed[plan.corp_id] = _targets_changed_at(plan.corp_id)
             last_change = changed[plan.corp_id]
@@ -183,7 +198,7 @@ def plan_all(now: datetime) -> int:
     relative = [p for p in plans if ScheduleKind(p.schedule["kind"]).relative]
     added += _plan_relative([(p, steps[p.id]) for p in relative if p.planned_at is None], now)
     planned += [p.id for p in relative if p.planned_at is None]
-    planned += _plan_changed([p for p in relative if p.planned_at is not None], steps, now)
+    planned += _plan_changed([p for p in relative if p.planned_at is not None], steps, changes, now)
     if planned:  # one statement, not one UPDATE per plan
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
                            .execution_options(synchronize_session=False))
@@ -191,34 +206,37 @@ def plan_all(now: datetime) -> int:
     return added
 
 
-def _plan_changed(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]], now: datetime) -> list[int]:
-    """Relative plans already planned look only at the group and member rows written since the
-    corp's relative plans last looked (less EVENT_MARGIN): a few indexed queries per corp, the
-    targets matched in Python (targets.matches) against those few groups, one INSERT. Nothing is
-    read further when nothing was written (planned_at then stays: the next sweep looks back that
-    far). Returns the plan ids planned."""
-    planned, by_corp = [], {}
+def _written_since(corp_id: str, since: datetime) -> tuple[list, list]:
+    """(customers in a group, groups) whose rows were written since ``since`` (updated_at indexes)."""
+    joined = db.session.execute(select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time).where(
+        GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
+        GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))).all()
+    created = db.session.execute(select(GroupChat.chat_id, GroupChat.create_time).where(
+        GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))).all()
+    return list(joined), list(created)
+
+
+def _plan_changed(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]], changes: dict[str, tuple],
+                  now: datetime) -> list[int]:
+    """Relative plans already planned, for the group and member rows written since the corp's
+    relative plans last looked (``changes``, less EVENT_MARGIN): the targets matched in Python
+    (targets.matches) against those few groups, one INSERT. A corp where nothing was written is
+    not planned (planned_at stays: the next sweep looks back that far). Returns the plan ids."""
+    planned, events, facts_of = [], [], {}
     for plan in plans:
-        by_corp.setdefault(plan.corp_id, []).append(plan)
-    events = []
-    for corp_id, corp_plans in by_corp.items():
-        since = min(p.planned_at for p in corp_plans) - EVENT_MARGIN
-        joined = db.session.execute(select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time).where(
-            GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
-            GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))).all()
-        created = db.session.execute(select(GroupChat.chat_id, GroupChat.create_time).where(
-            GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))).all()
+        joined, created = changes.get(plan.corp_id, ([], []))
         if not joined and not created:
             continue
-        facts = targets.facts(corp_id, {row[0] for row in joined} | {row[0] for row in created})
-        for plan in corp_plans:
-            started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
-            rows = ([(chat_id, "", at) for chat_id, at in created]
-                    if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED else joined)
-            events += [((plan, steps[plan.id]), chat_id, member_id, at) for chat_id, member_id, at in rows
-                       if at >= started and chat_id in facts
-                       and targets.matches(plan.targets or {}, facts[chat_id], chat_id)]
-        planned += [plan.id for plan in corp_plans]
+        if plan.corp_id not in facts_of:
+            facts_of[plan.corp_id] = targets.facts(plan.corp_id, {r[0] for r in joined} | {r[0] for r in created})
+        facts = facts_of[plan.corp_id]
+        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
+        rows = ([(chat_id, "", at) for chat_id, at in created]
+                if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED else joined)
+        events += [((plan, steps[plan.id]), chat_id, member_id, at) for chat_id, member_id, at in rows
+                   if at >= started and chat_id in facts
+                   and targets.matches(plan.targets or {}, facts[chat_id], chat_id)]
+        planned.append(plan.id)
     _insert_events(events, now)
     return planned
 
