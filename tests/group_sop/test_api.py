@@ -148,3 +148,24 @@ def test_targets_in_python_and_in_sql_agree(app, groups, targets):
     in_sql = rules.matching(TEST_CORP_ID, normal, chats)
     facts = rules.facts(TEST_CORP_ID, chats)
     assert {c for c in chats if rules.matches(normal, facts[c], c)} == in_sql
+
+
+def test_a_group_labelled_after_the_plan_started_joins_at_the_next_planning(app, api, groups, mass_ok, tick):
+    label = GroupLabel(corp_id=TEST_CORP_ID, name="新标签")
+    db.session.add(label)
+    db.session.commit()
+    clock.freeze(MON)
+    try:
+        created = api("POST", "/group-sops", json=body(targets={"label_ids": [label.id]})).json
+    finally:
+        clock.freeze(None)
+    assert created["target_groups"] == 0 and executions(plan_id=created["id"]) == []
+    clock.freeze(MON + timedelta(minutes=3))
+    try:
+        assert api("PUT", "/groups/wrB/labels", json={"label_ids": [label.id]}).status_code in (200, 204)
+    finally:
+        clock.freeze(None)
+    tick(MON + timedelta(minutes=11))  # the next planning run of a fixed plan (every 10 minutes)
+    assert {r.chat_id for r in executions(plan_id=created["id"])} == {"wrB"}
+    tick(MON + timedelta(hours=1))
+    assert bodies(mass_ok, MASS)[0]["chat_id_list"] == ["wrB"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -76,14 +76,20 @@ def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
             literal(0), literal(now, DateTime))
 
 
-def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None) -> int:
-    """Create the plan's executions that are missing (the caller commits). Returns rows added."""
+def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None, *,
+             dues: list[datetime] | None = None, groups_written_since: datetime | None = None) -> int:
+    """Create the plan's executions that are missing (the caller commits). Returns rows added.
+    Fixed schedules: ``dues`` (default: every occurrence in the horizon), for the groups written
+    (or labelled, or put behind a code) since ``groups_written_since`` only, when given."""
     steps = live_steps([plan.id])[plan.id] if steps is None else steps
     if plan.status != GroupSopStatus.ACTIVE or not steps:
         return 0
     if not ScheduleKind(plan.schedule["kind"]).relative:
         where = targets.clause(plan.corp_id, plan.targets or {})
-        dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
+        if groups_written_since is not None:
+            where = and_(where, GroupChat.chat_id.in_(_chats_written_since(plan.corp_id, groups_written_since)))
+        if dues is None:
+            dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
         if not dues:
             return 0
         occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
@@ -189,10 +195,15 @@ def plan_all(now: datetime) -> int:
             if plan.corp_id not in changed:
                 changed[plan.corp_id] = _targets_changed_at(plan.corp_id)
             last_change = changed[plan.corp_id]
-            if (last_change is None or last_change < plan.planned_at) and not schedule.occurrences(
-                    plan.schedule, plan.planned_at + horizon, now + horizon):
-                planned.append(plan.id)  # no group changed and no new occurrence: nothing to add
-                continue
+            groups_changed = last_change is not None and last_change >= plan.planned_at
+            # occurrences that entered the horizon since the last run: for every group
+            entered = schedule.occurrences(plan.schedule, max(now, plan.planned_at + horizon), now + horizon)
+            if entered:
+                added += plan_one(plan, now, steps[plan.id], dues=entered)
+            if groups_changed:  # every occurrence, for the groups written since
+                added += plan_one(plan, now, steps[plan.id], groups_written_since=plan.planned_at - EVENT_MARGIN)
+            planned.append(plan.id)
+            continue
         added += plan_one(plan, now, steps[plan.id])
         planned.append(plan.id)
     relative = [p for p in plans if ScheduleKind(p.schedule["kind"]).relative]
@@ -239,6 +250,15 @@ def _plan_changed(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]], c
         planned.append(plan.id)
     _insert_events(events, now)
     return planned
+
+
+def _chats_written_since(corp_id: str, since: datetime):
+    """The groups whose row, labels or code links were written since ``since`` (a subquery)."""
+    return union(select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since),
+                 select(GroupLabelLink.chat_id).where(GroupLabelLink.corp_id == corp_id,
+                                                      GroupLabelLink.created_at >= since),
+                 select(GroupCodeChat.chat_id).where(GroupCodeChat.corp_id == corp_id,
+                                                     GroupCodeChat.created_at >= since))
 
 
 def _targets_changed_at(corp_id: str) -> datetime | None:
