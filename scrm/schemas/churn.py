@@ -1,30 +1,20 @@
 """Open API v1: churn scores (GET /api/v1/churn/*)."""
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, fields
 
 from scrm.schemas.common import UtcDateTime, described
+from scrm.schemas.group_stats import MAX_RANGE_DAYS, DayRangeArgs
 
-MAX_RANGE_DAYS = 366
 RANGE_NOTE = (f"Corp-local dates YYYY-MM-DD, `from` ≤ `to`, at most {MAX_RANGE_DAYS} days; "
               "default: the 30 days up to today (by month: the 12 months up to today).")
 LEVEL_NOTE = "active 活跃 | cooling 降温 | dormant 沉睡 | lost 流失"
 
 
-class ChurnRangeArgsSchema(Schema):
-    from_ = fields.Date(data_key="from", metadata=described("First day (inclusive). " + RANGE_NOTE))
-    to = fields.Date(metadata=described("Last day (inclusive)."))
+class ChurnRangeArgsSchema(DayRangeArgs):
+    """The group statistics' day range (same checks), described with the churn reports' defaults."""
 
-    @validates_schema
-    def check_range(self, data: dict[str, Any], **_: Any) -> None:
-        first, last = data.get("from_"), data.get("to")
-        if first and last:
-            if first > last:
-                raise ValidationError({"from": ["Must not be after `to`."]})
-            if (last - first).days + 1 > MAX_RANGE_DAYS:
-                raise ValidationError({"to": [f"The range must not exceed {MAX_RANGE_DAYS} days."]})
+    from_ = fields.Date(data_key="from", metadata=described("First day (inclusive). " + RANGE_NOTE))
 
 
 ReasonSchema = Schema.from_dict({

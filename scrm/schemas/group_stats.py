@@ -14,7 +14,7 @@ RANGE_NOTE = (f"Corp-local dates YYYY-MM-DD, `from` ≤ `to`, at most {MAX_RANGE
               "default: the 30 days up to yesterday.")
 
 
-class _RangeArgs(Schema):
+class DayRangeArgs(Schema):
     from_ = fields.Date(data_key="from", metadata=described("First day (inclusive). " + RANGE_NOTE))
     to = fields.Date(metadata=described("Last day (inclusive)."))
 
@@ -28,7 +28,7 @@ class _RangeArgs(Schema):
                 raise ValidationError({"to": [f"The range must not exceed {MAX_RANGE_DAYS} days."]})
 
 
-class _Paged(_RangeArgs):
+class _Paged(DayRangeArgs):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
@@ -42,7 +42,7 @@ class OwnerStatsArgsSchema(_Paged):
     owner = fields.String(validate=validate.Length(min=1, max=64), metadata=described("Owner userid."))
 
 
-class RetentionArgsSchema(_RangeArgs):
+class RetentionArgsSchema(DayRangeArgs):
     chat_id = fields.String(validate=validate.Length(min=1, max=64))
     owner = fields.String(validate=validate.Length(min=1, max=64))
 

@@ -8,13 +8,12 @@ from datetime import datetime
 import pytest
 import responses
 
-from scrm import clock
 from scrm.config import override
 from scrm.extensions import db
 from scrm.models import GroupSopExecution, Staff
-from tests.api.factories import gen_group, gen_token
+from tests.api.factories import gen_group
 from tests.conftest import TEST_CORP_ID
-from tests.helpers import run_jobs
+from tests.sop.conftest import api, tick  # noqa: F401 - the same Open API caller and tick
 from tests.welcome.support import OK, bodies, url
 
 MASS, TASK, RESULT, SEND = ("externalcontact/add_msg_template", "externalcontact/get_groupmsg_task",
@@ -29,15 +28,6 @@ def only_sop_sweeps(app):
     """The nightly sync and group statistics are other tests' business: off here, so a tick at
     any hour calls WeCom for SOPs only."""
     override(app, NIGHTLY_SYNC_AT=None, GROUP_STATS_AT=None)
-
-
-@pytest.fixture
-def api(client):
-    token = gen_token()
-
-    def call(method: str, path: str, **kw):
-        return client.open("/api/v1" + path, method=method, headers={"Authorization": f"Bearer {token}"}, **kw)
-    return call
 
 
 @pytest.fixture
@@ -60,23 +50,6 @@ def mass_ok(wecom):
         return 200, {}, json.dumps({**OK, "fail_list": [], "msgid": f"msgG{next(counter)}"})
     wecom.add_callback(responses.POST, url(MASS), callback=reply, content_type="application/json")
     return wecom
-
-
-@pytest.fixture
-def tick(app, runner):
-    """`flask scrm tick --now AT`, then the messages worker as of AT. Returns the tick's counts."""
-    def run(at: datetime) -> dict:
-        result = runner.invoke(args=["scrm", "tick", "--now", at.isoformat()])
-        assert result.exit_code == 0, result.output
-        clock.freeze(at)
-        try:
-            db.session.rollback()
-            run_jobs(app, ["messages"])
-        finally:
-            clock.freeze(None)
-        db.session.expire_all()
-        return json.loads(result.output)
-    return run
 
 
 def executions(**filters) -> list[GroupSopExecution]:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -26,6 +25,7 @@ from scrm.extensions import db
 from scrm.models import ChurnRun
 from scrm.services import localtime
 from scrm.services.churn import behavior, mirror, score, signals
+from scrm.services.daily_runs import claim_daily_run
 from scrm.services.group_stats.aggregate import local_midnight
 from scrm.wecom import WeComError
 from scrm.wecom import behavior as wecom_behavior
@@ -87,25 +87,8 @@ def run_nightly(now: datetime | None = None, *, sleep: Callable[[float], None] |
 
 
 def _claim(corp_id: str, run_day: date, now: datetime) -> ChurnRun | None:
-    run = db.session.scalar(select(ChurnRun).filter_by(corp_id=corp_id, run_day=run_day))
-    if run is None:
-        try:
-            run = ChurnRun(corp_id=corp_id, run_day=run_day, status="running", attempts=1, started_at=now)
-            db.session.add(run)
-            db.session.commit()
-            return run
-        except IntegrityError:
-            db.session.rollback()
-            return None
-    retry = run.status == "failed" and run.attempts < MAX_ATTEMPTS
-    stale = run.status == "running" and run.started_at < now - STALE_RUN
-    if not (retry or stale):
-        return None
-    claimed = db.session.execute(
-        update(ChurnRun).where(ChurnRun.id == run.id, ChurnRun.attempts == run.attempts)
-        .values(status="running", attempts=run.attempts + 1, started_at=now)).rowcount
-    db.session.commit()
-    return db.session.get(ChurnRun, run.id) if claimed else None
+    """This corp's run for the day, if this caller is the one to do it now."""
+    return claim_daily_run(ChurnRun, corp_id, run_day, now, max_attempts=MAX_ATTEMPTS, stale_after=STALE_RUN)
 
 
 def _run(run: ChurnRun, now: datetime, sleep: Callable[[float], None]) -> int:

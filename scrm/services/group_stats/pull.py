@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -30,6 +29,7 @@ from scrm.models import GroupChat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.group_stats import OWNER_FIGURES
 from scrm.services import localtime
 from scrm.services.corps import wecom_client
+from scrm.services.daily_runs import claim_daily_run
 from scrm.services.group_stats.aggregate import local_midnight, rebuild
 from scrm.wecom import WeComError
 from scrm.wecom import group_stats as api
@@ -120,26 +120,7 @@ def run_nightly(now: datetime | None = None, *, sleep: Callable[[float], None] |
 
 def _claim(corp_id: str, run_day: date, now: datetime) -> GroupStatsPull | None:
     """This corp's run for the day, if this caller is the one to do it now."""
-    run = db.session.scalar(select(GroupStatsPull).filter_by(corp_id=corp_id, run_day=run_day))
-    if run is None:
-        try:
-            run = GroupStatsPull(corp_id=corp_id, run_day=run_day, status="running", attempts=1,
-                                 started_at=now)
-            db.session.add(run)
-            db.session.commit()
-            return run
-        except IntegrityError:
-            db.session.rollback()
-            return None
-    retry = run.status == "failed" and run.attempts < MAX_ATTEMPTS
-    stale = run.status == "running" and run.started_at < now - STALE_RUN
-    if not (retry or stale):
-        return None
-    claimed = db.session.execute(
-        update(GroupStatsPull).where(GroupStatsPull.id == run.id, GroupStatsPull.attempts == run.attempts)
-        .values(status="running", attempts=run.attempts + 1, started_at=now)).rowcount
-    db.session.commit()
-    return db.session.get(GroupStatsPull, run.id) if claimed else None
+    return claim_daily_run(GroupStatsPull, corp_id, run_day, now, max_attempts=MAX_ATTEMPTS, stale_after=STALE_RUN)
 
 
 def _run(run: GroupStatsPull, now: datetime, sleep: Callable[[float], None] | None) -> int:
