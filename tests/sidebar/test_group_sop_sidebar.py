@@ -144,6 +144,21 @@ def test_a_reminder_given_up_is_not_sent(reminded, client):
     assert db.session.scalars(select(AuditLog).filter_by(action="send_group_sop_step")).all() == []
 
 
+def test_a_reminder_of_a_deleted_plan_is_not_sent(reminded, client):
+    group, execution = reminded
+    deleted = client.delete(f"/api/v1/group-sops/{execution.plan_id}",
+                            headers={"Authorization": f"Bearer {gen_token()}"})
+    assert deleted.status_code in (200, 204), deleted.data
+    login(client, "zhangsan")
+    view = client.get(f"/sidebar/api/group-sop-executions/{execution.id}").json
+    assert view["execution"]["sendable"] is False
+    response = client.post(f"/sidebar/api/group-sop-executions/{execution.id}/sent")
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert (db.session.get(GroupSopExecution, execution.id).status, db.session.scalars(
+        select(AuditLog).filter_by(action="send_group_sop_step")).all()) == ("cancelled", [])
+
+
 def test_new_members_waiting_together_are_greeted_in_one_send(app, client, wecom, tick):
     """The new-member series: two customers joined before the step ran; one reminder for both,
     {nickname} naming them, and one send marks both executions."""

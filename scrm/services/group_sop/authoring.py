@@ -4,14 +4,16 @@ Edits apply to executions not yet run: content is read when an execution runs; a
 targets, schedule or steps drops the plan's pending executions that have not started and plans
 again at once (removed steps' pending executions are cancelled). Pause keeps executions
 pending (due ones wait); resume plans again and runs what fell due meanwhile unless it is more
-than 24 h late; delete cancels what is pending.
+than 24 h late; delete cancels what is pending and the reminders still waiting for their owner
+(the card's sidebar link then says there is nothing to send; a mass send already created in WeCom
+stays the owner's to confirm).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -151,6 +153,10 @@ def set_status(plan: GroupSop, status: GroupSopStatus, now: datetime | None = No
     plan.status = status
     if status == GroupSopStatus.DELETED:
         close_executions(E.plan_id == plan.id, ExecutionStatus.CANCELLED, "cancelled", "plan deleted", now)
+        db.session.execute(update(E).where(E.plan_id == plan.id, E.delivery == "reminder",
+                                           E.status == ExecutionStatus.AWAITING)
+                           .values(status=ExecutionStatus.CANCELLED, result="cancelled", error="plan deleted",
+                                   finished_at=now))
     elif status == GroupSopStatus.ACTIVE:
         db.session.flush()
         plan_one(plan, now)
