@@ -43,6 +43,17 @@ def redact(text: str) -> str:
     return text
 
 
+# RQ's own lines about a failed job print the exception's message (which may name a customer)
+# and the job's arguments: on its loggers, each exception line keeps only the exception's type.
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*): .*$", re.M)
+
+
+def strip_exception_messages(text: str) -> str:
+    if "Traceback (most recent call last)" not in text:
+        return text
+    return _EXCEPTION_LINE.sub(r"\1: [message redacted]", text)
+
+
 class RedactingFilter(logging.Filter):
     """On our handler: the message and any traceback, formatted once and scrubbed."""
 
@@ -51,6 +62,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
+        if record.name.startswith("rq."):
+            cleaned = strip_exception_messages(cleaned)
+            for extra in ("arguments", "kwargs"):  # RQ's failure line carries the job's arguments
+                record.__dict__.pop(extra, None)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info:

@@ -35,7 +35,7 @@ def make_worker(app: Flask, queues: list[str], connection=None) -> AppWorker:
 
     connection = connection or app.extensions["redis"]
     worker = AppWorker([get_queue(q, connection) for q in queues], connection=connection,
-                       serializer=JSONSerializer)
+                       serializer=JSONSerializer, log_job_description=False)  # no job arguments in logs
     worker.flask_app = app
     return worker
 

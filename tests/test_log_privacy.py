@@ -52,3 +52,17 @@ def test_database_errors_name_no_parameters(app):
     db.session.rollback()
     assert "no_such_table" in str(caught.value)
     assert MOBILE not in str(caught.value)
+
+
+def test_a_failed_job_logs_neither_its_arguments_nor_its_exception_message(app, capsys):
+    """RQ logs each job it starts and each failure with a traceback: neither may carry the
+    customer's name passed as an argument or put in the exception's message."""
+    from scrm.queueing import get_queue
+    from tests.helpers import run_jobs
+
+    configure_logging("INFO")
+    get_queue("periodic", app.extensions["redis"]).enqueue("tests.ops.jobs.explode", "王小明")
+    run_jobs(app, ["periodic"])
+    err = capsys.readouterr().err
+    assert "tests.ops.jobs.explode" in err and "ValueError: [message redacted]" in err
+    assert "王小明" not in err and "\\u738b" not in err
