@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,11 +41,11 @@ def test_default_corp_looks_like_wecom():
     assert len(SANDBOX_AES_KEY) == 43 and SANDBOX_AES_KEY.isalnum()
 
 
-def test_benchmark_size_seeds_in_seconds():
-    started = time.monotonic()
+def test_benchmark_size_seeds_whole():
+    """The benchmarks' world (bench/sync.py prints how long seeding it takes; no timing here)."""
     world = World(now=FakeClock()).seed(staff=500, customers=100_000, groups=5000)
-    assert time.monotonic() - started < 20  # ~2.5 s on a laptop; generous for slow CI machines
     assert len(world.customers) == 100_000 and len(world.groups) == 5000
+    assert len(world.staff) == 500
 
 
 def test_refuses_to_start_with_real_credentials(capsys):
