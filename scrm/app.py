@@ -52,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                     render_as_batch=True)
     redis_store.init_app(app)
     api.init_app(app)
+    _install_sandbox(app, settings.sandbox)
 
     from callbacks import bp as callbacks_bp
     from scrm.api import register_api
@@ -67,6 +68,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
     _register_health(app)
     return app
+
+
+def _install_sandbox(app: Flask, sandbox: bool) -> None:
+    """In sandbox mode the clock follows the simulator's 「时间快进」 and the sandbox corp's chat
+    archive is the simulator's; otherwise neither (scrm/sandbox_clock.py,
+    scrm/services/events/sandbox.py)."""
+    from scrm import sandbox_clock
+
+    sandbox_clock.install(app)
+    if sandbox:
+        from scrm.config import settings
+        from scrm.services.events.sandbox import install_simulator_archive
+
+        install_simulator_archive(settings(app))
 
 
 def _register_request_hooks(app: Flask) -> None:
