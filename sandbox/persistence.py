@@ -10,7 +10,8 @@ Kept: the corp's records (departments, staff, customers, follow relations, the t
 groups and members), transfers, 「联系我」 codes, group codes (加入群聊), group welcome templates,
 mass sends and the
 monthly quota counts, uploaded media, access tokens and JS-SDK tickets (the service's cached
-token stays valid), the chat archive, the clock's 时间快进 offset and the id generator's state. Not kept, like WeCom's own short-lived state:
+token stays valid), the chat archive, the clock's 时间快进 offset and the id generator's state.
+Not kept, like WeCom's own short-lived state:
 welcome codes (20 s), OAuth codes (5 min), rate-limit windows, the 84061 window, the event feed.
 
 Writes are atomic (a temporary file in the same directory, fsynced, then renamed over the old one).
