@@ -3,8 +3,9 @@ archive, announced with ``msgaudit_notify``; sandbox/chat_archive.py) and 「时
 corp's clock moved forward so silent customers go dormant.
 
 ``advance_time(days)`` moves the simulator's clock (every time it puts in replies, callbacks and
-the archive, and every window it checks: tokens and tickets expire, welcome codes go stale,
-pending transfers are 24 h old…) and sends the sandbox-only ``sandbox_clock`` callback with the
+the archive, and every window it checks: tokens and tickets expire, welcome codes go stale…),
+completes the transfers waiting for more than 24 h (as WeCom does when the customer does not
+refuse; their callbacks follow), and sends the sandbox-only ``sandbox_clock`` callback with the
 total offset; the service, in sandbox mode, moves its own clock by the same offset and runs its
 periodic sweeps once for the new time (the nightly churn scoring among them). The offset is the
 total, so ``days=0`` tells the service again (e.g. if it was down when the clock moved).
@@ -18,6 +19,7 @@ from sandbox.chat_archive import clock_xml
 
 MAX_TEXT = 2000       # characters of a text message
 MAX_DAYS = 365        # per advance
+TRANSFER_WAIT = 86400  # s a customer has to refuse a transfer; WeCom completes it then
 CHINA = timezone(timedelta(hours=8), "CST")
 
 
@@ -68,6 +70,24 @@ class ChurnActions(ActionBase):
         world = self.world
         with world.lock:
             world.advance_clock(days * 86400)
-            xml = clock_xml(world)
+            xmls = [clock_xml(world)]
+            completed = self._complete_due_transfers()
+            xmls += completed[1]
             clock = simulated_time(world)
-        return {"days": days, **clock, "callbacks": self._emit([xml], duplicate)}
+        return {"days": days, **clock, "transfers_completed": completed[0],
+                "callbacks": self._emit(xmls, duplicate)}
+
+    def _complete_due_transfers(self) -> tuple[list[str], list[str]]:
+        """WeCom completes a transfer the customer did not refuse within 24 h: those now due
+        (external_userids, their callbacks). The caller holds the world lock."""
+        world, now = self.world, self._now()
+        done, xmls = [], []
+        for transfer in [t for t in world.transfers.values() if t.status == 2 and now - t.started_at >= TRANSFER_WAIT]:
+            handover = world.staff[transfer.handover_userid]
+            takeover = world.staff.get(transfer.takeover_userid)
+            relation = handover.relations.get(transfer.external_userid)
+            if relation is None or takeover is None or not takeover.active:
+                continue  # as complete_transfers: the customer or the takeover member left meanwhile
+            done.append(transfer.external_userid)
+            xmls += self._take_over(transfer, relation, handover, takeover)  # Actions (actions.py)
+        return done, xmls

@@ -101,3 +101,25 @@ def test_the_offset_and_the_archive_survive_a_restart(sim, world, clock, tmp_pat
     assert restored.chat_archive.after(0, 10) == world.chat_archive.after(0, 10)
     restored.chat_archive.record(external_userid, userid, "再来一条")
     assert [m["seq"] for m in restored.chat_archive.after(0, 10)] == [1, 2]
+
+
+def test_advancing_a_day_completes_the_transfers_nobody_refused(sim, world):
+    handover, takeover = [s for s in world.staff.values() if s.has_contact and s.relations][:2]
+    moved, refused = [ext for ext in handover.relations if ext not in takeover.relations][:2]
+    started = sim.post("externalcontact/transfer_customer", {
+        "handover_userid": handover.userid, "takeover_userid": takeover.userid,
+        "external_userid": [moved, refused]})
+    assert [c["errcode"] for c in started["customer"]] == [0, 0]
+    sim.action("complete_transfers", refuse=True, external_userids=[refused])
+
+    assert sim.action("advance_time", days=0)["transfers_completed"] == []  # not 24 h yet
+    result = sim.action("advance_time", days=1)
+    assert result["transfers_completed"] == [moved]
+    assert [(e["Event"], e.get("ChangeType"), e.get("Source")) for e in callbacks_sent(world)][-3:] == [
+        ("sandbox_clock", None, None), ("change_external_contact", "add_external_contact", None),
+        ("change_external_contact", "del_external_contact", "DELETE_BY_TRANSFER")]
+    sim.fetch_token()  # the old one expired with the day
+    statuses = {c["external_userid"]: c["status"] for c in sim.post("externalcontact/transfer_result", {
+        "handover_userid": handover.userid, "takeover_userid": takeover.userid})["customer"]}
+    assert statuses == {moved: 1, refused: 3}
+    assert moved in takeover.relations and moved not in handover.relations
