@@ -80,7 +80,7 @@ def clock_moved(ctx: EventContext) -> None:
         return
     sandbox_clock.set_offset(offset)
     now = utcnow()
-    log.info("sandbox clock now %s ahead of the wall clock (%s UTC); catching the sweeps up",
-             sandbox_clock.refresh(), now.replace(microsecond=0))
+    log.info("sandbox clock %d s ahead of the wall clock (now %s UTC); catching the sweeps up", offset,
+             now.replace(microsecond=0))
     enqueue_after_commit(db.session, CATCH_UP_JOB, now.isoformat(), queue="periodic",
                          job_id=f"sandbox-catch-up-{offset}", unique=True)
