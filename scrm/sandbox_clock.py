@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 KEY = "scrm:sandbox:clock-offset"  # seconds the sandbox's clock runs ahead of the wall clock
 CACHE_SECONDS = 1.0
+RETRY_AFTER_FAILURE = 10.0  # s before reading again after Redis failed
 MAX_OFFSET_SECONDS = 10 * 366 * 86400  # ten years: anything larger is a mistake, refused
 
 
@@ -55,8 +56,10 @@ class RedisClockOffset:
                 raw = self._client.get(KEY)
             except redis.RedisError as exc:
                 log.warning("sandbox clock offset unreadable, keeping %s: %s", self._value, type(exc).__name__)
-            else:
-                self._value = timedelta(seconds=parse_offset(raw) or 0)
+                # Not again for a while: every utcnow() would wait out the connection timeout.
+                self._read_at = self._monotonic() + RETRY_AFTER_FAILURE - CACHE_SECONDS
+                return self._value
+            self._value = timedelta(seconds=parse_offset(raw) or 0)
             self._read_at = self._monotonic()
             return self._value
 
