@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sandbox import callbacks
 from sandbox.action_base import ActionError, action
+from sandbox.churn_actions import ChurnActions
 from sandbox.community_actions import CommunityActions
 from sandbox.group_actions import GroupActions
 from sandbox.group_masssend import GroupMassSendActions
@@ -19,10 +20,10 @@ from sandbox.seed import customer_name
 __all__ = ["ActionError", "Actions"]
 
 
-class Actions(GroupActions, GroupMassSendActions, CommunityActions):
+class Actions(GroupActions, GroupMassSendActions, CommunityActions, ChurnActions):
     """Everything a person playing WeCom can do (the group actions come from GroupActions, the
     owner's confirmation of group mass sends from GroupMassSendActions, joining through a group
-    code from CommunityActions)."""
+    code from CommunityActions, 1:1 messages and 时间快进 from ChurnActions)."""
 
     # ---- customers ----------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ Control API (JSON in and out; no authentication — it is a local sandbox):
   GET  /sandbox/api/group-mass-sends?owner=   unconfirmed group mass sends (group_masssend.py)
   POST /sandbox/api/tokens/expire          expire every access token and JS-SDK ticket now
   POST /sandbox/api/oauth-codes            {"userid"} → {"code"} for auth/getuserinfo (5 min, once)
+  GET  /sandbox/api/clock                  the corp's clock (时间快进 offset included, churn_routes.py)
+  GET  /sandbox/api/chat-archive?seq=&limit=   the chat archive, decrypted (churn_routes.py)
 
 OAuth (oauth.py): GET /connect/oauth2/authorize (WeCom's authorize page) → 302 to redirect_uri
 with a code for the member chosen in the chat window (cookie sandbox_staff) or ?userid=.
@@ -40,7 +42,8 @@ Actions (see actions.py): add_customer, customer_deletes_staff, staff_deletes_cu
 edit_customer, join_group, leave_group, create_group, rename_group, change_group_notice,
 dismiss_group, owner_confirms_group_mass_send, staff_leaves, staff_joins, staff_sends_app_message,
 create_corp_tag,
-complete_transfers, join_by_group_code. Every action takes ``duplicate`` (deliver its callback twice).
+complete_transfers, join_by_group_code, customer_replies, staff_messages_customer, advance_time
+(churn_actions.py). Every action takes ``duplicate`` (deliver its callback twice).
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ from collections.abc import Iterable
 from flask import Blueprint, Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import api, community_routes, group_masssend, oauth
+from sandbox import api, churn_routes, community_routes, group_masssend, oauth
 from sandbox.actions import ActionError, Actions
 from sandbox.callbacks import CallbackSender, Transport
 from sandbox.errors import ApiError
@@ -79,6 +82,7 @@ def create_simulator_app(world: World, callback_url: str | None = None, *,
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(community_routes.bp)
+    app.register_blueprint(churn_routes.bp)
     app.register_blueprint(control, url_prefix="/sandbox/api")
     app.register_blueprint(group_masssend.bp)
     for blueprint in blueprints:

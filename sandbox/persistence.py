@@ -10,7 +10,8 @@ Kept: the corp's records (departments, staff, customers, follow relations, the t
 groups and members), transfers, 「联系我」 codes, group codes (加入群聊), group welcome templates,
 mass sends and the
 monthly quota counts, uploaded media, access tokens and JS-SDK tickets (the service's cached
-token stays valid) and the id generator's state. Not kept, like WeCom's own short-lived state:
+token stays valid), the chat archive, the clock's 时间快进 offset and the id generator's state.
+Not kept, like WeCom's own short-lived state:
 welcome codes (20 s), OAuth codes (5 min), rate-limit windows, the 84061 window, the event feed.
 
 Writes are atomic (a temporary file in the same directory, fsynced, then renamed over the old one).
@@ -78,6 +79,8 @@ def snapshot(world: World, seeded_with: dict[str, int] | None = None) -> dict[st
             "tokens": world._tokens,
             "tickets": {kind: list(item) for kind, item in world._tickets.items()},
             "transfer_log": world._transfer_log,
+            "clock_offset": world.clock_offset,
+            "chat_archive": world.chat_archive.messages,
             "rng": _rng_state(world),
         }
 
@@ -129,6 +132,9 @@ def restore(world: World, data: dict[str, Any]) -> World:
         world._tokens = dict(data["tokens"])
         world._tickets = {kind: tuple(item) for kind, item in data["tickets"].items()}
         world._transfer_log = {key: list(value) for key, value in data["transfer_log"].items()}
+        # Absent in snapshots saved before 时间快进 and the chat archive.
+        world.clock_offset = int(data.get("clock_offset") or 0)
+        world.chat_archive.restore(data.get("chat_archive") or [])
         version, state, gauss = data["rng"]
         world.rng.setstate((version, tuple(state), gauss))
         seqs = [r.seq for s in world.staff.values() for r in s.relations.values()]

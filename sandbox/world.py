@@ -4,9 +4,10 @@ One ``World`` is one corp. Every read and write holds ``world.lock`` (an RLock):
 threads, the control API and the action code all share it, and each holds it only for a
 handler's worth of work (never while sleeping or delivering a callback).
 
-Time comes from ``world.now()`` (a callable, ``time.time`` by default), so tests move a fake
-clock instead of sleeping: token expiry, the welcome-code window, rate-limit windows and bans,
-the 84061 window and the mass-send dispatch window all read it.
+Time comes from ``world.now()``: the ``now`` callable (``time.time`` by default; tests move a
+fake clock instead of sleeping) plus ``clock_offset``, the sandbox's 「时间快进」. Token expiry,
+the welcome-code window, rate-limit windows and bans, the 84061 window, the mass-send dispatch
+window, the times in callbacks and in the chat archive all read it.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from sandbox.chat_archive import ChatArchive
 from sandbox.errors import ApiError
 from sandbox.feed import Feed
 from sandbox.masssend import MassSends
@@ -69,10 +71,11 @@ class World(MassSends):
     def __init__(self, config: WorldConfig | None = None, now: Callable[[], float] = time.time,
                  seed: int = 42, sleep: Callable[[float], None] = time.sleep):
         self.config = config or WorldConfig()
-        self.now = now
+        self._wall_clock = now
+        self.clock_offset = 0  # s the corp's clock runs ahead of ``now`` (advance_time, 时间快进)
         self._sleep = sleep  # the latency's sleep (real time even when the clock is fake)
         self.lock = threading.RLock()
-        self.feed = Feed(now, self.config.feed_size)
+        self.feed = Feed(self.now, self.config.feed_size)
         self.rng = random.Random(seed)   # ids and seeded data: the same seed, the same corp
         self.departments: dict[int, Department] = {}
         self.staff: dict[str, Staff] = {}
@@ -95,7 +98,18 @@ class World(MassSends):
         self._oauth_codes: dict[str, tuple[str, float]] = {}
         self._transfer_log: dict[str, list[int]] = {}     # external_userid → transfer start times
         self._latency_rng = random.Random()
+        self.chat_archive = ChatArchive(self)              # 会话内容存档 (sandbox/chat_archive.py)
         MassSends.__init__(self)
+
+    def now(self) -> float:
+        """The corp's time: the wall clock (or the tests' fake one) plus the 时间快进 offset."""
+        return self._wall_clock() + self.clock_offset
+
+    def advance_clock(self, seconds: int) -> None:
+        """Move the corp's clock forward (sandbox/churn_actions.py advance_time)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self.clock_offset += seconds
 
     def seed(self, staff: int = 20, customers: int = 3000, groups: int = 60, seed: int = 42) -> World:
         """Fill the world with a deterministic corp (same arguments → same ids and names)."""

@@ -11,7 +11,8 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from scrm.config import install, load_settings
+from scrm import sandbox_clock
+from scrm.config import Settings, install, load_settings
 from scrm.extensions import api, db, migrate, redis_store
 from scrm.logging import configure_logging, corp_id_var, request_id_var
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                     render_as_batch=True)
     redis_store.init_app(app)
     api.init_app(app)
+    _install_sandbox(app, settings)
 
     from callbacks import bp as callbacks_bp
     from scrm.api import register_api
@@ -67,6 +69,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_request_hooks(app)
     _register_health(app)
     return app
+
+
+def _install_sandbox(app: Flask, settings: Settings) -> None:
+    """In sandbox mode the clock follows the simulator's 「时间快进」 and the sandbox corp's chat
+    archive is the simulator's; otherwise neither (scrm/sandbox_clock.py,
+    scrm/services/events/sandbox.py)."""
+    sandbox_clock.install(app)
+    if settings.sandbox:
+        # Deferred like the blueprints: a deployment that is not a sandbox never loads it.
+        from scrm.services.events.sandbox import install_simulator_archive
+
+        install_simulator_archive(settings)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -6,7 +6,15 @@ imports them all, so nothing else needs to know the list.
 """
 from __future__ import annotations
 
-from scrm.services.events import archive, contacts, customers, groups, messages, tags  # noqa: F401 (they register)
+from scrm.services.events import (  # noqa: F401 (they register)
+    archive,
+    contacts,
+    customers,
+    groups,
+    messages,
+    sandbox,
+    tags,
+)
 from scrm.services.events.registry import HANDLERS, EventContext, Handler, RetryLater, find_handler, handles
 
 __all__ = ["HANDLERS", "EventContext", "Handler", "RetryLater", "find_handler", "handles", "load_handlers"]

@@ -45,9 +45,9 @@
 
   function messages() { return JSON.parse(sessionStorage.getItem(key()) || "[]"); }
 
-  function addMessage(text, via) {
+  function addMessage(text, via, theirs) {
     var all = messages();
-    all.push({text: text, via: via || "", at: Date.now() / 1000});
+    all.push({text: text, via: via || "", at: Date.now() / 1000, theirs: !!theirs});
     sessionStorage.setItem(key(), JSON.stringify(all.slice(-200)));
     drawMessages();
   }
@@ -55,7 +55,7 @@
   function drawMessages() {
     messagesBox.replaceChildren();
     messages().forEach(function (m) {
-      var row = el("div", {class: "line mine"});
+      var row = el("div", {class: m.theirs ? "line theirs" : "line mine"});
       var bubble = el("div", {class: "bubble"}, m.text);
       row.append(el("div", {class: "meta muted"}, SB.clock(m.at) + (m.via ? " · " + m.via : "")), bubble);
       messagesBox.appendChild(row);
@@ -85,6 +85,7 @@
         }
       });
     input.disabled = composer.querySelector("button").disabled = false;
+    asCustomer.disabled = kind !== "customer";
     drawMessages();
     document.cookie = "sandbox_staff=" + encodeURIComponent(state.staff) + "; path=/; SameSite=Lax";  // who the simulated OAuth signs in
     frame.src = serviceUrl + "/sidebar/?" + SB.qs({ww_parent: window.location.origin, sop_step: params.get("sop_step") || ""});
@@ -96,6 +97,26 @@
     if (!input.value.trim()) return;
     addMessage(input.value.trim());
     input.value = "";
+  });
+  // The customer's reply goes through the simulator (action customer_replies): into the chat
+  // archive, announced to the service with msgaudit_notify (the churn signals see a reply).
+  var asCustomer = document.getElementById("as-customer");
+  asCustomer.addEventListener("click", function () {
+    var text = input.value.trim();
+    if (!text || !state.customer) return;
+    asCustomer.disabled = true;
+    SB.api("actions/customer_replies", {userid: state.staff, external_userid: state.customer, text: text})
+      .then(function (r) {
+        asCustomer.disabled = false;
+        if (!r.ok) {
+          var errors = (r.data && r.data.errors) || {};
+          document.getElementById("chat-sub").textContent = Object.keys(errors).map(function (k) { return errors[k]; })
+            .join("；") || "HTTP " + r.status;
+          return;
+        }
+        input.value = "";
+        addMessage(text, "客户 · 已记入会话存档", true);
+      });
   });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); composer.requestSubmit(); }

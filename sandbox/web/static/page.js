@@ -57,6 +57,9 @@
     staff_sends_app_message: function (f) { return pick(f, ["userid", "content"]); },
     staff_leaves: function (f) { return pick(f, ["userid"]); },
     complete_transfers: function (f, button) { return button && button.dataset.refuse ? {refuse: true} : {}; },
+    customer_replies: function (f) { return pick(f, ["userid", "external_userid", "text"]); },
+    staff_messages_customer: function (f) { return pick(f, ["userid", "external_userid", "text"]); },
+    advance_time: function (f) { return {days: parseInt(v(f, "days") || "0", 10)}; },
     join_by_group_code: function (f) {
       var p = pick(f, ["config_id", "name"]);
       if (v(f, "capacity")) p.capacity = parseInt(v(f, "capacity"), 10);

@@ -15,6 +15,11 @@ A source should raise `scrm.services.events.registry.RetryLater` for transient S
 (10001 network, 10002 parse, 10003 system); anything else fails the inbox row.
 Without a source the default one returns nothing: notices are recorded, nothing is pulled.
 
+In sandbox mode create_app() plugs in `SimulatorArchiveSource` for the sandbox corp
+(scrm/services/events/sandbox.py): the simulator keeps a chat archive of its own (its
+`customer_replies` / `staff_messages_customer` actions) and serves it already decrypted, in the
+shape above. It is never plugged in outside sandbox mode; a real corp plugs in its SDK source.
+
 Archived messages are stored in their own table, not in the customer timeline (they would
 drown it); a "last interaction" signal can be derived from them.
 """
