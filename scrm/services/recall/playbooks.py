@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import select, update
 
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import FunnelStage, PlaybookStatus, Recall, RecallPlaybook, RecallStatus
+from scrm.schemas.recall import check_pair
 from scrm.services.channels import known_tags
 from scrm.services.content import validate_attachments
 from scrm.services.validation import raise_if
@@ -70,8 +72,16 @@ def get(corp_id: str, playbook_id: int) -> RecallPlaybook | None:
 
 def update_playbook(playbook: RecallPlaybook, data: dict[str, Any]) -> RecallPlaybook:
     """Edit; the trigger and action pair is checked by the schema against the stored values."""
+    try:
+        check_pair(data.get("trigger", playbook.trigger), data.get("action", playbook.action))
+    except ValidationError as exc:
+        raise_if(exc.normalized_messages())
+    if data.get("attachments") and data.get("action", playbook.action) == "contact":
+        raise_if({"attachments": ["A contact task has no attachments (only a script)."]})
     _check(playbook.corp_id, data)
     _apply(playbook, data)
+    if not playbook.text and not playbook.attachments:
+        raise_if({"text": ["A playbook needs text or attachments."]})
     db.session.commit()
     return playbook
 
