@@ -5,7 +5,9 @@ INSERT … SELECT per active playbook, in priority order (lowest first, then id)
 for every relation that
 
 * entered the playbook's trigger level in the last ENTRY_WINDOW (relation_risk.level_changed_at:
-  cooling, dormant, lost by silence, or lost because the customer deleted the member),
+  cooling, dormant, lost by silence, or lost because the customer deleted the member) from
+  another level (a relation's first assessment is not an entry: a corp's first nightly run does
+  not recall every customer already silent),
 * is still in the state the action needs (an active relation for mass_send / reminder, one the
   customer deleted for contact),
 * matches the playbook's segment (a corp tag on the relation, the customer's funnel stage),
@@ -63,7 +65,10 @@ def _candidates(playbook: RecallPlaybook, now: datetime, due_at: datetime):
     cooldown = timedelta(days=playbook.cooldown_days or settings().recall_cooldown_days)
     x = Recall
     conditions = [
-        r.corp_id == playbook.corp_id, r.level == level, r.level_changed_at >= now - ENTRY_WINDOW,
+        # previous_level: an entry, not a relation's first assessment (a corp's first nightly run
+        # does not recall everyone already silent; the timeline shows the same changes)
+        r.corp_id == playbook.corp_id, r.level == level, r.previous_level.is_not(None),
+        r.level_changed_at >= now - ENTRY_WINDOW,
         r.level_changed_at <= now, fr.status == wanted,
         ~exists().where(x.corp_id == r.corp_id, x.userid == r.userid, x.external_userid == r.external_userid,
                         x.status != RecallStatus.CANCELLED, x.created_at > now - cooldown),
