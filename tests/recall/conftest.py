@@ -5,15 +5,16 @@ that time. WeCom is mocked at the HTTP boundary with PROTOCOL.md's reply shapes.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import responses
+from sqlalchemy import select
 
 from scrm import clock
 from scrm.config import override
 from scrm.extensions import db
-from scrm.models import Customer, RelationTag
+from scrm.models import Customer, FollowRelation, RelationRisk, RelationTag
 from scrm.services.churn import nightly
 from tests.api.factories import gen_token
 from tests.conftest import TEST_CORP_ID
@@ -73,3 +74,22 @@ def customer(external_userid: str, name: str) -> None:
 def tag(userid: str, external_userid: str, tag_id: str) -> None:
     db.session.add(RelationTag(corp_id=TEST_CORP_ID, userid=userid, external_userid=external_userid, tag_key=tag_id,
                                tag_id=tag_id, tag_name=tag_id, type=1))
+
+
+def entered(userid: str, external_userid: str, level: str, at: datetime, *, reason: str = "silent",
+            status: str = "active", previous: str = "active") -> FollowRelation:
+    """A relation (added a year before ``at``) that the nightly scoring moved into ``level`` at ``at``."""
+    row = FollowRelation(corp_id=TEST_CORP_ID, userid=userid, external_userid=external_userid, status=status,
+                         added_at=at - timedelta(days=365), created_at=at - timedelta(days=365))
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(RelationRisk(corp_id=TEST_CORP_ID, relation_id=row.id, userid=userid,
+                                external_userid=external_userid, level=level, previous_level=previous,
+                                level_changed_at=at, scored_at=at, reason=reason))
+    return row
+
+
+def move(row: FollowRelation, level: str, at: datetime) -> None:
+    """The nightly scoring moved the relation to ``level`` at ``at``."""
+    risk = db.session.scalar(select(RelationRisk).filter_by(relation_id=row.id))
+    risk.previous_level, risk.level, risk.level_changed_at = risk.level, level, at
