@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, case, func, select
 from scrm.extensions import db
 from scrm.models import Recall, RecallOutcome
 from scrm.services.churn.queries import months
-from scrm.services.group_stats.aggregate import _day_table, local_midnight
+from scrm.services.group_stats.aggregate import _day_table
 from scrm.services.recall.outcomes import WENT_OUT
 
 FILTERS = ("playbook_id", "status", "outcome", "userid", "external_userid", "trigger", "action")
@@ -48,11 +48,10 @@ def stats(playbook_id: int, first: date, last: date) -> dict[str, Any]:
     went_out = r.status.in_(WENT_OUT)
     total = db.session.execute(select(*_figures(went_out, r.outcome)).where(r.playbook_id == playbook_id)).one()
     buckets = _day_table(months(first, last))
-    in_bucket = and_(went_out, r.sent_at >= buckets.c.start_at, r.sent_at < buckets.c.end_at)
     per_month = db.session.execute(
-        select(buckets.c.day, *_figures(in_bucket, r.outcome))
+        select(buckets.c.day, *_figures(went_out, r.outcome))
         .select_from(buckets)
-        .outerjoin(r, and_(r.playbook_id == playbook_id, r.sent_at >= local_midnight(first),
+        .outerjoin(r, and_(r.playbook_id == playbook_id, r.sent_at >= buckets.c.start_at,
                            r.sent_at < buckets.c.end_at))
         .group_by(buckets.c.day).order_by(buckets.c.day)).all()
 
