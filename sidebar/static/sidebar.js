@@ -240,8 +240,12 @@
     }
     sopBox.replaceChildren();
     waiting.forEach(function (taskId) { loadSopTask(taskId); });
-    // A recall reminder card (?recall=<id>) for this customer: its script, ready to send.
-    if (params.get("recall") && !current.back && !deleted) loadRecall(params.get("recall"), outsideChat);
+    // Recall reminders waiting for this customer (the card's ?recall= first), each ready to send.
+    var recalls = (d.recall_reminders || []).map(function (r) { return String(r.id); });
+    if (params.get("recall") && !current.back && !deleted && recalls.indexOf(params.get("recall")) < 0) {
+      recalls.unshift(params.get("recall"));
+    }
+    recalls.forEach(function (recallId) { loadRecall(recallId, outsideChat); });
   }
 
   function avatar(url, name) {

@@ -64,6 +64,7 @@ def test_a_deleted_relation_shows_its_recall_task(api, client, wecom_ok):
 
     done = client.post(f"/sidebar/api/recalls/{recall.id}/sent")
     assert done.status_code == 200 and done.get_json()["status_label"] == "已联系"
+    assert body["recall_reminders"] == []
     again = client.post(f"/sidebar/api/recalls/{recall.id}/sent")
     assert again.get_json()["sent_from_sidebar_at"] == done.get_json()["sent_from_sidebar_at"]
     assert db.session.scalar(select(func.count()).select_from(AuditLog).filter_by(action="recall_contacted")) == 1
@@ -93,7 +94,10 @@ def test_a_dormant_customers_reminder_opens_the_script_ready_to_send(api, client
         {"msgtype": "text", "text": {"content": "王总您好，好久不见<script>"}},  # as-is: the page inserts text only
         {"msgtype": "news", "news": {"link": "https://example.com/new", "title": "新品", "desc": "", "imgUrl": ""}}]
     assert body["recall"]["status_label"] == "待处理" and body["unsendable"] == 0
-    assert client.get("/sidebar/api/customers/wmQuiet").get_json()["recall"] is None  # not a deleted relation
+    view = client.get("/sidebar/api/customers/wmQuiet").get_json()
+    assert view["recall"] is None  # not a deleted relation: its recall is a reminder, offered to send
+    assert view["recall_reminders"] == [
+        {"id": recall.id, "playbook_name": "沉睡提醒", "due_at": "2026-03-02T02:00:00Z"}]
 
     sent = client.post(f"/sidebar/api/recalls/{recall.id}/sent")
     assert sent.status_code == 200 and sent.get_json()["status_label"] == "已发送"
@@ -101,6 +105,7 @@ def test_a_dormant_customers_reminder_opens_the_script_ready_to_send(api, client
     kinds = db.session.scalars(select(TimelineEntry.kind).filter_by(external_userid="wmQuiet")
                                .order_by(TimelineEntry.id)).all()
     assert kinds == ["recall_sent", "recall_done"]
+    assert client.get("/sidebar/api/customers/wmQuiet").get_json()["recall_reminders"] == []  # sent: done
     timeline = client.get("/sidebar/api/customers/wmQuiet/timeline").get_json()["items"]
     assert [t["kind_label"] for t in timeline] == ["召回跟进", "客户召回"]
 

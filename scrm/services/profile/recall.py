@@ -1,6 +1,7 @@
-"""The recall area of a relation the customer ended (「客户已删除你」 in the sidebar): the recall
-playbooks' task to reach the customer another way (issue #13 part 4, scrm/services/recall); the
-sidebar shows it with the relation's remark mobiles, masked by role."""
+"""The recall playbooks in the customer view (issue #13 part 4, scrm/services/recall): for a
+relation the customer ended (「客户已删除你」), the task to reach the customer another way, shown
+with the relation's remark mobiles masked by role; for an active one, the recall reminders whose
+script is waiting to be sent."""
 from __future__ import annotations
 
 from typing import Any
@@ -19,3 +20,9 @@ def recall_task(corp_id: str, userid: str, external_userid: str) -> dict[str, An
     Called once per customer view whose own relation the customer ended, in its transaction:
     one indexed read."""
     return recall_sidebar.recall_task(corp_id, userid, external_userid)
+
+
+def recall_reminders(corp_id: str, userid: str, external_userid: str) -> list[dict[str, Any]]:
+    """This staff member's recall reminders for the customer not yet sent from the sidebar
+    (sidebar/CONTRACT.md ``recall_reminders``): ``[{"id", "playbook_name", "due_at"}]``."""
+    return recall_sidebar.pending_reminders(corp_id, userid, external_userid)

@@ -54,6 +54,21 @@ def recall_task(corp_id: str, userid: str, external_userid: str) -> dict[str, An
             "done_at": recall.sent_from_sidebar_at}
 
 
+def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[dict[str, Any]]:
+    """Reminder recalls of this relation whose card went out but whose script was not yet sent
+    from the sidebar (outcome not decided, playbook not deleted), oldest first: the customer view
+    offers them wherever the sidebar is opened, not only from the card."""
+    rows = db.session.execute(
+        select(Recall.id, Recall.due_at, RecallPlaybook.name)
+        .join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
+        .where(Recall.corp_id == corp_id, Recall.userid == userid, Recall.external_userid == external_userid,
+               Recall.action == RecallAction.REMINDER, Recall.status == RecallStatus.SENT,
+               Recall.sent_from_sidebar_at.is_(None), Recall.outcome.is_(None),
+               RecallPlaybook.status != PlaybookStatus.DELETED)
+        .order_by(Recall.due_at, Recall.id)).all()
+    return [{"id": recall_id, "playbook_name": name, "due_at": due_at} for recall_id, due_at, name in rows]
+
+
 def view(recall: Recall, now: datetime | None = None) -> dict[str, Any]:
     """The recall and its script as sendChatMessage arguments (text, then the attachments that
     can be sent; ``unsendable`` counts the others). A contact task has nothing to send in WeCom."""
