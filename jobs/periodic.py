@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import churn, group_sop, group_stats, handover, inbox, media, profile, sop, sync
+from scrm.services import churn, group_sop, group_stats, handover, inbox, media, profile, recall, sop, sync
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -58,6 +58,11 @@ def group_stats_nightly(now: datetime | None = None) -> int:
 def churn_scoring(now: datetime | None = None) -> int:
     """Relation signals, scores and risk levels, WeCom's behaviour figures, once per local day."""
     return churn.run_nightly(now)
+
+
+def recalls(now: datetime | None = None) -> int:
+    """Recall playbooks: recalls from the nightly level changes, outcomes, due deliveries."""
+    return recall.sweep(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

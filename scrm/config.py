@@ -196,6 +196,12 @@ class Settings:
     churn_dormant_days: int = _setting("SCRM_CHURN_DORMANT_DAYS", 30, _integer(1))
     churn_lost_days: int = _setting("SCRM_CHURN_LOST_DAYS", 90, _integer(1))
     churn_mirror_batch: int = _setting("SCRM_CHURN_MIRROR_BATCH", 2000, _integer(0))
+    # Recall playbooks (scrm/services/recall): nobody (a staff–customer relation) is recalled twice
+    # within the cool-down (a playbook may set its own); a recall is won when the relation
+    # re-engages within the window after it was sent; recalls go out at this local time (off: at once).
+    recall_cooldown_days: int = _setting("SCRM_RECALL_COOLDOWN_DAYS", 30, _integer(1))
+    recall_window_days: int = _setting("SCRM_RECALL_WINDOW_DAYS", 7, _integer(1))
+    recall_send_at: str | None = _setting("SCRM_RECALL_SEND_AT", "10:00", _time_of_day_or_off("SCRM_RECALL_SEND_AT"))
     # Group SOPs (scrm/services/group_sop): how far ahead executions are created (the calendar
     # shows them), and WeCom's per-group monthly receive cap for mass sends (0: the number of
     # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).

@@ -156,6 +156,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("follow-up-reminders", "jobs.periodic.follow_up_reminders", every_seconds=60),  # sidebar 跟进记录
     Sweep("group-stats", "jobs.periodic.group_stats_nightly", every_seconds=60),  # once a local day
     Sweep("churn-scoring", "jobs.periodic.churn_scoring", every_seconds=60),  # once a local day
+    # after churn-scoring: recalls from its level changes, outcomes, due deliveries and result checks
+    Sweep("recall", "jobs.periodic.recalls", every_seconds=60),
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

@@ -1,6 +1,7 @@
-"""The content library (话术/素材), SOP reminder tasks and group SOP reminders in the sidebar (sidebar/CONTRACT.md):
-list and search what to send, each item with its ``ww.sendChatMessage`` argument; count, audit
-and time-line a send. Texts go out as-is: the page inserts them as text, never as HTML."""
+"""The content library (话术/素材), SOP reminder tasks, recall tasks and group SOP reminders in the
+sidebar (sidebar/CONTRACT.md): list and search what to send, each item with its
+``ww.sendChatMessage`` argument; count, audit and time-line a send. Texts go out as-is: the page
+inserts them as text, never as HTML."""
 from __future__ import annotations
 
 from flask import Response, g, jsonify, request
@@ -62,6 +63,18 @@ def sop_task_sent(task_id: int):
 def sop_tasks():
     external_userid = args(schemas.SopTasksArgsSchema())["external_userid"]
     return jsonify(actions.pending_reminders(g.staff.corp_id, g.staff.userid, external_userid))
+
+
+@bp.get(f"/api/recalls/<{ID}:recall_id>")
+@require_staff
+def recall(recall_id: int):
+    return _task_answer(actions.recall, recall_id)
+
+
+@bp.post(f"/api/recalls/<{ID}:recall_id>/sent")
+@require_staff
+def recall_sent(recall_id: int):
+    return _task_answer(actions.recall_sent, recall_id, ip=request.remote_addr)
 
 
 @bp.get(f"/api/group-sop-executions/<{ID}:execution_id>")

@@ -17,6 +17,7 @@ from scrm.api import (
     group_stats,
     groups,
     handovers,
+    recall,
     sidebar_admin,
     sops,
     status,
@@ -27,7 +28,7 @@ from scrm.api import (
 from scrm.api.auth import SECURITY_DESCRIPTION
 
 API_DESCRIPTION = """API for integrations (CRM sync, BI) and operators (channel codes, welcome
-templates, customer SOPs, handovers when staff leave); it also starts and follows synchronisations
+templates, customer SOPs, recall playbooks, handovers when staff leave); it also starts and follows synchronisations
 with WeCom (`/api/v1/syncs`).
 
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
@@ -54,7 +55,8 @@ with WeCom (`/api/v1/syncs`).
 
 def register(api: Api) -> None:
     for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn):
+                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn,
+                   recall):
         api.register_blueprint(module.blp)
     _describe(api)
 

@@ -33,6 +33,16 @@ from scrm.models.handover import BatchStatus, HandoverBatch, HandoverItem, Hando
 from scrm.models.inbox import CallbackEvent, EventStatus
 from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
+from scrm.models.recall import (
+    PlaybookStatus,
+    Recall,
+    RecallAction,
+    RecallOutcome,
+    RecallPlaybook,
+    RecallScan,
+    RecallStatus,
+    RecallTrigger,
+)
 from scrm.models.sidebar import (
     AuditLog,
     ContentItem,
@@ -84,4 +94,7 @@ __all__ = [
     # churn scoring (issue #13)
     "ChurnRun", "ChurnSetting", "ChurnThreshold", "RelationActivityDay", "RelationRisk", "RiskLevel",
     "StaffBehaviorDay",
+    # recall playbooks (issue #13, part 4)
+    "PlaybookStatus", "Recall", "RecallAction", "RecallOutcome", "RecallPlaybook", "RecallScan", "RecallStatus",
+    "RecallTrigger",
 ]

@@ -30,6 +30,8 @@ from scrm.models import (
     GroupSopStatus,
     GroupSopStep,
     MediaAsset,
+    PlaybookStatus,
+    RecallPlaybook,
     Sop,
     SopStatus,
     SopStep,
@@ -127,7 +129,8 @@ def _signer() -> URLSafeTimedSerializer:
 
 def media_url(asset_id: int, owner: tuple[str, int]) -> str:
     """A public, unguessable URL of an image asset (mini-program covers: the JS-SDK wants a URL),
-    for ``owner``: ("content", item id), ("sop_step", step id) or ("group_sop_step", step id), the
+    for ``owner``: ("content", item id), ("sop_step", step id), ("group_sop_step", step id) or
+    ("recall_playbook", playbook id), the
     item that sends it. It works for SCRM_MEDIA_URL_MAX_AGE_DAYS, and only while the owner exists
     and still sends that image."""
     return f"{settings().public_url}/sidebar/media/{_signer().dumps([asset_id, *owner])}"
@@ -149,10 +152,14 @@ def _still_sends(corp_id: str, kind: str, owner_id: int, asset_id: int) -> bool:
         if step is None or step.corp_id != corp_id or step.deleted:
             return False
         return db.session.get(GroupSop, step.plan_id).status != GroupSopStatus.DELETED and _sends_cover(step, asset_id)
+    if kind == "recall_playbook":
+        playbook = db.session.get(RecallPlaybook, owner_id)
+        return (playbook is not None and playbook.corp_id == corp_id and playbook.status != PlaybookStatus.DELETED
+                and _sends_cover(playbook, asset_id))
     return False
 
 
-def _sends_cover(step: SopStep | GroupSopStep, asset_id: int) -> bool:
+def _sends_cover(step: SopStep | GroupSopStep | RecallPlaybook, asset_id: int) -> bool:
     return any(a.get("msgtype") == "miniprogram" and a.get("media") == asset_id for a in step.attachments or [])
 
 

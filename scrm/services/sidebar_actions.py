@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from scrm.clock import iso_z
 from scrm.extensions import db
-from scrm.models import SopTask, Staff
+from scrm.models import Recall, SopTask, Staff
 from scrm.services import access, library, profile
 from scrm.services.group_sop import sidebar as group_sop_sidebar
 from scrm.services.localtime import zone
+from scrm.services.recall import sidebar as recall_sidebar
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTENT_PAGE_SIZE = 20
@@ -156,3 +157,26 @@ def sop_task_sent(corp_id: str, userid: str, task_id: int, *, ip: str | None = N
 @use_case
 def pending_reminders(corp_id: str, userid: str, external_userid: str) -> dict[str, Any]:
     return {"items": library.pending_reminders(corp_id, userid, external_userid)}
+
+
+# ---- recall playbooks (scrm/services/recall/sidebar.py) ------------------------------------------
+
+def _own_recall(corp_id: str, userid: str, recall_id: int) -> Recall:
+    recall = db.session.get(Recall, recall_id)
+    if recall is None or recall.corp_id != corp_id:
+        raise NotFound
+    if recall.userid != userid:
+        raise NotYours
+    return recall
+
+
+@use_case
+def recall(corp_id: str, userid: str, recall_id: int) -> dict[str, Any]:
+    return recall_sidebar.view(_own_recall(corp_id, userid, recall_id))
+
+
+@use_case
+def recall_sent(corp_id: str, userid: str, recall_id: int, *, ip: str | None = None) -> dict[str, Any]:
+    done = recall_sidebar.record_sent(_own_recall(corp_id, userid, recall_id), ip=ip)
+    return {"id": done.id, "sent_from_sidebar_at": iso_z(done.sent_from_sidebar_at),
+            "status_label": recall_sidebar.status_label(done)}

@@ -240,6 +240,12 @@
     }
     sopBox.replaceChildren();
     waiting.forEach(function (taskId) { loadSopTask(taskId); });
+    // Recall reminders waiting for this customer (the card's ?recall= first), each ready to send.
+    var recalls = (d.recall_reminders || []).map(function (r) { return String(r.id); });
+    if (params.get("recall") && !current.back && !deleted && recalls.indexOf(params.get("recall")) < 0) {
+      recalls.unshift(params.get("recall"));
+    }
+    recalls.forEach(function (recallId) { loadRecall(recallId, outsideChat); });
   }
 
   function avatar(url, name) {
@@ -668,6 +674,45 @@
     });
   }
 
+  // ---- recall reminder (?recall=<recall id>) ------------------------------------------------------
+
+  var outsideChat = false;  // opened from a reminder card (entry "normal"), not a chat's toolbar
+
+  function loadRecall(recallId, outsideChat) {
+    var box = card("客户召回", "sop-task");
+    sopBox.appendChild(box);
+    request("GET", "recalls/" + enc(recallId)).then(function (r) {
+      if (!r.ok) { append(box, el("p", "error", errorText(r))); return; }
+      var recall = r.data.recall || {}, messages = r.data.messages || [];
+      append(box, el("div", null, (recall.playbook_name || "") + " · " + (recall.action_label || "")),
+             el("div", "muted", "客户 " + (recall.customer_name || recall.external_userid || "") + " · " +
+                                (recall.status_label || "")));
+      var list = el("ul", "list");
+      messages.forEach(function (m) { list.appendChild(el("li", "message", preview(m))); });
+      if (r.data.unsendable) append(box, el("p", "error", r.data.unsendable + " 个附件已失效，不会发送"));
+      var status = el("p", "muted", recall.sent_from_sidebar_at ? "已于 " + when(recall.sent_from_sidebar_at) + " 发送" : "");
+      var send = button("发送", "primary small", function () {
+        send.disabled = true;
+        sendAll(messages).then(function () {
+          return request("POST", "recalls/" + enc(recallId) + "/sent").then(function (done) {
+            if (!done.ok) throw {errMsg: errorText(done)};
+            status.textContent = "已于 " + when(done.data.sent_from_sidebar_at) + " 发送";
+            toast("召回消息已发送");
+          });
+        }).catch(function (err) {
+          send.disabled = false;
+          toast("发送失败：" + wwError(err), true);
+        });
+      });
+      send.disabled = !messages.length || !!recall.sent_from_sidebar_at;
+      if (outsideChat) {
+        append(box, list, status, el("p", "muted", "请打开与该客户的单聊，在工具栏中打开侧边栏后一键发送。"));
+        return;
+      }
+      append(box, list, status, send);
+    });
+  }
+
   // ---- the group view -----------------------------------------------------------------------------
 
   function openGroup(chatId) {
@@ -808,10 +853,11 @@
       }
       // Opened from a reminder card (the app's message, entry "normal"): the customer it names
       // (access is checked by the server as for any view), or the SOP step to send from the chat.
-      if (params.get("customer")) return openCustomer(params.get("customer"));
+      if (params.get("customer")) { outsideChat = true; return openCustomer(params.get("customer")); }
       current = null;
       showState("请从聊天窗口打开", "这个页面是客户聊天的工具栏，请在与客户的单聊或客户群的工具栏中打开。");
       if (params.get("sop_step")) loadSopTask(params.get("sop_step"), true);
+      if (params.get("recall")) loadRecall(params.get("recall"), true);
       if (params.get("group_sop")) sopBox.appendChild(append(card("群SOP 待发送"),
                                                              groupSopReminder(params.get("group_sop"), null, null)));
     }).catch(function (err) {

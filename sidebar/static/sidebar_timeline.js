@@ -101,10 +101,25 @@
       var area = el("div", "recall");
       area.appendChild(el("h3", null, "找回客户"));
       if (recall) {
-        append(area, el("div", null, recall.title || "找回任务"),
-               el("div", "muted", [recall.status_label, recall.due_at ? "计划 " + when(recall.due_at) : ""]
-                                  .filter(Boolean).join(" · ")),
+        var state = el("div", "muted", [recall.status_label, recall.due_at ? "计划 " + when(recall.due_at) : ""]
+                                       .filter(Boolean).join(" · "));
+        append(area, el("div", null, recall.title || "找回任务"), state,
                recall.script ? el("p", "pre", recall.script) : null);
+        if (recall.done_at) {
+          area.appendChild(el("p", "muted", "已于 " + when(recall.done_at) + " 联系"));
+        } else {
+          // Reached the customer by phone (or otherwise): recorded once, on the timeline.
+          var done = ui.button("已联系", "primary small", function () {
+            done.disabled = true;
+            request("POST", "recalls/" + enc(recall.id) + "/sent").then(function (r) {
+              if (!r.ok) { done.disabled = false; ui.toast(ui.errorText(r), true); return; }
+              state.textContent = r.data.status_label || "已联系";
+              done.replaceWith(el("p", "muted", "已于 " + when(r.data.sent_from_sidebar_at) + " 联系"));
+              ui.toast("已记录联系");
+            });
+          });
+          area.appendChild(done);
+        }
       }
       var mobiles = (rel.remark_mobiles || []).filter(Boolean);
       if (mobiles.length) {

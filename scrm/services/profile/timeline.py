@@ -21,6 +21,7 @@ KIND_LABELS = {
     "follow_up": "跟进记录", "tags_changed": "修改标签", "stage_changed": "销售阶段变更",
     "fields_changed": "修改客户资料", "remark_changed": "修改备注", "content_sent": "发送话术/素材",
     "handover_started": "发起转接", "handed_over": "转接完成",  # scrm/services/handover
+    "recall_sent": "客户召回", "recall_done": "召回跟进", "recall_won": "召回成功",  # scrm/services/recall
 }
 # The fields an edit's data.changes may hold ({field: [old, new]}), in display order.
 FIELD_LABELS = {

@@ -37,7 +37,7 @@ from scrm.services.profile.common import (
     staff_names_left,
 )
 from scrm.services.profile.follow_ups import follow_up_rows, follow_up_view
-from scrm.services.profile.recall import recall_task
+from scrm.services.profile.recall import recall_reminders, recall_task
 from scrm.services.profile.risk import relation_risk
 from scrm.services.profile.timeline import timeline_page
 from scrm.wecom import PermanentWeComError
@@ -109,6 +109,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
         "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
         "churn_risk": relation_risk(corp_id, userid, external_userid),  # scrm/services/profile/risk.py
         "recall": recall_task(corp_id, userid, external_userid) if deleted else None,
+        "recall_reminders": [] if deleted or mine is None else recall_reminders(corp_id, userid, external_userid),
         "follow_ups": [follow_up_view(f, names, left) for f in latest_follow_ups],
         "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit,
                                   mask_mobiles=not role.can_view_mobile),

@@ -8,11 +8,9 @@ mass send. ``reminder`` sends the staff member a `message/send` text card linkin
 """
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import exists, select, update
 
 from scrm.clock import utcnow
@@ -20,7 +18,6 @@ from scrm.config import settings
 from scrm.content_limits import NICKNAME
 from scrm.extensions import db
 from scrm.models import (
-    Customer,
     EnrollmentStatus,
     FollowRelation,
     RelationStatus,
@@ -29,18 +26,15 @@ from scrm.models import (
     SopStatus,
     SopStep,
     SopTask,
-    Staff,
     TaskStatus,
 )
-from scrm.services import timeline
-from scrm.services.content import render_text, wecom_attachments
-from scrm.services.corps import wecom_client
+from scrm.services import outreach, timeline
+from scrm.services.outreach import FIRST_CHECK, reminder_allowed
 from scrm.services.sop.scheduling import matches, relation_facts, stop_enrollments
-from scrm.wecom import RateLimiter, WeComError, retry
+from scrm.wecom import WeComError, retry
 
 STALE_AFTER = timedelta(hours=24)
 MAX_ATTEMPTS = retry.TASK_MAX_ATTEMPTS  # retryable WeCom errors before a task fails
-FIRST_CHECK = timedelta(minutes=10)  # after add_msg_template: give the staff member time to send
 MASS_SEND_BATCH = 1000  # customers in one add_msg_template (WeCom takes up to 10,000)
 OPEN = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.AWAITING)
 
@@ -132,22 +126,11 @@ def _claim_batch(task: SopTask, step: SopStep, sop: Sop, as_of: datetime, now: d
 
 def task_names(task: SopTask) -> tuple[str | None, str | None]:
     """(the customer's name, the staff member's name) of a task."""
-    nickname = db.session.scalar(select(Customer.name).filter_by(corp_id=task.corp_id,
-                                                                 external_userid=task.external_userid))
-    staff_name = db.session.scalar(select(Staff.name).filter_by(corp_id=task.corp_id, userid=task.userid))
-    return nickname, staff_name
+    return outreach.names(task.corp_id, task.userid, task.external_userid)
 
 
 def _content(task: SopTask, step: SopStep, now: datetime) -> dict:
-    nickname, staff_name = task_names(task)
-    text = render_text(step.text, nickname=nickname, staff_name=staff_name)
-    media = wecom_attachments(task.corp_id, step.attachments or [], now)
-    content: dict = {}
-    if text:
-        content["text"] = {"content": text}
-    if media.attachments:
-        content["attachments"] = media.attachments
-    return content
+    return outreach.render(task.corp_id, task.userid, task.external_userid, step.text, step.attachments or [], now)
 
 
 def _mass_send(tasks: list[SopTask], step: SopStep, now: datetime) -> str:
@@ -159,15 +142,11 @@ def _mass_send(tasks: list[SopTask], step: SopStep, now: datetime) -> str:
         for each in tasks:
             finish(each, TaskStatus.FAILED, now, error="nothing to send (attachments expired)")
         return task.status
-    reply = wecom_client(task.corp_id).add_msg_template({
-        "chat_type": "single", "external_userid": [t.external_userid for t in tasks], "sender": task.userid,
-        "allow_select": False, **content})
-    failed = set(reply.get("fail_list") or [])
+    msgid, failed = outreach.create_mass_send(task.corp_id, task.userid, [t.external_userid for t in tasks], content)
     for each in tasks:
-        each.content, each.msgid = content, reply.get("msgid")
+        each.content, each.msgid = content, msgid
         if each.external_userid in failed or not each.msgid:
-            finish(each, TaskStatus.FAILED, now, result="fail_list",
-                    error="WeCom did not accept the customer (not a friend, or over the mass-send quota)")
+            finish(each, TaskStatus.FAILED, now, result="fail_list", error=outreach.NOT_ACCEPTED)
             continue
         each.status, each.sent_at, each.next_check_at, each.error = (
             TaskStatus.AWAITING, now, now + FIRST_CHECK, None)
@@ -181,25 +160,14 @@ def _remind(task: SopTask, step: SopStep, now: datetime) -> str:
     nickname, _ = task_names(task)
     sop = db.session.get(Sop, task.sop_id)
     url = f"{settings().public_url}/sidebar/?sop_step={task.id}"
-    preview = (content.get("text") or {}).get("content") or f"{len(content.get('attachments') or [])} 个附件"
-    # textcard descriptions take a little HTML: everything customer- or operator-written is escaped.
     step_name = step.name or f"第{step.position + 1}步"
-    description = (f'<div class="gray">{html.escape(sop.name)} · {html.escape(step_name)}</div>'
-                   f"<div>客户：{html.escape(nickname or task.external_userid)}</div>"
-                   f'<div class="normal">{html.escape(preview[:120])}</div>')
-    wecom_client(task.corp_id).send_app_message(task.userid, "textcard", {
-        "title": "客户SOP提醒：请给客户发送消息", "description": description, "url": url, "btntxt": "去发送"},
-        enable_duplicate_check=1)
+    description = outreach.card_description(f"{sop.name} · {step_name}", nickname or task.external_userid,
+                                            outreach.preview(content))
+    outreach.send_card(task.corp_id, task.userid, title="客户SOP提醒：请给客户发送消息", description=description,
+                       url=url, button="去发送")
     task.content = content
     record(task, step, "sop_step_sent", now, content)
     return finish(task, TaskStatus.SENT, now, sent=True)
-
-
-def reminder_allowed(corp_id: str, userid: str) -> bool:
-    """message/send's per-staff budget (scrm/wecom/ratelimit.py MEMBER_LIMITS; WeCom drops the
-    rest); shared by SOP reminders and follow-up reminders. Counts this one."""
-    limiter = RateLimiter(current_app.extensions["redis"], corp_id)
-    return limiter.member_allows("message/send", userid, at=utcnow().timestamp())
 
 
 def record(task: SopTask, step: SopStep, kind: str, now: datetime, content: dict | None = None,

@@ -6,7 +6,7 @@ yet is checked again with a growing interval, and given up after GIVE_UP_AFTER.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,14 +14,12 @@ from sqlalchemy import select
 from scrm.clock import from_timestamp, utcnow
 from scrm.extensions import db
 from scrm.models import Sop, SopEnrollment, SopStep, SopTask, TaskStatus
-from scrm.services.corps import wecom_client
-from scrm.services.sop.delivery import FIRST_CHECK, finish, record
+from scrm.services import outreach
+from scrm.services.outreach import GIVE_UP_AFTER, SEND_RESULTS
+from scrm.services.sop.delivery import finish, record
 from scrm.wecom import WeComError, retry
 
 DISPATCHING_RETRY = retry.DISPATCHING_RECHECK  # 41063
-MAX_CHECK_INTERVAL = timedelta(hours=6)
-GIVE_UP_AFTER = timedelta(days=3)  # a mass-send task the staff member never sent
-SEND_RESULTS = {1: "sent", 2: "not_friend", 3: "quota_exceeded"}  # get_groupmsg_send_result status
 
 
 def check_task(task_id: int, as_of: datetime | None = None) -> str:
@@ -30,17 +28,8 @@ def check_task(task_id: int, as_of: datetime | None = None) -> str:
     task = db.session.get(SopTask, task_id)
     if task is None or task.status != TaskStatus.AWAITING or not task.msgid:
         return "skipped"
-    client = wecom_client(task.corp_id)
     try:
-        staff_status = None
-        for item in client.get_groupmsg_task(task.msgid).get("task_list") or []:
-            if item.get("userid") == task.userid:
-                staff_status = item.get("status")
-        send = None
-        if staff_status == 2:  # the staff member sent it
-            for item in client.get_groupmsg_send_result(task.msgid, task.userid).get("send_list") or []:
-                if item.get("external_userid") == task.external_userid:
-                    send = item
+        staff_status, send = outreach.send_state(task.corp_id, task.msgid, task.userid, task.external_userid)
     except WeComError as exc:
         if exc.retryable:  # 41063: still being dispatched; -1, 45009...
             task.next_check_at, task.error = now + DISPATCHING_RETRY, str(exc)
@@ -58,8 +47,7 @@ def check_task(task_id: int, as_of: datetime | None = None) -> str:
         return finish(task, TaskStatus.FAILED, now, error=result, result=result)
     if now - (task.sent_at or task.started_at or now) > GIVE_UP_AFTER:
         return finish(task, TaskStatus.FAILED, now, result="not_sent", error="the staff member never sent it")
-    waited = now - (task.sent_at or now)
-    task.next_check_at = now + min(max(FIRST_CHECK, waited), MAX_CHECK_INTERVAL)  # back off
+    task.next_check_at = outreach.next_check(now, task.sent_at)  # back off
     task.result = "not_sent_yet" if staff_status != 2 else "pending"
     db.session.commit()
     return "awaiting"
