@@ -156,6 +156,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("follow-up-reminders", "jobs.periodic.follow_up_reminders", every_seconds=60),  # sidebar 跟进记录
     Sweep("group-stats", "jobs.periodic.group_stats_nightly", every_seconds=60),  # once a local day
     Sweep("churn-scoring", "jobs.periodic.churn_scoring", every_seconds=60),  # once a local day
+    # deletion alerts within a minute, the daily dormant digest (docs/churn-alerts.md)
+    Sweep("churn-alerts", "jobs.periodic.churn_alerts", every_seconds=15),
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

@@ -9,6 +9,7 @@ from scrm.models.churn import (
     RiskLevel,
     StaffBehaviorDay,
 )
+from scrm.models.churn_alert import AlertKind, AlertStatus, ChurnAlert, ChurnDigestRun
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -84,4 +85,6 @@ __all__ = [
     # churn scoring (issue #13)
     "ChurnRun", "ChurnSetting", "ChurnThreshold", "RelationActivityDay", "RelationRisk", "RiskLevel",
     "StaffBehaviorDay",
+    # churn alerts (issue #13, part 3)
+    "AlertKind", "AlertStatus", "ChurnAlert", "ChurnDigestRun",
 ]
