@@ -13,17 +13,7 @@ from scrm.models import ChurnAlert, Staff
 from scrm.services import churn_alerts
 from scrm.services.churn_alerts import sending
 from scrm.wecom import RateLimiter
-from tests.churn.alerts_support import (  # noqa: F401  (fixtures)
-    T0,
-    alerts,
-    customer,
-    deletion_xml,
-    deliver,
-    frozen,
-    org,
-    sent,
-    to,
-)
+from tests.churn.alerts_support import T0, alerts, customer, deletion_xml, org, to
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import wecom_fixture
 
