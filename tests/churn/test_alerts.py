@@ -9,7 +9,7 @@ import pytest
 from flask import current_app
 
 from scrm.extensions import db
-from scrm.models import ChurnAlert, Staff
+from scrm.models import ChurnAlert, FollowRelation, Staff
 from scrm.services import churn_alerts
 from scrm.services.churn_alerts import sending
 from scrm.wecom import RateLimiter
@@ -199,3 +199,15 @@ def test_a_member_who_left_is_not_told_but_their_manager_is(team, deliver):
     deliver(deletion_xml("wmA"))
     assert [r.recipient_userid for r in alerts()] == ["wangwu"]
 
+
+
+def test_a_deletion_the_sync_saw_first_is_still_told(team, deliver, sent):
+    # The nightly sync found the pair gone a second after the customer deleted the member, before
+    # the callback arrived: the event still says who ended it (and the member hears).
+    db.session.query(FollowRelation).filter_by(external_userid="wmA").update(
+        {"status": "deleted_unknown", "status_changed_at": T0 + timedelta(seconds=1)})
+    db.session.commit()
+    deliver(deletion_xml("wmA"))
+    relation = db.session.query(FollowRelation).filter_by(external_userid="wmA").one()
+    assert (relation.status, relation.status_changed_at) == ("deleted_by_customer", T0)
+    assert {r.recipient_userid for r in alerts()} == {"zhangsan", "wangwu"}

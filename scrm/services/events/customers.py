@@ -279,7 +279,10 @@ def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> Follow
     if not created:
         if relation.status == status:
             return None  # already applied (WeCom re-sent it with another CreateTime)
-        if relation.status_changed_at and relation.status_changed_at > ctx.occurred_at:
+        # A sync that found the pair gone (deleted_unknown, stamped when it looked) only guessed;
+        # the deletion event says who ended it and when, however late it arrives.
+        if relation.status_changed_at and relation.status_changed_at > ctx.occurred_at \
+                and relation.status != RelationStatus.DELETED_UNKNOWN:
             log.info("stale %s for %s/%s ignored", ctx.change_type, userid, external_userid)
             return None
     previous = None if created else relation.status
