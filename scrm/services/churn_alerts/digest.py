@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, and_, cast, exists, literal, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -55,8 +55,12 @@ def insert_dormant(corp_id: str, day: date, now: datetime) -> int:
             ~left)
     columns = ["corp_id", "kind", "recipient_userid", "about_userid", "external_userid", "relation_id", "day",
                "dedupe_key", "status", "attempts", "created_at"]
-    stmt = dialect_insert()(ChurnAlert).from_select(columns, query).on_conflict_do_nothing()
-    return db.session.execute(stmt).rowcount or 0
+    db.session.execute(dialect_insert()(ChurnAlert).from_select(columns, query).on_conflict_do_nothing())
+    # Counted, not rowcount: psycopg reports -1 for this INSERT (the rows this statement added
+    # are the ones stamped `now`; a takeover's conflicting rows keep their first stamp).
+    return db.session.scalar(select(func.count()).where(
+        ChurnAlert.corp_id == corp_id, ChurnAlert.created_at == now, ChurnAlert.kind == AlertKind.DORMANT,
+        ChurnAlert.day == day)) or 0
 
 
 def create_digests(now: datetime) -> int:
