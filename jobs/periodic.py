@@ -9,6 +9,7 @@ from datetime import datetime
 
 from scrm.queueing import sweep_named
 from scrm.services import churn, group_sop, group_stats, handover, inbox, media, profile, recall, sop, sync
+from scrm.services import churn_alerts as churn_alerts_service
 
 
 def sweep_inbox(now: datetime | None = None) -> int:
@@ -63,6 +64,12 @@ def churn_scoring(now: datetime | None = None) -> int:
 def recalls(now: datetime | None = None) -> int:
     """Recall playbooks: recalls from the nightly level changes, outcomes, due deliveries."""
     return recall.sweep(now)
+
+
+def churn_alerts(now: datetime | None = None) -> int:
+    """Churn alerts to members and managers: today's dormant digest once due, then one message per
+    recipient holding their pending alerts."""
+    return churn_alerts_service.sweep(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

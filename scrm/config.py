@@ -68,6 +68,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not value > 0:
+        raise ValueError("must be positive")
+    return value
+
+
 def _days(text: str) -> timedelta:
     return timedelta(days=_integer(1)(text))
 
@@ -202,6 +212,16 @@ class Settings:
     recall_cooldown_days: int = _setting("SCRM_RECALL_COOLDOWN_DAYS", 30, _integer(1))
     recall_window_days: int = _setting("SCRM_RECALL_WINDOW_DAYS", 7, _integer(1))
     recall_send_at: str | None = _setting("SCRM_RECALL_SEND_AT", "10:00", _time_of_day_or_off("SCRM_RECALL_SEND_AT"))
+    # Churn alerts (scrm/services/churn/alerts, docs/churn-alerts.md): how long a recipient's
+    # first pending alert waits for more to send them together; the daily dormant digest's local
+    # time; how many customer names one message lists; a member's day is unusual (their manager
+    # is told) when its deletions reach ANOMALY_MIN and ANOMALY_MULTIPLE × their 30-day average.
+    churn_alert_batch_seconds: int = _setting("SCRM_CHURN_ALERT_BATCH_SECONDS", 20, _integer(0))
+    churn_digest_at: str | None = _setting(  # None: off
+        "SCRM_CHURN_DIGEST_AT", "09:00", _time_of_day_or_off("SCRM_CHURN_DIGEST_AT"))
+    churn_alert_names: int = _setting("SCRM_CHURN_ALERT_NAMES", 10, _integer(1))
+    churn_anomaly_min: int = _setting("SCRM_CHURN_ANOMALY_MIN", 5, _integer(1))
+    churn_anomaly_multiple: float = _setting("SCRM_CHURN_ANOMALY_MULTIPLE", 3.0, _positive_number)
     # Group SOPs (scrm/services/group_sop): how far ahead executions are created (the calendar
     # shows them), and WeCom's per-group monthly receive cap for mass sends (0: the number of
     # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).

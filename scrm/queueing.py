@@ -158,6 +158,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("churn-scoring", "jobs.periodic.churn_scoring", every_seconds=60),  # once a local day
     # after churn-scoring: recalls from its level changes, outcomes, due deliveries and result checks
     Sweep("recall", "jobs.periodic.recalls", every_seconds=60),
+    # deletion alerts within a minute, the daily dormant digest (docs/churn-alerts.md)
+    Sweep("churn-alerts", "jobs.periodic.churn_alerts", every_seconds=15),
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

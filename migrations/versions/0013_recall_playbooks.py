@@ -1,7 +1,7 @@
 """Recall playbooks (issue #13 part 4): playbooks, recalls, recall scans; relation_risk index on level changes
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 11:22:33.071402
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

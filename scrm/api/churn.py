@@ -4,22 +4,27 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from flask_smorest.pagination import PaginationParameters
 from werkzeug.exceptions import NotFound
 
 from scrm.api.auth import current_corp_id
-from scrm.api.common import make_blueprint
+from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.schemas.churn import (
     ChannelChurnReportSchema,
+    ChurnAlertArgsSchema,
+    ChurnAlertSchema,
     ChurnRangeArgsSchema,
     MonthChurnReportSchema,
     RelationRiskSchema,
     StaffChurnReportSchema,
 )
+from scrm.services import churn_alerts
 from scrm.services.churn import queries
 
 blp = make_blueprint("churn", __name__, "/api/v1/churn",
                      "Churn: each relation's RFE score and risk level (active, cooling, dormant, lost), "
-                     "scored nightly, and churn by staff member, channel and month.")
+                     "scored nightly, churn by staff member, channel and month, and the alerts sent to "
+                     "staff members and their managers.")
 DEFAULT_DAYS = 30
 
 
@@ -92,3 +97,23 @@ def by_month_view(args: dict[str, Any]) -> dict[str, Any]:
     """
     first, last = _range(args, months=True)
     return _report(queries.by_month(current_corp_id(), first, last), first, last)
+
+
+@blp.route("/alerts")
+@blp.arguments(ChurnAlertArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, ChurnAlertSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+@paginate(blp)
+def alerts_view(pagination_parameters: PaginationParameters, **args: Any) -> list[Any]:
+    """List churn alerts, newest first
+
+    One row per fact told to a member or their manager by an app message (message/send):
+    a customer deleted the member (to the member and their manager), a relation became dormant
+    (the member's daily digest), a member lost or deleted unusually many customers in a day (to
+    their manager). Alerts sent together in one message share `msgid`. Customer names are not
+    listed (the messages carry them); `external_userid` identifies the customer.
+    """
+    query = churn_alerts.list_query(current_corp_id(), kind=args.get("kind"), status=args.get("status"),
+                                    recipient=args.get("recipient"), about=args.get("about"),
+                                    first=args.get("from_"), last=args.get("to"))
+    return page_of(query, pagination_parameters)

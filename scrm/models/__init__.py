@@ -9,6 +9,7 @@ from scrm.models.churn import (
     RiskLevel,
     StaffBehaviorDay,
 )
+from scrm.models.churn_alert import AlertKind, AlertStatus, ChurnAlert, ChurnDigestRun
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -97,4 +98,6 @@ __all__ = [
     # recall playbooks (issue #13, part 4)
     "PlaybookStatus", "Recall", "RecallAction", "RecallOutcome", "RecallPlaybook", "RecallScan", "RecallStatus",
     "RecallTrigger",
+    # churn alerts (issue #13, part 3)
+    "AlertKind", "AlertStatus", "ChurnAlert", "ChurnDigestRun",
 ]

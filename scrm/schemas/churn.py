@@ -1,8 +1,11 @@
 """Open API v1: churn scores (GET /api/v1/churn/*)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from datetime import date
 
+from marshmallow import Schema, fields, validate
+
+from scrm.models.churn_alert import AlertKind, AlertStatus
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.group_stats import MAX_RANGE_DAYS, DayRangeArgs
 
@@ -75,3 +78,46 @@ def _report(name: str, rows: type[Schema]) -> type[Schema]:
 StaffChurnReportSchema = _report("StaffChurnReport", StaffChurnSchema)
 ChannelChurnReportSchema = _report("ChannelChurnReport", ChannelChurnSchema)
 MonthChurnReportSchema = _report("MonthChurnReport", MonthChurnSchema)
+
+
+# ---- GET /api/v1/churn/alerts ----------------------------------------------------------------
+
+ALERT_KIND_NOTE = ("customer_deleted: a customer deleted `about_userid` (sent to them and to their manager) | "
+                   "dormant: the relation became dormant (the daily digest) | "
+                   "anomaly: `about_userid` lost or deleted unusually many customers today (to their manager)")
+ALERT_STATUS_NOTE = ("pending: waiting for the sweep (or a retry at `next_attempt_at`) | sending | sent | "
+                     "failed: a permanent WeCom error or too many retryable ones (`error`)")
+_DAYS = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31))
+
+
+class ChurnAlertArgsSchema(DayRangeArgs):
+    """Filters of the alert list; `from` / `to` are corp-local days the alerts were created."""
+
+    from_ = fields.Date(data_key="from", validate=_DAYS, metadata=described(
+        "First corp-local day of creation (inclusive), YYYY-MM-DD."))
+    to = fields.Date(validate=_DAYS, metadata=described("Last corp-local day of creation (inclusive)."))
+    kind = fields.String(validate=validate.OneOf([k.value for k in AlertKind]), metadata=described(ALERT_KIND_NOTE))
+    status = fields.String(validate=validate.OneOf([s.value for s in AlertStatus]))
+    recipient = fields.String(validate=validate.Length(min=1, max=64), metadata=described("Recipient userid."))
+    about = fields.String(validate=validate.Length(min=1, max=64), metadata=described(
+        "The member the alert is about (userid)."))
+
+
+class ChurnAlertSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata=described(ALERT_KIND_NOTE))
+    recipient_userid = fields.String()
+    about_userid = fields.String()
+    external_userid = fields.String(allow_none=True)
+    day = fields.Date(allow_none=True, metadata=described("Corp-local day of a digest or an anomaly."))
+    data = fields.Dict(allow_none=True, metadata=described(
+        "anomaly: direction (deleted_by_customer | deleted_by_staff), count, average (per day, the 30 days "
+        "before), threshold."))
+    status = fields.String(metadata=described(ALERT_STATUS_NOTE))
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    sent_at = UtcDateTime(allow_none=True)
+    msgid = fields.String(allow_none=True, metadata=described(
+        "message/send's msgid; alerts sent together in one message share it."))
+    error = fields.String(allow_none=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache, TTLCache
 from flask import current_app
+from sqlalchemy import select
 
 from scrm.config import settings
 from scrm.extensions import db
@@ -123,3 +124,9 @@ def wecom_client_factory(corp_id: str, *, max_rate_wait: float = 10.0):
     return partial(WeComClient, creds.corp_id, creds.secret, redis=redis,
                    api_base_url=cfg.wecom_api_base_url, timeout=cfg.wecom_timeout,
                    agent_id=creds.agent_id, rate_limiter=limiter)
+
+
+def corps_to_sync() -> list[str]:
+    """The env corp and every corp registered with credentials (the nightly runs and sweeps)."""
+    registered = db.session.scalars(select(Corp.corp_id).where(Corp.secret.is_not(None)).order_by(Corp.corp_id))
+    return list(dict.fromkeys([settings().wecom_corp_id, *registered]))

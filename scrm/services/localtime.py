@@ -23,3 +23,8 @@ def at_local(day: date, hhmm: str) -> datetime:
         raise ValueError(f"not a time of day HH:MM: {hhmm!r}")
     local = datetime.combine(day, time(*parsed), tzinfo=zone())
     return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def midnight(day: date) -> datetime:
+    """Naive UTC of 00:00 local time on ``day``."""
+    return at_local(day, "00:00")

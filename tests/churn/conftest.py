@@ -91,3 +91,6 @@ def tick(churn_app, runner):
         db.session.expire_all()
         return json.loads(result.output)
     return run
+
+
+from tests.churn.alerts_support import deliver, frozen, sent  # noqa: E402, F401 - the churn alert tests' fixtures

@@ -112,3 +112,40 @@ def test_a_staff_member_signs_in_to_the_sidebar_and_reads_a_new_customer(stack):
     signature = browser.get(f"{service}/sidebar/api/jssdk/signature",
                             params={"type": "corp", "url": f"{service}/sidebar/"}, timeout=10).json()
     assert len(signature["signature"]) == 40 and signature["corpId"]
+
+
+def test_a_customer_deleting_a_member_alerts_the_member_and_their_manager_within_a_minute(stack):
+    """Churn alerts (docs/churn-alerts.md) through the simulator's app-message feed: a text card to
+    the member opening the customer in the sidebar, a text to their department's leader (the
+    simulator's rule: a department's first active member leads it); a burst is one message each."""
+    sb = Sandbox(stack)
+    rows = sb.world("staff")["staff"]
+
+    def leader(dept: int) -> str:
+        return next(s["userid"] for s in rows if s["active"] and dept in s["department"])
+
+    member = next(s for s in rows if s["has_contact"] and s["active"] and s["customers"] >= 4
+                  and leader(s["department"][0]) != s["userid"])
+    staff, manager = member["userid"], leader(member["department"][0])
+    customers = wait_for(lambda: [c["external_userid"] for c in sb.api("customers", userid=staff, page_size=50)
+                                  or [] if any(r["userid"] == staff and r["status"] == "active"
+                                               for r in c.get("relations", []))][:4] or None,
+                         "the member's synced customers", 120)
+    assert len(customers) == 4
+
+    def messages_to(userid: str, *needles: str) -> list[dict]:
+        return [m for m in sb.feed("app_message") if m["touser"] == [userid]
+                and all(n in str(m.get("content")) for n in needles)]
+
+    sb.act("customer_deletes_staff", userid=staff, external_userid=customers[0])
+    [card] = wait_for(lambda: messages_to(staff, customers[0]), "the member's alert", 60)
+    assert card["msgtype"] == "textcard" and card["content"]["title"] == "客户删除了你"
+    assert card["content"]["url"].endswith(f"/sidebar/?customer={customers[0]}")
+    wait_for(lambda: messages_to(manager, f"{member['name']} 的 1 位客户删除了他/她"), "the manager's alert", 60)
+
+    for external_userid in customers[1:]:
+        sb.act("customer_deletes_staff", userid=staff, external_userid=external_userid)
+    wait_for(lambda: messages_to(staff, "3 位客户删除了你"), "the member's digest of the burst", 60)
+    wait_for(lambda: messages_to(manager, f"{member['name']} 的 3 位客户删除了他/她"), "the manager's digest", 60)
+    alerts = sb.api("churn/alerts", about=staff, page_size=50)
+    assert len(alerts) == 8 and {a["status"] for a in alerts} == {"sent"}

@@ -226,6 +226,18 @@
                group_welcome_template: "入群欢迎语素材", tokens_expired: "令牌过期",
                chat_message: "侧边栏发送到聊天"};
 
+  // An app message as its recipient reads it: a text card's title, description (its little HTML
+  // parsed in an inert document, shown as text) and link; a text's content.
+  function appMessageText(e) {
+    var c = e.content;
+    if (!c || typeof c !== "object") return c;
+    if (e.msgtype === "textcard") {
+      var description = new DOMParser().parseFromString(c.description || "", "text/html").body.textContent;
+      return [c.title, description, (c.btntxt || "详情") + "：" + c.url].filter(Boolean).join("\n");
+    }
+    return c.content || JSON.stringify(c);
+  }
+
   function shown() {
     var on = {};
     document.querySelectorAll("#filters input[type=checkbox]").forEach(function (i) { on[i.value] = i.checked; });
@@ -285,8 +297,7 @@
     } else if (e.kind === "app_message") {
       body("→ " + (e.touser || []).map(SB.name).join("、") + " · " + e.msgtype +
            (e.dropped_as_duplicate ? " · 重复，已丢弃" : ""));
-      node.appendChild(el("div", {class: "bubble"},
-        typeof e.content === "object" ? (e.content.content || JSON.stringify(e.content)) : e.content));
+      node.appendChild(el("div", {class: "bubble"}, appMessageText(e)));
     } else if (e.kind === "chat_message") {
       body(SB.name(e.staff || "") + " → " + SB.name(e.external_userid || e.chat_id || ""));
       node.appendChild(el("div", {class: "bubble"}, e.text || ""));

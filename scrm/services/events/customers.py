@@ -23,7 +23,7 @@ from scrm.clock import from_timestamp, utcnow
 from scrm.db import add_new_row, ensure_row
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
-from scrm.services import channels, handover, onboarding, welcome
+from scrm.services import channels, churn_alerts, handover, onboarding, welcome
 from scrm.services.events.common import record
 from scrm.services.events.registry import EventContext, RetryLater, handles
 from scrm.wecom import WeComError, retry
@@ -268,8 +268,9 @@ def relation_edited(ctx: EventContext) -> None:
 
 # --- facts carried by the payload ----------------------------------------------------------
 
-def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
-    """The pair in the payload (UserID, ExternalUserID) ended with `status` (a timeline `kind`)."""
+def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> FollowRelation | None:
+    """The pair in the payload (UserID, ExternalUserID) ended with `status` (a timeline `kind`).
+    Returns the relation, or None when the event changed nothing (already applied, or stale)."""
     userid, external_userid = ctx.get("UserID"), ctx.get("ExternalUserID")
     ensure_row(Customer, lock=True, corp_id=ctx.corp_id, external_userid=external_userid)
     # Created with the ended status when we never saw the add, so the fact is kept.
@@ -277,14 +278,18 @@ def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> None:
                                    external_userid=external_userid)
     if not created:
         if relation.status == status:
-            return  # already applied (WeCom re-sent it with another CreateTime)
-        if relation.status_changed_at and relation.status_changed_at > ctx.occurred_at:
+            return None  # already applied (WeCom re-sent it with another CreateTime)
+        # A sync that found the pair gone (deleted_unknown, stamped when it looked) only guessed;
+        # the deletion event says who ended it and when, however late it arrives.
+        if relation.status_changed_at and relation.status_changed_at > ctx.occurred_at \
+                and relation.status != RelationStatus.DELETED_UNKNOWN:
             log.info("stale %s for %s/%s ignored", ctx.change_type, userid, external_userid)
-            return
+            return None
     previous = None if created else relation.status
     relation.status, relation.status_changed_at = status, ctx.occurred_at
     record(ctx, external_userid, kind, userid=userid, previous_status=previous,
            **({"source": ctx.get("Source")} if ctx.get("Source") else {}))
+    return relation
 
 
 @handles(EVENT, "del_external_contact")
@@ -292,13 +297,18 @@ def deleted_by_staff(ctx: EventContext) -> None:
     if ctx.get("Source") == "DELETE_BY_TRANSFER":  # removed automatically by 在职继承
         end_relation(ctx, RelationStatus.TRANSFERRED, "transferred")
         handover.transfer_completed(ctx.corp_id, ctx.get("UserID"), ctx.get("ExternalUserID"), ctx.occurred_at)
-    else:
-        end_relation(ctx, RelationStatus.DELETED_BY_STAFF, "deleted_by_staff")
+    elif end_relation(ctx, RelationStatus.DELETED_BY_STAFF, "deleted_by_staff") is not None:
+        db.session.flush()  # the unusual-day check counts this deletion
+        churn_alerts.member_deleted_customer(ctx.corp_id, ctx.get("UserID"), ctx.occurred_at, utcnow())
 
 
 @handles(EVENT, "del_follow_user")
 def deleted_by_customer(ctx: EventContext) -> None:
-    end_relation(ctx, RelationStatus.DELETED_BY_CUSTOMER, "deleted_by_customer")
+    relation = end_relation(ctx, RelationStatus.DELETED_BY_CUSTOMER, "deleted_by_customer")
+    if relation is not None:
+        # The member and their manager are told by the churn-alerts sweep (within a minute).
+        db.session.flush()
+        churn_alerts.customer_deleted(ctx.corp_id, relation, ctx.occurred_at, utcnow())
 
 
 @handles(EVENT, "transfer_fail")

@@ -16,17 +16,14 @@ from sqlalchemy import select
 from scrm.clock import utcnow
 from scrm.config import settings
 from scrm.extensions import db
-from scrm.models import Corp, SyncRun
+from scrm.models import SyncRun
 from scrm.services import localtime
+from scrm.services.corps import corps_to_sync
 from scrm.services.sync import runs
 
 log = logging.getLogger(__name__)
 
 
-def corps_to_sync() -> list[str]:
-    """The env corp and every corp registered with credentials."""
-    registered = db.session.scalars(select(Corp.corp_id).where(Corp.secret.is_not(None)).order_by(Corp.corp_id))
-    return list(dict.fromkeys([settings().wecom_corp_id, *registered]))
 
 
 def start_nightly(now: datetime | None = None) -> int:
