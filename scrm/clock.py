@@ -39,6 +39,12 @@ def iso_z(value: datetime | None) -> str | None:
     return value.replace(microsecond=0).isoformat() + "Z" if value else None
 
 
+def epoch(value: datetime) -> float:
+    """Naive UTC (as utcnow gives) → seconds since the epoch, whatever the machine's time zone
+    (a naive datetime's own .timestamp() would read it as local time)."""
+    return value.replace(tzinfo=UTC).timestamp()
+
+
 def from_timestamp(value: int | str | None) -> datetime | None:
     if value in (None, "", 0, "0"):
         return None

@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from scrm.clock import utcnow
+from scrm.clock import epoch, utcnow
 from scrm.extensions import db
 from scrm.models import Customer, Staff
 from scrm.services.content import render_text, wecom_attachments
@@ -73,7 +73,7 @@ def reminder_allowed(corp_id: str, userid: str) -> bool:
     """message/send's per-staff budget (scrm/wecom/ratelimit.py MEMBER_LIMITS; WeCom drops the
     rest); shared by SOP reminders, recall reminders and follow-up reminders. Counts this one."""
     limiter = RateLimiter(current_app.extensions["redis"], corp_id)
-    return limiter.member_allows("message/send", userid, at=utcnow().timestamp())
+    return limiter.member_allows("message/send", userid, at=epoch(utcnow()))
 
 
 def card_description(context: str, customer: str, body: str) -> str:

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from scrm.config import settings
 from scrm.extensions import db
 from scrm.models import AlertStatus, ChurnAlert
+from scrm.services import outreach
 from scrm.services.churn_alerts.texts import compose
 from scrm.services.corps import wecom_client
-from scrm.wecom import RateLimiter, WeComError, retry
+from scrm.wecom import WeComError, retry
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,6 @@ def due_recipients(now: datetime) -> list[tuple[str, str]]:
     return [(corp_id, recipient) for corp_id, recipient in rows]
 
 
-def member_allows(corp_id: str, userid: str, now: datetime) -> bool:
-    """Room in message/send's per-member budget this minute and hour (counts this message)."""
-    limiter = RateLimiter(current_app.extensions["redis"], corp_id)
-    return limiter.member_allows(API, userid, at=now.replace(tzinfo=UTC).timestamp())
-
-
 def _set(token: str, **values) -> None:
     db.session.execute(update(ChurnAlert).where(ChurnAlert.claim_token == token).values(**values),
                        execution_options={"synchronize_session": False})
@@ -87,7 +81,7 @@ def send_to(corp_id: str, recipient: str, now: datetime) -> str:
     db.session.commit()
     if not claimed:
         return "nothing"  # another sweep took them
-    if not member_allows(corp_id, recipient, now):
+    if not outreach.reminder_allowed(corp_id, recipient):
         _set(token, status=AlertStatus.PENDING, claim_token=None, claimed_at=None)
         return "waiting"
     rows = list(db.session.scalars(select(ChurnAlert).where(ChurnAlert.claim_token == token)
