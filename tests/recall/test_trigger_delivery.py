@@ -4,7 +4,7 @@ paused playbook, a relation that changed, a stale recall, message/send's per-mem
 same-content mass sends batched into one WeCom task, WeCom refusing a customer."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import responses
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from scrm import clock
 from scrm.extensions import db
-from scrm.models import FollowRelation, Recall
+from scrm.models import ChurnRun, FollowRelation, Recall
 from scrm.services import recall as service
 from scrm.services.recall import create_recalls, trigger
 from scrm.wecom import ratelimit
@@ -55,6 +55,20 @@ def test_segment_priority_and_levels(api):
     assert create() == 0  # repeated: nothing twice
     due = db.session.scalar(select(Recall.due_at))
     assert due == datetime(2026, 3, 2, 2, 0)  # the next 10:00 in Shanghai
+
+
+def test_a_relation_added_after_the_first_night_is_recalled_on_its_first_assessment(api):
+    """Added after the corp's first nightly run and silent until its first scoring (e.g. a
+    scheduler down for a month): its first level is an entry; an older relation's is not."""
+    general = api("POST", "/recall-playbooks", json=REMIND).json["id"]
+    db.session.add(ChurnRun(corp_id=TEST_CORP_ID, run_day=date(2025, 12, 1), status="done", relations=10,
+                            started_at=NOW - timedelta(days=90)))
+    new = entered("zhangsan", "wmNew", "dormant", NOW, previous=None)
+    new.added_at = NOW - timedelta(days=31)
+    entered("zhangsan", "wmOld", "dormant", NOW, previous=None)  # added a year ago: before the first run
+    db.session.commit()
+    assert create() == 1
+    assert recalls() == [("wmNew", general)]
 
 
 def test_cool_down_across_playbooks_and_per_playbook(api):

@@ -6,8 +6,10 @@ for every relation that
 
 * entered the playbook's trigger level in the last ENTRY_WINDOW (relation_risk.level_changed_at:
   cooling, dormant, lost by silence, or lost because the customer deleted the member) from
-  another level (a relation's first assessment is not an entry: a corp's first nightly run does
-  not recall every customer already silent),
+  another level, or as its first level when the relation was added after the corp's first
+  nightly run (a relation that went silent, or was deleted, before any night scored it); a
+  first assessment of a relation older than that is not an entry: turning churn scoring on does
+  not recall every customer already silent,
 * is still in the state the action needs (an active relation for mass_send / reminder, one the
   customer deleted for contact),
 * matches the playbook's segment (a corp tag on the relation, the customer's funnel stage),
@@ -64,10 +66,13 @@ def _candidates(playbook: RecallPlaybook, now: datetime, due_at: datetime):
     wanted = RelationStatus.DELETED_BY_CUSTOMER if playbook.action == RecallAction.CONTACT else RelationStatus.ACTIVE
     cooldown = timedelta(days=playbook.cooldown_days or settings().recall_cooldown_days)
     x = Recall
+    first_run = (select(func.min(ChurnRun.started_at)).where(ChurnRun.corp_id == playbook.corp_id)
+                 .scalar_subquery())
     conditions = [
-        # previous_level: an entry, not a relation's first assessment (a corp's first nightly run
-        # does not recall everyone already silent; the timeline shows the same changes)
-        r.corp_id == playbook.corp_id, r.level == level, r.previous_level.is_not(None),
+        # an entry from another level, or the first level of a relation added since the corp's
+        # first nightly run (that run does not recall everyone already silent)
+        r.corp_id == playbook.corp_id, r.level == level,
+        or_(r.previous_level.is_not(None), func.coalesce(fr.added_at, fr.created_at) > first_run),
         r.level_changed_at >= now - ENTRY_WINDOW,
         r.level_changed_at <= now, fr.status == wanted,
         ~exists().where(x.corp_id == r.corp_id, x.userid == r.userid, x.external_userid == r.external_userid,
