@@ -17,6 +17,7 @@ from scrm.models.community import (
     GroupLabelLink,
     GroupWelcomeTemplate,
 )
+from scrm.models.console import ConsoleAdmin, ConsoleSession
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
@@ -84,4 +85,6 @@ __all__ = [
     # churn scoring (issue #13)
     "ChurnRun", "ChurnSetting", "ChurnThreshold", "RelationActivityDay", "RelationRisk", "RiskLevel",
     "StaffBehaviorDay",
+    # the console's sign-in (issue #14)
+    "ConsoleAdmin", "ConsoleSession",
 ]
