@@ -51,7 +51,7 @@ def pre_value() -> str:
 
 
 def csrf_token() -> str:
-    binding = request.cookies.get(SESSION_COOKIE) if g.get("console") else pre_value()
+    binding = request.cookies.get(SESSION_COOKIE) if g.get("console") else pre_value()  # see identify()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), f"scrm-console-csrf\0{binding}".encode(),
                     hashlib.sha256).hexdigest()
 
@@ -81,8 +81,13 @@ def refuse(status: int, message: str, **extra):
                            link_text="返回登录"), status
 
 
-@bp.before_request
+@bp.before_app_request
 def identify():
+    """Every request under /console/ (an app-level hook, so a method no route takes is refused
+    by the CSRF check too, before routing answers 405)."""
+    if not request.path.startswith(HOME) or request.endpoint == "console.static":
+        return None
+    g.pop("console_new_pre", None)  # g outlives a request where an app context was pushed first (tests)
     g.console = sessions.resolve(request.cookies.get(SESSION_COOKIE))
     if g.console is None and request.endpoint == "console.logout":
         return redirect(url_for("console.login_form"))  # nothing to sign out of
