@@ -19,7 +19,7 @@ from flask import g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from console import bp
-from console.auth import SESSION_COOKIE, cookie_flags, pre_value, safe_next
+from console.auth import PRE_COOKIE, SESSION_COOKIE, cookie_flags, pre_value, safe_next
 from scrm.config import settings
 from scrm.schemas.console import PasswordLogin
 from scrm.services.console import admins, sessions, throttle, wecom_login
@@ -92,7 +92,7 @@ def wecom_start():
 
 @bp.get("/login/wecom/callback")
 def wecom_callback():
-    next_url = wecom_login.take_state(request.args.get("state"), request.cookies.get("scrm_console_pre"))
+    next_url = wecom_login.take_state(request.args.get("state"), request.cookies.get(PRE_COOKIE))
     if next_url is None:
         return _message(400, "登录请求已过期或无效，请重新登录。")
     code = request.args.get("code", "")

@@ -66,7 +66,7 @@ def adds_per_day(corp_id: str, userid: str | None, days: int = DAYS) -> list[dic
     today = localtime.to_local(utcnow()).date()
     first = today - timedelta(days=days - 1)
     bounds = [localtime.at_local(first + timedelta(days=n), "00:00") for n in range(days + 1)]
-    counts = [func.coalesce(func.sum(case((FollowRelation.added_at.between(bounds[n], bounds[n + 1])
+    counts = [func.coalesce(func.sum(case(((FollowRelation.added_at >= bounds[n])
                                            & (FollowRelation.added_at < bounds[n + 1]), 1), else_=0)), 0)
               for n in range(days)]
     query = select(*counts).where(FollowRelation.corp_id == corp_id, FollowRelation.added_at >= bounds[0],
