@@ -38,7 +38,7 @@ RUN groupadd --system --gid 10001 scrm \
 
 COPY --chown=root:root . .
 # Compiled now, as root: the service's user cannot write __pycache__ under /app.
-RUN python -m compileall -q scrm callbacks sidebar jobs migrations deploy wsgi.py
+RUN python -m compileall -q scrm callbacks sidebar console jobs migrations deploy wsgi.py
 USER scrm
 
 EXPOSE 8000

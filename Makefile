@@ -3,7 +3,7 @@
 #   make test   set up .venv and run the test suite (embedded Redis and SQLite unless
 #               TEST_REDIS_URL / TEST_DATABASE_URL are set)
 #   make e2e    the end-to-end check: the whole stack in sandbox mode, driven through the simulator
-#   make browser  the chat sidebar in headless Chromium (Debian's chromium, /usr/bin/chromium) over
+#   make browser  the chat sidebar and the console in headless Chromium (Debian's chromium, /usr/bin/chromium) over
 #               the sandbox stack; screenshots in $SCRM_ARTIFACTS_DIR (tests/browser/artifacts/)
 #   make prod-check  the production roles from the Procfile on the machine's PostgreSQL and Redis
 #               servers, in real mode against the WeCom simulator, through the e2e scenario

@@ -56,11 +56,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _install_sandbox(app, settings)
 
     from callbacks import bp as callbacks_bp
+    from console import bp as console_bp
     from scrm.api import register_api
     from sidebar import bp as sidebar_bp
 
     app.register_blueprint(callbacks_bp)
     app.register_blueprint(sidebar_bp)
+    app.register_blueprint(console_bp)
     register_api(app, api)
 
     from scrm.cli import scrm_cli

@@ -319,3 +319,12 @@ def _add_churn_cli() -> None:
 
 
 _add_churn_cli()
+
+
+def _add_admin_cli() -> None:
+    from scrm.cli_admin import admin_cli
+
+    scrm_cli.add_command(admin_cli)
+
+
+_add_admin_cli()

@@ -31,6 +31,7 @@ EXTENSION = "scrm.settings"  # app.extensions key of the app's Settings
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m sandbox`
 DEFAULT_OAUTH_URL = "https://open.weixin.qq.com/connect/oauth2/authorize"
+DEFAULT_LOGIN_URL = "https://login.work.weixin.qq.com/wwlogin/sso/login"  # web login (PROTOCOL.md §4.5)
 
 # The WeCom app of the corp this deployment serves. All of these are required, unless none is
 # set: then the service runs in sandbox mode against the built-in WeCom simulator.
@@ -170,6 +171,7 @@ class Settings:
     wecom_aes_key: str = _setting("WECOM_AES_KEY")
     wecom_api_base_url: str = _setting("WECOM_API_BASE_URL")
     wecom_oauth_url: str = _setting("WECOM_OAUTH_URL")
+    wecom_login_url: str = _setting("WECOM_LOGIN_URL")  # the console's WeCom web login page
     wecom_timeout: float = _setting("WECOM_TIMEOUT", 10.0, _seconds)
     # WeCom call budget per corp (scrm/wecom/ratelimit.py).
     wecom_rate_per_minute: int = _setting("SCRM_WECOM_RATE_PER_MINUTE", 8000, _integer(1))
@@ -187,6 +189,12 @@ class Settings:
     public_url: str = _setting("SCRM_PUBLIC_URL", "http://127.0.0.1:5000", lambda text: text.rstrip("/"))
     sidebar_session_hours: int = _setting("SCRM_SIDEBAR_SESSION_HOURS", 8, _integer(1))
     max_content_length: int = _setting("SCRM_MAX_CONTENT_LENGTH", 2**20, _integer(1))
+    # The console (console/, docs/console.md): how long a sign-in lasts, and how many failed
+    # password sign-ins a username and an IP address may make in a window before a pause.
+    console_session_hours: int = _setting("SCRM_CONSOLE_SESSION_HOURS", 12, _integer(1))
+    console_login_max_failures: int = _setting("SCRM_CONSOLE_LOGIN_MAX_FAILURES", 5, _integer(1))
+    console_login_max_failures_per_ip: int = _setting("SCRM_CONSOLE_LOGIN_MAX_FAILURES_PER_IP", 30, _integer(1))
+    console_login_window_minutes: int = _setting("SCRM_CONSOLE_LOGIN_WINDOW_MINUTES", 15, _integer(1))
     media_url_max_age: timedelta = _setting("SCRM_MEDIA_URL_MAX_AGE_DAYS", timedelta(days=7), _days)
 
     # Corp-local time: welcome variants, SOP step times, the nightly sync (scrm.timezone).
@@ -305,10 +313,10 @@ def sandbox_mode(env: Mapping[str, str]) -> bool:
     return switch == "1"
 
 
-def _sandbox_oauth_url(api_base_url: str) -> str:
-    """The simulator's OAuth2 authorize page: same origin as its API."""
+def _sandbox_page(api_base_url: str, path: str) -> str:
+    """A page of the simulator (OAuth2 authorize, web login): same origin as its API."""
     parts = urlsplit(api_base_url)
-    return f"{parts.scheme}://{parts.netloc}/connect/oauth2/authorize"
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -322,7 +330,8 @@ def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
             "wecom_agent_id": sandbox_corp.SANDBOX_AGENT_ID, "wecom_secret": sandbox_corp.SANDBOX_SECRET,
             "wecom_token": sandbox_corp.SANDBOX_TOKEN, "wecom_aes_key": sandbox_corp.SANDBOX_AES_KEY,
             "wecom_api_base_url": api_base,
-            "wecom_oauth_url": env.get("WECOM_OAUTH_URL") or _sandbox_oauth_url(api_base),
+            "wecom_oauth_url": env.get("WECOM_OAUTH_URL") or _sandbox_page(api_base, "/connect/oauth2/authorize"),
+            "wecom_login_url": env.get("WECOM_LOGIN_URL") or _sandbox_page(api_base, "/wwlogin/sso/login"),
         }
     values: dict[str, Any] = {name.lower(): _read(env, _SPECS[name.lower()]) for name in WECOM_REQUIRED}
     try:
@@ -334,6 +343,7 @@ def _wecom_settings(env: Mapping[str, str]) -> dict[str, Any]:
     values["sandbox"] = False
     values["wecom_api_base_url"] = env.get("WECOM_API_BASE_URL") or DEFAULT_API_BASE_URL
     values["wecom_oauth_url"] = env.get("WECOM_OAUTH_URL") or DEFAULT_OAUTH_URL
+    values["wecom_login_url"] = env.get("WECOM_LOGIN_URL") or DEFAULT_LOGIN_URL
     return values
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = "scrm"
 # Top-level packages the core never imports: adapters (they import the core), the job functions,
 # and the development tools.
-ADAPTERS = ("jobs", "callbacks", "sidebar", "sandbox")
+ADAPTERS = ("jobs", "callbacks", "sidebar", "console", "sandbox")
 
 
 def module_name(path: Path) -> str:

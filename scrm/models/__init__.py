@@ -18,6 +18,7 @@ from scrm.models.community import (
     GroupLabelLink,
     GroupWelcomeTemplate,
 )
+from scrm.models.console import ConsoleAdmin, ConsoleSession
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
@@ -100,4 +101,6 @@ __all__ = [
     "RecallTrigger",
     # churn alerts (issue #13, part 3)
     "AlertKind", "AlertStatus", "ChurnAlert", "ChurnDigestRun",
+    # the console's sign-in (issue #14)
+    "ConsoleAdmin", "ConsoleSession",
 ]

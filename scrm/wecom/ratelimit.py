@@ -19,6 +19,11 @@ Some APIs also have a budget per staff member: ``message/send`` allows 30 messag
 those, ``member_allows`` counts calls per member in fixed windows (the calendar minute and hour)
 and answers False, booking nothing, when a window is full: the caller leaves the work for a
 later run rather than waiting, since a reminder can be sent a minute later.
+
+The same fixed-window counting (``WindowCounter``) is the one limiter for anything else counted
+per subject, e.g. the console's failed sign-ins per username and per address
+(scrm/services/console/throttle.py): ``count`` books one event unless a window is full, and
+``retry_after`` says how long until every full window has ended.
 """
 from __future__ import annotations
 
@@ -158,12 +163,39 @@ class RateLimiter:
         limits = MEMBER_LIMITS.get(api)
         if not limits:
             return True
-        at = self.now() if at is None else at
-        keys = [f"{KEY_PREFIX}:{self.corp_id}:{api}:member:{userid}:{seconds}:{int(at // seconds)}"
-                for seconds, _ in limits]
-        args = [calls for _, calls in limits] + [2 * seconds for seconds, _ in limits]
+        counter = WindowCounter(self.redis, f"{KEY_PREFIX}:{self.corp_id}:{api}:member", limits, script=self._count)
         try:
-            return bool(self._count(keys=keys, args=args))
+            return counter.count(userid, self.now() if at is None else at)
         except redis_lib.RedisError as exc:
             log.warning("rate limiter unavailable, %s unthrottled per member: %s", api, exc)
             return True
+
+
+class WindowCounter:
+    """Events per subject in fixed windows shared through Redis. ``limits``: (window seconds,
+    events per window), e.g. ((60, 30), (3600, 1000)); windows are aligned to the epoch (the
+    calendar minute, hour, quarter hour). Redis errors are the caller's to handle."""
+
+    def __init__(self, redis: redis_lib.Redis, prefix: str, limits: tuple[tuple[int, int], ...], *,
+                 script=None) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.limits = limits
+        self._count = script or redis.register_script(_COUNT)
+
+    def keys(self, subject: str, at: float) -> list[str]:
+        return [f"{self.prefix}:{subject}:{seconds}:{int(at // seconds)}" for seconds, _ in self.limits]
+
+    def count(self, subject: str, at: float) -> bool:
+        """Book one event at time ``at``; False (nothing booked) when a window is already full."""
+        args = [events for _, events in self.limits] + [2 * seconds for seconds, _ in self.limits]
+        return bool(self._count(keys=self.keys(subject, at), args=args))
+
+    def retry_after(self, subject: str, at: float) -> float:
+        """Seconds from ``at`` until no window of ``subject`` is full; 0 when none is."""
+        counts = self.redis.mget(self.keys(subject, at))
+        wait = 0.0
+        for (seconds, events), raw in zip(self.limits, counts, strict=True):
+            if raw is not None and int(raw) >= events:
+                wait = max(wait, (int(at // seconds) + 1) * seconds - at)
+        return wait
