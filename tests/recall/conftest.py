@@ -4,21 +4,19 @@ scoring after SCRM_CHURN_SCORING_AT, then the recall sweep) followed by the mess
 that time. WeCom is mocked at the HTTP boundary with PROTOCOL.md's reply shapes."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 import responses
 from sqlalchemy import select
 
-from scrm import clock
 from scrm.config import override
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationRisk, RelationTag
 from scrm.services.churn import nightly
 from tests.api.factories import gen_token
 from tests.conftest import TEST_CORP_ID
-from tests.helpers import run_jobs
+from tests.sop.conftest import tick_runner
 from tests.welcome.support import OK, url
 
 MASS, TASK, RESULT, SEND = ("externalcontact/add_msg_template", "externalcontact/get_groupmsg_task",
@@ -53,18 +51,7 @@ def wecom_ok(wecom):
 @pytest.fixture
 def tick(recall_app, runner):
     """`flask scrm tick --now AT`, then the messages worker as of AT. Returns the tick's counts."""
-    def run(at: datetime) -> dict:
-        result = runner.invoke(args=["scrm", "tick", "--now", at.isoformat()])
-        assert result.exit_code == 0, result.output
-        clock.freeze(at)
-        try:
-            db.session.rollback()
-            run_jobs(recall_app, ["messages"])
-        finally:
-            clock.freeze(None)
-        db.session.expire_all()
-        return json.loads(result.output)
-    return run
+    return tick_runner(recall_app, runner)
 
 
 def customer(external_userid: str, name: str) -> None:

@@ -4,7 +4,6 @@ shows the reminder and the calendar; only the group's current owner gets the con
 for the group, as sendChatMessage arguments) and records it sent, once."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,8 +14,8 @@ from scrm import clock
 from scrm.extensions import db
 from scrm.models import AuditLog, GroupSopExecution
 from tests.api.factories import OTHER_CORP_ID, gen_group, gen_member, gen_staff, gen_token
-from tests.helpers import run_jobs
 from tests.sidebar.conftest import login
+from tests.sop.conftest import tick_runner
 from tests.welcome.support import OK, bodies, url
 
 T0 = datetime(2026, 12, 1, 0, 30)  # 08:30 in Shanghai; the plan runs daily at 09:00 (01:00 UTC)
@@ -26,16 +25,8 @@ NAME = "<b>福利</b>群"
 
 @pytest.fixture
 def tick(app, runner):
-    """`flask scrm tick --now AT`, then the messages worker as of AT (as tests/sop/conftest.py)."""
-    def run(at: datetime) -> dict:
-        result = runner.invoke(args=["scrm", "tick", "--now", at.isoformat()])
-        assert result.exit_code == 0, result.output
-        clock.freeze(at)
-        db.session.rollback()
-        run_jobs(app, ["messages"])
-        db.session.expire_all()
-        return json.loads(result.output)
-    yield run
+    """`flask scrm tick --now AT`, then the messages worker as of AT."""
+    yield tick_runner(app, runner)
     clock.freeze(None)
 
 

@@ -54,9 +54,9 @@ def add_customer(app, client, wecom):
     return add
 
 
-@pytest.fixture
-def tick(app, runner):
-    """`flask scrm tick --now AT`, then the messages worker as of AT. Returns the tick's counts."""
+def tick_runner(app, runner):
+    """`flask scrm tick --now AT`, then the messages worker as of AT, as a function of AT returning
+    the tick's counts (the SOP, recall and group SOP tests' ``tick``)."""
     def run(at: datetime) -> dict:
         result = runner.invoke(args=["scrm", "tick", "--now", at.isoformat()])
         assert result.exit_code == 0, result.output
@@ -69,3 +69,8 @@ def tick(app, runner):
         db.session.expire_all()
         return json.loads(result.output)
     return run
+
+
+@pytest.fixture
+def tick(app, runner):
+    return tick_runner(app, runner)
