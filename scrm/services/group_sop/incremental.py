@@ -1,0 +1,181 @@
+"""Planning from the few group and member rows written since the last look (the sweep's hot path).
+
+Every minute the ``group-sop`` sweep asks, once per corp, which groups were created and which
+customers joined since its relative plans last looked (one statement over the ``updated_at``
+indexes, the groups' owner, name and status joined in). A minute with nothing new stops there.
+Otherwise the corp's relative plans and their steps are read with two Core statements (no ORM
+objects), every plan's targets are matched in Python (targets.matches, held to the same answers
+as targets.clause by the tests) against those few groups, every step's due time is computed, and
+ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans. The fixed plans do the
+same for the groups whose row, labels or code links changed (every occurrence in the horizon).
+
+The executions are the ones the per-plan statements made (tests/group_sop/test_planning.py
+compares the two), so the guarantees stay: the unique (plan, step, group, member, due_at) makes a
+re-read (EVENT_MARGIN) or a second scheduler add nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, literal, select, union_all
+
+from scrm.config import settings
+from scrm.db import dialect_insert
+from scrm.extensions import db
+from scrm.models import (
+    ExecutionStatus,
+    GroupChat,
+    GroupChatStatus,
+    GroupCodeChat,
+    GroupLabelLink,
+    GroupMember,
+    GroupSop,
+    GroupSopExecution,
+    GroupSopStep,
+    ScheduleKind,
+)
+from scrm.services.group_sop import schedule, targets
+
+PLAN_GRACE = timedelta(hours=1)  # an execution already this far past due is not created
+
+
+def load(plan_ids: Iterable[int]) -> tuple[list, dict[int, list]]:
+    """The plans (Core rows with the ORM attribute names) and their live steps, in order."""
+    plan_ids = sorted(set(plan_ids))
+    if not plan_ids:
+        return [], {}
+    plans = db.session.execute(select(
+        GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule, GroupSop.delivery,
+        GroupSop.starts_at, GroupSop.planned_at).where(GroupSop.id.in_(plan_ids)).order_by(GroupSop.id)).all()
+    steps: dict[int, list] = {plan_id: [] for plan_id in plan_ids}
+    for step in db.session.execute(select(
+            GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
+            GroupSopStep.at_time).where(GroupSopStep.plan_id.in_(plan_ids), GroupSopStep.deleted.is_(False))
+            .order_by(GroupSopStep.position, GroupSopStep.id)):
+        steps[step.plan_id].append(step)
+    return plans, steps
+
+
+def insert_rows(values: list[dict[str, Any]]) -> int:
+    """One INSERT ... ON CONFLICT DO NOTHING of execution rows. Returns the rows added (RETURNING:
+    an executemany's rowcount is -1 on psycopg)."""
+    if not values:
+        return 0
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
+    return len(db.session.execute(stmt, values).all())
+
+
+def row(plan, step_id: int, chat_id: str, member_id: str, owner: str | None, due: datetime,
+        now: datetime) -> dict[str, Any]:
+    return {"corp_id": plan.corp_id, "plan_id": plan.id, "step_id": step_id, "chat_id": chat_id,
+            "member_id": member_id, "owner": owner, "delivery": plan.delivery, "due_at": due,
+            "status": ExecutionStatus.PENDING.value, "attempts": 0, "created_at": now}
+
+
+def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | None, at: datetime,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Every step of the series for one event, those due PLAN_GRACE ago or later."""
+    out = []
+    for step in steps:
+        due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
+        if due >= now - PLAN_GRACE:
+            out.append(row(plan, step.id, chat_id, member_id, owner, due, now))
+    return out
+
+
+def new_events(corp_id: str, since: datetime) -> list:
+    """Customers who joined a group and groups created, whose rows were written since ``since``:
+    (member_id: '' for a group, chat_id, at, owner, name, status), one statement."""
+    joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
+                    GroupChat.owner, GroupChat.name, GroupChat.status).join(
+        GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
+        GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
+        GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))
+    created = select(literal("").label("member_id"), GroupChat.chat_id, GroupChat.create_time.label("at"),
+                     GroupChat.owner, GroupChat.name, GroupChat.status).where(
+        GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))
+    return db.session.execute(union_all(joined, created)).all()
+
+
+def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str, targets.GroupFacts]:
+    """GroupFacts of ``groups`` (chat_id: (owner, name, status)); their labels and codes are read
+    (one statement) only when a plan targets labels or codes."""
+    wants_labels = any((p.targets or {}).get("label_ids") for p in plans)
+    wants_codes = any((p.targets or {}).get("group_code_ids") for p in plans)
+    labels, codes = defaultdict(set), defaultdict(set)
+    chat_ids = sorted(groups)
+    parts = []
+    if wants_labels and chat_ids:
+        parts.append(select(literal(0).label("kind"), GroupLabelLink.chat_id, GroupLabelLink.label_id.label("ref"))
+                     .where(GroupLabelLink.corp_id == corp_id, GroupLabelLink.chat_id.in_(chat_ids)))
+    if wants_codes and chat_ids:
+        parts.append(select(literal(1).label("kind"), GroupCodeChat.chat_id, GroupCodeChat.group_code_id.label("ref"))
+                     .where(GroupCodeChat.corp_id == corp_id, GroupCodeChat.chat_id.in_(chat_ids)))
+    if parts:
+        for kind, chat_id, ref in db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all():
+            (labels if kind == 0 else codes)[chat_id].add(ref)
+    return {chat_id: targets.GroupFacts(owner, name, status == GroupChatStatus.ACTIVE, frozenset(labels[chat_id]),
+                                        frozenset(codes[chat_id]))
+            for chat_id, (owner, name, status) in groups.items()}
+
+
+def plan_events(corp_id: str, plan_ids: list[int], since: datetime, now: datetime) -> bool:
+    """The corp's relative plans already planned, for the events written since ``since``: one
+    INSERT for all of them. False when nothing was written (the plans keep their planned_at, so
+    the next sweep looks back that far)."""
+    events = new_events(corp_id, since)
+    if not events:
+        return False
+    plans, steps = load(plan_ids)
+    facts = group_facts(corp_id, {e.chat_id: (e.owner, e.name, e.status) for e in events}, plans)
+    values = []
+    for plan in plans:
+        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
+        wanted = targets.prepared(plan.targets)
+        by_member = ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED
+        for event in events:
+            if (event.member_id != "") == by_member and event.at >= started \
+                    and targets.matches(wanted, facts[event.chat_id], event.chat_id):
+                values += relative_rows(plan, steps[plan.id], event.chat_id, event.member_id, event.owner,
+                                        event.at, now)
+    insert_rows(values)
+    return True
+
+
+def changed_groups(corp_id: str, since: datetime) -> dict[str, tuple]:
+    """The groups whose row, labels or code links were written since ``since``: chat_id: (owner,
+    name, status), one statement."""
+    chats = union_all(select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since),
+                      select(GroupLabelLink.chat_id).where(GroupLabelLink.corp_id == corp_id,
+                                                           GroupLabelLink.created_at >= since),
+                      select(GroupCodeChat.chat_id).where(GroupCodeChat.corp_id == corp_id,
+                                                          GroupCodeChat.created_at >= since)).subquery()
+    return {chat_id: (owner, name, status) for chat_id, owner, name, status in db.session.execute(
+        select(GroupChat.chat_id, GroupChat.owner, GroupChat.name, GroupChat.status).where(
+            GroupChat.corp_id == corp_id, GroupChat.chat_id.in_(select(chats.c.chat_id)))).all()}
+
+
+def plan_changed_groups(corp_id: str, plans: list, steps: dict[int, list], since: datetime,
+                        now: datetime) -> int:
+    """Fixed plans: every occurrence in the horizon for the groups changed since ``since`` that
+    the plan targets (a new group, a label or code link added), one INSERT for all the plans."""
+    groups = changed_groups(corp_id, since)
+    if not groups:
+        return 0
+    facts = group_facts(corp_id, groups, plans)
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    values = []
+    for plan in plans:
+        if not steps[plan.id]:
+            continue
+        wanted = targets.prepared(plan.targets)
+        chats = [chat_id for chat_id, fact in facts.items() if targets.matches(wanted, fact, chat_id)]
+        if not chats:
+            continue
+        for due in schedule.occurrences(plan.schedule, now, now + horizon):
+            values += [row(plan, steps[plan.id][0].id, chat_id, "", groups[chat_id][0], due, now)
+                       for chat_id in chats]
+    return insert_rows(values)
