@@ -19,7 +19,7 @@ from scrm.models import (
     GroupSopExecution,
 )
 from scrm.services import group_sop
-from scrm.services.group_sop import plan_all
+from scrm.services.group_sop import plan_all, planning
 from tests.conftest import TEST_CORP_ID
 from tests.group_sop.conftest import MON
 
@@ -104,17 +104,40 @@ def test_the_sweeps_batched_planning_equals_planning_every_plan_from_scratch(app
     assert {row[2] for row in from_scratch if row[0] == plans[3]} == {"wrD"}
 
 
-def test_a_sweep_with_nothing_written_plans_nothing_and_keeps_planned_at(app, groups):
+def test_relative_plans_look_back_from_the_redis_mark_and_without_it_from_planned_at(app, groups):
+    """Each sweep notes in Redis how far the relative plans have looked; planned_at is written
+    every PLAN_EVERY. Without the mark (Redis flushed) the sweep looks back from planned_at, so a
+    member row written late is still planned, once."""
     plan_id = group_sop.create(TEST_CORP_ID, {"name": "新人", "targets": {"owners": ["zhangsan"]},
                                               "schedule": {"kind": "member_joined"}, "delivery": "mass_send",
-                                              "steps": SERIES}, now=MON).id
-    assert plan_all(MON + timedelta(minutes=5)) == 0
-    assert db.session.get(GroupSop, plan_id).planned_at == MON  # the next sweep looks back that far
-    db.session.add(GroupMember(corp_id=TEST_CORP_ID, chat_id="wrB", member_id="wmLATE", type=2,
-                               join_time=MON + timedelta(minutes=4), updated_at=MON + timedelta(minutes=4)))
-    db.session.commit()
-    plan_all(MON + timedelta(minutes=6))
-    db.session.expire_all()
-    assert db.session.get(GroupSop, plan_id).planned_at == MON + timedelta(minutes=6)
-    assert {(r.member_id, r.due_at) for r in db.session.scalars(select(E).where(E.plan_id == plan_id))} == {
-        ("wmLATE", MON + timedelta(minutes=9)), ("wmLATE", MON + timedelta(days=1, hours=2))}
+                                              "steps": SERIES[:1]}, now=MON).id
+
+    def join(member_id: str, minutes: int) -> None:
+        at = MON + timedelta(minutes=minutes)
+        db.session.add(GroupMember(corp_id=TEST_CORP_ID, chat_id="wrB", member_id=member_id, type=2, join_time=at,
+                                   updated_at=at))
+        db.session.commit()
+
+    def planned() -> list[tuple]:
+        db.session.expire_all()
+        return sorted(db.session.execute(select(E.member_id, E.due_at).where(E.plan_id == plan_id)).tuples())
+
+    def planned_at():
+        db.session.expire_all()
+        return db.session.get(GroupSop, plan_id).planned_at
+    join("wm1", 3)
+    for minute in range(1, 10):
+        plan_all(MON + timedelta(minutes=minute))
+    assert planned() == [("wm1", MON + timedelta(minutes=8))]
+    assert planned_at() == MON  # not written every minute
+    mark = planning.redis_connection().get(planning.EVENTS_KEY.format(TEST_CORP_ID))
+    assert mark.decode() == (MON + timedelta(minutes=9)).isoformat()
+    plan_all(MON + timedelta(minutes=10))
+    assert planned_at() == MON + timedelta(minutes=10)
+    for minute in range(11, 16):
+        plan_all(MON + timedelta(minutes=minute))
+    join("wm2", 9)  # written late (another process's clock): before the mark less EVENT_MARGIN
+    planning.redis_connection().delete(planning.EVENTS_KEY.format(TEST_CORP_ID))
+    plan_all(MON + timedelta(minutes=16))
+    plan_all(MON + timedelta(minutes=17))
+    assert planned() == [("wm1", MON + timedelta(minutes=8)), ("wm2", MON + timedelta(minutes=14))]

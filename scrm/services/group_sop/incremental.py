@@ -122,13 +122,12 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
             for chat_id, (owner, name, status) in groups.items()}
 
 
-def plan_events(corp_id: str, plan_ids: list[int], since: datetime, now: datetime) -> bool:
+def plan_events(corp_id: str, plan_ids: list[int], since: datetime, now: datetime) -> int:
     """The corp's relative plans already planned, for the events written since ``since``: one
-    INSERT for all of them. False when nothing was written (the plans keep their planned_at, so
-    the next sweep looks back that far)."""
+    INSERT for all of them. Returns the rows added."""
     events = new_events(corp_id, since)
     if not events:
-        return False
+        return 0
     plans, steps = load(plan_ids)
     facts = group_facts(corp_id, {e.chat_id: (e.owner, e.name, e.status) for e in events}, plans)
     values = []
@@ -141,8 +140,7 @@ def plan_events(corp_id: str, plan_ids: list[int], since: datetime, now: datetim
                     and targets.matches(wanted, facts[event.chat_id], event.chat_id):
                 values += relative_rows(plan, steps[plan.id], event.chat_id, event.member_id, event.owner,
                                         event.at, now)
-    insert_rows(values)
-    return True
+    return insert_rows(values)
 
 
 def changed_groups(corp_id: str, since: datetime) -> dict[str, tuple]:

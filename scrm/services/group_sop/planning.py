@@ -17,9 +17,11 @@ REQUEUE_AFTER), and one result check per mass-send ``msgid`` due.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+import redis
 from sqlalchemy import DateTime, String, and_, exists, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
@@ -49,6 +51,7 @@ INTERRUPTED_AFTER = timedelta(minutes=10)
 TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups / members who left
 REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
+log = logging.getLogger(__name__)
 RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
 INSERT_COLUMNS = ("corp_id", "plan_id", "step_id", "chat_id", "member_id", "owner", "delivery", "due_at",
                   "status", "attempts", "created_at")
@@ -133,12 +136,18 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
     return incremental.insert_rows(values)
 
 
+EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
+
+
 def plan_all(now: datetime) -> int:
     """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (inserting only
     the occurrences that entered the horizon, and every occurrence for the groups changed since),
-    relative ones for the group and member rows written since they last looked (one statement per
-    corp says whether there are any: most minutes stop there). Plans are read as Core rows, and
-    each corp's changes are planned for all its plans in one INSERT (incremental.py). Commits."""
+    relative ones every sweep for the group and member rows written since they last looked (one
+    statement per corp; most minutes stop there). Plans are read as Core rows, and each corp's
+    changes are planned for all its plans in one INSERT (incremental.py). Where the relative
+    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep; planned_at in
+    the database every PLAN_EVERY (without Redis, the sweep looks back from there: planning
+    again adds nothing). Commits."""
     kind_of = GroupSop.schedule["kind"].as_string()
     rows = db.session.execute(select(GroupSop.id, GroupSop.corp_id, kind_of, GroupSop.planned_at)
                               .where(GroupSop.status == GroupSopStatus.ACTIVE)).all()
@@ -151,10 +160,11 @@ def plan_all(now: datetime) -> int:
         elif now - planned_at >= PLAN_EVERY:
             fixed[corp_id].append(plan_id)
     added, planned = 0, []
+    marks = _events_marks(list(relative), now)
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
-        since = min(planned_at for _, planned_at in plans) - EVENT_MARGIN
-        if incremental.plan_events(corp_id, [plan_id for plan_id, _ in plans], since, now):
-            planned += [plan_id for plan_id, _ in plans]
+        since = max([min(planned_at for _, planned_at in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
+        added += incremental.plan_events(corp_id, [plan_id for plan_id, _ in plans], since, now)
+        planned += [plan_id for plan_id, planned_at in plans if now - planned_at >= PLAN_EVERY]
     for corp_id, plan_ids in fixed.items():
         added += _plan_fixed(corp_id, plan_ids, now)
         planned += plan_ids
@@ -168,7 +178,31 @@ def plan_all(now: datetime) -> int:
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
     db.session.commit()
+    _set_events_marks(list(relative), now)
     return added
+
+
+def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
+    """The corps' EVENTS_KEY marks no later than ``now`` (none when Redis fails)."""
+    if not corp_ids:
+        return {}
+    try:
+        values = redis_connection().mget([EVENTS_KEY.format(corp_id) for corp_id in corp_ids])
+    except redis.RedisError as exc:
+        log.warning("group SOP event marks unreadable, looking back from planned_at: %s", exc)
+        return {}
+    marks = {corp_id: datetime.fromisoformat(value.decode()) for corp_id, value in zip(corp_ids, values, strict=True)
+             if value is not None}
+    return {corp_id: [mark] for corp_id, mark in marks.items() if mark <= now}
+
+
+def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
+    if not corp_ids:
+        return
+    try:
+        redis_connection().mset({EVENTS_KEY.format(corp_id): now.isoformat() for corp_id in corp_ids})
+    except redis.RedisError as exc:
+        log.warning("group SOP event marks not written: %s", exc)
 
 
 def _plan_fixed_all(plan, steps: list, now: datetime) -> int:
