@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy import DateTime, String, and_, bindparam, literal, select, text, union_all
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -34,6 +34,7 @@ from scrm.models import (
     GroupMember,
     GroupSop,
     GroupSopExecution,
+    GroupSopStatus,
     GroupSopStep,
     ScheduleKind,
 )
@@ -59,11 +60,28 @@ def load(plan_ids: Iterable[int]) -> tuple[list, dict[int, list]]:
     return plans, steps
 
 
+# PostgreSQL: the rows as arrays, one statement whose text never changes (psycopg prepares it once;
+# a multi-VALUES INSERT is new text, parsed and planned again, whenever the row count differs, and
+# SQLAlchemy compiles an on_conflict_do_nothing() construct on every execution).
+_UNNEST_COLUMNS = (("corp_id", "VARCHAR"), ("plan_id", "INTEGER"), ("step_id", "INTEGER"), ("chat_id", "VARCHAR"),
+                   ("member_id", "VARCHAR"), ("owner", "VARCHAR"), ("delivery", "VARCHAR"), ("due_at", "TIMESTAMP"))
+_INSERT_UNNEST = text(
+    f"INSERT INTO group_sop_execution ({', '.join(c for c, _ in _UNNEST_COLUMNS)}, status, attempts, created_at) "
+    f"SELECT {', '.join('v.' + c for c, _ in _UNNEST_COLUMNS)}, :status, 0, :now FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _UNNEST_COLUMNS)
+    + f") AS v({', '.join(c for c, _ in _UNNEST_COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(bindparam("now", type_=DateTime()), bindparam("status", type_=String()))
+
+
 def insert_rows(values: list[dict[str, Any]]) -> int:
-    """One INSERT ... ON CONFLICT DO NOTHING of execution rows. Returns the rows added (RETURNING:
-    an executemany's rowcount is -1 on psycopg)."""
+    """One INSERT ... ON CONFLICT DO NOTHING of execution rows (row()). Returns the rows added
+    (RETURNING: an executemany's rowcount is -1 on psycopg)."""
     if not values:
         return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        params = {column: [v[column] for v in values] for column, _ in _UNNEST_COLUMNS}
+        return len(db.session.execute(_INSERT_UNNEST, {**params, "now": values[0]["created_at"],
+                                                       "status": ExecutionStatus.PENDING.value}).all())
     stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
     return len(db.session.execute(stmt, values).all())
 
@@ -86,9 +104,8 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
     return out
 
 
-def new_events(corp_id: str, since: datetime) -> list:
-    """Customers who joined a group and groups created, whose rows were written since ``since``:
-    (member_id: '' for a group, chat_id, at, owner, name, status), one statement."""
+def _new_events_statement():
+    corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
         GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
@@ -97,7 +114,60 @@ def new_events(corp_id: str, since: datetime) -> list:
     created = select(literal("").label("member_id"), GroupChat.chat_id, GroupChat.create_time.label("at"),
                      GroupChat.owner, GroupChat.name, GroupChat.status).where(
         GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))
-    return db.session.execute(union_all(joined, created)).all()
+    return union_all(joined, created)
+
+
+_NEW_EVENTS = _new_events_statement()  # built once: the sweep runs it every minute
+
+
+def new_events(corp_id: str, since: datetime) -> list:
+    """Customers who joined a group and groups created, whose rows were written since ``since``:
+    (member_id: '' for a group, chat_id, at, owner, name, status), one statement."""
+    return db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all()
+
+
+class Plan(NamedTuple):
+    id: int
+    corp_id: str
+    status: str
+    targets: dict
+    schedule: dict
+    delivery: str
+    starts_at: datetime
+    planned_at: datetime | None
+
+
+class Step(NamedTuple):
+    id: int
+    plan_id: int
+    delay_minutes: int | None
+    day_offset: int | None
+    at_time: str | None
+
+
+def _relative_statements():
+    relative = [ScheduleKind.GROUP_CREATED.value, ScheduleKind.MEMBER_JOINED.value]
+    where = (GroupSop.corp_id == bindparam("corp_id", type_=String()), GroupSop.status == GroupSopStatus.ACTIVE,
+             GroupSop.planned_at.is_not(None), GroupSop.schedule["kind"].as_string().in_(relative))
+    plans = select(GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule,
+                   GroupSop.delivery, GroupSop.starts_at, GroupSop.planned_at).where(*where)
+    steps = select(GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
+                   GroupSopStep.at_time).join(GroupSop, GroupSop.id == GroupSopStep.plan_id).where(
+        *where, GroupSopStep.deleted.is_(False)).order_by(GroupSopStep.position, GroupSopStep.id)
+    return plans, steps
+
+
+_RELATIVE_PLANS, _RELATIVE_STEPS = _relative_statements()  # text that never changes: prepared once
+
+
+def load_relative(corp_id: str) -> tuple[list[Plan], dict[int, list[Step]]]:
+    """The corp's active relative plans already planned once, and their live steps."""
+    plans = [Plan(*r) for r in db.session.execute(_RELATIVE_PLANS, {"corp_id": corp_id}).all()]
+    steps: dict[int, list[Step]] = {plan.id: [] for plan in plans}
+    for r in db.session.execute(_RELATIVE_STEPS, {"corp_id": corp_id}).all():
+        if r.plan_id in steps:
+            steps[r.plan_id].append(Step(*r))
+    return plans, steps
 
 
 def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str, targets.GroupFacts]:
@@ -122,13 +192,13 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
             for chat_id, (owner, name, status) in groups.items()}
 
 
-def plan_events(corp_id: str, plan_ids: list[int], since: datetime, now: datetime) -> int:
+def plan_events(corp_id: str, since: datetime, now: datetime) -> int:
     """The corp's relative plans already planned, for the events written since ``since``: one
     INSERT for all of them. Returns the rows added."""
     events = new_events(corp_id, since)
     if not events:
         return 0
-    plans, steps = load(plan_ids)
+    plans, steps = load_relative(corp_id)
     facts = group_facts(corp_id, {e.chat_id: (e.owner, e.name, e.status) for e in events}, plans)
     values = []
     for plan in plans:

@@ -163,7 +163,7 @@ def plan_all(now: datetime) -> int:
     marks = _events_marks(list(relative), now)
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
         since = max([min(planned_at for _, planned_at in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
-        added += incremental.plan_events(corp_id, [plan_id for plan_id, _ in plans], since, now)
+        added += incremental.plan_events(corp_id, since, now)
         planned += [plan_id for plan_id, planned_at in plans if now - planned_at >= PLAN_EVERY]
     for corp_id, plan_ids in fixed.items():
         added += _plan_fixed(corp_id, plan_ids, now)
