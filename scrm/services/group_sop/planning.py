@@ -22,7 +22,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import DateTime, String, and_, exists, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -273,14 +273,29 @@ def sweep(now: datetime | None = None) -> int:
     return enqueue_due(now) + enqueue_checks(now)
 
 
+def _enqueue_statements():
+    """The sweep's two UPDATE ... RETURNING, built once (bind parameters: constant text, prepared
+    once by psycopg), without the ORM's session synchronisation."""
+    E = GroupSopExecution  # noqa: N806
+    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
+    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
+    due = (update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
+                           or_(E.queued_at.is_(None), E.queued_at < stale))
+           .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
+           .execution_options(synchronize_session=False))
+    checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
+                              E.next_check_at <= now)
+              .values(next_check_at=bindparam("lease_until", type_=DateTime())).returning(E.msgid)
+              .execution_options(synchronize_session=False))
+    return due, checks
+
+
+_DUE, _CHECKS = _enqueue_statements()
+
+
 def enqueue_due(now: datetime) -> int:
     """One run_batch job per (plan, step, owner) with pending executions due; marks them queued."""
-    E = GroupSopExecution  # noqa: N806
-    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
-    due = db.session.execute(
-        update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
-                        or_(E.queued_at.is_(None), E.queued_at < now - REQUEUE_AFTER))
-        .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)).all()
+    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all()
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
@@ -292,10 +307,7 @@ def enqueue_due(now: datetime) -> int:
 
 def enqueue_checks(now: datetime) -> int:
     """One check_msg job per mass-send msgid whose result check is due (leased CHECK_LEASE)."""
-    E = GroupSopExecution  # noqa: N806
-    checks = db.session.scalars(
-        update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
-                        E.next_check_at <= now).values(next_check_at=now + CHECK_LEASE).returning(E.msgid)).all()
+    checks = db.session.scalars(_CHECKS, {"now": now, "lease_until": now + CHECK_LEASE}).all()
     db.session.commit()
     msgids = sorted(set(checks))
     if msgids:
