@@ -1,15 +1,16 @@
 """Creating group SOP executions ahead, and the ``group-sop`` sweep that runs them.
 
-Executions are inserted set-based (INSERT ... SELECT ... ON CONFLICT DO NOTHING on the unique
-(plan, step, group, member, due_at)), so planning is idempotent and two schedulers create each
-execution once:
+Executions are inserted set-based (INSERT ... ON CONFLICT DO NOTHING on the unique (plan, step,
+group, member, due_at)), so planning is idempotent and two schedulers create each execution once:
 
 * fixed schedules: the plan's occurrences within SCRM_GROUP_SOP_HORIZON_DAYS × the groups the
-  targets match now, one statement per plan; re-planned every PLAN_EVERY (new groups, labels,
-  codes) and at once when the plan is created, edited or resumed;
-* relative schedules: for each group created / customer who joined since the plan started (and
-  since the last planning run, less a margin), every step of the series, due PLAN_GRACE ago or
-  later.
+  targets match now, one INSERT ... SELECT per plan when it is created, edited or resumed; every
+  PLAN_EVERY the occurrences that entered the horizon, and every occurrence for the groups
+  changed since (incremental.py, one INSERT for all the plans);
+* relative schedules: for each group created / customer who joined since the plan started,
+  every step of the series due PLAN_GRACE ago or later: per plan when it is created, edited or
+  resumed; then each sweep, for all the corp's plans at once, for the rows written since the
+  last look less EVENT_MARGIN (incremental.py).
 
 The sweep then enqueues one job per (plan, step, owner) with executions due, marking them
 ``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
