@@ -141,3 +141,29 @@ def test_relative_plans_look_back_from_the_redis_mark_and_without_it_from_planne
     plan_all(MON + timedelta(minutes=16))
     plan_all(MON + timedelta(minutes=17))
     assert planned() == [("wm1", MON + timedelta(minutes=8)), ("wm2", MON + timedelta(minutes=14))]
+
+
+def test_fixed_plans_planned_together_get_what_each_gets_alone(app, groups, monkeypatch):
+    """plan_all plans every fixed plan not planned yet in UNION ALL statements (UNION_CHUNK plans
+    each): the executions are those of planning each plan on its own (plan_one at create)."""
+    label = GroupLabel(corp_id=TEST_CORP_ID, name="活跃群")
+    db.session.add(label)
+    db.session.commit()
+    db.session.add(GroupLabelLink(corp_id=TEST_CORP_ID, label_id=label.id, chat_id="wrC"))
+    db.session.commit()
+    for name, schedule, targets in [
+            ("早报", {"kind": "daily", "at_time": "09:00"}, {"owners": ["zhangsan"]}),
+            ("周报", {"kind": "weekly", "weekdays": [2, 5], "at_time": "20:00"}, {"label_ids": [label.id]}),
+            ("月报", {"kind": "monthly", "month_days": [3, 31], "at_time": "10:00"}, {"name_contains": "群"}),
+            ("单次", {"kind": "once", "at": "2026-11-04T15:00"}, {"chat_ids": ["wrA", "wrC"]}),
+            ("无群", {"kind": "daily", "at_time": "12:00"}, {"owners": ["nobody"]})]:
+        group_sop.create(TEST_CORP_ID, {"name": name, "targets": targets, "schedule": schedule,
+                                        "delivery": "mass_send", "steps": [{"text": "早上好"}]}, now=MON)
+    alone = rows(MON)
+    assert len(alone) == 2 * 7 + 2 + 3 + 2  # daily × 2 groups, Tue+Fri × wrC, the 3rd × 3 groups, once × 2
+    db.session.execute(delete(E))
+    db.session.execute(update(GroupSop).values(planned_at=None))
+    db.session.commit()
+    monkeypatch.setattr(planning, "UNION_CHUNK", 2)
+    assert plan_all(MON) == len(alone)
+    assert rows(MON) == alone

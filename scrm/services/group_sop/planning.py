@@ -86,15 +86,33 @@ def plan_one(plan, now: datetime, steps: list | None = None, *, dues: list[datet
     if plan.status != GroupSopStatus.ACTIVE or not steps:
         return 0
     if not ScheduleKind(plan.schedule["kind"]).relative:
-        if dues is None:
-            dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
-        if not dues:
-            return 0
-        occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
-        return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
-                       .select_from(GroupChat).join(occ, true()).where(targets.clause(plan.corp_id,
-                                                                                     plan.targets or {})))
+        return _insert_fixed([(plan, steps, dues)], now)
     return _plan_relative([(plan, steps)], now)
+
+
+PARAMS_PER_STATEMENT = 20_000  # bind parameters (PostgreSQL allows 65,535, SQLite 32,766)
+
+
+def _insert_fixed(batch: list[tuple], now: datetime) -> int:
+    """Fixed plans' (plan, steps, dues: None = every occurrence in the horizon) executions for every
+    group their targets match: one INSERT ... SELECT of a UNION ALL of the plans' SELECTs per
+    UNION_CHUNK plans or PARAMS_PER_STATEMENT bind parameters."""
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    parts, params, added = [], 0, 0
+    for plan, steps, dues in batch:
+        dues = schedule.occurrences(plan.schedule, now, now + horizon) if dues is None else dues
+        if not dues or not steps:
+            continue
+        occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery()
+        parts.append(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
+                     .select_from(GroupChat).join(occ, true()).where(targets.clause(plan.corp_id, plan.targets or {})))
+        params += 16 + len(dues) + sum(len(v) for v in (plan.targets or {}).values() if isinstance(v, list))
+        if len(parts) >= UNION_CHUNK or params >= PARAMS_PER_STATEMENT:
+            added += _insert(parts[0] if len(parts) == 1 else union_all(*parts))
+            parts, params = [], 0
+    if parts:
+        added += _insert(parts[0] if len(parts) == 1 else union_all(*parts))
+    return added
 
 
 def _events(plan, steps: list):
@@ -171,7 +189,8 @@ def plan_all(now: datetime) -> int:
         planned += plan_ids
     if first:
         plans, steps = incremental.load(first)
-        added += sum(_plan_fixed_all(plan, steps[plan.id], now) for plan in plans)
+        added += _insert_fixed([(p, steps[p.id], None) for p in plans if not ScheduleKind(p.schedule["kind"]).relative],
+                               now)
         added += _plan_relative([(p, steps[p.id]) for p in plans if ScheduleKind(p.schedule["kind"]).relative], now)
         planned += first
     if planned:  # one statement, not one UPDATE per plan
@@ -206,24 +225,14 @@ def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
         log.warning("group SOP event marks not written: %s", exc)
 
 
-def _plan_fixed_all(plan, steps: list, now: datetime) -> int:
-    """A fixed plan planned for the first time: every occurrence in the horizon, every group."""
-    if ScheduleKind(plan.schedule["kind"]).relative or not steps:
-        return 0
-    return plan_one(plan, now, steps)
-
-
 def _plan_fixed(corp_id: str, plan_ids: list[int], now: datetime) -> int:
     """Fixed plans last planned PLAN_EVERY ago or more: the occurrences that entered the horizon
-    since, for every group (one INSERT ... SELECT per plan that has one); and every occurrence
+    since, for every group (one INSERT ... SELECT for the plans that have one); and every occurrence
     for the groups changed since (one INSERT for all the plans)."""
     plans, steps = incremental.load(plan_ids)
     horizon = timedelta(days=settings().group_sop_horizon_days)
-    added = 0
-    for plan in plans:
-        entered = schedule.occurrences(plan.schedule, max(now, plan.planned_at + horizon), now + horizon)
-        if entered and steps[plan.id]:
-            added += plan_one(plan, now, steps[plan.id], dues=entered)
+    added = _insert_fixed([(plan, steps[plan.id], schedule.occurrences(
+        plan.schedule, max(now, plan.planned_at + horizon), now + horizon)) for plan in plans], now)
     since = min(plan.planned_at for plan in plans) - EVENT_MARGIN
     return added + incremental.plan_changed_groups(corp_id, plans, steps, since, now)
 
