@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, String, and_, bindparam, literal, select, text, union_all
+from sqlalchemy import DateTime, String, and_, bindparam, literal, null, select, text, union_all
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -105,6 +105,7 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
 
 
 def _new_events_statement():
+    """Events written since :since, then the label and code links of their groups (tag 1, 2)."""
     corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
@@ -114,16 +115,32 @@ def _new_events_statement():
     created = select(literal("").label("member_id"), GroupChat.chat_id, GroupChat.create_time.label("at"),
                      GroupChat.owner, GroupChat.name, GroupChat.status).where(
         GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))
-    return union_all(joined, created)
+    ev = union_all(joined, created).cte("ev")
+    links = [select(literal(tag).label("tag"), literal("").label("member_id"), model.chat_id, null(), null(), null(),
+                    null(), ref).where(model.corp_id == corp_id, model.chat_id.in_(select(ev.c.chat_id)))
+             for tag, model, ref in ((1, GroupLabelLink, GroupLabelLink.label_id),
+                                     (2, GroupCodeChat, GroupCodeChat.group_code_id))]
+    return union_all(select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
+                            ev.c.status, null().label("ref")), *links)
 
 
 _NEW_EVENTS = _new_events_statement()  # built once: the sweep runs it every minute
 
 
-def new_events(corp_id: str, since: datetime) -> list:
-    """Customers who joined a group and groups created, whose rows were written since ``since``:
-    (member_id: '' for a group, chat_id, at, owner, name, status), one statement."""
-    return db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all()
+def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
+    """Customers who joined a group and groups created, whose rows were written since ``since``
+    ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
+    events, groups, labels, codes = [], {}, defaultdict(set), defaultdict(set)
+    for tag, member_id, chat_id, at, owner, name, status, ref in db.session.execute(
+            _NEW_EVENTS, {"corp_id": corp_id, "since": since}).all():
+        if tag == 0:
+            events.append((member_id, chat_id, at, owner))
+            groups[chat_id] = (owner, name, status)
+        else:
+            (labels if tag == 1 else codes)[chat_id].add(ref)
+    return events, {chat_id: targets.GroupFacts(owner, name, status == GroupChatStatus.ACTIVE,
+                                                frozenset(labels[chat_id]), frozenset(codes[chat_id]))
+                    for chat_id, (owner, name, status) in groups.items()}
 
 
 class Plan(NamedTuple):
@@ -195,21 +212,18 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
 def plan_events(corp_id: str, since: datetime, now: datetime) -> int:
     """The corp's relative plans already planned, for the events written since ``since``: one
     INSERT for all of them. Returns the rows added."""
-    events = new_events(corp_id, since)
+    events, facts = new_events(corp_id, since)
     if not events:
         return 0
     plans, steps = load_relative(corp_id)
-    facts = group_facts(corp_id, {e.chat_id: (e.owner, e.name, e.status) for e in events}, plans)
     values = []
     for plan in plans:
         started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
         wanted = targets.prepared(plan.targets)
         by_member = ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED
-        for event in events:
-            if (event.member_id != "") == by_member and event.at >= started \
-                    and targets.matches(wanted, facts[event.chat_id], event.chat_id):
-                values += relative_rows(plan, steps[plan.id], event.chat_id, event.member_id, event.owner,
-                                        event.at, now)
+        for member_id, chat_id, at, owner in events:
+            if (member_id != "") == by_member and at >= started and targets.matches(wanted, facts[chat_id], chat_id):
+                values += relative_rows(plan, steps[plan.id], chat_id, member_id, owner, at, now)
     return insert_rows(values)
 
 
