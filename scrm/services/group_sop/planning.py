@@ -155,6 +155,8 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
     return incremental.insert_rows(values)
 
 
+_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at).where(
+    GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
 
 
@@ -167,9 +169,7 @@ def plan_all(now: datetime) -> int:
     plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep; planned_at in
     the database every PLAN_EVERY (without Redis, the sweep looks back from there: planning
     again adds nothing). Commits."""
-    kind_of = GroupSop.schedule["kind"].as_string()
-    rows = db.session.execute(select(GroupSop.id, GroupSop.corp_id, kind_of, GroupSop.planned_at)
-                              .where(GroupSop.status == GroupSopStatus.ACTIVE)).all()
+    rows = db.session.execute(_ACTIVE_PLANS).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
     for plan_id, corp_id, kind, planned_at in rows:
         if planned_at is None:
