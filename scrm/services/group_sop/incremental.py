@@ -2,7 +2,8 @@
 
 Every minute the ``group-sop`` sweep asks, once per corp, which groups were created and which
 customers joined since its relative plans last looked (one statement over the ``updated_at``
-indexes, the groups' owner, name and status joined in). A minute with nothing new stops there.
+indexes, the groups' owner, name, status, labels and codes joined in). A minute with nothing new
+stops there.
 Otherwise the corp's relative plans and their steps are read with two Core statements (no ORM
 objects), every plan's targets are matched in Python (targets.matches, held to the same answers
 as targets.clause by the tests) against those few groups, every step's due time is computed, and
