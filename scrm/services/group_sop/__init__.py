@@ -1,10 +1,11 @@
 """Group SOPs (群SOP): content delivered to customer groups on a schedule.
 
 The package: schedule.py (when: pure functions), targets.py (which groups: one SQL condition),
-planning.py (executions created ahead, the ``group-sop`` sweep), delivery.py (running due
+planning.py (executions created ahead, the ``group-sop`` sweep; incremental.py: its batched
+planning of the rows written since the last look), delivery.py (running due
 executions), results.py (WeCom's results, the one-tap send, results and calendar),
 authoring.py (the operators' edits), sidebar.py (the group view's calendar and one-tap send).
-Imports go one way: schedule, targets <- planning <-
+Imports go one way: schedule, targets <- incremental <- planning <-
 delivery <- results; planning <- authoring. See docs/group-sops.md.
 """
 from scrm.services.group_sop.authoring import create, get, set_status, update_plan

@@ -1,15 +1,16 @@
 """Creating group SOP executions ahead, and the ``group-sop`` sweep that runs them.
 
-Executions are inserted set-based (INSERT ... SELECT ... ON CONFLICT DO NOTHING on the unique
-(plan, step, group, member, due_at)), so planning is idempotent and two schedulers create each
-execution once:
+Executions are inserted set-based (INSERT ... ON CONFLICT DO NOTHING on the unique (plan, step,
+group, member, due_at)), so planning is idempotent and two schedulers create each execution once:
 
 * fixed schedules: the plan's occurrences within SCRM_GROUP_SOP_HORIZON_DAYS × the groups the
-  targets match now, one statement per plan; re-planned every PLAN_EVERY (new groups, labels,
-  codes) and at once when the plan is created, edited or resumed;
-* relative schedules: for each group created / customer who joined since the plan started (and
-  since the last planning run, less a margin), every step of the series, due PLAN_GRACE ago or
-  later.
+  targets match now, one INSERT ... SELECT per plan when it is created, edited or resumed; every
+  PLAN_EVERY the occurrences that entered the horizon, and every occurrence for the groups
+  changed since (incremental.py, one INSERT for all the plans);
+* relative schedules: for each group created / customer who joined since the plan started,
+  every step of the series due PLAN_GRACE ago or later: per plan when it is created, edited or
+  resumed; then each sweep, for all the corp's plans at once, for the rows written since the
+  last look less EVENT_MARGIN (incremental.py).
 
 The sweep then enqueues one job per (plan, step, owner) with executions due, marking them
 ``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
@@ -17,9 +18,12 @@ REQUEUE_AFTER), and one result check per mass-send ``msgid`` due.
 """
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, String, and_, exists, func, literal, or_, select, true, union, union_all, update
+import redis
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, or_, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -29,8 +33,6 @@ from scrm.models import (
     ExecutionStatus,
     GroupChat,
     GroupChatStatus,
-    GroupCodeChat,
-    GroupLabelLink,
     GroupMember,
     GroupSop,
     GroupSopExecution,
@@ -40,17 +42,17 @@ from scrm.models import (
     Staff,
 )
 from scrm.queueing import enqueue_many, redis_connection
-from scrm.services.group_sop import schedule, targets
+from scrm.services.group_sop import incremental, schedule, targets
 
 PLAN_EVERY = timedelta(minutes=10)   # fixed schedules: re-evaluate the targets this often
 EVENT_MARGIN = timedelta(minutes=2)   # relative schedules: clock skew between the processes writing group rows
-PLAN_GRACE = timedelta(hours=1)       # an execution already this far past due is not created
 REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
 CHECK_LEASE = timedelta(minutes=5)
 INTERRUPTED_AFTER = timedelta(minutes=10)
 TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups / members who left
 REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
+log = logging.getLogger(__name__)
 RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
 INSERT_COLUMNS = ("corp_id", "plan_id", "step_id", "chat_id", "member_id", "owner", "delivery", "due_at",
                   "status", "attempts", "created_at")
@@ -70,37 +72,52 @@ def _insert(select_stmt) -> int:
     return len(db.session.execute(stmt.returning(GroupSopExecution.id)).all())  # rowcount: -1 on psycopg
 
 
-def _row(plan: GroupSop, step: GroupSopStep, member, due, now: datetime):
+def _row(plan, step, member, due, now: datetime):
     return (literal(plan.corp_id, String), literal(plan.id), literal(step.id), GroupChat.chat_id, member,
             GroupChat.owner, literal(plan.delivery, String), due, literal(ExecutionStatus.PENDING.value, String),
             literal(0), literal(now, DateTime))
 
 
-def plan_one(plan: GroupSop, now: datetime, steps: list[GroupSopStep] | None = None, *,
-             dues: list[datetime] | None = None, groups_written_since: datetime | None = None) -> int:
+def plan_one(plan, now: datetime, steps: list | None = None, *, dues: list[datetime] | None = None) -> int:
     """Create the plan's executions that are missing (the caller commits). Returns rows added.
-    Fixed schedules: ``dues`` (default: every occurrence in the horizon), for the groups written
-    (or labelled, or put behind a code) since ``groups_written_since`` only, when given."""
+    Fixed schedules: ``dues`` (default: every occurrence in the horizon), for every group the
+    targets match. ``plan`` and ``steps``: ORM objects or Core rows (incremental.load)."""
     steps = live_steps([plan.id])[plan.id] if steps is None else steps
     if plan.status != GroupSopStatus.ACTIVE or not steps:
         return 0
     if not ScheduleKind(plan.schedule["kind"]).relative:
-        where = targets.clause(plan.corp_id, plan.targets or {})
-        if groups_written_since is not None:
-            where = and_(where, GroupChat.chat_id.in_(_chats_written_since(plan.corp_id, groups_written_since)))
-        if dues is None:
-            dues = schedule.occurrences(plan.schedule, now, now + timedelta(days=settings().group_sop_horizon_days))
-        if not dues:
-            return 0
-        occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery("occ")
-        return _insert(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
-                       .select_from(GroupChat).join(occ, true()).where(where))
+        return _insert_fixed([(plan, steps, dues)], now)
     return _plan_relative([(plan, steps)], now)
 
 
-def _events(plan: GroupSop, steps: list[GroupSopStep]):
+PARAMS_PER_STATEMENT = 20_000  # bind parameters (PostgreSQL allows 65,535, SQLite 32,766)
+
+
+def _insert_fixed(batch: list[tuple], now: datetime) -> int:
+    """Fixed plans' (plan, steps, dues: None = every occurrence in the horizon) executions for every
+    group their targets match: one INSERT ... SELECT of a UNION ALL of the plans' SELECTs per
+    UNION_CHUNK plans or PARAMS_PER_STATEMENT bind parameters."""
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    parts, params, added = [], 0, 0
+    for plan, steps, dues in batch:
+        dues = schedule.occurrences(plan.schedule, now, now + horizon) if dues is None else dues
+        if not dues or not steps:
+            continue
+        occ = union_all(*(select(literal(due, DateTime).label("due_at")) for due in dues)).subquery()
+        parts.append(select(*_row(plan, steps[0], literal("", String), occ.c.due_at, now))
+                     .select_from(GroupChat).join(occ, true()).where(targets.clause(plan.corp_id, plan.targets or {})))
+        params += 16 + len(dues) + sum(len(v) for v in (plan.targets or {}).values() if isinstance(v, list))
+        if len(parts) >= UNION_CHUNK or params >= PARAMS_PER_STATEMENT:
+            added += _insert(parts[0] if len(parts) == 1 else union_all(*parts))
+            parts, params = [], 0
+    if parts:
+        added += _insert(parts[0] if len(parts) == 1 else union_all(*parts))
+    return added
+
+
+def _events(plan, steps: list):
     """The plan's events (group created / customer joined since the plan started) that have no
-    execution yet: (plan_id, chat_id, member_id, at)."""
+    execution yet: (plan_id, chat_id, member_id, at, owner)."""
     # WeCom's event times are whole seconds: an event in the second the plan started counts.
     since = plan.starts_at.replace(microsecond=0)
     where = targets.clause(plan.corp_id, plan.targets or {})
@@ -108,12 +125,12 @@ def _events(plan: GroupSop, steps: list[GroupSopStep]):
     step_ids = [s.id for s in steps]
     if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED:
         return select(literal(plan.id).label("plan_id"), GroupChat.chat_id, literal("", String).label("member_id"),
-                      GroupChat.create_time.label("at")).where(
+                      GroupChat.create_time.label("at"), GroupChat.owner).where(
             where, GroupChat.create_time >= since, ~exists().where(
                 E.plan_id == plan.id, E.step_id.in_(step_ids), E.chat_id == GroupChat.chat_id,
                 E.member_id == "", E.due_at >= GroupChat.create_time))
     return select(literal(plan.id).label("plan_id"), GroupMember.chat_id, GroupMember.member_id,
-                  GroupMember.join_time.label("at")).join(
+                  GroupMember.join_time.label("at"), GroupChat.owner).join(
         GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
         where, GroupMember.corp_id == plan.corp_id, GroupMember.type == 2, GroupMember.quit_time.is_(None),
         GroupMember.join_time >= since, ~exists().where(
@@ -124,149 +141,100 @@ def _events(plan: GroupSop, steps: list[GroupSopStep]):
 UNION_CHUNK = 100  # plans per events statement (SQLite allows 500 compound SELECTs)
 
 
-def _plan_relative(batch: list[tuple[GroupSop, list[GroupSopStep]]], now: datetime) -> int:
+def _plan_relative(batch: list[tuple], now: datetime) -> int:
     """Executions for every event of relative plans planned for the first time (created, edited,
     resumed): one SELECT per UNION_CHUNK plans, one INSERT."""
     batch = [(plan, steps) for plan, steps in batch if steps]
-    if not batch:
-        return 0
     by_id = {plan.id: (plan, steps) for plan, steps in batch}
-    rows = []
+    values = []
     for start in range(0, len(batch), UNION_CHUNK):
         parts = [_events(plan, steps) for plan, steps in batch[start:start + UNION_CHUNK]]
-        rows += db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
-    return _insert_events([(by_id[plan_id], chat_id, member_id, at) for plan_id, chat_id, member_id, at in rows], now)
+        for plan_id, chat_id, member_id, at, owner in db.session.execute(
+                parts[0] if len(parts) == 1 else union_all(*parts)).all():
+            values += incremental.relative_rows(*by_id[plan_id], chat_id, member_id, owner, at, now)
+    return incremental.insert_rows(values)
 
 
-def _insert_events(events: list[tuple[tuple[GroupSop, list[GroupSopStep]], str, str, datetime]],
-                   now: datetime) -> int:
-    """One INSERT ... ON CONFLICT DO NOTHING of every step of each (plan, chat, member, event
-    time) that is due PLAN_GRACE ago or later (an execution already there is left alone)."""
-    values = []
-    for (plan, steps), chat_id, member_id, at in events:
-        for step in steps:
-            due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
-            if due >= now - PLAN_GRACE:
-                values.append({"corp_id": plan.corp_id, "plan_id": plan.id, "step_id": step.id, "chat_id": chat_id,
-                               "member_id": member_id, "delivery": plan.delivery, "due_at": due,
-                               "status": ExecutionStatus.PENDING, "attempts": 0, "created_at": now})
-    if not values:
-        return 0
-    owners = {(corp, chat): owner for corp, chat, owner in db.session.execute(select(
-        GroupChat.corp_id, GroupChat.chat_id, GroupChat.owner).where(
-        GroupChat.chat_id.in_({v["chat_id"] for v in values}))).all()}
-    for value in values:
-        value["owner"] = owners.get((value["corp_id"], value["chat_id"]))
-    # RETURNING counts the rows added: an executemany's rowcount is -1 on PostgreSQL (psycopg),
-    # and an ORM bulk INSERT's result has none at all.
-    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
-    return len(db.session.execute(stmt, values).all())
+_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at).where(
+    GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
+EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
 
 
 def plan_all(now: datetime) -> int:
-    """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (re-inserting
-    only when groups changed or an occurrence entered the horizon), relative ones when group or
-    member rows were written since they last looked. A sweep with nothing to plan reads one row
-    per plan and one or two indexed queries per corp. Commits."""
-    rows = db.session.execute(select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule, GroupSop.planned_at)
-                              .where(GroupSop.status == GroupSopStatus.ACTIVE)).all()
-    wanted, relative_since = set(), {}
-    for plan_id, corp_id, plan_schedule, planned_at in rows:
-        if planned_at is None or (not ScheduleKind(plan_schedule["kind"]).relative and now - planned_at >= PLAN_EVERY):
-            wanted.add(plan_id)
-        elif ScheduleKind(plan_schedule["kind"]).relative:
-            relative_since[corp_id] = min(planned_at, relative_since.get(corp_id, planned_at))
-    changes = {}
-    for corp_id, since in relative_since.items():
-        changes[corp_id] = _written_since(corp_id, since - EVENT_MARGIN)
-        if changes[corp_id] != ([], []):
-            wanted |= {plan_id for plan_id, corp, plan_schedule, planned_at in rows if corp == corp_id
-                       and planned_at is not None and ScheduleKind(plan_schedule["kind"]).relative}
-    if not wanted:
-        return 0
-    plans = list(db.session.scalars(select(GroupSop).where(GroupSop.id.in_(wanted)).order_by(GroupSop.id)))
-    steps = live_steps([p.id for p in plans])
-    horizon = timedelta(days=settings().group_sop_horizon_days)
-    added, planned, changed = 0, [], {}
-    for plan in plans:
-        if ScheduleKind(plan.schedule["kind"]).relative:
-            continue
-        if plan.planned_at is not None:
-            if plan.corp_id not in changed:
-                changed[plan.corp_id] = _targets_changed_at(plan.corp_id)
-            last_change = changed[plan.corp_id]
-            groups_changed = last_change is not None and last_change >= plan.planned_at
-            # occurrences that entered the horizon since the last run: for every group
-            entered = schedule.occurrences(plan.schedule, max(now, plan.planned_at + horizon), now + horizon)
-            if entered:
-                added += plan_one(plan, now, steps[plan.id], dues=entered)
-            if groups_changed:  # every occurrence, for the groups written since
-                added += plan_one(plan, now, steps[plan.id], groups_written_since=plan.planned_at - EVENT_MARGIN)
-            planned.append(plan.id)
-            continue
-        added += plan_one(plan, now, steps[plan.id])
-        planned.append(plan.id)
-    relative = [p for p in plans if ScheduleKind(p.schedule["kind"]).relative]
-    added += _plan_relative([(p, steps[p.id]) for p in relative if p.planned_at is None], now)
-    planned += [p.id for p in relative if p.planned_at is None]
-    planned += _plan_changed([p for p in relative if p.planned_at is not None], steps, changes, now)
+    """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (inserting only
+    the occurrences that entered the horizon, and every occurrence for the groups changed since),
+    relative ones every sweep for the group and member rows written since they last looked (one
+    statement per corp; most minutes stop there). Plans are read as Core rows, and each corp's
+    changes are planned for all its plans in one INSERT (incremental.py). Where the relative
+    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep; planned_at in
+    the database every PLAN_EVERY (without Redis, the sweep looks back from there: planning
+    again adds nothing). Commits."""
+    rows = db.session.execute(_ACTIVE_PLANS).all()
+    first, fixed, relative = [], defaultdict(list), defaultdict(list)
+    for plan_id, corp_id, kind, planned_at in rows:
+        if planned_at is None:
+            first.append(plan_id)
+        elif ScheduleKind(kind).relative:
+            relative[corp_id].append((plan_id, planned_at))
+        elif now - planned_at >= PLAN_EVERY:
+            fixed[corp_id].append(plan_id)
+    added, planned = 0, []
+    marks = _events_marks(list(relative), now)
+    for corp_id, plans in relative.items():  # one statement per corp when nothing was written
+        since = max([min(planned_at for _, planned_at in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
+        added += incremental.plan_events(corp_id, since, now)
+        planned += [plan_id for plan_id, planned_at in plans if now - planned_at >= PLAN_EVERY]
+    for corp_id, plan_ids in fixed.items():
+        added += _plan_fixed(corp_id, plan_ids, now)
+        planned += plan_ids
+    if first:
+        plans, steps = incremental.load(first)
+        added += _insert_fixed([(p, steps[p.id], None) for p in plans if not ScheduleKind(p.schedule["kind"]).relative],
+                               now)
+        added += _plan_relative([(p, steps[p.id]) for p in plans if ScheduleKind(p.schedule["kind"]).relative], now)
+        planned += first
     if planned:  # one statement, not one UPDATE per plan
-        db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned)).values(planned_at=now)
+        db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
+                           .values(planned_at=now)
                            .execution_options(synchronize_session=False))
     db.session.commit()
+    _set_events_marks(list(relative), now)
     return added
 
 
-def _written_since(corp_id: str, since: datetime) -> tuple[list, list]:
-    """(customers in a group, groups) whose rows were written since ``since`` (updated_at indexes)."""
-    joined = db.session.execute(select(GroupMember.chat_id, GroupMember.member_id, GroupMember.join_time).where(
-        GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
-        GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))).all()
-    created = db.session.execute(select(GroupChat.chat_id, GroupChat.create_time).where(
-        GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))).all()
-    return list(joined), list(created)
+def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
+    """The corps' EVENTS_KEY marks no later than ``now`` (none when Redis fails)."""
+    if not corp_ids:
+        return {}
+    try:
+        values = redis_connection().mget([EVENTS_KEY.format(corp_id) for corp_id in corp_ids])
+    except redis.RedisError as exc:
+        log.warning("group SOP event marks unreadable, looking back from planned_at: %s", exc)
+        return {}
+    marks = {corp_id: datetime.fromisoformat(value.decode()) for corp_id, value in zip(corp_ids, values, strict=True)
+             if value is not None}
+    return {corp_id: [mark] for corp_id, mark in marks.items() if mark <= now}
 
 
-def _plan_changed(plans: list[GroupSop], steps: dict[int, list[GroupSopStep]], changes: dict[str, tuple],
-                  now: datetime) -> list[int]:
-    """Relative plans already planned, for the group and member rows written since the corp's
-    relative plans last looked (``changes``, less EVENT_MARGIN): the targets matched in Python
-    (targets.matches) against those few groups, one INSERT. A corp where nothing was written is
-    not planned (planned_at stays: the next sweep looks back that far). Returns the plan ids."""
-    planned, events, facts_of = [], [], {}
-    for plan in plans:
-        joined, created = changes.get(plan.corp_id, ([], []))
-        if not joined and not created:
-            continue
-        if plan.corp_id not in facts_of:
-            facts_of[plan.corp_id] = targets.facts(plan.corp_id, {r[0] for r in joined} | {r[0] for r in created})
-        facts = facts_of[plan.corp_id]
-        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
-        rows = ([(chat_id, "", at) for chat_id, at in created]
-                if ScheduleKind(plan.schedule["kind"]) == ScheduleKind.GROUP_CREATED else joined)
-        events += [((plan, steps[plan.id]), chat_id, member_id, at) for chat_id, member_id, at in rows
-                   if at >= started and chat_id in facts
-                   and targets.matches(plan.targets or {}, facts[chat_id], chat_id)]
-        planned.append(plan.id)
-    _insert_events(events, now)
-    return planned
+def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
+    if not corp_ids:
+        return
+    try:
+        redis_connection().mset({EVENTS_KEY.format(corp_id): now.isoformat() for corp_id in corp_ids})
+    except redis.RedisError as exc:
+        log.warning("group SOP event marks not written: %s", exc)
 
 
-def _chats_written_since(corp_id: str, since: datetime):
-    """The groups whose row, labels or code links were written since ``since`` (a subquery)."""
-    return union(select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since),
-                 select(GroupLabelLink.chat_id).where(GroupLabelLink.corp_id == corp_id,
-                                                      GroupLabelLink.created_at >= since),
-                 select(GroupCodeChat.chat_id).where(GroupCodeChat.corp_id == corp_id,
-                                                     GroupCodeChat.created_at >= since))
-
-
-def _targets_changed_at(corp_id: str) -> datetime | None:
-    """The last change to what targets match (groups, their labels, their codes)."""
-    stamps = [db.session.scalar(select(func.max(column)).where(model.corp_id == corp_id))
-              for model, column in ((GroupChat, GroupChat.updated_at), (GroupLabelLink, GroupLabelLink.created_at),
-                                    (GroupCodeChat, GroupCodeChat.created_at))]
-    return max((s for s in stamps if s is not None), default=None)
+def _plan_fixed(corp_id: str, plan_ids: list[int], now: datetime) -> int:
+    """Fixed plans last planned PLAN_EVERY ago or more: the occurrences that entered the horizon
+    since, for every group (one INSERT ... SELECT for the plans that have one); and every occurrence
+    for the groups changed since (one INSERT for all the plans)."""
+    plans, steps = incremental.load(plan_ids)
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    added = _insert_fixed([(plan, steps[plan.id], schedule.occurrences(
+        plan.schedule, max(now, plan.planned_at + horizon), now + horizon)) for plan in plans], now)
+    since = min(plan.planned_at for plan in plans) - EVENT_MARGIN
+    return added + incremental.plan_changed_groups(corp_id, plans, steps, since, now)
 
 
 def close_executions(condition, status: ExecutionStatus, result: str, error: str | None, now: datetime) -> None:
@@ -315,14 +283,29 @@ def sweep(now: datetime | None = None) -> int:
     return enqueue_due(now) + enqueue_checks(now)
 
 
+def _enqueue_statements():
+    """The sweep's two UPDATE ... RETURNING, built once (bind parameters: constant text, prepared
+    once by psycopg), without the ORM's session synchronisation."""
+    E = GroupSopExecution  # noqa: N806
+    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
+    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
+    due = (update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
+                           or_(E.queued_at.is_(None), E.queued_at < stale))
+           .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
+           .execution_options(synchronize_session=False))
+    checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
+                              E.next_check_at <= now)
+              .values(next_check_at=bindparam("lease_until", type_=DateTime())).returning(E.msgid)
+              .execution_options(synchronize_session=False))
+    return due, checks
+
+
+_DUE, _CHECKS = _enqueue_statements()
+
+
 def enqueue_due(now: datetime) -> int:
     """One run_batch job per (plan, step, owner) with pending executions due; marks them queued."""
-    E = GroupSopExecution  # noqa: N806
-    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
-    due = db.session.execute(
-        update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
-                        or_(E.queued_at.is_(None), E.queued_at < now - REQUEUE_AFTER))
-        .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)).all()
+    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all()
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
@@ -334,10 +317,7 @@ def enqueue_due(now: datetime) -> int:
 
 def enqueue_checks(now: datetime) -> int:
     """One check_msg job per mass-send msgid whose result check is due (leased CHECK_LEASE)."""
-    E = GroupSopExecution  # noqa: N806
-    checks = db.session.scalars(
-        update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
-                        E.next_check_at <= now).values(next_check_at=now + CHECK_LEASE).returning(E.msgid)).all()
+    checks = db.session.scalars(_CHECKS, {"now": now, "lease_until": now + CHECK_LEASE}).all()
     db.session.commit()
     msgids = sorted(set(checks))
     if msgids:

@@ -81,8 +81,14 @@ def facts(corp_id: str, chat_ids: Iterable[str]) -> dict[str, GroupFacts]:
                 GroupChat.corp_id == corp_id, GroupChat.chat_id.in_(chat_ids))).all()}
 
 
+def prepared(targets: dict | None) -> dict:
+    """``targets`` with its lists as frozensets, for matching many groups (matches())."""
+    return {key: frozenset(value) if isinstance(value, list) else value for key, value in (targets or {}).items()}
+
+
 def matches(targets: dict, group: GroupFacts, chat_id: str | None = None) -> bool:
-    """clause() evaluated in Python for one group (tests hold the two to the same answers)."""
+    """clause() evaluated in Python for one group (tests hold the two to the same answers);
+    ``targets`` as stored or prepared()."""
     if not group.active:
         return False
     filters = []
@@ -91,9 +97,9 @@ def matches(targets: dict, group: GroupFacts, chat_id: str | None = None) -> boo
     if targets.get("name_contains"):
         filters.append(targets["name_contains"] in (group.name or ""))
     if targets.get("label_ids"):
-        filters.append(bool(group.label_ids & set(targets["label_ids"])))
+        filters.append(not group.label_ids.isdisjoint(targets["label_ids"]))
     if targets.get("group_code_ids"):
-        filters.append(bool(group.group_code_ids & set(targets["group_code_ids"])))
+        filters.append(not group.group_code_ids.isdisjoint(targets["group_code_ids"]))
     listed = bool(targets.get("chat_ids")) and chat_id in targets["chat_ids"]
     return (bool(filters) and all(filters)) or listed
 

@@ -1,0 +1,264 @@
+"""Planning from the few group and member rows written since the last look (the sweep's hot path).
+
+Every minute the ``group-sop`` sweep asks, once per corp, which groups were created and which
+customers joined since its relative plans last looked (one statement over the ``updated_at``
+indexes, the groups' owner, name, status, labels and codes joined in). A minute with nothing new
+stops there.
+Otherwise the corp's relative plans and their steps are read with two Core statements (no ORM
+objects), every plan's targets are matched in Python (targets.matches, held to the same answers
+as targets.clause by the tests) against those few groups, every step's due time is computed, and
+ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans. The fixed plans do the
+same for the groups whose row, labels or code links changed (every occurrence in the horizon).
+
+The executions are the ones the per-plan statements made (tests/group_sop/test_planning.py
+compares the two), so the guarantees stay: the unique (plan, step, group, member, due_at) makes a
+re-read (EVENT_MARGIN) or a second scheduler add nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import DateTime, String, and_, bindparam, literal, null, select, text, union_all
+
+from scrm.config import settings
+from scrm.db import dialect_insert
+from scrm.extensions import db
+from scrm.models import (
+    ExecutionStatus,
+    GroupChat,
+    GroupChatStatus,
+    GroupCodeChat,
+    GroupLabelLink,
+    GroupMember,
+    GroupSop,
+    GroupSopExecution,
+    GroupSopStatus,
+    GroupSopStep,
+    ScheduleKind,
+)
+from scrm.services.group_sop import schedule, targets
+
+PLAN_GRACE = timedelta(hours=1)  # an execution already this far past due is not created
+
+
+def load(plan_ids: Iterable[int]) -> tuple[list, dict[int, list]]:
+    """The plans (Core rows with the ORM attribute names) and their live steps, in order."""
+    plan_ids = sorted(set(plan_ids))
+    if not plan_ids:
+        return [], {}
+    plans = db.session.execute(select(
+        GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule, GroupSop.delivery,
+        GroupSop.starts_at, GroupSop.planned_at).where(GroupSop.id.in_(plan_ids)).order_by(GroupSop.id)).all()
+    steps: dict[int, list] = {plan_id: [] for plan_id in plan_ids}
+    for step in db.session.execute(select(
+            GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
+            GroupSopStep.at_time).where(GroupSopStep.plan_id.in_(plan_ids), GroupSopStep.deleted.is_(False))
+            .order_by(GroupSopStep.position, GroupSopStep.id)):
+        steps[step.plan_id].append(step)
+    return plans, steps
+
+
+# PostgreSQL: the rows as arrays, one statement whose text never changes (psycopg prepares it once;
+# a multi-VALUES INSERT is new text, parsed and planned again, whenever the row count differs, and
+# SQLAlchemy compiles an on_conflict_do_nothing() construct on every execution).
+_UNNEST_COLUMNS = (("corp_id", "VARCHAR"), ("plan_id", "INTEGER"), ("step_id", "INTEGER"), ("chat_id", "VARCHAR"),
+                   ("member_id", "VARCHAR"), ("owner", "VARCHAR"), ("delivery", "VARCHAR"), ("due_at", "TIMESTAMP"))
+_INSERT_UNNEST = text(
+    f"INSERT INTO group_sop_execution ({', '.join(c for c, _ in _UNNEST_COLUMNS)}, status, attempts, created_at) "
+    f"SELECT {', '.join('v.' + c for c, _ in _UNNEST_COLUMNS)}, :status, 0, :now FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _UNNEST_COLUMNS)
+    + f") AS v({', '.join(c for c, _ in _UNNEST_COLUMNS)}) ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(bindparam("now", type_=DateTime()), bindparam("status", type_=String()))
+
+
+def insert_rows(values: list[dict[str, Any]]) -> int:
+    """One INSERT ... ON CONFLICT DO NOTHING of execution rows (row()). Returns the rows added
+    (RETURNING: an executemany's rowcount is -1 on psycopg)."""
+    if not values:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        params = {column: [v[column] for v in values] for column, _ in _UNNEST_COLUMNS}
+        return len(db.session.execute(_INSERT_UNNEST, {**params, "now": values[0]["created_at"],
+                                                       "status": ExecutionStatus.PENDING.value}).all())
+    stmt = dialect_insert()(GroupSopExecution).on_conflict_do_nothing().returning(GroupSopExecution.id)
+    return len(db.session.execute(stmt, values).all())
+
+
+def row(plan, step_id: int, chat_id: str, member_id: str, owner: str | None, due: datetime,
+        now: datetime) -> dict[str, Any]:
+    return {"corp_id": plan.corp_id, "plan_id": plan.id, "step_id": step_id, "chat_id": chat_id,
+            "member_id": member_id, "owner": owner, "delivery": plan.delivery, "due_at": due,
+            "status": ExecutionStatus.PENDING.value, "attempts": 0, "created_at": now}
+
+
+def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | None, at: datetime,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Every step of the series for one event, those due PLAN_GRACE ago or later."""
+    out = []
+    for step in steps:
+        due = schedule.after_event(step.delay_minutes, step.day_offset, step.at_time, at)
+        if due >= now - PLAN_GRACE:
+            out.append(row(plan, step.id, chat_id, member_id, owner, due, now))
+    return out
+
+
+def _new_events_statement():
+    """Events written since :since, then the label and code links of their groups (tag 1, 2)."""
+    corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
+    joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
+                    GroupChat.owner, GroupChat.name, GroupChat.status).join(
+        GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
+        GroupMember.corp_id == corp_id, GroupMember.updated_at >= since, GroupMember.type == 2,
+        GroupMember.quit_time.is_(None), GroupMember.join_time.is_not(None))
+    created = select(literal("").label("member_id"), GroupChat.chat_id, GroupChat.create_time.label("at"),
+                     GroupChat.owner, GroupChat.name, GroupChat.status).where(
+        GroupChat.corp_id == corp_id, GroupChat.updated_at >= since, GroupChat.create_time.is_not(None))
+    ev = union_all(joined, created).cte("ev")
+    links = [select(literal(tag).label("tag"), literal("").label("member_id"), model.chat_id, null(), null(), null(),
+                    null(), ref).where(model.corp_id == corp_id, model.chat_id.in_(select(ev.c.chat_id)))
+             for tag, model, ref in ((1, GroupLabelLink, GroupLabelLink.label_id),
+                                     (2, GroupCodeChat, GroupCodeChat.group_code_id))]
+    return union_all(select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
+                            ev.c.status, null().label("ref")), *links)
+
+
+_NEW_EVENTS = _new_events_statement()  # built once: the sweep runs it every minute
+
+
+def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
+    """Customers who joined a group and groups created, whose rows were written since ``since``
+    ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
+    events, groups, labels, codes = [], {}, defaultdict(set), defaultdict(set)
+    for tag, member_id, chat_id, at, owner, name, status, ref in db.session.execute(
+            _NEW_EVENTS, {"corp_id": corp_id, "since": since}).all():
+        if tag == 0:
+            events.append((member_id, chat_id, at, owner))
+            groups[chat_id] = (owner, name, status)
+        else:
+            (labels if tag == 1 else codes)[chat_id].add(ref)
+    return events, {chat_id: targets.GroupFacts(owner, name, status == GroupChatStatus.ACTIVE,
+                                                frozenset(labels[chat_id]), frozenset(codes[chat_id]))
+                    for chat_id, (owner, name, status) in groups.items()}
+
+
+class Plan(NamedTuple):
+    id: int
+    corp_id: str
+    status: str
+    targets: dict
+    schedule: dict
+    delivery: str
+    starts_at: datetime
+    planned_at: datetime | None
+
+
+class Step(NamedTuple):
+    id: int
+    plan_id: int
+    delay_minutes: int | None
+    day_offset: int | None
+    at_time: str | None
+
+
+def _relative_statements():
+    relative = [ScheduleKind.GROUP_CREATED.value, ScheduleKind.MEMBER_JOINED.value]
+    where = (GroupSop.corp_id == bindparam("corp_id", type_=String()), GroupSop.status == GroupSopStatus.ACTIVE,
+             GroupSop.planned_at.is_not(None), GroupSop.schedule["kind"].as_string().in_(relative))
+    plans = select(GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule,
+                   GroupSop.delivery, GroupSop.starts_at, GroupSop.planned_at).where(*where)
+    steps = select(GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
+                   GroupSopStep.at_time).join(GroupSop, GroupSop.id == GroupSopStep.plan_id).where(
+        *where, GroupSopStep.deleted.is_(False)).order_by(GroupSopStep.position, GroupSopStep.id)
+    return plans, steps
+
+
+_RELATIVE_PLANS, _RELATIVE_STEPS = _relative_statements()  # text that never changes: prepared once
+
+
+def load_relative(corp_id: str) -> tuple[list[Plan], dict[int, list[Step]]]:
+    """The corp's active relative plans already planned once, and their live steps."""
+    plans = [Plan(*r) for r in db.session.execute(_RELATIVE_PLANS, {"corp_id": corp_id}).all()]
+    steps: dict[int, list[Step]] = {plan.id: [] for plan in plans}
+    for r in db.session.execute(_RELATIVE_STEPS, {"corp_id": corp_id}).all():
+        if r.plan_id in steps:
+            steps[r.plan_id].append(Step(*r))
+    return plans, steps
+
+
+def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str, targets.GroupFacts]:
+    """GroupFacts of ``groups`` (chat_id: (owner, name, status)); their labels and codes are read
+    (one statement) only when a plan targets labels or codes."""
+    wants_labels = any((p.targets or {}).get("label_ids") for p in plans)
+    wants_codes = any((p.targets or {}).get("group_code_ids") for p in plans)
+    labels, codes = defaultdict(set), defaultdict(set)
+    chat_ids = sorted(groups)
+    parts = []
+    if wants_labels and chat_ids:
+        parts.append(select(literal(0).label("kind"), GroupLabelLink.chat_id, GroupLabelLink.label_id.label("ref"))
+                     .where(GroupLabelLink.corp_id == corp_id, GroupLabelLink.chat_id.in_(chat_ids)))
+    if wants_codes and chat_ids:
+        parts.append(select(literal(1).label("kind"), GroupCodeChat.chat_id, GroupCodeChat.group_code_id.label("ref"))
+                     .where(GroupCodeChat.corp_id == corp_id, GroupCodeChat.chat_id.in_(chat_ids)))
+    if parts:
+        for kind, chat_id, ref in db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all():
+            (labels if kind == 0 else codes)[chat_id].add(ref)
+    return {chat_id: targets.GroupFacts(owner, name, status == GroupChatStatus.ACTIVE, frozenset(labels[chat_id]),
+                                        frozenset(codes[chat_id]))
+            for chat_id, (owner, name, status) in groups.items()}
+
+
+def plan_events(corp_id: str, since: datetime, now: datetime) -> int:
+    """The corp's relative plans already planned, for the events written since ``since``: one
+    INSERT for all of them. Returns the rows added."""
+    events, facts = new_events(corp_id, since)
+    if not events:
+        return 0
+    plans, steps = load_relative(corp_id)
+    values = []
+    for plan in plans:
+        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
+        wanted = targets.prepared(plan.targets)
+        by_member = ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED
+        for member_id, chat_id, at, owner in events:
+            if (member_id != "") == by_member and at >= started and targets.matches(wanted, facts[chat_id], chat_id):
+                values += relative_rows(plan, steps[plan.id], chat_id, member_id, owner, at, now)
+    return insert_rows(values)
+
+
+def changed_groups(corp_id: str, since: datetime) -> dict[str, tuple]:
+    """The groups whose row, labels or code links were written since ``since``: chat_id: (owner,
+    name, status), one statement."""
+    chats = union_all(select(GroupChat.chat_id).where(GroupChat.corp_id == corp_id, GroupChat.updated_at >= since),
+                      select(GroupLabelLink.chat_id).where(GroupLabelLink.corp_id == corp_id,
+                                                           GroupLabelLink.created_at >= since),
+                      select(GroupCodeChat.chat_id).where(GroupCodeChat.corp_id == corp_id,
+                                                          GroupCodeChat.created_at >= since)).subquery()
+    return {chat_id: (owner, name, status) for chat_id, owner, name, status in db.session.execute(
+        select(GroupChat.chat_id, GroupChat.owner, GroupChat.name, GroupChat.status).where(
+            GroupChat.corp_id == corp_id, GroupChat.chat_id.in_(select(chats.c.chat_id)))).all()}
+
+
+def plan_changed_groups(corp_id: str, plans: list, steps: dict[int, list], since: datetime,
+                        now: datetime) -> int:
+    """Fixed plans: every occurrence in the horizon for the groups changed since ``since`` that
+    the plan targets (a new group, a label or code link added), one INSERT for all the plans."""
+    groups = changed_groups(corp_id, since)
+    if not groups:
+        return 0
+    facts = group_facts(corp_id, groups, plans)
+    horizon = timedelta(days=settings().group_sop_horizon_days)
+    values = []
+    for plan in plans:
+        if not steps[plan.id]:
+            continue
+        wanted = targets.prepared(plan.targets)
+        chats = [chat_id for chat_id, fact in facts.items() if targets.matches(wanted, fact, chat_id)]
+        if not chats:
+            continue
+        for due in schedule.occurrences(plan.schedule, now, now + horizon):
+            values += [row(plan, steps[plan.id][0].id, chat_id, "", groups[chat_id][0], due, now)
+                       for chat_id in chats]
+    return insert_rows(values)
