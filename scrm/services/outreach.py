@@ -69,11 +69,11 @@ def create_mass_send(corp_id: str, sender: str, external_userids: list[str], con
     return reply.get("msgid"), set(reply.get("fail_list") or [])
 
 
-def reminder_allowed(corp_id: str, userid: str) -> bool:
+def reminder_allowed(corp_id: str, userid: str, now: datetime | None = None) -> bool:
     """message/send's per-staff budget (scrm/wecom/ratelimit.py MEMBER_LIMITS; WeCom drops the
-    rest); shared by SOP reminders, recall reminders and follow-up reminders. Counts this one."""
+    rest); shared by SOP, recall and follow-up reminders and churn alerts. Counts this one."""
     limiter = RateLimiter(current_app.extensions["redis"], corp_id)
-    return limiter.member_allows("message/send", userid, at=epoch(utcnow()))
+    return limiter.member_allows("message/send", userid, at=epoch(now or utcnow()))
 
 
 def card_description(context: str, customer: str, body: str) -> str:

@@ -81,7 +81,7 @@ def send_to(corp_id: str, recipient: str, now: datetime) -> str:
     db.session.commit()
     if not claimed:
         return "nothing"  # another sweep took them
-    if not outreach.reminder_allowed(corp_id, recipient):
+    if not outreach.reminder_allowed(corp_id, recipient, now):
         _set(token, status=AlertStatus.PENDING, claim_token=None, claimed_at=None)
         return "waiting"
     rows = list(db.session.scalars(select(ChurnAlert).where(ChurnAlert.claim_token == token)
