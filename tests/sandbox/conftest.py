@@ -3,15 +3,21 @@ simulator app's test client and a tiny WeCom API caller."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
+import responses
 from werkzeug.serving import make_server
 
+from sandbox.actions import Actions
 from sandbox.app import create_simulator_app
+from sandbox.callbacks import CallbackSender, flask_client_transport
 from sandbox.world import World, WorldConfig
 from scrm.sandbox_corp import SANDBOX_CORP_ID, SANDBOX_SECRET
+from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, WECOM_BASE
 
 T0 = 1_760_000_000.0  # 2025-10-09, a fixed "now" so seeded times are reproducible
 
@@ -103,3 +109,26 @@ def serve() -> Iterator:
     yield start
     for server in servers:
         server.shutdown()
+
+
+SIMULATOR = urlsplit(WECOM_BASE)._replace(path="").geturl()  # the WeCom API, and the chat archive beside it
+
+
+def link(client, clock: FakeClock):
+    """(world, actions, mock): the simulator speaks as the TEST corp both ways; enter ``mock``
+    to route its origin to it."""
+    world = make_world(clock, corp_id=TEST_CORP_ID, secret=TEST_SECRET, token=TEST_TOKEN, aes_key=TEST_AES_KEY)
+    sim = create_simulator_app(world).test_client()
+
+    def forward(request):
+        url = urlsplit(request.url)
+        reply = sim.open(url.path, method=request.method, query_string=url.query, data=request.body or b"")
+        return reply.status_code, {"Content-Type": reply.content_type}, reply.data
+
+    sender = CallbackSender("http://service.test/wecom/callback", corp_id=TEST_CORP_ID, token=TEST_TOKEN,
+                            aes_key=TEST_AES_KEY, feed=world.feed, transport=flask_client_transport(client),
+                            asynchronous=False)
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+    for method in ("GET", "POST"):
+        mock.add_callback(method, re.compile(re.escape(SIMULATOR) + "/.*"), callback=forward)
+    return world, Actions(world, sender), mock

@@ -15,7 +15,8 @@ from scrm.models import ArchivedMessage, CallbackEvent, ChurnRun, RelationActivi
 from scrm.services.churn import score_corp
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import run_jobs
-from tests.sandbox.churn_support import link, played, wall_clock  # noqa: F401 (fixtures)
+from tests.sandbox.churn_support import played, wall_clock  # noqa: F401 (fixtures)
+from tests.sandbox.conftest import link
 
 
 def add_customer(app, world, actions, name: str) -> tuple[str, str]:

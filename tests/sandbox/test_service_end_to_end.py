@@ -3,42 +3,21 @@ inbox, the service's job processes it and calls the simulated API (routed to the
 client at the HTTP boundary), and the database ends up matching the simulated world."""
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 import pytest
-import responses
 from sqlalchemy import select
 
-from sandbox.actions import Actions
-from sandbox.app import create_simulator_app
-from sandbox.callbacks import CallbackSender, flask_client_transport
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, GroupChat, GroupMember
-from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_SECRET, TEST_TOKEN, WECOM_BASE
 from tests.helpers import run_jobs
-from tests.sandbox.conftest import api_calls, make_world
+from tests.sandbox.conftest import api_calls, link
 
 
 @pytest.fixture
 def linked(app, client, clock):
     """(world, actions): the simulator speaks as the TEST corp, both ways."""
-    world = make_world(clock, corp_id=TEST_CORP_ID, secret=TEST_SECRET, token=TEST_TOKEN,
-                       aes_key=TEST_AES_KEY)
-    sim = create_simulator_app(world).test_client()
-
-    def forward(request):
-        url = urlsplit(request.url)
-        reply = sim.open(url.path, method=request.method, query_string=url.query, data=request.body or b"")
-        return reply.status_code, {"Content-Type": reply.content_type}, reply.data
-
-    sender = CallbackSender("http://service.test/wecom/callback", corp_id=TEST_CORP_ID, token=TEST_TOKEN,
-                            aes_key=TEST_AES_KEY, feed=world.feed, transport=flask_client_transport(client),
-                            asynchronous=False)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        for method in ("GET", "POST"):
-            mock.add_callback(method, re.compile(re.escape(WECOM_BASE) + ".*"), callback=forward)
-        yield world, Actions(world, sender)
+    world, actions, mock = link(client, clock)
+    with mock:
+        yield world, actions
 
 
 def test_an_added_customer_reaches_the_services_database(app, linked):
