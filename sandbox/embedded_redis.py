@@ -3,6 +3,7 @@ used by `make run` when REDIS_URL is not set, and by the tests and benchmarks.""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -11,8 +12,21 @@ import time
 
 import redis
 
+# Below Linux's default ephemeral range (32768-60999): a port the kernel hands out with bind(0)
+# can be taken by an outgoing connection before the server that was given it binds it.
+PORT_RANGE = (20000, 32767)
+
 
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server about to start."""
+    for _ in range(50):
+        port = random.randint(*PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
