@@ -253,6 +253,17 @@ def test_stale_deletion_does_not_undo_a_later_add(api, deliver):
     assert timeline(EXTERNAL, "deleted_by_staff") == []
 
 
+def test_a_deletion_in_the_second_a_sync_stamped_the_relation_applies(deliver):
+    """CreateTime has whole seconds: a sync that wrote the pair 0.4 s into that second is not newer."""
+    db.session.add(FollowRelation(corp_id=TEST_CORP_ID, userid="zhangsan", external_userid=EXTERNAL,
+                                  status="active", status_changed_at=T0 + timedelta(milliseconds=400)))
+    db.session.commit()
+    deliver(contact_event("del_follow_user"))  # CreateTime = T0
+
+    assert relation().status == "deleted_by_customer"
+    assert len(timeline(EXTERNAL, "deleted_by_customer")) == 1
+
+
 def test_transfer_fail_stores_reason(api, deliver):
     api.reply(GET, method="GET")
     deliver(add_event())

@@ -281,7 +281,9 @@ def end_relation(ctx: EventContext, status: RelationStatus, kind: str) -> Follow
             return None  # already applied (WeCom re-sent it with another CreateTime)
         # A sync that found the pair gone (deleted_unknown, stamped when it looked) only guessed;
         # the deletion event says who ended it and when, however late it arrives.
-        if relation.status_changed_at and relation.status_changed_at > ctx.occurred_at \
+        # WeCom's CreateTime is whole seconds: a change stamped later in the same second (a sync
+        # that saw the pair just before it ended) is not newer than the event.
+        if relation.status_changed_at and relation.status_changed_at.replace(microsecond=0) > ctx.occurred_at \
                 and relation.status != RelationStatus.DELETED_UNKNOWN:
             log.info("stale %s for %s/%s ignored", ctx.change_type, userid, external_userid)
             return None
