@@ -134,13 +134,19 @@ def content_sent(corp_id: str, userid: str, content_id: int, *, external_userid:
     return {"id": item.id, "use_count": use_count}
 
 
-def _own_task(corp_id: str, userid: str, task_id: int) -> SopTask:
-    task = db.session.get(SopTask, task_id)
-    if task is None or task.corp_id != corp_id:
+def _own(model, corp_id: str, userid: str, row_id: int):
+    """A staff member's own task row (an SOP task, a recall): NotFound in another corp, NotYours
+    for a colleague's."""
+    row = db.session.get(model, row_id)
+    if row is None or row.corp_id != corp_id:
         raise NotFound
-    if task.userid != userid:
+    if row.userid != userid:
         raise NotYours
-    return task
+    return row
+
+
+def _own_task(corp_id: str, userid: str, task_id: int) -> SopTask:
+    return _own(SopTask, corp_id, userid, task_id)
 
 
 @use_case
@@ -162,12 +168,7 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str) -> dict[s
 # ---- recall playbooks (scrm/services/recall/sidebar.py) ------------------------------------------
 
 def _own_recall(corp_id: str, userid: str, recall_id: int) -> Recall:
-    recall = db.session.get(Recall, recall_id)
-    if recall is None or recall.corp_id != corp_id:
-        raise NotFound
-    if recall.userid != userid:
-        raise NotYours
-    return recall
+    return _own(Recall, corp_id, userid, recall_id)
 
 
 @use_case
