@@ -99,7 +99,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/console/api/v1/")):
             body = {"code": exc.code, "status": exc.name, "message": exc.description}
             errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
             if errors:

@@ -38,3 +38,4 @@ def register_api(app: Flask, api: Api) -> None:
     from scrm.api import v1
 
     v1.register(api)
+    v1.mount_for_console(app)

@@ -6,7 +6,9 @@ from flask import Response, abort, g, jsonify, request
 
 from scrm.logging import corp_id_var
 from scrm.models.corp import TokenScope
-from scrm.services.tokens import TokenGrant, grant_for
+from scrm.services.tokens import TokenGrant, console_grant, grant_for
+
+CONSOLE_API_PREFIX = "/console/api/v1/"
 
 SECURITY_DESCRIPTION = (
     "`Authorization: Bearer <token>`. Create a token with `flask scrm token create NAME "
@@ -21,6 +23,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def authenticate() -> Response | None:
     """before_request hook: a 401/403 response, or None with `g.api_corp_id` set."""
+    if request.path.startswith(CONSOLE_API_PREFIX):
+        return _console()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -28,6 +32,26 @@ def authenticate() -> Response | None:
     grant = grant_for(token)
     if grant is None:
         return _error(401, "Unknown, expired or revoked token.", ', error="invalid_token"')
+    g.api_grant = grant
+    g.api_corp_id = grant.corp_id
+    corp_id_var.set(grant.corp_id)
+    needed = TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
+    if not grant.allows(needed):
+        return _insufficient(needed)
+    return None
+
+
+def _console() -> Response | None:
+    """The console calling the API with its session (console/auth.py has already refused a request
+    without a valid session or, for a change, without the CSRF token)."""
+    principal = g.get("console")
+    if principal is None:  # not reached through the console's hook
+        return _error(401, "Sign in to the console first.", "")
+    grant = console_grant(principal)
+    if grant is None:
+        response = jsonify(code=403, status="Forbidden", message="你的角色没有此操作的权限。")
+        response.status_code = 403
+        return response
     g.api_grant = grant
     g.api_corp_id = grant.corp_id
     corp_id_var.set(grant.corp_id)

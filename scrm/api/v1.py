@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 
+from flask import Flask
 from flask_smorest import Api
 
 from scrm.api import (
@@ -53,12 +54,26 @@ with WeCom (`/api/v1/syncs`).
 """
 
 
+MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
+           sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall)
+
+# The console (console/) calls the same resources with its session instead of a token:
+# /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF
+# check (scrm/api/auth.py tells the two apart by the path).
+CONSOLE_PREFIX = "/console"
+
+
 def register(api: Api) -> None:
-    for module in (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-                   sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn,
-                   recall):
+    for module in MODULES:
         api.register_blueprint(module.blp)
     _describe(api)
+
+
+def mount_for_console(app: Flask) -> None:
+    """Each resource again under /console/api/v1 (not in the OpenAPI document: the same operations)."""
+    for module in MODULES:
+        app.register_blueprint(module.blp, name=f"console_{module.blp.name}",
+                               url_prefix=CONSOLE_PREFIX + module.blp.url_prefix)
 
 
 def _describe(api: Api) -> None:

@@ -14,6 +14,7 @@ from scrm import clock
 from scrm.extensions import db
 from scrm.models import ApiToken
 from scrm.models.corp import TokenScope
+from scrm.services.access import role_of
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,28 @@ class TokenGrant:
 
     def allows(self, needed: str) -> bool:
         return SCOPES.index(self.scope) >= SCOPES.index(needed)
+
+
+@dataclass(frozen=True)
+class ConsoleGrant:
+    """What a console session may do through the Open API's resources (/console/api/v1)."""
+
+    corp_id: str
+    scope: str
+    actor: str
+
+    def allows(self, needed: str) -> bool:
+        return SCOPES.index(self.scope) >= SCOPES.index(needed)
+
+
+def console_grant(principal) -> ConsoleGrant | None:
+    """A local administrator may do what an admin token may. A staff member: only with the admin
+    role for now (roles and data scopes for the console are issue #14 part 2)."""
+    if principal.kind == "admin":
+        return ConsoleGrant(principal.corp_id, TokenScope.ADMIN, f"console-admin:{principal.name}"[:64])
+    if role_of(principal.corp_id, principal.userid).role == "admin":
+        return ConsoleGrant(principal.corp_id, TokenScope.ADMIN, principal.userid[:64])
+    return None
 
 
 def hash_token(token: str) -> str:
