@@ -8,7 +8,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from scrm.queueing import sweep_named
-from scrm.services import churn, group_sop, group_stats, handover, inbox, media, profile, recall, sop, sync
+from scrm.services import (
+    churn,
+    group_sop,
+    group_stats,
+    handover,
+    inbox,
+    mass_messages,
+    media,
+    profile,
+    recall,
+    sop,
+    sync,
+)
 from scrm.services import churn_alerts as churn_alerts_service
 
 
@@ -70,6 +82,11 @@ def churn_alerts(now: datetime | None = None) -> int:
     """Churn alerts to members and managers: today's dormant digest once due, then one message per
     recipient holding their pending alerts."""
     return churn_alerts_service.sweep(now)
+
+
+def mass_message_tasks(now: datetime | None = None) -> int:
+    """Mass messages to segments: builds, WeCom tasks to create, results to read back."""
+    return mass_messages.sweep(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

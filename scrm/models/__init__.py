@@ -33,6 +33,14 @@ from scrm.models.group_sop import (
 from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.handover import BatchStatus, HandoverBatch, HandoverItem, HandoverKind, ItemStatus
 from scrm.models.inbox import CallbackEvent, EventStatus
+from scrm.models.mass_message import (
+    MassMessage,
+    MassMessageRecipient,
+    MassMessageStatus,
+    MassMessageTask,
+    MassRecipientStatus,
+    MassTaskStatus,
+)
 from scrm.models.media import MediaAsset, MediaStatus
 from scrm.models.message import AppMessage, ArchiveCursor, ArchivedMessage
 from scrm.models.recall import (
@@ -103,4 +111,7 @@ __all__ = [
     "AlertKind", "AlertStatus", "ChurnAlert", "ChurnDigestRun",
     # the console's sign-in (issue #14)
     "ConsoleAdmin", "ConsoleSession",
+    # mass messages to a segment (issue #14, part 4)
+    "MassMessage", "MassMessageRecipient", "MassMessageStatus", "MassMessageTask", "MassRecipientStatus",
+    "MassTaskStatus",
 ]
