@@ -20,7 +20,7 @@ from scrm.models import MassMessage, MassMessageRecipient, MassMessageStatus, Ma
 from scrm.models import MassTaskStatus as T
 from scrm.queueing import enqueue_after_commit
 from scrm.services.localtime import to_local
-from scrm.services.mass_messages.audience import relations
+from scrm.services.audience import relations
 
 RUN_JOB = "jobs.mass_messages.run_task"
 TASK_SIZE = 10_000  # add_msg_template: at most 10,000 external_userid per task

@@ -1,6 +1,7 @@
-"""Who a mass message goes to: the active relations (customer, staff member) it may use.
+"""Who a bulk action or a mass message is for: the active relations (customer, staff member) it
+may use. Shared by scrm/services/mass_messages and scrm/services/bulk.
 
-An audience is what the operator asked for, kept on the message as asked:
+An audience is what the operator asked for, kept on the job as asked:
 ``{"external_userids": [...]}`` — named customers (their active relations), ``{"segment_id": N}``
 or ``{"filters": {...}}`` — the customer list's filters (scrm/services/customer_search). The
 result is a SELECT, never rows: the build job turns it into recipients in one statement.
