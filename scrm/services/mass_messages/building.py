@@ -19,8 +19,8 @@ from scrm.extensions import db
 from scrm.models import MassMessage, MassMessageRecipient, MassMessageStatus, MassMessageTask, MassRecipientStatus
 from scrm.models import MassTaskStatus as T
 from scrm.queueing import enqueue_after_commit
-from scrm.services.localtime import to_local
 from scrm.services.audience import relations
+from scrm.services.localtime import to_local
 
 RUN_JOB = "jobs.mass_messages.run_task"
 TASK_SIZE = 10_000  # add_msg_template: at most 10,000 external_userid per task
