@@ -237,7 +237,7 @@
         if (!this.chart) this.chart = echarts.init(this.$refs.chart);
         this.chart.setOption({
           tooltip: { trigger: "axis" },
-          legend: { data: ["调用次数", "失败次数", "错误率"] },
+          legend: { top: 0, left: "center", data: ["调用次数", "失败次数", "错误率"] },
           grid: { left: 48, right: 56, top: 40, bottom: 32 },
           xAxis: { type: "category", data: points.map(label) },
           yAxis: [{ type: "value", minInterval: 1, name: "次" },

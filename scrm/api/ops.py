@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 import redis
+from flask import request
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
@@ -76,7 +77,7 @@ def retry_failed_job(job_id: str) -> dict[str, Any]:
     """
     require_scope(TokenScope.ADMIN)
     try:
-        job = ops.retry_one(current_corp_id(), _job_id(job_id), current_actor())
+        job = ops.retry_one(current_corp_id(), _job_id(job_id), current_actor(), ip=request.remote_addr)
     except redis.RedisError as exc:
         raise _redis_down(exc) from None
     if job is None:
@@ -98,7 +99,7 @@ def delete_failed_job(job_id: str) -> None:
     """
     require_scope(TokenScope.ADMIN)
     try:
-        deleted = ops.delete_failed(current_corp_id(), _job_id(job_id), current_actor())
+        deleted = ops.delete_failed(current_corp_id(), _job_id(job_id), current_actor(), ip=request.remote_addr)
     except redis.RedisError as exc:
         raise _redis_down(exc) from None
     if not deleted:

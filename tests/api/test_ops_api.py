@@ -87,7 +87,7 @@ def test_retry_requeues_the_failed_job_and_a_worker_runs_it(app, client, admin_t
     [row] = db.session.query(AuditLog).all()
     assert (row.action, row.target_type, row.target_id, row.detail) == ("retry_job", "job", job_id,
                                                                        {"queue": "periodic"})
-    assert row.userid.startswith("api-token:")
+    assert row.userid.startswith("api-token:") and row.ip == "127.0.0.1"
     again = client.post(f"/api/v1/jobs/failed/{job_id}/retry", headers=_h(admin_token))
     assert again.status_code == 404
 

@@ -120,12 +120,13 @@ def _failed_queue(job_id: str, connection: redis_lib.Redis) -> tuple[Job, str] |
     return job, job.origin
 
 
-def _record(corp_id: str, actor: str, action: str, job_id: str, queue: str) -> None:
-    audit(corp_id, actor[:64], action, "job", job_id[:64], detail={"queue": queue})
+def _record(corp_id: str, actor: str, action: str, job_id: str, queue: str, ip: str | None) -> None:
+    audit(corp_id, actor[:64], action, "job", job_id[:64], detail={"queue": queue}, ip=ip)
     db.session.commit()
 
 
-def retry_one(corp_id: str, job_id: str, actor: str, connection: redis_lib.Redis | None = None) -> FailedJobView | None:
+def retry_one(corp_id: str, job_id: str, actor: str, *, ip: str | None = None,
+              connection: redis_lib.Redis | None = None) -> FailedJobView | None:
     """Put a failed job back on its queue (RQ's requeue: same id, same arguments); None when
     ``job_id`` is not a failed job."""
     connection = connection or redis_connection()
@@ -137,11 +138,12 @@ def retry_one(corp_id: str, job_id: str, actor: str, connection: redis_lib.Redis
     requeued, _ = retry_failed([job_id], connection)
     if not requeued:
         return None
-    _record(corp_id, actor, "retry_job", job_id, queue)
+    _record(corp_id, actor, "retry_job", job_id, queue, ip)
     return view
 
 
-def delete_failed(corp_id: str, job_id: str, actor: str, connection: redis_lib.Redis | None = None) -> bool:
+def delete_failed(corp_id: str, job_id: str, actor: str, *, ip: str | None = None,
+                  connection: redis_lib.Redis | None = None) -> bool:
     """Remove a failed job from its registry and delete it; False when it is not a failed job."""
     connection = connection or redis_connection()
     found = _failed_queue(job_id, connection)
@@ -149,5 +151,5 @@ def delete_failed(corp_id: str, job_id: str, actor: str, connection: redis_lib.R
         return False
     job, queue = found
     FailedJobRegistry(queue=get_queue(queue, connection)).remove(job, delete_job=True)
-    _record(corp_id, actor, "delete_job", job_id, queue)
+    _record(corp_id, actor, "delete_job", job_id, queue, ip)
     return True
