@@ -36,7 +36,8 @@ with WeCom (`/api/v1/syncs`).
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.
   A token's scope: `read` (GET), `write` (also changes), `admin` (also staff roles and erasing a
-  customer, `GET /api/v1/status`); beyond it → 403 (`error="insufficient_scope"`).
+  customer, `GET /api/v1/status`, failed jobs and WeCom errors); beyond it → 403
+  (`error="insufficient_scope"`).
 * **Personal data**: reads of customers and of welcome outcomes are recorded in the audit log
   per customer and token;
   `POST /api/v1/customers/{external_userid}/erase` anonymises one customer (PIPL).
