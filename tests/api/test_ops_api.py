@@ -103,6 +103,16 @@ def test_delete_removes_the_failed_job(app, client, admin_token):
     assert client.delete("/api/v1/jobs/failed/" + "x" * 300, headers=_h(admin_token)).status_code == 404
 
 
+def test_an_entry_whose_job_expired_is_listed_unnamed_and_can_be_deleted(app, client, admin_token, redis_client):
+    job_id = failed_job(app)
+    redis_client.delete(f"rq:job:{job_id}")  # the job's hash expired before its registry entry
+    [row] = client.get("/api/v1/jobs/failed", headers=_h(admin_token)).get_json()
+    assert (row["id"], row["queue"], row["function"], row["exception"]) == (job_id, "periodic", None, None)
+    assert client.post(f"/api/v1/jobs/failed/{job_id}/retry", headers=_h(admin_token)).status_code == 404
+    assert client.delete(f"/api/v1/jobs/failed/{job_id}", headers=_h(admin_token)).status_code == 204
+    assert FailedJobRegistry(queue=get_queue("periodic")).count == 0
+
+
 def test_a_job_not_failed_cannot_be_retried(app, client, admin_token):
     waiting = enqueue("tests.api.ops_jobs.fail_once", "Dan", queue="messages")
     resp = client.post(f"/api/v1/jobs/failed/{waiting.id}/retry", headers=_h(admin_token))

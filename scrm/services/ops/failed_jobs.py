@@ -147,9 +147,13 @@ def delete_failed(corp_id: str, job_id: str, actor: str, *, ip: str | None = Non
     """Remove a failed job from its registry and delete it; False when it is not a failed job."""
     connection = connection or redis_connection()
     found = _failed_queue(job_id, connection)
-    if found is None:
-        return False
-    job, queue = found
-    FailedJobRegistry(queue=get_queue(queue, connection)).remove(job, delete_job=True)
-    _record(corp_id, actor, "delete_job", job_id, queue, ip)
-    return True
+    if found is not None:
+        job, queue = found
+        FailedJobRegistry(queue=get_queue(queue, connection)).remove(job, delete_job=True)
+        _record(corp_id, actor, "delete_job", job_id, queue, ip)
+        return True
+    for queue in QUEUES:  # an entry whose job hash expired first (listed without a function)
+        if connection.zrem(FailedJobRegistry(queue=get_queue(queue, connection)).key, job_id):
+            _record(corp_id, actor, "delete_job", job_id, queue, ip)
+            return True
+    return False
