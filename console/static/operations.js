@@ -64,7 +64,7 @@
             this.rows = found.rows;
             this.total = found.total;
           } catch (error) {
-            this.errors = error.errors.query || {};
+            this.errors = (error.errors && error.errors.query) || {};
             this.error = Object.keys(this.errors).length ? "筛选条件有误，请检查标红的项。" : error.message;
           } finally {
             this.loading = false;
@@ -225,7 +225,7 @@
           if (!this.api) this.apiNames = this.data.apis.map((line) => line.api);
           this.draw();
         } catch (error) {
-          this.errors = error.errors.query || {};
+          this.errors = (error.errors && error.errors.query) || {};
           this.error = error.message;
         } finally {
           this.loading = false;
