@@ -6,6 +6,7 @@ import json
 import re
 from datetime import datetime, timedelta
 
+from console.menu import BY_SLUG
 from scrm import clock
 from scrm.extensions import db
 from scrm.models import FollowRelation, GroupChat, RelationStatus, StaffRole
@@ -46,6 +47,8 @@ def test_the_dashboard_shell_has_the_menu_the_user_and_the_vendored_assets(admin
 
 def test_each_unbuilt_section_is_a_coming_soon_page(admin_client):
     for item in bootstrap(admin_client.get("/console/").get_data(as_text=True))["menu"][1:]:
+        if BY_SLUG[item["slug"]].built:
+            continue
         resp = admin_client.get(item["href"])
         assert resp.status_code == 200, item
         html = resp.get_data(as_text=True)
