@@ -39,6 +39,13 @@ def pick(page, form_item, option: str) -> None:
     page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
 
 
+def settled(page, name: str) -> None:
+    """A screenshot once loading masks and toasts are gone."""
+    expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
+    expect(page.locator(".el-message:visible")).to_have_count(0, timeout=10_000)
+    shot(page, name)
+
+
 def drawer_item(page, path: str):
     return page.locator(f'.el-drawer .el-form-item[data-path="{path}"]')
 
@@ -71,7 +78,7 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     shot(page, "console-welcome-editor")
     page.locator(".el-drawer").get_by_role("button", name="保存").click()
     expect(page.locator(".welcome-table .el-table__row", has_text="展会欢迎语")).to_have_count(1)
-    shot(page, "console-welcome")
+    settled(page, "console-welcome")
 
     # 渠道活码: an invalid state shows the API's message on that form item; then a valid code.
     page.goto(f"{sb.service}/console/channels")
@@ -96,7 +103,6 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     wait_for(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR image loaded")
     shot(page, "console-channels-qr")
     page.get_by_role("button", name="关闭", exact=True).click()
-    shot(page, "console-channels")
 
     # 客户SOP: a plan for every new customer, a step two hours after the add.
     page.goto(f"{sb.service}/console/sops")
@@ -113,7 +119,7 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     page.reload()
     sop_row = page.locator(".sop-table .el-table__row", has_text="新客两小时跟进")
     expect(sop_row).to_contain_text("1")
-    shot(page, "console-sops")
+    settled(page, "console-sops")
     sop_row.get_by_role("button", name="日历与结果").click()
     expect(page.locator(".sop-calendar .cal-count").first).to_have_text("1 项")
     page.locator(".sop-calendar .cal-count").first.click()
@@ -127,6 +133,7 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
 
     page.goto(f"{sb.service}/console/channels")
     expect(page.locator(".channel-table .el-table__row", has_text="线下展会").locator(".adds")).to_have_text("1")
+    settled(page, "console-channels")
 
     # 流失与召回: a playbook; its recall rate chart; the alerts tab.
     page.goto(f"{sb.service}/console/churn")
@@ -136,10 +143,10 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     page.locator(".el-drawer").get_by_role("button", name="保存").click()
     expect(page.locator(".playbook-table .el-table__row", has_text="沉睡客户唤醒")).to_have_count(1)
     page.locator("#recall-chart canvas").wait_for()
-    shot(page, "console-churn")
+    settled(page, "console-churn")
     page.get_by_role("tab", name="流失预警").click()
     expect(page.locator(".alert-table")).to_be_visible()
-    shot(page, "console-churn-alerts")
+    settled(page, "console-churn-alerts")
 
     # 内容库: a script.
     page.goto(f"{sb.service}/console/library")
@@ -147,8 +154,10 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     drawer_item(page, "title").locator("input").fill("开场白")
     drawer_item(page, "body.content").locator("textarea").fill("您好 {nickname}，我是{staff_name}。")
     page.locator(".el-drawer").get_by_role("button", name="保存").click()
-    expect(page.locator(".library-table .el-table__row", has_text="开场白")).to_have_count(1)
-    shot(page, "console-library")
+    script = page.locator(".library-table .el-table__row", has_text="开场白")
+    expect(script).to_have_count(1)
+    expect(script.locator(".el-tag")).to_have_text("话术")
+    settled(page, "console-library")
 
     assert [e for e in errors if "422" not in e] == []  # the refused form answers 422, which Chromium logs
     assert outside == []
