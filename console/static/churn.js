@@ -31,6 +31,7 @@
       alertKinds: { customer_deleted: "客户删除员工", dormant: "客户沉睡", anomaly: "异常流失" },
       alertStatuses: { pending: "待发送", sending: "发送中", sent: "已发送", failed: "失败" },
       alertFilters: { kind: "", status: "", about: "", range: null },
+      overviewError: "",
       alerts: [], alertTotal: 0, alertPage: 1, alertsLoading: false, alertError: "",
     }),
     computed: {
@@ -38,9 +39,15 @@
         return this.stats && this.stats.recall_rate !== null ? `${(this.stats.recall_rate * 100).toFixed(1)}%` : "—";
       },
     },
-    watch: { "filters.trigger"() { this.page = 1; }, tab(tab) { if (tab === "alerts" && !this.alerts.length) this.loadAlerts(1); } },
+    watch: { "filters.trigger"() { this.page = 1; }, tab(tab) {
+      if (tab === "alerts" && !this.alerts.length) this.loadAlerts(1);
+      if (tab === "overview") this.$nextTick(() => this.loadOverview());
+    } },
     created() { this.loadStages(); },
-    beforeUnmount() { if (this.chart) this.chart.dispose(); },
+    beforeUnmount() {
+      if (this.chart) this.chart.dispose();
+      if (this.overviewChart) this.overviewChart.dispose();
+    },
     methods: {
       async loadStages() {
         try { this.stages = await api(`${V1}/funnel-stages`); } catch (error) { this.stages = []; }
@@ -90,6 +97,29 @@
               data: months.map((m) => (m.recall_rate === null ? null : +(m.recall_rate * 100).toFixed(1))) },
           ],
         }, true);
+      },
+      /* Relations ended and relations gone dormant or lost, per month (GET .../churn/by-month). */
+      async loadOverview() {
+        let report;
+        try {
+          report = await api(`${V1}/churn/by-month`);
+        } catch (error) {
+          this.overviewError = error.message;
+          return;
+        }
+        if (!this.overviewChart) this.overviewChart = echarts.init(this.$refs.overviewChart);
+        const rows = report.rows;
+        const series = [["deleted_by_customer", "客户删除员工", "#f56c6c"], ["deleted_by_staff", "员工删除客户", "#e6a23c"],
+          ["became_dormant", "转为沉睡", "#909399"], ["became_lost", "转为流失", "#303133"]];
+        this.overviewChart.setOption({
+          tooltip: { trigger: "axis" }, legend: { top: 0 },
+          grid: { left: 40, right: 16, top: 36, bottom: 32 },
+          xAxis: { type: "category", data: rows.map((r) => r.month) },
+          yAxis: { type: "value", minInterval: 1 },
+          series: series.map(([key, name, color]) => ({ name, type: "bar", itemStyle: { color },
+            data: rows.map((r) => r[key]) })),
+        }, true);
+        this.overviewChart.resize();
       },
       describe(row) {
         if (row.kind === "anomaly" && row.data) return `当日 ${row.data.count} 人（日均 ${row.data.average}）`;

@@ -144,6 +144,9 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     expect(page.locator(".playbook-table .el-table__row", has_text="沉睡客户唤醒")).to_have_count(1)
     page.locator("#recall-chart canvas").wait_for()
     settled(page, "console-churn")
+    page.get_by_role("tab", name="流失统计").click()
+    page.locator("#churn-month-chart canvas").wait_for()
+    settled(page, "console-churn-overview")
     page.get_by_role("tab", name="流失预警").click()
     expect(page.locator(".alert-table")).to_be_visible()
     settled(page, "console-churn-alerts")
@@ -158,6 +161,16 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     expect(script).to_have_count(1)
     expect(script.locator(".el-tag")).to_have_text("话术")
     settled(page, "console-library")
+
+    # Edit in the drawer, then delete after confirming.
+    script.get_by_role("button", name="编辑").click()
+    drawer_item(page, "title").locator("input").fill("开场白（新）")
+    page.locator(".el-drawer").get_by_role("button", name="保存").click()
+    script = page.locator(".library-table .el-table__row", has_text="开场白（新）")
+    expect(script).to_have_count(1)
+    script.get_by_role("button", name="删除").click()
+    page.locator(".el-message-box").get_by_role("button", name="删除").click()
+    expect(page.locator(".library-table .el-table__row", has_text="开场白")).to_have_count(0)
 
     assert [e for e in errors if "422" not in e] == []  # the refused form answers 422, which Chromium logs
     assert outside == []
