@@ -194,6 +194,8 @@
         staffName(userid) { return staffNames[userid] || userid; },
         tagName(id) { return tagNames[id] || id; },
         fmtTime,
+        /* A drawer of this width, or the whole screen on a tablet narrower than it. */
+        drawerSize(px) { return window.innerWidth < px + 80 ? "100%" : `${px}px`; },
         statusLabel(status) { return STATUS_LABELS[status] || status; },
         statusType(status) { return STATUS_TYPES[status] || "info"; },
       },

@@ -172,6 +172,16 @@ def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack,
     page.locator(".el-message-box").get_by_role("button", name="删除").click()
     expect(page.locator(".library-table .el-table__row", has_text="开场白")).to_have_count(0)
 
+    # A tablet: the drawer takes the screen, the preview goes under the form.
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(f"{sb.service}/console/welcome")
+    page.locator(".welcome-table .el-table__row", has_text="展会欢迎语").get_by_role("button", name="编辑").click()
+    expect(page.locator(".preview-bubble")).to_contain_text("您好")
+    assert page.locator(".el-drawer").bounding_box()["width"] >= 815
+    form, preview = page.locator(".welcome-form").bounding_box(), page.locator(".preview").bounding_box()
+    assert preview["y"] >= form["y"] + form["height"] - 1
+    settled(page, "console-welcome-tablet")
+
     assert [e for e in errors if "422" not in e] == []  # the refused form answers 422, which Chromium logs
     assert outside == []
     page.close()
