@@ -21,11 +21,12 @@ SECTIONS: tuple[Section, ...] = (
     Section("channels", "渠道活码", "Postcard", summary="创建渠道活码，下载二维码，查看每个活码带来的客户。"),
     Section("welcome", "欢迎语", "ChatLineSquare", summary="编辑欢迎语模板，实时预览占位符效果。"),
     Section("sops", "客户SOP", "List", summary="客户SOP的配置、执行日历与执行结果。"),
-    Section("group-sops", "群SOP", "Tickets", summary="群SOP的配置、执行日历与执行结果。"),
+    Section("group-sops", "群SOP", "Tickets", built=True, summary="群SOP的配置、执行日历与执行结果。"),
+    Section("community", "社群运营", "Connection", built=True, summary="群活码与入群欢迎语。"),
     Section("churn", "流失与召回", "Warning", summary="流失风险客户与召回方案。"),
     Section("library", "内容库", "Collection", summary="话术与素材的管理。"),
     Section("reports", "报表", "DataAnalysis", summary="客户增长、跟进与群数据报表。"),
-    Section("settings", "设置", "Setting", summary="企业标签、客户群标签、销售阶段、自定义字段与成员角色。"),
+    Section("settings", "设置", "Setting", built=True, summary="企业标签、客户群标签、销售阶段与自定义字段。"),
     Section("operations", "运维", "Monitor", summary="运行状态、失败任务重试、回调记录、同步记录与审计日志。"),
 )
 BY_SLUG = {section.slug: section for section in SECTIONS}

@@ -6,13 +6,14 @@ import json
 import re
 from datetime import datetime, timedelta
 
+from console.menu import BY_SLUG
 from scrm import clock
 from scrm.extensions import db
 from scrm.models import FollowRelation, GroupChat, RelationStatus, StaffRole
 from tests.conftest import TEST_CORP_ID
 
-SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "流失与召回", "内容库", "报表",
-            "设置", "运维"]
+SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "社群运营", "流失与召回", "内容库",
+            "报表", "设置", "运维"]
 NAUGHTY = "{{ constructor.constructor('alert(1)')() }}<script>x</script>"
 
 
@@ -45,7 +46,8 @@ def test_the_dashboard_shell_has_the_menu_the_user_and_the_vendored_assets(admin
 
 
 def test_each_unbuilt_section_is_a_coming_soon_page(admin_client):
-    for item in bootstrap(admin_client.get("/console/").get_data(as_text=True))["menu"][1:]:
+    menu = bootstrap(admin_client.get("/console/").get_data(as_text=True))["menu"][1:]
+    for item in [item for item in menu if not BY_SLUG[item["slug"]].built]:
         resp = admin_client.get(item["href"])
         assert resp.status_code == 200, item
         html = resp.get_data(as_text=True)
