@@ -17,8 +17,8 @@ from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-passphrase"
-SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "流失与召回", "内容库", "报表",
-            "设置", "运维"]
+SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "社群运营", "流失与召回", "内容库",
+            "报表", "设置", "运维"]
 
 
 @pytest.fixture(scope="module")
