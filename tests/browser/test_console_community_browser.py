@@ -57,6 +57,12 @@ def signed_in(stack, browser):
     page.close()
 
 
+def snap(page, name: str) -> None:
+    """A screenshot once the page's tables have loaded."""
+    expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
+    snap(page, name)
+
+
 def drawer(page):
     return page.locator(".el-drawer").filter(has=page.locator(".el-drawer__body:visible"))
 
@@ -79,20 +85,20 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     item = form.locator(".el-form-item.is-error", has_text="新群名称")
     expect(item.locator(".el-form-item__error")).to_contain_text("auto_create_room")
     expect(form.locator("[data-form-error]")).to_be_visible()
-    shot(page, "console-community-code-invalid")
+    snap(page, "console-community-code-invalid")
 
     form.locator('[data-field="room_base_name"]').fill("展会群")
     form.locator('[data-action="save-code"]').click()
     qr = page.locator("[data-qr-large]")
     expect(qr).to_be_visible()
     page.wait_for_function("document.querySelector('[data-qr-large]').naturalWidth > 0")
-    shot(page, "console-community-qr")
+    snap(page, "console-community-qr")
     page.keyboard.press("Escape")
     expect(qr).to_be_hidden()
     expect(page.locator('[data-table="codes"] .el-table__row')).to_have_count(1)
     expect(page.locator('[data-table="codes"] .el-table__row')).to_contain_text("展会群活码")
     assert len(sb.world("join-ways")["join_ways"]) == 1
-    shot(page, "console-community")
+    snap(page, "console-community")
 
     page.locator(".el-tabs__item", has_text="入群欢迎语").click()
     page.locator('[data-action="create-welcome"]').click()
@@ -104,7 +110,7 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     form.locator('[data-action="save-welcome"]').click()  # then: no text and no attachment
     expect(form.locator(".el-form-item.is-error")).to_have_count(1)
     expect(form.locator(".el-form-item.is-error")).to_contain_text("text or an attachment")
-    shot(page, "console-community-welcome")
+    snap(page, "console-community-welcome")
     page.keyboard.press("Escape")
     assert errors == [] or all("422" in e for e in errors)
     assert outside == []
@@ -127,21 +133,21 @@ def test_a_group_sop_and_its_calendar(signed_in):
     form.locator('[data-action="save"]').click()  # a step without text or attachments: refused in place
     step = form.locator(".el-form-item.is-error", has_text="文本")
     expect(step.locator(".el-form-item__error")).to_contain_text("text or attachments")
-    shot(page, "console-group-sops-invalid")
+    snap(page, "console-group-sops-invalid")
 
     form.locator('[data-field="steps.0.text"]').fill("{group_name} 的各位早上好")
     form.locator('[data-action="save"]').click()
     rows = page.locator(".el-table__row", has_text="每日早安")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("执行中")
-    shot(page, "console-group-sops")
+    snap(page, "console-group-sops")
 
     rows.locator("button", has_text="执行日历").click()
     calendar = page.locator(".cc-calendar")
     expect(calendar.locator(".el-calendar")).to_be_visible()
     expect(calendar.locator(".cc-day-count .el-tag").first).to_be_visible(timeout=20_000)
     expect(calendar.locator('[data-table="executions"] .el-table__row').first).to_contain_text(group["name"])
-    shot(page, "console-group-sops-calendar")
+    snap(page, "console-group-sops-calendar")
     page.keyboard.press("Escape")
 
     rows.locator("button", has_text="暂停").click()
@@ -160,7 +166,7 @@ def test_settings_tabs_and_syncing_corp_tags(signed_in):
     page.locator('[data-action="sync-tags"]').click()
     expect(page.locator('[data-table="tags"]')).to_contain_text("同步来的标签", timeout=20_000)
     expect(page.locator(".el-message--success")).to_contain_text("已从企业微信同步")
-    shot(page, "console-settings")
+    snap(page, "console-settings")
 
     # A tag group created here goes to WeCom (the simulator) first.
     page.locator('[data-action="create-tag-group"]').click()
@@ -176,7 +182,7 @@ def test_settings_tabs_and_syncing_corp_tags(signed_in):
         page.locator(".el-tabs__item", has_text=title).click()
         expect(page.locator(".el-tabs__item.is-active")).to_have_text(title)
         page.wait_for_load_state("networkidle")
-        shot(page, f"console-settings-{name}")
+        snap(page, f"console-settings-{name}")
     page.locator(".el-tabs__item", has_text="客户群标签").click()
     page.locator('[data-action="create-label"]').click()
     drawer(page).locator(".el-drawer__footer").get_by_role("button", name="保存").click()
