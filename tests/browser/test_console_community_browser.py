@@ -60,7 +60,7 @@ def signed_in(stack, browser):
 def snap(page, name: str) -> None:
     """A screenshot once the page's tables have loaded."""
     expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
-    snap(page, name)
+    shot(page, name)
 
 
 def drawer(page):
