@@ -62,6 +62,24 @@
     [/^Not a valid (string|boolean|list|date|datetime)\.$/, () => "格式不正确"],
     [/^Unknown field\.$/, () => "未知字段"],
     [/^String does not match expected pattern\.$/, () => "格式不正确"],
+    // The services' own checks on these pages (scrm/schemas/*, scrm/services/*).
+    [/^A step needs text or attachments\.$/, () => "步骤需要文本或附件"],
+    [/^A template needs text or an attachment\.$/, () => "需要文本或附件"],
+    [/^Required when auto_create_room is on/, () => "开启群满自动建群时必填（新群以此命名）"],
+    [/^Choose the groups:/, () => "请至少设置一个目标群条件"],
+    [/^Required for a one-off plan\.$/, () => "一次性计划必填"],
+    [/^Required for a weekly plan\.$/, () => "每周计划必填"],
+    [/^Required for a monthly plan\.$/, () => "每月计划必填"],
+    [/^Must not be before start_date\.$/, () => "不能早于开始日期"],
+    [/^Give delay_minutes or day_offset/, () => "请设置触发时间"],
+    [/^\{nickname\} is only for the new-member series/, () => "{nickname} 仅用于新成员入群系列"],
+    [/^A once \/ daily \/ weekly \/ monthly plan has exactly one step/, () => "一次、每天、每周、每月计划只能有一个步骤"],
+    [/^Not an active group of this corp: (.*)\.$/, (m) => `不是本企业的有效客户群：${m[1]}`],
+    [/^A group is listed twice\.$/, () => "同一个群选了两次"],
+    [/^Already used by group code (\d+)/, (m) => `已被群活码 ${m[1]} 使用（state 在企业内唯一）`],
+    [/^A tag group with this name exists/, () => "已有同名标签组"],
+    [/^This group already has a tag with this name\.$/, () => "该标签组中已有同名标签"],
+    [/^A select field needs at least one option\.$/, () => "单选字段至少需要一个选项"],
   ];
 
   function wording(message) {

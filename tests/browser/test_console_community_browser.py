@@ -83,7 +83,7 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     form.locator(".el-drawer__header").click()
     form.locator('[data-action="save-code"]').click()
     item = form.locator(".el-form-item.is-error", has_text="新群名称")
-    expect(item.locator(".el-form-item__error")).to_contain_text("auto_create_room")
+    expect(item.locator(".el-form-item__error")).to_contain_text("开启群满自动建群时必填")
     expect(form.locator("[data-form-error]")).to_be_visible()
     snap(page, "console-community-code-invalid")
 
@@ -109,7 +109,7 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     form.locator('[data-field="welcome-name"]').fill("欢迎新朋友")
     form.locator('[data-action="save-welcome"]').click()  # then: no text and no attachment
     expect(form.locator(".el-form-item.is-error")).to_have_count(1)
-    expect(form.locator(".el-form-item.is-error")).to_contain_text("text or an attachment")
+    expect(form.locator(".el-form-item.is-error")).to_contain_text("需要文本或附件")
     snap(page, "console-community-welcome")
     page.keyboard.press("Escape")
     assert errors == [] or all("422" in e for e in errors)
@@ -132,7 +132,7 @@ def test_a_group_sop_and_its_calendar(signed_in):
     form.locator('[data-field="steps.0.text"]').fill("")
     form.locator('[data-action="save"]').click()  # a step without text or attachments: refused in place
     step = form.locator(".el-form-item.is-error", has_text="文本")
-    expect(step.locator(".el-form-item__error")).to_contain_text("text or attachments")
+    expect(step.locator(".el-form-item__error")).to_contain_text("步骤需要文本或附件")
     snap(page, "console-group-sops-invalid")
 
     form.locator('[data-field="steps.0.text"]').fill("{group_name} 的各位早上好")
