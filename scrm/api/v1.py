@@ -49,7 +49,7 @@ with WeCom (`/api/v1/syncs`).
   `errors: {"query": {"<field>": ["<message>", ...]}}`; an invalid JSON body → 422 with
   `errors: {"json": {"<field>": [...]}}` (checks against stored data name nested fields as
   dotted paths, e.g. `steps.0.attachments.1.media`); WeCom refusing a
-  change (channel codes, group codes, group welcome templates) → 502 with its errcode in the
+  change (channel codes, group codes, group welcome templates, corp tags) → 502 with its errcode in the
   message, a WeCom limit → 409 (e.g. 41055), WeCom busy → 503 with `Retry-After`; nothing changed.
 * Text such as customer names and remarks is customer-controlled: escape it before rendering.
 """
