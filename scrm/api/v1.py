@@ -11,6 +11,7 @@ from scrm.api import (
     churn,
     community,
     contents,
+    corp_tags,
     customers,
     events,
     group_labels,
@@ -51,7 +52,7 @@ with WeCom (`/api/v1/syncs`).
   `errors: {"query": {"<field>": ["<message>", ...]}}`; an invalid JSON body → 422 with
   `errors: {"json": {"<field>": [...]}}` (checks against stored data name nested fields as
   dotted paths, e.g. `steps.0.attachments.1.media`); WeCom refusing a
-  change (channel codes, group codes, group welcome templates) → 502 with its errcode in the
+  change (channel codes, group codes, group welcome templates, corp tags) → 502 with its errcode in the
   message, a WeCom limit → 409 (e.g. 41055), WeCom busy → 503 with `Retry-After`; nothing changed.
 * Text such as customer names and remarks is customer-controlled: escape it before rendering.
 """
@@ -59,7 +60,7 @@ with WeCom (`/api/v1/syncs`).
 
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
            sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
-           mass_messages, ops)
+           mass_messages, ops, corp_tags)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

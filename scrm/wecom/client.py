@@ -229,6 +229,21 @@ class WeComClient(WeChatClient):
             "tag_id": list(tag_ids) if tag_ids is not None else None,
             "group_id": list(group_ids) if group_ids is not None else None})
 
+    def add_corp_tag(self, tags: Iterable[dict], group_id: str | None = None, group_name: str | None = None,
+                     order: int | None = None) -> dict:
+        """Create tags in a group (by id), or a group (by name; an existing name gets the tags)."""
+        return self._post_json("externalcontact/add_corp_tag", {
+            "group_id": group_id, "group_name": group_name, "order": order, "tag": list(tags)})
+
+    def edit_corp_tag(self, item_id: str, name: str | None = None, order: int | None = None) -> dict:
+        """Rename or reorder a tag or a tag group (the id says which)."""
+        return self._post_json("externalcontact/edit_corp_tag", {"id": item_id, "name": name, "order": order})
+
+    def del_corp_tag(self, tag_ids: Iterable[str] | None = None, group_ids: Iterable[str] | None = None) -> dict:
+        return self._post_json("externalcontact/del_corp_tag", {
+            "tag_id": list(tag_ids) if tag_ids is not None else None,
+            "group_id": list(group_ids) if group_ids is not None else None})
+
     def get_strategy_tag_list(self, strategy_id: int | None = None, tag_ids: Iterable[str] | None = None,
                               group_ids: Iterable[str] | None = None) -> dict:
         return self._post_json("externalcontact/get_strategy_tag_list", {
