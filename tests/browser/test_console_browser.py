@@ -18,7 +18,7 @@ from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-passphrase"
 SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "流失与召回", "内容库", "报表",
-            "设置", "运维"]
+            "设置", "成员角色", "运维"]
 
 
 @pytest.fixture(scope="module")
