@@ -83,7 +83,7 @@ def list_customers(pagination_parameters: PaginationParameters, userid: str | No
             exists().where(relation_of_customer, FollowRelation.updated_at >= updated_since)))
     customers = page_of(scoping.scoped_customers(query, Customer.external_userid), pagination_parameters)
     relations = relations_by_customer(corp_id, [c.external_userid for c in customers])
-    items = [row_dict(c, relations=relations[c.external_userid]) for c in customers]
+    items = [row_dict(c, relations=scoping.visible_rows(relations[c.external_userid])) for c in customers]
     privacy.record_api_reads(corp_id, current_actor(), "api_list_customers", [c.external_userid for c in customers])
     return items
 
@@ -103,6 +103,7 @@ def get_customer(external_userid: str, timeline_limit: int) -> dict[str, Any]:
     detail = customer_detail(current_corp_id(), external_userid, timeline_limit)
     if detail is None:
         raise NotFound("No customer with this external_userid.")
+    detail["relations"] = scoping.visible_rows(detail["relations"])
     privacy.record_api_reads(current_corp_id(), current_actor(), "api_view_customer", [external_userid])
     return detail
 

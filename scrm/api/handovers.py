@@ -125,6 +125,8 @@ def edit_item(data: dict[str, Any], batch_id: int, item_id: int) -> dict[str, An
     item = db.session.scalar(select(HandoverItem).filter_by(id=item_id, batch_id=batch.id))
     if item is None:
         raise NotFound("No item with this id in this batch.")
+    if data.get("takeover_userid") and not scoping.sees(data["takeover_userid"]):
+        raise unprocessable("json", {"takeover_userid": ["Not a member within your data scope."]})
     with service_errors():
         handover.edit_item(batch, item, takeover=data.get("takeover_userid"), cancelled=data.get("cancelled"))
     return handover.item_view([item])[0]

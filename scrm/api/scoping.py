@@ -36,6 +36,11 @@ def scoped_groups(query: Select, chat_id_column: ColumnElement) -> Select:
     return policy.scope_groups(viewer(), query, chat_id_column)
 
 
+def sees(userid: str | None) -> bool:
+    v = viewer()
+    return v is None or v.sees(userid)
+
+
 def require_member(userid: str | None, what: str = "record") -> None:
     v = viewer()
     if v is not None and not v.sees(userid):
@@ -50,6 +55,12 @@ def require_customer(external_userid: str) -> None:
 def require_group(chat_id: str) -> None:
     if not policy.group_visible(viewer(), chat_id):
         raise NotFound("No group with this chat_id.")
+
+
+def visible_rows(rows: list[dict], key: str = "userid") -> list[dict]:
+    """Of rows already read (a page's relations), those of members the viewer sees."""
+    v = viewer()
+    return rows if v is None else [row for row in rows if v.sees(row.get(key))]
 
 
 def visible_members() -> frozenset[str] | None:

@@ -106,3 +106,14 @@ def test_the_dashboard_counts_what_the_member_sees(client, corp):
     sign_in(client, "sales_b")
     figures = client.get("/console/api/dashboard").get_json()
     assert (figures["scope"], figures["customers"], figures["groups"]) == ("self", 2, 1)
+
+
+def test_a_shared_customer_shows_only_the_relations_in_scope(client, corp):
+    sign_in(client, "mgr_a")
+    detail = client.get(f"{API}/customers/cust_shared").get_json()
+    assert {r["userid"] for r in detail["relations"]} == {"sales_a"}
+    listed = {c["external_userid"]: c for c in client.get(f"{API}/customers").get_json()}
+    assert {r["userid"] for r in listed["cust_shared"]["relations"]} == {"sales_a"}
+    sign_in(client, "op")
+    detail = client.get(f"{API}/customers/cust_shared").get_json()
+    assert {r["userid"] for r in detail["relations"]} == {"sales_a", "sales_b"}
