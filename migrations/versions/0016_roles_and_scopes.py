@@ -10,7 +10,6 @@ Create Date: 2026-12-03 15:10:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0016'
 down_revision = '0014'
