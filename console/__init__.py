@@ -41,4 +41,4 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-from console import auth, login, pages, pages_community, pages_mass, pages_operator, pages_ops  # noqa: E402,F401  (routes and hooks)
+from console import access, auth, login, pages, pages_community, pages_mass, pages_operator, pages_ops, pages_roles  # noqa: E402,F401  (routes and hooks)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.access import can_open
+
 
 @dataclass(frozen=True)
 class Section:
@@ -29,6 +31,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("library", "内容库", "Collection", built=True, summary="话术与素材的管理。"),
     Section("reports", "报表", "DataAnalysis", summary="客户增长、跟进与群数据报表。"),
     Section("settings", "设置", "Setting", built=True, summary="企业标签、客户群标签、销售阶段与自定义字段。"),
+    Section("roles", "成员角色", "Avatar", built=True),
     Section("operations", "运维", "Monitor", built=True,
             summary="运行状态、失败任务重试、回调记录、同步记录与审计日志。"),
 )
@@ -36,4 +39,6 @@ BY_SLUG = {section.slug: section for section in SECTIONS}
 
 
 def menu() -> list[dict]:
-    return [{"slug": s.slug, "title": s.title, "icon": s.icon, "href": f"/console/{s.slug}"} for s in SECTIONS]
+    """The sections the signed-in principal's role can use (console/access.py)."""
+    return [{"slug": s.slug, "title": s.title, "icon": s.icon, "href": f"/console/{s.slug}"}
+            for s in SECTIONS if can_open(s.slug)]

@@ -328,3 +328,12 @@ def _add_admin_cli() -> None:
 
 
 _add_admin_cli()
+
+
+def _add_role_cli() -> None:
+    from scrm.cli_roles import role_cli
+
+    scrm_cli.add_command(role_cli)
+
+
+_add_role_cli()

@@ -16,7 +16,7 @@
         return FIGURES.map(([key, title]) => ({ key, title, value: this.figures[key] }));
       },
       scopeNote() {
-        return this.figures.scope === "corp" ? "全企业数据" : "我负责的客户与客户群";
+        return { corp: "全企业数据", department: "本部门及下级部门的客户与客户群" }[this.figures.scope] || "我负责的客户与客户群";
       },
     },
     mounted() { this.load(); },

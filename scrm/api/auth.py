@@ -6,6 +6,7 @@ from flask import Response, abort, g, jsonify, request
 
 from scrm.logging import corp_id_var
 from scrm.models.corp import TokenScope
+from scrm.services import policy
 from scrm.services.tokens import TokenGrant, console_grant, grant_for
 
 CONSOLE_API_PREFIX = "/console/api/v1/"
@@ -43,21 +44,21 @@ def authenticate() -> Response | None:
 
 def _console() -> Response | None:
     """The console calling the API with its session (console/auth.py has already refused a request
-    without a valid session or, for a change, without the CSRF token)."""
+    without a valid session or, for a change, without the CSRF token). The member's role must
+    allow the endpoint family (scrm/services/policy: the blueprint names the family, the method
+    reads or writes); their data scope then narrows what the views read (scrm/api/scoping.py)."""
     principal = g.get("console")
     if principal is None:  # not reached through the console's hook
         return _error(401, "Sign in to the console first.", "")
     grant = console_grant(principal)
-    if grant is None:
-        response = jsonify(code=403, status="Forbidden", message="你的角色没有此操作的权限。")
-        response.status_code = 403
-        return response
     g.api_grant = grant
     g.api_corp_id = grant.corp_id
     corp_id_var.set(grant.corp_id)
-    needed = TokenScope.READ if request.method in SAFE_METHODS else TokenScope.WRITE
-    if not grant.allows(needed):
-        return _insufficient(needed)
+    action = policy.READ if request.method in SAFE_METHODS else policy.WRITE
+    if not policy.allows(grant.viewer.role.role, policy.family_for(request.blueprint, request.path), action):
+        response = jsonify(code=403, status="Forbidden", message="你的角色没有此操作的权限。")
+        response.status_code = 403
+        return response
     return None
 
 

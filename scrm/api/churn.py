@@ -7,8 +7,10 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate
+from scrm.models import ChurnAlert
 from scrm.schemas.churn import (
     ChannelChurnReportSchema,
     ChurnAlertArgsSchema,
@@ -51,6 +53,7 @@ def relation_risk_view(userid: str, external_userid: str) -> dict[str, Any]:
     Level, score and its parts, days silent (to now), the last interaction, the trend and the
     reasons as display texts. 404 before the relation's first nightly scoring.
     """
+    scoping.require_member(userid, "relation")
     risk = queries.risk_for(current_corp_id(), userid, external_userid)
     if risk is None:
         raise NotFound("This relation has not been scored.")
@@ -69,7 +72,9 @@ def by_staff_view(args: dict[str, Any]) -> dict[str, Any]:
     over it (customers who deleted or blocked the member, chats, reply rate and time).
     """
     first, last = _range(args)
-    return _report(queries.by_staff(current_corp_id(), first, last), first, last)
+    rows = queries.by_staff(current_corp_id(), first, last)
+    visible = scoping.visible_members()
+    return _report([r for r in rows if visible is None or r["userid"] in visible], first, last)
 
 
 @blp.route("/by-channel")
@@ -81,6 +86,7 @@ def by_channel_view(args: dict[str, Any]) -> dict[str, Any]:
 
     As by staff member, per the channel code (`state`) the relation was added through.
     """
+    scoping.corp_wide_report()
     first, last = _range(args)
     return _report(queries.by_channel(current_corp_id(), first, last), first, last)
 
@@ -95,6 +101,7 @@ def by_month_view(args: dict[str, Any]) -> dict[str, Any]:
     Per corp-local month: relations the customer or the member ended, and relations that
     reached dormant / lost in it (their current level). Default: the 12 months up to today.
     """
+    scoping.corp_wide_report()
     first, last = _range(args, months=True)
     return _report(queries.by_month(current_corp_id(), first, last), first, last)
 
@@ -116,4 +123,4 @@ def alerts_view(pagination_parameters: PaginationParameters, **args: Any) -> lis
     query = churn_alerts.list_query(current_corp_id(), kind=args.get("kind"), status=args.get("status"),
                                     recipient=args.get("recipient"), about=args.get("about"),
                                     first=args.get("from_"), last=args.get("to"))
-    return page_of(query, pagination_parameters)
+    return page_of(scoping.scoped(query, ChurnAlert.about_userid), pagination_parameters)

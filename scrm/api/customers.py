@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import and_, exists, or_, select
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_actor, current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.api.writes import service_errors
@@ -80,9 +81,9 @@ def list_customers(pagination_parameters: PaginationParameters, userid: str | No
         query = query.where(or_(
             Customer.updated_at >= updated_since,
             exists().where(relation_of_customer, FollowRelation.updated_at >= updated_since)))
-    customers = page_of(query, pagination_parameters)
+    customers = page_of(scoping.scoped_customers(query, Customer.external_userid), pagination_parameters)
     relations = relations_by_customer(corp_id, [c.external_userid for c in customers])
-    items = [row_dict(c, relations=relations[c.external_userid]) for c in customers]
+    items = [row_dict(c, relations=scoping.visible_rows(relations[c.external_userid])) for c in customers]
     privacy.record_api_reads(corp_id, current_actor(), "api_list_customers", [c.external_userid for c in customers])
     return items
 
@@ -98,9 +99,11 @@ def get_customer(external_userid: str, timeline_limit: int) -> dict[str, Any]:
     With every follow relation (and its tags), the groups the customer is or was in, and the
     latest timeline entries.
     """
+    scoping.require_customer(external_userid)
     detail = customer_detail(current_corp_id(), external_userid, timeline_limit)
     if detail is None:
         raise NotFound("No customer with this external_userid.")
+    detail["relations"] = scoping.visible_rows(detail["relations"])
     privacy.record_api_reads(current_corp_id(), current_actor(), "api_view_customer", [external_userid])
     return detail
 

@@ -10,12 +10,13 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models import GroupChat, GroupSop, GroupSopStatus
+from scrm.models import GroupChat, GroupSop, GroupSopExecution, GroupSopStatus
 from scrm.schemas.group_sops import (
     ExecutionArgsSchema,
     ExecutionSchema,
@@ -162,6 +163,7 @@ def plan_executions(pagination_parameters: PaginationParameters, plan_id: int, c
     start, end = _window(since, until)
     query = group_sop.executions_query(plan.corp_id, plan_id=plan.id, chat_id=chat_id, status=status,
                                        start=start, end=end)
+    query = scoping.scoped_groups(query, GroupSopExecution.chat_id)
     return group_sop.describe_rows(page_of(query, pagination_parameters))
 
 
@@ -187,6 +189,7 @@ def group_calendar(pagination_parameters: PaginationParameters, chat_id: str, st
     corp_id = current_corp_id()
     if db.session.scalar(select(GroupChat.id).filter_by(corp_id=corp_id, chat_id=chat_id)) is None:
         raise NotFound("No group with this chat_id.")
+    scoping.require_group(chat_id)
     start, end = _window(since, until)
     query = group_sop.executions_query(corp_id, chat_id=chat_id, status=status, start=start, end=end)
     return group_sop.describe_rows(page_of(query, pagination_parameters))

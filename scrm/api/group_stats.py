@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint
 from scrm.api.writes import unprocessable
@@ -39,6 +40,14 @@ def _range(args: dict[str, Any]) -> tuple[date, date]:
     return first, last
 
 
+def _in_scope(args: dict[str, Any]) -> None:
+    """A member whose scope is not the corp sees groups of members they see (scrm/api/scoping.py)."""
+    if args.get("chat_id"):
+        scoping.require_group(args["chat_id"])
+    else:
+        args["owner"] = scoping.owner_in_scope(args.get("owner"))
+
+
 @blp.route("/groups")
 @blp.arguments(GroupStatsArgsSchema, location="query")
 @blp.response(200, GroupStatsSchema)
@@ -50,6 +59,7 @@ def group_stats_view(args: dict[str, Any]) -> dict[str, Any]:
     paginated with `page`, `page_size` (default 50, at most 200) inside the object.
     """
     first, last = _range(args)
+    _in_scope(args)
     return {"from_": first, "to": last, **group_rows(current_corp_id(), first, last, **args)}
 
 
@@ -63,6 +73,7 @@ def owner_stats_view(args: dict[str, Any]) -> dict[str, Any]:
     Pulled nightly from WeCom's `groupchat/statistic` (messages included); paginated as /groups.
     """
     first, last = _range(args)
+    _in_scope(args)
     return {"from_": first, "to": last, **owner_rows(current_corp_id(), first, last, **args)}
 
 
@@ -77,4 +88,5 @@ def retention_view(args: dict[str, Any]) -> dict[str, Any]:
     7th day is over, how many were still in that group 7 days after joining.
     """
     first, last = _range(args)
+    _in_scope(args)
     return {"from_": first, "to": last, "weeks": group_stats.retention(current_corp_id(), first, last, **args)}

@@ -8,6 +8,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.extensions import db
@@ -42,7 +43,7 @@ def list_groups(pagination_parameters: PaginationParameters, owner: str | None =
     if label_id is not None:
         query = query.where(GroupChat.chat_id.in_(select(GroupLabelLink.chat_id).where(
             GroupLabelLink.corp_id == corp_id, GroupLabelLink.label_id == label_id)))
-    groups = page_of(query, pagination_parameters)
+    groups = page_of(scoping.scoped(query, GroupChat.owner), pagination_parameters)
     counts = _member_counts(corp_id, [g.chat_id for g in groups])
     return [row_dict(g, member_count=counts.get(g.chat_id, 0)) for g in groups]
 
@@ -57,6 +58,7 @@ def get_group(chat_id: str, include_quit: bool) -> dict[str, Any]:
 
     Current members only by default; `include_quit=true` adds those who left (quit_time set).
     """
+    scoping.require_group(chat_id)
     detail = group_detail(current_corp_id(), chat_id, include_quit)
     if detail is None:
         raise NotFound("No group with this chat_id.")

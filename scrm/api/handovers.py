@@ -8,6 +8,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_actor, current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.writes import found, service_errors, unprocessable
@@ -35,8 +36,10 @@ blp = make_blueprint("handovers", __name__, "/api/v1", "Handovers: when a member
 
 
 def _batch(batch_id: int) -> HandoverBatch:
-    return found(db.session.scalar(select(HandoverBatch).filter_by(id=batch_id, corp_id=current_corp_id())),
-                 "handover batch")
+    batch = found(db.session.scalar(select(HandoverBatch).filter_by(id=batch_id, corp_id=current_corp_id())),
+                  "handover batch")
+    scoping.require_member(batch.handover_userid, "handover batch")
+    return batch
 
 
 @blp.route("/handovers")
@@ -47,6 +50,7 @@ def _batch(batch_id: int) -> HandoverBatch:
 def list_batches(pagination_parameters: PaginationParameters, **filters: Any) -> list[dict[str, Any]]:
     """List handover batches, newest first"""
     query = select(HandoverBatch).filter_by(corp_id=current_corp_id(), **filters).order_by(HandoverBatch.id.desc())
+    query = scoping.scoped(query, HandoverBatch.handover_userid)
     return [handover.batch_view(b) for b in page_of(query, pagination_parameters)]
 
 
@@ -60,6 +64,7 @@ def create_onjob(data: dict[str, Any]) -> dict[str, Any]:
 
     The batch is proposed: nothing moves until a manager approves it.
     """
+    scoping.require_member(data.get("handover_userid"), "member")
     with service_errors():
         return handover.batch_view(handover.create_onjob(current_corp_id(), data, created_by=current_actor()[:64]))
 
@@ -77,6 +82,7 @@ def open_resigned(data: dict[str, Any]) -> dict[str, Any]:
     again what WeCom still holds for a successor (get_unassigned_list, groupchat/list status 1),
     e.g. customers who refused a transfer.
     """
+    scoping.require_member(data["handover_userid"], "member")
     with service_errors():
         batch = handover.open_resigned(current_corp_id(), data["handover_userid"], created_by=current_actor()[:64])
     if batch is None:
@@ -119,6 +125,8 @@ def edit_item(data: dict[str, Any], batch_id: int, item_id: int) -> dict[str, An
     item = db.session.scalar(select(HandoverItem).filter_by(id=item_id, batch_id=batch.id))
     if item is None:
         raise NotFound("No item with this id in this batch.")
+    if data.get("takeover_userid") and not scoping.sees(data["takeover_userid"]):
+        raise unprocessable("json", {"takeover_userid": ["Not a member within your data scope."]})
     with service_errors():
         handover.edit_item(batch, item, takeover=data.get("takeover_userid"), cancelled=data.get("cancelled"))
     return handover.item_view([item])[0]

@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.api.writes import found, service_errors
@@ -135,6 +136,7 @@ def playbook_stats(args: dict[str, Any], playbook_id: int) -> dict[str, Any]:
     `sent`, `won`, `lost`, `open` and `recall_rate` (won / sent) over the playbook's life, and per
     corp-local month of sending in the range.
     """
+    scoping.corp_wide_report()
     row = _playbook(playbook_id)
     last = args.get("to") or local_today()
     first = args.get("from_") or (last.replace(day=1) - timedelta(days=330)).replace(day=1)
@@ -152,4 +154,5 @@ def list_recalls(args: dict[str, Any], pagination_parameters: PaginationParamete
 
     Newest first, with their delivery status and outcome; filters combine.
     """
-    return page_of(recall.recalls_query(current_corp_id(), args), pagination_parameters)
+    return page_of(scoping.scoped(recall.recalls_query(current_corp_id(), args), Recall.userid),
+                   pagination_parameters)

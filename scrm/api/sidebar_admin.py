@@ -7,8 +7,10 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 
-from scrm.api.auth import current_corp_id, require_scope
+from scrm.api import scoping
+from scrm.api.auth import current_actor, current_corp_id, require_scope
 from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.writes import found, service_errors
 from scrm.models import AuditLog, CustomField, FollowUp, FunnelStage, StaffRole
@@ -20,11 +22,12 @@ from scrm.schemas.sidebar import (
     CustomFieldSchema,
     FollowUpArgsSchema,
     FollowUpSchema,
+    MemberRoleSchema,
     StaffRoleSchema,
     StagePatchSchema,
     StageSchema,
 )
-from scrm.services import profile, setup
+from scrm.services import policy, profile, setup
 
 blp = make_blueprint("sidebar-admin", __name__, "/api/v1",
                      "What the chat sidebar shows and records: the sales funnel, custom customer fields, "
@@ -135,8 +138,25 @@ def delete_field(field_id: int) -> None:
 @blp.response(200, StaffRoleSchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
 def list_roles() -> list[StaffRole]:
-    """List staff roles (staff without one are salespeople: scope self, mobiles masked)"""
+    """List assigned staff roles (members without one get the default: see /staff-roles/members)"""
     return setup.list_roles(current_corp_id())
+
+
+@blp.route("/staff-roles/members")
+@blp.response(200, MemberRoleSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+def list_member_roles() -> list[dict[str, Any]]:
+    """Every member who has not left, with their departments and effective role and scope
+
+    `is_default`: no role assigned, so the default from WeCom applies (a department leader is a
+    manager with scope department, anyone else sales with scope self).
+    """
+    return policy.members(current_corp_id())
+
+
+def _member(userid: str) -> None:
+    if not setup.is_member(current_corp_id(), userid):
+        raise NotFound("No member with this userid.")
 
 
 @blp.route("/staff-roles/<userid>", methods=["PUT"])
@@ -144,12 +164,14 @@ def list_roles() -> list[StaffRole]:
 @blp.response(200, StaffRoleSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
+@blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def set_role(data: dict[str, Any], userid: str) -> StaffRole:
-    """Set a staff member's role and data scope (admin tokens only)"""
+    """Set a member's role and data scope (admin tokens and console admins only; audited)"""
     require_scope(TokenScope.ADMIN)
+    _member(userid)
     with service_errors():
-        return setup.set_role(current_corp_id(), userid, data)
+        return setup.set_role(current_corp_id(), userid, data, actor=current_actor())
 
 
 @blp.route("/staff-roles/<userid>", methods=["DELETE"])
@@ -158,11 +180,11 @@ def set_role(data: dict[str, Any], userid: str) -> StaffRole:
 @blp.alt_response(403, response="DEFAULT_ERROR", description="The token's scope is not admin.")
 @blp.alt_response(404, response="NOT_FOUND")
 def delete_role(userid: str) -> None:
-    """Remove a staff member's role (back to salesperson; admin tokens only)"""
+    """Remove a member's role: back to the default from WeCom (admin tokens only; audited)"""
     require_scope(TokenScope.ADMIN)
     role = found(setup.get_role(current_corp_id(), userid), "role")
     with service_errors():
-        setup.delete_role(role)
+        setup.delete_role(role, actor=current_actor())
 
 
 # ---- records ----------------------------------------------------------------------------------
@@ -182,6 +204,7 @@ def list_follow_ups(pagination_parameters: PaginationParameters, userid: str | N
         query = query.where(FollowUp.external_userid == external_userid)
     if since:
         query = query.where(FollowUp.created_at >= since)
+    query = scoping.scoped(query, FollowUp.userid)
     return page_of(query.order_by(FollowUp.created_at.desc(), FollowUp.id.desc()), pagination_parameters)
 
 

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.api.writes import found, service_errors, unprocessable
@@ -164,6 +165,7 @@ def sop_results(sop_id: int) -> dict[str, Any]:
 
 
 def _customer(external_userid: str) -> None:
+    scoping.require_customer(external_userid)
     exists = db.session.scalar(select(Customer.id).filter_by(corp_id=current_corp_id(),
                                                              external_userid=external_userid))
     if exists is None:

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
 
+from scrm.api import scoping
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
+from scrm.models import WelcomeMessage
 from scrm.schemas.welcome import WelcomeOutcomeArgsSchema, WelcomeOutcomeSchema
 from scrm.services import privacy
 from scrm.services.welcome_outcomes import outcomes_query
@@ -35,8 +37,9 @@ def list_outcomes(pagination_parameters: PaginationParameters, status: str | Non
     (default 50, at most 200); totals in the `X-Pagination` header.
     """
     corp_id = current_corp_id()
-    rows = page_of(outcomes_query(corp_id, status=status, since=since, until=until, userid=userid,
-                                  external_userid=external_userid), pagination_parameters)
+    query = outcomes_query(corp_id, status=status, since=since, until=until, userid=userid,
+                           external_userid=external_userid)
+    rows = page_of(scoping.scoped(query, WelcomeMessage.userid), pagination_parameters)
     items = [row_dict(row) for row in rows]  # before the audit's commit expires the rows
     privacy.record_api_reads(corp_id, current_actor(), "api_list_welcome_outcomes",
                              [item["external_userid"] for item in items if item["external_userid"]])

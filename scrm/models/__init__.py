@@ -65,6 +65,7 @@ from scrm.models.sidebar import (
     FollowUp,
     FollowUpKind,
     FunnelStage,
+    RoleName,
     StaffRole,
 )
 from scrm.models.sop import (
@@ -94,7 +95,7 @@ __all__ = [
     "WelcomeTemplate", "WelcomeTemplateStaff",
     # the chat sidebar (issue #6)
     "AuditLog", "ContentItem", "ContentKind", "CustomField", "CustomerFieldValue", "CustomerStage",
-    "DataScope", "FieldType", "FollowUp", "FollowUpKind", "FunnelStage", "StaffRole",
+    "DataScope", "FieldType", "FollowUp", "FollowUpKind", "FunnelStage", "RoleName", "StaffRole",
     # group analytics (issue #12)
     "GroupDailyStat", "GroupOwnerDailyStat", "GroupStatsPull",
     # group SOPs (issue #12)

@@ -15,17 +15,27 @@ from scrm.models.base import CorpScoped, Timestamped
 
 class DataScope(StrEnum):
     SELF = "self"              # customers this staff member follows, groups they own or are in
-    DEPARTMENT = "department"  # ... or that a member of their departments follows / owns
+    DEPARTMENT = "department"  # ... or that a member of their departments or those below follows / owns
     CORP = "corp"              # every customer and group of the corp
 
 
+class RoleName(StrEnum):
+    """A member's role (scrm/services/policy decides what each may do)."""
+
+    ADMIN = "admin"        # everything, including roles, erasure and the deployment's status
+    MANAGER = "manager"    # reads everything in scope, approves handovers
+    OPERATOR = "operator"  # sets up channels, welcome, SOPs, the library, labels, recalls
+    SALES = "sales"        # their own customers and groups
+
+
 class StaffRole(CorpScoped, Timestamped, db.Model):
-    """A staff member's role in the SCRM. No row: a salesperson (scope self, mobiles masked)."""
+    """A staff member's role in the SCRM. No row: the default from WeCom (a department leader is a
+    manager with scope department, anyone else sales with scope self; mobiles masked)."""
 
     __tablename__ = "staff_role"
     __table_args__ = (UniqueConstraint("corp_id", "userid"),)
     userid: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(32), default="sales")  # sales | leader | admin
+    role: Mapped[str] = mapped_column(String(32), default=RoleName.SALES)  # RoleName
     data_scope: Mapped[str] = mapped_column(String(16), default=DataScope.SELF)
     can_view_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -11,7 +11,7 @@ from scrm.schemas.common import UtcDateTime, described
 USERID = fields.String(validate=validate.Length(min=1, max=64))
 RULES = ("manager", "workload", "manual")
 RULE_NOTE = ("manager: the handover member's department leader (WeCom's is_leader_in_dept, else a staff member "
-             "with the SCRM role leader in that department), up the department tree, else workload; workload: "
+             "with the SCRM role manager in that department), up the department tree, else workload; workload: "
              "each item to the team member with the fewest active customers (team: default the handover member's "
              "department); manual: everything to takeover_userid.")
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from scrm.models import DataScope, RoleName
 from scrm.schemas.common import SinceUntilMixin, UtcDateTime, described
+
+ROLES = tuple(r.value for r in RoleName)
+SCOPES = tuple(s.value for s in DataScope)
 
 
 class StageSchema(Schema):
@@ -48,11 +52,33 @@ class CustomFieldSchema(CustomFieldPatchSchema):
 
 class StaffRoleSchema(Schema):
     userid = fields.String(dump_only=True)
-    role = fields.String(required=True, validate=validate.OneOf(("sales", "leader", "admin")))
-    data_scope = fields.String(required=True, validate=validate.OneOf(("self", "department", "corp")),
-                               metadata=described("Whose customers and groups the sidebar shows: the staff "
-                                                  "member's own, their departments', or the whole corp's."))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES), metadata=described(
+        "admin (everything, including roles, erasure and status), manager (reads in scope, approves "
+        "handovers), operator (sets up channels, welcome, SOPs, the library, labels, recalls) or sales "
+        "(their own customers and groups). See docs/console.md, Roles and data scopes."))
+    data_scope = fields.String(validate=validate.OneOf(SCOPES), metadata=described(
+        "Whose customers and groups the member sees: their own (self), their departments' and those "
+        "below (department), or the whole corp's (corp). Default: admin and operator corp, manager "
+        "department, sales self; an admin's is always corp."))
     can_view_mobile = fields.Boolean(load_default=False, metadata=described("Unmasked remark mobiles."))
+
+    @validates_schema
+    def _admin_sees_the_corp(self, data: dict, **_: object) -> None:
+        if data.get("role") == "admin" and data.get("data_scope", "corp") != "corp":
+            raise ValidationError("An admin's data scope is the whole corp (corp).", "data_scope")
+
+
+class MemberRoleSchema(Schema):
+    userid = fields.String()
+    name = fields.String()
+    departments = fields.List(fields.String(), metadata=described("Department names."))
+    leader = fields.Boolean(metadata=described("Leads a department in WeCom (is_leader_in_dept)."))
+    role = fields.String()
+    data_scope = fields.String(metadata=described("The effective scope."))
+    can_view_mobile = fields.Boolean()
+    is_default = fields.Boolean(metadata=described(
+        "No role assigned: the default from WeCom (a department leader is a manager with scope "
+        "department, anyone else sales with scope self)."))
 
 
 class FollowUpSchema(Schema):

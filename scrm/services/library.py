@@ -40,7 +40,7 @@ from scrm.models import (
     TaskStatus,
 )
 from scrm.schemas.library import body_errors
-from scrm.services import access, timeline
+from scrm.services import access, policy, timeline
 from scrm.services.content import render_text, validate_attachments, wecom_attachments
 from scrm.services.sop import task_names
 from scrm.services.validation import raise_if
@@ -217,7 +217,7 @@ def sidebar_items(corp_id: str, userid: str, items: list[ContentItem], external_
     member may see that customer (otherwise ``{nickname}`` renders empty)."""
     now = now or utcnow()
     nickname = None
-    if external_userid and access.can_view_customer(corp_id, userid, external_userid):
+    if external_userid and policy.can_view_customer(corp_id, userid, external_userid):
         nickname = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
     staff_name = _staff_name(corp_id, userid)
     media_items = [i for i in items if i.kind != "text"]
@@ -249,7 +249,7 @@ def record_sent(item: ContentItem, userid: str, *, external_userid: str | None =
     target = {k: v for k, v in (("external_userid", external_userid), ("chat_id", chat_id)) if v}
     access.audit(item.corp_id, userid, "send_content", "content", str(item.id), ip=ip,
                  detail={"title": item.title, "kind": item.kind, **target})
-    if external_userid and access.can_view_customer(item.corp_id, userid, external_userid):
+    if external_userid and policy.can_view_customer(item.corp_id, userid, external_userid):
         timeline.record(item.corp_id, external_userid, "content_sent", source="sidebar", userid=userid,
                         occurred_at=now, summary=f"发送了{KIND_LABELS[item.kind]}「{item.title}」",
                         data={"content_id": item.id, "kind": item.kind})

@@ -44,7 +44,7 @@ def _departments_upwards(corp_id: str, start: list[int]) -> list[int]:
 
 def manager_of(corp_id: str, userid: str) -> str | None:
     """A member's manager: the leader of their department, or of the nearest department above
-    (WeCom's is_leader_in_dept; without one, a member with the SCRM role leader or admin in that
+    (WeCom's is_leader_in_dept; without one, a member with the SCRM role manager or admin in that
     department). None when nobody else leads any of them."""
     leaver = db.session.scalar(select(Staff).filter_by(corp_id=corp_id, userid=userid))
     if leaver is None or not leaver.department_ids:
@@ -52,7 +52,7 @@ def manager_of(corp_id: str, userid: str) -> str | None:
     depts = sorted(leaver.department_ids, key=lambda d: d != leaver.main_department)
     candidates = [s for s in active_staff(corp_id).values() if s.userid != userid]
     role_leaders = set(db.session.scalars(select(StaffRole.userid).where(
-        StaffRole.corp_id == corp_id, StaffRole.role.in_(("leader", "admin")))))
+        StaffRole.corp_id == corp_id, StaffRole.role.in_(("manager", "admin")))))
     for dept in _departments_upwards(corp_id, depts):
         leaders = sorted(s.userid for s in candidates if _leads(s, dept))
         leaders = leaders or sorted(s.userid for s in candidates

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from scrm.extensions import db
-from scrm.models import CustomField, FunnelStage, StaffRole
-from scrm.services import profile
+from scrm.models import CustomField, FunnelStage, Staff, StaffRole
+from scrm.services import access, policy, profile
 from scrm.services.validation import Invalid
 
 
@@ -81,11 +81,27 @@ def get_role(corp_id: str, userid: str) -> StaffRole | None:
     return db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
 
 
-def set_role(corp_id: str, userid: str, data: dict[str, Any]) -> StaffRole:
-    return _save(get_role(corp_id, userid) or StaffRole(corp_id=corp_id, userid=userid), data)
+def is_member(corp_id: str, userid: str) -> bool:
+    return db.session.scalar(select(Staff.id).filter_by(corp_id=corp_id, userid=userid)) is not None
 
 
-def delete_role(role: StaffRole) -> None:
-    """Back to salesperson."""
+def set_role(corp_id: str, userid: str, data: dict[str, Any], actor: str | None = None) -> StaffRole:
+    """Assign a member's role and data scope (default: the role's natural scope); audited."""
+    data = {**data, "data_scope": data.get("data_scope") or policy.NATURAL_SCOPE[data["role"]]}
+    row = get_role(corp_id, userid) or StaffRole(corp_id=corp_id, userid=userid)
+    for key, value in data.items():
+        setattr(row, key, value)
+    db.session.add(row)
+    if actor:
+        access.audit(corp_id, actor[:64], "set_role", "staff", userid,
+                     detail={"role": data["role"], "data_scope": data["data_scope"]})
+    db.session.commit()
+    return row
+
+
+def delete_role(role: StaffRole, actor: str | None = None) -> None:
+    """Back to the default from WeCom (manager of their departments if they lead one, else sales)."""
+    if actor:
+        access.audit(role.corp_id, actor[:64], "delete_role", "staff", role.userid)
     db.session.delete(role)
     db.session.commit()

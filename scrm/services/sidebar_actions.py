@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from scrm.clock import iso_z
 from scrm.extensions import db
 from scrm.models import Recall, SopTask, Staff
-from scrm.services import access, library, profile
+from scrm.services import library, policy, profile
 from scrm.services.group_sop import sidebar as group_sop_sidebar
 from scrm.services.localtime import zone
 from scrm.services.recall import sidebar as recall_sidebar
@@ -54,9 +54,9 @@ def use_case(fn: F) -> F:
 @use_case
 def me(corp_id: str, userid: str) -> dict[str, Any]:
     name = db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
-    role = access.role_of(corp_id, userid)
+    role = policy.role_of(corp_id, userid)
     return {"corp_id": corp_id, "userid": userid, "name": name, "role": role.role,
-            "data_scope": str(role.data_scope), "can_view_mobile": bool(role.can_view_mobile)}
+            "data_scope": role.scope, "can_view_mobile": bool(role.can_view_mobile)}
 
 
 # ---- customers and groups (profile.py) --------------------------------------------------------

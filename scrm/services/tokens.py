@@ -14,7 +14,7 @@ from scrm import clock
 from scrm.extensions import db
 from scrm.models import ApiToken
 from scrm.models.corp import TokenScope
-from scrm.services.access import role_of
+from scrm.services import policy
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,27 @@ class TokenGrant:
 
 @dataclass(frozen=True)
 class ConsoleGrant:
-    """What a console session may do through the Open API's resources (/console/api/v1)."""
+    """What a console session may do through the Open API's resources (/console/api/v1): the token
+    scope its role maps to (admin → admin, any other role → write; the policy's capability table
+    then decides per endpoint family) and the viewer whose data scope narrows every read."""
 
     corp_id: str
     scope: str
     actor: str
+    viewer: policy.Viewer
 
     def allows(self, needed: str) -> bool:
         return SCOPES.index(self.scope) >= SCOPES.index(needed)
 
 
-def console_grant(principal) -> ConsoleGrant | None:
-    """A local administrator may do what an admin token may. A staff member: only with the admin
-    role for now (roles and data scopes for the console are issue #14 part 2)."""
+def console_grant(principal) -> ConsoleGrant:
+    """A local administrator acts as the admin role; a member with their role (scrm/services/policy)."""
     if principal.kind == "admin":
-        return ConsoleGrant(principal.corp_id, TokenScope.ADMIN, f"console-admin:{principal.name}"[:64])
-    if role_of(principal.corp_id, principal.userid).role == "admin":
-        return ConsoleGrant(principal.corp_id, TokenScope.ADMIN, principal.userid[:64])
-    return None
+        return ConsoleGrant(principal.corp_id, TokenScope.ADMIN, f"console-admin:{principal.name}"[:64],
+                            policy.Viewer.of(principal.corp_id, None))
+    viewer = policy.Viewer.of(principal.corp_id, principal.userid)
+    scope = TokenScope.ADMIN if viewer.role.role == policy.ADMIN else TokenScope.WRITE
+    return ConsoleGrant(principal.corp_id, scope, principal.userid[:64], viewer)
 
 
 def hash_token(token: str) -> str:

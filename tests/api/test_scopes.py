@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scrm import clock
 from scrm.extensions import db
-from scrm.models import ApiToken, StaffRole
+from scrm.models import ApiToken, Staff, StaffRole
 from scrm.services.tokens import create_token
 from tests.conftest import TEST_CORP_ID
 
@@ -37,7 +37,13 @@ def test_write_token_writes_but_cannot_change_roles(client):
     assert db.session.scalar(select(StaffRole)) is None
 
 
+def _member(userid: str) -> None:
+    db.session.add(Staff(corp_id=TEST_CORP_ID, userid=userid, name=userid, status=1))
+    db.session.commit()
+
+
 def test_admin_token_changes_roles(client):
+    _member("zhangsan")
     token = create_token("root", TEST_CORP_ID, scope="admin")
     resp = client.put("/api/v1/staff-roles/zhangsan", json={"role": "admin", "data_scope": "corp"},
                       headers=_headers(token))
@@ -71,7 +77,8 @@ def test_tokens_without_a_scope_are_admin(client):
 
     token = gen_token()
     assert db.session.scalar(select(ApiToken.scope)) == "admin"
-    assert client.put("/api/v1/staff-roles/lisi", json={"role": "leader", "data_scope": "department"},
+    _member("lisi")
+    assert client.put("/api/v1/staff-roles/lisi", json={"role": "manager", "data_scope": "department"},
                       headers=_headers(token)).status_code == 200
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scrm.clock import utcnow
+from scrm.extensions import db
+from scrm.models import Staff
 from tests.api.factories import gen_customer, gen_relation, gen_token
+from tests.conftest import TEST_CORP_ID
 from tests.sidebar.conftest import login
 
 
@@ -53,6 +56,9 @@ def test_a_role_widens_what_the_sidebar_shows(client):
     gen_relation(customer, "someone")
     login(client, "boss")
     assert client.get(f"/sidebar/api/customers/{customer.external_userid}").status_code == 403
+    assert client.put("/api/v1/staff-roles/nobody", json={"role": "sales"}, headers=headers).status_code == 404
+    db.session.add(Staff(corp_id=TEST_CORP_ID, userid="boss", name="老板", status=1))
+    db.session.commit()
     resp = client.put("/api/v1/staff-roles/boss", json={"role": "admin", "data_scope": "corp"}, headers=headers)
     assert resp.status_code == 200 and resp.get_json()["userid"] == "boss"
     assert client.put("/api/v1/staff-roles/boss", json={"role": "king", "data_scope": "all"},

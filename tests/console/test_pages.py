@@ -116,6 +116,6 @@ def test_a_sales_member_sees_their_own_figures_and_a_corp_scope_member_the_corps
     mine = client.get("/console/api/dashboard").get_json()
     assert (mine["scope"], mine["customers"], mine["active_relations"], mine["groups"]) == ("self", 2, 2, 1)
     assert sum(d["adds"] for d in mine["adds_per_day"]) == 2
-    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role="leader", data_scope="corp"))
+    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role="manager", data_scope="corp"))
     db.session.commit()
     assert client.get("/console/api/dashboard").get_json()["scope"] == "corp"

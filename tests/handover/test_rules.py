@@ -67,10 +67,10 @@ def test_the_manager_rule_finds_the_department_leader_else_falls_back(app, api, 
     batch = api("POST", "/handovers", json={"handover_userid": "mover", "rule": "manager"}).get_json()
     assert _successors(api, batch["id"]) == {"boss": 3}
 
-    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="peer", role="leader", data_scope="department"))
+    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="peer", role="manager", data_scope="department"))
     staff("solo", dept=7, customers=2)
     staff("lead7", dept=7)
-    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="lead7", role="leader", data_scope="department"))
+    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="lead7", role="manager", data_scope="department"))
     db.session.commit()
     batch = api("POST", "/handovers", json={"handover_userid": "solo", "rule": "manager"}).get_json()
     assert _successors(api, batch["id"]) == {"lead7": 2}  # no WeCom leader in 7: the SCRM role decides

@@ -85,10 +85,10 @@ def test_a_staff_member_who_does_not_follow_gets_403_and_nothing_else(client):
 def test_wider_data_scopes_and_the_mobile_permission(client):
     customer, _ = _customer()
     login(client, "lisi")
-    db.session.add(StaffRole(corp_id=customer.corp_id, userid="lisi", role="leader", data_scope="department"))
+    db.session.add(StaffRole(corp_id=customer.corp_id, userid="lisi", role="manager", data_scope="department"))
     db.session.commit()
     assert client.get(f"/sidebar/api/customers/{customer.external_userid}").status_code == 403  # dept 2
-    db.session.add(StaffRole(corp_id=customer.corp_id, userid="wangwu", role="leader", data_scope="department",
+    db.session.add(StaffRole(corp_id=customer.corp_id, userid="wangwu", role="manager", data_scope="department",
                              can_view_mobile=True))
     db.session.commit()
     login(client, "wangwu")  # follows too, and may see mobiles of their own relation
@@ -107,7 +107,7 @@ def test_department_scope_sees_what_a_colleague_of_the_department_follows(client
     gen_staff(userid="lead", name="组长", department_ids=[7])
     gen_staff(userid="member", name="组员", department_ids=[7, 8])
     gen_relation(customer, "member")
-    db.session.add(StaffRole(corp_id=customer.corp_id, userid="lead", role="leader", data_scope="department"))
+    db.session.add(StaffRole(corp_id=customer.corp_id, userid="lead", role="manager", data_scope="department"))
     db.session.commit()
     login(client, "lead")
     assert client.get(f"/sidebar/api/customers/{customer.external_userid}").status_code == 200

@@ -81,11 +81,11 @@ def test_full_flow_signs_in_and_me_answers(client, wecom):
 
 
 def test_me_reports_the_staff_role(staff_client):
-    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role="leader", data_scope="department",
+    db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role="manager", data_scope="department",
                              can_view_mobile=True))
     db.session.commit()
     assert me(staff_client).get_json() == {"corp_id": TEST_CORP_ID, "userid": "zhangsan", "name": None,
-                                           "role": "leader", "data_scope": "department",
+                                           "role": "manager", "data_scope": "department",
                                            "can_view_mobile": True}
 
 

@@ -1,9 +1,9 @@
 """The console's 工作台: a few figures and the adds per day, each one set-based query.
 
-Whose figures: a local administrator, and a member whose role is admin or whose data scope is
-the whole corp (scrm/services/access.py), see the corp's; anyone else sees their own (the
-relations they follow, the groups they own, their SOP tasks). The department scope is shown as
-their own until the console's policy module (issue #14, roles and scopes) lands.
+Whose figures: those of the members the viewer sees (scrm/services/policy): a local
+administrator, an admin and a member whose data scope is the whole corp see the corp's; a
+department scope the relations, groups and SOP tasks of their departments' members and those
+below; scope self their own.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy import case, func, select
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import (
-    DataScope,
     FollowRelation,
     GroupChat,
     GroupChatStatus,
@@ -23,44 +22,35 @@ from scrm.models import (
     SopTask,
     TaskStatus,
 )
-from scrm.services import access, localtime
+from scrm.services import localtime, policy
 
 DAYS = 30
 OPEN_TASKS = (TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.AWAITING)
 
 
-def scope_of(corp_id: str, userid: str | None) -> str | None:
-    """None: the whole corp; else the userid whose own figures are shown."""
-    if userid is None:
-        return None
-    role = access.role_of(corp_id, userid)
-    return None if role.role == "admin" or role.data_scope == DataScope.CORP else userid
-
-
 def overview(corp_id: str, userid: str | None) -> dict[str, Any]:
     """The figures for ``userid`` (None: a local administrator). Reads only."""
-    own = scope_of(corp_id, userid)
+    viewer = policy.Viewer.of(corp_id, userid)
     relations = select(func.count(), func.count(func.distinct(FollowRelation.external_userid))).where(
         FollowRelation.corp_id == corp_id, FollowRelation.status == RelationStatus.ACTIVE)
     groups = select(func.count()).select_from(GroupChat).where(
         GroupChat.corp_id == corp_id, GroupChat.status == GroupChatStatus.ACTIVE)
     tasks = select(func.count()).select_from(SopTask).where(
         SopTask.corp_id == corp_id, SopTask.status.in_(OPEN_TASKS))
-    if own is not None:
-        relations = relations.where(FollowRelation.userid == own)
-        groups = groups.where(GroupChat.owner == own)
-        tasks = tasks.where(SopTask.userid == own)
+    relations = policy.scope_select(viewer, relations, FollowRelation.userid)
+    groups = policy.scope_select(viewer, groups, GroupChat.owner)
+    tasks = policy.scope_select(viewer, tasks, SopTask.userid)
     active_relations, customers = db.session.execute(relations).one()
     return {
-        "scope": "corp" if own is None else "self",
+        "scope": viewer.role.scope if viewer.restricted else "corp",
         "customers": customers, "active_relations": active_relations,
         "groups": db.session.scalar(groups) or 0, "open_sop_tasks": db.session.scalar(tasks) or 0,
-        "adds_per_day": adds_per_day(corp_id, own),
+        "adds_per_day": adds_per_day(corp_id, viewer),
         "timezone": str(localtime.zone()),
     }
 
 
-def adds_per_day(corp_id: str, userid: str | None, days: int = DAYS) -> list[dict[str, Any]]:
+def adds_per_day(corp_id: str, viewer: policy.Viewer | None = None, days: int = DAYS) -> list[dict[str, Any]]:
     """New follow relations (any status since) per corp-local day, the last ``days`` days up to
     today: one scan of the range, one conditional count per day (DST-safe, any database)."""
     today = localtime.to_local(utcnow()).date()
@@ -71,8 +61,7 @@ def adds_per_day(corp_id: str, userid: str | None, days: int = DAYS) -> list[dic
               for n in range(days)]
     query = select(*counts).where(FollowRelation.corp_id == corp_id, FollowRelation.added_at >= bounds[0],
                                   FollowRelation.added_at < bounds[-1])
-    if userid is not None:
-        query = query.where(FollowRelation.userid == userid)
+    query = policy.scope_select(viewer, query, FollowRelation.userid)
     row = db.session.execute(query).one()
     return [{"date": _iso(first + timedelta(days=n)), "adds": int(row[n] or 0)} for n in range(days)]
 

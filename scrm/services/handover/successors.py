@@ -1,7 +1,7 @@
 """Who takes a leaver's customers over: the rules that propose successors.
 
 * ``manager``: the leader of the leaver's department (WeCom's is_leader_in_dept; without one, a
-  staff member given the SCRM role ``leader`` in that department), walking up the department tree;
+  staff member given the SCRM role ``manager`` in that department), walking up the department tree;
   none found → the ``workload`` rule across the leaver's department.
 * ``workload``: spread across a team (by default the leaver's department): each customer goes to
   the member with the fewest active customers so far, counting what this batch already gave them.

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, Staff
-from scrm.services import access
+from scrm.services import policy
 
 STATUS_LABELS = {
     RelationStatus.ACTIVE: "跟进中", RelationStatus.DELETED_BY_STAFF: "已删除客户",
@@ -51,22 +51,22 @@ def staff_names_left(corp_id: str, userids: set[str]) -> tuple[dict[str, str | N
 
 
 def check_customer(corp_id: str, userid: str, external_userid: str,
-                   relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role]:
+                   relations: list[FollowRelation] | None = None) -> tuple[Customer, policy.Role]:
     """The customer, if this staff member may see them; else Forbidden / NotSynced (a customer
     we do not hold at all: the fetch checks with WeCom). ``relations``: the customer's, when the
     caller has read them already (they answer the check for a follower)."""
-    role = access.role_of(corp_id, userid)
+    role = policy.role_of(corp_id, userid)
     customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
     if customer is None:
         raise NotSynced
     following = None if relations is None else {r.userid for r in relations if is_active(r)}
-    if not access.can_view_customer(corp_id, userid, external_userid, role, following):
+    if not policy.can_view_customer(corp_id, userid, external_userid, role, following):
         raise Forbidden
     return customer, role
 
 
 def check_reader(corp_id: str, userid: str, external_userid: str,
-                 relations: list[FollowRelation] | None = None) -> tuple[Customer, access.Role, bool]:
+                 relations: list[FollowRelation] | None = None) -> tuple[Customer, policy.Role, bool]:
     """check_customer for reading the profile, its timeline and follow-ups, and adding a
     follow-up: a staff member whose relation the customer ended (del_follow_user) keeps them,
     read-only (the third value, True). Their tags and remark are WeCom's and refused for a
@@ -81,7 +81,7 @@ def check_reader(corp_id: str, userid: str, external_userid: str,
         if not any(r.userid == userid and r.status == RelationStatus.DELETED_BY_CUSTOMER for r in relations):
             raise
     customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
-    return customer, access.role_of(corp_id, userid), True
+    return customer, policy.role_of(corp_id, userid), True
 
 
 def is_active(relation: FollowRelation | None) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import Customer, GroupChat, GroupMember
-from scrm.services import access
+from scrm.services import access, policy
 from scrm.services.profile.common import Forbidden, NotSynced, label, staff_names
 
 JOIN_SCENE_LABELS = {1: "成员直接邀请", 2: "成员链接邀请", 3: "扫描群二维码"}
@@ -20,8 +20,8 @@ def group_view(corp_id: str, userid: str, chat_id: str, *, ip: str | None = None
     group = db.session.scalar(select(GroupChat).filter_by(corp_id=corp_id, chat_id=chat_id))
     if group is None:
         raise NotSynced
-    role = access.role_of(corp_id, userid)
-    if not access.can_view_group(corp_id, userid, group, role):
+    role = policy.role_of(corp_id, userid)
+    if not policy.can_view_group(corp_id, userid, group, role):
         raise Forbidden
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
@@ -29,7 +29,7 @@ def group_view(corp_id: str, userid: str, chat_id: str, *, ip: str | None = None
                                       .order_by(GroupMember.join_time.nulls_last(), GroupMember.id)))
     current = [m for m in members if m.quit_time is None]
     customers = {m.member_id for m in current if m.type == 2}
-    viewable = access.viewable_customers(corp_id, userid, customers, role)
+    viewable = policy.viewable_customers(corp_id, userid, customers, role)
     known = set(db.session.scalars(select(Customer.external_userid).where(
         Customer.corp_id == corp_id, Customer.external_userid.in_(customers)))) if customers else set()
     names = staff_names(corp_id, {m.member_id for m in current if m.type == 1} | {group.owner or ""})

@@ -25,7 +25,7 @@ from scrm.models import (
     Tag,
     TagGroup,
 )
-from scrm.services import access, library, sop
+from scrm.services import access, library, policy, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.profile.common import (
@@ -119,7 +119,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     return view
 
 
-def relation_view(relation: FollowRelation, role: access.Role) -> dict[str, Any]:
+def relation_view(relation: FollowRelation, role: policy.Role) -> dict[str, Any]:
     mobiles = [m for m in relation.remark_mobiles or [] if m]
     masked = not role.can_view_mobile
     return {
