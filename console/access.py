@@ -10,6 +10,9 @@ from console.auth import refuse
 from scrm.services import policy
 
 NOT_PAGES = frozenset({"api", "login", "logout", "static"})
+# The console's own JSON endpoints (/console/api/<name>/…, not the Open API's /console/api/v1):
+# the page whose data each serves, so a role that cannot open the page cannot read them either.
+CONSOLE_API_PAGES = {"channels": "channels", "group-codes": "community", "dashboard": ""}
 
 
 def role() -> str:
@@ -34,7 +37,10 @@ def gate_pages():
     """A page of a section the role cannot use: 403 (the menu does not offer it either)."""
     if g.get("console") is None:
         return None
-    slug = request.path.removeprefix("/console/").split("/", 1)[0]
+    parts = request.path.removeprefix("/console/").split("/")
+    slug = parts[0]
+    if slug == "api" and len(parts) > 1 and parts[1] in CONSOLE_API_PAGES:
+        slug = CONSOLE_API_PAGES[parts[1]]
     if slug in NOT_PAGES or can_open(slug):
         return None
     return refuse(403, "你的角色无权使用此页面。")

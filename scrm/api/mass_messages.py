@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, paginate
+from scrm.api.scoping import scoped, visible_members
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
-from scrm.models import MassMessage
+from scrm.models import MassMessage, MassMessageRecipient
 from scrm.schemas.mass_messages import (
     MassDetailSchema,
     MassListArgsSchema,
@@ -48,8 +49,17 @@ def create_mass_message(data: dict[str, Any]) -> dict[str, Any]:
     and 10,000 customers. Each member confirms their task in WeCom; results are read back as they send.
     """
     with service_errors():
-        row = mass_messages.create(current_corp_id(), data, current_actor())
+        row = mass_messages.create(current_corp_id(), {**data, "audience": _in_scope(data["audience"])},
+                                   current_actor())
     return _detail(row)
+
+
+def _in_scope(audience: dict[str, Any]) -> dict[str, Any]:
+    """A member whose data scope is not the whole corp sends through the members they see only."""
+    members = visible_members()
+    if members is None:
+        return audience
+    return {**audience, "senders": sorted(set(audience.get("senders") or members) & members)}
 
 
 @blp.route("")
@@ -104,7 +114,8 @@ def list_recipients(args: dict[str, Any], message_id: int,
     Filter by `status`. Reads are recorded in the audit log per customer
     (`api_list_mass_message_recipients`).
     """
-    query = mass_messages.recipients_query(_message(message_id), args.get("status"))
+    query = scoped(mass_messages.recipients_query(_message(message_id), args.get("status")),
+                   MassMessageRecipient.sender)
     if pagination_parameters.page > 1_000_000:
         raise unprocessable("query", {"page": ["Must be at most 1000000."]})
     pagination_parameters.item_count = db.session.scalar(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.content import TEXT_DESCRIPTION, attachments_field, check_text
@@ -23,6 +23,12 @@ class AudienceSchema(Schema):
     def one_kind(self, data: dict[str, Any], **_: Any) -> None:
         if "external_userids" not in data:
             raise ValidationError("Name the customers: external_userids.", "external_userids")
+
+    @post_load
+    def any_sender(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if not data.get("senders"):
+            data.pop("senders", None)  # empty: any staff member
+        return data
 
 
 class MassMessageInSchema(Schema):

@@ -24,6 +24,6 @@ def relations(corp_id: str, audience: dict) -> Select:
         query = query.where(R.external_userid.in_(audience["external_userids"]))
     else:
         raise ValueError(f"unknown audience: {sorted(audience)}")
-    if audience.get("senders"):
+    if audience.get("senders") is not None:  # [] (a scope that sees nobody): no relation
         query = query.where(R.userid.in_(audience["senders"]))
     return query

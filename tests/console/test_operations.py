@@ -42,7 +42,7 @@ def test_an_administrator_gets_the_page_with_its_script(admin_client):
 def test_a_member_without_the_admin_role_is_refused_the_page_and_its_data(client, wecom, staff):
     sign_in_member(client, wecom)
     resp = client.get(PAGE)
-    assert resp.status_code == 403 and "仅限管理员" in resp.get_data(as_text=True)
+    assert resp.status_code == 403 and "无权使用此页面" in resp.get_data(as_text=True)
     for path in ("/console/api/v1/jobs/failed", "/console/api/v1/status", "/console/api/v1/wecom-errors"):
         assert client.get(path).status_code == 403, path
     db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role="admin", data_scope="corp"))

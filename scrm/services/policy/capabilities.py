@@ -37,6 +37,8 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     "status":           {ADMIN: RW, MANAGER: NONE, OPERATOR: NONE, SALES: NONE},
     "audit":            {ADMIN: RW, MANAGER: NONE, OPERATOR: NONE, SALES: NONE},
     "roles":            {ADMIN: RW, MANAGER: NONE, OPERATOR: NONE, SALES: NONE},
+    "tags":             {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: R},
+    "mass_messages":    {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
 }
 FAMILY_LABELS = {
     "customers": "客户", "groups": "客户群", "follow_ups": "跟进记录", "welcome_outcomes": "欢迎语发送结果",
@@ -44,6 +46,7 @@ FAMILY_LABELS = {
     "sops": "客户SOP", "group_sops": "群SOP", "community": "群活码与入群欢迎语", "group_labels": "客户群标签",
     "settings": "销售阶段与自定义字段", "group_stats": "群数据报表", "handovers": "离职继承与在职转接",
     "syncs": "同步", "events": "回调记录", "status": "运行状态", "audit": "审计日志", "roles": "成员角色",
+    "tags": "企业标签", "mass_messages": "客户群发",
 }
 
 # Open API blueprint name → family. sidebar-admin holds several families, told by the path.
@@ -52,7 +55,7 @@ BLUEPRINT_FAMILY = {
     "welcome_outcomes": "welcome_outcomes", "channels": "channels", "sops": "sops", "syncs": "syncs",
     "contents": "library", "status": "status", "community": "community", "group_labels": "group_labels",
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
-    "recall": "recalls",
+    "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
 }
 SIDEBAR_ADMIN_FAMILY = {"staff-roles": "roles", "funnel-stages": "settings", "custom-fields": "settings",
                         "follow-ups": "follow_ups", "audit-log": "audit"}
@@ -63,6 +66,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "welcome": ("welcome", READ), "sops": ("sops", READ), "group-sops": ("group_sops", READ),
     "churn": ("churn", READ), "library": ("library", READ), "reports": ("group_stats", READ),
     "settings": ("settings", WRITE), "operations": ("status", READ), "roles": ("roles", WRITE),
+    "community": ("community", READ), "mass-messages": ("mass_messages", READ),
 }
 
 
