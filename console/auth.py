@@ -88,6 +88,7 @@ def identify():
     if not request.path.startswith(HOME) or request.endpoint == "console.static":
         return None
     g.pop("console_new_pre", None)  # g outlives a request where an app context was pushed first (tests)
+    g.pop("console_role", None)  # console/access.py's per-request cache
     g.console = sessions.resolve(request.cookies.get(SESSION_COOKIE))
     if g.console is None and request.endpoint == "console.logout":
         return redirect(url_for("console.login_form"))  # nothing to sign out of
