@@ -11,6 +11,7 @@ from scrm.api import (
     churn,
     community,
     contents,
+    customer_search,
     customers,
     events,
     group_labels,
@@ -55,7 +56,8 @@ with WeCom (`/api/v1/syncs`).
 
 
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
-           sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall)
+           sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
+           customer_search)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

@@ -45,6 +45,7 @@ from scrm.models.recall import (
     RecallStatus,
     RecallTrigger,
 )
+from scrm.models.segment import CustomerSegment
 from scrm.models.sidebar import (
     AuditLog,
     ContentItem,
@@ -103,4 +104,6 @@ __all__ = [
     "AlertKind", "AlertStatus", "ChurnAlert", "ChurnDigestRun",
     # the console's sign-in (issue #14)
     "ConsoleAdmin", "ConsoleSession",
+    # saved customer segments (issue #14, part 4)
+    "CustomerSegment",
 ]

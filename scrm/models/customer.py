@@ -45,6 +45,10 @@ class FollowRelation(CorpScoped, Timestamped, db.Model):
     __table_args__ = (
         UniqueConstraint("corp_id", "userid", "external_userid"),
         Index("ix_follow_relation_customer", "corp_id", "external_userid"),
+        # the console's customer list (scrm/services/customer_search): newest adds first, per owner, per channel
+        Index("ix_follow_relation_added", "corp_id", "added_at", "id"),
+        Index("ix_follow_relation_owner_added", "corp_id", "userid", "added_at"),
+        Index("ix_follow_relation_state", "corp_id", "state"),
     )
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))
