@@ -19,8 +19,9 @@ from scrm.schemas.customer_search import (
     CustomerSearchArgsSchema,
     CustomerSegmentCountArgsSchema,
     CustomerSegmentCountSchema,
+    CustomerSegmentInSchema,
+    CustomerSegmentPatchSchema,
     CustomerSegmentSchema,
-    CustomerSegmentUpdateSchema,
 )
 from scrm.services import privacy
 from scrm.services.customer_search import listing, profile, segments
@@ -68,7 +69,7 @@ def list_segments() -> list:
 
 
 @blp.route("/segments", methods=["POST"])
-@blp.arguments(CustomerSegmentSchema)
+@blp.arguments(CustomerSegmentInSchema)
 @blp.response(201, CustomerSegmentSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -88,7 +89,7 @@ def get_segment(segment_id: int):
 
 
 @blp.route("/segments/<int:segment_id>", methods=["PATCH"])
-@blp.arguments(CustomerSegmentUpdateSchema(partial=True))
+@blp.arguments(CustomerSegmentPatchSchema)
 @blp.response(200, CustomerSegmentSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")

@@ -105,17 +105,24 @@ class CustomerPageSchema(Schema):
 
 
 class CustomerSegmentSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    filters = fields.Dict(metadata=described(
+        "The filter as stored: the list's query parameters (lists as arrays, times ISO-8601 UTC)."))
+    created_by = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class CustomerSegmentInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 64))
     description = fields.String(allow_none=True, validate=validate.Length(max=256))
     filters = fields.Nested(CustomerFilterSchema, required=True, metadata=described(
         "The list's filters, as its query parameters (lists as arrays, times as ISO-8601)."))
-    created_by = fields.String(dump_only=True, allow_none=True)
-    created_at = UtcDateTime(dump_only=True)
-    updated_at = UtcDateTime(dump_only=True)
 
 
-class CustomerSegmentUpdateSchema(CustomerSegmentSchema):
+class CustomerSegmentPatchSchema(CustomerSegmentInSchema):
     name = fields.String(validate=validate.Length(1, 64))
     filters = fields.Nested(CustomerFilterSchema)
 
