@@ -24,7 +24,7 @@ from scrm.schemas.customer_search import (
     CustomerSegmentSchema,
 )
 from scrm.services import privacy
-from scrm.services.customer_search import listing, profile, segments
+from scrm.services.customer_search import listing, options, profile, segments
 
 blp = make_blueprint("customer_search", __name__, "/api/v1",
                      "The customer list's search and filters, saved segments (分群), the customer page.")
@@ -58,6 +58,18 @@ def search_customers(args: dict[str, Any]) -> dict[str, Any]:
     privacy.record_api_reads(corp_id, current_actor(), "api_list_customers",
                              [row["external_userid"] for row in result["items"]])
     return result
+
+
+@blp.route("/customer-search/options")
+@blp.response(200, description="JSON: tag_groups, stages, channels, staff, departments, group_labels, group_codes.")
+@blp.alt_response(401, response="UNAUTHORIZED")
+def search_options() -> dict[str, Any]:
+    """What the list's filters can be set to
+
+    The corp tag library by group, funnel stages, channel codes, current staff members, departments
+    (with parent_id), group labels and group codes — for a filter form.
+    """
+    return options.filter_options(current_corp_id())
 
 
 @blp.route("/segments")

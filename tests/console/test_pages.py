@@ -45,7 +45,11 @@ def test_the_dashboard_shell_has_the_menu_the_user_and_the_vendored_assets(admin
 
 
 def test_each_unbuilt_section_is_a_coming_soon_page(admin_client):
+    from console.menu import BY_SLUG
+
     for item in bootstrap(admin_client.get("/console/").get_data(as_text=True))["menu"][1:]:
+        if BY_SLUG[item["slug"]].built:
+            continue
         resp = admin_client.get(item["href"])
         assert resp.status_code == 200, item
         html = resp.get_data(as_text=True)
