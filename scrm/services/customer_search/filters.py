@@ -112,14 +112,17 @@ def _states(corp_id: str, filters: dict[str, Any]) -> set[str] | None:
 
 
 def _tags(corp_id: str, tag_ids: list[str], mode: str) -> list[ColumnElement[bool]]:
-    # A corp tag's tag_key is its tag_id: the lookup is the unique (corp, userid, customer, key) index.
-    def tagged(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    # A corp tag's tag_key is its tag_id, so both conditions hold on the same rows; naming both
+    # lets the planner probe per relation (the unique corp/userid/customer/tag_key index, index
+    # only) or start from the tag (ix_relation_tag_tag), whichever the other filters make cheaper.
+    def tagged(ids: list[str]) -> ColumnElement[bool]:
         return exists().where(_TAG.corp_id == corp_id, _TAG.userid == FR.userid,
-                              _TAG.external_userid == FR.external_userid, *where)
+                              _TAG.external_userid == FR.external_userid,
+                              _TAG.tag_key.in_(ids), _TAG.tag_id.in_(ids))
 
     if mode == "all":
-        return [tagged(_TAG.tag_key == tag_id) for tag_id in dict.fromkeys(tag_ids)]
-    return [tagged(_TAG.tag_key.in_(sorted(set(tag_ids))))]
+        return [tagged([tag_id]) for tag_id in dict.fromkeys(tag_ids)]
+    return [tagged(sorted(set(tag_ids)))]
 
 
 def _risk(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
