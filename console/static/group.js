@@ -21,8 +21,11 @@
   pages.group = {
     template: "#tpl-group",
     data: () => ({ loading: true, error: "", statsError: "", group: null, includeQuit: false, days: defaultDays(),
-                   totals: null }),
+                   totals: null, names: {} }),
     async mounted() {
+      api("/console/api/v1/customer-search/options")
+        .then((o) => { this.names = Object.fromEntries(o.staff.map((s) => [s.userid, s.name])); })
+        .catch(() => {});
       await this.loadGroup();
       this.loading = false;
       if (this.group) { await this.$nextTick(); this.loadStats(); }
@@ -32,6 +35,7 @@
       fmt: C.fmt,
       back() { window.location.href = "/console/groups"; },
       joinScene(scene) { return SCENES[scene] || "—"; },
+      staffName(userid) { return userid ? (this.names[userid] || userid) : "—"; },
       async loadGroup() {
         try {
           this.group = await api(`/console/api/v1/groups/${id}?include_quit=${this.includeQuit}`);
@@ -69,8 +73,8 @@
         }
         this.chart.setOption({
           tooltip: { trigger: "axis" },
-          legend: { data: ["群成员", "入群", "退群"] },
-          grid: { left: 40, right: 40, top: 36, bottom: 32 },
+          legend: { data: ["群成员", "入群", "退群"], bottom: 0 },
+          grid: { left: 40, right: 40, top: 36, bottom: 56 },
           xAxis: { type: "category", data: days.map((d) => d.slice(5)) },
           yAxis: [{ type: "value", minInterval: 1, name: "人数" }, { type: "value", minInterval: 1, name: "入/退群" }],
           series: [
