@@ -16,12 +16,15 @@ from scrm.api.writes import found, service_errors, unprocessable
 from scrm.clock import iso_z
 from scrm.schemas.customer_search import (
     CustomerPageSchema,
+    CustomerProfileSchema,
     CustomerSearchArgsSchema,
     CustomerSegmentCountArgsSchema,
     CustomerSegmentCountSchema,
     CustomerSegmentInSchema,
     CustomerSegmentPatchSchema,
     CustomerSegmentSchema,
+    CustomerTimelineSchema,
+    SearchOptionsSchema,
 )
 from scrm.services import privacy
 from scrm.services.customer_search import listing, options, profile, segments
@@ -61,7 +64,7 @@ def search_customers(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/customer-search/options")
-@blp.response(200, description="JSON: tag_groups, stages, channels, staff, departments, group_labels, group_codes.")
+@blp.response(200, SearchOptionsSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def search_options() -> dict[str, Any]:
     """What the list's filters can be set to
@@ -146,7 +149,7 @@ class TimelineArgsSchema(Schema):
 
 
 @blp.route("/customers/<external_userid>/profile")
-@blp.response(200, description="JSON: see the summary.")
+@blp.response(200, CustomerProfileSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 def customer_profile(external_userid: str) -> dict[str, Any]:
@@ -165,7 +168,7 @@ def customer_profile(external_userid: str) -> dict[str, Any]:
 
 @blp.route("/customers/<external_userid>/timeline")
 @blp.arguments(TimelineArgsSchema, location="query")
-@blp.response(200, description="JSON: see the summary.")
+@blp.response(200, CustomerTimelineSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
 def customer_timeline(args: dict[str, Any], external_userid: str) -> dict[str, Any]:

@@ -139,3 +139,31 @@ class CustomerSegmentCountSchema(Schema):
     count_cap = fields.Integer(allow_none=True)
     customers = fields.Integer(allow_none=True, metadata=described(
         "Distinct customers (only with `exact=true`)."))
+
+
+class CustomerProfileSchema(Schema):
+    customer = fields.Dict(metadata=described("external_userid, name, avatar, type(_label), gender(_label), "
+                                              "corp_name, corp_full_name, position."))
+    relations = fields.List(fields.Dict(), metadata=described(
+        "Per staff member: userid, staff_name, remark, description, remark_corp_name, remark_mobiles (masked), "
+        "add_way(_label), state, added_at, status(_label), tags, churn_risk (or null)."))
+    stage = fields.Dict(metadata=described("current {id, name} or null, and the options."))
+    fields_ = fields.List(fields.Dict(), data_key="fields", metadata=described("Custom fields with values."))
+    groups = fields.List(fields.Dict(), metadata=described("Current groups: chat_id, name, joined_at, member_count."))
+    sops = fields.List(fields.Dict(), metadata=described("SOPs: sop_id, name, status, userid, done, total."))
+
+
+class CustomerTimelineSchema(Schema):
+    items = fields.List(fields.Dict(), metadata=described(
+        "id, kind, kind_label, summary, changes, occurred_at, userid, source; newest first."))
+    next_before = fields.Integer(allow_none=True, metadata=described("`before` for the next page, or null."))
+
+
+class SearchOptionsSchema(Schema):
+    tag_groups = fields.List(fields.Dict(), metadata=described("{group_id, name, tags: [{tag_id, name}]}"))
+    stages = fields.List(fields.Dict(), metadata=described("{id, name}"))
+    channels = fields.List(fields.Dict(), metadata=described("{id, name, state, status}"))
+    staff = fields.List(fields.Dict(), metadata=described("{userid, name}: members who have not left."))
+    departments = fields.List(fields.Dict(), metadata=described("{id, name, parent_id}"))
+    group_labels = fields.List(fields.Dict(), metadata=described("{id, name}"))
+    group_codes = fields.List(fields.Dict(), metadata=described("{id, name}"))
