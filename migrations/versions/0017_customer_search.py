@@ -32,14 +32,18 @@ def upgrade():
     with op.batch_alter_table('customer_segment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_segment_corp_id'), ['corp_id'], unique=False)
     with op.batch_alter_table('follow_relation', schema=None) as batch_op:
-        batch_op.create_index('ix_follow_relation_added', ['corp_id', 'added_at', 'id'], unique=False)
-        batch_op.create_index('ix_follow_relation_owner_added', ['corp_id', 'userid', 'added_at'], unique=False)
+        batch_op.create_index('ix_follow_relation_added', ['corp_id', 'added_at', 'id'], unique=False,
+                              postgresql_include=['status', 'userid', 'external_userid'])
+        batch_op.create_index('ix_follow_relation_owner_added', ['corp_id', 'userid', 'added_at'], unique=False,
+                              postgresql_include=['id', 'status', 'external_userid'])
         batch_op.create_index('ix_follow_relation_state', ['corp_id', 'state'], unique=False)
+    with op.batch_alter_table('relation_tag', schema=None) as batch_op:
+        batch_op.create_index('ix_relation_tag_key', ['corp_id', 'tag_key', 'userid', 'external_userid'], unique=False)
     with op.batch_alter_table('relation_risk', schema=None) as batch_op:
-        batch_op.create_index('ix_relation_risk_level', ['corp_id', 'level', 'relation_id'], unique=False)
+        batch_op.create_index('ix_relation_risk_probe', ['relation_id', 'level', 'last_interaction_at'], unique=False)
         batch_op.create_index('ix_relation_risk_interaction', ['corp_id', 'last_interaction_at'], unique=False)
     with op.batch_alter_table('customer_stage', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_stage_stage', ['corp_id', 'stage_id'], unique=False)
+        batch_op.create_index('ix_customer_stage_probe', ['corp_id', 'external_userid', 'stage_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         # The list's search is a prefix match on the customer's name and the relation's remark:
         # pattern-ops indexes serve `LIKE 'text%'` whatever the database's collation.
@@ -52,10 +56,12 @@ def downgrade():
         op.execute('DROP INDEX IF EXISTS ix_follow_relation_remark_prefix')
         op.execute('DROP INDEX IF EXISTS ix_customer_name_prefix')
     with op.batch_alter_table('customer_stage', schema=None) as batch_op:
-        batch_op.drop_index('ix_customer_stage_stage')
+        batch_op.drop_index('ix_customer_stage_probe')
     with op.batch_alter_table('relation_risk', schema=None) as batch_op:
         batch_op.drop_index('ix_relation_risk_interaction')
-        batch_op.drop_index('ix_relation_risk_level')
+        batch_op.drop_index('ix_relation_risk_probe')
+    with op.batch_alter_table('relation_tag', schema=None) as batch_op:
+        batch_op.drop_index('ix_relation_tag_key')
     with op.batch_alter_table('follow_relation', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_relation_state')
         batch_op.drop_index('ix_follow_relation_owner_added')

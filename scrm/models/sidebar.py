@@ -87,7 +87,7 @@ class CustomerStage(CorpScoped, Timestamped, db.Model):
 
     __tablename__ = "customer_stage"
     __table_args__ = (UniqueConstraint("corp_id", "external_userid"),
-                      Index("ix_customer_stage_stage", "corp_id", "stage_id"))  # the customer list's filter
+                      Index("ix_customer_stage_probe", "corp_id", "external_userid", "stage_id"))  # the list's filter
     external_userid: Mapped[str] = mapped_column(String(64))
     stage_id: Mapped[int] = mapped_column(ForeignKey("funnel_stage.id"))
     updated_by: Mapped[str | None] = mapped_column(String(64))

@@ -63,7 +63,8 @@ def relation_conditions(corp_id: str, filters: dict[str, Any],
         conditions.append(FR.added_at < filters["added_to"])
     risk = _risk(filters)
     if risk:
-        conditions.append(exists().where(_RISK.relation_id == FR.id, _RISK.corp_id == corp_id, *risk))
+        # relation_id is the relation's own id (so the corp's): an index-only probe (ix_relation_risk_probe)
+        conditions.append(exists().where(_RISK.relation_id == FR.id, *risk))
     return conditions
 
 
@@ -112,17 +113,15 @@ def _states(corp_id: str, filters: dict[str, Any]) -> set[str] | None:
 
 
 def _tags(corp_id: str, tag_ids: list[str], mode: str) -> list[ColumnElement[bool]]:
-    # A corp tag's tag_key is its tag_id, so both conditions hold on the same rows; naming both
-    # lets the planner probe per relation (the unique corp/userid/customer/tag_key index, index
-    # only) or start from the tag (ix_relation_tag_tag), whichever the other filters make cheaper.
-    def tagged(ids: list[str]) -> ColumnElement[bool]:
+    # A corp tag's tag_key is its tag_id. Per relation the probe is the unique (corp, userid,
+    # customer, tag_key) index alone; from the tag's side, ix_relation_tag_key.
+    def tagged(*where: ColumnElement[bool]) -> ColumnElement[bool]:
         return exists().where(_TAG.corp_id == corp_id, _TAG.userid == FR.userid,
-                              _TAG.external_userid == FR.external_userid,
-                              _TAG.tag_key.in_(ids), _TAG.tag_id.in_(ids))
+                              _TAG.external_userid == FR.external_userid, *where)
 
     if mode == "all":
-        return [tagged([tag_id]) for tag_id in dict.fromkeys(tag_ids)]
-    return [tagged(sorted(set(tag_ids)))]
+        return [tagged(_TAG.tag_key == tag_id) for tag_id in dict.fromkeys(tag_ids)]
+    return [tagged(_TAG.tag_key.in_(sorted(set(tag_ids))))]
 
 
 def _risk(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
