@@ -97,7 +97,9 @@ def relation_tags(corp_id: str, rows: list[dict[str, Any]]) -> defaultdict[tuple
         .outerjoin(Tag, and_(Tag.corp_id == RelationTag.corp_id, Tag.tag_id == RelationTag.tag_id))
         .outerjoin(TagGroup, and_(TagGroup.corp_id == Tag.corp_id, TagGroup.group_id == Tag.group_id))
         .where(RelationTag.corp_id == corp_id, RelationTag.tag_id.is_not(None),
-               RelationTag.external_userid.in_({e for _, e in wanted}))
+               # both columns of the unique (corp, userid, customer, tag_key) index: a few index probes
+               RelationTag.userid.in_(sorted({u for u, _ in wanted})),
+               RelationTag.external_userid.in_(sorted({e for _, e in wanted})))
         .order_by(RelationTag.id))
     for userid, external_userid, tag_id, tag_name, group_name, library_name, library_group in found:
         if (userid, external_userid) in wanted:
