@@ -38,18 +38,22 @@
       async loadSegments() {
         try { this.segments = await api(`${BASE}/segments`); } catch (error) { this.error = error.message; }
       },
-      async search(page) {
+      /* A new search counts; moving to another page of the same search does not (the total stands). */
+      async search(page, keepTotal) {
         this.page = page || 1;
         this.loading = true;
         this.error = "";
         this.errors = {};
         try {
           const params = { ...C.filters(this.form), sort: this.sort, page: this.page, page_size: this.pageSize };
+          if (keepTotal === true) params.with_total = "false";
           const data = await api(`${BASE}/customer-search?${C.query(params)}`);
           this.rows = data.items;
-          this.total = data.total;
-          this.capped = data.total_capped;
-          this.cap = data.count_cap;
+          if (data.total !== null) {
+            this.total = data.total;
+            this.capped = data.total_capped;
+            this.cap = data.count_cap;
+          }
         } catch (error) {
           this.errors = C.fieldErrors(error);
           this.error = error.message;
@@ -58,7 +62,8 @@
           this.loading = false;
         }
       },
-      sizeChange(size) { this.pageSize = size; this.search(1); },
+      turn(page) { this.search(page, true); },
+      sizeChange(size) { this.pageSize = size; this.search(1, true); },
       sortChange({ prop, order }) {
         this.sort = !order ? "-added_at" : (order === "ascending" ? prop : "-" + prop);
         this.search(1);

@@ -52,10 +52,11 @@ def search_customers(args: dict[str, Any]) -> dict[str, Any]:
     `count_cap` (10,000), beyond it `total_capped` is true; pages go 10,000 rows deep.
     """
     sort, page, page_size = args.pop("sort"), args.pop("page"), args.pop("page_size")
+    with_total = args.pop("with_total")
     corp_id = current_corp_id()
     try:
         result = listing.page(corp_id, args, sort=sort, page=page, page_size=page_size,
-                              visible_userids=visible_userids())
+                              visible_userids=visible_userids(), with_total=with_total)
     except listing.TooDeep as exc:
         raise unprocessable("query", {"page": [str(exc)]}) from None
     privacy.record_api_reads(corp_id, current_actor(), "api_list_customers",

@@ -66,6 +66,8 @@ class CustomerSearchArgsSchema(CustomerFilterSchema):
     sort = fields.String(load_default="-added_at", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    with_total = fields.Boolean(load_default=True, metadata=described(
+        "false: skip counting (`total` null), e.g. when paging on through a result already counted."))
 
 
 class TagBriefSchema(Schema):
@@ -97,8 +99,9 @@ class CustomerRowSchema(Schema):
 
 class CustomerPageSchema(Schema):
     items = fields.List(fields.Nested(CustomerRowSchema))
-    total = fields.Integer(metadata=described("Matching relations, counted exactly up to `count_cap`."))
-    total_capped = fields.Boolean(metadata=described("More than `count_cap` match: show `total`+."))
+    total = fields.Integer(allow_none=True, metadata=described(
+        "Matching relations, counted exactly up to `count_cap` (null with `with_total=false`)."))
+    total_capped = fields.Boolean(allow_none=True, metadata=described("More than `count_cap` match: show `total`+."))
     count_cap = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()

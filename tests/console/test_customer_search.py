@@ -101,6 +101,11 @@ def test_bad_filters_answer_422_naming_the_field(admin_client, data, params, fie
     assert field in resp.get_json()["errors"]["query"]
 
 
+def test_paging_on_without_counting_again(admin_client, data):
+    body = rows(admin_client, page=2, page_size=3, with_total="false")[1]
+    assert len(body["items"]) == 1 and body["total"] is None and body["total_capped"] is None
+
+
 def test_the_count_is_capped(admin_client, data, monkeypatch):
     from scrm.services.customer_search import listing
 

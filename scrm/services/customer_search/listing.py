@@ -49,7 +49,8 @@ def count_customers(corp_id: str, filters: dict[str, Any], visible_userids: Coll
 
 
 def page(corp_id: str, filters: dict[str, Any], *, sort: str = "-added_at", page: int = 1, page_size: int = 20,
-         visible_userids: Collection[str] | None = None) -> dict[str, Any]:
+         visible_userids: Collection[str] | None = None, with_total: bool = True) -> dict[str, Any]:
+    """One page; ``with_total=False`` skips the count (paging on through a result already counted)."""
     if page * page_size > MAX_ROWS:
         raise TooDeep(f"Only the first {MAX_ROWS} rows can be paged through: narrow the filters.")
     channel_name = (select(Channel.name).where(Channel.corp_id == corp_id, Channel.state == FR.state)
@@ -74,7 +75,7 @@ def page(corp_id: str, filters: dict[str, Any], *, sort: str = "-added_at", page
     tags = relation_tags(corp_id, rows)
     for row in rows:
         row["tags"] = tags[(row["userid"], row["external_userid"])]
-    total, capped = count(corp_id, filters, visible_userids, cap=COUNT_CAP)
+    total, capped = count(corp_id, filters, visible_userids, cap=COUNT_CAP) if with_total else (None, None)
     return {"items": rows, "total": total, "total_capped": capped, "count_cap": COUNT_CAP,
             "page": page, "page_size": page_size}
 
