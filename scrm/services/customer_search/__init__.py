@@ -4,6 +4,7 @@
                follow_relation; bulk actions and mass messaging select their relations through it
   listing.py   a page of matching relations and the capped count
   segments.py  saved segments (分群): CRUD and the live count
+  options.py   what the filter controls offer (tags, stages, channels, staff, departments, …)
   profile.py   the customer page: profile and timeline as the sidebar builds them, for a reader
                who is not one of the customer's staff
 """
