@@ -41,4 +41,15 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-from console import access, auth, login, pages, pages_community, pages_mass, pages_operator, pages_ops, pages_roles  # noqa: E402,F401  (routes and hooks)
+from console import (  # noqa: E402,F401  (routes and hooks)
+    access,
+    auth,
+    login,
+    pages,
+    pages_community,
+    pages_customers,
+    pages_mass,
+    pages_operator,
+    pages_ops,
+    pages_roles,
+)

@@ -1,7 +1,7 @@
 """mass messages to a segment: messages, per-sender tasks, recipients
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-03 14:52:07.853574
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
@@ -12,7 +13,7 @@ from scrm.api import scoping
 from scrm.api.auth import current_corp_id
 from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.extensions import db
-from scrm.models import GroupChat, GroupLabelLink, GroupMember
+from scrm.models import GroupChat, GroupCodeChat, GroupLabelLink, GroupMember
 from scrm.schemas.groups import GroupDetailArgsSchema, GroupDetailSchema, GroupListArgsSchema, GroupSchema
 from scrm.services.community import labels
 
@@ -26,10 +27,13 @@ blp = make_blueprint("groups", __name__, "/api/v1/groups", "Customer group chats
 @paginate(blp)
 def list_groups(pagination_parameters: PaginationParameters, owner: str | None = None,
                 status: str | None = None, name: str | None = None,
-                label_id: int | None = None) -> list[dict[str, Any]]:
+                label_id: int | None = None, group_code_id: int | None = None,
+                created_from: datetime | None = None, created_to: datetime | None = None) -> list[dict[str, Any]]:
     """List groups
 
-    Ordered by internal id. Paginated: `page`, `page_size` (default 50, at most 200); totals in
+    Ordered by internal id. `name`: a case-insensitive substring; `group_code_id`: the groups
+    behind a group code; `created_from`/`created_to`: WeCom's create_time. Paginated: `page`,
+    `page_size` (default 50, at most 200); totals in
     the `X-Pagination` header.
     """
     corp_id = current_corp_id()
@@ -43,6 +47,13 @@ def list_groups(pagination_parameters: PaginationParameters, owner: str | None =
     if label_id is not None:
         query = query.where(GroupChat.chat_id.in_(select(GroupLabelLink.chat_id).where(
             GroupLabelLink.corp_id == corp_id, GroupLabelLink.label_id == label_id)))
+    if group_code_id is not None:
+        query = query.where(GroupChat.chat_id.in_(select(GroupCodeChat.chat_id).where(
+            GroupCodeChat.corp_id == corp_id, GroupCodeChat.group_code_id == group_code_id)))
+    if created_from:
+        query = query.where(GroupChat.create_time >= created_from)
+    if created_to:
+        query = query.where(GroupChat.create_time < created_to)
     groups = page_of(scoping.scoped(query, GroupChat.owner), pagination_parameters)
     counts = _member_counts(corp_id, [g.chat_id for g in groups])
     return [row_dict(g, member_count=counts.get(g.chat_id, 0)) for g in groups]

@@ -53,6 +53,7 @@ from scrm.models.recall import (
     RecallStatus,
     RecallTrigger,
 )
+from scrm.models.segment import CustomerSegment
 from scrm.models.sidebar import (
     AuditLog,
     ContentItem,
@@ -115,4 +116,6 @@ __all__ = [
     # mass messages to a segment (issue #14, part 4)
     "MassMessage", "MassMessageRecipient", "MassMessageStatus", "MassMessageTask", "MassRecipientStatus",
     "MassTaskStatus",
+    # saved customer segments (issue #14, part 4)
+    "CustomerSegment",
 ]

@@ -54,7 +54,10 @@ class RelationRisk(CorpScoped, db.Model):
     __tablename__ = "relation_risk"
     __table_args__ = (UniqueConstraint("corp_id", "userid", "external_userid"),
                       # the night's level changes (recall playbooks, scrm/services/recall/trigger.py)
-                      Index("ix_relation_risk_changed", "corp_id", "level_changed_at"))
+                      Index("ix_relation_risk_changed", "corp_id", "level_changed_at"),
+                      # the console's customer list filters (scrm/services/customer_search)
+                      Index("ix_relation_risk_probe", "relation_id", "level", "last_interaction_at"),
+                      Index("ix_relation_risk_interaction", "corp_id", "last_interaction_at"))
     # The follow_relation row (one per pair, kept when it ends): the nightly join on one integer.
     # No foreign key: its check would cost a lookup per row inserted; the scoring joins it anyway.
     relation_id: Mapped[int] = mapped_column(unique=True)

@@ -45,6 +45,13 @@ class FollowRelation(CorpScoped, Timestamped, db.Model):
     __table_args__ = (
         UniqueConstraint("corp_id", "userid", "external_userid"),
         Index("ix_follow_relation_customer", "corp_id", "external_userid"),
+        # the console's customer list (scrm/services/customer_search): newest adds first, per owner, per
+        # channel; on PostgreSQL the columns the filters read ride along (index-only scans)
+        Index("ix_follow_relation_added", "corp_id", "added_at", "id",
+              postgresql_include=["status", "userid", "external_userid"]),
+        Index("ix_follow_relation_owner_added", "corp_id", "userid", "added_at",
+              postgresql_include=["id", "status", "external_userid"]),
+        Index("ix_follow_relation_state", "corp_id", "state"),
     )
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))
@@ -71,6 +78,8 @@ class RelationTag(CorpScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("corp_id", "userid", "external_userid", "tag_key"),
         Index("ix_relation_tag_tag", "corp_id", "tag_id"),
+        # the customer list's tag filter, starting from the tag (scrm/services/customer_search)
+        Index("ix_relation_tag_key", "corp_id", "tag_key", "userid", "external_userid"),
     )
     userid: Mapped[str] = mapped_column(String(64))
     external_userid: Mapped[str] = mapped_column(String(64))

@@ -96,7 +96,8 @@ class CustomerStage(CorpScoped, Timestamped, db.Model):
     """The customer's current funnel stage (one per customer per corp)."""
 
     __tablename__ = "customer_stage"
-    __table_args__ = (UniqueConstraint("corp_id", "external_userid"),)
+    __table_args__ = (UniqueConstraint("corp_id", "external_userid"),
+                      Index("ix_customer_stage_probe", "corp_id", "external_userid", "stage_id"))  # the list's filter
     external_userid: Mapped[str] = mapped_column(String(64))
     stage_id: Mapped[int] = mapped_column(ForeignKey("funnel_stage.id"))
     updated_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,7 +1,7 @@
 """Open API v1: customer group chats (客户群) and their members."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from scrm.schemas.common import UtcDateTime, described
 
@@ -58,6 +58,15 @@ class GroupListArgsSchema(Schema):
                          metadata=described("Case-insensitive substring of the group name."))
     label_id = fields.Integer(validate=validate.Range(1, 2**31 - 1),
                               metadata=described("Only groups with this group label."))
+    group_code_id = fields.Integer(validate=validate.Range(1, 2**31 - 1),
+                                   metadata=described("Only groups behind this group code (群活码)."))
+    created_from = UtcDateTime(metadata=described("Created (create_time) at or after."))
+    created_to = UtcDateTime(metadata=described("Created (create_time) before."))
+
+    @validates_schema
+    def check_created(self, data: dict, **_: object) -> None:
+        if data.get("created_from") and data.get("created_to") and data["created_from"] >= data["created_to"]:
+            raise ValidationError("Must be before `created_to`.", "created_from")
 
 
 class GroupDetailArgsSchema(Schema):

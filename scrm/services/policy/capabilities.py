@@ -39,6 +39,7 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     "roles":            {ADMIN: RW, MANAGER: NONE, OPERATOR: NONE, SALES: NONE},
     "tags":             {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: R},
     "mass_messages":    {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
+    "segments":         {ADMIN: RW, MANAGER: RW, OPERATOR: RW, SALES: R},
 }
 FAMILY_LABELS = {
     "customers": "客户", "groups": "客户群", "follow_ups": "跟进记录", "welcome_outcomes": "欢迎语发送结果",
@@ -46,7 +47,7 @@ FAMILY_LABELS = {
     "sops": "客户SOP", "group_sops": "群SOP", "community": "群活码与入群欢迎语", "group_labels": "客户群标签",
     "settings": "销售阶段与自定义字段", "group_stats": "群数据报表", "handovers": "离职继承与在职转接",
     "syncs": "同步", "events": "回调记录", "status": "运行状态", "audit": "审计日志", "roles": "成员角色",
-    "tags": "企业标签", "mass_messages": "客户群发",
+    "tags": "企业标签", "mass_messages": "客户群发", "segments": "客户分群",
 }
 
 # Open API blueprint name → family. sidebar-admin holds several families, told by the path.
@@ -57,6 +58,8 @@ BLUEPRINT_FAMILY = {
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
     "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
 }
+# customer_search holds the list (customers) and saved segments, told by the path too.
+CUSTOMER_SEARCH_FAMILY = {"segments": "segments"}
 SIDEBAR_ADMIN_FAMILY = {"staff-roles": "roles", "funnel-stages": "settings", "custom-fields": "settings",
                         "follow-ups": "follow_ups", "audit-log": "audit"}
 
@@ -73,9 +76,11 @@ PAGES: dict[str, tuple[str, str]] = {
 def family_for(blueprint: str | None, path: str) -> str | None:
     """The family of an Open API request; None for a resource this table does not know."""
     name = (blueprint or "").removeprefix("console_")
+    segment = path.split("/api/v1/", 1)[-1].split("/", 1)[0]
     if name == "sidebar-admin":
-        segment = path.split("/api/v1/", 1)[-1].split("/", 1)[0]
         return SIDEBAR_ADMIN_FAMILY.get(segment)
+    if name == "customer_search":
+        return CUSTOMER_SEARCH_FAMILY.get(segment, "customers")
     return BLUEPRINT_FAMILY.get(name)
 
 
