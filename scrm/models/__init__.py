@@ -1,4 +1,5 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
+from scrm.models.bulk import BulkItemStatus, BulkJob, BulkJobItem, BulkKind, BulkStatus
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
 from scrm.models.churn import (
     ChurnRun,
@@ -114,4 +115,6 @@ __all__ = [
     # mass messages to a segment (issue #14, part 4)
     "MassMessage", "MassMessageRecipient", "MassMessageStatus", "MassMessageTask", "MassRecipientStatus",
     "MassTaskStatus",
+    # bulk actions on customers (issue #14, part 4)
+    "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
 ]
