@@ -11,7 +11,7 @@ from scrm.api.common import make_blueprint, paginate
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
 from scrm.models import BulkJob
-from scrm.schemas.bulk import BulkJobInSchema, BulkJobSchema, ItemArgsSchema, ItemSchema
+from scrm.schemas.bulk import BulkItemArgsSchema, BulkItemSchema, BulkJobInSchema, BulkJobSchema
 from scrm.services import bulk, privacy
 
 blp = make_blueprint("bulk_jobs", __name__, "/api/v1/bulk-jobs", "Bulk actions on customers: add or remove corp "
@@ -77,8 +77,8 @@ def cancel_bulk_job(job_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int:job_id>/items")
-@blp.arguments(ItemArgsSchema, location="query")
-@blp.response(200, ItemSchema(many=True))
+@blp.arguments(BulkItemArgsSchema, location="query")
+@blp.response(200, BulkItemSchema(many=True))
 @paginate(blp)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")

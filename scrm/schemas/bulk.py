@@ -55,11 +55,11 @@ class BulkJobSchema(Schema):
     finished_at = UtcDateTime(allow_none=True)
 
 
-class ItemArgsSchema(Schema):
+class BulkItemArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(ITEM_STATUSES))
 
 
-class ItemSchema(Schema):
+class BulkItemSchema(Schema):
     id = fields.Integer()
     external_userid = fields.String()
     name = fields.String(allow_none=True, metadata=described("The customer's name (customer-controlled text)."))
