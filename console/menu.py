@@ -18,6 +18,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("", "工作台", "Odometer", built=True),
     Section("customers", "客户", "User", summary="按标签、阶段、渠道、负责人等筛选客户，保存分群，批量打标签和群发。"),
     Section("groups", "客户群", "ChatDotRound", summary="客户群列表、群成员与群数据分析。"),
+    Section("mass-messages", "客户群发", "Promotion", built=True),
     Section("channels", "渠道活码", "Postcard", summary="创建渠道活码，下载二维码，查看每个活码带来的客户。"),
     Section("welcome", "欢迎语", "ChatLineSquare", summary="编辑欢迎语模板，实时预览占位符效果。"),
     Section("sops", "客户SOP", "List", summary="客户SOP的配置、执行日历与执行结果。"),

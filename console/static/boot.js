@@ -27,6 +27,7 @@
   for (const [name, component] of Object.entries(ElementPlusIconsVue)) {
     if (component && typeof component === "object") app.component(name, component);
   }
+  for (const [name, component] of Object.entries(window.ScrmConsole.components)) app.component(name, component);
   app.component("page-body", pages[bootstrap.page] || { template: "<div></div>" });
   app.mount("#app");
   window.ScrmConsole.app = app;

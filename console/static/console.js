@@ -32,6 +32,47 @@
     return data;
   }
 
+  /* Marshmallow's messages (the API's, in English) in Chinese, for the fields of a form. */
+  const MESSAGES = [
+    [/^Missing data for required field\.$/, () => "必填"],
+    [/^Field may not be null\.$/, () => "必填"],
+    [/^Not a valid (string|integer|number|boolean|list|mapping)\.$/, () => "格式不正确"],
+    [/^Not a valid URL\.$/, () => "请输入有效的网址"],
+    [/^Not a valid datetime\.$/, () => "请输入有效的时间"],
+    [/^Length must be between (\d+) and (\d+)\.$/, (m) => `长度须在 ${m[1]} 到 ${m[2]} 之间`],
+    [/^Shorter than minimum length (\d+)\.$/, (m) => `至少 ${m[1]} 项`],
+    [/^Longer than maximum length (\d+)\.$/, (m) => `最多 ${m[1]} 项`],
+    [/^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$/, (m) => `须在 ${m[1]} 到 ${m[2]} 之间`],
+    [/^Must be one of: (.*)\.$/, (m) => `只能是：${m[1]}`],
+    [/^Unknown field\.$/, () => "不支持的字段"],
+  ];
+  function translate(message) {
+    for (const [pattern, render] of MESSAGES) {
+      const found = pattern.exec(message);
+      if (found) return render(found);
+    }
+    return message;
+  }
+
+  /* A 422's field messages, flat: {"name": "必填", "steps.0.text": "..."} (the body's or the query's). */
+  function fieldErrors(error) {
+    const flat = {};
+    const walk = (value, path) => {
+      if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+        flat[path] = value.map(translate).join("；");
+      } else if (Array.isArray(value)) {
+        value.forEach((v, i) => walk(v, path ? `${path}.${i}` : String(i)));
+      } else if (value && typeof value === "object") {
+        for (const [key, v] of Object.entries(value)) walk(v, path ? `${path}.${key}` : key);
+      } else if (typeof value === "string") {
+        flat[path] = translate(value);
+      }
+    };
+    const errors = (error && error.errors) || {};
+    walk(errors.json || errors.query || errors, "");
+    return flat;
+  }
+
   const pages = {
     "coming-soon": {
       template: "#tpl-coming-soon",
@@ -40,5 +81,7 @@
     },
   };
 
-  window.ScrmConsole = { bootstrap, csrf, api, pages };
+  const components = {}; // shared components (kebab-case name → definition), registered by boot.js
+
+  window.ScrmConsole = { bootstrap, csrf, api, pages, components, fieldErrors, translate };
 })();

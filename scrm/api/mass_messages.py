@@ -13,6 +13,7 @@ from scrm.extensions import db
 from scrm.models import MassMessage
 from scrm.schemas.mass_messages import (
     MassDetailSchema,
+    MassListArgsSchema,
     MassMessageInSchema,
     MassMessageSchema,
     RecipientArgsSchema,
@@ -52,12 +53,16 @@ def create_mass_message(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("")
+@blp.arguments(MassListArgsSchema, location="query")
 @blp.response(200, MassMessageSchema(many=True))
 @paginate(blp)
 @blp.alt_response(401, response="UNAUTHORIZED")
-def list_mass_messages(pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
-    """List mass messages (newest first)"""
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def list_mass_messages(args: dict[str, Any], pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
+    """List mass messages (newest first; filter by `status`)"""
     query = select(MassMessage).where(MassMessage.corp_id == current_corp_id())
+    if args.get("status"):
+        query = query.where(MassMessage.status == args["status"])
     pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(MassMessage.id.desc()).offset(pagination_parameters.first_item)
                               .limit(pagination_parameters.page_size)).all()

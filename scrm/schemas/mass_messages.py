@@ -83,6 +83,10 @@ class MassDetailSchema(MassMessageSchema):
     tasks = fields.List(fields.Nested(MassTaskSchema))
 
 
+class MassListArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(("queued", "sending", "done", "failed", "cancelled")))
+
+
 class RecipientArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(RECIPIENT_STATUSES))
 

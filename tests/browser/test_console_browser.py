@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from console.menu import SECTIONS as MENU
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
 from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-test-passphrase"
-SECTIONS = ["工作台", "客户", "客户群", "渠道活码", "欢迎语", "客户SOP", "群SOP", "流失与召回", "内容库", "报表",
-            "设置", "运维"]
+SECTIONS = [section.title for section in MENU]
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +90,10 @@ def test_sign_in_as_the_administrator_and_see_the_dashboard(stack, browser):
     shot(page, "console-02-dashboard")
 
     # A section not built yet: a clear 「即将推出」 page, the menu item active.
-    page.locator(".el-menu .el-menu-item", has_text="渠道活码").click()
-    page.wait_for_url("**/console/channels")
+    page.locator(".el-menu .el-menu-item", has_text="报表").click()
+    page.wait_for_url("**/console/reports")
     expect(page.locator(".el-result__title")).to_have_text("即将推出")
-    expect(page.locator(".el-menu-item.is-active")).to_have_text("渠道活码")
+    expect(page.locator(".el-menu-item.is-active")).to_have_text("报表")
     shot(page, "console-03-coming-soon")
 
     # A tablet: the menu collapses to its icons and the header still fits.
