@@ -27,6 +27,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("library", "内容库", "Collection", summary="话术与素材的管理。"),
     Section("reports", "报表", "DataAnalysis", summary="客户增长、跟进与群数据报表。"),
     Section("settings", "设置", "Setting", summary="企业标签、客户群标签、销售阶段、自定义字段与成员角色。"),
+    Section("jobs", "任务中心", "Finished", built=True),
     Section("operations", "运维", "Monitor", summary="运行状态、失败任务重试、回调记录、同步记录与审计日志。"),
 )
 BY_SLUG = {section.slug: section for section in SECTIONS}

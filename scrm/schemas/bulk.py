@@ -38,7 +38,9 @@ class BulkJobSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     audience = fields.Dict()
-    params = fields.Dict(metadata=described("The kind's parameters as validated (tag_ids, sop_id, takeover_userid)."))
+    params = fields.Dict(metadata=described(
+        "The kind's parameters as validated, with names: tag_ids and tag_names; sop_id and sop_name; "
+        "takeover_userid, takeover_name and transfer_success_msg."))
     status = fields.String(metadata=described("queued, running, done, failed or cancelled"))
     total = fields.Integer(metadata=described("Items: the audience's relations when the job started."))
     done = fields.Integer()

@@ -35,7 +35,8 @@ def replies(wecom, answers: dict[str, list[dict]]):
 def test_add_tags_marks_each_relation_once_with_what_it_lacks(app, api, world, wecom, tick):
     replies(wecom, {})
     created = start(api, "add_tags", tag_ids=["etVIP", "etEXPO"])
-    assert created["status"] == "queued" and created["params"] == {"tag_ids": ["etVIP", "etEXPO"]}
+    assert created["status"] == "queued"
+    assert created["params"] == {"tag_ids": ["etVIP", "etEXPO"], "tag_names": ["重要", "展会"]}
     tick(T0)
     sent = {(b["userid"], b["external_userid"]): (b["add_tag"], b["remove_tag"]) for b in bodies(wecom, MARK)}
     assert sent == {("zhangsan", "wmA"): (["etEXPO"], []), ("zhangsan", "wmB"): (["etVIP", "etEXPO"], []),

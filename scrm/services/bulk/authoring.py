@@ -36,11 +36,12 @@ def params_of(corp_id: str, data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     if kind in (BulkKind.ADD_TAGS, BulkKind.REMOVE_TAGS):
         tag_ids = list(dict.fromkeys(data.get("tag_ids") or []))
-        unknown = [t for t in tag_ids if t not in tagging.library(corp_id, tag_ids)]
+        library = tagging.library(corp_id, tag_ids)
+        unknown = [t for t in tag_ids if t not in library]
         if unknown:
             errors["tag_ids"] = [f"未知或已删除的标签：{', '.join(unknown[:5])}"]
         raise_if(errors)
-        return {"tag_ids": tag_ids}
+        return {"tag_ids": tag_ids, "tag_names": [library[t][0] for t in tag_ids]}
     if kind == BulkKind.START_SOP:
         sop = db.session.get(Sop, data["sop_id"]) if data.get("sop_id") is not None else None
         if sop is None or sop.corp_id != corp_id or sop.status == SopStatus.DELETED:
@@ -50,7 +51,8 @@ def params_of(corp_id: str, data: dict[str, Any]) -> dict[str, Any]:
         raise_if(errors)
         return {"sop_id": sop.id, "sop_name": sop.name}
     takeover = data.get("takeover_userid") or ""
-    if takeover not in active_staff(corp_id, [takeover]):
+    member = active_staff(corp_id, [takeover]).get(takeover)
+    if member is None:
         errors["takeover_userid"] = ["接替成员应为在职成员"]
     elif takeover in (data["audience"].get("senders") or []) and len(data["audience"]["senders"]) == 1:
         errors["takeover_userid"] = ["接替成员不能是原跟进成员"]
@@ -58,7 +60,7 @@ def params_of(corp_id: str, data: dict[str, Any]) -> dict[str, Any]:
     if message and len(message) > MESSAGE_MAX:
         errors["transfer_success_msg"] = [f"最多 {MESSAGE_MAX} 个字"]
     raise_if(errors)
-    return {"takeover_userid": takeover, "transfer_success_msg": message}
+    return {"takeover_userid": takeover, "takeover_name": member.name, "transfer_success_msg": message}
 
 
 def create(corp_id: str, data: dict[str, Any], actor: str) -> BulkJob:
