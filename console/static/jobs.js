@@ -13,7 +13,7 @@
     template: "#tpl-jobs",
     data: () => ({
       ITEM, tab: "bulk", rows: [], total: 0, page: 1, pageSize: 20, loading: true, error: "",
-      drawer: false, detail: null, detailLoading: false, items: [], itemTotal: 0, itemPage: 1, itemStatus: "failed",
+      drawer: false, detail: null, items: [], itemTotal: 0, itemPage: 1, itemStatus: "failed",
     }),
     mounted() {
       this.load(1);
@@ -92,18 +92,16 @@
         }
         this.drawer = true;
         this.detail = row;
+        this.items = [];
         this.itemStatus = row.failed ? "failed" : "";
         this.reload();
       },
       async reload() {
-        this.detailLoading = !this.items.length;
         try {
           this.detail = await api(`/console/api/v1/bulk-jobs/${this.detail.id}`);
           await this.loadItems(this.itemPage);
         } catch (error) {
           ElementPlus.ElMessage.error(error.message);
-        } finally {
-          this.detailLoading = false;
         }
       },
       async loadItems(page) {
