@@ -41,4 +41,4 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-from console import auth, login, pages, pages_jobs, pages_mass  # noqa: E402,F401  (routes and hooks)
+from console import auth, login, pages, pages_jobs, pages_mass, pages_operator, pages_ops  # noqa: E402,F401  (routes and hooks)

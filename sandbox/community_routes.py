@@ -32,6 +32,25 @@ def join_way_qr(config_id: str) -> Response:
     return Response(svg, mimetype="image/svg+xml")
 
 
+@bp.get("/sandbox/qr/contact-way/<config_id>.svg")
+def contact_way_qr(config_id: str) -> Response:
+    """A channel code's (「联系我」) stand-in QR code image, as for join ways."""
+    world = _world()
+    with world.lock:
+        way = world.contact_ways.get(config_id)
+        if way is None:
+            abort(404)
+        label = escape(way.settings.get("state") or config_id[:12])
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" viewBox="0 0 240 240">'
+           '<rect width="240" height="240" fill="#fff" stroke="#409eff" stroke-width="8"/>'
+           '<rect x="24" y="24" width="48" height="48" fill="#222"/>'
+           '<rect x="168" y="24" width="48" height="48" fill="#222"/>'
+           '<rect x="24" y="168" width="48" height="48" fill="#222"/>'
+           '<text x="120" y="118" font-size="18" text-anchor="middle">渠道活码</text>'
+           f'<text x="120" y="144" font-size="12" text-anchor="middle">{label}</text></svg>')
+    return Response(svg, mimetype="image/svg+xml")
+
+
 @bp.get("/sandbox/api/world/join-ways")
 def join_ways():
     world = _world()

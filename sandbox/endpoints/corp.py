@@ -1,6 +1,8 @@
 """Token, directory (通讯录), OAuth, JS-SDK tickets, 「联系我」 contact ways, chat-archive stubs."""
 from __future__ import annotations
 
+from flask import request
+
 from sandbox.endpoints.base import Call, endpoint
 from sandbox.errors import ApiError, invalid
 from sandbox.model import ContactWay, Staff
@@ -126,7 +128,8 @@ def add_contact_way(call: Call) -> dict:
     settings = {k: call.body[k] for k in CONTACT_WAY_FIELDS if k in call.body}
     _check_contact_way(call, settings)
     config_id = world.contact_way_id()
-    qr_code = f"https://wework.qpic.cn/wwpic/sandbox_{config_id}/0" if settings["scene"] == 2 else ""
+    # The simulator serves a stand-in image there (sandbox/community_routes.py), as for join ways.
+    qr_code = f"{request.host_url}sandbox/qr/contact-way/{config_id}.svg" if settings["scene"] == 2 else ""
     world.contact_ways[config_id] = ContactWay(config_id, settings, qr_code)
     world.feed.add("contact_way", op="add", config_id=config_id, settings=settings)
     return {"config_id": config_id, **({"qr_code": qr_code} if qr_code else {})}

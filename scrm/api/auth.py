@@ -14,7 +14,7 @@ SECURITY_DESCRIPTION = (
     "`Authorization: Bearer <token>`. Create a token with `flask scrm token create NAME "
     "[--corp CORP_ID] [--scope read|write|admin] [--expires-in-days N]`; it reads only that corp's "
     "data. Scopes: `read` (GET), `write` (also changes), `admin` (also staff roles, erasing a "
-    "customer's personal data and the deployment status; the default). A request beyond the "
+    "customer's personal data, the deployment status, failed jobs and WeCom errors; the default). A request beyond the "
     "token's scope → 403; an expired token → 401. Revoke it with `flask scrm token revoke NAME`."
 )
 

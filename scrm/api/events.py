@@ -23,10 +23,12 @@ blp = make_blueprint("events", __name__, "/api/v1/events",
 @blp.alt_response(401, response="UNAUTHORIZED")
 @paginate(blp)
 def list_events(pagination_parameters: PaginationParameters, status: str | None = None,
-                event: str | None = None, since: datetime | None = None) -> list[CallbackEvent]:
+                event: str | None = None, change_type: str | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> list[CallbackEvent]:
     """List callback events
 
-    Newest first, without the payload (see `GET /api/v1/events/{event_id}`). Paginated: `page`,
+    Newest first, without the payload (see `GET /api/v1/events/{event_id}`). Filters: `status`,
+    `event`, `change_type`, received between `since` and `until` (either may be left out). Paginated: `page`,
     `page_size` (default 50, at most 200); totals in the `X-Pagination` header.
     """
     query = (select(CallbackEvent).where(CallbackEvent.corp_id == current_corp_id())
@@ -35,8 +37,12 @@ def list_events(pagination_parameters: PaginationParameters, status: str | None 
         query = query.where(CallbackEvent.status == status)
     if event:
         query = query.where(CallbackEvent.event == event)
+    if change_type:
+        query = query.where(CallbackEvent.change_type == change_type)
     if since:
         query = query.where(CallbackEvent.received_at >= since)
+    if until:
+        query = query.where(CallbackEvent.received_at <= until)
     return page_of(query, pagination_parameters)
 
 

@@ -191,13 +191,20 @@ def list_follow_ups(pagination_parameters: PaginationParameters, userid: str | N
 @blp.alt_response(401, response="UNAUTHORIZED")
 @paginate(blp)
 def list_audit(pagination_parameters: PaginationParameters, since: datetime | None = None,
-               **filters: str) -> list[AuditLog]:
-    """Who viewed or changed which customer or group in the sidebar, newest first"""
+               until: datetime | None = None, **filters: str) -> list[AuditLog]:
+    """Who viewed or changed what, newest first
+
+    The sidebar's views and changes of customers and groups, the Open API's reads of personal
+    data and erasures, and the operations page's retried and deleted jobs. Filters: exact
+    `userid`, `action`, `target_type`, `target_id`; between `since` and `until`.
+    """
     query = select(AuditLog).where(AuditLog.corp_id == current_corp_id())
     for key, value in filters.items():
         if value:
             query = query.where(getattr(AuditLog, key) == value)
     if since:
         query = query.where(AuditLog.at >= since)
+    if until:
+        query = query.where(AuditLog.at <= until)
     return page_of(query.order_by(AuditLog.at.desc(), AuditLog.id.desc()), pagination_parameters)
 

@@ -1,16 +1,18 @@
 """Customer SOPs: /api/v1/sops, per-customer progress and customer dates."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_smorest.pagination import PaginationParameters
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from scrm.api.auth import current_corp_id
-from scrm.api.common import make_blueprint, row_dict
+from scrm.api.common import make_blueprint, page_of, paginate, row_dict
 from scrm.api.writes import found, service_errors, unprocessable
+from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import Customer, Sop, SopEnrollment, SopStatus
 from scrm.schemas.sops import (
@@ -20,9 +22,13 @@ from scrm.schemas.sops import (
     EnrollmentProgressSchema,
     SopInSchema,
     SopPatchSchema,
+    SopResultsSchema,
     SopSchema,
+    SopTaskArgsSchema,
+    SopTaskSchema,
 )
 from scrm.services import sop as sops
+from scrm.services.sop import reports
 
 blp = make_blueprint("sops", __name__, "/api/v1", "Customer SOPs (客户SOP): follow-up steps for new customers, "
                      "and each customer's progress through them.")
@@ -121,6 +127,40 @@ def resume_sop(sop_id: int) -> dict[str, Any]:
     sop = _sop(sop_id)
     with service_errors():
         return _out([sops.set_status(sop, SopStatus.ACTIVE)])[0]
+
+
+CALENDAR_SPAN = timedelta(days=31)
+
+
+@blp.route("/sops/<int:sop_id>/tasks")
+@blp.arguments(SopTaskArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, SopTaskSchema(many=True))
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@paginate(blp)
+def sop_tasks(pagination_parameters: PaginationParameters, sop_id: int, status: str | None = None,
+              userid: str | None = None, since: datetime | None = None,
+              until: datetime | None = None) -> list[dict[str, Any]]:
+    """An SOP's tasks: the execution calendar and per-task results
+
+    One task per step and enrolled customer, by due time within [since, until) (default: from a
+    day ago, 31 days); each with its status and, once run, WeCom's result or the error.
+    """
+    sop = _sop(sop_id)
+    start = since or utcnow() - timedelta(days=1)
+    end = until or start + CALENDAR_SPAN
+    query = reports.tasks_query(sop, status=status, userid=userid, start=start, end=end)
+    return reports.describe_tasks(sop, page_of(query, pagination_parameters))
+
+
+@blp.route("/sops/<int:sop_id>/results")
+@blp.response(200, SopResultsSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
+def sop_results(sop_id: int) -> dict[str, Any]:
+    """An SOP's results: tasks by status and by WeCom result, per step, and why tasks failed or were skipped"""
+    return reports.results(_sop(sop_id))
 
 
 def _customer(external_userid: str) -> None:

@@ -20,6 +20,7 @@ from scrm.api import (
     groups,
     handovers,
     mass_messages,
+    ops,
     recall,
     sidebar_admin,
     sops,
@@ -37,7 +38,8 @@ with WeCom (`/api/v1/syncs`).
 * **Auth**: every `/api/v1` request needs `Authorization: Bearer <token>`; a token reads only its
   own corp's data. Missing, unknown, expired or revoked → 401 with `WWW-Authenticate: Bearer`.
   A token's scope: `read` (GET), `write` (also changes), `admin` (also staff roles and erasing a
-  customer, `GET /api/v1/status`); beyond it → 403 (`error="insufficient_scope"`).
+  customer, `GET /api/v1/status`, failed jobs and WeCom errors); beyond it → 403
+  (`error="insufficient_scope"`).
 * **Personal data**: reads of customers and of welcome outcomes are recorded in the audit log
   per customer and token;
   `POST /api/v1/customers/{external_userid}/erase` anonymises one customer (PIPL).
@@ -58,7 +60,7 @@ with WeCom (`/api/v1/syncs`).
 
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
            sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
-           mass_messages, bulk_jobs)
+           mass_messages, ops, bulk_jobs)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

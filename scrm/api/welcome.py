@@ -23,23 +23,14 @@ from scrm.services import media, welcome_templates
 
 blp = make_blueprint("welcome", __name__, "/api/v1", "Welcome templates for new customers, and the media "
                      "their attachments use.")
-# A media upload may be as large as WeCom takes (the multipart envelope aside), far over the
-# app's MAX_CONTENT_LENGTH (SCRM_MAX_CONTENT_LENGTH) that every other request keeps to.
-MEDIA_UPLOAD_MAX_BYTES = max(media.SIZE_LIMITS.values()) + 2**16
-
-
-@blp.before_request
-def _media_upload_limit() -> None:
-    if request.endpoint == "welcome.upload_media":
-        request.max_content_length = MEDIA_UPLOAD_MAX_BYTES
-
 # Uploads may exceed the app's MAX_CONTENT_LENGTH: WeCom takes files up to 20 MB (plus multipart framing).
 MEDIA_MAX_BYTES = max(media.SIZE_LIMITS.values()) + 64 * 1024
 
 
 @blp.before_request
 def media_upload_limit() -> None:
-    if request.endpoint == "welcome.upload_media":
+    # Also under the console's mount (/console/api/v1/media: blueprint console_welcome).
+    if request.endpoint in ("welcome.upload_media", "console_welcome.upload_media"):
         request.max_content_length = MEDIA_MAX_BYTES
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validates_schema
 
 from scrm.clock import iso_z
 
@@ -42,3 +42,13 @@ class UtcDateTime(fields.DateTime):
 def described(description: str, **kwargs: Any) -> dict[str, Any]:
     """`metadata=` for a field: the description shown in the OpenAPI document."""
     return {"description": description, **kwargs}
+
+
+class SinceUntilMixin:
+    """For list arguments with a ``since``/``until`` pair ("between"): 422 when ``until`` is
+    before ``since``."""
+
+    @validates_schema
+    def _until_not_before_since(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            raise ValidationError({"until": ["Must not be before `since`."]})

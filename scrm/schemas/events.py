@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from scrm.models import EventStatus
-from scrm.schemas.common import UtcDateTime, described
+from scrm.schemas.common import SinceUntilMixin, UtcDateTime, described
 
 EVENT_STATUSES = [status.value for status in EventStatus]
 
@@ -25,7 +25,11 @@ class EventDetailSchema(EventSchema):
     payload = fields.String(metadata=described("The decrypted plaintext XML, as received."))
 
 
-class EventListArgsSchema(Schema):
+class EventListArgsSchema(SinceUntilMixin, Schema):
     status = fields.String(validate=validate.OneOf(EVENT_STATUSES))
-    event = fields.String(metadata=described("Exact Event (or MsgType), e.g. change_external_contact."))
+    event = fields.String(validate=validate.Length(max=64),
+                          metadata=described("Exact Event (or MsgType), e.g. change_external_contact."))
+    change_type = fields.String(validate=validate.Length(max=64),
+                                metadata=described("Exact ChangeType, e.g. add_external_contact."))
     since = UtcDateTime(metadata=described("Only events received at or after this time."))
+    until = UtcDateTime(metadata=described("Only events received at or before this time (not before `since`)."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from scrm.schemas.common import UtcDateTime, described
+from scrm.schemas.common import SinceUntilMixin, UtcDateTime, described
 
 
 class StageSchema(Schema):
@@ -85,9 +85,12 @@ class AuditSchema(Schema):
     at = UtcDateTime()
 
 
-class AuditArgsSchema(Schema):
-    userid = fields.String()
-    action = fields.String()
-    target_type = fields.String()
-    target_id = fields.String()
-    since = UtcDateTime()
+class AuditArgsSchema(SinceUntilMixin, Schema):
+    userid = fields.String(validate=validate.Length(max=64), metadata=described(
+        "Who acted: a staff userid, `api-token:ID:NAME` or `console-admin:NAME`."))
+    action = fields.String(validate=validate.Length(max=48))
+    target_type = fields.String(validate=validate.Length(max=16), metadata=described(
+        "customer | group | content | sop_task | group_sop | job | ..."))
+    target_id = fields.String(validate=validate.Length(max=64))
+    since = UtcDateTime(metadata=described("At or after."))
+    until = UtcDateTime(metadata=described("At or before (not before `since`)."))

@@ -146,3 +146,48 @@ class CustomerDateSchema(Schema):
     external_userid = fields.String()
     key = fields.String()
     value = fields.Date(allow_none=True)
+
+
+TASK_STATUSES = ("pending", "running", "awaiting", "sent", "failed", "skipped", "cancelled")
+
+
+class SopTaskArgsSchema(Schema):
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    userid = fields.String(validate=validate.Length(min=1, max=64), metadata=described("Only this staff member's."))
+    since = UtcDateTime(metadata=described("Due at or after (default: 1 day ago)."))
+    until = UtcDateTime(metadata=described("Due before (default: since + 31 days)."))
+
+    @validates_schema
+    def check(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("since") and data.get("until") and data["until"] <= data["since"]:
+            raise ValidationError("Must be after since.", "until")
+
+
+class SopTaskSchema(Schema):
+    id = fields.Integer()
+    step_id = fields.Integer()
+    position = fields.Integer(allow_none=True)
+    step_name = fields.String(allow_none=True)
+    userid = fields.String()
+    staff_name = fields.String(allow_none=True)
+    external_userid = fields.String()
+    delivery = fields.String()
+    due_at = UtcDateTime()
+    status = fields.String(metadata=described(
+        "pending | running | awaiting (mass-send task waiting for the staff member) | sent | failed | skipped "
+        "| cancelled"))
+    result = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    sent_at = UtcDateTime(allow_none=True)
+    finished_at = UtcDateTime(allow_none=True)
+
+
+class SopResultsSchema(Schema):
+    sop_id = fields.Integer()
+    customers = fields.Integer(metadata=described("Customers with at least one task."))
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_result = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata=described(
+        "WeCom's send results of mass sends: sent, not_friend, quota_exceeded, not_sent_yet, not_sent, fail_list."))
+    steps = fields.List(fields.Dict(), metadata=described("Per step: step_id, position, name, by_status."))
+    reasons = fields.List(fields.Dict(), metadata=described(
+        "The commonest reasons of failed and skipped tasks: status, reason, count (at most 20)."))

@@ -4,7 +4,8 @@ One Redis hash per corp and calendar minute (``scrm:wecom:calls:<corp>:<minute>`
 counter per API (``c|externalcontact/get``) and one per API and errcode that failed
 (``e|externalcontact/get|41050``; ``http`` when WeCom never answered with JSON). Recording a
 call is one pipelined round trip (HINCRBY, HINCRBY, EXPIRE); the hashes expire a little after
-an hour, so there is nothing to clean up. Reading the last hour is one pipeline of 60 HGETALLs.
+a day (the operations page charts errors per minute over up to 24 hours), so there is nothing
+to clean up. Reading the last hour is one pipeline of 60 HGETALLs.
 
 Counting never gets in the way of a call: a Redis error is swallowed (and logged at debug).
 """
@@ -21,7 +22,8 @@ log = logging.getLogger("scrm.wecom")
 
 KEY_PREFIX = "scrm:wecom:calls"
 WINDOW_MINUTES = 60
-TTL_SECONDS = (WINDOW_MINUTES + 2) * 60  # the oldest bucket read is 59 minutes old
+RETENTION_MINUTES = 24 * 60  # the longest range minute_buckets() reads
+TTL_SECONDS = (RETENTION_MINUTES + 2) * 60  # the oldest bucket read is 1439 minutes old
 TRANSPORT = "http"  # the errcode field for failures without one (timeout, HTTP status, bad JSON)
 
 
@@ -54,26 +56,47 @@ class ApiCalls:
     peak_minute: int = 0
 
 
+def minute_buckets(redis: redis_lib.Redis, corp_id: str, *, minutes: int = WINDOW_MINUTES,
+                   now: Callable[[], float] = time.time) -> list[tuple[int, dict[str, ApiCalls]]]:
+    """(minute since the epoch, api → ApiCalls) for each of the last ``minutes`` calendar
+    minutes (at most RETENTION_MINUTES), oldest first, this one included."""
+    current = int(now() // 60)
+    minutes = max(1, min(minutes, RETENTION_MINUTES))
+    span = range(current - minutes + 1, current + 1)
+    with redis.pipeline(transaction=False) as pipe:
+        for minute in span:
+            pipe.hgetall(bucket_key(corp_id, minute))
+        buckets = pipe.execute()
+    return [(minute, _parse(bucket)) for minute, bucket in zip(span, buckets, strict=True)]
+
+
+def _parse(bucket: dict) -> dict[str, ApiCalls]:
+    result: dict[str, ApiCalls] = {}
+    for raw_name, raw_count in bucket.items():
+        kind, _, rest = raw_name.decode().partition("|")
+        count = int(raw_count)
+        if kind == "c":
+            stats = result.setdefault(rest, ApiCalls())
+            stats.calls += count
+            stats.peak_minute = max(stats.peak_minute, count)
+        elif kind == "e":
+            api, _, errcode = rest.rpartition("|")
+            stats = result.setdefault(api, ApiCalls())
+            stats.errors += count
+            stats.errcodes[errcode] = stats.errcodes.get(errcode, 0) + count
+    return result
+
+
 def last_hour(redis: redis_lib.Redis, corp_id: str, *, minutes: int = WINDOW_MINUTES,
               now: Callable[[], float] = time.time) -> dict[str, ApiCalls]:
     """api → ApiCalls over the last ``minutes`` calendar minutes, this one included."""
-    current = int(now() // 60)
-    with redis.pipeline(transaction=False) as pipe:
-        for minute in range(current - minutes + 1, current + 1):
-            pipe.hgetall(bucket_key(corp_id, minute))
-        buckets = pipe.execute()
     result: dict[str, ApiCalls] = {}
-    for bucket in buckets:
-        for raw_name, raw_count in bucket.items():
-            kind, _, rest = raw_name.decode().partition("|")
-            count = int(raw_count)
-            if kind == "c":
-                stats = result.setdefault(rest, ApiCalls())
-                stats.calls += count
-                stats.peak_minute = max(stats.peak_minute, count)
-            elif kind == "e":
-                api, _, errcode = rest.rpartition("|")
-                stats = result.setdefault(api, ApiCalls())
-                stats.errors += count
+    for _, bucket in minute_buckets(redis, corp_id, minutes=minutes, now=now):
+        for api, minute in bucket.items():
+            stats = result.setdefault(api, ApiCalls())
+            stats.calls += minute.calls
+            stats.errors += minute.errors
+            stats.peak_minute = max(stats.peak_minute, minute.calls)
+            for errcode, count in minute.errcodes.items():
                 stats.errcodes[errcode] = stats.errcodes.get(errcode, 0) + count
     return dict(sorted(result.items()))
