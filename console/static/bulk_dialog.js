@@ -65,17 +65,32 @@
   </template>
 </el-dialog>`;
 
+  function grouped(tags) {
+    const groups = new Map();
+    for (const t of tags) {
+      if (!groups.has(t.group)) groups.set(t.group, { group_id: t.group, name: t.group, tags: [] });
+      groups.get(t.group).tags.push({ tag_id: t.id, name: t.name });
+    }
+    return [...groups.values()];
+  }
+
   async function options() {
-    const { api } = window.ScrmConsole;
+    const { api, bootstrap } = window.ScrmConsole;
     const found = { tagGroups: [], staff: [], sops: [] };
-    try {
-      const o = await api("/console/api/v1/customer-search/options");
-      found.tagGroups = o.tag_groups || [];
-      found.staff = o.staff || [];
-    } catch (_) {
+    const given = bootstrap.options; // pages that carry the operator options (任务中心, the operator pages)
+    if (given && given.staff && given.tags) {
+      found.tagGroups = grouped(given.tags);
+      found.staff = given.staff;
+    } else {
       try {
-        found.tagGroups = await api("/console/api/v1/corp-tag-groups?page_size=200");
-      } catch (_) { /* no tag resource: tag ids are typed in */ }
+        const o = await api("/console/api/v1/customer-search/options");
+        found.tagGroups = o.tag_groups || [];
+        found.staff = o.staff || [];
+      } catch (_) {
+        try {
+          found.tagGroups = await api("/console/api/v1/corp-tag-groups?page_size=200");
+        } catch (_) { /* no tag resource: tag ids are typed in */ }
+      }
     }
     try {
       found.sops = await api("/console/api/v1/sops");

@@ -31,7 +31,7 @@ class BulkJobInSchema(Schema):
     def kind_needs(self, data: dict[str, Any], **_: Any) -> None:
         field = NEEDS.get(data.get("kind", ""))
         if field and data.get(field) in (None, "", []):
-            raise ValidationError(f"Required for {data['kind']}.", field)
+            raise ValidationError("Missing data for required field.", field)  # the kind needs it
 
 
 class BulkJobSchema(Schema):
