@@ -48,6 +48,7 @@ from console import (  # noqa: E402,F401  (routes and hooks)
     pages,
     pages_community,
     pages_customers,
+    pages_jobs,
     pages_mass,
     pages_operator,
     pages_ops,

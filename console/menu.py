@@ -33,6 +33,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("reports", "报表", "DataAnalysis", summary="客户增长、跟进与群数据报表。"),
     Section("settings", "设置", "Setting", built=True, summary="企业标签、客户群标签、销售阶段与自定义字段。"),
     Section("roles", "成员角色", "Avatar", built=True),
+    Section("jobs", "任务中心", "Finished", built=True),
     Section("operations", "运维", "Monitor", built=True,
             summary="运行状态、失败任务重试、回调记录、同步记录与审计日志。"),
 )

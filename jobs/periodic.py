@@ -9,6 +9,7 @@ from datetime import datetime
 
 from scrm.queueing import sweep_named
 from scrm.services import (
+    bulk,
     churn,
     group_sop,
     group_stats,
@@ -87,6 +88,11 @@ def churn_alerts(now: datetime | None = None) -> int:
 def mass_message_tasks(now: datetime | None = None) -> int:
     """Mass messages to segments: builds, WeCom tasks to create, results to read back."""
     return mass_messages.sweep(now)
+
+
+def bulk_jobs(now: datetime | None = None) -> int:
+    """Bulk actions: reassign items follow their transfers; queued, given-back and stalled jobs run."""
+    return bulk.sweep(now)
 
 
 def run_sweep(name: str, now_iso: str | None = None) -> int:

@@ -161,6 +161,7 @@ SWEEPS: tuple[Sweep, ...] = (
     # deletion alerts within a minute, the daily dormant digest (docs/churn-alerts.md)
     Sweep("churn-alerts", "jobs.periodic.churn_alerts", every_seconds=15),
     Sweep("mass-messages", "jobs.periodic.mass_message_tasks", every_seconds=60),  # 群发 to segments
+    Sweep("bulk-jobs", "jobs.periodic.bulk_jobs", every_seconds=60),  # bulk tags, SOP starts, reassignments
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)
 )
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, paginate
-from scrm.api.scoping import scoped, visible_members
+from scrm.api.scoping import scoped, scoped_audience
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
 from scrm.models import MassMessage, MassMessageRecipient
@@ -49,17 +49,9 @@ def create_mass_message(data: dict[str, Any]) -> dict[str, Any]:
     and 10,000 customers. Each member confirms their task in WeCom; results are read back as they send.
     """
     with service_errors():
-        row = mass_messages.create(current_corp_id(), {**data, "audience": _in_scope(data["audience"])},
+        row = mass_messages.create(current_corp_id(), {**data, "audience": scoped_audience(data["audience"])},
                                    current_actor())
     return _detail(row)
-
-
-def _in_scope(audience: dict[str, Any]) -> dict[str, Any]:
-    """A member whose data scope is not the whole corp sends through the members they see only."""
-    members = visible_members()
-    if members is None:
-        return audience
-    return {**audience, "senders": sorted(set(audience.get("senders") or members) & members)}
 
 
 @blp.route("")

@@ -83,6 +83,15 @@ def owner_in_scope(owner: str | None) -> str | None:
     return owner
 
 
+def scoped_audience(audience: dict) -> dict:
+    """A bulk action's or mass message's audience (scrm/services/audience.py) for this viewer: a
+    member whose scope is not the whole corp reaches customers only through the members they see."""
+    members = visible_members()
+    if members is None:
+        return audience
+    return {**audience, "senders": sorted(set(audience.get("senders") or members) & members)}
+
+
 def corp_wide_report() -> None:
     """A report over the whole corp with no member dimension: only for corp-wide viewers."""
     if viewer() is not None:

@@ -7,6 +7,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from scrm.api import (
+    bulk_jobs,
     channels,
     churn,
     community,
@@ -61,7 +62,7 @@ with WeCom (`/api/v1/syncs`).
 
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
            sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
-           mass_messages, ops, corp_tags, customer_search)
+           mass_messages, ops, corp_tags, customer_search, bulk_jobs)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

@@ -1,4 +1,5 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
+from scrm.models.bulk import BulkItemStatus, BulkJob, BulkJobItem, BulkKind, BulkStatus
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
 from scrm.models.churn import (
     ChurnRun,
@@ -118,4 +119,6 @@ __all__ = [
     "MassTaskStatus",
     # saved customer segments (issue #14, part 4)
     "CustomerSegment",
+    # bulk actions on customers (issue #14, part 4)
+    "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
 ]

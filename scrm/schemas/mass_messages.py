@@ -7,22 +7,30 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.content import TEXT_DESCRIPTION, attachments_field, check_text
+from scrm.schemas.customer_search import CustomerFilterSchema
 
 RECIPIENT_STATUSES = ("queued", "capped", "refused", "waiting", "sent", "not_friend", "quota_exceeded", "not_sent")
 MAX_NAMED = 10_000
 
 
 class AudienceSchema(Schema):
+    """Exactly one of external_userids, segment_id, filters; senders optional."""
+
     external_userids = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
                                    validate=validate.Length(min=1, max=MAX_NAMED), metadata=described(
                                        "Named customers (each through one of their staff members)."))
+    segment_id = fields.Integer(validate=validate.Range(1, 2**31 - 1), metadata=described(
+        "A saved segment (/api/v1/segments): its filters as they are when the job starts."))
+    filters = fields.Nested(CustomerFilterSchema, metadata=described(
+        "The customer list's filters (/api/v1/customer-search), kept as given."))
     senders = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=5000),
                           metadata=described("Only through these staff members (empty or absent: any)."))
 
     @validates_schema
     def one_kind(self, data: dict[str, Any], **_: Any) -> None:
-        if "external_userids" not in data:
-            raise ValidationError("Name the customers: external_userids.", "external_userids")
+        given = [key for key in ("external_userids", "segment_id", "filters") if key in data]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of external_userids, segment_id, filters.", "_schema")
 
     @post_load
     def any_sender(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -250,3 +250,42 @@ def test_another_corps_message_is_not_found_and_filters_are_checked(app, api, wo
     assert api("GET", f"/{mine['id']}/recipients", query_string={"status": "nope"}).status_code == 422
     assert api("GET", "/99999999999").status_code == 404
     assert [m["id"] for m in api("GET", "").get_json()] == [mine["id"]]
+
+
+def test_a_segment_or_the_lists_filters_as_the_audience(app, api, world, client):
+    token = gen_token()
+    segment = client.post("/api/v1/segments", headers={"Authorization": f"Bearer {token}"},
+                          json={"name": "李四的客户", "filters": {"owner": ["lisi"]}})
+    assert segment.status_code == 201, segment.get_json()
+    by_segment = api("POST", "", json={"name": "分群群发", "text": "hi", "audience": {"segment_id": segment.get_json()["id"]}})
+    by_filters = api("POST", "", json={"name": "筛选群发", "text": "hi", "audience": {"filters": {"owner": ["zhangsan"]}}})
+    assert by_segment.status_code == by_filters.status_code == 201, (by_segment.get_json(), by_filters.get_json())
+    assert by_filters.get_json()["audience"] == {"filters": {"owner": ["zhangsan"], "tag_mode": "any"}}
+    for created in (by_segment.get_json(), by_filters.get_json()):
+        mass_messages.build(created["id"])
+    assert recipients(by_segment.get_json()["id"]) == {"wmB": ("lisi", "queued"), "wmD": ("lisi", "queued")}
+    assert recipients(by_filters.get_json()["id"]) == {  # wmE deleted zhangsan: not an active relation
+        "wmA": ("zhangsan", "queued"), "wmB": ("zhangsan", "queued"), "wmC": ("zhangsan", "queued")}
+
+
+@pytest.mark.parametrize(("audience", "field"), [
+    ({"segment_id": 999}, "audience.segment_id"),
+    ({"segment_id": 1, "external_userids": ["wmA"]}, "audience"),
+    ({"filters": {"tag_mode": "sometimes"}}, "audience"),
+])
+def test_an_audience_that_cannot_be_used_is_refused(app, api, world, audience, field):
+    resp = api("POST", "", json={"name": "x", "text": "hi", "audience": audience})
+    assert resp.status_code == 422, resp.get_json()
+    assert field in resp.get_json()["errors"]["json"], resp.get_json()
+
+
+def test_a_segment_deleted_before_the_build_fails_the_message(app, api, world, client):
+    token = gen_token()
+    segment = client.post("/api/v1/segments", headers={"Authorization": f"Bearer {token}"},
+                          json={"name": "临时", "filters": {"owner": ["lisi"]}}).get_json()
+    created = api("POST", "", json={"name": "x", "text": "hi", "audience": {"segment_id": segment["id"]}}).get_json()
+    assert client.delete(f"/api/v1/segments/{segment['id']}",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert mass_messages.build(created["id"]) == "failed"
+    detail = api("GET", f"/{created['id']}").get_json()
+    assert detail["status"] == "failed" and "deleted" in detail["error"]

@@ -6,7 +6,8 @@ After the scoring, relations of live relations whose level differs from the leve
 (`tagged_level`) are re-tagged, at most SCRM_CHURN_MIRROR_BATCH a night (the rest follow on later
 nights), oldest change first: one `mark_tag` per relation (WeCom has no batch form), through the
 corp's rate limiter, retried in place on retryable errors. `mark_tag` fires no callback, so our
-copy of the relation's tags (relation_tag) is updated here, per batch, set-based. A permanent
+copy of the relation's tags (relation_tag) is updated per batch, set-based (scrm/services/tagging.py,
+the one tagging path, shared with the sidebar and bulk actions). A permanent
 error for one relation (e.g. no longer the member's customer) is logged and not retried until
 its level changes again.
 """
@@ -15,15 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import and_, delete, insert, literal, select, tuple_, update
+from sqlalchemy import select, update
 
-from scrm.clock import utcnow
 from scrm.config import settings
 from scrm.extensions import db
-from scrm.models import ChurnSetting, FollowRelation, RelationRisk, RelationStatus, RelationTag, Tag, TagGroup
+from scrm.models import ChurnSetting, FollowRelation, RelationRisk, RelationStatus
+from scrm.services import tagging
 from scrm.services.corps import wecom_client
 from scrm.wecom import PermanentWeComError
-from scrm.wecom.retry import call_with_backoff
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY = 100
@@ -60,7 +60,7 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
         remove = [tag for key, tag in tags.items() if key != level]
         ok = True
         try:
-            call_with_backoff(client.mark_tag, userid, external_userid, add_tag=add, remove_tag=remove, sleep=sleep)
+            tagging.mark(client, userid, external_userid, add, remove, sleep=sleep)
             tagged += 1
         except PermanentWeComError as exc:
             ok = False
@@ -75,27 +75,13 @@ def mirror(corp_id: str, *, sleep: Callable[[float], None], client=None, limit: 
 
 
 def _record(corp_id: str, done: list[tuple], tags: dict[str, str]) -> None:
-    """tagged_level for the batch, and our copy of the level tags WeCom took, in a few statements."""
-    r, rt = RelationRisk, RelationTag
-    db.session.execute(update(r).where(r.id.in_([d[0] for d in done])).values(tagged_level=r.level),
-                       execution_options={"synchronize_session": False})
+    """tagged_level for the batch, and our copy of the level tags WeCom took (tagging.record_changes,
+    set-based per level)."""
+    db.session.execute(update(RelationRisk).where(RelationRisk.id.in_([d[0] for d in done]))
+                       .values(tagged_level=RelationRisk.level), execution_options={"synchronize_session": False})
     done = [d for d in done if d[4]]
-    if not done:
-        db.session.commit()
-        return
-    pairs = [(d[1], d[2]) for d in done]
-    db.session.execute(delete(rt).where(rt.corp_id == corp_id, rt.tag_id.in_(list(tags.values())),
-                                        tuple_(rt.userid, rt.external_userid).in_(pairs)))
-    t, g = Tag, TagGroup
-    for level in {d[3] for d in done if d[3] in tags}:
+    for level in {d[3] for d in done}:
         level_pairs = [(d[1], d[2]) for d in done if d[3] == level]
-        query = (select(r.corp_id, r.userid, r.external_userid, t.tag_id, t.tag_id, t.name, g.name,
-                        literal(1), literal(utcnow()))
-                 .select_from(r)
-                 .join(t, and_(t.corp_id == r.corp_id, t.tag_id == tags[level]))
-                 .outerjoin(g, and_(g.corp_id == t.corp_id, g.group_id == t.group_id))
-                 .where(r.corp_id == corp_id, tuple_(r.userid, r.external_userid).in_(level_pairs)))
-        db.session.execute(insert(rt).from_select(
-            ["corp_id", "userid", "external_userid", "tag_key", "tag_id", "tag_name", "group_name", "type",
-             "created_at"], query, include_defaults=False))
+        tagging.record_changes(corp_id, level_pairs, [tags[level]] if level in tags else [],
+                               [tag for key, tag in tags.items() if key != level])
     db.session.commit()

@@ -24,8 +24,13 @@ def stored_filters(filters: dict[str, Any]) -> dict[str, Any]:
 
 def loaded_filters(segment: CustomerSegment) -> dict[str, Any]:
     """The stored filter, validated again (a filter saved under older rules answers 422)."""
+    return loaded_stored(segment.filters or {})
+
+
+def loaded_stored(filters: dict[str, Any]) -> dict[str, Any]:
+    """A filter kept as JSON (stored_filters), loaded and validated again."""
     try:
-        return CustomerFilterSchema().load(segment.filters or {})
+        return CustomerFilterSchema().load(filters)
     except ValidationError as exc:
         raise Invalid({"filters": [f"{field}: {messages}" for field, messages in exc.messages.items()]}) from exc
 

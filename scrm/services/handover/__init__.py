@@ -12,6 +12,7 @@ from scrm.services.handover.proposals import (
     cancel,
     create_onjob,
     edit_item,
+    open_approved_onjob,
     open_resigned,
     open_resigned_later,
     propose,
@@ -27,6 +28,7 @@ def sweep(now=None) -> int:
     return resend_approved(now) + poll_sweep(now)
 
 
-__all__ = ["approve", "batch_view", "cancel", "create_onjob", "edit_item", "item_view", "open_resigned",
+__all__ = ["approve", "batch_view", "cancel", "create_onjob", "edit_item", "item_view", "open_approved_onjob",
+           "open_resigned",
            "open_resigned_later", "poll_batch", "propose", "run_batch", "sweep", "transfer_completed",
            "transfer_failed"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, insert, literal, select, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -157,6 +157,39 @@ def create_onjob(corp_id: str, data: dict, *, created_by: str | None = None) -> 
     _add_items(batch, list(dict.fromkeys(customers)), list(dict.fromkeys(chats)))
     _propose(batch, batch.rule, data.get("team"), data.get("takeover_userid"))
     db.session.commit()
+    return batch
+
+
+def open_approved_onjob(corp_id: str, handover_userid: str, takeover: str, customers: Select, *,
+                        approved_by: str, created_by: str, message: str | None = None) -> HandoverBatch | None:
+    """An approved 在职转接 batch of ``handover_userid``'s customers (``customers``: a SELECT of
+    external_userids, their active relations with that member) to ``takeover``, decided by
+    ``approved_by`` (a bulk action's creator): items written set-based, customers already in a
+    live batch of theirs left out; the run job starts after commit. None when no customer is
+    left. The caller validates the members and commits."""
+    batch = HandoverBatch(corp_id=corp_id, kind=HandoverKind.ONJOB, handover_userid=handover_userid, rule="manual",
+                          status=BatchStatus.APPROVED, transfer_success_msg=message, created_by=created_by[:64],
+                          approved_by=approved_by[:64], approved_at=utcnow())
+    db.session.add(batch)
+    db.session.flush()
+    live = (select(HandoverItem.target_id).join(HandoverBatch, HandoverBatch.id == HandoverItem.batch_id).where(
+        HandoverBatch.corp_id == corp_id, HandoverBatch.handover_userid == handover_userid,
+        HandoverItem.target == "customer", HandoverItem.status.in_((ItemStatus.PROPOSED, ItemStatus.WAITING))))
+    wanted = customers.subquery()
+    ext = wanted.c[0]
+    rows = (select(literal(corp_id), literal(batch.id), literal("customer"), ext, literal(takeover),
+                   literal(str(ItemStatus.PROPOSED)), literal(batch.approved_at), literal(batch.approved_at))
+            .join(FollowRelation, and_(FollowRelation.corp_id == corp_id, FollowRelation.userid == handover_userid,
+                                       FollowRelation.external_userid == ext,
+                                       FollowRelation.status == RelationStatus.ACTIVE))
+            .where(ext.not_in(live)).distinct())
+    db.session.execute(insert(HandoverItem).from_select(
+        ["corp_id", "batch_id", "target", "target_id", "takeover_userid", "status", "created_at", "updated_at"], rows))
+    if db.session.scalar(select(HandoverItem.id).filter_by(batch_id=batch.id).limit(1)) is None:
+        db.session.delete(batch)
+        db.session.flush()
+        return None
+    enqueue_after_commit(db.session, RUN_JOB, batch.id, queue="messages", job_id=f"handover-run-{batch.id}")
     return batch
 
 

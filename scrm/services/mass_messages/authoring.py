@@ -12,6 +12,7 @@ from scrm.extensions import db
 from scrm.models import MassMessage, MassMessageRecipient, MassMessageStatus, MassMessageTask, MassRecipientStatus
 from scrm.models import MassTaskStatus as T
 from scrm.queueing import enqueue_after_commit
+from scrm.services.audience import stored
 from scrm.services.content import validate_attachments
 from scrm.services.validation import raise_if
 
@@ -27,8 +28,9 @@ def create(corp_id: str, data: dict[str, Any], actor: str) -> MassMessage:
                           "(use {staff_name}, or a customer SOP for per-customer text)."]
     errors.update(validate_attachments(corp_id, data.get("attachments") or []))
     raise_if(errors)
+    audience = stored(corp_id, data["audience"])
     message = MassMessage(corp_id=corp_id, name=data["name"], text=data.get("text"),
-                          attachments=data.get("attachments") or [], audience=data["audience"],
+                          attachments=data.get("attachments") or [], audience=audience,
                           monthly_cap=data.get("monthly_cap") or settings().customer_monthly_cap,
                           status=MassMessageStatus.QUEUED, created_by=actor[:64], created_at=utcnow())
     db.session.add(message)

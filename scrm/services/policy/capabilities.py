@@ -40,6 +40,7 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     "tags":             {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: R},
     "mass_messages":    {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
     "segments":         {ADMIN: RW, MANAGER: RW, OPERATOR: RW, SALES: R},
+    "bulk":             {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
 }
 FAMILY_LABELS = {
     "customers": "客户", "groups": "客户群", "follow_ups": "跟进记录", "welcome_outcomes": "欢迎语发送结果",
@@ -47,7 +48,7 @@ FAMILY_LABELS = {
     "sops": "客户SOP", "group_sops": "群SOP", "community": "群活码与入群欢迎语", "group_labels": "客户群标签",
     "settings": "销售阶段与自定义字段", "group_stats": "群数据报表", "handovers": "离职继承与在职转接",
     "syncs": "同步", "events": "回调记录", "status": "运行状态", "audit": "审计日志", "roles": "成员角色",
-    "tags": "企业标签", "mass_messages": "客户群发", "segments": "客户分群",
+    "tags": "企业标签", "mass_messages": "客户群发", "segments": "客户分群", "bulk": "批量操作",
 }
 
 # Open API blueprint name → family. sidebar-admin holds several families, told by the path.
@@ -57,6 +58,7 @@ BLUEPRINT_FAMILY = {
     "contents": "library", "status": "status", "community": "community", "group_labels": "group_labels",
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
     "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
+    "bulk_jobs": "bulk",
 }
 # customer_search holds the list (customers) and saved segments, told by the path too.
 CUSTOMER_SEARCH_FAMILY = {"segments": "segments"}
@@ -70,6 +72,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "churn": ("churn", READ), "library": ("library", READ), "reports": ("group_stats", READ),
     "settings": ("settings", WRITE), "operations": ("status", READ), "roles": ("roles", WRITE),
     "community": ("community", READ), "mass-messages": ("mass_messages", READ),
+    "jobs": ("bulk", READ),
 }
 
 

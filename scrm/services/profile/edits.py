@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models import CustomerFieldValue, CustomerStage, CustomField, FieldType, RelationTag, Tag, TagGroup
-from scrm.services import access, sop, timeline
+from scrm.models import CustomerFieldValue, CustomerStage, CustomField, FieldType, RelationTag
+from scrm.services import access, sop, tagging, timeline
 from scrm.services.corps import wecom_client
 from scrm.services.profile.common import check_customer, my_relation
 from scrm.services.profile.views import custom_fields, fields_view, relation_view, stage_view, stages, tags_view
@@ -29,10 +29,7 @@ def set_tags(corp_id: str, userid: str, external_userid: str, add: list[str], re
     check_customer(corp_id, userid, external_userid)
     relation = my_relation(corp_id, userid, external_userid)
     wanted = set(add) | set(remove)
-    library = {tag_id: (name, group) for tag_id, name, group in db.session.execute(
-        select(Tag.tag_id, Tag.name, TagGroup.name)
-        .outerjoin(TagGroup, and_(TagGroup.corp_id == Tag.corp_id, TagGroup.group_id == Tag.group_id))
-        .where(Tag.corp_id == corp_id, Tag.tag_id.in_(wanted), Tag.deleted.is_(False)))} if wanted else {}
+    library = tagging.library(corp_id, wanted)
     unknown = sorted(wanted - set(library))
     raise_if({"add" if tag in add else "remove": [f"未知或已删除的标签：{tag}"] for tag in unknown})
     stored = {t.tag_id: t for t in db.session.scalars(select(RelationTag).filter_by(
@@ -40,7 +37,7 @@ def set_tags(corp_id: str, userid: str, external_userid: str, add: list[str], re
     add = [t for t in dict.fromkeys(add) if t not in stored and t not in remove]
     remove = [t for t in dict.fromkeys(remove) if t in stored]
     if add or remove:
-        wecom_client(corp_id).mark_tag(userid, external_userid, add_tag=add, remove_tag=remove)
+        tagging.mark(wecom_client(corp_id), userid, external_userid, add, remove)
         for tag_id in add:
             name, group = library[tag_id]
             db.session.add(RelationTag(corp_id=corp_id, userid=userid, external_userid=external_userid,

@@ -9,6 +9,8 @@ one way: scheduling <- authoring, delivery <- results. The names callers use are
   tags on the relation, staff) gets an enrollment and one ``SopTask`` row per step with its
   ``due_at``. An SOP created or widened later applies to later adds only (old customers' "+2 h"
   is long past); an SOP runs at most once per staff–customer relation.
+* **Starting an SOP for existing customers** (a bulk action): ``enroll_relations`` (enrolment.py),
+  a batch at a time, anchored at the start; relations already enrolled or not matching are skipped.
 * **Timing**: relative to the add (``delay_minutes``, or ``day_offset`` + local ``at_time``) or
   to a customer date (``CustomerDate``: birthday, contract end...; ``yearly`` for anniversaries).
   A date set later through the API schedules the steps anchored to it.
@@ -32,8 +34,10 @@ one way: scheduling <- authoring, delivery <- results. The names callers use are
 """
 from scrm.services.sop.authoring import create, get, set_status, update_sop
 from scrm.services.sop.delivery import reminder_allowed, run_task, task_names
+from scrm.services.sop.enrolment import enroll_relations
 from scrm.services.sop.results import check_task, progress
 from scrm.services.sop.scheduling import due_at, enroll_on_add, matches, set_customer_date, steps_of, sweep
 
-__all__ = ["check_task", "create", "due_at", "enroll_on_add", "get", "matches", "progress", "reminder_allowed",
-           "run_task", "set_customer_date", "set_status", "steps_of", "sweep", "task_names", "update_sop"]
+__all__ = ["check_task", "create", "due_at", "enroll_on_add", "enroll_relations", "get", "matches", "progress",
+           "reminder_allowed", "run_task", "set_customer_date", "set_status", "steps_of", "sweep", "task_names",
+           "update_sop"]
