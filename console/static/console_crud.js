@@ -10,41 +10,9 @@
   const staffNames = Object.fromEntries(options.staff.map((s) => [s.userid, s.name]));
   const tagNames = Object.fromEntries(options.tags.map((t) => [t.id, t.name]));
 
-  /* {json: {steps: {"0": {text: ["..."]}}}} → {"steps.0.text": "..."}: one message per dotted path
-     (the body's fields; the service's own checks already name nested fields with dots). */
-  function flattenErrors(errors) {
-    const out = {};
-    const walk = (value, path) => {
-      if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
-        out[path] = value.join(" ");
-      } else if (typeof value === "string") {
-        out[path] = value;
-      } else if (value && typeof value === "object") {
-        for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
-      }
-    };
-    for (const location of Object.values(errors || {})) walk(location, "");
-    return out;
-  }
-
-  /* A GET that also reads X-Pagination: {items, total}. */
-  async function getPage(path, params) {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params || {})) {
-      if (value !== undefined && value !== null && value !== "") query.set(key, value);
-    }
-    const response = await fetch(`${path}?${query}`, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (response.status === 401) window.location.href = "/console/login?next=" + encodeURIComponent(window.location.pathname);
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error(data.message || `请求失败（${response.status}）`);
-      error.status = response.status;
-      error.errors = data.errors || {};
-      throw error;
-    }
-    const paging = JSON.parse(response.headers.get("X-Pagination") || "{}");
-    return { items: data, total: paging.total ?? data.length };
-  }
+  /* One wording and flattening of 422s, one paged GET: console.js's. */
+  const flattenErrors = (errors) => window.ScrmConsole.fieldErrors(errors);
+  const getPage = (path, params) => window.ScrmConsole.page(path, params);
 
   /* POST /console/api/v1/media (multipart): the asset, or an Error with .errors as api() does. */
   async function uploadMedia(kind, file) {
@@ -64,13 +32,7 @@
     return data;
   }
 
-  function fmtTime(value) {
-    if (!value) return "";
-    const d = new Date(value);
-    if (Number.isNaN(d.getTime())) return String(value);
-    const pad = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }
+  const fmtTime = (value) => window.ScrmConsole.fmtTime(value);
 
   const STATUS_LABELS = {
     active: "启用", paused: "已暂停", deleted: "已删除", pending: "待执行", running: "执行中",

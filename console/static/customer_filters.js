@@ -16,14 +16,8 @@
     return form;
   }
 
-  function pad(n) { return String(n).padStart(2, "0"); }
-
-  /* A time from the API (ISO-8601 UTC) in the browser's local time, to the minute. */
-  function fmt(iso) {
-    if (!iso) return "—";
-    const d = new Date(iso);
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }
+  /* A time from the API in the browser's local time, to the minute (console.js). */
+  const fmt = (iso) => window.ScrmConsole.fmtTime(iso) || "—";
 
   /* A date range [first day, last day] (local days) → [from, to) as ISO-8601 UTC. */
   function range(days) {
@@ -63,41 +57,9 @@
     return form;
   }
 
-  /* An object → a query string; arrays become repeated keys (tag_id=a&tag_id=b). */
-  function query(params) {
-    const search = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) {
-      if (value === null || value === undefined || value === "") continue;
-      if (Array.isArray(value)) value.forEach((v) => search.append(key, v));
-      else search.append(key, value);
-    }
-    return search.toString();
-  }
-
-  /* GET with the X-Pagination header (the Open API's lists): {items, pagination}. */
-  async function getPaged(path) {
-    const response = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (response.status === 401) window.location.href = "/console/login?next=" + encodeURIComponent(window.location.pathname);
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error(data.message || `请求失败（${response.status}）`);
-      error.errors = data.errors || {};
-      throw error;
-    }
-    return { items: data, pagination: JSON.parse(response.headers.get("X-Pagination") || "{}") };
-  }
-
-  /* The first message of a 422 for each field (query or json), for the form's :error. */
-  function fieldErrors(error) {
-    const out = {};
-    const errors = (error && error.errors) || {};
-    for (const location of Object.values(errors)) {
-      for (const [field, messages] of Object.entries(location || {})) {
-        out[field] = Array.isArray(messages) ? messages.join("；") : JSON.stringify(messages);
-      }
-    }
-    return out;
-  }
+  /* console.js's: a query string (arrays as repeated keys), a paged GET, a 422's field messages. */
+  const { query, fieldErrors } = window.ScrmConsole;
+  const getPaged = (path) => window.ScrmConsole.page(path);
 
   window.ScrmCustomers = {
     RISK, STATUSES, emptyForm, fmt, filters, formOf, query, getPaged, fieldErrors,

@@ -12,7 +12,7 @@
       options: { tag_groups: [], stages: [], channels: [], staff: [], departments: [] },
       rows: [], total: 0, capped: false, cap: 0, page: 1, pageSize: 20, sort: "-added_at",
       segments: [], segmentId: null, segmentCount: "",
-      saving: false, segmentForm: { name: "", description: "" }, saveErrors: {},
+      saving: false, segmentForm: { name: "", description: "" }, saveErrors: {}, massing: false,
       riskLevels: C.riskLevels, statuses: C.STATUSES,
     }),
     computed: {
@@ -88,6 +88,28 @@
           this.error = error.message;
         }
       },
+      /* Who a mass message or a bulk action is for: the selected segment while its filters are
+         unchanged, else the filters on screen (scrm/services/audience.py). */
+      audience() {
+        const filters = C.filters(this.form);
+        const segment = this.segments.find((s) => s.id === this.segmentId);
+        if (segment && JSON.stringify(C.filters(C.formOf(segment.filters))) === JSON.stringify(filters)) {
+          return { segment_id: segment.id };
+        }
+        return { filters };
+      },
+      audienceLabel() {
+        const segment = this.segments.find((s) => s.id === this.segmentId);
+        const audience = this.audience();
+        const count = this.capped ? `${this.cap.toLocaleString()}+` : this.total.toLocaleString();
+        return audience.segment_id ? `分群「${segment.name}」（${count} 条好友关系）`
+          : `当前筛选的客户（${count} 条好友关系；每位客户只收到一次）`;
+      },
+      async bulk() {
+        const job = await window.ScrmBulk.openDialog(this.audience(), { audienceLabel: this.audienceLabel() });
+        if (job) ElementPlus.ElMessage.success("批量操作已开始，可在「任务中心」查看进度");
+      },
+      massCreated() { window.location.href = "/console/mass-messages"; },
       openSave() {
         this.saveErrors = {};
         this.segmentForm = { name: "", description: "" };

@@ -58,14 +58,7 @@
         if (job.kind === "reassign") return `接替成员：${p.takeover_name || p.takeover_userid}`;
         return "";
       },
-      async fetchPage(path) {
-        const response = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (response.status === 401) window.location.href = "/console/login?next=/console/jobs";
-        const rows = await response.json();
-        if (!response.ok) throw new Error(rows.message || `请求失败（${response.status}）`);
-        const paging = JSON.parse(response.headers.get("X-Pagination") || "{}");
-        return { rows, total: paging.total || 0 };
-      },
+      fetchPage(path) { return window.ScrmConsole.page(path); },
       async load(page, quiet) {
         if (!quiet) this.loading = true;
         this.page = page;

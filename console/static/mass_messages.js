@@ -19,18 +19,11 @@
     mounted() { this.load(1); },
     beforeUnmount() { if (this.chart) this.chart.dispose(); },
     methods: {
-      when(value) { return value ? new Date(value).toLocaleString("zh-CN", { hour12: false }) : ""; },
+      when(value) { return window.ScrmConsole.fmtTime(value); },
       statusType(status) {
         return { done: "success", failed: "danger", cancelled: "info", sending: "warning" }[status] || "";
       },
-      async fetchPage(path) {
-        const response = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-        if (response.status === 401) window.location.href = "/console/login";
-        const rows = await response.json();
-        if (!response.ok) throw new Error(rows.message || `请求失败（${response.status}）`);
-        const paging = JSON.parse(response.headers.get("X-Pagination") || "{}");
-        return { rows, total: paging.total || 0 };
-      },
+      fetchPage(path) { return window.ScrmConsole.page(path); },
       async load(page) {
         this.loading = true;
         this.page = page;

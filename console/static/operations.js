@@ -7,36 +7,10 @@
   const BASE = "/console/api/v1";
   const TABS = ["status", "failed", "inbox", "syncs", "errors", "audit"];
 
-  /* A GET of a paginated list: the rows and X-Pagination's total. (ScrmConsole.api answers the
-     body only.) 401 goes to the sign-in page; errors throw as ScrmConsole.api's do. */
-  async function list(path, params) {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) {
-      if (value !== undefined && value !== null && value !== "") query.set(key, value);
-    }
-    const response = await fetch(`${BASE}${path}?${query}`, {
-      headers: { Accept: "application/json" }, credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (response.status === 401) {
-      window.location.href = "/console/login?next=" + encodeURIComponent(window.location.pathname);
-    }
-    if (!response.ok) {
-      const error = new Error(data.message || `请求失败（${response.status}）`);
-      error.status = response.status;
-      error.errors = data.errors || {};
-      throw error;
-    }
-    const pagination = JSON.parse(response.headers.get("X-Pagination") || "{}");
-    return { rows: data, total: pagination.total || 0 };
-  }
-
+  /* A page of a list: {rows, total} (console.js's paged GET). */
+  const list = (path, params) => window.ScrmConsole.page(`${BASE}${path}`, params);
+  const time = (value) => window.ScrmConsole.fmtTime(value, true) || "-";
   const pad = (n) => String(n).padStart(2, "0");
-  function time(value) {
-    if (!value) return "-";
-    const d = new Date(value);
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  }
   function seconds(value) {
     if (value === null || value === undefined) return "-";
     if (value < 120) return `${Math.round(value)} 秒`;

@@ -92,7 +92,7 @@ def test_filter_by_tag_save_a_segment_open_a_customer_and_a_group(stack, browser
     shot(page, "console-customers-04-customer-page")
 
     # The group list and a group's page with its members and chart.
-    page.locator(".el-menu .el-menu-item", has_text="客户群").click()
+    page.get_by_role("menuitem", name="客户群", exact=True).click()
     page.wait_for_url("**/console/groups")
     link = page.locator("#group-table .group-link").first
     expect(link).to_be_visible(timeout=20_000)
