@@ -51,7 +51,8 @@ def load(plan_ids: Iterable[int]) -> tuple[list, dict[int, list]]:
         return [], {}
     plans = db.session.execute(select(
         GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule, GroupSop.delivery,
-        GroupSop.starts_at, GroupSop.planned_at).where(GroupSop.id.in_(plan_ids)).order_by(GroupSop.id)).all()
+        GroupSop.starts_at, GroupSop.planned_at, GroupSop.revision).where(GroupSop.id.in_(plan_ids))
+        .order_by(GroupSop.id)).all()
     steps: dict[int, list] = {plan_id: [] for plan_id in plan_ids}
     for step in db.session.execute(select(
             GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
@@ -153,6 +154,7 @@ class Plan(NamedTuple):
     delivery: str
     starts_at: datetime
     planned_at: datetime | None
+    revision: str
 
 
 class Step(NamedTuple):
@@ -163,29 +165,47 @@ class Step(NamedTuple):
     at_time: str | None
 
 
-def _relative_statements():
-    relative = [ScheduleKind.GROUP_CREATED.value, ScheduleKind.MEMBER_JOINED.value]
-    where = (GroupSop.corp_id == bindparam("corp_id", type_=String()), GroupSop.status == GroupSopStatus.ACTIVE,
-             GroupSop.planned_at.is_not(None), GroupSop.schedule["kind"].as_string().in_(relative))
-    plans = select(GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule,
-                   GroupSop.delivery, GroupSop.starts_at, GroupSop.planned_at).where(*where)
-    steps = select(GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
-                   GroupSopStep.at_time).join(GroupSop, GroupSop.id == GroupSopStep.plan_id).where(
-        *where, GroupSopStep.deleted.is_(False)).order_by(GroupSopStep.position, GroupSopStep.id)
-    return plans, steps
+class Relative(NamedTuple):
+    """A relative plan as the sweep matches it: its definition, targets prepared, live steps."""
+    plan: Plan
+    wanted: dict
+    by_member: bool
+    started: datetime
+    steps: list[Step]
 
 
-_RELATIVE_PLANS, _RELATIVE_STEPS = _relative_statements()  # text that never changes: prepared once
+# The relative plans' definitions kept between sweeps, by (id, revision): a plan is read again
+# only when it changed (authoring writes a new revision). Rebuilt by every plan_all from the
+# active plans' ids and revisions, so it holds only those.
+_CACHE: dict[tuple[int, str], Relative] = {}
 
 
-def load_relative(corp_id: str) -> tuple[list[Plan], dict[int, list[Step]]]:
-    """The corp's active relative plans already planned once, and their live steps."""
-    plans = [Plan(*r) for r in db.session.execute(_RELATIVE_PLANS, {"corp_id": corp_id}).all()]
-    steps: dict[int, list[Step]] = {plan.id: [] for plan in plans}
-    for r in db.session.execute(_RELATIVE_STEPS, {"corp_id": corp_id}).all():
-        if r.plan_id in steps:
-            steps[r.plan_id].append(Step(*r))
-    return plans, steps
+def relative_plans(keys: Iterable[tuple[int, str]]) -> list[Relative]:
+    """The relative plans (id, revision) as the sweep matches them: from the process's cache,
+    the missing ones read with two statements. A plan edited since its revision was read is
+    used as read now (its new revision is cached at the next sweep)."""
+    keys = list(keys)
+    missing = [plan_id for plan_id, revision in keys if (plan_id, revision) not in _CACHE]
+    loaded: dict[int, Relative] = {}
+    if missing:
+        plans, steps = load(missing)
+        for r in plans:
+            plan = Plan(*r)
+            loaded[plan.id] = entry = Relative(
+                plan, targets.prepared(plan.targets), ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED,
+                plan.starts_at.replace(microsecond=0), [Step(*s) for s in steps[plan.id]])
+            _CACHE[(plan.id, plan.revision)] = entry
+    out = [loaded.get(plan_id) or _CACHE.get((plan_id, revision)) for plan_id, revision in keys]
+    return [r for r in out if r is not None and r.plan.status == GroupSopStatus.ACTIVE
+            and ScheduleKind(r.plan.schedule["kind"]).relative]
+
+
+def keep_cached(keys: Iterable[tuple[int, str]]) -> None:
+    """Drop the cached plans not in ``keys`` (the active relative plans' (id, revision) now)."""
+    global _CACHE  # noqa: PLW0603 - replaced whole: a sweep in another thread reads the old one
+    keys = set(keys)
+    if keys != set(_CACHE):
+        _CACHE = {key: value for key, value in _CACHE.items() if key in keys}
 
 
 def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str, targets.GroupFacts]:
@@ -210,21 +230,18 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
             for chat_id, (owner, name, status) in groups.items()}
 
 
-def plan_events(corp_id: str, since: datetime, now: datetime) -> int:
-    """The corp's relative plans already planned, for the events written since ``since``: one
-    INSERT for all of them. Returns the rows added."""
+def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now: datetime) -> int:
+    """The corp's relative plans already planned ((id, revision)), for the events written since
+    ``since``: one statement for the events, the plans from the cache, one INSERT for all of
+    them. Returns the rows added."""
     events, facts = new_events(corp_id, since)
     if not events:
         return 0
-    plans, steps = load_relative(corp_id)
     values = []
-    for plan in plans:
-        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
-        wanted = targets.prepared(plan.targets)
-        by_member = ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED
+    for plan, wanted, by_member, started, steps in relative_plans(keys):
         for member_id, chat_id, at, owner in events:
             if (member_id != "") == by_member and at >= started and targets.matches(wanted, facts[chat_id], chat_id):
-                values += relative_rows(plan, steps[plan.id], chat_id, member_id, owner, at, now)
+                values += relative_rows(plan, steps, chat_id, member_id, owner, at, now)
     return insert_rows(values)
 
 

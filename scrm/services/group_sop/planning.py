@@ -155,8 +155,8 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
     return incremental.insert_rows(values)
 
 
-_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at).where(
-    GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
+_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at,
+                       GroupSop.revision).where(GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
 
 
@@ -164,26 +164,37 @@ def plan_all(now: datetime) -> int:
     """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (inserting only
     the occurrences that entered the horizon, and every occurrence for the groups changed since),
     relative ones every sweep for the group and member rows written since they last looked (one
-    statement per corp; most minutes stop there). Plans are read as Core rows, and each corp's
+    statement per corp; most minutes stop there). Plans are read as Core rows, the relative ones
+    kept in process between sweeps by revision (incremental.relative_plans), and each corp's
     changes are planned for all its plans in one INSERT (incremental.py). Where the relative
-    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep; planned_at in
-    the database every PLAN_EVERY (without Redis, the sweep looks back from there: planning
-    again adds nothing). Commits."""
+    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep after the commit;
+    planned_at in the database every PLAN_EVERY (without Redis, the sweep looks back from there:
+    planning again adds nothing). Commits. Returns the executions added."""
+    added, corps = _plan(now)
+    db.session.commit()
+    _set_events_marks(corps, now)
+    return added
+
+
+def _plan(now: datetime) -> tuple[int, list[str]]:
+    """plan_all without the commit and the Redis marks: (executions added, the corps whose
+    relative plans looked up to ``now``, for _set_events_marks once committed)."""
     rows = db.session.execute(_ACTIVE_PLANS).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
-    for plan_id, corp_id, kind, planned_at in rows:
+    for plan_id, corp_id, kind, planned_at, revision in rows:
         if planned_at is None:
             first.append(plan_id)
         elif ScheduleKind(kind).relative:
-            relative[corp_id].append((plan_id, planned_at))
+            relative[corp_id].append((plan_id, planned_at, revision))
         elif now - planned_at >= PLAN_EVERY:
             fixed[corp_id].append(plan_id)
+    incremental.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
     marks = _events_marks(list(relative), now)
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
-        since = max([min(planned_at for _, planned_at in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
-        added += incremental.plan_events(corp_id, since, now)
-        planned += [plan_id for plan_id, planned_at in plans if now - planned_at >= PLAN_EVERY]
+        since = max([min(planned_at for _, planned_at, _ in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
+        added += incremental.plan_events(corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now)
+        planned += [plan_id for plan_id, planned_at, _ in plans if now - planned_at >= PLAN_EVERY]
     for corp_id, plan_ids in fixed.items():
         added += _plan_fixed(corp_id, plan_ids, now)
         planned += plan_ids
@@ -197,9 +208,7 @@ def plan_all(now: datetime) -> int:
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
-    db.session.commit()
-    _set_events_marks(list(relative), now)
-    return added
+    return added, list(relative)
 
 
 def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
@@ -276,11 +285,14 @@ def _close_gone(now: datetime) -> None:
 
 def sweep(now: datetime | None = None) -> int:
     """Tidy, plan, then enqueue due executions (one job per plan, step and owner) and due
-    result checks. Returns the number of jobs enqueued."""
+    result checks. Planning and claiming the due executions share one transaction (one commit
+    a sweep; the claim sees the executions just planned). Returns the number of jobs enqueued."""
     now = now or utcnow()
     _tidy(now)
-    plan_all(now)
-    return enqueue_due(now) + enqueue_checks(now)
+    _added, corps = _plan(now)
+    jobs = enqueue_due(now)  # commits the planning too
+    _set_events_marks(corps, now)
+    return jobs + enqueue_checks(now)
 
 
 def _enqueue_statements():
@@ -304,7 +316,8 @@ _DUE, _CHECKS = _enqueue_statements()
 
 
 def enqueue_due(now: datetime) -> int:
-    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued."""
+    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued.
+    Commits (with whatever the session holds: the sweep's planning), then enqueues."""
     due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all()
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
