@@ -106,8 +106,9 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
     return out
 
 
-def _new_events_statement():
-    """Events written since :since, then the label and code links of their groups (tag 1, 2)."""
+def _new_events_parts() -> list:
+    """Events written since :since (tag 0), then the label and code links of their groups (tag 1,
+    2): the SELECTs of one UNION ALL."""
     corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
@@ -122,19 +123,43 @@ def _new_events_statement():
                     null(), ref).where(model.corp_id == corp_id, model.chat_id.in_(select(ev.c.chat_id)))
              for tag, model, ref in ((1, GroupLabelLink, GroupLabelLink.label_id),
                                      (2, GroupCodeChat, GroupCodeChat.group_code_id))]
-    return union_all(select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
-                            ev.c.status, null().label("ref")), *links)
+    return [select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
+                   ev.c.status, null().label("ref")), *links]
 
 
-_NEW_EVENTS = _new_events_statement()  # built once: the sweep runs it every minute
+PLAN_TAG = 3
+# The active plans as rows of the events' shape (tag 3): member_id = revision, chat_id = corp_id,
+# at = planned_at, owner = the schedule's kind, ref = id; for the sweep's one read (plans_and_events).
+_PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, GroupSop.planned_at,
+                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(
+    GroupSop.status == GroupSopStatus.ACTIVE)
+_NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
+_PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART)
 
 
 def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
     """Customers who joined a group and groups created, whose rows were written since ``since``
     ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
+    return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
+
+
+def plans_and_events(corp_id: str, since: datetime) -> tuple[list[tuple], tuple[list, dict]]:
+    """The active plans, (id, corp_id, kind, planned_at, revision) as planning._ACTIVE_PLANS reads
+    them, and new_events(corp_id, since): one statement (the sweep's read, every minute)."""
+    plans, rows = [], []
+    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since}).all():
+        if r[0] == PLAN_TAG:
+            _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
+            plans.append((plan_id, plan_corp, kind, planned_at, revision))
+        else:
+            rows.append(r)
+    return plans, events_of(rows)
+
+
+def events_of(rows: Iterable[tuple]) -> tuple[list, dict[str, targets.GroupFacts]]:
+    """new_events' answer from the events statement's rows."""
     events, groups, labels, codes = [], {}, defaultdict(set), defaultdict(set)
-    for tag, member_id, chat_id, at, owner, name, status, ref in db.session.execute(
-            _NEW_EVENTS, {"corp_id": corp_id, "since": since}).all():
+    for tag, member_id, chat_id, at, owner, name, status, ref in rows:
         if tag == 0:
             events.append((member_id, chat_id, at, owner))
             groups[chat_id] = (owner, name, status)
@@ -230,11 +255,13 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
             for chat_id, (owner, name, status) in groups.items()}
 
 
-def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now: datetime) -> int:
+def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now: datetime,
+                read: tuple[list, dict] | None = None) -> int:
     """The corp's relative plans already planned ((id, revision)), for the events written since
-    ``since``: one statement for the events, the plans from the cache, one INSERT for all of
-    them. Returns the rows added."""
-    events, facts = new_events(corp_id, since)
+    ``since`` (or those ``read`` already: new_events' answer for an earlier ``since``): one
+    statement for the events, the plans from the cache, one INSERT for all of them. Returns the
+    rows added."""
+    events, facts = read if read is not None else new_events(corp_id, since)
     if not events:
         return 0
     values = []
