@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, String, and_, bindparam, literal, null, select, text, union_all
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, null, or_, select, text, union_all
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -127,14 +127,27 @@ def _new_events_parts() -> list:
                    ev.c.status, null().label("ref")), *links]
 
 
-PLAN_TAG = 3
+def due_condition():
+    """Pending executions of active plans due at :now, not queued or queued before :stale (the
+    sweep's claim, planning.enqueue_due)."""
+    E = GroupSopExecution  # noqa: N806
+    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
+    return and_(E.status == ExecutionStatus.PENDING, E.due_at <= now,
+                E.plan_id.in_(select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)),
+                or_(E.queued_at.is_(None), E.queued_at < stale))
+
+
+PLAN_TAG, DUE_TAG = 3, 4
 # The active plans as rows of the events' shape (tag 3): member_id = revision, chat_id = corp_id,
-# at = planned_at, owner = the schedule's kind, ref = id; for the sweep's one read (plans_and_events).
+# at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an execution is
+# due to be claimed: the sweep's one read (plans_and_events).
 _PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, GroupSop.planned_at,
                      GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(
     GroupSop.status == GroupSopStatus.ACTIVE)
+_DUE_PART = select(literal(DUE_TAG), null(), null(), null(), null(), null(), null(), null()).where(
+    exists().where(due_condition()))
 _NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
-_PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART)
+_PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART, _DUE_PART)
 
 
 def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
@@ -143,17 +156,22 @@ def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.G
     return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
 
 
-def plans_and_events(corp_id: str, since: datetime) -> tuple[list[tuple], tuple[list, dict]]:
+def plans_and_events(corp_id: str, since: datetime, now: datetime,
+                     stale: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
     """The active plans, (id, corp_id, kind, planned_at, revision) as planning._ACTIVE_PLANS reads
-    them, and new_events(corp_id, since): one statement (the sweep's read, every minute)."""
-    plans, rows = [], []
-    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since}).all():
+    them, new_events(corp_id, since), and whether an execution is due to be claimed
+    (due_condition): one statement (the sweep's read, every minute)."""
+    plans, rows, due = [], [], False
+    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since, "now": now,
+                                                    "stale": stale}).all():
         if r[0] == PLAN_TAG:
             _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
             plans.append((plan_id, plan_corp, kind, planned_at, revision))
+        elif r[0] == DUE_TAG:
+            due = True
         else:
             rows.append(r)
-    return plans, events_of(rows)
+    return plans, events_of(rows), due
 
 
 def events_of(rows: Iterable[tuple]) -> tuple[list, dict[str, targets.GroupFacts]]:
@@ -256,20 +274,48 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
 
 
 def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now: datetime,
-                read: tuple[list, dict] | None = None) -> int:
+                read: tuple[list, dict] | None = None) -> tuple[int, bool]:
     """The corp's relative plans already planned ((id, revision)), for the events written since
     ``since`` (or those ``read`` already: new_events' answer for an earlier ``since``): one
-    statement for the events, the plans from the cache, one INSERT for all of them. Returns the
-    rows added."""
+    statement for the events, the plans from the cache, one INSERT for all of them (none when
+    every event was planned by the last committed run). Returns the rows added and whether one
+    of the rows is due at ``now`` already."""
     events, facts = read if read is not None else new_events(corp_id, since)
     if not events:
-        return 0
+        return 0, False
+    seen = _planned.get(corp_id)
+    done = seen[1] if seen is not None and seen[0] == tuple(keys) else frozenset()
+    read_now = [(event, facts[event[1]]) for event in events]
+    _pending[corp_id] = (tuple(keys), frozenset(read_now))
+    fresh = [event for event, fact in read_now if (event, fact) not in done]
+    if not fresh:
+        return 0, False
     values = []
     for plan, wanted, by_member, started, steps in relative_plans(keys):
-        for member_id, chat_id, at, owner in events:
+        for member_id, chat_id, at, owner in fresh:
             if (member_id != "") == by_member and at >= started and targets.matches(wanted, facts[chat_id], chat_id):
                 values += relative_rows(plan, steps, chat_id, member_id, owner, at, now)
-    return insert_rows(values)
+    return insert_rows(values), any(v["due_at"] <= now for v in values)
+
+
+# Per corp, the events (with their groups' facts) the last committed planning run planned for
+# these plans ((id, revision)s): the sweep re-reads EVENT_MARGIN of events every minute, and an
+# event it planned, for the same plans and group facts, needs no INSERT again (it would add
+# nothing: the executions are there, and later runs only drop more of them by PLAN_GRACE).
+# Written by planned() once the run committed; plans with new revisions start afresh.
+_planned: dict[str, tuple[tuple, frozenset]] = {}
+_pending: dict[str, tuple[tuple, frozenset]] = {}
+
+
+def forget_unplanned() -> None:
+    """A planning run starts: what an earlier run read but did not commit is forgotten."""
+    _pending.clear()
+
+
+def planned() -> None:
+    """The planning run committed: its events count as planned (plan_events' memo)."""
+    _planned.update(_pending)
+    _pending.clear()
 
 
 def changed_groups(corp_id: str, since: datetime) -> dict[str, tuple]:

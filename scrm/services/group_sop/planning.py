@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import redis
-from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -171,23 +172,30 @@ def plan_all(now: datetime) -> int:
     plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep after the commit;
     planned_at in the database every PLAN_EVERY (without Redis, the sweep looks back from there:
     planning again adds nothing). Commits. Returns the executions added."""
-    added, corps = _plan(now)
+    planned = _plan(now)
     db.session.commit()
-    _set_events_marks(corps, now)
-    return added
+    _planned(planned, now)
+    return planned.added
 
 
-def _plan(now: datetime) -> tuple[int, list[str]]:
-    """plan_all without the commit and the Redis marks: (executions added, the corps whose
-    relative plans looked up to ``now``, for _set_events_marks once committed)."""
+class Planned(NamedTuple):
+    added: int        # executions
+    corps: list[str]  # whose relative plans looked up to now (_planned: their Redis marks)
+    due: bool         # an execution may be due to be claimed (False: enqueue_due need not look)
+
+
+def _plan(now: datetime) -> Planned:
+    """plan_all without the commit and what follows it (_planned)."""
     global _last_corp  # noqa: PLW0603 - one str, replaced whole
-    marks, read = {}, {}
+    incremental.forget_unplanned()
+    marks, read, due = {}, {}, True
     if _last_corp is not None:  # the one corp with relative plans last time: plans and events in one read
         marks = _events_marks([_last_corp], now)
     if marks:
         # A superset of the events of since below (the mark alone, not also the plans' planned_at):
         # planning an event again adds nothing.
-        rows, read[_last_corp] = incremental.plans_and_events(_last_corp, marks[_last_corp][0] - EVENT_MARGIN)
+        rows, read[_last_corp], due = incremental.plans_and_events(
+            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER)
     else:
         rows = db.session.execute(_ACTIVE_PLANS).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
@@ -205,13 +213,16 @@ def _plan(now: datetime) -> tuple[int, list[str]]:
     _last_corp = next(iter(relative)) if len(relative) == 1 else None
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
         since = max([min(planned_at for _, planned_at, _ in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
-        added += incremental.plan_events(corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now,
-                                         read.get(corp_id))
+        rows_added, due_now = incremental.plan_events(
+            corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now, read.get(corp_id))
+        added, due = added + rows_added, due or due_now
         planned += [plan_id for plan_id, planned_at, _ in plans if now - planned_at >= PLAN_EVERY]
     for corp_id, plan_ids in fixed.items():
         added += _plan_fixed(corp_id, plan_ids, now)
         planned += plan_ids
+        due = True
     if first:
+        due = True
         plans, steps = incremental.load(first)
         added += _insert_fixed([(p, steps[p.id], None) for p in plans if not ScheduleKind(p.schedule["kind"]).relative],
                                now)
@@ -221,7 +232,13 @@ def _plan(now: datetime) -> tuple[int, list[str]]:
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
-    return added, list(relative)
+    return Planned(added, list(relative), due)
+
+
+def _planned(planned: Planned, now: datetime) -> None:
+    """After the planning run's commit: the Redis marks, the events planned (incremental's memo)."""
+    _set_events_marks(planned.corps, now)
+    incremental.planned()
 
 
 def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
@@ -303,9 +320,9 @@ def sweep(now: datetime | None = None) -> int:
     now = now or utcnow()
     _tidy(now)
     _statement_at_a_time()
-    _added, corps = _plan(now)
-    jobs = enqueue_due(now)  # commits the planning too
-    _set_events_marks(corps, now)
+    planned = _plan(now)
+    jobs = enqueue_due(now, anything_due=planned.due)  # commits the planning too
+    _planned(planned, now)
     _statement_at_a_time()
     return jobs + enqueue_checks(now)
 
@@ -325,10 +342,8 @@ def _enqueue_statements():
     """The sweep's two UPDATE ... RETURNING, built once (bind parameters: constant text, prepared
     once by psycopg), without the ORM's session synchronisation."""
     E = GroupSopExecution  # noqa: N806
-    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
-    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
-    due = (update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
-                           or_(E.queued_at.is_(None), E.queued_at < stale))
+    now = bindparam("now", type_=DateTime())
+    due = (update(E).where(incremental.due_condition())
            .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
            .execution_options(synchronize_session=False))
     checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
@@ -341,10 +356,11 @@ def _enqueue_statements():
 _DUE, _CHECKS = _enqueue_statements()
 
 
-def enqueue_due(now: datetime) -> int:
+def enqueue_due(now: datetime, *, anything_due: bool = True) -> int:
     """One run_batch job per (plan, step, owner) with pending executions due; marks them queued.
-    Commits (with whatever the session holds: the sweep's planning), then enqueues."""
-    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all()
+    Commits (with whatever the session holds: the sweep's planning), then enqueues.
+    ``anything_due`` False: the sweep's read found none due and planned none due now (no claim)."""
+    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all() if anything_due else []
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
