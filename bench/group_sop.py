@@ -22,7 +22,11 @@ Then, with SCRM_GROUP_SOP_HORIZON_DAYS=1 and the clock frozen at each instant:
       simulator) and their WeCom calls are counted per API and per simulated minute: the busiest
       minute against the per-corp budget (scrm/wecom/ratelimit.py, WeCom allows 10,000/min).
 Prints executions, planning and sweep times (p50/p95/p99/max per sweep), jobs, calls, the SQL
-that took the sweeps' time, peak RSS and the ratio of planning + sweeps to the 10 s target.
+that took the sweeps' time, the database round trips (statements, BEGIN, COMMIT) and Redis round
+trips (a command or a pipeline) per sweep and by part, peak RSS, and the ratio to the 10 s target
+of "create + enqueue a day of executions": planning from empty + the sweeps' planning (_plan)
++ their enqueueing (enqueue_due: the claim, the commit, RQ's enqueue). Round trips are the figure
+to compare on a shared machine: wall times there mostly measure the wait for a CPU.
 --profile adds cProfile's top functions for the sweeps. Exits 1 if the target is missed.
 Redis: REDIS_URL when set (a scratch database: it is flushed), else an embedded redis-server.
 """

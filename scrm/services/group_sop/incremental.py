@@ -1,13 +1,14 @@
 """Planning from the few group and member rows written since the last look (the sweep's hot path).
 
-Every minute the ``group-sop`` sweep asks, once per corp, which groups were created and which
-customers joined since its relative plans last looked (one statement over the ``updated_at``
-indexes, the groups' owner, name, status, labels and codes joined in). A minute with nothing new
-stops there.
-Otherwise the corp's relative plans and their steps are read with two Core statements (no ORM
-objects), every plan's targets are matched in Python (targets.matches, held to the same answers
-as targets.clause by the tests) against those few groups, every step's due time is computed, and
-ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans. The fixed plans do the
+Every minute the ``group-sop`` sweep reads, in ONE statement (plans_and_events), the active
+plans, the customers who joined and groups created since its relative plans last looked (the
+``updated_at`` indexes, the groups' owner, name, status, labels and codes joined in) and whether
+an execution is due to be claimed. The relative plans' definitions and steps are kept in the
+process between sweeps by (id, revision) (relative_plans: read again only when a plan changed);
+every plan's targets are matched in Python (targets.matches, held to the same answers as
+targets.clause by the tests) against those few groups, every step's due time is computed, and
+ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans (none when every
+event was planned by the last committed run: the margin re-reads them). The fixed plans do the
 same for the groups whose row, labels or code links changed (every occurrence in the horizon).
 
 The executions are the ones the per-plan statements made (tests/group_sop/test_planning.py
