@@ -85,8 +85,8 @@ class SqlTimer:
             event.listen(engine, name, self.counting(name))
 
     def counting(self, name: str):
-        def count(conn) -> None:
-            if self.enabled:
+        def count(conn) -> None:  # none in autocommit: psycopg sends no BEGIN / COMMIT then
+            if self.enabled and not getattr(conn.connection.dbapi_connection, "autocommit", False):
                 self.trips[name] += 1
         return count
 
