@@ -22,7 +22,11 @@ Then, with SCRM_GROUP_SOP_HORIZON_DAYS=1 and the clock frozen at each instant:
       simulator) and their WeCom calls are counted per API and per simulated minute: the busiest
       minute against the per-corp budget (scrm/wecom/ratelimit.py, WeCom allows 10,000/min).
 Prints executions, planning and sweep times (p50/p95/p99/max per sweep), jobs, calls, the SQL
-that took the sweeps' time, peak RSS and the ratio of planning + sweeps to the 10 s target.
+that took the sweeps' time, the database round trips (statements, BEGIN, COMMIT) and Redis round
+trips (a command or a pipeline) per sweep and by part, peak RSS, and the ratio to the 10 s target
+of "create + enqueue a day of executions": planning from empty + the sweeps' planning (_plan)
++ their enqueueing (enqueue_due: the claim, the commit, RQ's enqueue). Round trips are the figure
+to compare on a shared machine: wall times there mostly measure the wait for a CPU.
 --profile adds cProfile's top functions for the sweeps. Exits 1 if the target is missed.
 Redis: REDIS_URL when set (a scratch database: it is flushed), else an embedded redis-server.
 """
@@ -68,12 +72,26 @@ TEXTS = ["早上好！今日福利已上架，点击小程序领取专属优惠�
 
 
 class SqlTimer:
-    """Time spent in each kind of SQL statement (its first words), while enabled."""
+    """Time spent in each kind of SQL statement (its first words), and the database round trips
+    (statements, BEGINs: psycopg sends one before a transaction's first statement, COMMITs and
+    ROLLBACKs), while enabled."""
 
     def __init__(self, engine) -> None:
         self.enabled, self.seconds, self.counts = False, collections.Counter(), collections.Counter()
+        self.trips = collections.Counter()  # statement / begin / commit / rollback
         event.listen(engine, "before_cursor_execute", self.before)
         event.listen(engine, "after_cursor_execute", self.after)
+        for name in ("begin", "commit", "rollback"):
+            event.listen(engine, name, self.counting(name))
+
+    def counting(self, name: str):
+        def count(conn) -> None:  # none in autocommit: psycopg sends no BEGIN / COMMIT then
+            if self.enabled and not getattr(conn.connection.dbapi_connection, "autocommit", False):
+                self.trips[name] += 1
+        return count
+
+    def round_trips(self) -> int:
+        return sum(self.trips.values())
 
     def before(self, conn, cursor, statement, parameters, context, executemany) -> None:
         conn.info["bench_t0"] = time.perf_counter()
@@ -83,6 +101,21 @@ class SqlTimer:
             key = " ".join(statement.split())[:90]
             self.seconds[key] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
             self.counts[key] += 1
+            self.trips["statement"] += 1
+
+
+def count_redis_round_trips(timer: SqlTimer) -> dict[str, int]:
+    """Redis round trips while ``timer`` is enabled (a command, or a whole pipeline: one send)."""
+    from redis.connection import AbstractConnection
+
+    trips, send = {"n": 0}, AbstractConnection.send_packed_command
+
+    def counting(self, *a, **kw):
+        if timer.enabled:
+            trips["n"] += 1
+        return send(self, *a, **kw)
+    AbstractConnection.send_packed_command = counting
+    return trips
 
 
 def bulk(model, rows: list[dict]) -> None:
@@ -320,21 +353,26 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             plan_sql = sum(timer.seconds.values())
             timer.seconds.clear()
             timer.counts.clear()
+            timer.trips.clear()
             total = db.session.scalar(select(func.count()).select_from(GroupSopExecution))
             print(f"\n(a) planning: plan_all from empty created {created:,} executions ({total:,} rows) "
                   f"in {planning_s:.2f} s ({plan_sql:.2f} s in SQL)")
 
             stage_s = collections.Counter()  # seconds per part of the sweep
+            stage_db, stage_redis = collections.Counter(), collections.Counter()  # round trips per part
+            redis_trips = count_redis_round_trips(timer)
 
             def timed(name: str, func):
                 def wrapper(*a, **kw):
-                    t = time.perf_counter()
+                    t, db0, r0 = time.perf_counter(), timer.round_trips(), redis_trips["n"]
                     try:
                         return func(*a, **kw)
                     finally:
                         stage_s[name] += time.perf_counter() - t
+                        stage_db[name] += timer.round_trips() - db0
+                        stage_redis[name] += redis_trips["n"] - r0
                 return wrapper
-            for name in ("_tidy", "plan_all", "enqueue_due", "enqueue_checks"):  # sweep() calls them by name
+            for name in ("_tidy", "_plan", "enqueue_due", "enqueue_checks"):  # sweep() calls them by name
                 setattr(planning, name, timed(name, getattr(planning, name)))
             sweeps, jobs_per_tick, calls_per_tick, outcomes = [], [], [], collections.Counter()
             counted = collections.defaultdict(list)
@@ -408,16 +446,24 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                       f"{busiest:>7,.0f}/min = {busiest / WECOM_LIMIT:.1%} of {WECOM_LIMIT:,}/min")
             for (path, errcode), n in counter.errors.items():
                 print(f"  errors: {path} errcode={errcode}: {n}")
-            create_enqueue = planning_s + stage_s["plan_all"] + stage_s["enqueue_due"]
+            create_enqueue = planning_s + stage_s["_plan"] + stage_s["enqueue_due"]
             ratio = create_enqueue / TARGET_SECONDS
             print(f"\nRSS:          peak {peak_rss_mb([os.getpid()]):.0f} MB (this process), "
                   f"simulator {peak_rss_mb(server_pids(sim.pid)):.0f} MB")
             print(f"the sweeps' {sweep_s:.2f} s by part: planning (new events, new groups) "
-                  f"{stage_s['plan_all']:.2f} s, "
-                  f"enqueueing due executions {stage_s['enqueue_due']:.2f} s, result checks "
+                  f"{stage_s['_plan']:.2f} s, "
+                  f"enqueueing due executions (and the sweep's commit) {stage_s['enqueue_due']:.2f} s, result checks "
                   f"{stage_s['enqueue_checks']:.2f} s, tidying {stage_s['_tidy']:.2f} s")
+            n = len(sweeps)
+            print(f"round trips per sweep (database: statements, BEGIN, COMMIT, ROLLBACK / Redis): "
+                  f"planning {stage_db['_plan'] / n:.2f} / {stage_redis['_plan'] / n:.2f}, enqueueing "
+                  f"{stage_db['enqueue_due'] / n:.2f} / {stage_redis['enqueue_due'] / n:.2f}, result checks "
+                  f"{stage_db['enqueue_checks'] / n:.2f} / {stage_redis['enqueue_checks'] / n:.2f}, tidying "
+                  f"{stage_db['_tidy'] / n:.2f} / {stage_redis['_tidy'] / n:.2f}; whole sweep "
+                  f"{timer.round_trips() / n:.2f} / {redis_trips['n'] / n:.2f} "
+                  f"({', '.join(f'{k} {v / n:.2f}' for k, v in sorted(timer.trips.items()))})")
             print(f"create + enqueue a day of executions: {create_enqueue:.2f} s = planning from empty "
-                  f"{planning_s:.2f} s + planning in the sweeps {stage_s['plan_all']:.2f} s + enqueueing "
+                  f"{planning_s:.2f} s + planning in the sweeps {stage_s['_plan']:.2f} s + enqueueing "
                   f"{stage_s['enqueue_due']:.2f} s; ratio to the {TARGET_SECONDS:.0f} s target: {ratio:.2f} "
                   f"({'met' if ratio <= 1 else 'MISSED'}); busiest API minute {worst:.1%} of WeCom's limit")
             if profiler:

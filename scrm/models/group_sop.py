@@ -9,10 +9,11 @@ rows with their ``due_at``, one per (plan, step, group, member, due_at): created
 each one once; a job claims them with ``UPDATE ... WHERE status='pending'``, so each runs once."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
@@ -55,6 +56,20 @@ class GroupSop(CorpScoped, Timestamped, db.Model):
     # Relative kinds apply to groups created / members joined from this instant on.
     starts_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     planned_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last planning run
+    # A random token, new whenever the plan is written through the ORM (authoring: every edit,
+    # pause, resume, delete; a step edit always writes the plan too): the sweep keeps the plans'
+    # definitions in process between runs, keyed by (id, revision). Core UPDATEs of planned_at
+    # keep it (the sweep reads planned_at itself).
+    revision: Mapped[str] = mapped_column(String(16), default=lambda: new_revision(), server_default="")
+
+
+def new_revision() -> str:
+    return secrets.token_hex(8)
+
+
+@event.listens_for(GroupSop, "before_update")
+def _new_revision(mapper, connection, plan: GroupSop) -> None:  # noqa: ARG001 - the event's signature
+    plan.revision = new_revision()
 
 
 class GroupSopStep(CorpScoped, Timestamped, db.Model):

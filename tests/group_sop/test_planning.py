@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy import event as sqlalchemy_event
 
 from scrm.extensions import db
 from scrm.models import (
@@ -17,6 +18,7 @@ from scrm.models import (
     GroupMember,
     GroupSop,
     GroupSopExecution,
+    GroupSopStatus,
 )
 from scrm.services import group_sop
 from scrm.services.group_sop import plan_all, planning
@@ -167,3 +169,54 @@ def test_fixed_plans_planned_together_get_what_each_gets_alone(app, groups, monk
     monkeypatch.setattr(planning, "UNION_CHUNK", 2)
     assert plan_all(MON) == len(alone)
     assert rows(MON) == alone
+
+
+def test_the_sweep_keeps_relative_plans_in_process_and_reads_an_edited_or_paused_one_again(app, groups):
+    """The relative plans' definitions are kept between sweeps by (id, revision); an edit, even
+    in the same second as the last sweep, writes a new revision, so the next sweep plans the new
+    steps and targets; a paused plan plans nothing; a cached plan costs no statement."""
+    plan = group_sop.create(TEST_CORP_ID, {"name": "新人", "targets": {"owners": ["zhangsan"]},
+                                           "schedule": {"kind": "member_joined"}, "delivery": "mass_send",
+                                           "steps": SERIES[:1]}, now=MON)
+    plan_id, first_revision = plan.id, plan.revision
+
+    def join(member_id: str, chat_id: str, minutes: int) -> None:
+        at = MON + timedelta(minutes=minutes)
+        db.session.add(GroupMember(corp_id=TEST_CORP_ID, chat_id=chat_id, member_id=member_id, type=2, join_time=at,
+                                   updated_at=at))
+        db.session.commit()
+
+    def planned() -> set[tuple]:
+        return set(db.session.execute(select(E.member_id, E.chat_id, E.due_at).where(E.plan_id == plan_id)).tuples())
+
+    statements = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+    join("wm1", "wrA", 1)
+    plan_all(MON + timedelta(minutes=1))  # reads the plan, caches it
+    join("wm2", "wrA", 2)
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        plan_all(MON + timedelta(minutes=2))  # from the cache
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "group_sop_step" in s]
+    assert planned() == {("wm1", "wrA", MON + timedelta(minutes=6)), ("wm2", "wrA", MON + timedelta(minutes=7))}
+
+    edited = group_sop.get(TEST_CORP_ID, plan_id)  # the same second as the sweep: a new revision all the same
+    group_sop.update_plan(edited, {"targets": {"owners": ["lisi"]},
+                                   "steps": [{"id": edited_step, "delay_minutes": 30, "text": "欢迎"}
+                                             for edited_step in [planning.live_steps([plan_id])[plan_id][0].id]]},
+                          now=MON + timedelta(minutes=2))
+    assert group_sop.get(TEST_CORP_ID, plan_id).revision != first_revision
+    assert planned() == set()  # the pending executions of zhangsan's groups: dropped with the edit
+    join("wm3", "wrA", 3)  # zhangsan's group: no longer a target
+    join("wm4", "wrC", 3)  # lisi's group
+    plan_all(MON + timedelta(minutes=3))
+    assert planned() == {("wm4", "wrC", MON + timedelta(minutes=33))}  # the new target and delay
+
+    group_sop.set_status(group_sop.get(TEST_CORP_ID, plan_id), GroupSopStatus.PAUSED, now=MON + timedelta(minutes=3))
+    join("wm5", "wrC", 4)
+    plan_all(MON + timedelta(minutes=4))
+    assert "wm5" not in {m for m, _, _ in planned()}

@@ -1,13 +1,14 @@
 """Planning from the few group and member rows written since the last look (the sweep's hot path).
 
-Every minute the ``group-sop`` sweep asks, once per corp, which groups were created and which
-customers joined since its relative plans last looked (one statement over the ``updated_at``
-indexes, the groups' owner, name, status, labels and codes joined in). A minute with nothing new
-stops there.
-Otherwise the corp's relative plans and their steps are read with two Core statements (no ORM
-objects), every plan's targets are matched in Python (targets.matches, held to the same answers
-as targets.clause by the tests) against those few groups, every step's due time is computed, and
-ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans. The fixed plans do the
+Every minute the ``group-sop`` sweep reads, in ONE statement (plans_and_events), the active
+plans, the customers who joined and groups created since its relative plans last looked (the
+``updated_at`` indexes, the groups' owner, name, status, labels and codes joined in) and whether
+an execution is due to be claimed. The relative plans' definitions and steps are kept in the
+process between sweeps by (id, revision) (relative_plans: read again only when a plan changed);
+every plan's targets are matched in Python (targets.matches, held to the same answers as
+targets.clause by the tests) against those few groups, every step's due time is computed, and
+ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans (none when every
+event was planned by the last committed run: the margin re-reads them). The fixed plans do the
 same for the groups whose row, labels or code links changed (every occurrence in the horizon).
 
 The executions are the ones the per-plan statements made (tests/group_sop/test_planning.py
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, String, and_, bindparam, literal, null, select, text, union_all
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, null, or_, select, text, union_all
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -51,7 +52,8 @@ def load(plan_ids: Iterable[int]) -> tuple[list, dict[int, list]]:
         return [], {}
     plans = db.session.execute(select(
         GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule, GroupSop.delivery,
-        GroupSop.starts_at, GroupSop.planned_at).where(GroupSop.id.in_(plan_ids)).order_by(GroupSop.id)).all()
+        GroupSop.starts_at, GroupSop.planned_at, GroupSop.revision).where(GroupSop.id.in_(plan_ids))
+        .order_by(GroupSop.id)).all()
     steps: dict[int, list] = {plan_id: [] for plan_id in plan_ids}
     for step in db.session.execute(select(
             GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
@@ -105,8 +107,9 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
     return out
 
 
-def _new_events_statement():
-    """Events written since :since, then the label and code links of their groups (tag 1, 2)."""
+def _new_events_parts() -> list:
+    """Events written since :since (tag 0), then the label and code links of their groups (tag 1,
+    2): the SELECTs of one UNION ALL."""
     corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
@@ -121,19 +124,61 @@ def _new_events_statement():
                     null(), ref).where(model.corp_id == corp_id, model.chat_id.in_(select(ev.c.chat_id)))
              for tag, model, ref in ((1, GroupLabelLink, GroupLabelLink.label_id),
                                      (2, GroupCodeChat, GroupCodeChat.group_code_id))]
-    return union_all(select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
-                            ev.c.status, null().label("ref")), *links)
+    return [select(literal(0).label("tag"), ev.c.member_id, ev.c.chat_id, ev.c.at, ev.c.owner, ev.c.name,
+                   ev.c.status, null().label("ref")), *links]
 
 
-_NEW_EVENTS = _new_events_statement()  # built once: the sweep runs it every minute
+def due_condition():
+    """Pending executions of active plans due at :now, not queued or queued before :stale (the
+    sweep's claim, planning.enqueue_due)."""
+    E = GroupSopExecution  # noqa: N806
+    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
+    return and_(E.status == ExecutionStatus.PENDING, E.due_at <= now,
+                E.plan_id.in_(select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)),
+                or_(E.queued_at.is_(None), E.queued_at < stale))
+
+
+PLAN_TAG, DUE_TAG = 3, 4
+# The active plans as rows of the events' shape (tag 3): member_id = revision, chat_id = corp_id,
+# at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an execution is
+# due to be claimed: the sweep's one read (plans_and_events).
+_PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, GroupSop.planned_at,
+                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(
+    GroupSop.status == GroupSopStatus.ACTIVE)
+_DUE_PART = select(literal(DUE_TAG), null(), null(), null(), null(), null(), null(), null()).where(
+    exists().where(due_condition()))
+_NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
+_PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART, _DUE_PART)
 
 
 def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
     """Customers who joined a group and groups created, whose rows were written since ``since``
     ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
+    return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
+
+
+def plans_and_events(corp_id: str, since: datetime, now: datetime,
+                     stale: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
+    """The active plans, (id, corp_id, kind, planned_at, revision) as planning._ACTIVE_PLANS reads
+    them, new_events(corp_id, since), and whether an execution is due to be claimed
+    (due_condition): one statement (the sweep's read, every minute)."""
+    plans, rows, due = [], [], False
+    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since, "now": now,
+                                                    "stale": stale}).all():
+        if r[0] == PLAN_TAG:
+            _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
+            plans.append((plan_id, plan_corp, kind, planned_at, revision))
+        elif r[0] == DUE_TAG:
+            due = True
+        else:
+            rows.append(r)
+    return plans, events_of(rows), due
+
+
+def events_of(rows: Iterable[tuple]) -> tuple[list, dict[str, targets.GroupFacts]]:
+    """new_events' answer from the events statement's rows."""
     events, groups, labels, codes = [], {}, defaultdict(set), defaultdict(set)
-    for tag, member_id, chat_id, at, owner, name, status, ref in db.session.execute(
-            _NEW_EVENTS, {"corp_id": corp_id, "since": since}).all():
+    for tag, member_id, chat_id, at, owner, name, status, ref in rows:
         if tag == 0:
             events.append((member_id, chat_id, at, owner))
             groups[chat_id] = (owner, name, status)
@@ -153,6 +198,7 @@ class Plan(NamedTuple):
     delivery: str
     starts_at: datetime
     planned_at: datetime | None
+    revision: str
 
 
 class Step(NamedTuple):
@@ -163,29 +209,47 @@ class Step(NamedTuple):
     at_time: str | None
 
 
-def _relative_statements():
-    relative = [ScheduleKind.GROUP_CREATED.value, ScheduleKind.MEMBER_JOINED.value]
-    where = (GroupSop.corp_id == bindparam("corp_id", type_=String()), GroupSop.status == GroupSopStatus.ACTIVE,
-             GroupSop.planned_at.is_not(None), GroupSop.schedule["kind"].as_string().in_(relative))
-    plans = select(GroupSop.id, GroupSop.corp_id, GroupSop.status, GroupSop.targets, GroupSop.schedule,
-                   GroupSop.delivery, GroupSop.starts_at, GroupSop.planned_at).where(*where)
-    steps = select(GroupSopStep.id, GroupSopStep.plan_id, GroupSopStep.delay_minutes, GroupSopStep.day_offset,
-                   GroupSopStep.at_time).join(GroupSop, GroupSop.id == GroupSopStep.plan_id).where(
-        *where, GroupSopStep.deleted.is_(False)).order_by(GroupSopStep.position, GroupSopStep.id)
-    return plans, steps
+class Relative(NamedTuple):
+    """A relative plan as the sweep matches it: its definition, targets prepared, live steps."""
+    plan: Plan
+    wanted: dict
+    by_member: bool
+    started: datetime
+    steps: list[Step]
 
 
-_RELATIVE_PLANS, _RELATIVE_STEPS = _relative_statements()  # text that never changes: prepared once
+# The relative plans' definitions kept between sweeps, by (id, revision): a plan is read again
+# only when it changed (authoring writes a new revision). Rebuilt by every plan_all from the
+# active plans' ids and revisions, so it holds only those.
+_CACHE: dict[tuple[int, str], Relative] = {}
 
 
-def load_relative(corp_id: str) -> tuple[list[Plan], dict[int, list[Step]]]:
-    """The corp's active relative plans already planned once, and their live steps."""
-    plans = [Plan(*r) for r in db.session.execute(_RELATIVE_PLANS, {"corp_id": corp_id}).all()]
-    steps: dict[int, list[Step]] = {plan.id: [] for plan in plans}
-    for r in db.session.execute(_RELATIVE_STEPS, {"corp_id": corp_id}).all():
-        if r.plan_id in steps:
-            steps[r.plan_id].append(Step(*r))
-    return plans, steps
+def relative_plans(keys: Iterable[tuple[int, str]]) -> list[Relative]:
+    """The relative plans (id, revision) as the sweep matches them: from the process's cache,
+    the missing ones read with two statements. A plan edited since its revision was read is
+    used as read now (its new revision is cached at the next sweep)."""
+    keys = list(keys)
+    missing = [plan_id for plan_id, revision in keys if (plan_id, revision) not in _CACHE]
+    loaded: dict[int, Relative] = {}
+    if missing:
+        plans, steps = load(missing)
+        for r in plans:
+            plan = Plan(*r)
+            loaded[plan.id] = entry = Relative(
+                plan, targets.prepared(plan.targets), ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED,
+                plan.starts_at.replace(microsecond=0), [Step(*s) for s in steps[plan.id]])
+            _CACHE[(plan.id, plan.revision)] = entry
+    out = [loaded.get(plan_id) or _CACHE.get((plan_id, revision)) for plan_id, revision in keys]
+    return [r for r in out if r is not None and r.plan.status == GroupSopStatus.ACTIVE
+            and ScheduleKind(r.plan.schedule["kind"]).relative]
+
+
+def keep_cached(keys: Iterable[tuple[int, str]]) -> None:
+    """Drop the cached plans not in ``keys`` (the active relative plans' (id, revision) now)."""
+    global _CACHE  # noqa: PLW0603 - replaced whole: a sweep in another thread reads the old one
+    keys = set(keys)
+    if keys != set(_CACHE):
+        _CACHE = {key: value for key, value in _CACHE.items() if key in keys}
 
 
 def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str, targets.GroupFacts]:
@@ -210,22 +274,49 @@ def group_facts(corp_id: str, groups: dict[str, tuple], plans: list) -> dict[str
             for chat_id, (owner, name, status) in groups.items()}
 
 
-def plan_events(corp_id: str, since: datetime, now: datetime) -> int:
-    """The corp's relative plans already planned, for the events written since ``since``: one
-    INSERT for all of them. Returns the rows added."""
-    events, facts = new_events(corp_id, since)
+def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now: datetime,
+                read: tuple[list, dict] | None = None) -> tuple[int, bool]:
+    """The corp's relative plans already planned ((id, revision)), for the events written since
+    ``since`` (or those ``read`` already: new_events' answer for an earlier ``since``): one
+    statement for the events, the plans from the cache, one INSERT for all of them (none when
+    every event was planned by the last committed run). Returns the rows added and whether one
+    of the rows is due at ``now`` already."""
+    events, facts = read if read is not None else new_events(corp_id, since)
     if not events:
-        return 0
-    plans, steps = load_relative(corp_id)
+        return 0, False
+    seen = _planned.get(corp_id)
+    done = seen[1] if seen is not None and seen[0] == tuple(keys) else frozenset()
+    read_now = [(event, facts[event[1]]) for event in events]
+    _pending[corp_id] = (tuple(keys), frozenset(read_now))
+    fresh = [event for event, fact in read_now if (event, fact) not in done]
+    if not fresh:
+        return 0, False
     values = []
-    for plan in plans:
-        started = plan.starts_at.replace(microsecond=0)  # WeCom's times are whole seconds
-        wanted = targets.prepared(plan.targets)
-        by_member = ScheduleKind(plan.schedule["kind"]) == ScheduleKind.MEMBER_JOINED
-        for member_id, chat_id, at, owner in events:
+    for plan, wanted, by_member, started, steps in relative_plans(keys):
+        for member_id, chat_id, at, owner in fresh:
             if (member_id != "") == by_member and at >= started and targets.matches(wanted, facts[chat_id], chat_id):
-                values += relative_rows(plan, steps[plan.id], chat_id, member_id, owner, at, now)
-    return insert_rows(values)
+                values += relative_rows(plan, steps, chat_id, member_id, owner, at, now)
+    return insert_rows(values), any(v["due_at"] <= now for v in values)
+
+
+# Per corp, the events (with their groups' facts) the last committed planning run planned for
+# these plans ((id, revision)s): the sweep re-reads EVENT_MARGIN of events every minute, and an
+# event it planned, for the same plans and group facts, needs no INSERT again (it would add
+# nothing: the executions are there, and later runs only drop more of them by PLAN_GRACE).
+# Written by planned() once the run committed; plans with new revisions start afresh.
+_planned: dict[str, tuple[tuple, frozenset]] = {}
+_pending: dict[str, tuple[tuple, frozenset]] = {}
+
+
+def forget_unplanned() -> None:
+    """A planning run starts: what an earlier run read but did not commit is forgotten."""
+    _pending.clear()
+
+
+def planned() -> None:
+    """The planning run committed: its events count as planned (plan_events' memo)."""
+    _planned.update(_pending)
+    _pending.clear()
 
 
 def changed_groups(corp_id: str, since: datetime) -> dict[str, tuple]:

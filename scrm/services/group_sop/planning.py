@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import redis
-from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, or_, select, true, union_all, update
+from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, select, true, union_all, update
 
 from scrm.clock import utcnow
 from scrm.config import settings
@@ -155,39 +156,73 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
     return incremental.insert_rows(values)
 
 
-_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at).where(
-    GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
+_ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at,
+                       GroupSop.revision).where(GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
+_last_corp: str | None = None  # the one corp whose relative plans the last planning run planned (if one)
 
 
 def plan_all(now: datetime) -> int:
     """Plan the active plans due a planning run: fixed schedules every PLAN_EVERY (inserting only
     the occurrences that entered the horizon, and every occurrence for the groups changed since),
     relative ones every sweep for the group and member rows written since they last looked (one
-    statement per corp; most minutes stop there). Plans are read as Core rows, and each corp's
+    statement per corp; most minutes stop there). Plans are read as Core rows, the relative ones
+    kept in process between sweeps by revision (incremental.relative_plans), and each corp's
     changes are planned for all its plans in one INSERT (incremental.py). Where the relative
-    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep; planned_at in
-    the database every PLAN_EVERY (without Redis, the sweep looks back from there: planning
-    again adds nothing). Commits."""
-    rows = db.session.execute(_ACTIVE_PLANS).all()
+    plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep after the commit;
+    planned_at in the database every PLAN_EVERY (without Redis, the sweep looks back from there:
+    planning again adds nothing). Commits. Returns the executions added."""
+    planned = _plan(now)
+    db.session.commit()
+    _planned(planned, now)
+    return planned.added
+
+
+class Planned(NamedTuple):
+    added: int        # executions
+    corps: list[str]  # whose relative plans looked up to now (_planned: their Redis marks)
+    due: bool         # an execution may be due to be claimed (False: enqueue_due need not look)
+
+
+def _plan(now: datetime) -> Planned:
+    """plan_all without the commit and what follows it (_planned)."""
+    global _last_corp  # noqa: PLW0603 - one str, replaced whole
+    incremental.forget_unplanned()
+    marks, read, due = {}, {}, True
+    if _last_corp is not None:  # the one corp with relative plans last time: plans and events in one read
+        marks = _events_marks([_last_corp], now)
+    if marks:
+        # A superset of the events of since below (the mark alone, not also the plans' planned_at):
+        # planning an event again adds nothing.
+        rows, read[_last_corp], due = incremental.plans_and_events(
+            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER)
+    else:
+        rows = db.session.execute(_ACTIVE_PLANS).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
-    for plan_id, corp_id, kind, planned_at in rows:
+    for plan_id, corp_id, kind, planned_at, revision in rows:
         if planned_at is None:
             first.append(plan_id)
         elif ScheduleKind(kind).relative:
-            relative[corp_id].append((plan_id, planned_at))
+            relative[corp_id].append((plan_id, planned_at, revision))
         elif now - planned_at >= PLAN_EVERY:
             fixed[corp_id].append(plan_id)
+    incremental.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
-    marks = _events_marks(list(relative), now)
+    if set(relative) - set(marks):
+        marks = _events_marks(list(relative), now)
+    _last_corp = next(iter(relative)) if len(relative) == 1 else None
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
-        since = max([min(planned_at for _, planned_at in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
-        added += incremental.plan_events(corp_id, since, now)
-        planned += [plan_id for plan_id, planned_at in plans if now - planned_at >= PLAN_EVERY]
+        since = max([min(planned_at for _, planned_at, _ in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
+        rows_added, due_now = incremental.plan_events(
+            corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now, read.get(corp_id))
+        added, due = added + rows_added, due or due_now
+        planned += [plan_id for plan_id, planned_at, _ in plans if now - planned_at >= PLAN_EVERY]
     for corp_id, plan_ids in fixed.items():
         added += _plan_fixed(corp_id, plan_ids, now)
         planned += plan_ids
+        due = True
     if first:
+        due = True
         plans, steps = incremental.load(first)
         added += _insert_fixed([(p, steps[p.id], None) for p in plans if not ScheduleKind(p.schedule["kind"]).relative],
                                now)
@@ -197,9 +232,13 @@ def plan_all(now: datetime) -> int:
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
-    db.session.commit()
-    _set_events_marks(list(relative), now)
-    return added
+    return Planned(added, list(relative), due)
+
+
+def _planned(planned: Planned, now: datetime) -> None:
+    """After the planning run's commit: the Redis marks, the events planned (incremental's memo)."""
+    _set_events_marks(planned.corps, now)
+    incremental.planned()
 
 
 def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
@@ -276,21 +315,35 @@ def _close_gone(now: datetime) -> None:
 
 def sweep(now: datetime | None = None) -> int:
     """Tidy, plan, then enqueue due executions (one job per plan, step and owner) and due
-    result checks. Returns the number of jobs enqueued."""
+    result checks. Planning and claiming the due executions share one transaction (one commit
+    a sweep; the claim sees the executions just planned). Returns the number of jobs enqueued."""
     now = now or utcnow()
     _tidy(now)
-    plan_all(now)
-    return enqueue_due(now) + enqueue_checks(now)
+    _statement_at_a_time()
+    planned = _plan(now)
+    jobs = enqueue_due(now, anything_due=planned.due)  # commits the planning too
+    _planned(planned, now)
+    _statement_at_a_time()
+    return jobs + enqueue_checks(now)
+
+
+def _statement_at_a_time() -> None:
+    """PostgreSQL: the session's next statements up to its commit run in autocommit, each its own
+    transaction (no BEGIN and COMMIT round trips: two of the five a sweep would otherwise make).
+    The sweep needs no more: each of its statements is atomic and idempotent (INSERT ... ON
+    CONFLICT DO NOTHING, the claims' UPDATE ... WHERE ... RETURNING, planned_at written last, so
+    a sweep cut short plans again), and a job claims each execution on its own anyway. Nothing
+    when the session is already in a transaction."""
+    if db.session.get_bind().dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _enqueue_statements():
     """The sweep's two UPDATE ... RETURNING, built once (bind parameters: constant text, prepared
     once by psycopg), without the ORM's session synchronisation."""
     E = GroupSopExecution  # noqa: N806
-    now, stale = bindparam("now", type_=DateTime()), bindparam("stale", type_=DateTime())
-    active = select(GroupSop.id).where(GroupSop.status == GroupSopStatus.ACTIVE)
-    due = (update(E).where(E.status == ExecutionStatus.PENDING, E.due_at <= now, E.plan_id.in_(active),
-                           or_(E.queued_at.is_(None), E.queued_at < stale))
+    now = bindparam("now", type_=DateTime())
+    due = (update(E).where(incremental.due_condition())
            .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
            .execution_options(synchronize_session=False))
     checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
@@ -303,9 +356,11 @@ def _enqueue_statements():
 _DUE, _CHECKS = _enqueue_statements()
 
 
-def enqueue_due(now: datetime) -> int:
-    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued."""
-    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all()
+def enqueue_due(now: datetime, *, anything_due: bool = True) -> int:
+    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued.
+    Commits (with whatever the session holds: the sweep's planning), then enqueues.
+    ``anything_due`` False: the sweep's read found none due and planned none due now (no claim)."""
+    due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all() if anything_due else []
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
