@@ -17,11 +17,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from scrm.clock import from_timestamp, utcnow
 from scrm.extensions import db
-from scrm.models import MassMessage, MassMessageRecipient, MassMessageTask, MassRecipientStatus, Staff
+from scrm.models import (
+    MassMessage,
+    MassMessageRecipient,
+    MassMessageStatus,
+    MassMessageTask,
+    MassRecipientStatus,
+    Staff,
+)
 from scrm.models import MassTaskStatus as T
 from scrm.services import outreach
 from scrm.services.content import render_text, wecom_attachments
@@ -32,6 +39,7 @@ Rc = MassMessageRecipient
 R = MassRecipientStatus
 SEND_STATUS = {1: R.SENT, 2: R.NOT_FRIEND, 3: R.QUOTA_EXCEEDED}
 UPDATE_BATCH = 1000
+OPEN = (T.PENDING, T.RUNNING, T.AWAITING)
 
 
 def _claim(task_id: int, now: datetime) -> bool:
@@ -96,8 +104,19 @@ def run_task(task_id: int) -> str:
 def _fail(task: MassMessageTask, now: datetime, error: str) -> str:
     task.status, task.error, task.finished_at = T.FAILED, error, now
     _set(task.id, None, R.NOT_SENT)
+    settle(now, task.mass_message_id)
     db.session.commit()
     return "failed"
+
+
+def settle(now: datetime, message_id: int | None = None) -> None:
+    """Messages (or the one given) being sent whose tasks are all settled: done (no commit)."""
+    open_task = exists().where(MassMessageTask.mass_message_id == MassMessage.id, MassMessageTask.status.in_(OPEN))
+    query = update(MassMessage).where(MassMessage.status == MassMessageStatus.SENDING,
+                                      MassMessage.built_at.is_not(None), ~open_task)
+    if message_id is not None:
+        query = query.where(MassMessage.id == message_id)
+    db.session.execute(query.values(status=MassMessageStatus.DONE, finished_at=now))
 
 
 def _pages(call, key: str) -> list[dict]:
@@ -128,6 +147,8 @@ def check_task(task_id: int) -> str:
         else:
             task.status, task.error, task.finished_at = T.FAILED, str(exc), now
             _set(task.id, None, R.NOT_SENT)
+            db.session.flush()
+            settle(now, task.mass_message_id)
         db.session.commit()
         return "retry" if exc.retryable else "failed"
     if mine.get("status") == 2:
@@ -146,6 +167,8 @@ def check_task(task_id: int) -> str:
         _set(task.id, None, R.NOT_SENT)
     else:
         task.next_check_at = outreach.next_check(now, task.created_at)
+    db.session.flush()
+    settle(now, task.mass_message_id)
     db.session.commit()
     return task.status
 

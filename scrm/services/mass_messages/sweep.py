@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import or_, select, update
 
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import MassMessage, MassMessageRecipient, MassMessageStatus, MassMessageTask, MassRecipientStatus
 from scrm.models import MassTaskStatus as T
 from scrm.queueing import enqueue
+from scrm.services.mass_messages.delivery import settle
 
 INTERRUPTED_AFTER = timedelta(minutes=10)
 BATCH = 1000
 BUILD_JOB, RUN_JOB, CHECK_JOB = ("jobs.mass_messages.build", "jobs.mass_messages.run_task",
                                  "jobs.mass_messages.check_task")
-OPEN = (T.PENDING, T.RUNNING, T.AWAITING)
 
 
 def sweep(now: datetime | None = None) -> int:
@@ -33,10 +33,7 @@ def sweep(now: datetime | None = None) -> int:
             MassMessageRecipient.task_id.in_(stuck),
             MassMessageRecipient.status.in_((MassRecipientStatus.QUEUED, MassRecipientStatus.WAITING)))
             .values(status=MassRecipientStatus.NOT_SENT))
-    open_task = exists().where(MassMessageTask.mass_message_id == MassMessage.id, MassMessageTask.status.in_(OPEN))
-    db.session.execute(update(MassMessage).where(
-        MassMessage.status == MassMessageStatus.SENDING, MassMessage.built_at.is_not(None), ~open_task)
-        .values(status=MassMessageStatus.DONE, finished_at=now))
+    settle(now)
     db.session.commit()
     builds = db.session.scalars(select(MassMessage.id).where(MassMessage.status == MassMessageStatus.QUEUED)
                                 .order_by(MassMessage.id).limit(BATCH)).all()
