@@ -7,7 +7,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
 
 from scrm.api.auth import current_actor, current_corp_id
-from scrm.api.common import make_blueprint, paginate
+from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.scoping import scoped_audience
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
@@ -51,10 +51,7 @@ def create_bulk_job(data: dict[str, Any]) -> dict[str, Any]:
 def list_bulk_jobs(pagination_parameters: PaginationParameters) -> list[dict[str, Any]]:
     """List bulk jobs (newest first)"""
     query = select(BulkJob).where(BulkJob.corp_id == current_corp_id())
-    pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(BulkJob.id.desc()).offset(pagination_parameters.first_item)
-                              .limit(pagination_parameters.page_size)).all()
-    return bulk.describe(list(rows))
+    return bulk.describe(page_of(query.order_by(BulkJob.id.desc()), pagination_parameters))
 
 
 @blp.route("/<int:job_id>")

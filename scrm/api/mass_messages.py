@@ -7,7 +7,7 @@ from flask_smorest.pagination import PaginationParameters
 from sqlalchemy import func, select
 
 from scrm.api.auth import current_actor, current_corp_id
-from scrm.api.common import make_blueprint, paginate
+from scrm.api.common import make_blueprint, page_of, paginate
 from scrm.api.scoping import scoped, scoped_audience
 from scrm.api.writes import found, service_errors, unprocessable
 from scrm.extensions import db
@@ -65,10 +65,7 @@ def list_mass_messages(args: dict[str, Any], pagination_parameters: PaginationPa
     query = select(MassMessage).where(MassMessage.corp_id == current_corp_id())
     if args.get("status"):
         query = query.where(MassMessage.status == args["status"])
-    pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(MassMessage.id.desc()).offset(pagination_parameters.first_item)
-                              .limit(pagination_parameters.page_size)).all()
-    return mass_messages.describe(list(rows))
+    return mass_messages.describe(page_of(query.order_by(MassMessage.id.desc()), pagination_parameters))
 
 
 @blp.route("/<int:message_id>")

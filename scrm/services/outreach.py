@@ -106,6 +106,18 @@ def send_state(corp_id: str, msgid: str, userid: str, external_userid: str) -> t
     return staff_status, send
 
 
+def pages(call, key: str) -> list[dict]:
+    """Every row of a cursor-paged WeCom list: ``call(cursor)`` until no ``next_cursor``
+    (get_groupmsg_task, get_groupmsg_send_result)."""
+    rows, cursor = [], None
+    while True:
+        reply = call(cursor)
+        rows += reply.get(key) or []
+        cursor = reply.get("next_cursor")
+        if not cursor:
+            return rows
+
+
 def next_check(now: datetime, sent_at: datetime | None) -> datetime:
     """When to ask again about a mass-send task not sent yet (the interval grows, at most 6 h)."""
     waited = now - (sent_at or now)

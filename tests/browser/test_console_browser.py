@@ -5,27 +5,24 @@ canvas, a 「即将推出」 section, the tablet layout, sign out; then sign in 
 WeCom web login page as a member. Run with `make browser`; screenshots in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from console.menu import SECTIONS as MENU
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, wait_for
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-passphrase"
 SECTIONS = [section.title for section in MENU]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-browser"), "console-browser", SANDBOX_CUSTOMERS="30",
-                       SANDBOX_STAFF="3", SANDBOX_GROUPS="2", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-browser",
+                       SANDBOX_CUSTOMERS="30", SANDBOX_STAFF="3", SANDBOX_GROUPS="2") as running:
         yield running
 
 
@@ -54,9 +51,7 @@ def watch(page) -> tuple[list, list]:
 
 def test_sign_in_as_the_administrator_and_see_the_dashboard(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]["userid"]
     customer = sb.act("add_customer", userid=staff, state="console_browser", name="控制台客户")["external_userid"]
     wait_for(lambda: sb.api(f"customers/{customer}"), "the new customer in the service")

@@ -6,24 +6,21 @@ every page and tab in $SCRM_ARTIFACTS_DIR (console-<page>.png)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
 from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, wait_for
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-passphrase"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-community"), "console-community", SANDBOX_CUSTOMERS="10",
-                       SANDBOX_STAFF="3", SANDBOX_GROUPS="3", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-community", SANDBOX_STAFF="3", SANDBOX_GROUPS="3") as running:
         yield running
 
 
@@ -35,9 +32,7 @@ def browser(playwright):  # noqa: F811
 @pytest.fixture(scope="module")
 def signed_in(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     try:
         sb.flask("scrm", "sync", "--only", "staff,groups")
     except subprocess.CalledProcessError:

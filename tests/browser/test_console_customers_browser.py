@@ -5,29 +5,26 @@ Screenshots console-customers-*.png in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
 from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, wait_for
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-passphrase"
 TAG = "浏览器高意向"
 NAME = "标签客户{{1+1}}"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-customers"), "console-customers", SANDBOX_CUSTOMERS="20",
-                       SANDBOX_STAFF="3", SANDBOX_GROUPS="2", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-customers",
+                       SANDBOX_CUSTOMERS="20", SANDBOX_STAFF="3", SANDBOX_GROUPS="2") as running:
         yield running
 
 
@@ -38,9 +35,7 @@ def browser(playwright):  # noqa: F811
 
 def test_filter_by_tag_save_a_segment_open_a_customer_and_a_group(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]["userid"]
     tag_id = sb.act("create_corp_tag", group_name="浏览器测试", tag_name=TAG)["tag_id"]
     tagged = sb.act("add_customer", userid=staff, state="customers_browser", name=NAME)["external_userid"]

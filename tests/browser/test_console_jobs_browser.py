@@ -5,24 +5,20 @@ its progress bar, and its drawer shows the figures and the failed customers with
 Run with `make browser`; the screenshot console-jobs.png in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_console_browser import PASSWORD, watch
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
+from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, wait_for
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-jobs"), "console-jobs", SANDBOX_CUSTOMERS="10",
-                       SANDBOX_STAFF="4", SANDBOX_GROUPS="1", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-jobs") as running:
         yield running
 
 
@@ -33,9 +29,7 @@ def browser(playwright):  # noqa: F811
 
 def test_a_bulk_jobs_progress_and_failed_items(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     members = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]]
     (leaver, owner, takeover), takeover_name = [m["userid"] for m in members[:3]], members[2]["name"]
     customers = []

@@ -5,9 +5,6 @@ the stack's worker run it, start a sync with 「立即同步」, filter the inbo
 Screenshots console-operations-*.png in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import redis
 import requests
@@ -17,12 +14,12 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from tests.api.ops_jobs import DONE
+from tests.browser.console_support import PASSWORD, create_admin
 from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, sandbox_stack, wait_for
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-passphrase"
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +46,7 @@ def failed_job(sb: Sandbox, connection: redis.Redis) -> str:
 def test_the_operations_page_tab_by_tab(stack, browser):
     sb = Sandbox(stack)
     connection = redis.Redis.from_url(sb.flask_env["REDIS_URL"])
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     staff = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]["userid"]
     customer = sb.act("add_customer", userid=staff, state="ops_browser", name="运维客户")["external_userid"]
     wait_for(lambda: sb.api(f"customers/{customer}"), "the new customer in the service")

@@ -6,25 +6,20 @@ through the code is enrolled and the SOP's calendar shows the execution; the rec
 pages. Screenshots console-<page>.png in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
 from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack, wait_for
+from tests.stack import Sandbox, wait_for
 
 pytestmark = pytest.mark.browser
-PASSWORD = "operator-browser-passphrase"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-operator"), "console-operator", SANDBOX_CUSTOMERS="10",
-                       SANDBOX_STAFF="3", SANDBOX_GROUPS="1", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-operator", SANDBOX_STAFF="3") as running:
         yield running
 
 
@@ -52,9 +47,7 @@ def drawer_item(page, path: str):
 
 def test_an_operator_sets_up_a_channel_with_a_welcome_template_and_an_sop(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     sb.flask("scrm", "sync", "--only", "staff")
     member = [s for s in sb.world("staff")["staff"] if s["has_contact"] and s["active"]][0]
 

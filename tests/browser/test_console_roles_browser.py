@@ -4,25 +4,20 @@ role 运营 in the drawer, and the table and the Open API show it; the member th
 sees the operator's menu. Screenshots console-roles-*.png in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.console_support import PASSWORD, console_stack, create_admin
 from tests.browser.test_console_browser import watch
 from tests.browser.test_sidebar_browser import _browser, playwright, shot  # noqa: F401  (fixture)
-from tests.stack import ROOT, Sandbox, sandbox_stack
+from tests.stack import Sandbox
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser-test-passphrase"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with sandbox_stack(tmp_path_factory.mktemp("console-roles"), "console-roles", SANDBOX_CUSTOMERS="10",
-                       SANDBOX_STAFF="4", SANDBOX_GROUPS="1", SANDBOX_LATENCY_MS="0-20", SCRM_WEB_WORKERS="2",
-                       SCRM_WELCOME_WORKERS="1") as running:
+    with console_stack(tmp_path_factory, "console-roles") as running:
         yield running
 
 
@@ -33,9 +28,7 @@ def browser(playwright):  # noqa: F811
 
 def test_the_administrator_gives_a_member_a_role(stack, browser):
     sb = Sandbox(stack)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "scrm", "admin", "create", "--username", "admin",
-                    "--password-stdin"], cwd=ROOT, env=sb.flask_env, input=PASSWORD + "\n", text=True,
-                   capture_output=True, check=True)
+    create_admin(sb)
     sb.flask("scrm", "sync", "--only", "staff")
     members = sb.api("staff-roles/members")
     member = next(m for m in members if m["is_default"] and m["role"] == "sales")

@@ -22,6 +22,7 @@ from scrm.models import ExecutionStatus, GroupChat, GroupSop, GroupSopExecution,
 from scrm.services.corps import wecom_client
 from scrm.services.group_sop.delivery import FIRST_CHECK
 from scrm.services.group_sop.planning import owner_left
+from scrm.services.outreach import pages
 from scrm.wecom import WeComError, retry
 
 E = GroupSopExecution
@@ -33,16 +34,6 @@ RESULT_ERRORS = {"not_owner": "the group was dismissed or the sender is no longe
                  "already_received": "the group already received another mass send (WeCom's per-group cap)"}
 
 
-def _pages(call, key: str) -> list[dict]:
-    rows, cursor = [], None
-    while True:
-        reply = call(cursor)
-        rows += reply.get(key) or []
-        cursor = reply.get("next_cursor")
-        if not cursor:
-            return rows
-
-
 def check_msg(msgid: str, as_of: datetime | None = None) -> str:
     """Read back one group mass-send task's results and update its executions."""
     now = utcnow()
@@ -51,11 +42,11 @@ def check_msg(msgid: str, as_of: datetime | None = None) -> str:
         return "skipped"
     client = wecom_client(waiting[0].corp_id)
     try:
-        tasks = _pages(lambda c: client.get_groupmsg_task(msgid, cursor=c), "task_list")
+        tasks = pages(lambda c: client.get_groupmsg_task(msgid, cursor=c), "task_list")
         statuses = {t.get("userid"): t.get("status") for t in tasks}
         sends: dict[tuple[str, str], dict] = {}
         for owner in sorted({e.owner for e in waiting if statuses.get(e.owner) == 2}):
-            for row in _pages(lambda c, o=owner: client.get_groupmsg_send_result(msgid, o, cursor=c), "send_list"):
+            for row in pages(lambda c, o=owner: client.get_groupmsg_send_result(msgid, o, cursor=c), "send_list"):
                 sends[(owner, row.get("chat_id"))] = row
     except WeComError as exc:
         for each in waiting:

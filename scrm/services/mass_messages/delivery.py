@@ -119,16 +119,6 @@ def settle(now: datetime, message_id: int | None = None) -> None:
     db.session.execute(query.values(status=MassMessageStatus.DONE, finished_at=now))
 
 
-def _pages(call, key: str) -> list[dict]:
-    rows, cursor = [], None
-    while True:
-        reply = call(cursor)
-        rows += reply.get(key) or []
-        cursor = reply.get("next_cursor")
-        if not cursor:
-            return rows
-
-
 def check_task(task_id: int) -> str:
     now = utcnow()
     task = db.session.get(MassMessageTask, task_id)
@@ -136,11 +126,12 @@ def check_task(task_id: int) -> str:
         return "skipped"
     client = wecom_client(task.corp_id)
     try:
-        members = _pages(lambda c: client.get_groupmsg_task(task.msgid, cursor=c), "task_list")
+        members = outreach.pages(lambda c: client.get_groupmsg_task(task.msgid, cursor=c), "task_list")
         mine = next((m for m in members if m.get("userid") == task.sender), {})
         sends = []
         if mine.get("status") == 2:
-            sends = _pages(lambda c: client.get_groupmsg_send_result(task.msgid, task.sender, cursor=c), "send_list")
+            sends = outreach.pages(lambda c: client.get_groupmsg_send_result(task.msgid, task.sender, cursor=c),
+                                   "send_list")
     except WeComError as exc:
         if exc.retryable:
             task.next_check_at, task.error = now + retry.DISPATCHING_RECHECK, str(exc)
