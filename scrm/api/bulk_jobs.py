@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scrm.api.auth import current_actor, current_corp_id
-from scrm.api.common import make_blueprint, page_of, paginate
+from scrm.api.common import make_blueprint, page_of, paginate, rows_page_of
 from scrm.api.scoping import scoped_audience
-from scrm.api.writes import found, service_errors, unprocessable
+from scrm.api.writes import found, service_errors
 from scrm.extensions import db
 from scrm.models import BulkJob
 from scrm.schemas.bulk import BulkItemArgsSchema, BulkItemSchema, BulkJobInSchema, BulkJobSchema
@@ -90,12 +90,7 @@ def list_bulk_job_items(args: dict[str, Any], job_id: int,
     customer (`api_list_bulk_job_items`).
     """
     query = bulk.items_query(_job(job_id), args.get("status"))
-    if pagination_parameters.page > 1_000_000:
-        raise unprocessable("query", {"page": ["Must be at most 1000000."]})
-    pagination_parameters.item_count = db.session.scalar(
-        select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size))
-    items = [dict(row._mapping) for row in rows]
+    items = rows_page_of(query, pagination_parameters)
     privacy.record_api_reads(current_corp_id(), current_actor(), "api_list_bulk_job_items",
                              [item["external_userid"] for item in items])
     return items

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scrm.api.auth import current_actor, current_corp_id
-from scrm.api.common import make_blueprint, page_of, paginate
+from scrm.api.common import make_blueprint, page_of, paginate, rows_page_of
 from scrm.api.scoping import scoped, scoped_audience
-from scrm.api.writes import found, service_errors, unprocessable
+from scrm.api.writes import found, service_errors
 from scrm.extensions import db
 from scrm.models import MassMessage, MassMessageRecipient
 from scrm.schemas.mass_messages import (
@@ -105,12 +105,7 @@ def list_recipients(args: dict[str, Any], message_id: int,
     """
     query = scoped(mass_messages.recipients_query(_message(message_id), args.get("status")),
                    MassMessageRecipient.sender)
-    if pagination_parameters.page > 1_000_000:
-        raise unprocessable("query", {"page": ["Must be at most 1000000."]})
-    pagination_parameters.item_count = db.session.scalar(
-        select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.execute(query.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size))
-    items = [dict(row._mapping) for row in rows]
+    items = rows_page_of(query, pagination_parameters)
     privacy.record_api_reads(current_corp_id(), current_actor(), "api_list_mass_message_recipients",
                              [item["external_userid"] for item in items])
     return items
