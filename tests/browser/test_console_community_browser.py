@@ -106,7 +106,18 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     expect(form.locator(".el-form-item.is-error")).to_have_count(1)
     expect(form.locator(".el-form-item.is-error")).to_contain_text("需要文本或附件")
     snap(page, "console-community-welcome")
-    page.keyboard.press("Escape")
+    # one attachment at most (WeCom's template holds one): a link, then no 「添加附件」 any more
+    form.get_by_role("button", name="添加附件").click()
+    page.locator(".el-dropdown-menu__item:visible", has_text="链接").click()
+    link = form.locator('.attachment[data-kind="link"]')
+    link.locator('[data-path="attachment.0.title"] input').fill("入群须知")
+    link.locator('[data-path="attachment.0.url"] input').fill("https://example.com/rules")
+    expect(form.get_by_role("button", name="添加附件")).to_have_count(0)
+    form.locator('[data-action="save-welcome"]').click()
+    expect(page.locator(".el-table__row", has_text="欢迎新朋友")).to_contain_text("链接")
+    saved = [t for t in sb.api("group-welcome-templates") if t["name"] == "欢迎新朋友"]
+    assert [(t["attachment"]["msgtype"], t["attachment"]["url"]) for t in saved] == [
+        ("link", "https://example.com/rules")]
     assert errors == [] or all("422" in e for e in errors)
     assert outside == []
     errors.clear()
