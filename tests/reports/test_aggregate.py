@@ -95,3 +95,15 @@ def test_today_is_refreshed_from_the_last_days_rows(history):
     for (userid, day), figures in EXPECTED.items():
         if day == D3:
             assert nonzero(refreshed[(userid, day)]) == figures, userid
+
+
+def test_the_rebuild_command(runner, history):
+    result = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-10", "--to", "2026-11-12"])
+    assert result.exit_code == 0, result.output
+    assert '"rows": {"staff_day": 18}' in result.output
+    for key, figures in EXPECTED.items():
+        assert nonzero(rows()[key]) == figures, key
+    backwards = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-12", "--to", "2026-11-10"])
+    assert backwards.exit_code == 2 and "before" in backwards.output
+    future = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-12", "--to", "2099-01-01"])
+    assert future.exit_code == 2 and "after today" in future.output
