@@ -80,7 +80,8 @@ def _overdue_intervals(corp_id: str):
                       later.c.userid == owner, later.c.created_at > f.created_at)
                .scalar_subquery())
     stop = earliest(done_at, _relation_end(fr))
-    return (select(owner.label("userid"), f.next_at.label("start"), stop.label("stop"))
+    return (select(owner.label("userid"), f.next_at.label("start"), stop.label("stop"), f.id,
+                   f.external_userid)
             .select_from(f).outerjoin(fr, and_(fr.corp_id == f.corp_id, fr.userid == owner,
                                                fr.external_userid == f.external_userid))
             .where(f.corp_id == corp_id, f.next_at.is_not(None))
