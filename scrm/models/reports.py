@@ -21,6 +21,9 @@ STAFF_STOCKS = ("customers", "next_overdue", "sop_pending", "recall_pending")
 STAFF_FLOWS = ("new_customers", "lost_by_staff", "lost_by_customer", "lost_other", "transferred_out",
                "follow_ups", "next_due", "sop_due", "sop_confirmed", "recall_due", "recall_confirmed",
                "first_replies", "first_reply_seconds")
+# Figures the follow-up report drills into (scrm/services/reports/drill.py).
+DRILL_FIGURES = ("customers", "new_customers", "next_overdue", "lost_by_staff", "lost_by_customer", "lost_other",
+                 "transferred_out")
 
 
 class StaffDailyStat(CorpScoped, db.Model):

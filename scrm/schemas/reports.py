@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from scrm.models.reports import STAFF_FLOWS, STAFF_STOCKS
+from scrm.models.reports import DRILL_FIGURES, STAFF_FLOWS, STAFF_STOCKS
 from scrm.schemas.common import UtcDateTime, described
 from scrm.schemas.group_stats import MAX_RANGE_DAYS, DayRangeArgs
-from scrm.services.reports.drill import FIGURES as DRILL_FIGURES
 
 RANGE_NOTE = (f"Corp-local dates YYYY-MM-DD, `from` ≤ `to`, at most {MAX_RANGE_DAYS} days; default: the 30 days "
               "up to today (today's rows are refreshed every few minutes).")

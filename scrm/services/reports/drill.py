@@ -11,11 +11,12 @@ from sqlalchemy import Select, and_, or_, select
 
 from scrm.clock import utcnow
 from scrm.models import Customer, FollowRelation
+from scrm.models.reports import DRILL_FIGURES
 from scrm.services.group_stats.aggregate import local_midnight
 from scrm.services.reports import staff_day
 
 ENDED_FIGURES = {column: status for status, column in staff_day.ENDED.items()}
-FIGURES = ("customers", "new_customers", "next_overdue", *ENDED_FIGURES)
+FIGURES = DRILL_FIGURES
 
 
 def _customer(query: Select, corp_id: str, external_userid) -> Select:
