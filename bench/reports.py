@@ -59,7 +59,8 @@ def seed_sql(staff: int, n: int) -> list[tuple[str, str]]:
             FROM generate_series(0, {staff - 1}) s"""),
         ("follow_relation", f"""INSERT INTO follow_relation (corp_id, userid, external_userid, added_at, status,
                 status_changed_at, created_at, updated_at)
-            SELECT {corp}, 'u' || (i % {staff}), 'wm' || i, {now} - (i % 400) * {day} - (i % 1440) * INTERVAL '1 minute',
+            SELECT {corp}, 'u' || (i % {staff}), 'wm' || i,
+                   {now} - (i % 400) * {day} - (i % 1440) * INTERVAL '1 minute',
                    CASE WHEN i % 100 < 3 THEN 'deleted_by_customer' WHEN i % 100 = 3 THEN 'deleted_by_staff'
                         WHEN i % 100 = 4 THEN 'transferred' ELSE 'active' END,
                    CASE WHEN i % 100 < 5 THEN {now} - (i % 400) * {day} / 2 END, {now}, {now}
@@ -102,8 +103,9 @@ def seed_sql(staff: int, n: int) -> list[tuple[str, str]]:
             FROM generate_series(1, {n}, 20) i"""),
         ("archived_message", f"""INSERT INTO archived_message (corp_id, seq, msgid, action, from_id, peer_id,
                 msgtype, msgtime)
-            SELECT {corp}, i, 'm' || i, 'send', r.userid, r.external_userid, 'text', r.added_at + INTERVAL '20 minutes'
-            FROM follow_relation r, LATERAL (SELECT r.id AS i) x WHERE r.id % 4 = 0"""),
+            SELECT {corp}, r.id, 'm' || r.id, 'send', r.userid, r.external_userid, 'text',
+                   r.added_at + INTERVAL '20 minutes'
+            FROM follow_relation r WHERE r.id % 4 = 0"""),
     ]
 
 

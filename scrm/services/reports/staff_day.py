@@ -72,20 +72,23 @@ def _relation_start(fr):
 
 def _overdue_intervals(corp_id: str):
     """Next follow-ups: overdue from next_at until a later follow-up of that customer by the
-    responsible member (the successor after a handover) or the end of the relation."""
+    responsible member (the successor after a handover) or the end of the relation. The later
+    follow-up is found by a join grouped per follow-up (not a subquery per row)."""
     f, later, fr = FollowUp, FollowUp.__table__.alias("later"), FollowRelation
     owner = func.coalesce(f.assignee_userid, f.userid)
-    done_at = (select(func.min(later.c.created_at))
-               .where(later.c.corp_id == f.corp_id, later.c.external_userid == f.external_userid,
-                      later.c.userid == owner, later.c.created_at > f.created_at)
-               .scalar_subquery())
-    stop = earliest(done_at, _relation_end(fr))
-    return (select(owner.label("userid"), f.next_at.label("start"), stop.label("stop"), f.id,
-                   f.external_userid)
-            .select_from(f).outerjoin(fr, and_(fr.corp_id == f.corp_id, fr.userid == owner,
-                                               fr.external_userid == f.external_userid))
-            .where(f.corp_id == corp_id, f.next_at.is_not(None))
-            .subquery("overdue"))
+    asked = (select(f.id.label("id"), owner.label("userid"), f.external_userid.label("external_userid"),
+                    f.next_at.label("start"), func.min(later.c.created_at).label("done_at"))
+             .select_from(f)
+             .outerjoin(later, and_(later.c.corp_id == f.corp_id, later.c.external_userid == f.external_userid,
+                                    later.c.userid == owner, later.c.created_at > f.created_at))
+             .where(f.corp_id == corp_id, f.next_at.is_not(None))
+             .group_by(f.id, owner, f.external_userid, f.next_at)
+             .subquery("asked"))
+    return (select(asked.c.userid, asked.c.start, earliest(asked.c.done_at, _relation_end(fr)).label("stop"),
+                   asked.c.id, asked.c.external_userid)
+            .select_from(asked).outerjoin(fr, and_(fr.corp_id == corp_id, fr.userid == asked.c.userid,
+                                                   fr.external_userid == asked.c.external_userid))
+            .cte("overdue_open"))
 
 
 def _confirmed_at(model, delivery_column):
@@ -103,19 +106,19 @@ def _task_intervals(corp_id: str, model, delivery_column, name: str):
     return (select(model.userid.label("userid"), model.due_at.label("start"),
                    func.coalesce(confirmed, given_up).label("stop"), confirmed.label("confirmed_at"),
                    model.status.label("status"))
-            .where(model.corp_id == corp_id).subquery(name))
+            .where(model.corp_id == corp_id).cte(name))
 
 
 def _relation_intervals(corp_id: str):
     fr = FollowRelation
     return (select(fr.userid.label("userid"), _relation_start(fr).label("start"),
-                   _relation_end(fr).label("stop")).where(fr.corp_id == corp_id).subquery("owned"))
+                   _relation_end(fr).label("stop")).where(fr.corp_id == corp_id).cte("owned_open"))
 
 
 def _intervals(corp_id: str) -> dict:
     return {"customers": _relation_intervals(corp_id), "next_overdue": _overdue_intervals(corp_id),
-            "sop_pending": _task_intervals(corp_id, SopTask, SopTask.delivery, "sop"),
-            "recall_pending": _task_intervals(corp_id, Recall, Recall.action, "recall")}
+            "sop_pending": _task_intervals(corp_id, SopTask, SopTask.delivery, "sop_open"),
+            "recall_pending": _task_intervals(corp_id, Recall, Recall.action, "recall_open")}
 
 
 def _opens(iv):
@@ -152,22 +155,27 @@ def _events(corp_id: str, start: datetime, end: datetime, intervals: dict):
         branches.append(_branch(iv.c.userid, iv.c.confirmed_at, [within(iv.c.confirmed_at)], iv,
                                 **{f"{prefix}_confirmed": one}))
     replies = _first_replies(corp_id, start, end)
-    answered = and_(replies.c.seconds.is_not(None), replies.c.seconds <= FIRST_REPLY_WINDOW)
+    answered = replies.c.seconds <= FIRST_REPLY_WINDOW
     branches.append(_branch(replies.c.userid, replies.c.added_at, [answered], replies, first_replies=one,
                             first_reply_seconds=replies.c.seconds))
     return union_all(*branches).subquery("events")
 
 
 def _first_replies(corp_id: str, start: datetime, end: datetime):
-    """Relations added in the window and the seconds until the member's first archived 1:1
-    message to the customer after the add (NULL: none yet)."""
+    """Relations added in the window with the member's first archived 1:1 message to the customer
+    after the add: a join of the window's adds to the messages of the window and the day after
+    (both through their time indexes), grouped by relation."""
     fr, m = FollowRelation, ArchivedMessage
-    first_at = (select(func.min(m.msgtime)).where(
-        m.corp_id == fr.corp_id, m.from_id == fr.userid, m.peer_id == fr.external_userid,
-        m.msgtime >= fr.added_at, or_(m.action.is_(None), m.action == "send")).scalar_subquery())
+    first_at = func.min(m.msgtime)
     return (select(fr.userid.label("userid"), fr.added_at.label("added_at"),
                    seconds_between(first_at, fr.added_at).label("seconds"))
+            .select_from(fr)
+            .join(m, and_(m.corp_id == corp_id, m.from_id == fr.userid, m.peer_id == fr.external_userid,
+                          m.msgtime >= fr.added_at, m.msgtime >= start,
+                          m.msgtime < end + timedelta(seconds=FIRST_REPLY_WINDOW),
+                          or_(m.action.is_(None), m.action == "send")))
             .where(fr.corp_id == corp_id, fr.added_at >= start, fr.added_at < end)
+            .group_by(fr.id, fr.userid, fr.added_at)
             .subquery("replies"))
 
 
