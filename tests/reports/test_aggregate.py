@@ -107,3 +107,12 @@ def test_the_rebuild_command(runner, history):
     assert backwards.exit_code == 2 and "before" in backwards.output
     future = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-12", "--to", "2099-01-01"])
     assert future.exit_code == 2 and "after today" in future.output
+
+
+def test_the_today_sweep_builds_today_on_yesterdays_rows(history):
+    reports.rebuild(TEST_CORP_ID, D1, D2)
+    assert reports.refresh_today(local("2026-11-12 15:00")) == 1
+    refreshed = rows(D3, D3)
+    for (userid, day), figures in EXPECTED.items():
+        if day == D3:
+            assert nonzero(refreshed[(userid, day)]) == figures, userid
