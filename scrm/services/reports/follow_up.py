@@ -53,7 +53,8 @@ def _staff_sums(corp_id: str, first: date, last: date, stock_day: date, where: l
     return [dict(row._mapping) for row in db.session.execute(query)]
 
 
-def _behaviour(corp_id: str, first: date, last: date, userids: list[str]) -> dict[str, dict]:
+def _behaviour(corp_id: str, first: date, last: date, userids: list[str] | None) -> dict[str, dict]:
+    """WeCom's figures per member (``userids`` None: every member, no IN list)."""
     b = StaffBehaviorDay
     rated = b.reply_percentage.is_not(None)
     timed = b.avg_reply_time.is_not(None)
@@ -62,9 +63,11 @@ def _behaviour(corp_id: str, first: date, last: date, userids: list[str]) -> dic
                     func.sum(case((rated, b.reply_percentage * b.chat_cnt), else_=0)).label("_reply_sum"),
                     func.sum(case((timed, b.chat_cnt), else_=0)).label("_time_weight"),
                     func.sum(case((timed, b.avg_reply_time * b.chat_cnt), else_=0)).label("_time_sum"))
-             .where(b.corp_id == corp_id, b.day.between(first, last), b.userid.in_(userids))
+             .where(b.corp_id == corp_id, b.day.between(first, last))
              .group_by(b.userid))
-    return {row.userid: dict(row._mapping) for row in db.session.execute(query)} if userids else {}
+    if userids is not None:
+        query = query.where(b.userid.in_(userids))
+    return {row.userid: dict(row._mapping) for row in db.session.execute(query)}
 
 
 def _finish(row: dict) -> dict:
@@ -91,9 +94,12 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     stock_day = last_day(corp_id, first, last)
     where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
     staff_rows = _staff_sums(corp_id, first, last, stock_day, where) if stock_day else []
-    behaviour = _behaviour(corp_id, first, last, [r["userid"] for r in staff_rows])
-    names = dict(db.session.execute(select(Staff.userid, Staff.name).where(
-        Staff.corp_id == corp_id, Staff.userid.in_([r["userid"] for r in staff_rows]))).all()) if staff_rows else {}
+    userids = [r["userid"] for r in staff_rows] if where else None  # None: the whole corp, no IN list
+    behaviour = _behaviour(corp_id, first, last, userids) if staff_rows else {}
+    names_query = select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)
+    if userids is not None:
+        names_query = names_query.where(Staff.userid.in_(userids))
+    names = dict(db.session.execute(names_query).all()) if staff_rows else {}
     dept_names = departments.names(corp_id)
     by_dept: dict[int | None, dict] = {}
     totals: dict = {}
