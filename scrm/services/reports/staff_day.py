@@ -36,6 +36,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -70,18 +71,31 @@ def _relation_start(fr):
     return func.coalesce(fr.added_at, fr.created_at)
 
 
-def _overdue_intervals(corp_id: str):
+def _overdue_intervals(corp_id: str, window: tuple[datetime, datetime] | None = None):
     """Next follow-ups: overdue from next_at until a later follow-up of that customer by the
     responsible member (the successor after a handover) or the end of the relation. The later
-    follow-up is found by a join grouped per follow-up (not a subquery per row)."""
+    follow-up is found by a join grouped per follow-up (not a subquery per row). With
+    ``window``, only the intervals that can start or stop in it: due in it, or about a customer
+    with a follow-up written or a relation ended in it (no base is counted then)."""
     f, later, fr = FollowUp, FollowUp.__table__.alias("later"), FollowRelation
     owner = func.coalesce(f.assignee_userid, f.userid)
+    narrowed = []
+    if window is not None:
+        start, end = window
+        new = FollowUp.__table__.alias("written")
+        written = select(new.c.external_userid).where(
+            new.c.corp_id == corp_id, new.c.created_at >= start, new.c.created_at < end)
+        gone = aliased(FollowRelation, name="gone")
+        ended = _relation_end(gone)
+        lost = select(gone.external_userid).where(gone.corp_id == corp_id, ended >= start, ended < end)
+        narrowed.append(or_(and_(f.next_at >= start, f.next_at < end), f.external_userid.in_(written),
+                            f.external_userid.in_(lost)))
     asked = (select(f.id.label("id"), owner.label("userid"), f.external_userid.label("external_userid"),
                     f.next_at.label("start"), func.min(later.c.created_at).label("done_at"))
              .select_from(f)
              .outerjoin(later, and_(later.c.corp_id == f.corp_id, later.c.external_userid == f.external_userid,
                                     later.c.userid == owner, later.c.created_at > f.created_at))
-             .where(f.corp_id == corp_id, f.next_at.is_not(None))
+             .where(f.corp_id == corp_id, f.next_at.is_not(None), *narrowed)
              .group_by(f.id, owner, f.external_userid, f.next_at)
              .subquery("asked"))
     return (select(asked.c.userid, asked.c.start, earliest(asked.c.done_at, _relation_end(fr)).label("stop"),
@@ -115,8 +129,8 @@ def _relation_intervals(corp_id: str):
                    _relation_end(fr).label("stop")).where(fr.corp_id == corp_id).cte("owned_open"))
 
 
-def _intervals(corp_id: str) -> dict:
-    return {"customers": _relation_intervals(corp_id), "next_overdue": _overdue_intervals(corp_id),
+def _intervals(corp_id: str, window: tuple[datetime, datetime] | None = None) -> dict:
+    return {"customers": _relation_intervals(corp_id), "next_overdue": _overdue_intervals(corp_id, window),
             "sop_pending": _task_intervals(corp_id, SopTask, SopTask.delivery, "sop_open"),
             "recall_pending": _task_intervals(corp_id, Recall, Recall.action, "recall_open")}
 
@@ -211,7 +225,7 @@ def has_rows(corp_id: str, day: date) -> bool:
 def _insert(corp_id: str, first: date, last: date, *, from_aggregate: bool):
     start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     days = _day_table([(first + timedelta(days=i),) * 2 for i in range((last - first).days + 1)])
-    intervals = _intervals(corp_id)
+    intervals = _intervals(corp_id, (start, end) if from_aggregate else None)
     e = _events(corp_id, start, end, intervals)
     per_day = (select(days.c.day, e.c.userid, *(func.sum(e.c[name]).label(name) for name in COLUMNS))
                .select_from(days).join(e, and_(e.c.at >= days.c.start_at, e.c.at < days.c.end_at))
