@@ -8,9 +8,8 @@ refresh (the sweep "reports-today") and `flask scrm reports rebuild`.
   ReportRun row per corp and local day makes it run once however many schedulers tick; a failed
   run is tried again by later ticks, at most MAX_ATTEMPTS times that day.
 * Today's rows are refreshed every few minutes from the day's events: the stocks start from the
-  last day that has rows (yesterday, normally) instead of a count of history. (The stops of open
-  intervals falling today are still found by one pass over the interval sources; narrowing that
-  pass to the day's follow-ups and relation ends is the next step, see docs/reports.md.)
+  last day that has rows (yesterday, normally) instead of a count of history, and only the next
+  follow-ups that can start or stop today are looked at (staff_day._overdue_intervals).
 * A rebuild recomputes any past range from the sources; each aggregate is idempotent (delete +
   insert … select of the range), so a rebuild over the nightly days gives the nightly's rows.
 
