@@ -19,6 +19,7 @@ from scrm.services import (
     media,
     profile,
     recall,
+    reports,
     sop,
     sync,
 )
@@ -83,6 +84,16 @@ def churn_alerts(now: datetime | None = None) -> int:
     """Churn alerts to members and managers: today's dormant digest once due, then one message per
     recipient holding their pending alerts."""
     return churn_alerts_service.sweep(now)
+
+
+def reports_nightly(now: datetime | None = None) -> int:
+    """The report aggregates of the last days, once per local day after SCRM_REPORTS_AT."""
+    return reports.run_nightly(now)
+
+
+def reports_today(now: datetime | None = None) -> int:
+    """Today's report aggregates from the day's events."""
+    return reports.refresh_today(now)
 
 
 def mass_message_tasks(now: datetime | None = None) -> int:

@@ -321,6 +321,15 @@ def _add_churn_cli() -> None:
 _add_churn_cli()
 
 
+def _add_reports_cli() -> None:
+    from scrm.cli_reports import reports_cli
+
+    scrm_cli.add_command(reports_cli)
+
+
+_add_reports_cli()
+
+
 def _add_admin_cli() -> None:
     from scrm.cli_admin import admin_cli
 

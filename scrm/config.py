@@ -210,6 +210,10 @@ class Settings:
     # relations a night may re-tag in WeCom when a corp mirrors levels to tags.
     churn_scoring_at: str | None = _setting(  # None: off
         "SCRM_CHURN_SCORING_AT", "04:30", _time_of_day_or_off("SCRM_CHURN_SCORING_AT"))
+    # Manager reports (scrm/services/reports): the nightly aggregation after this local time
+    # (after the churn run, whose behaviour figures the follow-up report reads).
+    reports_at: str | None = _setting(  # None: off
+        "SCRM_REPORTS_AT", "05:00", _time_of_day_or_off("SCRM_REPORTS_AT"))
     churn_cooling_days: int = _setting("SCRM_CHURN_COOLING_DAYS", 14, _integer(1))
     churn_dormant_days: int = _setting("SCRM_CHURN_DORMANT_DAYS", 30, _integer(1))
     churn_lost_days: int = _setting("SCRM_CHURN_LOST_DAYS", 90, _integer(1))

@@ -54,6 +54,7 @@ from scrm.models.recall import (
     RecallStatus,
     RecallTrigger,
 )
+from scrm.models.reports import ReportRun, StaffDailyStat
 from scrm.models.segment import CustomerSegment
 from scrm.models.sidebar import (
     AuditLog,
@@ -121,4 +122,6 @@ __all__ = [
     "CustomerSegment",
     # bulk actions on customers (issue #14, part 4)
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
+    # manager reports (issue #15)
+    "ReportRun", "StaffDailyStat",
 ]

@@ -41,6 +41,8 @@ CAPABILITIES: dict[str, dict[str, frozenset[str]]] = {
     "mass_messages":    {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
     "segments":         {ADMIN: RW, MANAGER: RW, OPERATOR: RW, SALES: R},
     "bulk":             {ADMIN: RW, MANAGER: R, OPERATOR: RW, SALES: NONE},
+    # manager reports: a sales member reads their own figures (data scope self)
+    "reports":          {ADMIN: RW, MANAGER: R, OPERATOR: R, SALES: R},
 }
 FAMILY_LABELS = {
     "customers": "客户", "groups": "客户群", "follow_ups": "跟进记录", "welcome_outcomes": "欢迎语发送结果",
@@ -49,6 +51,7 @@ FAMILY_LABELS = {
     "settings": "销售阶段与自定义字段", "group_stats": "群数据报表", "handovers": "离职继承与在职转接",
     "syncs": "同步", "events": "回调记录", "status": "运行状态", "audit": "审计日志", "roles": "成员角色",
     "tags": "企业标签", "mass_messages": "客户群发", "segments": "客户分群", "bulk": "批量操作",
+    "reports": "管理报表",
 }
 
 # Open API blueprint name → family. sidebar-admin holds several families, told by the path.
@@ -58,7 +61,7 @@ BLUEPRINT_FAMILY = {
     "contents": "library", "status": "status", "community": "community", "group_labels": "group_labels",
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
     "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
-    "bulk_jobs": "bulk",
+    "bulk_jobs": "bulk", "reports": "reports",
 }
 # customer_search holds the list (customers) and saved segments, told by the path too.
 CUSTOMER_SEARCH_FAMILY = {"segments": "segments"}
