@@ -116,7 +116,8 @@ def _insert(corp_id: str, day: date, rows: list[tuple[str, str, dict]]) -> int:
     now = utcnow()
     values = [{"corp_id": corp_id, "day": day, "userid": userid, "kind": str(kind), "data": data, "status": "pending",
                "attempts": 0, "created_at": now} for userid, kind, data in rows]
-    return db.session.execute(dialect_insert()(DigestMessage).values(values).on_conflict_do_nothing()).rowcount
+    return len(db.session.execute(dialect_insert()(DigestMessage).values(values).on_conflict_do_nothing()
+                                  .returning(DigestMessage.id)).all())
 
 
 def plan_due(now: datetime | None = None) -> int:
