@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from flask import abort, g, jsonify, render_template
 
-from console import bp
+from console import access, bp
 from console.menu import BY_SLUG, menu
+from scrm.services import policy
 from scrm.services.console import dashboard
 
 
 def _me() -> dict:
-    return {"name": g.console.name, "kind": g.console.kind, "userid": g.console.userid}
+    role = access.role()
+    return {"name": g.console.name, "kind": g.console.kind, "userid": g.console.userid,
+            "role": role, "role_label": policy.ROLE_LABELS.get(role, "成员")}
 
 
 def _shell(template: str, slug: str, **page):

@@ -16,7 +16,7 @@
       collapsed: window.innerWidth < NARROW,
     }),
     computed: {
-      kindLabel() { return this.user.kind === "admin" ? "管理员" : "成员"; },
+      kindLabel() { return this.user.role_label || (this.user.kind === "admin" ? "管理员" : "成员"); },
     },
     methods: {
       go(href) { if (href !== this.active) window.location.href = href; },

@@ -166,8 +166,14 @@
     template: "#tpl-group-welcome",
     mixins: [CC.formMixin, listMixin("/group-welcome-templates")],
     data: () => ({ ATTACHMENTS, LIMIT: WELCOME_LIMIT, filters: { name: "" }, form: {}, refreshing: false }),
+    components: { "attachments-editor": window.ScrmCrud.attachmentsEditor },
     computed: {
       activeCount() { return this.rows.filter((row) => row.status === "active").length; },
+      /* The API names the one attachment's fields attachment.<field>; the editor, attachment.0.<field>. */
+      attachmentErrs() {
+        return Object.fromEntries(Object.entries(this.errors).filter(([path]) => path.startsWith("attachment."))
+          .map(([path, text]) => [`attachment.0.${path.slice("attachment.".length)}`, text]));
+      },
     },
     methods: {
       fmt: CC.datetime,
@@ -175,32 +181,27 @@
       matches(row) { return contains(this.filters.name, row.name, row.text); },
       openCreate() {
         this.editing = null;
-        this.form = { name: "", text: "", notify: true, withLink: false, link: { title: "", url: "", desc: "" },
-          keptAttachment: null };
+        this.form = { name: "", text: "", notify: true, attachments: [] };
         this.resetErrors();
         this.drawer = true;
       },
       openEdit(row) {
         this.editing = row;
-        const link = row.attachment && row.attachment.msgtype === "link" ? row.attachment : null;
-        this.form = { name: row.name, text: row.text || "", notify: row.notify, withLink: Boolean(link),
-          link: { title: (link && link.title) || "", url: (link && link.url) || "", desc: (link && link.desc) || "" },
-          keptAttachment: link ? null : row.attachment };
+        this.form = { name: row.name, text: row.text || "", notify: row.notify,
+          attachments: row.attachment ? [{ ...row.attachment }] : [] };
         this.resetErrors();
         this.drawer = true;
       },
       body() {
         const f = this.form;
-        const body = { name: f.name, text: f.text || null, notify: f.notify };
-        if (f.withLink) {
-          body.attachment = { msgtype: "link", title: f.link.title, url: f.link.url };
-          if (f.link.desc) body.attachment.desc = f.link.desc;
-        } else if (!f.keptAttachment) {
-          body.attachment = null;
-        }
-        return body;
+        // WeCom's template holds at most one attachment: the editor shows it as a list of ≤ 1
+        return { name: f.name, text: f.text || null, notify: f.notify,
+          attachment: window.ScrmCrud.cleanAttachments(f.attachments)[0] || null };
       },
-      shownFields() { return ["name", "text", "notify", "attachment.title", "attachment.url", "attachment.desc"]; },
+      shownFields() {
+        return ["name", "text", "notify", "attachment",
+          ...Object.keys(this.errors).filter((path) => path.startsWith("attachment."))];
+      },
       async submit() {
         const saved = this.editing
           ? await this.save("PATCH", `/group-welcome-templates/${this.editing.id}`, this.body())

@@ -164,12 +164,13 @@
     };
   }
 
-  /* Attachments (≤ 9, sent after the text): image (upload or picture URL), link, mini-program,
+  /* Attachments (≤ `max`, 9 by default, sent after the text): image (upload or picture URL), link, mini-program,
      video, file; media are uploaded at once (POST /console/api/v1/media). Field messages under
      `${path}.${i}.${field}`. */
   const attachmentsEditor = {
     props: { modelValue: { type: Array, default: () => [] }, path: { type: String, default: "attachments" },
-      errs: { type: Object, default: () => ({}) }, kinds: { type: Array, default: () => ["image", "link", "miniprogram", "video", "file"] } },
+      errs: { type: Object, default: () => ({}) }, kinds: { type: Array, default: () => ["image", "link", "miniprogram", "video", "file"] },
+      max: { type: Number, default: 9 } },
     emits: ["update:modelValue"],
     data: () => ({ uploading: -1 }),
     computed: {

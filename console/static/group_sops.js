@@ -94,7 +94,7 @@
   pages["group-sops"] = {
     template: "#tpl-group-sops",
     mixins: [CC.formMixin],
-    components: { "execution-calendar": executionCalendar },
+    components: { "execution-calendar": executionCalendar, "attachments-editor": window.ScrmCrud.attachmentsEditor },
     data: () => ({
       ...constants, form: blankForm(), view: "plans", rows: [], loading: false, loadError: "", page: 1, pageSize: 10,
       filters: { name: "", status: "", kind: "" }, labels: [], codes: [], groupOptions: [], groupChat: "",
@@ -193,7 +193,8 @@
           if (s.kind === "monthly") schedule.month_days = s.month_days;
         }
         const steps = f.steps.map((step) => {
-          const out = { name: step.name || null, text: step.text || null, attachments: step.attachments || [] };
+          const out = { name: step.name || null, text: step.text || null,
+            attachments: window.ScrmCrud.cleanAttachments(step.attachments) };
           if (step.id) out.id = step.id;
           if (this.relative) {
             if (step.timing === "day") {
@@ -216,6 +217,8 @@
             paths.push(`steps.${index}.${key}`);
           }
         });
+        // the attachment editor shows its own fields' messages (steps.<i>.attachments.<j>.<field>)
+        paths.push(...Object.keys(this.errors).filter((path) => /^steps\.\d+\.attachments\.\d+\./.test(path)));
         return paths;
       },
       async submit() {

@@ -161,7 +161,8 @@ def customer_profile(external_userid: str) -> dict[str, Any]:
     custom fields, current groups and SOPs. Customer-controlled text: escape before rendering.
     """
     corp_id = current_corp_id()
-    view = profile.customer_profile(corp_id, external_userid, visible_userids())
+    view = profile.customer_profile(corp_id, external_userid, visible_userids(),
+                                    mask_mobiles=not scoping.can_view_mobile())
     if view is None:
         raise NotFound("No customer with this external_userid.")
     privacy.record_api_reads(corp_id, current_actor(), "api_view_customer", [external_userid])
@@ -179,9 +180,11 @@ def customer_timeline(args: dict[str, Any], external_userid: str) -> dict[str, A
     Paged with `before` (the `next_before` of the previous page).
     """
     corp_id = current_corp_id()
-    if not profile.visible(corp_id, external_userid, visible_userids()):
+    visible = visible_userids()
+    if not profile.visible(corp_id, external_userid, visible):
         raise NotFound("No customer with this external_userid.")
-    return _json_times(profile.customer_timeline(corp_id, external_userid, **args))
+    return _json_times(profile.customer_timeline(corp_id, external_userid, visible_userids=visible,
+                                                 mask_mobiles=not scoping.can_view_mobile(), **args))
 
 
 def _json_times(value: Any) -> Any:

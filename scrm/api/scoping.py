@@ -21,6 +21,13 @@ def viewer() -> policy.Viewer | None:
     return found if found is not None and found.restricted else None
 
 
+def can_view_mobile() -> bool:
+    """Whether the member behind a console request may read remark mobiles unmasked (their role's
+    can_view_mobile; a local administrator may). A bearer token reads them masked."""
+    found = getattr(g.get("api_grant"), "viewer", None)
+    return bool(found is not None and found.role.can_view_mobile)
+
+
 def scoped(query: Select, userid_column: ColumnElement) -> Select:
     """Rows whose member (``userid_column``) the viewer sees."""
     return policy.scope_select(viewer(), query, userid_column)

@@ -106,7 +106,18 @@ def test_group_codes_and_group_welcome_templates(signed_in):
     expect(form.locator(".el-form-item.is-error")).to_have_count(1)
     expect(form.locator(".el-form-item.is-error")).to_contain_text("需要文本或附件")
     snap(page, "console-community-welcome")
-    page.keyboard.press("Escape")
+    # one attachment at most (WeCom's template holds one): a link, then no 「添加附件」 any more
+    form.get_by_role("button", name="添加附件").click()
+    page.locator(".el-dropdown-menu__item:visible", has_text="链接").click()
+    link = form.locator('.attachment[data-kind="link"]')
+    link.locator('[data-path="attachment.0.title"] input').fill("入群须知")
+    link.locator('[data-path="attachment.0.url"] input').fill("https://example.com/rules")
+    expect(form.get_by_role("button", name="添加附件")).to_have_count(0)
+    form.locator('[data-action="save-welcome"]').click()
+    expect(page.locator(".el-table__row", has_text="欢迎新朋友")).to_contain_text("链接")
+    saved = [t for t in sb.api("group-welcome-templates") if t["name"] == "欢迎新朋友"]
+    assert [(t["attachment"]["msgtype"], t["attachment"]["url"]) for t in saved] == [
+        ("link", "https://example.com/rules")]
     assert errors == [] or all("422" in e for e in errors)
     assert outside == []
     errors.clear()
@@ -131,11 +142,24 @@ def test_a_group_sop_and_its_calendar(signed_in):
     snap(page, "console-group-sops-invalid")
 
     form.locator('[data-field="steps.0.text"]').fill("{group_name} 的各位早上好")
+    # a link attachment, edited in the console: a bad address is refused in place, then fixed
+    form.get_by_role("button", name="添加附件").click()
+    page.locator(".el-dropdown-menu__item:visible", has_text="链接").click()
+    link = form.locator('.attachment[data-kind="link"]')
+    link.locator('[data-path="steps.0.attachments.0.title"] input').fill("本周活动")
+    link.locator('[data-path="steps.0.attachments.0.url"] input').fill("not-a-url")
+    form.locator('[data-action="save"]').click()
+    expect(link.locator('[data-path="steps.0.attachments.0.url"] .el-form-item__error')).to_be_visible()
+    link.locator('[data-path="steps.0.attachments.0.url"] input').fill("https://example.com/week")
     form.locator('[data-action="save"]').click()
     rows = page.locator(".el-table__row", has_text="每日早安")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("执行中")
     snap(page, "console-group-sops")
+    plan = next(p for p in sb.api("group-sops") if p["name"] == "每日早安")
+    [attachment] = plan["steps"][0]["attachments"]
+    assert (attachment["msgtype"], attachment["title"], attachment["url"]) == (
+        "link", "本周活动", "https://example.com/week")
 
     rows.locator("button", has_text="执行日历").click()
     calendar = page.locator(".cc-calendar")

@@ -142,13 +142,18 @@ def test_a_data_scope_limits_the_relations(admin_client, data, monkeypatch):
     assert admin_client.get("/console/api/v1/customers/wmc2/profile").status_code == 200
 
 
-def test_the_customer_page_profile_and_timeline(admin_client, data):
+def test_the_customer_page_profile_and_timeline(client, admin_client, data):
+    from tests.api.factories import gen_token
+
     resp = admin_client.get("/console/api/v1/customers/wmc4/profile")
     assert resp.status_code == 200
     view = resp.get_json()
     assert view["customer"]["name"] == "<b>Zoe</b>"
     relation = view["relations"][0]
-    assert relation["staff_name"] == "卡罗尔" and relation["remark_mobiles"] == ["138****1111"]
+    # the administrator may read mobiles; a bearer token reads them masked
+    assert relation["staff_name"] == "卡罗尔" and relation["remark_mobiles"] == ["13800001111"]
+    by_token = client.get("/api/v1/customers/wmc4/profile", headers={"Authorization": f"Bearer {gen_token()}"})
+    assert by_token.get_json()["relations"][0]["remark_mobiles"] == ["138****1111"]
     assert [t["tag_id"] for t in relation["tags"]] == ["vip", "hot"]
     assert relation["churn_risk"]["level"] == "lost"
     assert view["stage"]["current"]["name"] == "已成交"

@@ -4,7 +4,11 @@ answer 404 for what is out of scope; bearer tokens still read the whole corp."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from scrm.clock import utcnow
+from scrm.extensions import db
+from scrm.models import FollowRelation, StaffRole, TimelineEntry
 from scrm.services.tokens import create_token
 from tests.conftest import TEST_CORP_ID
 from tests.policy.conftest import IN_A, ids, sign_in
@@ -117,3 +121,35 @@ def test_a_shared_customer_shows_only_the_relations_in_scope(client, corp):
     sign_in(client, "op")
     detail = client.get(f"{API}/customers/cust_shared").get_json()
     assert {r["userid"] for r in detail["relations"]} == {"sales_a", "sales_b"}
+
+
+def test_the_customer_page_of_a_shared_customer_shows_this_side_and_mobiles_by_role(client, corp):
+    for relation in db.session.scalars(select(FollowRelation).filter_by(external_userid="cust_shared")):
+        relation.remark_mobiles = ["13800138000"]
+    for userid, kind in ((None, "customer_updated"), ("sales_a", "follow_up"), ("sales_b", "follow_up")):
+        db.session.add(TimelineEntry(corp_id=corp, external_userid="cust_shared", userid=userid, kind=kind,
+                                     source="api", occurred_at=utcnow(), summary=f"by {userid}"))
+    db.session.commit()
+
+    sign_in(client, "mgr_a")
+    timeline = client.get(f"{API}/customers/cust_shared/timeline").get_json()["items"]
+    assert {item["userid"] for item in timeline} == {None, "sales_a"}
+    profile = client.get(f"{API}/customers/cust_shared/profile").get_json()
+    assert [(r["userid"], r["remark_mobiles"], r["mobiles_masked"]) for r in profile["relations"]] == [
+        ("sales_a", ["138****8000"], True)]
+    assert client.get("/console/api/me").get_json()["role_label"] == "主管"
+
+    db.session.add(StaffRole(corp_id=corp, userid="mgr_a", role="manager", data_scope="department",
+                             can_view_mobile=True))
+    db.session.commit()
+    sign_in(client, "mgr_a")
+    profile = client.get(f"{API}/customers/cust_shared/profile").get_json()
+    assert [r["remark_mobiles"] for r in profile["relations"]] == [["13800138000"]]
+
+    sign_in(client, "op")  # corp scope: both sides, mobiles masked (no permission)
+    timeline = client.get(f"{API}/customers/cust_shared/timeline").get_json()["items"]
+    assert {item["userid"] for item in timeline} == {None, "sales_a", "sales_b"}
+    profile = client.get(f"{API}/customers/cust_shared/profile").get_json()
+    assert {r["userid"]: r["remark_mobiles"] for r in profile["relations"]} == {
+        "sales_a": ["138****8000"], "sales_b": ["138****8000"]}
+    assert client.get("/console/api/me").get_json()["role_label"] == "运营"

@@ -1,16 +1,18 @@
 """The console's customer page: the sidebar's profile parts (scrm/services/profile) for a reader
 who is not one of the customer's staff — every relation with its tags and churn risk, the
 stage, the custom fields, the groups, the SOPs — and the sidebar's timeline. Mobiles are masked
-(the console has no per-role mobile permission yet)."""
+unless the reader's role may see them; with a data scope, the relations and the timeline entries
+of members the reader does not see are left out (a customer shared with another department shows
+only this side of it)."""
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from scrm.extensions import db
-from scrm.models import Customer, FollowRelation
+from scrm.models import Customer, FollowRelation, TimelineEntry
 from scrm.services import access
 from scrm.services.customer_search.listing import relation_tags
 from scrm.services.profile.common import STATUS_LABELS, label, staff_names
@@ -27,8 +29,8 @@ from scrm.services.profile.views import (
 )
 
 
-def customer_profile(corp_id: str, external_userid: str,
-                     visible_userids: Collection[str] | None = None) -> dict[str, Any] | None:
+def customer_profile(corp_id: str, external_userid: str, visible_userids: Collection[str] | None = None,
+                     *, mask_mobiles: bool = True) -> dict[str, Any] | None:
     """None when the corp has no such customer, or none of its relations is visible."""
     customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
     if customer is None:
@@ -51,7 +53,8 @@ def customer_profile(corp_id: str, external_userid: str,
         "relations": [{
             "userid": r.userid, "staff_name": names.get(r.userid), "remark": r.remark,
             "description": r.description, "remark_corp_name": r.remark_corp_name,
-            "remark_mobiles": [access.mask_mobile(m) for m in r.remark_mobiles or [] if m],
+            "remark_mobiles": [access.mask_mobile(m) if mask_mobiles else m for m in r.remark_mobiles or [] if m],
+            "mobiles_masked": mask_mobiles,
             "add_way": r.add_way, "add_way_label": label(ADD_WAY_LABELS, r.add_way), "state": r.state,
             "added_at": r.added_at, "status": r.status, "status_label": label(STATUS_LABELS, r.status),
             "tags": tags[(r.userid, r.external_userid)],
@@ -65,9 +68,15 @@ def customer_profile(corp_id: str, external_userid: str,
     return view
 
 
-def customer_timeline(corp_id: str, external_userid: str, *, before: int | None = None,
-                      limit: int = 20) -> dict[str, Any]:
-    return timeline_page(corp_id, external_userid, before=before, limit=limit, mask_mobiles=True)
+def customer_timeline(corp_id: str, external_userid: str, *, before: int | None = None, limit: int = 20,
+                      visible_userids: Collection[str] | None = None, mask_mobiles: bool = True) -> dict[str, Any]:
+    """The customer's timeline; with a data scope, only the customer's own entries (no member) and
+    those of members the reader sees."""
+    where = None
+    if visible_userids is not None:
+        where = or_(TimelineEntry.userid.is_(None), TimelineEntry.userid.in_(sorted(visible_userids)))
+    return timeline_page(corp_id, external_userid, before=before, limit=limit, mask_mobiles=mask_mobiles,
+                         where=where)
 
 
 def visible(corp_id: str, external_userid: str, visible_userids: Collection[str] | None = None) -> bool:

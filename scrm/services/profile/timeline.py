@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 
 from scrm.extensions import db
 from scrm.models import TimelineEntry
@@ -39,12 +39,15 @@ EDIT_KINDS = {"relation_updated", "customer_updated", "remark_changed"}
 
 
 def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None, limit: int = 20,
-                  mask_mobiles: bool = True) -> dict[str, Any]:
+                  mask_mobiles: bool = True, where: ColumnElement[bool] | None = None) -> dict[str, Any]:
     """Newest first; ``before`` is the id of the last entry of the previous page. Mobiles in an
-    entry's changes are masked unless ``mask_mobiles`` is False (the viewer's role may see them)."""
+    entry's changes are masked unless ``mask_mobiles`` is False (the viewer's role may see them);
+    ``where`` narrows the entries (a reader's data scope)."""
     query = (select(TimelineEntry)
              .where(TimelineEntry.corp_id == corp_id, TimelineEntry.external_userid == external_userid)
              .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1))
+    if where is not None:
+        query = query.where(where)
     if before is not None:
         anchor = db.session.scalar(select(TimelineEntry.occurred_at).filter_by(
             id=before, corp_id=corp_id, external_userid=external_userid))
