@@ -44,9 +44,13 @@ def test_the_dashboard_shell_has_the_menu_the_user_and_the_vendored_assets(admin
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
 
 
-def test_each_unbuilt_section_is_a_coming_soon_page(admin_client):
+def test_each_unbuilt_section_is_a_coming_soon_page(admin_client, monkeypatch):
+    from dataclasses import replace
+
     from console.menu import BY_SLUG
 
+    # every section is built today: one is made unbuilt to see the page a new section starts as
+    monkeypatch.setitem(BY_SLUG, "reports", replace(BY_SLUG["reports"], built=False))
     for item in bootstrap(admin_client.get("/console/").get_data(as_text=True))["menu"]:
         if BY_SLUG[item["href"].removeprefix("/console/")].built:
             assert "即将推出" not in admin_client.get(item["href"]).get_data(as_text=True), item
