@@ -33,7 +33,7 @@ def test_the_dashboard_shell_has_the_menu_the_user_and_the_vendored_assets(admin
     html = resp.get_data(as_text=True)
     data = bootstrap(html)
     assert [item["title"] for item in data["menu"]] == SECTIONS
-    assert data["user"] == {"name": "admin", "kind": "admin", "userid": None}
+    assert data["user"] == {"name": "admin", "kind": "admin", "userid": None, "role": "admin", "role_label": "管理员"}
     assert data["page"] == "dashboard" and data["active"] == "/console/"
     for asset in ("vendor/vue/vue.global.prod.js", "vendor/element-plus/index.full.min.js",
                   "vendor/element-plus/locale/zh-cn.min.js", "vendor/element-plus-icons-vue/index.iife.min.js",

@@ -30,7 +30,8 @@ def test_success_sets_a_safe_cookie_and_opens_the_console(client, admin):
     row = db.session.scalar(select(ConsoleSession))
     assert row.token_hash == token_hash(cookie.value) and cookie.value not in row.token_hash
     assert row.admin_id == admin.id
-    assert client.get("/console/api/me").get_json() == {"name": "admin", "kind": "admin", "userid": None}
+    assert client.get("/console/api/me").get_json() == {
+        "name": "admin", "kind": "admin", "userid": None, "role": "admin", "role_label": "管理员"}
     page = client.get("/console/")
     assert page.status_code == 200 and "工作台" in page.get_data(as_text=True)
 

@@ -53,7 +53,8 @@ def test_a_valid_code_signs_the_member_in(client, wecom, staff):
     resp = callback(client, state, code="THE_CODE")
     assert resp.status_code == 302 and resp.headers["Location"] == "/console/customers"
     assert exchanged_codes(wecom) == ["THE_CODE"]
-    assert client.get("/console/api/me").get_json() == {"name": "张三", "kind": "staff", "userid": "zhangsan"}
+    assert client.get("/console/api/me").get_json() == {
+        "name": "张三", "kind": "staff", "userid": "zhangsan", "role": "sales", "role_label": "销售"}
     row = db.session.scalar(select(ConsoleSession))
     assert (row.userid, row.admin_id, row.staff_version) == ("zhangsan", None, 0)
 
