@@ -7,7 +7,8 @@
 (function () {
   const { api, page, query, pages, bootstrap, fmtTime } = window.ScrmConsole;
   const V1 = "/console/api/v1/reports/follow-up";
-  const FIGURES = bootstrap.figures || {};
+  // the export's column names, with the units the page shows instead
+  const FIGURES = { ...(bootstrap.figures || {}), first_reply_avg_seconds: "首次回复平均", reply_rate: "回复率" };
   const DRILLS = new Set(bootstrap.drill_figures || []);
   const HEADLINE = ["customers", "new_customers", "lost", "follow_ups", "next_overdue", "sop_pending",
     "first_reply_avg_seconds", "reply_rate"];
@@ -107,6 +108,7 @@
         const series = ["new_customers", "lost", "follow_ups", "next_overdue"];
         const colors = { new_customers: "#67c23a", lost: "#f56c6c", follow_ups: "#409eff", next_overdue: "#e6a23c" };
         this.chart.setOption({
+          animation: false,
           tooltip: { trigger: "axis" },
           legend: { data: series.map((key) => FIGURES[key]), bottom: 0 },
           grid: { left: 40, right: 20, top: 20, bottom: 56 },

@@ -58,7 +58,8 @@ def test_the_customers_behind_a_figure_as_csv_in_local_time(get, built):
     lines = reply.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0] == "成员,成员账号,客户,客户ID,时间"
     assert lines[1:] == ["名zhang,zhang,客户3,wmC3,2026-11-11 00:30:00", "名zhang,zhang,客户2,wmC2,2026-11-10 23:30:00"]
-    assert db.session.query(AuditLog).filter_by(action="api_export_report", target_id="follow-up/new_customers").count() == 1
+    exports = db.session.query(AuditLog).filter_by(action="api_export_report", target_id="follow-up/new_customers")
+    assert exports.count() == 1
 
 
 def test_exports_follow_the_data_scope_and_refuse_bad_input(client, get, built):
