@@ -11,7 +11,7 @@ from flask_smorest.pagination import PaginationParameters
 from scrm.api import scoping
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, paginate, rows_page_of
-from scrm.api.exports import export_response
+from scrm.api.exports import FILE_RESPONSE, export_response
 from scrm.schemas.reports import (
     DrillArgsSchema,
     DrillExportArgsSchema,
@@ -87,7 +87,7 @@ def _export_args(args: dict[str, Any]) -> tuple[str, date, date, frozenset[str] 
 
 @blp.route("/follow-up/export")
 @blp.arguments(FollowUpExportArgsSchema, location="query")
-@blp.alt_response(200, description="The report as a CSV or XLSX file (streamed).")
+@blp.alt_response(200, description="The report as an XLSX or CSV file (streamed).", **FILE_RESPONSE)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def follow_up_export(args: dict[str, Any]) -> Response:
     """The follow-up report as a spreadsheet
@@ -103,7 +103,8 @@ def follow_up_export(args: dict[str, Any]) -> Response:
 
 @blp.route("/follow-up/drill/export")
 @blp.arguments(DrillExportArgsSchema, location="query")
-@blp.alt_response(200, description="The customers behind the figure as a CSV or XLSX file (streamed).")
+@blp.alt_response(200, description="The customers behind the figure as an XLSX or CSV file (streamed).",
+                  **FILE_RESPONSE)
 @blp.alt_response(401, response="UNAUTHORIZED")
 def drill_export(args: dict[str, Any]) -> Response:
     """The customers behind a figure, as a spreadsheet
