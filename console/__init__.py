@@ -52,5 +52,6 @@ from console import (  # noqa: E402,F401  (routes and hooks)
     pages_mass,
     pages_operator,
     pages_ops,
+    pages_reports,
     pages_roles,
 )

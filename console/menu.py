@@ -30,7 +30,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("community", "社群运营", "Connection", built=True, summary="群活码与入群欢迎语。"),
     Section("churn", "流失与召回", "Warning", built=True, summary="流失风险客户与召回方案。"),
     Section("library", "内容库", "Collection", built=True, summary="话术与素材的管理。"),
-    Section("reports", "报表", "DataAnalysis", summary="客户增长、跟进与群数据报表。"),
+    Section("reports", "报表", "DataAnalysis", built=True, summary="跟进报表：成员与部门的客户、跟进与回复数据。"),
     Section("settings", "设置", "Setting", built=True, summary="企业标签、客户群标签、销售阶段与自定义字段。"),
     Section("roles", "成员角色", "Avatar", built=True),
     Section("jobs", "任务中心", "Finished", built=True),

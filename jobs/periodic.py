@@ -11,6 +11,7 @@ from scrm.queueing import sweep_named
 from scrm.services import (
     bulk,
     churn,
+    digest,
     group_sop,
     group_stats,
     handover,
@@ -94,6 +95,12 @@ def reports_nightly(now: datetime | None = None) -> int:
 def reports_today(now: datetime | None = None) -> int:
     """Today's report aggregates from the day's events."""
     return reports.refresh_today(now)
+
+
+def morning_digest(now: datetime | None = None) -> int:
+    """The morning digest: today's rows once SCRM_DIGEST_AT has passed and the night's report
+    aggregation has run, then one app message per ready row."""
+    return digest.sweep(now)
 
 
 def mass_message_tasks(now: datetime | None = None) -> int:

@@ -214,6 +214,10 @@ class Settings:
     # (after the churn run, whose behaviour figures the follow-up report reads).
     reports_at: str | None = _setting(  # None: off
         "SCRM_REPORTS_AT", "05:00", _time_of_day_or_off("SCRM_REPORTS_AT"))
+    # The morning digest (scrm/services/digest): managers get yesterday's figures of their team and
+    # members their overdue follow-ups at this local time, once yesterday's aggregation is done.
+    digest_at: str | None = _setting(  # None: off
+        "SCRM_DIGEST_AT", "08:30", _time_of_day_or_off("SCRM_DIGEST_AT"))
     churn_cooling_days: int = _setting("SCRM_CHURN_COOLING_DAYS", 14, _integer(1))
     churn_dormant_days: int = _setting("SCRM_CHURN_DORMANT_DAYS", 30, _integer(1))
     churn_lost_days: int = _setting("SCRM_CHURN_LOST_DAYS", 90, _integer(1))

@@ -163,6 +163,8 @@ SWEEPS: tuple[Sweep, ...] = (
     # manager reports (docs/reports.md): the nightly aggregation after churn-scoring, today's rows
     Sweep("reports", "jobs.periodic.reports_nightly", every_seconds=60),  # once a local day
     Sweep("reports-today", "jobs.periodic.reports_today", every_seconds=300),
+    # the morning digest at SCRM_DIGEST_AT, after the night's aggregation (docs/reports.md)
+    Sweep("digest", "jobs.periodic.morning_digest", every_seconds=60),
     Sweep("mass-messages", "jobs.periodic.mass_message_tasks", every_seconds=60),  # 群发 to segments
     Sweep("bulk-jobs", "jobs.periodic.bulk_jobs", every_seconds=60),  # bulk tags, SOP starts, reassignments
     Sweep("purge-personal-data", "jobs.privacy.purge_personal_data", every_seconds=3600),  # retention (PIPL)

@@ -241,6 +241,8 @@ def message_send(call: Call) -> dict:
             raise ApiError(44004)
         if byte_len(str(content["content"])) > 2048:
             raise ApiError(45002, "text.content is longer than 2048 bytes")
+    if msgtype == "template_card":
+        _check_template_card(content)
     requested = [u for u in call.text("touser").split("|") if u]
     if "@all" in requested:
         recipients = [s.userid for s in world.active_staff()]
@@ -263,6 +265,23 @@ def message_send(call: Call) -> dict:
     return {"invaliduser": "|".join(invalid_users), "invalidparty": "|".join(invalid_parties),
             "invalidtag": "|".join(invalid_tags), "unlicenseduser": "", "msgid": msgid,
             "response_code": ""}
+
+
+def _check_template_card(card: dict) -> None:
+    """A text_notice card as WeCom requires it: a card_action with its url, a main title or a
+    sub-title text, ≤ 6 horizontal rows each with a keyname, ≤ 3 jumps (40058 otherwise)."""
+    if card.get("card_type") != "text_notice":
+        raise invalid(f"template_card.card_type {card.get('card_type')!r} (the sandbox plays text_notice)")
+    action = card.get("card_action")
+    if not isinstance(action, dict) or (action.get("type") == 1 and not action.get("url")):
+        raise invalid("template_card.card_action is required for text_notice")
+    if not (card.get("main_title") or {}).get("title") and not card.get("sub_title_text"):
+        raise invalid("template_card needs main_title.title or sub_title_text")
+    rows = card.get("horizontal_content_list") or []
+    if len(rows) > 6 or any(not isinstance(r, dict) or not r.get("keyname") for r in rows):
+        raise invalid("template_card.horizontal_content_list: at most 6 rows, each with a keyname")
+    if len(card.get("jump_list") or []) > 3:
+        raise invalid("template_card.jump_list: at most 3")
 
 
 def _duplicate(world: World, call: Call) -> bool:

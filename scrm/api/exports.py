@@ -34,6 +34,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Column = tuple[str, str]  # (the row's key, the header shown)
+# An export view's 200 in the OpenAPI document: a file (`@blp.alt_response(200, **FILE_RESPONSE)`).
+FILE_RESPONSE = {"success": True, "content_type": XLSX_MIMETYPE, "schema": {"type": "string", "format": "binary"}}
 
 
 def export_response(fmt: str, filename: str, columns: Sequence[Column], rows: Iterable[Any],

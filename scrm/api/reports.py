@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from flask import Response
 from flask_smorest.pagination import PaginationParameters
 
 from scrm.api import scoping
-from scrm.api.auth import current_corp_id
+from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, paginate, rows_page_of
-from scrm.schemas.reports import DrillArgsSchema, DrillRowSchema, FollowUpReportArgsSchema, FollowUpReportSchema
+from scrm.api.exports import FILE_RESPONSE, export_response
+from scrm.schemas.reports import (
+    DrillArgsSchema,
+    DrillExportArgsSchema,
+    DrillRowSchema,
+    FollowUpExportArgsSchema,
+    FollowUpReportArgsSchema,
+    FollowUpReportSchema,
+)
 from scrm.services.group_stats.aggregate import local_today
-from scrm.services.reports import drill, follow_up
+from scrm.services.reports import drill, exporting, follow_up
 
 blp = make_blueprint("reports", __name__, "/api/v1/reports",
                      "Manager reports read from daily aggregates (rebuilt nightly, today's refreshed every "
@@ -68,3 +77,44 @@ def drill_view(pagination_parameters: PaginationParameters, **args: Any) -> list
     userids = follow_up.drill_members(corp_id, first, last, visible=visible, department_id=args.get("department_id"),
                                       userid=args.get("userid"))
     return rows_page_of(drill.customers_behind(corp_id, args["figure"], first, last, userids), pagination_parameters)
+
+
+def _export_args(args: dict[str, Any]) -> tuple[str, date, date, frozenset[str] | None]:
+    fmt = args.pop("format")
+    first, last = _range(args)
+    return fmt, first, last, _members(args)
+
+
+@blp.route("/follow-up/export")
+@blp.arguments(FollowUpExportArgsSchema, location="query")
+@blp.alt_response(200, description="The report as an XLSX or CSV file (streamed).", **FILE_RESPONSE)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def follow_up_export(args: dict[str, Any]) -> Response:
+    """The follow-up report as a spreadsheet
+
+    The same filters as the report; one row per member (or per main department) and a total row.
+    """
+    fmt, first, last, visible = _export_args(args)
+    columns, rows, title = exporting.follow_up_table(
+        current_corp_id(), first, last, visible=visible, department_id=args.get("department_id"),
+        userid=args.get("userid"), per=args["rows"], actor=current_actor())
+    return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)
+
+
+@blp.route("/follow-up/drill/export")
+@blp.arguments(DrillExportArgsSchema, location="query")
+@blp.alt_response(200, description="The customers behind the figure as an XLSX or CSV file (streamed).",
+                  **FILE_RESPONSE)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def drill_export(args: dict[str, Any]) -> Response:
+    """The customers behind a figure, as a spreadsheet
+
+    Every row of the drill-down (not one page), read from the database as it is written out.
+    Times are corp-local.
+    """
+    fmt, first, last, visible = _export_args(args)
+    corp_id = current_corp_id()
+    userids = follow_up.drill_members(corp_id, first, last, visible=visible, department_id=args.get("department_id"),
+                                      userid=args.get("userid"))
+    columns, rows, title = exporting.drill_table(corp_id, args["figure"], first, last, userids, current_actor())
+    return export_response(fmt, f"跟进报表_{title}_{first}_{last}", columns, rows, sheet=title)

@@ -22,6 +22,7 @@ from scrm.models.community import (
 from scrm.models.console import ConsoleAdmin, ConsoleSession
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
+from scrm.models.digest import DigestKind, DigestMessage, DigestRun, DigestStatus
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.group_sop import (
     ExecutionStatus,
@@ -124,4 +125,6 @@ __all__ = [
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat",
+    # the morning digest (issue #15, part 8)
+    "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

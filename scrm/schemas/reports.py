@@ -80,3 +80,17 @@ class DrillRowSchema(Schema):
     name = fields.String(allow_none=True, metadata=described("The customer's name (customer-controlled text)."))
     at = UtcDateTime(allow_none=True, metadata=described(
         "When: the add, the end, or the next follow-up's due time (next_overdue)."))
+
+
+EXPORT_FORMAT = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "csv")),
+                              metadata=described("xlsx (default) or csv (UTF-8 with a BOM)."))
+
+
+class FollowUpExportArgsSchema(FollowUpReportArgsSchema):
+    format = EXPORT_FORMAT
+    rows = fields.String(load_default="staff", validate=validate.OneOf(("staff", "departments")),
+                         metadata=described("One row per member (default) or per main department; a total row last."))
+
+
+class DrillExportArgsSchema(DrillArgsSchema):
+    format = EXPORT_FORMAT

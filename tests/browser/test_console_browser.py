@@ -1,7 +1,7 @@
 """The console in a real browser over the sandbox stack (as tests/browser/test_sidebar_browser.py:
 `python -m sandbox.devstack`, Debian's /usr/bin/chromium driven by Playwright, nothing downloaded):
 sign in as the local administrator, see the menu and the 工作台 with its figures and its ECharts
-canvas, a 「即将推出」 section, the tablet layout, sign out; then sign in through the simulator's
+canvas, the 报表 page, the tablet layout, sign out; then sign in through the simulator's
 WeCom web login page as a member. Run with `make browser`; screenshots in $SCRM_ARTIFACTS_DIR."""
 from __future__ import annotations
 
@@ -84,12 +84,13 @@ def test_sign_in_as_the_administrator_and_see_the_dashboard(stack, browser):
     assert customers >= 1
     shot(page, "console-02-dashboard")
 
-    # A section not built yet: a clear 「即将推出」 page, the menu item active.
+    # 报表: the follow-up report, the menu item active (tests/browser/test_console_reports_browser.py walks it).
     page.locator(".el-menu .el-menu-item", has_text="报表").click()
     page.wait_for_url("**/console/reports")
-    expect(page.locator(".el-result__title")).to_have_text("即将推出")
+    expect(page.locator(".report-title")).to_have_text("跟进报表")
     expect(page.locator(".el-menu-item.is-active")).to_have_text("报表")
-    shot(page, "console-03-coming-soon")
+    expect(page.locator(".figure-card")).to_have_count(8)
+    shot(page, "console-03-reports")
 
     # A tablet: the menu collapses to its icons and the header still fits.
     page.set_viewport_size({"width": 820, "height": 1180})

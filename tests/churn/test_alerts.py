@@ -10,7 +10,7 @@ from flask import current_app
 
 from scrm.extensions import db
 from scrm.models import ChurnAlert, FollowRelation, Staff
-from scrm.services import churn_alerts
+from scrm.services import app_messages, churn_alerts
 from scrm.services.churn_alerts import sending
 from scrm.wecom import RateLimiter
 from tests.churn.alerts_support import T0, alerts, customer, deletion_xml, org, to
@@ -149,7 +149,7 @@ def test_a_claim_left_by_a_dead_sweep_is_sent_later(team, deliver, sent):
     db.session.execute(ChurnAlert.__table__.update().values(status="sending", claim_token="dead", claimed_at=LATER))
     db.session.commit()
     assert churn_alerts.sweep(LATER + timedelta(minutes=1)) == 0
-    assert churn_alerts.sweep(LATER + sending.STALE_CLAIM + timedelta(seconds=1)) == 2
+    assert churn_alerts.sweep(LATER + app_messages.STALE_CLAIM + timedelta(seconds=1)) == 2
 
 
 def test_a_retryable_wecom_error_is_retried_after_a_delay(team, deliver, sent):
@@ -172,12 +172,12 @@ def test_retryable_errors_give_up_after_the_task_limit(team, deliver, sent):
     deliver(deletion_xml("wmA"))
     sent["replies"] = [{"errcode": -1, "errmsg": "system busy"}] * 20
     at = LATER
-    for _ in range(sending.MAX_ATTEMPTS):
+    for _ in range(app_messages.MAX_ATTEMPTS):
         churn_alerts.sweep(at)
         at += timedelta(minutes=10)
-    assert {(r.status, r.attempts) for r in alerts()} == {("failed", sending.MAX_ATTEMPTS)}
+    assert {(r.status, r.attempts) for r in alerts()} == {("failed", app_messages.MAX_ATTEMPTS)}
     churn_alerts.sweep(at)
-    assert len(sent["bodies"]) == 2 * sending.MAX_ATTEMPTS
+    assert len(sent["bodies"]) == 2 * app_messages.MAX_ATTEMPTS
 
 
 def test_a_permanent_wecom_error_is_recorded_on_the_rows(team, deliver, sent):

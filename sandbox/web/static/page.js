@@ -235,6 +235,14 @@
       var description = new DOMParser().parseFromString(c.description || "", "text/html").body.textContent;
       return [c.title, description, (c.btntxt || "详情") + "：" + c.url].filter(Boolean).join("\n");
     }
+    if (e.msgtype === "template_card") {
+      var lines = [(c.main_title || {}).title, (c.main_title || {}).desc];
+      if (c.emphasis_content) lines.push(c.emphasis_content.title + " " + (c.emphasis_content.desc || ""));
+      if (c.sub_title_text) lines.push(c.sub_title_text);
+      (c.horizontal_content_list || []).forEach(function (r) { lines.push(r.keyname + "：" + (r.value || "")); });
+      lines.push("打开：" + ((c.card_action || {}).url || ""));
+      return lines.filter(Boolean).join("\n");
+    }
     return c.content || JSON.stringify(c);
   }
 

@@ -72,7 +72,7 @@ SIDEBAR_ADMIN_FAMILY = {"staff-roles": "roles", "funnel-stages": "settings", "cu
 PAGES: dict[str, tuple[str, str]] = {
     "customers": ("customers", READ), "groups": ("groups", READ), "channels": ("channels", READ),
     "welcome": ("welcome", READ), "sops": ("sops", READ), "group-sops": ("group_sops", READ),
-    "churn": ("churn", READ), "library": ("library", READ), "reports": ("group_stats", READ),
+    "churn": ("churn", READ), "library": ("library", READ), "reports": ("reports", READ),
     "settings": ("settings", WRITE), "operations": ("status", READ), "roles": ("roles", WRITE),
     "community": ("community", READ), "mass-messages": ("mass_messages", READ),
     "jobs": ("bulk", READ),

@@ -1,0 +1,13 @@
+"""What the follow-up report's figures are called in Chinese: the console's table and chart, the
+CSV / XLSX exports and the drill-down titles all read this one table."""
+from __future__ import annotations
+
+FOLLOW_UP_FIGURES: dict[str, str] = {
+    "customers": "客户数", "new_customers": "新增客户", "lost": "流失合计", "lost_by_staff": "删除客户",
+    "lost_by_customer": "被客户删除", "lost_other": "其他流失", "transferred_out": "转出客户",
+    "follow_ups": "跟进记录", "next_due": "到期跟进", "next_overdue": "逾期未跟进",
+    "sop_due": "SOP到期", "sop_confirmed": "SOP已完成", "sop_pending": "SOP待完成",
+    "recall_due": "召回到期", "recall_confirmed": "召回已完成", "recall_pending": "召回待完成",
+    "first_replies": "首次回复客户", "first_reply_avg_seconds": "首次回复平均(秒)",
+    "chats": "聊天数", "messages": "发送消息数", "reply_rate": "回复率(%)", "avg_reply_minutes": "平均回复(分钟)",
+}
