@@ -153,17 +153,20 @@ def explain(app, c: dict, log) -> None:
     from sqlalchemy import select, text
 
     from scrm.extensions import db
-    from scrm.services.customer_search.filters import FR, relation_conditions
+    from scrm.services.customer_search.filters import S, relation_conditions
 
     rng = random.Random(99)
     with app.app_context():
         for _ in range(5):
             filters = {"tag_mode": "any", **three_filters(rng, c)}
-            query = select(FR.id).where(*relation_conditions(_sb.CORP_ID, filters)).order_by(
-                FR.added_at.desc(), FR.id.desc()).limit(20)
-            sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-            plan = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
-            log(f"filters {sorted(filters)}:\n  " + "\n  ".join(plan))
+            for label, query in (
+                    ("page", select(S.relation_id).where(*relation_conditions(_sb.CORP_ID, filters)).order_by(
+                        S.added_at.desc().nulls_last(), S.relation_id.desc()).limit(20)),
+                    ("count", select(S.relation_id).where(*relation_conditions(_sb.CORP_ID, filters))
+                     .limit(10_001))):
+                sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+                plan = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
+                log(f"{label} {sorted(filters)}:\n  " + "\n  ".join(plan))
             db.session.rollback()
 
 

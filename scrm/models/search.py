@@ -49,14 +49,16 @@ class RelationSearch(db.Model):
 
     __tablename__ = "relation_search"
     __table_args__ = (
-        # PostgreSQL (migration 0024): added_at and last_interaction_at DESC NULLS LAST, relation_id
-        # DESC, so the list's default orders are a forward walk; and the tags' GIN index.
+        # status (nearly always "active") leads, so each filter's probe narrows by it too. On
+        # PostgreSQL (migration 0024) the first two are DESC NULLS LAST, relation_id DESC (the
+        # list's orders walked forwards) and the first INCLUDEs every filter column (a page is an
+        # index-only walk); the tags have a GIN index.
         Index("ix_relation_search_added", "corp_id", "status", "added_at", "relation_id"),
-        Index("ix_relation_search_interaction", "corp_id", "last_interaction_at"),
+        Index("ix_relation_search_interaction", "corp_id", "status", "last_interaction_at"),
         Index("ix_relation_search_owner", "corp_id", "userid", "status", "added_at"),
-        Index("ix_relation_search_state", "corp_id", "state"),
-        Index("ix_relation_search_stage", "corp_id", "stage_id"),
-        Index("ix_relation_search_risk", "corp_id", "risk_level", "last_interaction_at"),
+        Index("ix_relation_search_stage", "corp_id", "status", "stage_id", "risk_level"),
+        Index("ix_relation_search_risk", "corp_id", "status", "risk_level", "last_interaction_at"),
+        Index("ix_relation_search_state", "corp_id", "status", "state", "added_at"),
         Index("ix_relation_search_tags", "tag_ids", postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
     relation_id: Mapped[int] = mapped_column(
