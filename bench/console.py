@@ -7,9 +7,11 @@ of a segment count, on PostgreSQL with 1,000,000 customers, 3,000,000 relations 
 Builds a throwaway schema in the database (`flask db upgrade`), fills it set-based on the server
 with bench/sidebar.py's generator (INSERT … SELECT generate_series; indexes dropped during the
 load and rebuilt; ~2 corp tags per relation out of 200, 40 departments, 50 channel codes, funnel
-stages for 40% of customers, 50,000 groups; a small timeline) and adds a churn score per
-relation (relation_risk: level and last interaction). Then, in-process (the service functions
-the Open API's views call, scrm/services/customer_search), with varied filter values:
+stages for 40% of customers, 50,000 groups; a small timeline), adds a churn score per
+relation (relation_risk: level and last interaction), then the customer list's search rows
+(relation_search, the statement `flask scrm search rebuild` runs, into the index-less table).
+Then, in-process (the service functions the Open API's views call, scrm/services/customer_search),
+with varied filter values:
 
   list   listing.page(): one page of 20 rows + the page's tags + the count capped at 10,000,
          three filters per request, from five shapes (tags any/all, department, owner, risk
@@ -72,6 +74,25 @@ def build(conninfo: str, env: dict, sizes, log) -> None:
             conn.execute(statement)
         conn.execute("VACUUM (ANALYZE) relation_risk")
         log(f"relation_risk: {time.perf_counter() - t:.0f} s")
+        t = time.perf_counter()
+        dropped = _sb.drop_indexes(conn, ["relation_search"])
+        conn.execute(search_rows_sql(_sb.CORP_ID))
+        for statement in dropped["relation_search"]:
+            conn.execute(statement)
+        conn.execute("VACUUM (ANALYZE) relation_search")
+        log(f"relation_search: {time.perf_counter() - t:.0f} s")
+
+
+def search_rows_sql(corp: str) -> str:
+    """The customer list's search rows of every relation: the statement `flask scrm search rebuild`
+    runs (scrm/services/customer_search/search_rows.py), as one INSERT … SELECT into the empty,
+    index-less table."""
+    from sqlalchemy.dialects import postgresql
+
+    from scrm.services.customer_search.search_rows import COLUMNS, rows_query
+
+    select_sql = rows_query(corp).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return f"INSERT INTO relation_search ({', '.join(COLUMNS)}) {select_sql}"
 
 
 def choices(conninfo: str) -> dict:
@@ -225,7 +246,8 @@ def main() -> int:
         build_seconds = time.perf_counter() - started
         rows = {}
         with psycopg.connect(conninfo) as conn:
-            for table in ("staff", "customer", "follow_relation", "relation_tag", "relation_risk", "customer_stage"):
+            for table in ("staff", "customer", "follow_relation", "relation_tag", "relation_risk", "customer_stage",
+                          "relation_search"):
                 rows[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         size, index_size = _sb.database_size(conninfo)
         os.environ.update(env)

@@ -68,7 +68,8 @@ def _tags_of_relation() -> Any:
             .order_by(t.id).correlate(FollowRelation.__table__))
 
 
-def _rows(corp_id: str, conditions: Iterable[ColumnElement[bool]]):
+def rows_query(corp_id: str, conditions: Iterable[ColumnElement[bool]] = ()) -> Select:
+    """SELECT of the search rows (COLUMNS) of the corp's relations matching ``conditions``."""
     cs, rr = CustomerStage.__table__.c, RelationRisk.__table__.c
     return (select(FR.id, FR.corp_id, FR.userid, FR.external_userid, FR.status, FR.state, FR.added_at,
                    cs.stage_id, rr.level, rr.last_interaction_at, tag_id_list(_tags_of_relation().scalar_subquery()))
@@ -81,12 +82,14 @@ def _rows(corp_id: str, conditions: Iterable[ColumnElement[bool]]):
 
 def _upsert(session: Session, corp_id: str, conditions: Iterable[ColumnElement[bool]]) -> int:
     insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
-    stmt = insert(RS).from_select(list(COLUMNS), _rows(corp_id, conditions))
+    stmt = insert(RS).from_select(list(COLUMNS), rows_query(corp_id, conditions))
     changing = COLUMNS[1:]
     stmt = stmt.on_conflict_do_update(
         index_elements=[RS.c.relation_id],
         set_={name: stmt.excluded[name] for name in changing},
         where=or_(*(RS.c[name].is_distinct_from(stmt.excluded[name]) for name in changing)))
+    if session.get_bind().dialect.name == "postgresql":  # (psycopg has no rowcount for it)
+        return session.scalar(select(func.count()).select_from(stmt.returning(RS.c.relation_id).cte("written")))
     return session.execute(stmt).rowcount
 
 
