@@ -7,7 +7,7 @@ rewriting only the rows whose values changed — and happens in the writer's own
 * rows the ORM wrote (a FollowRelation, RelationTag, CustomerStage, RelationRisk or Tag added,
   changed or deleted through the session: callbacks, the sidebar's edits, handovers, channel
   tags) are noted at each flush and their relations refreshed when the session commits
-  (``track``, registered by create_app);
+  (session hooks below; create_app imports this module so every process has them);
 * set-based writers call ``refresh`` with the relations they touched: the one tagging path
   (scrm/services/tagging.py), the sync's pages, a staff userid's rename, the churn scoring;
 * ``rebuild`` (``flask scrm search rebuild``, and every night after the churn scoring) rewrites
