@@ -8,8 +8,9 @@ rewriting only the rows whose values changed — and happens in the writer's own
   changed or deleted through the session: callbacks, the sidebar's edits, handovers, channel
   tags) are noted at each flush and their relations refreshed when the session commits
   (session hooks below; create_app imports this module so every process has them);
-* set-based writers call ``refresh`` with the relations they touched: the one tagging path
-  (scrm/services/tagging.py), the sync's pages, a staff userid's rename, the churn scoring;
+* set-based writers name the relations they touched (``refresh_at_commit``, or ``refresh`` at
+  once): the one tagging path (scrm/services/tagging.py), the sync's pages, a staff userid's
+  rename, a tag created by the library sync, the churn scoring;
 * ``rebuild`` (``flask scrm search rebuild``, and every night after the churn scoring) rewrites
   every row of a corp from the source tables and drops rows of relations that no longer exist:
   the safety net for a writer that was missed or two transactions that raced on one relation.
