@@ -63,6 +63,8 @@ def risk_sql(corp: str) -> str:
 def build(conninfo: str, env: dict, sizes, log) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO, env=env,
                    check=True, timeout=300, stdout=subprocess.DEVNULL)
+    with _sb.loader(conninfo) as conn:  # its foreign key would hold follow_relation's key during the load
+        search_keys = _sb.drop_indexes(conn, ["relation_search"])
     log(f"generating: {sizes}")
     timings = _sb.generate(conninfo, sizes, log)
     log("generation: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
@@ -75,9 +77,8 @@ def build(conninfo: str, env: dict, sizes, log) -> None:
         conn.execute("VACUUM (ANALYZE) relation_risk")
         log(f"relation_risk: {time.perf_counter() - t:.0f} s")
         t = time.perf_counter()
-        dropped = _sb.drop_indexes(conn, ["relation_search"])
         conn.execute(search_rows_sql(_sb.CORP_ID))
-        for statement in dropped["relation_search"]:
+        for statement in search_keys["relation_search"]:
             conn.execute(statement)
         conn.execute("VACUUM (ANALYZE) relation_search")
         log(f"relation_search: {time.perf_counter() - t:.0f} s")
