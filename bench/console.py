@@ -7,9 +7,11 @@ of a segment count, on PostgreSQL with 1,000,000 customers, 3,000,000 relations 
 Builds a throwaway schema in the database (`flask db upgrade`), fills it set-based on the server
 with bench/sidebar.py's generator (INSERT … SELECT generate_series; indexes dropped during the
 load and rebuilt; ~2 corp tags per relation out of 200, 40 departments, 50 channel codes, funnel
-stages for 40% of customers, 50,000 groups; a small timeline) and adds a churn score per
-relation (relation_risk: level and last interaction). Then, in-process (the service functions
-the Open API's views call, scrm/services/customer_search), with varied filter values:
+stages for 40% of customers, 50,000 groups; a small timeline), adds a churn score per
+relation (relation_risk: level and last interaction), then the customer list's search rows
+(relation_search, the statement `flask scrm search rebuild` runs, into the index-less table).
+Then, in-process (the service functions the Open API's views call, scrm/services/customer_search),
+with varied filter values:
 
   list   listing.page(): one page of 20 rows + the page's tags + the count capped at 10,000,
          three filters per request, from five shapes (tags any/all, department, owner, risk
@@ -61,6 +63,8 @@ def risk_sql(corp: str) -> str:
 def build(conninfo: str, env: dict, sizes, log) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=REPO, env=env,
                    check=True, timeout=300, stdout=subprocess.DEVNULL)
+    with _sb.loader(conninfo) as conn:  # its foreign key would hold follow_relation's key during the load
+        search_keys = _sb.drop_indexes(conn, ["relation_search"])
     log(f"generating: {sizes}")
     timings = _sb.generate(conninfo, sizes, log)
     log("generation: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
@@ -72,6 +76,24 @@ def build(conninfo: str, env: dict, sizes, log) -> None:
             conn.execute(statement)
         conn.execute("VACUUM (ANALYZE) relation_risk")
         log(f"relation_risk: {time.perf_counter() - t:.0f} s")
+        t = time.perf_counter()
+        conn.execute(search_rows_sql(_sb.CORP_ID))
+        for statement in search_keys["relation_search"]:
+            conn.execute(statement)
+        conn.execute("VACUUM (ANALYZE) relation_search")
+        log(f"relation_search: {time.perf_counter() - t:.0f} s")
+
+
+def search_rows_sql(corp: str) -> str:
+    """The customer list's search rows of every relation: the statement `flask scrm search rebuild`
+    runs (scrm/services/customer_search/search_rows.py), as one INSERT … SELECT into the empty,
+    index-less table."""
+    from sqlalchemy.dialects import postgresql
+
+    from scrm.services.customer_search.search_rows import COLUMNS, rows_query
+
+    select_sql = rows_query(corp).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return f"INSERT INTO relation_search ({', '.join(COLUMNS)}) {select_sql}"
 
 
 def choices(conninfo: str) -> dict:
@@ -153,17 +175,20 @@ def explain(app, c: dict, log) -> None:
     from sqlalchemy import select, text
 
     from scrm.extensions import db
-    from scrm.services.customer_search.filters import FR, relation_conditions
+    from scrm.services.customer_search.filters import S, relation_conditions
 
     rng = random.Random(99)
     with app.app_context():
         for _ in range(5):
             filters = {"tag_mode": "any", **three_filters(rng, c)}
-            query = select(FR.id).where(*relation_conditions(_sb.CORP_ID, filters)).order_by(
-                FR.added_at.desc(), FR.id.desc()).limit(20)
-            sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-            plan = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
-            log(f"filters {sorted(filters)}:\n  " + "\n  ".join(plan))
+            for label, query in (
+                    ("page", select(S.relation_id).where(*relation_conditions(_sb.CORP_ID, filters)).order_by(
+                        S.added_at.desc().nulls_last(), S.relation_id.desc()).limit(20)),
+                    ("count", select(S.relation_id).where(*relation_conditions(_sb.CORP_ID, filters))
+                     .limit(10_001))):
+                sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+                plan = db.session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql)).scalars().all()
+                log(f"{label} {sorted(filters)}:\n  " + "\n  ".join(plan))
             db.session.rollback()
 
 
@@ -222,7 +247,8 @@ def main() -> int:
         build_seconds = time.perf_counter() - started
         rows = {}
         with psycopg.connect(conninfo) as conn:
-            for table in ("staff", "customer", "follow_relation", "relation_tag", "relation_risk", "customer_stage"):
+            for table in ("staff", "customer", "follow_relation", "relation_tag", "relation_risk", "customer_stage",
+                          "relation_search"):
                 rows[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         size, index_size = _sb.database_size(conninfo)
         os.environ.update(env)

@@ -67,6 +67,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from scrm.cli import scrm_cli
 
+    # Its session hooks keep the customer list's search rows current on every commit (workers too).
+    from scrm.services.customer_search import search_rows  # noqa: F401
+
     app.cli.add_command(scrm_cli)
     _register_request_hooks(app)
     _register_health(app)

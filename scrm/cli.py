@@ -346,3 +346,12 @@ def _add_role_cli() -> None:
 
 
 _add_role_cli()
+
+
+def _add_search_cli() -> None:
+    from scrm.cli_search import search_cli
+
+    scrm_cli.add_command(search_cli)
+
+
+_add_search_cli()

@@ -1,7 +1,7 @@
 """manager reports: daily aggregates per staff member (staff_daily_stat) and the nightly run (report_run)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-03 18:16:15.365271
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0022'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

@@ -56,6 +56,7 @@ from scrm.models.recall import (
     RecallTrigger,
 )
 from scrm.models.reports import ReportRun, StaffDailyStat
+from scrm.models.search import RelationSearch
 from scrm.models.segment import CustomerSegment
 from scrm.models.sidebar import (
     AuditLog,
@@ -121,6 +122,8 @@ __all__ = [
     "MassTaskStatus",
     # saved customer segments (issue #14, part 4)
     "CustomerSegment",
+    # the customer list's search rows (issue #14)
+    "RelationSearch",
     # bulk actions on customers (issue #14, part 4)
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)

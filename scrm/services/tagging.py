@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, insert, literal, select, tuple_
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import FollowRelation, RelationTag, Tag, TagGroup
+from scrm.services.customer_search import search_rows
 from scrm.wecom.retry import call_with_backoff
 
 
@@ -44,6 +45,7 @@ def record_changes(corp_id: str, pairs: list[tuple[str, str]], add: list[str], r
     caller commits."""
     if not pairs:
         return
+    search_rows.refresh_at_commit(corp_id, pairs=pairs)  # the customer list's search rows
     rt = RelationTag
     gone = [t for t in remove if t not in add]
     if gone or add:

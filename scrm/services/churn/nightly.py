@@ -25,6 +25,7 @@ from scrm.extensions import db
 from scrm.models import ChurnRun
 from scrm.services import localtime
 from scrm.services.churn import behavior, mirror, score, signals
+from scrm.services.customer_search import search_rows
 from scrm.services.daily_runs import claim_daily_run
 from scrm.services.group_stats.aggregate import local_midnight
 from scrm.wecom import WeComError
@@ -94,6 +95,7 @@ def _claim(corp_id: str, run_day: date, now: datetime) -> ChurnRun | None:
 def _run(run: ChurnRun, now: datetime, sleep: Callable[[float], None]) -> int:
     corp_id, run_id = run.corp_id, run.id
     figures = score_corp(corp_id, now)
+    search_rows.rebuild(corp_id)  # the customer list's search rows, every night: the safety net
     _finish(run_id, relations=figures["relations"], changes=figures["level_changes"])
     try:
         yesterday = wecom_behavior.wecom_today(now) - timedelta(days=1)

@@ -66,11 +66,13 @@ from scrm.models import (
     GroupMember,
     RelationActivityDay,
     RelationRisk,
+    RelationSearch,
     RelationStatus,
     RelationTag,
     TimelineEntry,
 )
 from scrm.models.churn import RISK_LABELS, RiskLevel
+from scrm.services.customer_search import search_rows
 
 ENDED = (RelationStatus.DELETED_BY_CUSTOMER, RelationStatus.DELETED_BY_STAFF, RelationStatus.DELETED_UNKNOWN)
 TIMELINE_KIND = "churn_risk"
@@ -322,4 +324,10 @@ def score(corp_id: str, now: datetime, today: date, *, fold_since: date | None,
         db.session.execute(insert(TimelineEntry).from_select(
             ["corp_id", "external_userid", "userid", "kind", "source", "occurred_at", "recorded_at", "summary",
              "data"], entries, include_defaults=False))
+    # The customer list's search rows carry the level and the last interaction: those of the rows
+    # written tonight, and none for the transferred relations whose rows were dropped.
+    search_rows.refresh(corp_id, relation_ids=select(r.relation_id).where(r.corp_id == corp_id, r.scored_at == now))
+    search_rows.refresh(corp_id, relation_ids=select(RelationSearch.relation_id).where(
+        RelationSearch.corp_id == corp_id, RelationSearch.status == RelationStatus.TRANSFERRED.value,
+        RelationSearch.risk_level.is_not(None)))
     return {"relations": _count(corp_id), "changed": changed, "level_changes": logged}

@@ -8,63 +8,64 @@ per sender or a tag change per relation needs).
 
 ``visible_userids``: the staff members whose relations the caller may see (the data-scope
 policy's answer); None is the whole corp. Passing it is the policy module's one plug-in point.
+
+The conditions are on relation_search (scrm/models/search.py): one flat row per relation with the
+stage, the churn level and last interaction and the corp tags (an integer array, GIN-indexed on
+PostgreSQL), kept current by the writers (scrm/services/customer_search/search_rows.py). So a
+filter is an index probe on one table, and PostgreSQL combines them (BitmapAnd) or walks the
+(corp, status, added_at) index for a page, instead of a semi-join per filter.
 """
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, false, or_, select
+from sqlalchemy import String, and_, cast, false, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from scrm.extensions import db
 from scrm.models import (
     Channel,
     Customer,
-    CustomerStage,
     Department,
     FollowRelation,
-    RelationRisk,
     RelationStatus,
-    RelationTag,
     Staff,
+    Tag,
 )
+from scrm.models.search import RelationSearch
 
+S = RelationSearch.__table__.c  # the search rows: every filter and count reads this table only
 FR = FollowRelation.__table__.c
-# The EXISTS subqueries read their own aliases: the list's page statement joins the same tables
-# for display, and a subquery on the joined table itself would correlate to it.
-_STAGE = CustomerStage.__table__.alias("filter_stage").c
-_RISK = RelationRisk.__table__.alias("filter_risk").c
-_TAG = RelationTag.__table__.alias("filter_tag").c
 
 
 def relation_conditions(corp_id: str, filters: dict[str, Any],
                         visible_userids: Collection[str] | None = None) -> list[ColumnElement[bool]]:
-    """WHERE conditions on follow_relation for the filter (ANDed)."""
-    conditions: list[ColumnElement[bool]] = [FR.corp_id == corp_id,
-                                             FR.status.in_(filters.get("status") or [RelationStatus.ACTIVE])]
+    """WHERE conditions on relation_search for the filter (ANDed)."""
+    conditions: list[ColumnElement[bool]] = [S.corp_id == corp_id,
+                                             S.status.in_(filters.get("status") or [RelationStatus.ACTIVE])]
     owners = _owners(corp_id, filters, visible_userids)
     if owners is not None:
-        conditions.append(FR.userid.in_(sorted(owners)) if owners else false())
+        conditions.append(S.userid.in_(sorted(owners)) if owners else false())
     if filters.get("q"):
         conditions.append(_search(corp_id, filters["q"]))
-    tag_ids = filters.get("tag_id") or []
-    if tag_ids:
-        conditions.extend(_tags(corp_id, tag_ids, filters.get("tag_mode", "any")))
+    if filters.get("tag_id"):
+        conditions.append(_tags(corp_id, filters["tag_id"], filters.get("tag_mode", "any")))
     if filters.get("stage_id"):
-        conditions.append(exists().where(_STAGE.corp_id == corp_id, _STAGE.external_userid == FR.external_userid,
-                                         _STAGE.stage_id.in_(filters["stage_id"])))
+        conditions.append(S.stage_id.in_(filters["stage_id"]))
     states = _states(corp_id, filters)
     if states is not None:
-        conditions.append(FR.state.in_(sorted(states)) if states else false())
+        conditions.append(S.state.in_(sorted(states)) if states else false())
     if filters.get("added_from"):
-        conditions.append(FR.added_at >= filters["added_from"])
+        conditions.append(S.added_at >= filters["added_from"])
     if filters.get("added_to"):
-        conditions.append(FR.added_at < filters["added_to"])
-    risk = _risk(filters)
-    if risk:
-        # relation_id is the relation's own id (so the corp's): an index-only probe (ix_relation_risk_probe)
-        conditions.append(exists().where(_RISK.relation_id == FR.id, *risk))
+        conditions.append(S.added_at < filters["added_to"])
+    if filters.get("risk_level"):
+        conditions.append(S.risk_level.in_(filters["risk_level"]))
+    if filters.get("interaction_from"):
+        conditions.append(S.last_interaction_at >= filters["interaction_from"])
+    if filters.get("interaction_to"):
+        conditions.append(S.last_interaction_at < filters["interaction_to"])
     return conditions
 
 
@@ -112,39 +113,36 @@ def _states(corp_id: str, filters: dict[str, Any]) -> set[str] | None:
     return states
 
 
-def _tags(corp_id: str, tag_ids: list[str], mode: str) -> list[ColumnElement[bool]]:
-    # A corp tag's tag_key is its tag_id. Per relation the probe is the unique (corp, userid,
-    # customer, tag_key) index alone; from the tag's side, ix_relation_tag_key.
-    def tagged(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists().where(_TAG.corp_id == corp_id, _TAG.userid == FR.userid,
-                              _TAG.external_userid == FR.external_userid, *where)
-
-    if mode == "all":
-        return [tagged(_TAG.tag_key == tag_id) for tag_id in dict.fromkeys(tag_ids)]
-    return [tagged(_TAG.tag_key.in_(sorted(set(tag_ids))))]
-
-
-def _risk(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
-    risk: list[ColumnElement[bool]] = []
-    if filters.get("risk_level"):
-        risk.append(_RISK.level.in_(filters["risk_level"]))
-    if filters.get("interaction_from"):
-        risk.append(_RISK.last_interaction_at >= filters["interaction_from"])
-    if filters.get("interaction_to"):
-        risk.append(_RISK.last_interaction_at < filters["interaction_to"])
-    return risk
+def _tags(corp_id: str, tag_ids: list[str], mode: str) -> ColumnElement[bool]:
+    """The relation carries any (``all``: every one) of the corp tags. Matched on Tag.id: one small
+    read of the library, then the array's GIN index (PostgreSQL) or a LIKE per tag (SQLite)."""
+    wanted = set(tag_ids)
+    known = dict(db.session.execute(
+        select(Tag.tag_id, Tag.id).where(Tag.corp_id == corp_id, Tag.tag_id.in_(wanted))).tuples().all())
+    ids = sorted(known.values())
+    if not ids or (mode == "all" and len(known) < len(wanted)):
+        return false()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Integers from our own table, inlined: the planner sees the very tags (the array's
+        # element statistics) even when the driver has prepared the statement.
+        array = literal_column(f"'{{{','.join(str(int(i)) for i in ids)}}}'::integer[]")
+        return S.tag_ids.op("@>" if mode == "all" else "&&")(array)
+    matches = [cast(S.tag_ids, String).like(f"%,{int(i)},%") for i in ids]
+    return and_(*matches) if mode == "all" else or_(*matches)
 
 
 def _search(corp_id: str, text: str) -> ColumnElement[bool]:
     """A prefix of the name or the remark; a whole phone number in the remark's mobiles. The text
-    is personal data: it is never logged (and access logs carry the path only)."""
+    is personal data: it is never logged (and access logs carry the path only). Personal text is
+    not copied into the search rows: these read follow_relation and customer by index."""
     digits = text.replace("-", "").replace(" ", "")
     if digits.lstrip("+").isdigit() and len(digits) >= 7:
         # remark_mobiles is a JSON array of strings: match one whole element, never a prefix.
-        return cast(FR.remark_mobiles, String).like(f'%"{digits}"%')
+        return S.relation_id.in_(select(FR.id).where(
+            FR.corp_id == corp_id, cast(FR.remark_mobiles, String).like(f'%"{digits}"%')))
     prefix = escape_like(text) + "%"
-    return or_(FR.remark.like(prefix, escape="\\"),
-               FR.external_userid.in_(select(Customer.external_userid).where(
+    return or_(S.relation_id.in_(select(FR.id).where(FR.corp_id == corp_id, FR.remark.like(prefix, escape="\\"))),
+               S.external_userid.in_(select(Customer.external_userid).where(
                    Customer.corp_id == corp_id, Customer.name.like(prefix, escape="\\"))))
 
 
@@ -154,7 +152,7 @@ def escape_like(text: str) -> str:
 
 
 def matching_relations(corp_id: str, filters: dict[str, Any], visible_userids: Collection[str] | None = None):
-    """SELECT follow_relation.id, userid, external_userid of every matching relation (for bulk
+    """SELECT id (follow_relation.id), userid, external_userid of every matching relation (for bulk
     work: a subquery to join or INSERT … SELECT from, never rows loaded into Python)."""
-    return select(FR.id, FR.userid, FR.external_userid).where(
+    return select(S.relation_id.label("id"), S.userid, S.external_userid).where(
         and_(*relation_conditions(corp_id, filters, visible_userids)))

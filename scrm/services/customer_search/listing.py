@@ -22,7 +22,7 @@ from scrm.models import (
     Tag,
     TagGroup,
 )
-from scrm.services.customer_search.filters import FR, relation_conditions
+from scrm.services.customer_search.filters import FR, S, relation_conditions
 
 COUNT_CAP = 10_000
 MAX_ROWS = 10_000  # how deep the pages go (page × page_size): past it, narrow the filters
@@ -35,7 +35,7 @@ class TooDeep(ValueError):
 def count(corp_id: str, filters: dict[str, Any], visible_userids: Collection[str] | None = None,
           cap: int | None = COUNT_CAP) -> tuple[int, bool]:
     """(matching relations, whether there are more than ``cap``); ``cap=None`` counts them all."""
-    ids = select(FR.id).where(*relation_conditions(corp_id, filters, visible_userids))
+    ids = select(S.relation_id).where(*relation_conditions(corp_id, filters, visible_userids))
     if cap is None:
         return db.session.scalar(select(func.count()).select_from(ids.subquery())), False
     total = db.session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery()))
@@ -44,7 +44,7 @@ def count(corp_id: str, filters: dict[str, Any], visible_userids: Collection[str
 
 def count_customers(corp_id: str, filters: dict[str, Any], visible_userids: Collection[str] | None = None) -> int:
     """Distinct customers among the matching relations (exact)."""
-    ids = select(FR.external_userid).where(*relation_conditions(corp_id, filters, visible_userids)).distinct()
+    ids = select(S.external_userid).where(*relation_conditions(corp_id, filters, visible_userids)).distinct()
     return db.session.scalar(select(func.count()).select_from(ids.subquery()))
 
 
@@ -53,6 +53,11 @@ def page(corp_id: str, filters: dict[str, Any], *, sort: str = "-added_at", page
     """One page; ``with_total=False`` skips the count (paging on through a result already counted)."""
     if page * page_size > MAX_ROWS:
         raise TooDeep(f"Only the first {MAX_ROWS} rows can be paged through: narrow the filters.")
+    # The page's relations from the search rows alone, then the display joins for those 20.
+    order = _order(sort)
+    found = (select(S.relation_id, S.added_at, S.last_interaction_at)
+             .where(*relation_conditions(corp_id, filters, visible_userids))
+             .order_by(*order(S)).offset((page - 1) * page_size).limit(page_size).subquery("found"))
     channel_name = (select(Channel.name).where(Channel.corp_id == corp_id, Channel.state == FR.state)
                     .order_by(Channel.status, Channel.id.desc()).limit(1).scalar_subquery())
     query = (
@@ -61,16 +66,15 @@ def page(corp_id: str, filters: dict[str, Any], *, sort: str = "-added_at", page
                Staff.name.label("staff_name"), CustomerStage.stage_id, FunnelStage.name.label("stage_name"),
                RelationRisk.level.label("risk_level"), RelationRisk.last_interaction_at,
                channel_name.label("channel_name"))
-        .select_from(FollowRelation.__table__)
+        .select_from(found)
+        .join(FollowRelation.__table__, FR.id == found.c.relation_id)
         .outerjoin(Customer, and_(Customer.corp_id == corp_id, Customer.external_userid == FR.external_userid))
         .outerjoin(Staff, and_(Staff.corp_id == corp_id, Staff.userid == FR.userid))
         .outerjoin(CustomerStage, and_(CustomerStage.corp_id == corp_id,
                                        CustomerStage.external_userid == FR.external_userid))
         .outerjoin(FunnelStage, FunnelStage.id == CustomerStage.stage_id)
         .outerjoin(RelationRisk, RelationRisk.relation_id == FR.id)
-        .where(*relation_conditions(corp_id, filters, visible_userids))
-        .order_by(*_order(sort))
-        .offset((page - 1) * page_size).limit(page_size))
+        .order_by(*order(found.c)))
     rows = [dict(row._mapping) for row in db.session.execute(query)]
     tags = relation_tags(corp_id, rows)
     for row in rows:
@@ -80,11 +84,12 @@ def page(corp_id: str, filters: dict[str, Any], *, sort: str = "-added_at", page
             "page": page, "page_size": page_size}
 
 
-def _order(sort: str) -> list:
-    column = FR.added_at if sort.lstrip("-") == "added_at" else RelationRisk.last_interaction_at
+def _order(sort: str):
+    """The ORDER BY for ``sort`` on a column collection (the search rows, or the page's subquery)."""
+    name = "added_at" if sort.lstrip("-") == "added_at" else "last_interaction_at"
     if sort.startswith("-"):
-        return [column.desc().nulls_last(), FR.id.desc()]
-    return [column.asc().nulls_last(), FR.id]
+        return lambda c: [c[name].desc().nulls_last(), c.relation_id.desc()]
+    return lambda c: [c[name].asc().nulls_last(), c.relation_id]
 
 
 def relation_tags(corp_id: str, rows: list[dict[str, Any]]) -> defaultdict[tuple[str, str], list[dict]]:

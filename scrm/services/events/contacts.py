@@ -31,6 +31,7 @@ from scrm.models import (
     TimelineEntry,
 )
 from scrm.services import handover
+from scrm.services.customer_search import search_rows
 from scrm.services.events.common import as_int, as_list
 from scrm.services.events.registry import EventContext, handles
 
@@ -127,6 +128,7 @@ def rename_userid(corp_id: str, old: str, new: str) -> None:
     _merge_unique(Staff, "userid", corp_id, old, new)
     _merge_unique(FollowRelation, "userid", corp_id, old, new, "external_userid")
     _merge_unique(RelationTag, "userid", corp_id, old, new, "external_userid", "tag_key")
+    search_rows.refresh_at_commit(corp_id, userids=[old, new])  # the customer list's search rows
     _merge_unique(GroupMember, "member_id", corp_id, old, new, "chat_id")
     plain_columns = ((FollowRelation, "oper_userid"), (GroupChat, "owner"), (GroupMember, "invitor"),
                      (TimelineEntry, "userid"), (AppMessage, "from_userid"), (HandoverBatch, "handover_userid"),

@@ -21,6 +21,7 @@ from scrm.clock import from_timestamp
 from scrm.db import ensure_row
 from scrm.extensions import db
 from scrm.models import RelationTag, Tag, TagGroup
+from scrm.services.customer_search import search_rows
 from scrm.services.events.common import as_int, record
 from scrm.services.events.registry import EventContext, handles
 
@@ -61,6 +62,8 @@ def apply_tag_groups(ctx: EventContext, groups: list[dict], strategy_id: int | N
         for tag_item in item.get("tag") or []:
             listed.add(tag_item["id"])
             tag, created = ensure_row(Tag, corp_id=ctx.corp_id, tag_id=tag_item["id"])
+            if created:  # relations may carry it already (a sync or callback that came first)
+                search_rows.refresh_at_commit(ctx.corp_id, tag_keys=[tag.tag_id])
             if _newer(tag, created, fetched_at):
                 continue
             renamed = group_renamed or (not created and tag.name != tag_item.get("name"))

@@ -32,6 +32,7 @@ from scrm.clock import utcnow
 from scrm.db import ensure_row, ensure_rows, matching
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, Tag, TagGroup
+from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import (
     CUSTOMER_FIELDS,
     apply_follow,
@@ -200,6 +201,8 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
                                stored_tags=stored_tags.get(key, {}), keep_personal=True)
         record_outcome(ctx, outcome, event_pair=False)
     mark_seen(FollowRelation, [relation.id for relation in relations.values()], sync.state.id)
+    # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
+    search_rows.refresh_at_commit(corp_id, relation_ids=[relation.id for relation in relations.values()])
 
 
 # ---- full sync: relations WeCom no longer lists ---------------------------------------------------
