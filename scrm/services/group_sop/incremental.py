@@ -138,13 +138,22 @@ def due_condition():
                 or_(E.queued_at.is_(None), E.queued_at < stale))
 
 
+def plans_to_look_at():
+    """The active plans a planning run looks at: the relative ones (every sweep), and the fixed
+    ones never planned or last planned at :replan_before or earlier (PLAN_EVERY ago): the others
+    have nothing to do, so most minutes read only the relative ones."""
+    kind = GroupSop.schedule["kind"].as_string()
+    return and_(GroupSop.status == GroupSopStatus.ACTIVE,
+                or_(kind.in_([k.value for k in ScheduleKind if k.relative]), GroupSop.planned_at.is_(None),
+                    GroupSop.planned_at <= bindparam("replan_before", type_=DateTime())))
+
+
 PLAN_TAG, DUE_TAG = 3, 4
-# The active plans as rows of the events' shape (tag 3): member_id = revision, chat_id = corp_id,
-# at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an execution is
-# due to be claimed: the sweep's one read (plans_and_events).
+# The active plans to look at as rows of the events' shape (tag 3): member_id = revision, chat_id =
+# corp_id, at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an
+# execution is due to be claimed: the sweep's one read (plans_and_events).
 _PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, GroupSop.planned_at,
-                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(
-    GroupSop.status == GroupSopStatus.ACTIVE)
+                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(plans_to_look_at())
 _DUE_PART = select(literal(DUE_TAG), null(), null(), null(), null(), null(), null(), null()).where(
     exists().where(due_condition()))
 _NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
@@ -157,14 +166,14 @@ def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.G
     return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
 
 
-def plans_and_events(corp_id: str, since: datetime, now: datetime,
-                     stale: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
-    """The active plans, (id, corp_id, kind, planned_at, revision) as planning._ACTIVE_PLANS reads
-    them, new_events(corp_id, since), and whether an execution is due to be claimed
-    (due_condition): one statement (the sweep's read, every minute)."""
+def plans_and_events(corp_id: str, since: datetime, now: datetime, stale: datetime,
+                     replan_before: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
+    """The plans to look at (plans_to_look_at), (id, corp_id, kind, planned_at, revision) as
+    planning._ACTIVE_PLANS reads them, new_events(corp_id, since), and whether an execution is
+    due to be claimed (due_condition): one statement (the sweep's read, every minute)."""
     plans, rows, due = [], [], False
     for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since, "now": now,
-                                                    "stale": stale}).all():
+                                                    "stale": stale, "replan_before": replan_before}).all():
         if r[0] == PLAN_TAG:
             _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
             plans.append((plan_id, plan_corp, kind, planned_at, revision))

@@ -159,7 +159,7 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
 
 
 _ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at,
-                       GroupSop.revision).where(GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
+                       GroupSop.revision).where(incremental.plans_to_look_at())  # built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
 _last_corp: str | None = None  # the one corp whose relative plans the last planning run planned (if one)
 
@@ -197,9 +197,9 @@ def _plan(now: datetime) -> Planned:
         # A superset of the events of since below (the mark alone, not also the plans' planned_at):
         # planning an event again adds nothing.
         rows, read[_last_corp], due = incremental.plans_and_events(
-            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER)
+            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER, now - PLAN_EVERY)
     else:
-        rows = db.session.execute(_ACTIVE_PLANS).all()
+        rows = db.session.execute(_ACTIVE_PLANS, {"replan_before": now - PLAN_EVERY}).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
     for plan_id, corp_id, kind, planned_at, revision in rows:
         if planned_at is None:
