@@ -253,6 +253,35 @@ def relative_plans(keys: Iterable[tuple[int, str]]) -> list[Relative]:
             and ScheduleKind(r.plan.schedule["kind"]).relative]
 
 
+# The fixed plans' definitions and live steps, by (id, revision), with the sweep's `now` they were
+# last used at: re-planned every PLAN_EVERY, each is read again only when it changed (or after
+# FIXED_KEPT unused: paused, deleted, or an old revision).
+_FIXED: dict[tuple[int, str], tuple[Plan, list[Step], datetime]] = {}
+FIXED_KEPT = timedelta(hours=1)
+
+
+def fixed_plans(keys: list[tuple[int, str, datetime | None]], now: datetime) -> tuple[list[Plan], dict[int, list]]:
+    """The fixed plans (id, revision, planned_at as the sweep read it), as load() returns them:
+    from the process's cache, the missing ones read with two statements."""
+    global _FIXED  # noqa: PLW0603 - pruned by replacing it whole
+    missing = [plan_id for plan_id, revision, _ in keys if (plan_id, revision) not in _FIXED]
+    if missing:
+        plans, steps = load(missing)
+        for r in plans:
+            _FIXED[(r.id, r.revision)] = (Plan(*r), [Step(*s) for s in steps[r.id]], now)
+    out, steps_of = [], {}
+    for plan_id, revision, planned_at in keys:
+        cached = _FIXED.get((plan_id, revision))
+        if cached is None:  # edited since the sweep's read: the next sweep sees its new revision
+            continue
+        plan, steps, _ = _FIXED[(plan_id, revision)] = (*cached[:2], now)
+        out.append(plan._replace(planned_at=planned_at))
+        steps_of[plan_id] = steps
+    if any(now - used > FIXED_KEPT for _, _, used in _FIXED.values()):
+        _FIXED = {key: value for key, value in _FIXED.items() if now - value[2] <= FIXED_KEPT}
+    return out, steps_of
+
+
 def keep_cached(keys: Iterable[tuple[int, str]]) -> None:
     """Drop the cached plans not in ``keys`` (the active relative plans' (id, revision) now)."""
     global _CACHE  # noqa: PLW0603 - replaced whole: a sweep in another thread reads the old one

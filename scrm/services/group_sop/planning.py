@@ -207,7 +207,7 @@ def _plan(now: datetime) -> Planned:
         elif ScheduleKind(kind).relative:
             relative[corp_id].append((plan_id, planned_at, revision))
         elif now - planned_at >= PLAN_EVERY:
-            fixed[corp_id].append(plan_id)
+            fixed[corp_id].append((plan_id, revision, planned_at))
     incremental.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
     if set(relative) - set(marks):
@@ -219,9 +219,9 @@ def _plan(now: datetime) -> Planned:
             corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now, read.get(corp_id))
         added, due = added + rows_added, due or due_now
         planned += [plan_id for plan_id, planned_at, _ in plans if now - planned_at >= PLAN_EVERY]
-    for corp_id, plan_ids in fixed.items():
-        added += _plan_fixed(corp_id, plan_ids, now)
-        planned += plan_ids
+    for corp_id, keys in fixed.items():
+        added += _plan_fixed(corp_id, keys, now)
+        planned += [plan_id for plan_id, _, _ in keys]
         due = True
     if first:
         due = True
@@ -266,11 +266,14 @@ def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
         log.warning("group SOP event marks not written: %s", exc)
 
 
-def _plan_fixed(corp_id: str, plan_ids: list[int], now: datetime) -> int:
-    """Fixed plans last planned PLAN_EVERY ago or more: the occurrences that entered the horizon
-    since, for every group (one INSERT ... SELECT for the plans that have one); and every occurrence
-    for the groups changed since (one INSERT for all the plans)."""
-    plans, steps = incremental.load(plan_ids)
+def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: datetime) -> int:
+    """Fixed plans ((id, revision, planned_at)) last planned PLAN_EVERY ago or more: the occurrences
+    that entered the horizon since, for every group (one INSERT ... SELECT for the plans that have
+    one); and every occurrence for the groups changed since (one INSERT for all the plans). The
+    definitions come from the process's cache by revision (incremental.fixed_plans)."""
+    plans, steps = incremental.fixed_plans(keys, now)
+    if not plans:
+        return 0
     horizon = timedelta(days=settings().group_sop_horizon_days)
     added = _insert_fixed([(plan, steps[plan.id], schedule.occurrences(
         plan.schedule, max(now, plan.planned_at + horizon), now + horizon)) for plan in plans], now)
