@@ -22,7 +22,21 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, null, or_, select, text, union_all
+from sqlalchemy import (
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -110,7 +124,8 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
 def _new_events_parts() -> list:
     """Events written since :since (tag 0), then the label and code links of their groups (tag 1,
     2): the SELECTs of one UNION ALL."""
-    corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
+    # not "corp_id": an UPDATE in the same statement (the claim) would SET a column of that name
+    corp_id, since = bindparam("corp", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
         GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
@@ -160,28 +175,59 @@ _NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it e
 _PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART, _DUE_PART)
 
 
+def claim_statement():
+    """The sweep's claim: pending executions due (due_condition) marked queued at :now,
+    RETURNING (plan_id, step_id, owner). Core (the table, not the entity): it is also a WITH of
+    the sweep's read."""
+    E = GroupSopExecution.__table__.c  # noqa: N806
+    return (update(GroupSopExecution.__table__).where(due_condition())
+            .values(queued_at=bindparam("now", type_=DateTime())).returning(E.plan_id, E.step_id, E.owner))
+
+
+CLAIMED_TAG = 5
+# PostgreSQL: the read claims the due executions too (a data-modifying WITH; rows tagged 5:
+# member_id = owner, chat_id = the step id as text, ref = plan id), instead of answering whether
+# any is due and claiming them with a statement of its own after planning (a round trip most
+# minutes). What planning then adds due at once is claimed by planning.enqueue_due.
+_CLAIMED = claim_statement().cte("claimed")
+_PLANS_EVENTS_CLAIM = union_all(*_new_events_parts(), _PLANS_PART, select(
+    literal(CLAIMED_TAG), _CLAIMED.c.owner, cast(_CLAIMED.c.step_id, String), null(), null(), null(), null(),
+    _CLAIMED.c.plan_id))
+
+
 def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
     """Customers who joined a group and groups created, whose rows were written since ``since``
     ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
-    return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
+    return events_of(db.session.execute(_NEW_EVENTS, {"corp": corp_id, "since": since}).all())
+
+
+class Read(NamedTuple):
+    plans: list[tuple]          # (id, corp_id, kind, planned_at, revision)
+    events: tuple[list, dict]   # new_events' answer
+    due: bool                   # an execution is due to be claimed
+    claimed: list[tuple] | None  # claim=True on PostgreSQL: the (plan_id, step_id, owner) claimed
 
 
 def plans_and_events(corp_id: str, since: datetime, now: datetime, stale: datetime,
-                     replan_before: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
-    """The plans to look at (plans_to_look_at), (id, corp_id, kind, planned_at, revision) as
-    planning._ACTIVE_PLANS reads them, new_events(corp_id, since), and whether an execution is
-    due to be claimed (due_condition): one statement (the sweep's read, every minute)."""
-    plans, rows, due = [], [], False
-    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since, "now": now,
-                                                    "stale": stale, "replan_before": replan_before}).all():
+                     replan_before: datetime, *, claim: bool = False) -> Read:
+    """The plans to look at (plans_to_look_at) as planning._ACTIVE_PLANS reads them,
+    new_events(corp_id, since), and whether an execution is due to be claimed (due_condition):
+    one statement (the sweep's read, every minute). ``claim`` on PostgreSQL: the same statement
+    claims the due executions (claim_statement) instead of answering whether any is due."""
+    claim = claim and db.session.get_bind().dialect.name == "postgresql"
+    plans, rows, due, claimed = [], [], False, [] if claim else None
+    for r in db.session.execute(_PLANS_EVENTS_CLAIM if claim else _PLANS_AND_EVENTS, {
+            "corp": corp_id, "since": since, "now": now, "stale": stale, "replan_before": replan_before}).all():
         if r[0] == PLAN_TAG:
             _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
             plans.append((plan_id, plan_corp, kind, planned_at, revision))
         elif r[0] == DUE_TAG:
             due = True
+        elif r[0] == CLAIMED_TAG:
+            claimed.append((r[7], int(r[2]), r[1]))
         else:
             rows.append(r)
-    return plans, events_of(rows), due
+    return Read(plans, events_of(rows), due, claimed)
 
 
 def events_of(rows: Iterable[tuple]) -> tuple[list, dict[str, targets.GroupFacts]]:

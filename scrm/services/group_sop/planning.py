@@ -184,20 +184,22 @@ class Planned(NamedTuple):
     added: int        # executions
     corps: list[str]  # whose relative plans looked up to now (_planned: their Redis marks)
     due: bool         # an execution may be due to be claimed (False: enqueue_due need not look)
+    claimed: list[tuple] | None = None  # (plan_id, step_id, owner) the read claimed (claim=True)
 
 
-def _plan(now: datetime) -> Planned:
-    """plan_all without the commit and what follows it (_planned)."""
+def _plan(now: datetime, *, claim: bool = False) -> Planned:
+    """plan_all without the commit and what follows it (_planned). ``claim`` (the sweep): on
+    PostgreSQL the read also claims the executions due (incremental.plans_and_events)."""
     global _last_corp  # noqa: PLW0603 - one str, replaced whole
     incremental.forget_unplanned()
-    marks, read, due = {}, {}, True
+    marks, read, due, claimed = {}, {}, True, None
     if _last_corp is not None:  # the one corp with relative plans last time: plans and events in one read
         marks = _events_marks([_last_corp], now)
     if marks:
         # A superset of the events of since below (the mark alone, not also the plans' planned_at):
         # planning an event again adds nothing.
-        rows, read[_last_corp], due = incremental.plans_and_events(
-            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER, now - PLAN_EVERY)
+        rows, read[_last_corp], due, claimed = incremental.plans_and_events(
+            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER, now - PLAN_EVERY, claim=claim)
     else:
         rows = db.session.execute(_ACTIVE_PLANS, {"replan_before": now - PLAN_EVERY}).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
@@ -234,7 +236,7 @@ def _plan(now: datetime) -> Planned:
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
-    return Planned(added, list(relative), due)
+    return Planned(added, list(relative), due, claimed)
 
 
 def _planned(planned: Planned, now: datetime) -> None:
@@ -326,8 +328,8 @@ def sweep(now: datetime | None = None) -> int:
     now = now or utcnow()
     _tidy(now)
     _statement_at_a_time()
-    planned = _plan(now)
-    jobs = enqueue_due(now, anything_due=planned.due)  # commits the planning too
+    planned = _plan(now, claim=True)
+    jobs = enqueue_due(now, anything_due=planned.due, claimed=planned.claimed)  # commits the planning too
     _planned(planned, now)
     _statement_at_a_time()
     return jobs + enqueue_checks(now)
@@ -349,9 +351,7 @@ def _enqueue_statements():
     once by psycopg), without the ORM's session synchronisation."""
     E = GroupSopExecution  # noqa: N806
     now = bindparam("now", type_=DateTime())
-    due = (update(E).where(incremental.due_condition())
-           .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
-           .execution_options(synchronize_session=False))
+    due = incremental.claim_statement()
     checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
                               E.next_check_at <= now)
               .values(next_check_at=bindparam("lease_until", type_=DateTime())).returning(E.msgid)
@@ -365,13 +365,15 @@ _DUE, _CHECKS = _enqueue_statements()
 RUNS_PER_JOB = 10  # (plan, step, owner) runs per run_batches job: RQ's per-job cost, not the runs', was the most
 
 
-def enqueue_due(now: datetime, *, anything_due: bool = True) -> int:
+def enqueue_due(now: datetime, *, anything_due: bool = True, claimed: list[tuple] | None = None) -> int:
     """The (plan, step, owner)s with pending executions due, as run_batches jobs of up to
     RUNS_PER_JOB runs each (one job per run cost ~0.4 ms of RQ's Python a run; each job's time
     limit is the queue's per run); marks the executions queued. Commits (with whatever the
     session holds: the sweep's planning), then enqueues. ``anything_due`` False: the sweep's read
-    found none due and planned none due now (no claim). Returns the runs enqueued."""
+    found none due (or ``claimed`` them already) and planned none due now (no claim). Returns
+    the runs enqueued."""
     due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all() if anything_due else []
+    due += claimed or []
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
