@@ -232,12 +232,13 @@ def run_jobs(app, jobs: list[tuple[str, tuple]], threads: int) -> collections.Co
         module, _, name = job[0].rpartition(".")
         with app.app_context():
             try:
-                return f"{name}:{getattr(importlib.import_module(module), name)(*job[1])}"
+                result = getattr(importlib.import_module(module), name)(*job[1])
+                return [f"{name}:{r}" for r in result] if isinstance(result, list) else [f"{name}:{result}"]
             except Exception as exc:  # noqa: BLE001 - counted and printed
-                return f"{name}:error {type(exc).__name__}: {exc}"[:120]
+                return [f"{name}:error {type(exc).__name__}: {exc}"[:120]]
 
     with ThreadPoolExecutor(threads) as pool:
-        return collections.Counter(pool.map(one, jobs))
+        return collections.Counter(outcome for outcomes in pool.map(one, jobs) for outcome in outcomes)
 
 
 def skip_checks(msgids: list[str], now: datetime) -> None:
@@ -422,7 +423,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                   f"{percentile_ms(srt, .5):.0f} ms, p95 {percentile_ms(srt, .95):.0f} ms, "
                   f"p99 {percentile_ms(srt, .99):.0f} ms, max {percentile_ms(srt, 1):.0f} ms); "
                   f"{len(enqueued):,} jobs enqueued "
-                  f"({sum(1 for f, _ in enqueued if f == planning.RUN_JOB):,} run_batch, "
+                  f"({sum(1 for f, _ in enqueued if f == planning.RUN_JOB):,} {planning.RUN_JOB.rsplit('.')[-1]} of "
+                  f"{sum(len(a[0]) for f, a in enqueued if f == planning.RUN_JOB):,} runs, "
                   f"{sum(1 for f, _ in enqueued if f == planning.CHECK_JOB):,} check_msg), "
                   f"busiest tick {max(jobs_per_tick):,}")
             print_top_sql(timer, sweep_s)

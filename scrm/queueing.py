@@ -93,13 +93,13 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
 
 
 def enqueue_many(func: str, calls: list[tuple[str, tuple]], *, queue: str,
-                 connection: redis.Redis | None = None) -> None:
+                 connection: redis.Redis | None = None, job_timeout: int | None = None) -> None:
     """Enqueue ``func`` once per (job id, args) in ``calls``, in one pipeline (same options as
-    enqueue(); no uniqueness check)."""
+    enqueue(), the queue's time limit unless ``job_timeout``; no uniqueness check)."""
     spec = QUEUES[queue]
     q = get_queue(queue, connection)
     with q.connection.pipeline(transaction=False) as pipe:
-        q.enqueue_many([Queue.prepare_data(func, args=args, job_id=job_id, timeout=spec.job_timeout,
+        q.enqueue_many([Queue.prepare_data(func, args=args, job_id=job_id, timeout=job_timeout or spec.job_timeout,
                                            result_ttl=spec.result_ttl, failure_ttl=spec.failure_ttl,
                                            ttl=spec.ttl) for job_id, args in calls], pipeline=pipe)
         pipe.execute()

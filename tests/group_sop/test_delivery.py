@@ -237,3 +237,29 @@ def test_erasing_a_customer_blanks_the_new_member_messages_naming_them(app, api,
     counts = privacy.erase_customer(TEST_CORP_ID, "wmErase", actor="test")
     assert counts["group_sop_execution"] == 2
     assert [r.content for r in executions(plan_id=created["id"])] == [None, None]
+
+
+def test_one_sweep_enqueues_its_runs_as_one_job_and_each_owner_is_sent_to(app, api, groups, mass_ok, tick):
+    """The due (plan, step, owner) runs go to RQ as run_batches jobs of up to RUNS_PER_JOB runs;
+    each run claims and sends its owner's executions as a job of its own did."""
+    from scrm.queueing import get_queue
+    from scrm.services.group_sop import planning
+
+    created = plan(api, {"targets": {"owners": ["zhangsan", "lisi"]},
+                         "schedule": {"kind": "daily", "at_time": "09:00"}, "steps": [{"text": "早安"}]})
+    at = MON + timedelta(hours=1)
+    clock.freeze(at)
+    try:
+        assert group_sop.sweep(at) == 2  # two runs: zhangsan's groups, lisi's group
+    finally:
+        clock.freeze(None)
+    jobs = get_queue("messages").get_jobs()
+    assert [(job.func_name, job.args[0]) for job in jobs] == [
+        (planning.RUN_JOB, [[created["id"], created["steps"][0]["id"], "lisi"],
+                            [created["id"], created["steps"][0]["id"], "zhangsan"]])]
+    assert jobs[0].timeout == 60 * planning.RUNS_PER_JOB
+    tick(at)
+    assert sorted((b["sender"], b["chat_id_list"]) for b in bodies(mass_ok, MASS)) == [
+        ("lisi", ["wrC"]), ("zhangsan", ["wrA", "wrB"])]
+    assert {(r.chat_id, r.status) for r in executions(plan_id=created["id"], due_at=at)} == {
+        ("wrA", "awaiting"), ("wrB", "awaiting"), ("wrC", "awaiting")}

@@ -9,7 +9,7 @@ Imports go one way: schedule, targets <- incremental <- planning <-
 delivery <- results; planning <- authoring. See docs/group-sops.md.
 """
 from scrm.services.group_sop.authoring import create, get, set_status, update_plan
-from scrm.services.group_sop.delivery import monthly_cap, run_batch, sent_this_month
+from scrm.services.group_sop.delivery import monthly_cap, run_batch, run_batches, sent_this_month
 from scrm.services.group_sop.planning import live_steps, plan_all, sweep
 from scrm.services.group_sop.results import (
     check_msg,
@@ -22,4 +22,4 @@ from scrm.services.group_sop.schedule import describe, occurrences
 
 __all__ = ["check_msg", "create", "describe", "describe_rows", "executions_query", "get", "live_steps",
            "mark_sent_from_sidebar", "monthly_cap", "occurrences", "plan_all", "plan_results", "run_batch",
-           "sent_this_month", "set_status", "sweep", "update_plan"]
+           "run_batches", "sent_this_month", "set_status", "sweep", "update_plan"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import html
 import json
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -51,6 +52,25 @@ MAX_ATTEMPTS = retry.TASK_MAX_ATTEMPTS
 FIRST_CHECK = timedelta(minutes=2)  # owners confirm a group task quickly, or it waits (back-off)
 CHATS_PER_TASK = 2000  # add_msg_template chat_id_list
 E = GroupSopExecution
+log = logging.getLogger(__name__)
+
+
+def run_batches(runs: list[tuple[int, int, str]], as_of: datetime | None = None) -> list[str]:
+    """Several (plan, step, owner) runs that one sweep enqueued as one job (planning.enqueue_due):
+    each as run_batch, with its own claims and commits; one that raises does not stop the others,
+    and the job then fails with the first error (RQ's failed registry shows it)."""
+    outcomes, first_error = [], None
+    for plan_id, step_id, owner in runs:
+        try:
+            outcomes.append(run_batch(plan_id, step_id, owner, as_of))
+        except Exception as exc:  # noqa: BLE001 - raised again once the other runs had their turn
+            db.session.rollback()
+            log.exception("group SOP run of plan %s step %s failed", plan_id, step_id)
+            outcomes.append(f"error {type(exc).__name__}")
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return outcomes
 
 
 def run_batch(plan_id: int, step_id: int, owner: str, as_of: datetime | None = None) -> str:

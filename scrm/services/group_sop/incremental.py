@@ -22,7 +22,21 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, String, and_, bindparam, exists, literal, null, or_, select, text, union_all
+from sqlalchemy import (
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from scrm.config import settings
 from scrm.db import dialect_insert
@@ -110,7 +124,8 @@ def relative_rows(plan, steps: list, chat_id: str, member_id: str, owner: str | 
 def _new_events_parts() -> list:
     """Events written since :since (tag 0), then the label and code links of their groups (tag 1,
     2): the SELECTs of one UNION ALL."""
-    corp_id, since = bindparam("corp_id", type_=String()), bindparam("since", type_=DateTime())
+    # not "corp_id": an UPDATE in the same statement (the claim) would SET a column of that name
+    corp_id, since = bindparam("corp", type_=String()), bindparam("since", type_=DateTime())
     joined = select(GroupMember.member_id, GroupMember.chat_id, GroupMember.join_time.label("at"),
                     GroupChat.owner, GroupChat.name, GroupChat.status).join(
         GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id)).where(
@@ -138,41 +153,81 @@ def due_condition():
                 or_(E.queued_at.is_(None), E.queued_at < stale))
 
 
+def plans_to_look_at():
+    """The active plans a planning run looks at: the relative ones (every sweep), and the fixed
+    ones never planned or last planned at :replan_before or earlier (PLAN_EVERY ago): the others
+    have nothing to do, so most minutes read only the relative ones."""
+    kind = GroupSop.schedule["kind"].as_string()
+    return and_(GroupSop.status == GroupSopStatus.ACTIVE,
+                or_(kind.in_([k.value for k in ScheduleKind if k.relative]), GroupSop.planned_at.is_(None),
+                    GroupSop.planned_at <= bindparam("replan_before", type_=DateTime())))
+
+
 PLAN_TAG, DUE_TAG = 3, 4
-# The active plans as rows of the events' shape (tag 3): member_id = revision, chat_id = corp_id,
-# at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an execution is
-# due to be claimed: the sweep's one read (plans_and_events).
+# The active plans to look at as rows of the events' shape (tag 3): member_id = revision, chat_id =
+# corp_id, at = planned_at, owner = the schedule's kind, ref = id; and one row (tag 4) when an
+# execution is due to be claimed: the sweep's one read (plans_and_events).
 _PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, GroupSop.planned_at,
-                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(
-    GroupSop.status == GroupSopStatus.ACTIVE)
+                     GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(plans_to_look_at())
 _DUE_PART = select(literal(DUE_TAG), null(), null(), null(), null(), null(), null(), null()).where(
     exists().where(due_condition()))
 _NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
 _PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART, _DUE_PART)
 
 
+def claim_statement():
+    """The sweep's claim: pending executions due (due_condition) marked queued at :now,
+    RETURNING (plan_id, step_id, owner). Core (the table, not the entity): it is also a WITH of
+    the sweep's read."""
+    E = GroupSopExecution.__table__.c  # noqa: N806
+    return (update(GroupSopExecution.__table__).where(due_condition())
+            .values(queued_at=bindparam("now", type_=DateTime())).returning(E.plan_id, E.step_id, E.owner))
+
+
+CLAIMED_TAG = 5
+# PostgreSQL: the read claims the due executions too (a data-modifying WITH; rows tagged 5:
+# member_id = owner, chat_id = the step id as text, ref = plan id), instead of answering whether
+# any is due and claiming them with a statement of its own after planning (a round trip most
+# minutes). What planning then adds due at once is claimed by planning.enqueue_due.
+_CLAIMED = claim_statement().cte("claimed")
+_PLANS_EVENTS_CLAIM = union_all(*_new_events_parts(), _PLANS_PART, select(
+    literal(CLAIMED_TAG), _CLAIMED.c.owner, cast(_CLAIMED.c.step_id, String), null(), null(), null(), null(),
+    _CLAIMED.c.plan_id))
+
+
 def new_events(corp_id: str, since: datetime) -> tuple[list, dict[str, targets.GroupFacts]]:
     """Customers who joined a group and groups created, whose rows were written since ``since``
     ((member_id: '' for a group, chat_id, at, owner)), and their groups' GroupFacts: one statement."""
-    return events_of(db.session.execute(_NEW_EVENTS, {"corp_id": corp_id, "since": since}).all())
+    return events_of(db.session.execute(_NEW_EVENTS, {"corp": corp_id, "since": since}).all())
 
 
-def plans_and_events(corp_id: str, since: datetime, now: datetime,
-                     stale: datetime) -> tuple[list[tuple], tuple[list, dict], bool]:
-    """The active plans, (id, corp_id, kind, planned_at, revision) as planning._ACTIVE_PLANS reads
-    them, new_events(corp_id, since), and whether an execution is due to be claimed
-    (due_condition): one statement (the sweep's read, every minute)."""
-    plans, rows, due = [], [], False
-    for r in db.session.execute(_PLANS_AND_EVENTS, {"corp_id": corp_id, "since": since, "now": now,
-                                                    "stale": stale}).all():
+class Read(NamedTuple):
+    plans: list[tuple]          # (id, corp_id, kind, planned_at, revision)
+    events: tuple[list, dict]   # new_events' answer
+    due: bool                   # an execution is due to be claimed
+    claimed: list[tuple] | None  # claim=True on PostgreSQL: the (plan_id, step_id, owner) claimed
+
+
+def plans_and_events(corp_id: str, since: datetime, now: datetime, stale: datetime,
+                     replan_before: datetime, *, claim: bool = False) -> Read:
+    """The plans to look at (plans_to_look_at) as planning._ACTIVE_PLANS reads them,
+    new_events(corp_id, since), and whether an execution is due to be claimed (due_condition):
+    one statement (the sweep's read, every minute). ``claim`` on PostgreSQL: the same statement
+    claims the due executions (claim_statement) instead of answering whether any is due."""
+    claim = claim and db.session.get_bind().dialect.name == "postgresql"
+    plans, rows, due, claimed = [], [], False, [] if claim else None
+    for r in db.session.execute(_PLANS_EVENTS_CLAIM if claim else _PLANS_AND_EVENTS, {
+            "corp": corp_id, "since": since, "now": now, "stale": stale, "replan_before": replan_before}).all():
         if r[0] == PLAN_TAG:
             _, revision, plan_corp, planned_at, kind, _, _, plan_id = r
             plans.append((plan_id, plan_corp, kind, planned_at, revision))
         elif r[0] == DUE_TAG:
             due = True
+        elif r[0] == CLAIMED_TAG:
+            claimed.append((r[7], int(r[2]), r[1]))
         else:
             rows.append(r)
-    return plans, events_of(rows), due
+    return Read(plans, events_of(rows), due, claimed)
 
 
 def events_of(rows: Iterable[tuple]) -> tuple[list, dict[str, targets.GroupFacts]]:
@@ -242,6 +297,35 @@ def relative_plans(keys: Iterable[tuple[int, str]]) -> list[Relative]:
     out = [loaded.get(plan_id) or _CACHE.get((plan_id, revision)) for plan_id, revision in keys]
     return [r for r in out if r is not None and r.plan.status == GroupSopStatus.ACTIVE
             and ScheduleKind(r.plan.schedule["kind"]).relative]
+
+
+# The fixed plans' definitions and live steps, by (id, revision), with the sweep's `now` they were
+# last used at: re-planned every PLAN_EVERY, each is read again only when it changed (or after
+# FIXED_KEPT unused: paused, deleted, or an old revision).
+_FIXED: dict[tuple[int, str], tuple[Plan, list[Step], datetime]] = {}
+FIXED_KEPT = timedelta(hours=1)
+
+
+def fixed_plans(keys: list[tuple[int, str, datetime | None]], now: datetime) -> tuple[list[Plan], dict[int, list]]:
+    """The fixed plans (id, revision, planned_at as the sweep read it), as load() returns them:
+    from the process's cache, the missing ones read with two statements."""
+    global _FIXED  # noqa: PLW0603 - pruned by replacing it whole
+    missing = [plan_id for plan_id, revision, _ in keys if (plan_id, revision) not in _FIXED]
+    if missing:
+        plans, steps = load(missing)
+        for r in plans:
+            _FIXED[(r.id, r.revision)] = (Plan(*r), [Step(*s) for s in steps[r.id]], now)
+    out, steps_of = [], {}
+    for plan_id, revision, planned_at in keys:
+        cached = _FIXED.get((plan_id, revision))
+        if cached is None:  # edited since the sweep's read: the next sweep sees its new revision
+            continue
+        plan, steps, _ = _FIXED[(plan_id, revision)] = (*cached[:2], now)
+        out.append(plan._replace(planned_at=planned_at))
+        steps_of[plan_id] = steps
+    if any(now - used > FIXED_KEPT for _, _, used in _FIXED.values()):
+        _FIXED = {key: value for key, value in _FIXED.items() if now - value[2] <= FIXED_KEPT}
+    return out, steps_of
 
 
 def keep_cached(keys: Iterable[tuple[int, str]]) -> None:

@@ -12,12 +12,14 @@ group, member, due_at)), so planning is idempotent and two schedulers create eac
   resumed; then each sweep, for all the corp's plans at once, for the rows written since the
   last look less EVENT_MARGIN (incremental.py).
 
-The sweep then enqueues one job per (plan, step, owner) with executions due, marking them
+The sweep then enqueues a run per (plan, step, owner) with executions due (RUNS_PER_JOB runs a
+job), marking them
 ``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
 REQUEUE_AFTER), and one result check per mass-send ``msgid`` due.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -42,7 +44,7 @@ from scrm.models import (
     ScheduleKind,
     Staff,
 )
-from scrm.queueing import enqueue_many, redis_connection
+from scrm.queueing import QUEUES, enqueue_many, redis_connection
 from scrm.services.group_sop import incremental, schedule, targets
 
 PLAN_EVERY = timedelta(minutes=10)   # fixed schedules: re-evaluate the targets this often
@@ -54,7 +56,7 @@ TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups /
 REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
 log = logging.getLogger(__name__)
-RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batch", "jobs.group_sop.check_msg"
+RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batches", "jobs.group_sop.check_msg"
 INSERT_COLUMNS = ("corp_id", "plan_id", "step_id", "chat_id", "member_id", "owner", "delivery", "due_at",
                   "status", "attempts", "created_at")
 
@@ -157,7 +159,7 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
 
 
 _ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at,
-                       GroupSop.revision).where(GroupSop.status == GroupSopStatus.ACTIVE)  # every sweep: built once
+                       GroupSop.revision).where(incremental.plans_to_look_at())  # built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
 _last_corp: str | None = None  # the one corp whose relative plans the last planning run planned (if one)
 
@@ -182,22 +184,24 @@ class Planned(NamedTuple):
     added: int        # executions
     corps: list[str]  # whose relative plans looked up to now (_planned: their Redis marks)
     due: bool         # an execution may be due to be claimed (False: enqueue_due need not look)
+    claimed: list[tuple] | None = None  # (plan_id, step_id, owner) the read claimed (claim=True)
 
 
-def _plan(now: datetime) -> Planned:
-    """plan_all without the commit and what follows it (_planned)."""
+def _plan(now: datetime, *, claim: bool = False) -> Planned:
+    """plan_all without the commit and what follows it (_planned). ``claim`` (the sweep): on
+    PostgreSQL the read also claims the executions due (incremental.plans_and_events)."""
     global _last_corp  # noqa: PLW0603 - one str, replaced whole
     incremental.forget_unplanned()
-    marks, read, due = {}, {}, True
+    marks, read, due, claimed = {}, {}, True, None
     if _last_corp is not None:  # the one corp with relative plans last time: plans and events in one read
         marks = _events_marks([_last_corp], now)
     if marks:
         # A superset of the events of since below (the mark alone, not also the plans' planned_at):
         # planning an event again adds nothing.
-        rows, read[_last_corp], due = incremental.plans_and_events(
-            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER)
+        rows, read[_last_corp], due, claimed = incremental.plans_and_events(
+            _last_corp, marks[_last_corp][0] - EVENT_MARGIN, now, now - REQUEUE_AFTER, now - PLAN_EVERY, claim=claim)
     else:
-        rows = db.session.execute(_ACTIVE_PLANS).all()
+        rows = db.session.execute(_ACTIVE_PLANS, {"replan_before": now - PLAN_EVERY}).all()
     first, fixed, relative = [], defaultdict(list), defaultdict(list)
     for plan_id, corp_id, kind, planned_at, revision in rows:
         if planned_at is None:
@@ -205,7 +209,7 @@ def _plan(now: datetime) -> Planned:
         elif ScheduleKind(kind).relative:
             relative[corp_id].append((plan_id, planned_at, revision))
         elif now - planned_at >= PLAN_EVERY:
-            fixed[corp_id].append(plan_id)
+            fixed[corp_id].append((plan_id, revision, planned_at))
     incremental.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
     if set(relative) - set(marks):
@@ -217,9 +221,9 @@ def _plan(now: datetime) -> Planned:
             corp_id, [(plan_id, revision) for plan_id, _, revision in plans], since, now, read.get(corp_id))
         added, due = added + rows_added, due or due_now
         planned += [plan_id for plan_id, planned_at, _ in plans if now - planned_at >= PLAN_EVERY]
-    for corp_id, plan_ids in fixed.items():
-        added += _plan_fixed(corp_id, plan_ids, now)
-        planned += plan_ids
+    for corp_id, keys in fixed.items():
+        added += _plan_fixed(corp_id, keys, now)
+        planned += [plan_id for plan_id, _, _ in keys]
         due = True
     if first:
         due = True
@@ -232,7 +236,7 @@ def _plan(now: datetime) -> Planned:
         db.session.execute(update(GroupSop).where(GroupSop.id.in_(planned))
                            .values(planned_at=now)
                            .execution_options(synchronize_session=False))
-    return Planned(added, list(relative), due)
+    return Planned(added, list(relative), due, claimed)
 
 
 def _planned(planned: Planned, now: datetime) -> None:
@@ -264,11 +268,14 @@ def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
         log.warning("group SOP event marks not written: %s", exc)
 
 
-def _plan_fixed(corp_id: str, plan_ids: list[int], now: datetime) -> int:
-    """Fixed plans last planned PLAN_EVERY ago or more: the occurrences that entered the horizon
-    since, for every group (one INSERT ... SELECT for the plans that have one); and every occurrence
-    for the groups changed since (one INSERT for all the plans)."""
-    plans, steps = incremental.load(plan_ids)
+def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: datetime) -> int:
+    """Fixed plans ((id, revision, planned_at)) last planned PLAN_EVERY ago or more: the occurrences
+    that entered the horizon since, for every group (one INSERT ... SELECT for the plans that have
+    one); and every occurrence for the groups changed since (one INSERT for all the plans). The
+    definitions come from the process's cache by revision (incremental.fixed_plans)."""
+    plans, steps = incremental.fixed_plans(keys, now)
+    if not plans:
+        return 0
     horizon = timedelta(days=settings().group_sop_horizon_days)
     added = _insert_fixed([(plan, steps[plan.id], schedule.occurrences(
         plan.schedule, max(now, plan.planned_at + horizon), now + horizon)) for plan in plans], now)
@@ -314,14 +321,15 @@ def _close_gone(now: datetime) -> None:
 
 
 def sweep(now: datetime | None = None) -> int:
-    """Tidy, plan, then enqueue due executions (one job per plan, step and owner) and due
-    result checks. Planning and claiming the due executions share one transaction (one commit
-    a sweep; the claim sees the executions just planned). Returns the number of jobs enqueued."""
+    """Tidy, plan, then enqueue due executions (a run per plan, step and owner, RUNS_PER_JOB runs
+    a job) and due result checks. Planning and claiming the due executions share one transaction
+    (one commit a sweep; the claim sees the executions just planned). Returns the runs and checks
+    enqueued."""
     now = now or utcnow()
     _tidy(now)
     _statement_at_a_time()
-    planned = _plan(now)
-    jobs = enqueue_due(now, anything_due=planned.due)  # commits the planning too
+    planned = _plan(now, claim=True)
+    jobs = enqueue_due(now, anything_due=planned.due, claimed=planned.claimed)  # commits the planning too
     _planned(planned, now)
     _statement_at_a_time()
     return jobs + enqueue_checks(now)
@@ -343,9 +351,7 @@ def _enqueue_statements():
     once by psycopg), without the ORM's session synchronisation."""
     E = GroupSopExecution  # noqa: N806
     now = bindparam("now", type_=DateTime())
-    due = (update(E).where(incremental.due_condition())
-           .values(queued_at=now).returning(E.plan_id, E.step_id, E.owner)
-           .execution_options(synchronize_session=False))
+    due = incremental.claim_statement()
     checks = (update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "mass_send", E.msgid.is_not(None),
                               E.next_check_at <= now)
               .values(next_check_at=bindparam("lease_until", type_=DateTime())).returning(E.msgid)
@@ -356,18 +362,32 @@ def _enqueue_statements():
 _DUE, _CHECKS = _enqueue_statements()
 
 
-def enqueue_due(now: datetime, *, anything_due: bool = True) -> int:
-    """One run_batch job per (plan, step, owner) with pending executions due; marks them queued.
-    Commits (with whatever the session holds: the sweep's planning), then enqueues.
-    ``anything_due`` False: the sweep's read found none due and planned none due now (no claim)."""
+RUNS_PER_JOB = 10  # (plan, step, owner) runs per run_batches job: RQ's per-job cost, not the runs', was the most
+
+
+def enqueue_due(now: datetime, *, anything_due: bool = True, claimed: list[tuple] | None = None) -> int:
+    """The (plan, step, owner)s with pending executions due, as run_batches jobs of up to
+    RUNS_PER_JOB runs each (one job per run cost ~0.4 ms of RQ's Python a run; each job's time
+    limit is the queue's per run); marks the executions queued. Commits (with whatever the
+    session holds: the sweep's planning), then enqueues. ``anything_due`` False: the sweep's read
+    found none due (or ``claimed`` them already) and planned none due now (no claim). Returns
+    the runs enqueued."""
     due = db.session.execute(_DUE, {"now": now, "stale": now - REQUEUE_AFTER}).all() if anything_due else []
+    due += claimed or []
     db.session.commit()
     runs = sorted({(plan_id, step_id, owner or "") for plan_id, step_id, owner in due})
     if runs:
         as_of, stamp = now.isoformat(), int(now.timestamp())
-        enqueue_many(RUN_JOB, [(f"gsop-{p}-{s}-{o}-{stamp}", (p, s, o, as_of)) for p, s, o in runs],
-                     queue="messages")
+        chunks = [runs[start:start + RUNS_PER_JOB] for start in range(0, len(runs), RUNS_PER_JOB)]
+        # the id names the chunk's runs: two schedulers' jobs differ unless they hold the same runs
+        enqueue_many(RUN_JOB, [(f"gsop-{stamp}-{_digest(chunk)}", ([list(run) for run in chunk], as_of))
+                               for chunk in chunks],
+                     queue="messages", job_timeout=QUEUES["messages"].job_timeout * RUNS_PER_JOB)
     return len(runs)
+
+
+def _digest(runs: list[tuple]) -> str:
+    return hashlib.blake2b(repr(runs).encode(), digest_size=8).hexdigest()
 
 
 def enqueue_checks(now: datetime) -> int:
