@@ -33,7 +33,9 @@ from scrm.models import (
     StaffRole,
 )
 from scrm.models.sop import Sop, SopStep
+from scrm.services import reports
 from scrm.services.console import sessions
+from scrm.services.tokens import create_token
 from tests.conftest import TEST_CORP_ID
 from tests.console.conftest import page_token
 
@@ -163,3 +165,19 @@ def sign_in(client, userid: str) -> str:
     token, _ = sessions.start_staff(TEST_CORP_ID, userid, 0)
     client.set_cookie("scrm_console", token, path="/console")
     return page_token(client)
+
+
+@pytest.fixture
+def built(history):
+    """The history aggregated over D1..D3."""
+    reports.rebuild(TEST_CORP_ID, D1, D3)
+
+
+@pytest.fixture
+def get(client):
+    """GET with a read token of the test corp."""
+    token = create_token("bi", TEST_CORP_ID, scope="read")
+
+    def _get(path: str, **params):
+        return client.get(path, query_string=params, headers={"Authorization": f"Bearer {token}"})
+    return _get

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from openpyxl import load_workbook
 
 from scrm.extensions import db
 from scrm.models import AuditLog
-from scrm.services import reports
-from scrm.services.tokens import create_token
-from tests.conftest import TEST_CORP_ID
-from tests.reports.conftest import D1, D3, sign_in
+from tests.reports.conftest import sign_in
 
 RANGE = {"from": "2026-11-10", "to": "2026-11-12"}
 
 
-@pytest.fixture
-def built(history):
-    reports.rebuild(TEST_CORP_ID, D1, D3)
 
 
-@pytest.fixture
-def get(client):
-    token = create_token("bi", TEST_CORP_ID, scope="read")
-
-    def _get(path: str, **params):
-        return client.get(path, query_string=params, headers={"Authorization": f"Bearer {token}"})
-    return _get
 
 
 def sheet(reply) -> list[list]:
