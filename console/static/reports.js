@@ -6,6 +6,7 @@
 "use strict";
 (function () {
   const { api, page, query, pages, bootstrap, fmtTime } = window.ScrmConsole;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/follow-up";
   // the export's column names, with the units the page shows instead
   const FIGURES = { ...(bootstrap.figures || {}), first_reply_avg_seconds: "首次回复平均", reply_rate: "回复率" };
@@ -17,37 +18,10 @@
     "first_reply_avg_seconds", "chats", "messages", "reply_rate", "avg_reply_minutes"];
   const TIME_LABELS = { customers: "添加时间", new_customers: "添加时间", next_overdue: "应跟进时间" };
 
-  function isoDay(date) {
-    const pad = (n) => String(n).padStart(2, "0");
-    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  }
-
-  function initial() {
-    const params = new URLSearchParams(window.location.search);
-    const last = new Date();
-    const first = new Date(last); first.setDate(first.getDate() - 29);
-    return {
-      days: [params.get("from") || isoDay(first), params.get("to") || isoDay(last)],
-      departmentId: params.get("department_id") ? Number(params.get("department_id")) : null,
-      userid: params.get("userid") || "",
-      figure: params.get("figure") || "",
-    };
-  }
-
-  function tree(departments) {
-    const nodes = Object.fromEntries(departments.map((d) => [d.id, { value: d.id, label: d.name, children: [] }]));
-    const roots = [];
-    for (const d of departments) {
-      const parent = d.parent_id && nodes[d.parent_id];
-      (parent ? parent.children : roots).push(nodes[d.id]);
-    }
-    return roots;
-  }
-
   pages.reports = {
     template: "#tpl-reports",
     data() {
-      const start = initial();
+      const start = initialFilters();
       return { figures: FIGURES, headline: HEADLINE, columns: COLUMNS, days: start.days, departmentId: start.departmentId,
         userid: start.userid, staff: [], departmentTree: [], names: {}, report: null, loading: false, error: "",
         tab: "staff", drillOpen: false, drillFigure: "", drillUser: null, drillRows: [], drillTotal: 0, drillPage: 1,
@@ -61,16 +35,11 @@
       drillTimeLabel() { return TIME_LABELS[this.drillFigure] || "发生时间"; },
     },
     async mounted() {
-      try {
-        const options = await api("/console/api/v1/customer-search/options");
-        this.staff = options.staff;
-        this.names = Object.fromEntries(options.staff.map((s) => [s.userid, s.name]));
-        this.departmentTree = tree(options.departments || []);
-      } catch (error) { /* the filters stay empty; the report still loads */ }
+      Object.assign(this, await scopeOptions());
       await this.load();
       if (this.startFigure && DRILLS.has(this.startFigure)) this.drill(this.startFigure, this.userid || null);
     },
-    beforeUnmount() { if (this.chart) this.chart.dispose(); },
+    beforeUnmount() { disposeChart(this); },
     methods: {
       fmtTime,
       staffName(userid) { return (userid && this.names[userid]) || userid || ""; },
@@ -81,9 +50,7 @@
         if (key === "first_reply_avg_seconds") return `${Math.round(value / 60)} 分钟`;
         return String(value);
       },
-      filters() {
-        return { from: this.days[0], to: this.days[1], department_id: this.departmentId || "", userid: this.userid || "" };
-      },
+      filters() { return rangeParams(this); },
       async load() {
         this.loading = true;
         this.error = "";
@@ -101,13 +68,10 @@
       draw() {
         const rows = [...this.report.staff].sort((a, b) => b.customers - a.customers).slice(0, 20);
         if (!rows.length) return;
-        if (!this.chart) {
-          this.chart = echarts.init(this.$refs.chart);
-          window.addEventListener("resize", () => this.chart && this.chart.resize());
-        }
+        const chart = chartOf(this, this.$refs.chart);
         const series = ["new_customers", "lost", "follow_ups", "next_overdue"];
         const colors = { new_customers: "#67c23a", lost: "#f56c6c", follow_ups: "#409eff", next_overdue: "#e6a23c" };
-        this.chart.setOption({
+        chart.setOption({
           animation: false,
           tooltip: { trigger: "axis" },
           legend: { data: series.map((key) => FIGURES[key]), bottom: 0 },
@@ -145,10 +109,10 @@
       exportReport(command) {
         const params = { ...this.filters(), format: command === "csv" ? "csv" : "xlsx" };
         if (command === "departments") params.rows = "departments";
-        window.location.href = `${V1}/export?${query(params)}`;
+        download(`${V1}/export`, params);
       },
       exportDrill(format) {
-        window.location.href = `${V1}/drill/export?${query({ ...this.drillFilters(), format })}`;
+        download(`${V1}/drill/export`, { ...this.drillFilters(), format });
       },
     },
   };
