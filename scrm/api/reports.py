@@ -29,13 +29,13 @@ blp = make_blueprint("reports", __name__, "/api/v1/reports",
 DEFAULT_DAYS = 30
 
 
-def _range(args: dict[str, Any]) -> tuple[date, date]:
+def report_range(args: dict[str, Any]) -> tuple[date, date]:
     last = args.pop("to", None) or local_today()
     first = args.pop("from_", None) or last - timedelta(days=DEFAULT_DAYS - 1)
     return first, last
 
 
-def _members(args: dict[str, Any]) -> frozenset[str] | None:
+def report_members(args: dict[str, Any]) -> frozenset[str] | None:
     """The viewer's members (None: all); a member outside them named as `userid` is a 404."""
     if args.get("userid"):
         scoping.require_member(args["userid"], "member")
@@ -54,8 +54,8 @@ def follow_up_view(args: dict[str, Any]) -> dict[str, Any]:
     confirmed and pending, first replies to new customers, and WeCom's chats, messages, reply
     rate and reply time. Flows are summed over the range; stocks are read from its last day.
     """
-    first, last = _range(args)
-    visible = _members(args)
+    first, last = report_range(args)
+    visible = report_members(args)
     return follow_up.report(current_corp_id(), first, last, visible=visible,
                             department_id=args.get("department_id"), userid=args.get("userid"))
 
@@ -71,8 +71,8 @@ def drill_view(pagination_parameters: PaginationParameters, **args: Any) -> list
     One row per relation, newest first: `customers` and `next_overdue` open at the end of the
     range (or now), the flows whose event falls in it. Filters as the report.
     """
-    first, last = _range(args)
-    visible = _members(args)
+    first, last = report_range(args)
+    visible = report_members(args)
     corp_id = current_corp_id()
     userids = follow_up.drill_members(corp_id, first, last, visible=visible, department_id=args.get("department_id"),
                                       userid=args.get("userid"))
@@ -81,8 +81,8 @@ def drill_view(pagination_parameters: PaginationParameters, **args: Any) -> list
 
 def _export_args(args: dict[str, Any]) -> tuple[str, date, date, frozenset[str] | None]:
     fmt = args.pop("format")
-    first, last = _range(args)
-    return fmt, first, last, _members(args)
+    first, last = report_range(args)
+    return fmt, first, last, report_members(args)
 
 
 @blp.route("/follow-up/export")

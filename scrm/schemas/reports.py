@@ -11,17 +11,17 @@ RANGE_NOTE = (f"Corp-local dates YYYY-MM-DD, `from` ≤ `to`, at most {MAX_RANGE
               "up to today (today's rows are refreshed every few minutes).")
 
 
-class _Members(DayRangeArgs):
+class ReportFilterArgs(DayRangeArgs):
     department_id = fields.Integer(validate=validate.Range(min=1), metadata=described(
         "Members whose main department is this one or one below it."))
     userid = fields.String(validate=validate.Length(min=1, max=64), metadata=described("One member."))
 
 
-class FollowUpReportArgsSchema(_Members):
+class FollowUpReportArgsSchema(ReportFilterArgs):
     pass
 
 
-class DrillArgsSchema(_Members):
+class DrillArgsSchema(ReportFilterArgs):
     figure = fields.String(required=True, validate=validate.OneOf(DRILL_FIGURES), metadata=described(
         "customers / next_overdue: open at the end of the range (or now); new_customers, lost_by_staff, "
         "lost_by_customer, lost_other, transferred_out: relations whose event falls in the range."))
