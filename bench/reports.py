@@ -23,6 +23,7 @@ The schema is dropped afterwards unless --keep. Redis: REDIS_URL when set, else 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import secrets
@@ -39,6 +40,7 @@ sys.path[0] = str(REPO)  # not bench/: its callbacks.py would shadow the callbac
 import psycopg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
+from bench import report_seeds  # noqa: E402
 from sandbox.embedded_redis import EmbeddedRedis  # noqa: E402
 
 CORP_ID = "wwbenchreports001"
@@ -143,13 +145,17 @@ def main() -> int:
                        check=True, timeout=300, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.perf_counter()
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            for label, sql in seed_sql(args.staff, args.relations):
+            extra = report_seeds.load()
+            seeds = seed_sql(args.staff, args.relations) + [
+                step for module in extra for step in module.seed_sql(args.staff, args.relations)]
+            for label, sql in seeds:
                 t = time.perf_counter()
                 conn.execute(sql)
                 log(f"  {label}: {time.perf_counter() - t:.1f} s")
             conn.execute("VACUUM ANALYZE")
             result["rows"] = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-                              for table in ("follow_relation", "follow_up", "sop_task", "recall", "archived_message")}
+                              for table in ("follow_relation", "follow_up", "sop_task", "recall", "archived_message",
+                                            *(t for module in extra for t in module.TABLES))}
         result["seed_seconds"] = round(time.perf_counter() - t0, 1)
         os.environ.update(env)
         measure(result, args, log)
@@ -194,23 +200,23 @@ def measure(result: dict, args, log) -> None:
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         reports = {}
-        for days in (30, 365):
-            for label, extra in (("corp", {}), ("department", {"department_id": 3})):
-                params = {"from": (TODAY - timedelta(days=days - 1)).isoformat(), "to": TODAY.isoformat(), **extra}
-                samples = []
-                for _ in range(args.requests):
-                    t = time.perf_counter()
-                    reply = client.get("/api/v1/reports/follow-up", query_string=params, headers=headers)
-                    samples.append(time.perf_counter() - t)
-                    assert reply.status_code == 200, reply.get_data(as_text=True)[:300]
-                    db.session.remove()
-                body = reply.get_json()
-                key = f"{days}_days_{label}"
-                reports[key] = {"p50_ms": percentile_ms(samples, 0.5), "p95_ms": percentile_ms(samples, 0.95),
-                                "members": body["totals"]["members"], "customers": body["totals"]["customers"],
-                                "load": os.getloadavg()[0]}
-                log(f"  report {key}: {reports[key]}")
-        result["follow_up_report"] = reports
+        endpoints = {"follow_up": "/api/v1/reports/follow-up",
+                     **{module.__name__.rsplit(".", 1)[1]: module.ENDPOINT for module in report_seeds.load()}}
+        scopes = (("corp", {}), ("department", {"department_id": 3}))
+        for (name, endpoint), days, (label, extra) in itertools.product(endpoints.items(), (30, 365), scopes):
+            params = {"from": (TODAY - timedelta(days=days - 1)).isoformat(), "to": TODAY.isoformat(), **extra}
+            samples = []
+            for _ in range(args.requests):
+                t = time.perf_counter()
+                reply = client.get(endpoint, query_string=params, headers=headers)
+                samples.append(time.perf_counter() - t)
+                assert reply.status_code == 200, reply.get_data(as_text=True)[:300]
+                db.session.remove()
+            key = f"{name}_{days}_days_{label}"
+            reports[key] = {"p50_ms": percentile_ms(samples, 0.5), "p95_ms": percentile_ms(samples, 0.95),
+                            "bytes": len(reply.get_data()), "load": os.getloadavg()[0]}
+            log(f"  report {key}: {reports[key]}")
+        result["reports"] = reports
         worst = max(r["p95_ms"] for r in reports.values())
         result["targets"] = {"report_p95_under_500_ms": worst < TARGET_REPORT_MS,
                              "nightly_under_60_s": result["nightly_seconds"] < TARGET_NIGHTLY_S}
