@@ -55,7 +55,7 @@ from scrm.models.recall import (
     RecallStatus,
     RecallTrigger,
 )
-from scrm.models.reports import ReportRun, StaffDailyStat
+from scrm.models.reports import ReportRun, StaffDailyStat, StaffMonthlyStat
 from scrm.models.search import RelationSearch
 from scrm.models.segment import CustomerSegment
 from scrm.models.sidebar import (
@@ -127,7 +127,7 @@ __all__ = [
     # bulk actions on customers (issue #14, part 4)
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
-    "ReportRun", "StaffDailyStat",
+    "ReportRun", "StaffDailyStat", "StaffMonthlyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

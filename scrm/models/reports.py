@@ -62,6 +62,33 @@ class StaffDailyStat(CorpScoped, db.Model):
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class StaffMonthlyStat(CorpScoped, db.Model):
+    """The flows of staff_daily_stat summed per calendar month (corp-local), member and main
+    department: a long range reads its whole months here and only its edge days from the daily
+    rows (scrm/services/reports/staff_month.py). A member who changed department in a month has a
+    row per department, so a department filter adds up exactly what the daily rows would."""
+
+    __tablename__ = "staff_monthly_stat"
+    __table_args__ = (Index("ix_staff_monthly_stat_month", "corp_id", "month", "userid"),)
+    month: Mapped[date] = mapped_column(Date)  # the month's first day
+    userid: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[int | None]
+    days: Mapped[int] = mapped_column(default=0)  # daily rows summed (a month in progress: so far)
+    new_customers: Mapped[int] = mapped_column(default=0)
+    lost_by_staff: Mapped[int] = mapped_column(default=0)
+    lost_by_customer: Mapped[int] = mapped_column(default=0)
+    lost_other: Mapped[int] = mapped_column(default=0)
+    transferred_out: Mapped[int] = mapped_column(default=0)
+    follow_ups: Mapped[int] = mapped_column(default=0)
+    next_due: Mapped[int] = mapped_column(default=0)
+    sop_due: Mapped[int] = mapped_column(default=0)
+    sop_confirmed: Mapped[int] = mapped_column(default=0)
+    recall_due: Mapped[int] = mapped_column(default=0)
+    recall_confirmed: Mapped[int] = mapped_column(default=0)
+    first_replies: Mapped[int] = mapped_column(default=0)
+    first_reply_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ReportRun(CorpScoped, db.Model):
     """The nightly aggregation for one corp and local day (one row: it runs once per day)."""
 

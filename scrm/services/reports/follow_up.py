@@ -11,21 +11,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, literal, null, or_, select, union_all
 
 from scrm.extensions import db
-from scrm.models import Staff, StaffBehaviorDay, StaffDailyStat
+from scrm.models import Staff, StaffBehaviorDay, StaffDailyStat, StaffMonthlyStat
 from scrm.models.reports import STAFF_FLOWS, STAFF_STOCKS
 from scrm.services.policy import departments
+from scrm.services.reports import staff_month
 
 LOSSES = ("lost_by_staff", "lost_by_customer", "lost_other")
 BEHAVIOUR = ("chats", "messages", "_reply_weight", "_reply_sum", "_time_weight", "_time_sum")
 
 
 def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
-                   userid: str | None) -> list:
-    """Conditions on staff_daily_stat for the viewer's members, a department subtree, a member."""
-    s = StaffDailyStat
+                   userid: str | None, model=StaffDailyStat) -> list:
+    """Conditions on staff_daily_stat (or the monthly roll-up) for the viewer's members, a
+    department subtree, a member."""
+    s = model
     where = []
     if visible is not None:
         where.append(s.userid.in_(sorted(visible)))
@@ -42,14 +44,28 @@ def last_day(corp_id: str, first: date, last: date) -> date | None:
     return db.session.scalar(select(func.max(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
 
 
-def _staff_sums(corp_id: str, first: date, last: date, stock_day: date, where: list) -> list[dict]:
-    s = StaffDailyStat
+def _staff_sums(corp_id: str, first: date, last: date, stock_day: date, filters: dict) -> list[dict]:
+    """Per member: flows over the range (whole months from the monthly roll-up, the edge days
+    from the daily rows), stocks and main department from the row of ``stock_day``."""
+    s, m = StaffDailyStat, StaffMonthlyStat
+    whole = staff_month.whole_months(first, last)
+    edge = s.day.between(first, last)
+    if whole:
+        edge = and_(edge, or_(s.day < whole[0], s.day > staff_month.month_end(whole[1])))
     on_last = s.day == stock_day
-    query = (select(s.userid, func.max(case((on_last, s.department_id))).label("department_id"),
-                    *(func.sum(getattr(s, n)).label(n) for n in STAFF_FLOWS),
-                    *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in STAFF_STOCKS))
-             .where(s.corp_id == corp_id, s.day.between(first, last), *where)
-             .group_by(s.userid).order_by(s.userid))
+    parts = [select(s.userid, case((on_last, s.department_id)).label("department_id"),
+                    *(case((edge, getattr(s, n)), else_=0).label(n) for n in STAFF_FLOWS),
+                    *(case((on_last, getattr(s, n)), else_=0).label(n) for n in STAFF_STOCKS))
+             .where(s.corp_id == corp_id, or_(edge, on_last), *members_filter(corp_id, **filters))]
+    if whole:
+        parts.append(select(m.userid, null().label("department_id"), *(getattr(m, n) for n in STAFF_FLOWS),
+                            *(literal(0).label(n) for n in STAFF_STOCKS))
+                     .where(m.corp_id == corp_id, m.month.between(*whole),
+                            *members_filter(corp_id, model=m, **filters)))
+    rows = union_all(*parts).subquery("rows") if whole else parts[0].subquery("rows")
+    query = (select(rows.c.userid, func.max(rows.c.department_id).label("department_id"),
+                    *(func.sum(rows.c[n]).label(n) for n in (*STAFF_FLOWS, *STAFF_STOCKS)))
+             .group_by(rows.c.userid).order_by(rows.c.userid))
     return [dict(row._mapping) for row in db.session.execute(query)]
 
 
@@ -92,9 +108,10 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
     """The report for local days first..last over the members in ``visible`` (None: all)."""
     stock_day = last_day(corp_id, first, last)
-    where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
-    staff_rows = _staff_sums(corp_id, first, last, stock_day, where) if stock_day else []
-    userids = [r["userid"] for r in staff_rows] if where else None  # None: the whole corp, no IN list
+    filters = {"visible": visible, "department_id": department_id, "userid": userid}
+    scoped = any(value is not None for value in filters.values())
+    staff_rows = _staff_sums(corp_id, first, last, stock_day, filters) if stock_day else []
+    userids = [r["userid"] for r in staff_rows] if scoped else None  # None: the whole corp, no IN list
     behaviour = _behaviour(corp_id, first, last, userids) if staff_rows else {}
     names_query = select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)
     if userids is not None:
