@@ -61,5 +61,6 @@ def build(corp_id: str, first: date, last: date, *, incremental: bool = True) ->
              .where(s.corp_id == corp_id)
              .group_by(table.c.month, s.userid, s.department_id))
     columns = ["corp_id", "month", "userid", "department_id", "days", *STAFF_FLOWS]
-    result = db.session.execute(insert(m).from_select(columns, query))
-    return result.rowcount or 0
+    db.session.execute(insert(m).from_select(columns, query))
+    return db.session.scalar(select(func.count()).select_from(m).where(
+        m.corp_id == corp_id, m.month.between(firsts[0], firsts[-1]))) or 0
