@@ -30,7 +30,8 @@ from scrm.models import (
 )
 from scrm.services.content import validate_attachments
 from scrm.services.group_sop import targets as target_rules
-from scrm.services.group_sop.planning import close_executions, live_steps, plan_one
+from scrm.services.group_sop.planning import live_steps, plan_one
+from scrm.services.group_sop.tidying import close_executions
 from scrm.services.localtime import to_local
 from scrm.services.validation import raise_if
 

@@ -35,7 +35,6 @@ from scrm.extensions import db
 from scrm.models import (
     ExecutionStatus,
     GroupChat,
-    GroupChatStatus,
     GroupMember,
     GroupSop,
     GroupSopExecution,
@@ -45,15 +44,12 @@ from scrm.models import (
     Staff,
 )
 from scrm.queueing import QUEUES, enqueue_many, redis_connection
-from scrm.services.group_sop import incremental, schedule, targets
+from scrm.services.group_sop import incremental, plan_cache, schedule, targets, tidying
 
 PLAN_EVERY = timedelta(minutes=10)   # fixed schedules: re-evaluate the targets this often
 EVENT_MARGIN = timedelta(minutes=2)   # relative schedules: clock skew between the processes writing group rows
 REQUEUE_AFTER = timedelta(minutes=10)  # a queued execution still pending this long is enqueued again
 CHECK_LEASE = timedelta(minutes=5)
-INTERRUPTED_AFTER = timedelta(minutes=10)
-TIDY_EVERY = timedelta(minutes=10)    # closing executions of dismissed groups / members who left
-REMINDER_GIVE_UP = timedelta(days=3)  # a reminder the owner never sent from the sidebar
 STALE_AFTER = timedelta(hours=24)      # more than this late: skipped, not sent late
 log = logging.getLogger(__name__)
 RUN_JOB, CHECK_JOB = "jobs.group_sop.run_batches", "jobs.group_sop.check_msg"
@@ -84,7 +80,7 @@ def _row(plan, step, member, due, now: datetime):
 def plan_one(plan, now: datetime, steps: list | None = None, *, dues: list[datetime] | None = None) -> int:
     """Create the plan's executions that are missing (the caller commits). Returns rows added.
     Fixed schedules: ``dues`` (default: every occurrence in the horizon), for every group the
-    targets match. ``plan`` and ``steps``: ORM objects or Core rows (incremental.load)."""
+    targets match. ``plan`` and ``steps``: ORM objects or Core rows (plan_cache.load)."""
     steps = live_steps([plan.id])[plan.id] if steps is None else steps
     if plan.status != GroupSopStatus.ACTIVE or not steps:
         return 0
@@ -169,7 +165,7 @@ def plan_all(now: datetime) -> int:
     the occurrences that entered the horizon, and every occurrence for the groups changed since),
     relative ones every sweep for the group and member rows written since they last looked (one
     statement per corp; most minutes stop there). Plans are read as Core rows, the relative ones
-    kept in process between sweeps by revision (incremental.relative_plans), and each corp's
+    kept in process between sweeps by revision (plan_cache.relative_plans), and each corp's
     changes are planned for all its plans in one INSERT (incremental.py). Where the relative
     plans have looked up to is kept in Redis (EVENTS_KEY), written every sweep after the commit;
     planned_at in the database every PLAN_EVERY (without Redis, the sweep looks back from there:
@@ -210,7 +206,7 @@ def _plan(now: datetime, *, claim: bool = False) -> Planned:
             relative[corp_id].append((plan_id, planned_at, revision))
         elif now - planned_at >= PLAN_EVERY:
             fixed[corp_id].append((plan_id, revision, planned_at))
-    incremental.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
+    plan_cache.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
     if set(relative) - set(marks):
         marks = _events_marks(list(relative), now)
@@ -227,7 +223,7 @@ def _plan(now: datetime, *, claim: bool = False) -> Planned:
         due = True
     if first:
         due = True
-        plans, steps = incremental.load(first)
+        plans, steps = plan_cache.load(first)
         added += _insert_fixed([(p, steps[p.id], None) for p in plans if not ScheduleKind(p.schedule["kind"]).relative],
                                now)
         added += _plan_relative([(p, steps[p.id]) for p in plans if ScheduleKind(p.schedule["kind"]).relative], now)
@@ -272,8 +268,8 @@ def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: dateti
     """Fixed plans ((id, revision, planned_at)) last planned PLAN_EVERY ago or more: the occurrences
     that entered the horizon since, for every group (one INSERT ... SELECT for the plans that have
     one); and every occurrence for the groups changed since (one INSERT for all the plans). The
-    definitions come from the process's cache by revision (incremental.fixed_plans)."""
-    plans, steps = incremental.fixed_plans(keys, now)
+    definitions come from the process's cache by revision (plan_cache.fixed_plans)."""
+    plans, steps = plan_cache.fixed_plans(keys, now)
     if not plans:
         return 0
     horizon = timedelta(days=settings().group_sop_horizon_days)
@@ -283,50 +279,13 @@ def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: dateti
     return added + incremental.plan_changed_groups(corp_id, plans, steps, since, now)
 
 
-def close_executions(condition, status: ExecutionStatus, result: str, error: str | None, now: datetime) -> None:
-    db.session.execute(update(GroupSopExecution).where(condition, GroupSopExecution.status == ExecutionStatus.PENDING)
-                       .values(status=status, result=result, error=error, finished_at=now))
-
-
-TIDIED_KEY = "scrm:group-sop:tidied-at"  # the sweep's `now` at the last tidy (shared by the workers)
-
-
-def _tidy(now: datetime) -> None:
-    """Set-based state changes, every TIDY_EVERY: interrupted runs, dismissed groups and members
-    who left (delivery checks those again anyway), reminders never sent."""
-    last = redis_connection().get(TIDIED_KEY)
-    if last is not None and timedelta(0) <= now - datetime.fromisoformat(last.decode()) < TIDY_EVERY:
-        return
-    redis_connection().set(TIDIED_KEY, now.isoformat())
-    E = GroupSopExecution  # noqa: N806
-    db.session.execute(update(E).where(E.status == ExecutionStatus.RUNNING, E.started_at < now - INTERRUPTED_AFTER)
-                       .values(status=ExecutionStatus.FAILED, result="error", finished_at=now,
-                               error="interrupted (never retried: an execution runs at most once)"))
-    _close_gone(now)
-    db.session.execute(update(E).where(E.status == ExecutionStatus.AWAITING, E.delivery == "reminder",
-                                       E.started_at < now - REMINDER_GIVE_UP)
-                       .values(status=ExecutionStatus.FAILED, result="not_sent", finished_at=now,
-                               error="the owner never sent it from the sidebar"))
-    db.session.commit()
-
-
-def _close_gone(now: datetime) -> None:
-    E = GroupSopExecution  # noqa: N806
-    close_executions(exists().where(GroupChat.corp_id == E.corp_id, GroupChat.chat_id == E.chat_id,
-                                    GroupChat.status == GroupChatStatus.DISMISSED),
-                     ExecutionStatus.SKIPPED, "dismissed", "the group was dismissed", now)
-    close_executions(and_(E.member_id != "", exists().where(
-        GroupMember.corp_id == E.corp_id, GroupMember.chat_id == E.chat_id, GroupMember.member_id == E.member_id,
-        GroupMember.quit_time.is_not(None))), ExecutionStatus.SKIPPED, "member_left", "the member left the group", now)
-
-
 def sweep(now: datetime | None = None) -> int:
     """Tidy, plan, then enqueue due executions (a run per plan, step and owner, RUNS_PER_JOB runs
     a job) and due result checks. Planning and claiming the due executions share one transaction
     (one commit a sweep; the claim sees the executions just planned). Returns the runs and checks
     enqueued."""
     now = now or utcnow()
-    _tidy(now)
+    tidying.tidy(now)
     _statement_at_a_time()
     planned = _plan(now, claim=True)
     jobs = enqueue_due(now, anything_due=planned.due, claimed=planned.claimed)  # commits the planning too
