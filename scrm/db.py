@@ -21,9 +21,10 @@ M = TypeVar("M")
 _DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def dialect_insert():
-    """The session's dialect `insert()` (the one with `on_conflict_do_nothing()`)."""
-    dialect = db.session.get_bind().dialect.name
+def dialect_insert(session=None):
+    """The session's (default: db.session) dialect `insert()`, the one with
+    `on_conflict_do_nothing()` and `on_conflict_do_update()`."""
+    dialect = (session or db.session).get_bind().dialect.name
     try:
         return _DIALECT_INSERTS[dialect]
     except KeyError:  # pragma: no cover - we run on PostgreSQL and SQLite only

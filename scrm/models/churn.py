@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models.base import CorpScoped, Timestamped
+from scrm.models.base import CorpScoped, DailyRun, Timestamped
 
 
 class RiskLevel(StrEnum):
@@ -132,18 +132,12 @@ class StaffBehaviorDay(CorpScoped, db.Model):
     pulled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ChurnRun(CorpScoped, db.Model):
+class ChurnRun(DailyRun, db.Model):
     """The nightly run for one corp and local day (one row: any number of schedulers run it once)."""
 
     __tablename__ = "churn_run"
-    __table_args__ = (UniqueConstraint("corp_id", "run_day"),)
-    run_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    attempts: Mapped[int] = mapped_column(default=0)
     relations: Mapped[int] = mapped_column(default=0)  # relations scored
     changes: Mapped[int] = mapped_column(default=0)    # level changes written to the timeline
     staff_rows: Mapped[int] = mapped_column(default=0)  # behaviour rows pulled
     tagged: Mapped[int] = mapped_column(default=0)     # relations whose tags were mirrored
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

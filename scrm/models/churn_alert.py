@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models.base import CorpScoped
+from scrm.models.base import CorpScoped, DailyRun
 
 
 class AlertKind(StrEnum):
@@ -53,14 +53,8 @@ class ChurnAlert(CorpScoped, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class ChurnDigestRun(CorpScoped, db.Model):
+class ChurnDigestRun(DailyRun, db.Model):
     """The daily dormant digest of one corp and local day (claimed once: scrm/services/daily_runs.py)."""
 
     __tablename__ = "churn_digest_run"
-    __table_args__ = (UniqueConstraint("corp_id", "run_day"),)
-    run_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    attempts: Mapped[int] = mapped_column(default=0)
     alerts: Mapped[int] = mapped_column(default=0)  # dormant alert rows created
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models.base import CorpScoped
+from scrm.models.base import CorpScoped, DailyRun
 
 
 class DigestKind(StrEnum):
@@ -28,17 +28,11 @@ class DigestStatus(StrEnum):
     FAILED = "failed"
 
 
-class DigestRun(CorpScoped, db.Model):
+class DigestRun(DailyRun, db.Model):
     """The digest of one corp and local day (claimed once: scrm/services/daily_runs.py)."""
 
     __tablename__ = "digest_run"
-    __table_args__ = (UniqueConstraint("corp_id", "run_day"),)
-    run_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    attempts: Mapped[int] = mapped_column(default=0)
     messages: Mapped[int] = mapped_column(default=0)  # DigestMessage rows planned
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DigestMessage(CorpScoped, db.Model):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models.base import CorpScoped
+from scrm.models.base import CorpScoped, DailyRun
 
 # Columns of GroupDailyStat that are counts (the API sums the flows, takes the last day of the stocks).
 GROUP_STOCKS = ("members", "customers", "staff")
@@ -63,17 +63,11 @@ class GroupOwnerDailyStat(CorpScoped, db.Model):
     pulled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class GroupStatsPull(CorpScoped, db.Model):
+class GroupStatsPull(DailyRun, db.Model):
     """The nightly run for one corp and local day: at most one row per (corp, run_day), so any
     number of schedulers run it once; a failed pull is retried by later ticks that day."""
 
     __tablename__ = "group_stats_pull"
-    __table_args__ = (UniqueConstraint("corp_id", "run_day"),)
-    run_day: Mapped[date] = mapped_column(Date)          # the local day the run belongs to
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    attempts: Mapped[int] = mapped_column(default=0)
     owners: Mapped[int] = mapped_column(default=0)       # owners asked about
     rows: Mapped[int] = mapped_column(default=0)         # owner rows stored
     error: Mapped[str | None] = mapped_column(Text)      # the last failure (errcode and API; no data)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models.base import CorpScoped
+from scrm.models.base import CorpScoped, DailyRun
 
 # The figures of staff_daily_stat: stocks at the end of the day, flows during it.
 STAFF_STOCKS = ("customers", "next_overdue", "sop_pending", "recall_pending")
@@ -26,7 +26,26 @@ DRILL_FIGURES = ("customers", "new_customers", "next_overdue", "lost_by_staff", 
                  "transferred_out")
 
 
-class StaffDailyStat(CorpScoped, db.Model):
+class StaffFlows:
+    """The flows of the follow-up report (STAFF_FLOWS), as the daily rows and the monthly roll-up
+    hold them."""
+
+    new_customers: Mapped[int] = mapped_column(default=0)
+    lost_by_staff: Mapped[int] = mapped_column(default=0)      # the member deleted the customer
+    lost_by_customer: Mapped[int] = mapped_column(default=0)   # the customer deleted the member
+    lost_other: Mapped[int] = mapped_column(default=0)         # ended, who ended it unknown
+    transferred_out: Mapped[int] = mapped_column(default=0)    # handed over to another member
+    follow_ups: Mapped[int] = mapped_column(default=0)
+    next_due: Mapped[int] = mapped_column(default=0)
+    sop_due: Mapped[int] = mapped_column(default=0)
+    sop_confirmed: Mapped[int] = mapped_column(default=0)
+    recall_due: Mapped[int] = mapped_column(default=0)
+    recall_confirmed: Mapped[int] = mapped_column(default=0)
+    first_replies: Mapped[int] = mapped_column(default=0)
+    first_reply_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StaffDailyStat(StaffFlows, CorpScoped, db.Model):
     """One staff member on one corp-local day: what the follow-up report (跟进报表) adds up.
 
     Stocks (at the end of the day): customers owned (active relations), next follow-ups overdue
@@ -46,23 +65,10 @@ class StaffDailyStat(CorpScoped, db.Model):
     next_overdue: Mapped[int] = mapped_column(default=0)
     sop_pending: Mapped[int] = mapped_column(default=0)
     recall_pending: Mapped[int] = mapped_column(default=0)
-    new_customers: Mapped[int] = mapped_column(default=0)
-    lost_by_staff: Mapped[int] = mapped_column(default=0)      # the member deleted the customer
-    lost_by_customer: Mapped[int] = mapped_column(default=0)   # the customer deleted the member
-    lost_other: Mapped[int] = mapped_column(default=0)         # ended, who ended it unknown
-    transferred_out: Mapped[int] = mapped_column(default=0)    # handed over to another member
-    follow_ups: Mapped[int] = mapped_column(default=0)
-    next_due: Mapped[int] = mapped_column(default=0)
-    sop_due: Mapped[int] = mapped_column(default=0)
-    sop_confirmed: Mapped[int] = mapped_column(default=0)
-    recall_due: Mapped[int] = mapped_column(default=0)
-    recall_confirmed: Mapped[int] = mapped_column(default=0)
-    first_replies: Mapped[int] = mapped_column(default=0)
-    first_reply_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class StaffMonthlyStat(CorpScoped, db.Model):
+class StaffMonthlyStat(StaffFlows, CorpScoped, db.Model):
     """The flows of staff_daily_stat summed per calendar month (corp-local), member and main
     department: a long range reads its whole months here and only its edge days from the daily
     rows (scrm/services/reports/staff_month.py). A member who changed department in a month has a
@@ -74,30 +80,11 @@ class StaffMonthlyStat(CorpScoped, db.Model):
     userid: Mapped[str] = mapped_column(String(64))
     department_id: Mapped[int | None]
     days: Mapped[int] = mapped_column(default=0)  # daily rows summed (a month in progress: so far)
-    new_customers: Mapped[int] = mapped_column(default=0)
-    lost_by_staff: Mapped[int] = mapped_column(default=0)
-    lost_by_customer: Mapped[int] = mapped_column(default=0)
-    lost_other: Mapped[int] = mapped_column(default=0)
-    transferred_out: Mapped[int] = mapped_column(default=0)
-    follow_ups: Mapped[int] = mapped_column(default=0)
-    next_due: Mapped[int] = mapped_column(default=0)
-    sop_due: Mapped[int] = mapped_column(default=0)
-    sop_confirmed: Mapped[int] = mapped_column(default=0)
-    recall_due: Mapped[int] = mapped_column(default=0)
-    recall_confirmed: Mapped[int] = mapped_column(default=0)
-    first_replies: Mapped[int] = mapped_column(default=0)
-    first_reply_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ReportRun(CorpScoped, db.Model):
+class ReportRun(DailyRun, db.Model):
     """The nightly aggregation for one corp and local day (one row: it runs once per day)."""
 
     __tablename__ = "report_run"
-    __table_args__ = (UniqueConstraint("corp_id", "run_day"),)
-    run_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed
-    attempts: Mapped[int] = mapped_column(default=0)
     rows: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -2,15 +2,17 @@
 data scopes (a manager sees their departments only, a sales member only themselves), 422s."""
 from __future__ import annotations
 
-from tests.reports.conftest import sign_in
+import json
+from datetime import date
+
+from scrm.schemas.reports import FollowUpReportSchema
+from scrm.services.reports import follow_up
+from tests.conftest import TEST_CORP_ID
+from tests.reports.conftest import D1, D3, sign_in
 
 RANGE = {"from": "2026-11-10", "to": "2026-11-12"}
 REPORT = "/api/v1/reports/follow-up"
 DRILL = "/api/v1/reports/follow-up/drill"
-
-
-
-
 
 
 def by_userid(body: dict) -> dict:
@@ -40,6 +42,18 @@ def test_the_report_per_member_department_and_total(get, built):
     totals = body["totals"]
     assert (totals["members"], totals["customers"], totals["new_customers"], totals["lost"]) == (6, 4, 4, 2)
     assert (totals["recall_pending"], totals["follow_ups"], totals["chats"]) == (1, 3, 6)
+
+
+def test_the_answer_is_the_documented_schemas_dump(get, built):
+    """The view sends the report without marshmallow's per-field dump (plain_json): it must be
+    exactly what FollowUpReportSchema would have sent, Decimal sums and dates included."""
+    for params, first, last, extra in ((RANGE, D1, D3, {}), ({"from": "2026-11-01", "to": "2026-11-30"},
+                                       date(2026, 11, 1), date(2026, 11, 30), {"department_id": 2})):
+        reply = get(REPORT, **params, **extra)
+        schema_dump = FollowUpReportSchema().dump(follow_up.report(TEST_CORP_ID, first, last, **extra))
+        assert json.loads(reply.get_data()) == json.loads(json.dumps(schema_dump))
+        assert reply.get_json()["staff"] and all(type(v) in (int, float, str, type(None))
+                                                 for row in reply.get_json()["staff"] for v in row.values())
 
 
 def test_filters_by_department_subtree_and_member(get, built):

@@ -52,9 +52,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.expression import FunctionElement
 
 from scrm.config import settings
 from scrm.extensions import db
@@ -73,6 +71,7 @@ from scrm.models import (
 )
 from scrm.models.churn import RISK_LABELS, RiskLevel
 from scrm.services.customer_search import search_rows
+from scrm.sqlfunc import sql_function
 
 ENDED = (RelationStatus.DELETED_BY_CUSTOMER, RelationStatus.DELETED_BY_STAFF, RelationStatus.DELETED_UNKNOWN)
 TIMELINE_KIND = "churn_risk"
@@ -82,38 +81,13 @@ WORK_MEM = "128MB"  # PostgreSQL, the scoring transaction only
 BULK = {"synchronize_session": False}
 
 
-class days_since(FunctionElement):  # noqa: N801 - an SQL function
-    """Whole days from ``earlier`` (a column) to ``now`` (a bound datetime)."""
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(days_since)
-def _days_pg(element, compiler, **kw):
-    now, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM (CAST({now} AS TIMESTAMP) - {earlier})) / 86400) AS INTEGER)"
-
-
-@compiles(days_since, "sqlite")
-def _days_sqlite(element, compiler, **kw):
-    now, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(julianday({now}) - julianday({earlier}) AS INTEGER)"
-
-
-class json_pairs(FunctionElement):  # noqa: N801 - an SQL function
-    """A JSON object from key, value, key, value … (json_build_object / json_object)."""
-    type = JSON()
-    inherit_cache = True
-
-
-@compiles(json_pairs)
-def _json_pg(element, compiler, **kw):
-    return f"json_build_object({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_pairs, "sqlite")
-def _json_sqlite(element, compiler, **kw):
-    return f"json_object({compiler.process(element.clauses, **kw)})"
+# Whole days from ``earlier`` (a column) to ``now`` (a bound datetime): days_since(now, earlier).
+days_since = sql_function(
+    "days_since", Integer(),
+    postgresql="CAST(FLOOR(EXTRACT(EPOCH FROM (CAST({0} AS TIMESTAMP) - {1})) / 86400) AS INTEGER)",
+    sqlite="CAST(julianday({0}) - julianday({1}) AS INTEGER)")
+# A JSON object from key, value, key, value … (json_build_object / json_object).
+json_pairs = sql_function("json_pairs", JSON(), postgresql="json_build_object({args})", sqlite="json_object({args})")
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, event, exists, func, inspect, or_, select, text, true
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.expression import FunctionElement
 
-from scrm.db import matching
+from scrm.db import dialect_insert, matching
 from scrm.extensions import db
 from scrm.models import CustomerStage, FollowRelation, RelationRisk, RelationTag, Tag
 from scrm.models.search import RelationSearch, TagIds
+from scrm.sqlfunc import sql_function
 
 FR = FollowRelation.__table__.c
 RS = RelationSearch.__table__
@@ -38,24 +36,12 @@ COLUMNS = ("relation_id", "corp_id", "userid", "external_userid", "status", "sta
            "risk_level", "last_interaction_at", "tag_ids")
 CHUNK = 500  # keys per refresh statement (IN lists stay short)
 REBUILD_WORK_MEM = "256MB"
-_DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-class tag_id_list(FunctionElement):  # noqa: N801 - an SQL function
-    """The Tag.id values a scalar subquery selects, as the TagIds column stores them."""
-    type = TagIds()
-    inherit_cache = True
-
-
-@compiles(tag_id_list)
-def _tag_list_pg(element, compiler, **kw):
-    return f"coalesce(ARRAY({compiler.process(element.clauses, **kw)}), '{{}}')"
-
-
-@compiles(tag_id_list, "sqlite")
-def _tag_list_sqlite(element, compiler, **kw):
-    inner = compiler.process(element.clauses, **kw)
-    return f"coalesce(',' || (SELECT group_concat(tag_ids_id, ',') FROM ({inner}) AS tag_ids_q) || ',', '')"
+# The Tag.id values a scalar subquery selects, as the TagIds column stores them.
+tag_id_list = sql_function(
+    "tag_id_list", TagIds(), postgresql="coalesce(ARRAY({0}), '{{}}')",
+    sqlite="coalesce(',' || (SELECT group_concat(tag_ids_id, ',') FROM ({0}) AS tag_ids_q) || ',', '')")
 
 
 def _tags_of_relation() -> Any:
@@ -82,7 +68,7 @@ def rows_query(corp_id: str, conditions: Iterable[ColumnElement[bool]] = ()) -> 
 
 
 def _upsert(session: Session, corp_id: str, conditions: Iterable[ColumnElement[bool]]) -> int:
-    insert = _DIALECT_INSERTS[session.get_bind().dialect.name]
+    insert = dialect_insert(session)
     stmt = insert(RS).from_select(list(COLUMNS), rows_query(corp_id, conditions))
     changing = COLUMNS[1:]
     stmt = stmt.on_conflict_do_update(

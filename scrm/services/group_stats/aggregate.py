@@ -12,32 +12,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, DateTime, String, and_, case, delete, func, insert, literal, or_, select, union_all
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import GroupChat, GroupCode, GroupDailyStat, GroupMember
 from scrm.services import localtime
+from scrm.sqlfunc import sql_function
 
 CHUNK_DAYS = 31  # days per statement (SQLite allows 500 terms in a compound SELECT)
 RETENTION_DAYS = 7
 
 
-class seven_days_after(FunctionElement):  # noqa: N801 - an SQL function
-    """``expr`` + 7 days, in each database's own date arithmetic."""
-    type = DateTime()
-    inherit_cache = True
-
-
-@compiles(seven_days_after)
-def _plus_week(element, compiler, **kw):
-    return f"({compiler.process(element.clauses, **kw)} + INTERVAL '{RETENTION_DAYS} days')"
-
-
-@compiles(seven_days_after, "sqlite")
-def _plus_week_sqlite(element, compiler, **kw):
-    return f"datetime({compiler.process(element.clauses, **kw)}, '+{RETENTION_DAYS} days')"
+# ``expr`` + 7 days, in each database's own date arithmetic.
+seven_days_after = sql_function(
+    "seven_days_after", DateTime(), postgresql=f"({{0}} + INTERVAL '{RETENTION_DAYS} days')",
+    sqlite=f"datetime({{0}}, '+{RETENTION_DAYS} days')")
 
 
 def local_midnight(day: date) -> datetime:

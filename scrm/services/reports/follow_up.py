@@ -21,6 +21,8 @@ from scrm.services.reports import staff_month
 
 LOSSES = ("lost_by_staff", "lost_by_customer", "lost_other")
 BEHAVIOUR = ("chats", "messages", "_reply_weight", "_reply_sum", "_time_weight", "_time_sum")
+ADDED = (*STAFF_FLOWS, *STAFF_STOCKS, *BEHAVIOUR)  # what a department row and the totals add up
+COUNTS = frozenset((*STAFF_FLOWS, *STAFF_STOCKS, "chats", "messages"))
 
 
 def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
@@ -87,9 +89,9 @@ def _behaviour(corp_id: str, first: date, last: date, userids: list[str] | None)
 
 
 def _finish(row: dict) -> dict:
-    """Derived figures from the sums; the weights dropped."""
-    out = {k: (int(v or 0) if k in STAFF_FLOWS or k in STAFF_STOCKS or k in ("chats", "messages") else v)
-           for k, v in row.items() if not k.startswith("_")}
+    """Derived figures from the sums (as plain ints and floats: sums of big integers come back as
+    Decimal from PostgreSQL); the weights dropped."""
+    out = {k: (int(v or 0) if k in COUNTS else v) for k, v in row.items() if k[0] != "_"}
     out["lost"] = sum(out[n] for n in LOSSES)
     replies = out["first_replies"]
     out["first_reply_avg_seconds"] = round(out["first_reply_seconds"] / replies) if replies else None
@@ -100,7 +102,7 @@ def _finish(row: dict) -> dict:
 
 
 def _add(into: dict, row: dict) -> None:
-    for name in (*STAFF_FLOWS, *STAFF_STOCKS, *BEHAVIOUR):
+    for name in ADDED:
         into[name] = (into.get(name) or 0) + (row.get(name) or 0)
 
 
@@ -125,9 +127,10 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
         row.update(behaviour.get(row["userid"]) or {name: 0 for name in BEHAVIOUR})
         _add(by_dept.setdefault(row["department_id"], {"department_id": row["department_id"], "members": 0}), row)
         by_dept[row["department_id"]]["members"] += 1
-        _add(totals, row)
         members.append(_finish({**row, "name": names.get(row["userid"]),
                                 "department_name": dept_names.get(row["department_id"])}))
+    for dept in by_dept.values():  # the totals from the few department sums, not every member again
+        _add(totals, dept)
     dept_rows = [_finish({**dept, "department_name": dept_names.get(dept["department_id"])})
                  for _, dept in sorted(by_dept.items(), key=lambda item: (item[0] is None, item[0] or 0))]
     empty = {name: 0 for name in (*STAFF_FLOWS, *STAFF_STOCKS, *BEHAVIOUR)}

@@ -3,26 +3,13 @@ arithmetic, the earlier of two nullable timestamps, and a count column."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, case
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
+from scrm.sqlfunc import sql_function
 
-class seconds_between(FunctionElement):  # noqa: N801 - an SQL function
-    """Whole seconds from the second timestamp to the first (``later - earlier``)."""
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(seconds_between)
-def _seconds_pg(element, compiler, **kw):
-    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS BIGINT)"
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element, compiler, **kw):
-    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
+# Whole seconds from the second timestamp to the first: seconds_between(later, earlier).
+seconds_between = sql_function(
+    "seconds_between", BigInteger(), postgresql="CAST(EXTRACT(EPOCH FROM ({0} - {1})) AS BIGINT)",
+    sqlite="CAST(ROUND((julianday({0}) - julianday({1})) * 86400) AS INTEGER)")
 
 
 def earliest(a, b):
