@@ -30,7 +30,7 @@ from scrm.extensions import db
 from scrm.models import ReportRun, StaffDailyStat
 from scrm.services import localtime
 from scrm.services.daily_runs import claim_daily_run
-from scrm.services.reports import stage_day, staff_day
+from scrm.services.reports import staff_day, stage_day
 
 log = logging.getLogger(__name__)
 
