@@ -1,5 +1,5 @@
-"""funnel report: stage_daily_stat (relations per funnel stage, member and channel per local day)
-and an index on timeline_entry by kind and time (the stage changes)
+"""funnel report: stage_daily_stat (relations per funnel stage, member and channel per local day),
+stage_daily_total (the whole corp per day and stage) and an index on timeline_entry by kind and time (the stage changes)
 
 Revision ID: 0029
 Revises: 0026
@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('customers', sa.Integer(), nullable=False),
     sa.Column('entered', sa.Integer(), nullable=False),
+    sa.Column('entered_total', sa.Integer(), nullable=False),
     sa.Column('computed_at', sa.DateTime(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
@@ -36,6 +37,18 @@ def upgrade():
     with op.batch_alter_table('stage_daily_stat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stage_daily_stat_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index('ix_stage_daily_stat_user', ['corp_id', 'userid', 'day'], unique=False)
+    op.create_table('stage_daily_total',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=False),
+    sa.Column('customers', sa.Integer(), nullable=False),
+    sa.Column('entered', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_daily_total')),
+    sa.UniqueConstraint('corp_id', 'day', 'stage_id', name=op.f('uq_stage_daily_total_corp_id_day_stage_id'))
+    )
+    with op.batch_alter_table('stage_daily_total', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stage_daily_total_corp_id'), ['corp_id'], unique=False)
     with op.batch_alter_table('timeline_entry', schema=None) as batch_op:
         batch_op.create_index('ix_timeline_kind_time', ['corp_id', 'kind', 'occurred_at'], unique=False)
 
@@ -43,6 +56,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('timeline_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_timeline_kind_time')
+    with op.batch_alter_table('stage_daily_total', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stage_daily_total_corp_id'))
+    op.drop_table('stage_daily_total')
     with op.batch_alter_table('stage_daily_stat', schema=None) as batch_op:
         batch_op.drop_index('ix_stage_daily_stat_user')
         batch_op.drop_index(batch_op.f('ix_stage_daily_stat_corp_id'))

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from scrm.extensions import db
-from scrm.models import CustomerStage, FollowRelation, FunnelStage, StageDailyStat, TimelineEntry
+from scrm.models import CustomerStage, FollowRelation, FunnelStage, StageDailyStat, StageDailyTotal, TimelineEntry
 from scrm.services import reports
 from tests.conftest import TEST_CORP_ID
 from tests.reports.conftest import D1, D2, D3, local, sign_in
@@ -73,24 +73,38 @@ def funnel_built(stages):
 
 def stat_rows(first=D1, last=D3) -> dict:
     s = StageDailyStat
-    rows = db.session.execute(select(s.day, s.stage_id, s.userid, s.state, s.customers, s.entered, s.department_id)
+    rows = db.session.execute(select(s.day, s.stage_id, s.userid, s.state, s.customers, s.entered, s.entered_total)
                               .where(s.corp_id == TEST_CORP_ID, s.day.between(first, last)))
-    return {(r.day, r.stage_id, r.userid, r.state): (r.customers, r.entered) for r in rows}
+    return {(r.day, r.stage_id, r.userid, r.state): (r.customers, r.entered, r.entered_total) for r in rows}
 
 
 def expected(s1, s2, s3) -> dict:
+    """(customers, entered, entered_total); before D1 zhang's wmC1 and wmC4 entered S1 (11-05, 11-06).
+    A key stays once it has entries (its running total), zeros otherwise."""
     return {
-        (D1, s2, "zhang", ""): (1, 1), (D1, s1, "zhang", ""): (1, 0), (D1, s1, "zhang", "qr_a"): (1, 1),
-        (D1, s1, "wang", ""): (1, 0),
-        (D2, s3, "zhang", ""): (1, 1), (D2, s1, "zhang", ""): (0, 1), (D2, s1, "zhang", "qr_a"): (1, 0),
-        (D2, s1, "li", ""): (1, 0), (D2, s2, "wang", ""): (1, 1), (D2, s1, "wang", ""): (1, 0),
-        (D3, s3, "zhang", ""): (1, 0), (D3, s2, "zhang", "qr_a"): (1, 1), (D3, s1, "li", ""): (1, 0),
-        (D3, s1, "wang", ""): (1, 0),
+        (D1, s2, "zhang", ""): (1, 1, 1), (D1, s1, "zhang", ""): (1, 0, 2), (D1, s1, "zhang", "qr_a"): (1, 1, 1),
+        (D1, s1, "wang", ""): (1, 0, 0),
+        (D2, s3, "zhang", ""): (1, 1, 1), (D2, s2, "zhang", ""): (0, 0, 1), (D2, s1, "zhang", ""): (0, 1, 3),
+        (D2, s1, "zhang", "qr_a"): (1, 0, 1), (D2, s1, "li", ""): (1, 0, 0), (D2, s2, "wang", ""): (1, 1, 1),
+        (D2, s1, "wang", ""): (1, 0, 0),
+        (D3, s3, "zhang", ""): (1, 0, 1), (D3, s2, "zhang", "qr_a"): (1, 1, 1), (D3, s1, "li", ""): (1, 0, 0),
+        (D3, s1, "wang", ""): (1, 0, 0), (D3, s2, "zhang", ""): (0, 0, 1), (D3, s1, "zhang", ""): (0, 0, 3),
+        (D3, s1, "zhang", "qr_a"): (0, 0, 1), (D3, s2, "wang", ""): (0, 0, 1),
     }
 
 
+def totals(first=D1, last=D3) -> dict:
+    t = StageDailyTotal
+    rows = db.session.execute(select(t.day, t.stage_id, t.customers, t.entered).where(t.corp_id == TEST_CORP_ID,
+                                                                                     t.day.between(first, last)))
+    return {(r.day, r.stage_id): (r.customers, r.entered) for r in rows}
+
+
 def test_the_aggregate_matches_the_hand_computed_history(funnel_built):
-    assert stat_rows() == expected(*funnel_built)
+    s1, s2, s3 = funnel_built
+    assert stat_rows() == expected(s1, s2, s3)
+    assert totals() == {(D1, s1): (3, 1), (D1, s2): (1, 1), (D2, s1): (3, 1), (D2, s2): (1, 1), (D2, s3): (1, 1),
+                        (D3, s1): (2, 0), (D3, s2): (1, 1), (D3, s3): (1, 0)}
     dept = db.session.scalar(select(StageDailyStat.department_id).where(StageDailyStat.userid == "li").limit(1))
     assert dept == 3
 
@@ -98,9 +112,13 @@ def test_the_aggregate_matches_the_hand_computed_history(funnel_built):
 def test_todays_refresh_from_yesterdays_rows_equals_a_rebuild(stages):
     reports.rebuild(TEST_CORP_ID, D1, D2, now=datetime(2026, 11, 13, 4))
     written = reports.refresh_corp(TEST_CORP_ID, D3)
-    assert written["stage_day"] == 4
+    assert written["stage_day"] == 8  # four in a stage, four keeping their running total of entries
     assert stat_rows(D3, D3) == {k: v for k, v in expected(*stages).items() if k[0] == D3}
     assert stat_rows(D1, D2) == {k: v for k, v in expected(*stages).items() if k[0] != D3}
+    refreshed = totals(D3, D3)
+    reports.rebuild(TEST_CORP_ID, D3, D3, now=datetime(2026, 11, 13, 4))
+    assert totals(D3, D3) == refreshed and stat_rows(D3, D3) == {k: v for k, v in expected(*stages).items()
+                                                                  if k[0] == D3}
 
 
 def _stages(body: dict) -> list[tuple]:
@@ -143,6 +161,8 @@ def test_one_day_and_the_channel_filter(get, funnel_built):
 def test_long_ranges_are_weekly(get, funnel_built):
     body = get(REPORT, **{"from": "2026-08-01", "to": "2026-11-12"}).get_json()
     assert body["granularity"] == "week"
+    # entries counted from the first aggregated day (D1), as for D1..D3
+    assert _stages(body) == [("初步接触", 2, 2, 1.5), ("意向", 1, 3, 0.3333), ("成交", 1, 1, None)]
     assert [p["day"] for p in body["series"]][-2:] == ["2026-11-05", "2026-11-12"]
     assert body["series"][-1]["customers"] == [2, 1, 1] and body["series"][-2]["customers"] == [0, 0, 0]
 

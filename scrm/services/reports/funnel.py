@@ -1,6 +1,8 @@
 """The funnel report (销售漏斗): relations per funnel stage for a range of corp-local days, read
-from stage_daily_stat (stage_day.py) — stocks from the range's last aggregated day, entries summed
-over the range — per stage, per member and per channel code, with a time series of the stocks.
+from stage_daily_stat (stage_day.py) — stocks from the range's last aggregated day, entries as the
+difference of the running total `entered_total` between the range's ends (two days' rows, not a
+sum over every day; the whole corp's figures and chart from stage_daily_total) — per stage, per
+member and per channel code, with a time series of the stocks.
 
 Conversion from a stage to the next (in the corp's stage order) is flow-based: the entries into
 the next stage divided by the entries into this one during the range. It needs nothing but the
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from scrm.extensions import db
-from scrm.models import Channel, FunnelStage, Staff, StageDailyStat
+from scrm.models import Channel, FunnelStage, Staff, StaffDailyStat, StageDailyStat, StageDailyTotal
 from scrm.services.policy import departments
 from scrm.services.reports.follow_up import last_day
 
@@ -41,17 +43,34 @@ def _where(corp_id: str, *, visible, department_id, userid, channel) -> list:
     return where
 
 
-def _grouped(column, first: date, last: date, stock_day: date, where: list) -> dict:
-    """{key: {stage_id: (customers at stock_day, entered)}} grouped by ``column``."""
+def _grouped(column, first_day: date, stock_day: date, where: list) -> dict:
+    """{key: {stage_id: (customers at stock_day, entries first_day..stock_day)}} grouped by
+    ``column``, from two days' rows: the entries are the running total at the end of stock_day
+    less the one before first_day."""
     s = StageDailyStat
+    before = func.sum(case((s.day == first_day, s.entered_total - s.entered), else_=0))
     query = (select(column.label("key"), s.stage_id,
                     func.sum(case((s.day == stock_day, s.customers), else_=0)).label("customers"),
-                    func.sum(s.entered).label("entered"))
-             .where(*where, s.day.between(first, last)).group_by(column, s.stage_id))
+                    (func.sum(case((s.day == stock_day, s.entered_total), else_=0)) - before).label("entered"))
+             .where(*where, s.day.in_(sorted({first_day, stock_day}))).group_by(column, s.stage_id))
     out: dict = {}
     for row in db.session.execute(query):
         out.setdefault(row.key, {})[row.stage_id] = (int(row.customers or 0), int(row.entered or 0))
     return out
+
+
+def _corp_totals(corp_id: str, first_day: date, stock_day: date) -> dict[int, tuple[int, int]]:
+    t = StageDailyTotal
+    query = (select(t.stage_id, func.sum(case((t.day == stock_day, t.customers), else_=0)).label("customers"),
+                    func.sum(t.entered).label("entered"))
+             .where(t.corp_id == corp_id, t.day.between(first_day, stock_day)).group_by(t.stage_id))
+    return {r.stage_id: (int(r.customers or 0), int(r.entered or 0)) for r in db.session.execute(query)}
+
+
+def first_day(corp_id: str, first: date, last: date) -> date | None:
+    """The range's first aggregated day: entries are counted from it."""
+    s = StaffDailyStat
+    return db.session.scalar(select(func.min(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
 
 
 def series_days(first: date, stock_day: date | None) -> list[date]:
@@ -64,12 +83,14 @@ def series_days(first: date, stock_day: date | None) -> list[date]:
     return sorted(stock_day - timedelta(days=n) for n in range(0, span, step))
 
 
-def _series(days: list[date], stage_ids: list[int], where: list) -> list[dict]:
-    s = StageDailyStat
+def _series(corp_id: str, days: list[date], stage_ids: list[int], where: list | None) -> list[dict]:
+    """The stocks per stage on ``days``: from stage_daily_total for the whole corp (``where`` None)."""
     found = {}
     if days:
+        s = StageDailyTotal if where is None else StageDailyStat
+        conditions = [s.corp_id == corp_id] if where is None else where
         query = (select(s.day, s.stage_id, func.sum(s.customers).label("customers"))
-                 .where(*where, s.day.in_(days)).group_by(s.day, s.stage_id))
+                 .where(*conditions, s.day.in_(days)).group_by(s.day, s.stage_id))
         found = {(r.day, r.stage_id): int(r.customers or 0) for r in db.session.execute(query)}
     return [{"day": day, "customers": [found.get((day, sid), 0) for sid in stage_ids]} for day in days]
 
@@ -92,15 +113,20 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     funnel = stages(corp_id)
     stage_ids = [st["stage_id"] for st in funnel]
     stock_day = last_day(corp_id, first, last)
+    start_day = first_day(corp_id, first, last) if stock_day else None
     where = _where(corp_id, visible=visible, department_id=department_id, userid=userid, channel=channel)
+    whole_corp = len(where) == 1  # no scope or filter: the corp's totals are read as they are
     s = StageDailyStat
-    members = _grouped(s.userid, first, last, stock_day, where) if stock_day and stage_ids else {}
-    channels = _grouped(s.state, first, last, stock_day, where) if members else {}
+    members = _grouped(s.userid, start_day, stock_day, where) if stock_day and stage_ids else {}
+    channels = _grouped(s.state, start_day, stock_day, where) if members else {}
     totals: dict[int, tuple[int, int]] = {}
-    for figures in members.values():
-        for sid, (customers, entered) in figures.items():
-            had = totals.get(sid, (0, 0))
-            totals[sid] = (had[0] + customers, had[1] + entered)
+    if whole_corp and members:
+        totals = _corp_totals(corp_id, start_day, stock_day)
+    else:
+        for figures in members.values():
+            for sid, (customers, entered) in figures.items():
+                had = totals.get(sid, (0, 0))
+                totals[sid] = (had[0] + customers, had[1] + entered)
     people = {r.userid: r for r in db.session.execute(select(Staff.userid, Staff.name, Staff.main_department).where(
         Staff.corp_id == corp_id, Staff.userid.in_(sorted(members))))} if members else {}
     dept_names = departments.names(corp_id) if members else {}
@@ -125,5 +151,6 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     days = series_days(first, stock_day) if stage_ids else []
     return {"from_": first, "to": last, "last_day": stock_day,
             "granularity": "week" if len(days) > 1 and (days[1] - days[0]).days == 7 else "day",
-            "stages": stage_rows, "customers": total, "series": _series(days, stage_ids, where),
+            "stages": stage_rows, "customers": total,
+            "series": _series(corp_id, days, stage_ids, None if whole_corp else where),
             "staff": staff_rows, "channels": channel_rows}

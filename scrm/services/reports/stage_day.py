@@ -14,9 +14,12 @@ next change and the relation's end. Per corp-local day, stage, member and channe
 * `customers` (stock): relations in the stage at the end of the day: base + running sum of +1 at
   each interval start and -1 at each stop;
 * `entered` (flow): changes into the stage that day during the relation's life (an add to a
-  customer already in a stage is not an entry: it is counted in the stock only).
+  customer already in a stage is not an entry: it is counted in the stock only);
+* `entered_total`: the entries up to the end of the day (base + running sum), so a report reads a
+  range's entries from two days' rows.
 
-Rows where both are zero are not written: a missing row is zeros.
+Rows where all three are zero are not written: a missing row is zeros. stage_daily_total adds up
+the whole corp per day and stage (the unfiltered report's chart).
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ from sqlalchemy import (
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models import CustomerStage, FollowRelation, Staff, StageDailyStat, TimelineEntry
+from scrm.models import CustomerStage, FollowRelation, Staff, StageDailyStat, StageDailyTotal, TimelineEntry
 from scrm.services.group_stats.aggregate import _day_table, _spans, local_midnight
 from scrm.services.reports.sql import earliest
 
@@ -130,16 +133,22 @@ def _events(iv, start: datetime, end: datetime):
 
 
 def _base_from_sources(iv, at: datetime):
-    alive = and_(iv.c.start < at, or_(iv.c.stop.is_(None), iv.c.stop >= at), or_(iv.c.stop.is_(None),
-                                                                                   iv.c.stop > iv.c.start))
-    return (select(*(iv.c[k] for k in KEY), func.count().label("customers"))
-            .where(alive).group_by(*(iv.c[k] for k in KEY)).subquery("base"))
+    """Per key at ``at``: relations in the stage, and the entries so far."""
+    real = or_(iv.c.stop.is_(None), iv.c.stop > iv.c.start)
+    alive = and_(iv.c.start < at, or_(iv.c.stop.is_(None), iv.c.stop >= at), real)
+    keys = [iv.c[k] for k in KEY]
+    rows = union_all(
+        select(*keys, literal(1, Integer).label("customers"), literal(0, Integer).label("entered_total")).where(alive),
+        select(*keys, literal(0, Integer), literal(1, Integer)).where(iv.c.changed_at < at, real)).subquery("base_rows")
+    return (select(*(rows.c[k] for k in KEY), func.sum(rows.c.customers).label("customers"),
+                   func.sum(rows.c.entered_total).label("entered_total"))
+            .group_by(*(rows.c[k] for k in KEY)).subquery("base"))
 
 
 def _base_from_aggregate(corp_id: str, day: date):
     s = StageDailyStat
-    return (select(s.userid, s.state, s.stage_id, s.customers)
-            .where(s.corp_id == corp_id, s.day == day, s.customers != 0).subquery("base"))
+    return (select(s.userid, s.state, s.stage_id, s.customers, s.entered_total)
+            .where(s.corp_id == corp_id, s.day == day, or_(s.customers != 0, s.entered_total != 0)).subquery("base"))
 
 
 def has_rows(corp_id: str, day: date) -> bool:
@@ -166,22 +175,35 @@ def _insert(corp_id: str, first: date, last: date, *, from_aggregate: bool):
 
     grid = (select(days.c.day, *(keys.c[k] for k in KEY), func.coalesce(per_day.c.delta, 0).label("delta"),
                    func.coalesce(per_day.c.entered, 0).label("entered"),
-                   func.coalesce(base.c.customers, 0).label("base"))
+                   func.coalesce(base.c.customers, 0).label("base"),
+                   func.coalesce(base.c.entered_total, 0).label("base_entered"))
             .select_from(days).join(keys, true())
             .outerjoin(per_day, and_(per_day.c.day == days.c.day, on_key(per_day)))
             .outerjoin(base, on_key(base))
             .subquery("grid"))
-    stock = (grid.c.base + func.sum(grid.c.delta).over(partition_by=[grid.c[k] for k in KEY], order_by=grid.c.day,
-                                                        rows=(None, 0))).label("customers")
-    ran = select(grid.c.day, *(grid.c[k] for k in KEY), grid.c.entered, stock).subquery("ran")
+    window = {"partition_by": [grid.c[k] for k in KEY], "order_by": grid.c.day, "rows": (None, 0)}
+    ran = select(grid.c.day, *(grid.c[k] for k in KEY), grid.c.entered,
+                 (grid.c.base + func.sum(grid.c.delta).over(**window)).label("customers"),
+                 (grid.c.base_entered + func.sum(grid.c.entered).over(**window)).label("entered_total")).subquery("ran")
     query = (select(literal(corp_id, String).label("corp_id"), ran.c.day, ran.c.stage_id, ran.c.userid, ran.c.state,
-                    Staff.main_department.label("department_id"), ran.c.customers, ran.c.entered,
+                    Staff.main_department.label("department_id"), ran.c.customers, ran.c.entered, ran.c.entered_total,
                     literal(utcnow(), DateTime).label("computed_at"))
              .select_from(ran)
              .outerjoin(Staff, and_(Staff.corp_id == corp_id, Staff.userid == ran.c.userid))
-             .where(or_(ran.c.customers != 0, ran.c.entered != 0)))
-    columns = ["corp_id", "day", "stage_id", "userid", "state", "department_id", "customers", "entered", "computed_at"]
+             .where(or_(ran.c.customers != 0, ran.c.entered != 0, ran.c.entered_total != 0)))
+    columns = ["corp_id", "day", "stage_id", "userid", "state", "department_id", "customers", "entered",
+               "entered_total", "computed_at"]
     return insert(StageDailyStat).from_select(columns, query)
+
+
+def _totals(corp_id: str, first: date, last: date) -> None:
+    """The whole corp per day and stage, from the rows just written."""
+    s, t = StageDailyStat, StageDailyTotal
+    db.session.execute(delete(t).where(t.corp_id == corp_id, t.day.between(first, last)),
+                       execution_options={"synchronize_session": False})
+    sums = (select(literal(corp_id, String), s.day, s.stage_id, func.sum(s.customers), func.sum(s.entered))
+            .where(s.corp_id == corp_id, s.day.between(first, last)).group_by(s.day, s.stage_id))
+    db.session.execute(insert(t).from_select(["corp_id", "day", "stage_id", "customers", "entered"], sums))
 
 
 def build(corp_id: str, first: date, last: date, *, incremental: bool = True) -> int:
@@ -196,6 +218,7 @@ def build(corp_id: str, first: date, last: date, *, incremental: bool = True) ->
             StageDailyStat.corp_id == corp_id, StageDailyStat.day.between(chunk_first, chunk_last)),
             execution_options={"synchronize_session": False})
         db.session.execute(_insert(corp_id, chunk_first, chunk_last, from_aggregate=from_aggregate))
+        _totals(corp_id, chunk_first, chunk_last)
         from_aggregate = True
     return db.session.scalar(select(func.count()).select_from(StageDailyStat).where(
         StageDailyStat.corp_id == corp_id, StageDailyStat.day.between(first, last))) or 0
