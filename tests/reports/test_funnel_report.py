@@ -215,3 +215,13 @@ def test_export_xlsx_and_csv(get, funnel_built):
     assert lines == ["阶段,客户数,进入,转化率(%)", "初步接触,2,2,150.0", "意向,1,3,33.33", "成交,1,1,", "合计,4,6,"]
     channels = get(EXPORT, format="csv", rows="channels", channel="qr_a", **RANGE).data.decode("utf-8-sig")
     assert channels.splitlines()[1:] == ["qr_a,qr_a,1,0,1,1,1,0,0", "合计,,1,0,1,1,1,0,0"]
+
+
+def test_the_console_page_links_the_reports(client, funnel_built):
+    sign_in(client, "mgr_a")
+    page = client.get("/console/reports/funnel")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="tpl-reports-funnel"' in html and "reports_funnel.js" in html and "report_common.js" in html
+    assert 'data-report="funnel"' in html and 'aria-current="page">销售漏斗' in html
+    assert client.get("/console/reports/nothing").status_code == 404
