@@ -46,6 +46,7 @@ from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import CustomerStage, FollowRelation, Staff, StageDailyStat, StageDailyTotal, TimelineEntry
 from scrm.services.group_stats.aggregate import _day_table, _spans, local_midnight
+from scrm.services.reports import staff_day
 from scrm.services.reports.sql import earliest
 
 CHUNK_DAYS = 31
@@ -153,8 +154,7 @@ def _base_from_aggregate(corp_id: str, day: date):
 
 def has_rows(corp_id: str, day: date) -> bool:
     """Whether the day was aggregated (the follow-up aggregate is written with this one, densely)."""
-    from scrm.services.reports.staff_day import has_rows as staff_rows
-    return staff_rows(corp_id, day)
+    return staff_day.has_rows(corp_id, day)
 
 
 def _insert(corp_id: str, first: date, last: date, *, from_aggregate: bool):
