@@ -23,6 +23,7 @@ from scrm.models.console import ConsoleAdmin, ConsoleSession
 from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.digest import DigestKind, DigestMessage, DigestRun, DigestStatus
+from scrm.models.funnel import StageDailyStat, StageDailyTotal
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
 from scrm.models.group_sop import (
     ExecutionStatus,
@@ -127,7 +128,7 @@ __all__ = [
     # bulk actions on customers (issue #14, part 4)
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
-    "ReportRun", "StaffDailyStat", "StaffMonthlyStat",
+    "ReportRun", "StaffDailyStat", "StaffMonthlyStat", "StageDailyStat", "StageDailyTotal",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

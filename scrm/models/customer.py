@@ -96,7 +96,9 @@ class TimelineEntry(CorpScoped, db.Model):
 
     __tablename__ = "timeline_entry"
     # Newest first by (occurred_at, id): the sidebar's timeline pages and the Open API's detail.
-    __table_args__ = (Index("ix_timeline_customer_time", "corp_id", "external_userid", "occurred_at", "id"),)
+    # By kind and time: the funnel aggregate reads the stage changes (scrm/services/reports/stage_day.py).
+    __table_args__ = (Index("ix_timeline_customer_time", "corp_id", "external_userid", "occurred_at", "id"),
+                      Index("ix_timeline_kind_time", "corp_id", "kind", "occurred_at"))
     external_userid: Mapped[str] = mapped_column(String(64))
     userid: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
