@@ -1,0 +1,122 @@
+"""The churn and recall report (流失与召回报表): for a range of corp-local days, read from
+churn_daily_stat and recall_daily_stat only (sums in SQL, a few hundred rows back at most).
+
+* losses (by the member, by the customer, other) and risk-level moves (relations entering each
+  level) summed over the range, per member, per channel code and per corp-local month;
+* relations per risk level at the end of the range (the rows of its last day that has rows);
+* recalls per playbook: sent, confirmed, re-engaged, expired, and the recall rate
+  (re-engaged / sent, by the day the recalls went out).
+
+Filters and scope as the follow-up report: the viewer's members (None: all), a department and
+those below it (members by the main department on the rows), one member."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, literal, select
+
+from scrm.extensions import db
+from scrm.models import Channel, ChurnDailyStat, RecallDailyStat, RecallPlaybook, Staff
+from scrm.models.churn_report import CHURN_FLOWS, CHURN_LOSSES, CHURN_STOCKS, RECALL_FLOWS
+from scrm.services.churn.queries import months
+from scrm.services.policy import departments
+
+FIGURES = (*CHURN_FLOWS, *CHURN_STOCKS)
+
+
+def members_filter(model, corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
+                   userid: str | None) -> list:
+    where = []
+    if visible is not None:
+        where.append(model.userid.in_(sorted(visible)))
+    if department_id is not None:
+        where.append(model.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
+    if userid is not None:
+        where.append(model.userid == userid)
+    return where
+
+
+def last_day(corp_id: str, first: date, last: date) -> date | None:
+    s = ChurnDailyStat
+    return db.session.scalar(select(func.max(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
+
+
+def _sums(stock_day: date | None):
+    s = ChurnDailyStat
+    on_last = s.day == stock_day if stock_day else literal(False)
+    return (*(func.coalesce(func.sum(getattr(s, n)), 0).label(n) for n in CHURN_FLOWS),
+            *(func.coalesce(func.sum(case((on_last, getattr(s, n)), else_=0)), 0).label(n) for n in CHURN_STOCKS))
+
+
+def _finish(row: dict) -> dict:
+    out = {k: (int(v or 0) if k in FIGURES else v) for k, v in row.items()}
+    out["lost"] = sum(out[n] for n in CHURN_LOSSES)
+    out["at_risk"] = out["risk_cooling"] + out["risk_dormant"] + out["risk_lost"]
+    return out
+
+
+def _month_key(first: date, last: date):
+    """The corp-local month (YYYY-MM) of a row's day, as a CASE over the range's months."""
+    day = ChurnDailyStat.day
+    return case(*((day <= end, literal(start.strftime("%Y-%m"))) for start, end in months(first, last)),
+                else_=literal(last.strftime("%Y-%m")))
+
+
+def _recall_rows(corp_id: str, first: date, last: date, where: list) -> list[dict]:
+    r, p = RecallDailyStat, RecallPlaybook
+    query = (select(r.playbook_id, p.name, p.trigger, *(func.sum(getattr(r, n)).label(n) for n in RECALL_FLOWS))
+             .select_from(r).outerjoin(p, p.id == r.playbook_id)
+             .where(r.corp_id == corp_id, r.day.between(first, last), *where)
+             .group_by(r.playbook_id, p.name, p.trigger).order_by(r.playbook_id))
+    return [recall_rate(dict(row._mapping)) for row in db.session.execute(query)]
+
+
+def recall_rate(row: dict) -> dict:
+    out = {**row, **{n: int(row.get(n) or 0) for n in RECALL_FLOWS}}
+    out["rate"] = round(out["re_engaged"] / out["sent"], 4) if out["sent"] else None
+    return out
+
+
+def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
+           department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
+    s = ChurnDailyStat
+    stock_day = last_day(corp_id, first, last)
+    filters = {"visible": visible, "department_id": department_id, "userid": userid}
+    where = [s.corp_id == corp_id, s.day.between(first, last),
+             *members_filter(s, corp_id, **filters)]
+    sums = _sums(stock_day)
+    department = func.coalesce(func.max(case((s.day == stock_day, s.department_id))), func.max(s.department_id))
+    staff_rows = [dict(row._mapping) for row in db.session.execute(
+        select(s.userid, department.label("department_id"), *sums).where(*where).group_by(s.userid).order_by(s.userid))]
+    channel_rows = [dict(row._mapping) for row in db.session.execute(
+        select(s.state, *sums).where(*where).group_by(s.state).order_by(s.state))]
+    month = _month_key(first, last)
+    month_rows = {row.month: dict(row._mapping) for row in db.session.execute(
+        select(month.label("month"), *(func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS))
+        .where(*where).group_by(month))}
+    totals = dict(db.session.execute(select(*sums).where(*where)).one()._mapping)
+    names = dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)).all()) \
+        if staff_rows else {}
+    dept_names = departments.names(corp_id) if staff_rows else {}
+    channel_names = dict(db.session.execute(select(Channel.state, Channel.name).where(
+        Channel.corp_id == corp_id).order_by(Channel.id)).all()) if channel_rows else {}
+    empty = dict.fromkeys(FIGURES, 0)
+    series = []
+    for start, _end in months(first, last):
+        key = start.strftime("%Y-%m")
+        row = {**dict.fromkeys(CHURN_FLOWS, 0), **{k: v for k, v in month_rows.get(key, {}).items() if v is not None}}
+        series.append(_finish({**row, "month": key, **dict.fromkeys(CHURN_STOCKS, 0)}))
+    r = RecallDailyStat
+    recalls = _recall_rows(corp_id, first, last, members_filter(r, corp_id, **filters))
+    recall_totals = recall_rate({n: sum(row[n] for row in recalls) for n in RECALL_FLOWS})
+    return {
+        "from_": first, "to": last, "last_day": stock_day,
+        "staff": [_finish({**row, "name": names.get(row["userid"]),
+                           "department_name": dept_names.get(row["department_id"])}) for row in staff_rows],
+        "channels": [_finish({**row, "channel_name": channel_names.get(row["state"]) if row["state"] else None})
+                     for row in channel_rows],
+        "months": series,
+        "totals": _finish({**empty, **totals, "members": len(staff_rows)}),
+        "playbooks": recalls, "recall_totals": recall_totals,
+    }
