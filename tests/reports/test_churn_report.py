@@ -186,7 +186,8 @@ def test_the_report_per_member_channel_month_and_playbook(get, churn_built):
     assert (staff["li"]["lost_other"], staff["li"]["risk_active"]) == (1, 1)
     assert (staff["wang"]["lost"], staff["wang"]["entered_dormant"], staff["wang"]["risk_dormant"]) == (1, 1, 1)
     channels = by(body["channels"], "state")
-    assert (channels["ch_a"]["channel_name"], channels["ch_a"]["lost"], channels["ch_a"]["risk_lost"]) == ("地推A", 1, 1)
+    ch_a = channels["ch_a"]
+    assert (ch_a["channel_name"], ch_a["lost"], ch_a["risk_lost"]) == ("地推A", 1, 1)
     assert (channels["ch_b"]["lost_by_staff"], channels["ch_b"]["lost_by_customer"],
             channels["ch_b"]["risk_dormant"]) == (1, 1, 2)
     assert (channels[""]["channel_name"], channels[""]["lost_other"]) == (None, 1)
@@ -198,7 +199,8 @@ def test_the_report_per_member_channel_month_and_playbook(get, churn_built):
     playbooks = by(body["playbooks"], "name")
     assert {k: playbooks["沉睡召回"][k] for k in ("sent", "confirmed", "re_engaged", "expired", "rate")} == {
         "sent": 2, "confirmed": 1, "re_engaged": 1, "expired": 1, "rate": 0.5}
-    assert (playbooks["流失挽回"]["sent"], playbooks["流失挽回"]["confirmed"], playbooks["流失挽回"]["rate"]) == (1, 1, 0.0)
+    back = playbooks["流失挽回"]
+    assert (back["sent"], back["confirmed"], back["rate"]) == (1, 1, 0.0)
     assert body["recall_totals"] == {"sent": 3, "confirmed": 2, "re_engaged": 1, "expired": 1, "rate": 0.3333}
 
 

@@ -128,7 +128,8 @@ def _insert(corp_id: str, first: date, last: date, *, from_aggregate: bool):
     per_day = (select(days.c.day, e.c.userid, e.c.state, *(func.sum(e.c[name]).label(name) for name in COLUMNS))
                .select_from(days).join(e, and_(e.c.at >= days.c.start_at, e.c.at < days.c.end_at))
                .group_by(days.c.day, e.c.userid, e.c.state).subquery("per_day"))
-    base = _base_from_aggregate(corp_id, first - timedelta(days=1)) if from_aggregate else _base_from_sources(start, risk)
+    base = (_base_from_aggregate(corp_id, first - timedelta(days=1)) if from_aggregate
+            else _base_from_sources(start, risk))
     pairs = union_all(select(base.c.userid, base.c.state), select(per_day.c.userid, per_day.c.state)).subquery("p")
     pairs = select(pairs.c.userid, pairs.c.state).distinct().subquery("pairs")
     s = Staff
