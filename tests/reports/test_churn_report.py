@@ -276,3 +276,14 @@ def test_exports_per_member_channel_month_and_playbook(client, get, churn_built)
     sign_in(client, "mgr_b")
     scoped = sheet(client.get("/console" + EXPORT, query_string=RANGE))
     assert {row[1] for row in scoped[1:-1]} == {"wang"}
+
+
+def test_the_console_page_and_its_link(client, churn_built):
+    sign_in(client, "zhang")
+    page = client.get("/console/reports/churn")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="tpl-reports-churn"' in html and "reports_churn.js" in html and "report_common.js" in html
+    assert 'href="/console/reports/churn"' in html and "流失与召回" in html
+    assert "被客户删除" in html  # the export's column names reach the page's script
+    assert 'href="/console/reports/churn"' in client.get("/console/reports").get_data(as_text=True)
