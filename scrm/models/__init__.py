@@ -11,7 +11,7 @@ from scrm.models.churn import (
     StaffBehaviorDay,
 )
 from scrm.models.churn_alert import AlertKind, AlertStatus, ChurnAlert, ChurnDigestRun
-from scrm.models.churn_report import ChurnDailyStat, RecallDailyStat
+from scrm.models.churn_report import ChurnDailyStat, RecallDailyStat, RiskDailyStat
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -128,7 +128,7 @@ __all__ = [
     # bulk actions on customers (issue #14, part 4)
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
-    "ReportRun", "StaffDailyStat", "ChurnDailyStat", "RecallDailyStat",
+    "ReportRun", "StaffDailyStat", "ChurnDailyStat", "RecallDailyStat", "RiskDailyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

@@ -1,11 +1,13 @@
-"""The churn and recall report's aggregates (流失与召回报表, issue #15 part 5): one row per corp,
-corp-local day, staff member and channel code (`churn_daily_stat`), and per corp, day, recall
-playbook and member (`recall_daily_stat`), written by set-based SQL in
-scrm/services/reports/churn_day.py and recall_day.py. See docs/reports.md.
+"""The churn and recall report's aggregates (流失与召回报表, issue #15 part 5), written by
+set-based SQL in scrm/services/reports/churn_day.py, risk_day.py and recall_day.py:
 
-Rows are sparse: a (member, channel) pair has a row on a day when one of its figures is not zero
-(a stock, or a flow of that day), so a report reads the stocks from the rows of its last day
-(a missing pair is zero) and sums the flows over the range.
+* `churn_daily_stat`: flows per corp-local day, member and channel code — a row only where a
+  flow is not zero (a report sums a year of them quickly);
+* `risk_daily_stat`: stocks per day and member — relations at each risk level at the end of the
+  day (a report reads the rows of one day, its last);
+* `recall_daily_stat`: per day, recall playbook and member.
+
+See docs/reports.md.
 """
 from __future__ import annotations
 
@@ -22,17 +24,15 @@ RISK_LEVELS = ("active", "cooling", "dormant", "lost")  # scrm.models.churn.Risk
 CHURN_LOSSES = ("lost_by_staff", "lost_by_customer", "lost_other")
 CHURN_MOVES = tuple(f"entered_{level}" for level in RISK_LEVELS)
 CHURN_FLOWS = (*CHURN_LOSSES, *CHURN_MOVES)
-CHURN_STOCKS = tuple(f"risk_{level}" for level in RISK_LEVELS)
+RISK_STOCKS = tuple(f"risk_{level}" for level in RISK_LEVELS)
 RECALL_FLOWS = ("sent", "confirmed", "re_engaged", "expired")
 
 
 class ChurnDailyStat(CorpScoped, db.Model):
-    """One member and channel code (`follow_relation.state`, "" without one) on one local day.
-
-    Flows: relations ended that day by the member, by the customer, or found gone by a sync;
-    relations whose risk level changed that day into each level (a relation's first level is
-    not a move). Stocks at the end of the day: the member's relations (relation_risk rows) at
-    each risk level."""
+    """One member and channel code (`follow_relation.state`, "" without one) on one local day,
+    written only when a figure is not zero: relations ended that day by the member, by the
+    customer, or found gone by a sync; relations whose risk level changed that day into each
+    level (a relation's first level is not a move)."""
 
     __tablename__ = "churn_daily_stat"
     __table_args__ = (UniqueConstraint("corp_id", "day", "userid", "state"),
@@ -48,6 +48,18 @@ class ChurnDailyStat(CorpScoped, db.Model):
     entered_cooling: Mapped[int] = mapped_column(default=0)
     entered_dormant: Mapped[int] = mapped_column(default=0)
     entered_lost: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RiskDailyStat(CorpScoped, db.Model):
+    """One member's relations (relation_risk rows) at each risk level at the end of one local
+    day; a member with none has no row."""
+
+    __tablename__ = "risk_daily_stat"
+    __table_args__ = (UniqueConstraint("corp_id", "day", "userid"),)
+    day: Mapped[date] = mapped_column(Date)
+    userid: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[int | None]
     risk_active: Mapped[int] = mapped_column(default=0)
     risk_cooling: Mapped[int] = mapped_column(default=0)
     risk_dormant: Mapped[int] = mapped_column(default=0)

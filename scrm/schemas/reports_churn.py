@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from scrm.models.churn_report import CHURN_FLOWS, CHURN_STOCKS
+from scrm.models.churn_report import CHURN_FLOWS, RISK_STOCKS
 from scrm.schemas.common import described
 from scrm.schemas.reports import EXPORT_FORMAT, ReportFilterArgs
 
@@ -31,7 +31,7 @@ _DESCRIPTIONS = {
     "risk_active": "Relations at risk level active at the end of the range's last day.",
     "risk_cooling": "… at cooling.", "risk_dormant": "… at dormant.", "risk_lost": "… at lost.",
 }
-_FIGURES = {name: fields.Integer(metadata=described(_DESCRIPTIONS[name])) for name in (*CHURN_FLOWS, *CHURN_STOCKS)}
+_FIGURES = {name: fields.Integer(metadata=described(_DESCRIPTIONS[name])) for name in (*CHURN_FLOWS, *RISK_STOCKS)}
 _DERIVED = {"lost": fields.Integer(metadata=described("lost_by_staff + lost_by_customer + lost_other.")),
             "at_risk": fields.Integer(metadata=described("risk_cooling + risk_dormant + risk_lost."))}
 ChurnStaffRow = Schema.from_dict({
@@ -41,7 +41,7 @@ ChurnStaffRow = Schema.from_dict({
 ChurnChannelRow = Schema.from_dict({
     "state": fields.String(metadata=described("The channel code (follow_relation.state); \"\" without one.")),
     "channel_name": fields.String(allow_none=True, metadata=described("The channel's name, when the code is one.")),
-    **_FIGURES, **_DERIVED}, name="ChurnChannelRow")
+    **{name: _FIGURES[name] for name in CHURN_FLOWS}, "lost": _DERIVED["lost"]}, name="ChurnChannelRow")
 ChurnMonthRow = Schema.from_dict({
     "month": fields.String(metadata=described("Corp-local month YYYY-MM (the range's part of it).")),
     **{name: fields.Integer() for name in CHURN_FLOWS}, "lost": fields.Integer()}, name="ChurnMonthRow")
@@ -67,7 +67,8 @@ class ChurnReportSchema(Schema):
     last_day = fields.Date(allow_none=True, metadata=described(
         "The day the risk-level stocks are read from: the range's last day that has rows (null: none)."))
     staff = fields.List(fields.Nested(ChurnStaffRow), metadata=described("One row per member with figures."))
-    channels = fields.List(fields.Nested(ChurnChannelRow), metadata=described("One row per channel code."))
+    channels = fields.List(fields.Nested(ChurnChannelRow), metadata=described(
+        "One row per channel code with losses or moves in the range (flows only)."))
     months = fields.List(fields.Nested(ChurnMonthRow), metadata=described("Every month of the range, in order."))
     totals = fields.Nested(ChurnTotals)
     playbooks = fields.List(fields.Nested(RecallPlaybookRow), metadata=described(

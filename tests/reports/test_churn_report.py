@@ -38,8 +38,9 @@ from scrm.models import (
     RecallDailyStat,
     RecallPlaybook,
     RelationRisk,
+    RiskDailyStat,
 )
-from scrm.models.churn_report import CHURN_FLOWS, CHURN_STOCKS
+from scrm.models.churn_report import CHURN_FLOWS, RISK_STOCKS
 from scrm.services import reports
 from tests.conftest import TEST_CORP_ID
 from tests.reports.conftest import D1, D2, D3, OTHER_CORP, _seed_org, local, sign_in
@@ -120,35 +121,45 @@ def churn_built(churn_history):
     reports.rebuild(TEST_CORP_ID, date(2026, 10, 31), D3)
 
 
-# (member, channel, day) → the figures not zero, worked out by hand (see the docstring)
+# (member, channel, day) → the flows not zero, worked out by hand (see the docstring)
 EXPECTED = {
-    ("zhang", "ch_a", D1): {"lost_by_customer": 1, "entered_cooling": 1, "risk_cooling": 2},
-    ("zhang", "ch_a", D2): {"entered_lost": 1, "risk_cooling": 1, "risk_lost": 1},
-    ("zhang", "ch_a", D3): {"risk_cooling": 1, "risk_lost": 1},
-    ("zhang", "ch_b", D2): {"lost_by_staff": 1, "risk_dormant": 1},
-    ("zhang", "ch_b", D3): {"risk_dormant": 1},
-    ("li", "", D1): {"risk_active": 1},
-    ("li", "", D2): {"risk_active": 1},
-    ("li", "", D3): {"lost_other": 1, "risk_active": 1},
-    ("wang", "ch_b", D1): {"risk_cooling": 1},
-    ("wang", "ch_b", D2): {"lost_by_customer": 1, "risk_cooling": 1},
-    ("wang", "ch_b", D3): {"entered_dormant": 1, "risk_dormant": 1},
+    ("zhang", "ch_a", D1): {"lost_by_customer": 1, "entered_cooling": 1},
+    ("zhang", "ch_a", D2): {"entered_lost": 1},
+    ("zhang", "ch_b", D2): {"lost_by_staff": 1},
+    ("li", "", D3): {"lost_other": 1},
+    ("wang", "ch_b", D2): {"lost_by_customer": 1},
+    ("wang", "ch_b", D3): {"entered_dormant": 1},
+}
+# (member, day) → relations per risk level at the end of the day (not zero)
+EXPECTED_RISK = {
+    ("zhang", D1): {"risk_cooling": 2},  # wmC1 cooling from D1 23:30, wmC2 cooling until D2 00:30
+    ("zhang", D2): {"risk_cooling": 1, "risk_lost": 1, "risk_dormant": 1},  # wmC3's first level
+    ("zhang", D3): {"risk_cooling": 1, "risk_lost": 1, "risk_dormant": 1},
+    ("li", D1): {"risk_active": 1}, ("li", D2): {"risk_active": 1}, ("li", D3): {"risk_active": 1},
+    ("wang", D1): {"risk_cooling": 1}, ("wang", D2): {"risk_cooling": 1},
+    ("wang", D3): {"risk_dormant": 1},  # cooling → dormant at D3 23:59
 }
 
 
 def churn_rows(first=D1, last=D3) -> dict:
     s = ChurnDailyStat
     found = db.session.scalars(select(s).where(s.corp_id == TEST_CORP_ID, s.day.between(first, last)))
-    return {(r.userid, r.state, r.day): {n: getattr(r, n) for n in (*CHURN_FLOWS, *CHURN_STOCKS) if getattr(r, n)}
-            for r in found}
+    return {(r.userid, r.state, r.day): {n: getattr(r, n) for n in CHURN_FLOWS if getattr(r, n)} for r in found}
+
+
+def risk_rows(first=D1, last=D3) -> dict:
+    s = RiskDailyStat
+    found = db.session.scalars(select(s).where(s.corp_id == TEST_CORP_ID, s.day.between(first, last)))
+    return {(r.userid, r.day): {n: getattr(r, n) for n in RISK_STOCKS if getattr(r, n)} for r in found}
 
 
 def test_the_aggregate_matches_the_hand_computed_history(churn_built):
-    assert churn_rows() == EXPECTED  # sparse: no row for a pair with nothing that day
+    assert churn_rows() == EXPECTED  # only groups with a flow have a row
+    assert risk_rows() == EXPECTED_RISK
     # October 31 local and November 1 00:10 local (October 31 in UTC)
     october = churn_rows(date(2026, 10, 31), date(2026, 11, 1))
-    assert october[("wang", "ch_b", date(2026, 10, 31))] == {"lost_by_staff": 1, "risk_cooling": 1}
-    assert october[("li", "", date(2026, 11, 1))] == {"lost_by_staff": 1, "risk_active": 1}
+    assert october == {("wang", "ch_b", date(2026, 10, 31)): {"lost_by_staff": 1},
+                       ("li", "", date(2026, 11, 1)): {"lost_by_staff": 1}}
     assert db.session.scalar(select(ChurnDailyStat.id).where(ChurnDailyStat.corp_id == OTHER_CORP)) is None
     r = RecallDailyStat
     recalls = {(row.playbook_id, row.userid, row.day): (row.sent, row.confirmed, row.re_engaged, row.expired)
@@ -158,12 +169,12 @@ def test_the_aggregate_matches_the_hand_computed_history(churn_built):
 
 
 def test_a_rebuild_is_idempotent_and_refreshes_agree(churn_built):
-    before = churn_rows()
+    before = churn_rows(), risk_rows()
     reports.rebuild(TEST_CORP_ID, D3, D3)  # stocks counted from the sources alone
-    assert churn_rows() == before
+    assert (churn_rows(), risk_rows()) == before
     reports.rebuild(TEST_CORP_ID, D1, D2)
     reports.refresh_corp(TEST_CORP_ID, D3)  # D3 from D2's rows and D3's events
-    assert churn_rows() == before
+    assert (churn_rows(), risk_rows()) == before
 
 
 def by(rows: list[dict], key: str) -> dict:
@@ -187,9 +198,9 @@ def test_the_report_per_member_channel_month_and_playbook(get, churn_built):
     assert (staff["wang"]["lost"], staff["wang"]["entered_dormant"], staff["wang"]["risk_dormant"]) == (1, 1, 1)
     channels = by(body["channels"], "state")
     ch_a = channels["ch_a"]
-    assert (ch_a["channel_name"], ch_a["lost"], ch_a["risk_lost"]) == ("地推A", 1, 1)
+    assert (ch_a["channel_name"], ch_a["lost"], ch_a["entered_lost"], ch_a["entered_cooling"]) == ("地推A", 1, 1, 1)
     assert (channels["ch_b"]["lost_by_staff"], channels["ch_b"]["lost_by_customer"],
-            channels["ch_b"]["risk_dormant"]) == (1, 1, 2)
+            channels["ch_b"]["entered_dormant"]) == (1, 1, 1)
     assert (channels[""]["channel_name"], channels[""]["lost_other"]) == (None, 1)
     totals = body["totals"]
     assert (totals["members"], totals["lost"], totals["lost_by_customer"], totals["lost_by_staff"],

@@ -1,9 +1,11 @@
 """The churn and recall report (流失与召回报表): for a range of corp-local days, read from
-churn_daily_stat and recall_daily_stat only (sums in SQL, a few hundred rows back at most).
+churn_daily_stat, risk_daily_stat and recall_daily_stat only (sums in SQL, a few hundred rows
+back at most).
 
 * losses (by the member, by the customer, other) and risk-level moves (relations entering each
   level) summed over the range, per member, per channel code and per corp-local month;
-* relations per risk level at the end of the range (the rows of its last day that has rows);
+* relations per risk level at the end of the range, per member (the rows of its last day that
+  has rows);
 * recalls per playbook: sent, confirmed, re-engaged, expired, and the recall rate
   (re-engaged / sent, by the day the recalls went out).
 
@@ -17,12 +19,12 @@ from typing import Any
 from sqlalchemy import case, func, literal, select
 
 from scrm.extensions import db
-from scrm.models import Channel, ChurnDailyStat, RecallDailyStat, RecallPlaybook, Staff
-from scrm.models.churn_report import CHURN_FLOWS, CHURN_LOSSES, CHURN_STOCKS, RECALL_FLOWS
+from scrm.models import Channel, ChurnDailyStat, RecallDailyStat, RecallPlaybook, RiskDailyStat, Staff
+from scrm.models.churn_report import CHURN_FLOWS, CHURN_LOSSES, RECALL_FLOWS, RISK_STOCKS
 from scrm.services.churn.queries import months
 from scrm.services.policy import departments
 
-FIGURES = (*CHURN_FLOWS, *CHURN_STOCKS)
+FIGURES = (*CHURN_FLOWS, *RISK_STOCKS)
 
 
 def members_filter(model, corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
@@ -38,21 +40,16 @@ def members_filter(model, corp_id: str, *, visible: frozenset[str] | None, depar
 
 
 def last_day(corp_id: str, first: date, last: date) -> date | None:
-    s = ChurnDailyStat
+    """The range's last day with stock rows (the risk levels are read from it)."""
+    s = RiskDailyStat
     return db.session.scalar(select(func.max(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
 
 
-def _sums(stock_day: date | None):
-    s = ChurnDailyStat
-    on_last = s.day == stock_day if stock_day else literal(False)
-    return (*(func.coalesce(func.sum(getattr(s, n)), 0).label(n) for n in CHURN_FLOWS),
-            *(func.coalesce(func.sum(case((on_last, getattr(s, n)), else_=0)), 0).label(n) for n in CHURN_STOCKS))
-
-
-def _finish(row: dict) -> dict:
-    out = {k: (int(v or 0) if k in FIGURES else v) for k, v in row.items()}
+def _finish(row: dict, names: tuple = FIGURES) -> dict:
+    out = {**row, **{k: int(row.get(k) or 0) for k in names}}
     out["lost"] = sum(out[n] for n in CHURN_LOSSES)
-    out["at_risk"] = out["risk_cooling"] + out["risk_dormant"] + out["risk_lost"]
+    if "risk_lost" in names:
+        out["at_risk"] = out["risk_cooling"] + out["risk_dormant"] + out["risk_lost"]
     return out
 
 
@@ -78,45 +75,51 @@ def recall_rate(row: dict) -> dict:
     return out
 
 
+def _per_member(corp_id: str, first: date, last: date, stock_day: date | None, filters: dict) -> list[dict]:
+    """Flows summed per member, and the stocks of ``stock_day``, merged (at most one row each)."""
+    c, k = ChurnDailyStat, RiskDailyStat
+    flows = db.session.execute(
+        select(c.userid, func.max(c.department_id).label("department_id"),
+               *(func.sum(getattr(c, n)).label(n) for n in CHURN_FLOWS))
+        .where(c.corp_id == corp_id, c.day.between(first, last), *members_filter(c, corp_id, **filters))
+        .group_by(c.userid))
+    rows = {row.userid: dict(row._mapping) for row in flows}
+    if stock_day is not None:
+        for row in db.session.execute(select(k.userid, k.department_id, *(getattr(k, n) for n in RISK_STOCKS))
+                                      .where(k.corp_id == corp_id, k.day == stock_day,
+                                             *members_filter(k, corp_id, **filters))):
+            rows.setdefault(row.userid, {"userid": row.userid}).update(row._mapping)
+    return [rows[userid] for userid in sorted(rows)]
+
+
 def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
     s = ChurnDailyStat
     stock_day = last_day(corp_id, first, last)
     filters = {"visible": visible, "department_id": department_id, "userid": userid}
-    where = [s.corp_id == corp_id, s.day.between(first, last),
-             *members_filter(s, corp_id, **filters)]
-    sums = _sums(stock_day)
-    department = func.coalesce(func.max(case((s.day == stock_day, s.department_id))), func.max(s.department_id))
-    staff_rows = [dict(row._mapping) for row in db.session.execute(
-        select(s.userid, department.label("department_id"), *sums).where(*where).group_by(s.userid).order_by(s.userid))]
+    where = [s.corp_id == corp_id, s.day.between(first, last), *members_filter(s, corp_id, **filters)]
+    staff_rows = _per_member(corp_id, first, last, stock_day, filters)
+    flow_sums = [func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS]
     channel_rows = [dict(row._mapping) for row in db.session.execute(
-        select(s.state, *sums).where(*where).group_by(s.state).order_by(s.state))]
+        select(s.state, *flow_sums).where(*where).group_by(s.state).order_by(s.state))]
     month = _month_key(first, last)
     month_rows = {row.month: dict(row._mapping) for row in db.session.execute(
-        select(month.label("month"), *(func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS))
-        .where(*where).group_by(month))}
-    totals = dict(db.session.execute(select(*sums).where(*where)).one()._mapping)
+        select(month.label("month"), *flow_sums).where(*where).group_by(month))}
     names = dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)).all()) \
         if staff_rows else {}
     dept_names = departments.names(corp_id) if staff_rows else {}
     channel_names = dict(db.session.execute(select(Channel.state, Channel.name).where(
         Channel.corp_id == corp_id).order_by(Channel.id)).all()) if channel_rows else {}
-    empty = dict.fromkeys(FIGURES, 0)
-    series = []
-    for start, _end in months(first, last):
-        key = start.strftime("%Y-%m")
-        row = {**dict.fromkeys(CHURN_FLOWS, 0), **{k: v for k, v in month_rows.get(key, {}).items() if v is not None}}
-        series.append(_finish({**row, "month": key, **dict.fromkeys(CHURN_STOCKS, 0)}))
-    r = RecallDailyStat
-    recalls = _recall_rows(corp_id, first, last, members_filter(r, corp_id, **filters))
-    recall_totals = recall_rate({n: sum(row[n] for row in recalls) for n in RECALL_FLOWS})
+    staff = [_finish({**row, "name": names.get(row["userid"]), "department_name": dept_names.get(row["department_id"])})
+             for row in staff_rows]
+    totals = _finish({n: sum(row[n] for row in staff) for n in FIGURES})
+    series = [_finish({**month_rows.get(start.strftime("%Y-%m"), {}), "month": start.strftime("%Y-%m")}, CHURN_FLOWS)
+              for start, _end in months(first, last)]
+    recalls = _recall_rows(corp_id, first, last, members_filter(RecallDailyStat, corp_id, **filters))
     return {
-        "from_": first, "to": last, "last_day": stock_day,
-        "staff": [_finish({**row, "name": names.get(row["userid"]),
-                           "department_name": dept_names.get(row["department_id"])}) for row in staff_rows],
-        "channels": [_finish({**row, "channel_name": channel_names.get(row["state"]) if row["state"] else None})
-                     for row in channel_rows],
-        "months": series,
-        "totals": _finish({**empty, **totals, "members": len(staff_rows)}),
-        "playbooks": recalls, "recall_totals": recall_totals,
+        "from_": first, "to": last, "last_day": stock_day, "staff": staff,
+        "channels": [_finish({**row, "channel_name": channel_names.get(row["state"]) if row["state"] else None},
+                             CHURN_FLOWS) for row in channel_rows],
+        "months": series, "totals": {**totals, "members": len(staff)},
+        "playbooks": recalls, "recall_totals": recall_rate({n: sum(row[n] for row in recalls) for n in RECALL_FLOWS}),
     }

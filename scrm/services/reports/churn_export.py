@@ -36,7 +36,7 @@ def churn_table(corp_id: str, first: date, last: date, *, visible: frozenset[str
         totals = {key: report["totals"][key] for key in FLOW_COLUMNS}
         rows = [*report["months"], {**totals, "month": "合计"}]
     elif per == "channels":
-        columns = [("channel_name", "渠道"), ("state", "渠道参数"), *_figures(FLOW_COLUMNS), *_figures(STOCK_COLUMNS)]
+        columns = [("channel_name", "渠道"), ("state", "渠道参数"), *_figures(FLOW_COLUMNS)]
         named = [{**row, "channel_name": row["channel_name"] or ("（无渠道）" if not row["state"] else row["state"])}
                  for row in report["channels"]]
         rows = [*named, {**report["totals"], "channel_name": "合计", "state": ""}]
