@@ -35,16 +35,18 @@ def _state(column):
     return func.coalesce(column, literal("", String))
 
 
-def risk_rows(corp_id: str, window: tuple[datetime, datetime] | None, name: str = "risk"):
-    """relation_risk rows with the relation's channel code (a left join on the relation's id);
-    with ``window``, only those changed in it (through ix_relation_risk_changed)."""
+def risk_rows(corp_id: str, window: tuple[datetime, datetime] | None, name: str = "risk", *, channel: bool = True):
+    """relation_risk rows, with ``channel`` the relation's channel code (a left join on the
+    relation's id); with ``window``, only those changed in it (through ix_relation_risk_changed)."""
     r, fr = RelationRisk, FollowRelation
     narrowed = [r.level_changed_at >= window[0], r.level_changed_at < window[1]] if window else []
-    return (select(r.userid.label("userid"), _state(fr.state).label("state"), r.level.label("level"),
-                   r.previous_level.label("previous_level"), r.level_changed_at.label("changed_at"))
-            .select_from(r).outerjoin(fr, fr.id == r.relation_id)
-            .where(r.corp_id == corp_id, r.level.is_not(None), *narrowed)
-            .cte(name))
+    query = (select(r.userid.label("userid"), *([_state(fr.state).label("state")] if channel else []),
+                    r.level.label("level"), r.previous_level.label("previous_level"),
+                    r.level_changed_at.label("changed_at"))
+             .where(r.corp_id == corp_id, r.level.is_not(None), *narrowed))
+    if channel:
+        query = query.select_from(r).outerjoin(fr, fr.id == r.relation_id)
+    return query.cte(name)
 
 
 def _branch(userid, state, at, where, source, **values):

@@ -75,12 +75,12 @@ def has_rows(corp_id: str, day: date) -> bool:
 def _insert(corp_id: str, first: date, last: date, *, from_aggregate: bool):
     start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     days = _day_table([(first + timedelta(days=i),) * 2 for i in range((last - first).days + 1)])
-    e = _moves(risk_rows(corp_id, (start, end) if from_aggregate else None), start, end)
+    e = _moves(risk_rows(corp_id, (start, end) if from_aggregate else None, channel=False), start, end)
     per_day = (select(days.c.day, e.c.userid, *(func.sum(e.c[n]).label(n) for n in DELTAS))
                .select_from(days).join(e, and_(e.c.at >= days.c.start_at, e.c.at < days.c.end_at))
                .group_by(days.c.day, e.c.userid).subquery("per_day"))
     base = (_base_from_aggregate(corp_id, first - timedelta(days=1)) if from_aggregate
-            else _base_from_sources(start, risk_rows(corp_id, None, "risk_all")))
+            else _base_from_sources(start, risk_rows(corp_id, None, "risk_all", channel=False)))
     members = union_all(select(base.c.userid), select(per_day.c.userid)).subquery("m")
     members = select(members.c.userid).distinct().subquery("members")
     s = Staff
