@@ -75,21 +75,35 @@ def recall_rate(row: dict) -> dict:
     return out
 
 
-def _per_member(corp_id: str, first: date, last: date, stock_day: date | None, filters: dict) -> list[dict]:
-    """Flows summed per member, and the stocks of ``stock_day``, merged (at most one row each)."""
-    c, k = ChurnDailyStat, RiskDailyStat
-    flows = db.session.execute(
-        select(c.userid, func.max(c.department_id).label("department_id"),
-               *(func.sum(getattr(c, n)).label(n) for n in CHURN_FLOWS))
-        .where(c.corp_id == corp_id, c.day.between(first, last), *members_filter(c, corp_id, **filters))
-        .group_by(c.userid))
-    rows = {row.userid: dict(row._mapping) for row in flows}
-    if stock_day is not None:
-        for row in db.session.execute(select(k.userid, k.department_id, *(getattr(k, n) for n in RISK_STOCKS))
-                                      .where(k.corp_id == corp_id, k.day == stock_day,
-                                             *members_filter(k, corp_id, **filters))):
-            rows.setdefault(row.userid, {"userid": row.userid}).update(row._mapping)
-    return [rows[userid] for userid in sorted(rows)]
+def _per_member_and_month(corp_id: str, first: date, last: date, where: list) -> tuple[dict, dict]:
+    """One scan of the range's flow rows grouped by member and month (at most members × 13 rows
+    back), folded into the sums per member and per month."""
+    c = ChurnDailyStat
+    month = _month_key(first, last)
+    members: dict[str, dict] = {}
+    per_month: dict[str, dict] = {}
+    for row in db.session.execute(
+            select(c.userid, month.label("month"), func.max(c.department_id).label("department_id"),
+                   *(func.sum(getattr(c, n)).label(n) for n in CHURN_FLOWS))
+            .where(*where).group_by(c.userid, month)):
+        into = members.setdefault(row.userid, {"userid": row.userid, "department_id": row.department_id})
+        into["department_id"] = into["department_id"] or row.department_id
+        by_month = per_month.setdefault(row.month, {})
+        for name in CHURN_FLOWS:
+            into[name] = into.get(name, 0) + int(getattr(row, name) or 0)
+            by_month[name] = by_month.get(name, 0) + int(getattr(row, name) or 0)
+    return members, per_month
+
+
+def _stocks(corp_id: str, stock_day: date | None, filters: dict, into: dict[str, dict]) -> None:
+    """The stocks of ``stock_day`` per member, merged into the members' rows."""
+    if stock_day is None:
+        return
+    k = RiskDailyStat
+    for row in db.session.execute(select(k.userid, k.department_id, *(getattr(k, n) for n in RISK_STOCKS))
+                                  .where(k.corp_id == corp_id, k.day == stock_day,
+                                         *members_filter(k, corp_id, **filters))):
+        into.setdefault(row.userid, {"userid": row.userid}).update(row._mapping)
 
 
 def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
@@ -98,13 +112,12 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     stock_day = last_day(corp_id, first, last)
     filters = {"visible": visible, "department_id": department_id, "userid": userid}
     where = [s.corp_id == corp_id, s.day.between(first, last), *members_filter(s, corp_id, **filters)]
-    staff_rows = _per_member(corp_id, first, last, stock_day, filters)
-    flow_sums = [func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS]
+    members, month_rows = _per_member_and_month(corp_id, first, last, where)
+    _stocks(corp_id, stock_day, filters, members)
+    staff_rows = [members[key] for key in sorted(members)]
     channel_rows = [dict(row._mapping) for row in db.session.execute(
-        select(s.state, *flow_sums).where(*where).group_by(s.state).order_by(s.state))]
-    month = _month_key(first, last)
-    month_rows = {row.month: dict(row._mapping) for row in db.session.execute(
-        select(month.label("month"), *flow_sums).where(*where).group_by(month))}
+        select(s.state, *(func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS))
+        .where(*where).group_by(s.state).order_by(s.state))]
     names = dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)).all()) \
         if staff_rows else {}
     dept_names = departments.names(corp_id) if staff_rows else {}
