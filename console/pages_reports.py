@@ -13,12 +13,16 @@ from flask import abort
 from console import bp
 from console.pages import _shell
 from scrm.models.reports import DRILL_FIGURES
+from scrm.services.reports.churn_export import CHURN_LABELS, RECALL_LABELS
 from scrm.services.reports.labels import FOLLOW_UP_FIGURES
 
 # kind → title, in the order the links show; "" is the follow-up report at /console/reports.
 # A report page is console/templates/console/reports_<kind>.html, its script registers
 # ScrmConsole.pages["reports-<kind>"].
-REPORT_PAGES: dict[str, str] = {"": "跟进报表", "funnel": "销售漏斗"}
+REPORT_PAGES: dict[str, str] = {"": "跟进报表", "funnel": "销售漏斗", "churn": "流失与召回"}
+
+# kind → what its page's script reads from the bootstrap (the column names its export uses)
+PAGE_DATA: dict[str, dict] = {"churn": {"labels": CHURN_LABELS, "recall_labels": RECALL_LABELS}}
 
 
 def _nav(kind: str) -> dict:
@@ -35,4 +39,5 @@ def reports_page():
 def report_kind_page(kind: str):
     if not kind or kind not in REPORT_PAGES:
         abort(404)
-    return _shell(f"console/reports_{kind}.html", "reports", page=f"reports-{kind}", **_nav(kind))
+    return _shell(f"console/reports_{kind}.html", "reports", page=f"reports-{kind}", **PAGE_DATA.get(kind, {}),
+                  **_nav(kind))

@@ -11,6 +11,7 @@ from scrm.models.churn import (
     StaffBehaviorDay,
 )
 from scrm.models.churn_alert import AlertKind, AlertStatus, ChurnAlert, ChurnDigestRun
+from scrm.models.churn_report import ChurnDailyStat, RecallDailyStat, RiskDailyStat
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -129,6 +130,7 @@ __all__ = [
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat", "StaffMonthlyStat", "StageDailyStat", "StageDailyTotal",
+    "ChurnDailyStat", "RecallDailyStat", "RiskDailyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]
