@@ -1,0 +1,102 @@
+"""The channel report (渠道报表): per channel code (and a row for the adds no code brought), for a
+range of corp-local days, read from channel_daily_stat — the add cohorts of the range's days
+(adds, welcome messages delivered, 7- and 30-day retention of the adds old enough, adds whose
+customer got beyond the first funnel stage), the losses of the range, and the operator's cost
+(channel_costs) per add and per retained customer.
+
+Ratios are computed from the sums. A retention rate counts only the eligible adds (7 / 30 days
+old when computed); the cost per retained customer divides the cost by the adds times that rate
+(the retained customers the range's adds are expected to give). A view narrowed by department,
+member or data scope bears the channel's cost in proportion to its share of the channel's adds in
+the range (the whole corp's adds per channel, one grouped query)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from scrm.extensions import db
+from scrm.models import Channel, ChannelDailyStat
+from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL
+from scrm.services.policy import departments
+from scrm.services.reports.channel_costs import cost_in_range
+
+
+def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
+                   userid: str | None) -> list:
+    s = ChannelDailyStat
+    where = []
+    if visible is not None:
+        where.append(s.userid.in_(sorted(visible)))
+    if department_id is not None:
+        where.append(s.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
+    if userid is not None:
+        where.append(s.userid == userid)
+    return where
+
+
+def _sums(corp_id: str, first: date, last: date, where: list) -> dict[int, dict]:
+    s = ChannelDailyStat
+    query = (select(s.channel_id, *(func.sum(getattr(s, n)).label(n) for n in CHANNEL_FIGURES))
+             .where(s.corp_id == corp_id, s.day.between(first, last), *where).group_by(s.channel_id))
+    return {row.channel_id: {n: int(getattr(row, n) or 0) for n in CHANNEL_FIGURES}
+            for row in db.session.execute(query)}
+
+
+def _corp_adds(corp_id: str, first: date, last: date) -> dict[int, int]:
+    s = ChannelDailyStat
+    return {cid: int(adds or 0) for cid, adds in db.session.execute(
+        select(s.channel_id, func.sum(s.adds)).where(s.corp_id == corp_id, s.day.between(first, last))
+        .group_by(s.channel_id))}
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def _finish(row: dict, cost: int | None) -> dict:
+    adds = row["adds"]
+    row["welcome_rate"] = _percent(row["welcomed"], adds)
+    row["staged_rate"] = _percent(row["staged"], adds)
+    row["cost_fen"] = cost
+    row["cost_per_add_fen"] = round(cost / adds) if cost is not None and adds else None
+    for n in (7, 30):
+        eligible, retained = row[f"eligible_{n}"], row[f"retained_{n}"]
+        row[f"retention_{n}"] = _percent(retained, eligible)
+        expected = adds * retained / eligible if eligible else 0
+        row[f"cost_per_retained_{n}_fen"] = round(cost / expected) if cost is not None and expected else None
+    return row
+
+
+def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
+           department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
+    """The report for local days first..last over the members in ``visible`` (None: all)."""
+    where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
+    sums = _sums(corp_id, first, last, where)
+    costs = cost_in_range(corp_id, first, last)
+    share = None
+    if where and costs:
+        corp_adds = _corp_adds(corp_id, first, last)
+        share = {cid: (sums.get(cid, {}).get("adds", 0) / corp_adds[cid]) if corp_adds.get(cid) else 0.0
+                 for cid in costs}
+    codes = db.session.execute(select(Channel.id, Channel.name, Channel.state, Channel.status)
+                               .where(Channel.corp_id == corp_id).order_by(Channel.id)).all()
+    zero = dict.fromkeys(CHANNEL_FIGURES, 0)
+    rows = []
+    for code in codes:  # every live code (zeros included), and deleted ones with figures or a cost
+        if code.status != "active" and code.id not in sums and code.id not in costs:
+            continue
+        cost = costs.get(code.id)
+        if cost is not None and share is not None:
+            cost = round(cost * share[code.id])
+        rows.append(_finish({"channel_id": code.id, "name": code.name, "state": code.state, "status": code.status,
+                             **(sums.get(code.id) or zero)}, cost))
+    rows.append(_finish({"channel_id": None, "name": None, "state": None, "status": None,
+                         **(sums.get(NO_CHANNEL) or zero)}, None))
+    totals = _finish({n: sum(r[n] for r in rows) for n in CHANNEL_FIGURES}, None)
+    costed = [r for r in rows if r["cost_fen"] is not None]
+    if costed:  # the cost figures of the total: over the codes with a cost (not the others' adds)
+        spent = _finish({n: sum(r[n] for r in costed) for n in CHANNEL_FIGURES}, sum(r["cost_fen"] for r in costed))
+        totals.update({k: v for k, v in spent.items() if k.startswith("cost_")})
+    return {"from_": first, "to": last, "channels": rows, "totals": totals}
