@@ -18,7 +18,7 @@ from scrm.services.reports.labels import FOLLOW_UP_FIGURES
 # kind → title, in the order the links show; "" is the follow-up report at /console/reports.
 # A report page is console/templates/console/reports_<kind>.html, its script registers
 # ScrmConsole.pages["reports-<kind>"].
-REPORT_PAGES: dict[str, str] = {"": "跟进报表"}
+REPORT_PAGES: dict[str, str] = {"": "跟进报表", "channels": "渠道报表"}
 
 
 def _nav(kind: str) -> dict:
