@@ -264,3 +264,13 @@ def test_operators_edit_costs_and_managers_only_read(client, built):
     assert client.get(f"/console{COSTS}").status_code == 200
     assert client.put(f"/console{COSTS}/{built['b']}/2026-11", json={"amount_fen": 1},
                       headers={"X-CSRF-Token": csrf}).status_code == 403
+
+
+def test_the_console_page_and_its_link(client, built):
+    sign_in(client, "mgr_a")
+    page = client.get("/console/reports/channels")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="tpl-reports-channels"' in html and "reports_channels.js" in html and "report_common.js" in html
+    assert 'data-report="channels"' in html and 'aria-current="page"' in html
+    assert 'href="/console/reports/channels"' in client.get("/console/reports").get_data(as_text=True)
