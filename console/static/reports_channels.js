@@ -88,7 +88,7 @@
       },
       openCost(row) {
         this.costChannel = row;
-        this.costMonth = this.days[0].slice(0, 7);
+        this.costMonth = this.days[1].slice(0, 7);  // the month of the range's last day
         this.costYuan = 0;
         this.costOpen = true;
         this.loadCost();
