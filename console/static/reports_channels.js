@@ -79,7 +79,8 @@
           xAxis: { type: "category", data: rows.map((r) => this.label(r)),
             axisLabel: { interval: 0, rotate: rows.length > 8 ? 30 : 0 } },
           yAxis: [{ type: "value", minInterval: 1 }, { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }],
-          series: [{ name: FIGURES.adds, type: "bar", data: rows.map((r) => r.adds), itemStyle: { color: "#409eff" } },
+          series: [{ name: FIGURES.adds, type: "bar", barMaxWidth: 48, data: rows.map((r) => r.adds),
+            itemStyle: { color: "#409eff" } },
             percent("retention_7"), percent("retention_30")],
         }, true);
       },
