@@ -19,6 +19,7 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=True),
     sa.Column('adds', sa.Integer(), nullable=False),
     sa.Column('welcomed', sa.Integer(), nullable=False),
@@ -32,8 +33,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('corp_id', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_daily_stat')),
-    sa.UniqueConstraint('corp_id', 'day', 'channel_id', 'userid',
-                        name=op.f('uq_channel_daily_stat_corp_id_day_channel_id_userid'))
+    sa.UniqueConstraint('corp_id', 'day', 'channel_id', 'userid', 'stage_id',
+                        name=op.f('uq_channel_daily_stat_corp_id_day_channel_id_userid_stage_id'))
     )
     with op.batch_alter_table('channel_daily_stat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_daily_stat_corp_id'), ['corp_id'], unique=False)

@@ -2,8 +2,8 @@
 the operator's cost of each channel code per month. See docs/reports.md (The channel report).
 
 `channel_daily_stat` has one row per corp, corp-local day, channel code (`channel_id`, 0: no
-channel — the add's `follow_relation.state` is empty or matches no channel code) and member
-(only where something happened). Two kinds of figures share the row:
+channel — the add's `follow_relation.state` is empty or matches no channel code), member and the
+customer's funnel stage (`stage_id`, 0: none), only where something happened. Two kinds of figures share the row:
 
 * add cohorts, keyed by the day of the add: `adds`, `welcomed` (a welcome message delivered for
   the add), `eligible_7` / `retained_7` and `eligible_30` / `retained_30` (adds at least 7 / 30
@@ -27,16 +27,19 @@ CHANNEL_COHORT = ("adds", "welcomed", "eligible_7", "retained_7", "eligible_30",
 CHANNEL_FLOWS = ("lost",)
 CHANNEL_FIGURES = (*CHANNEL_COHORT, *CHANNEL_FLOWS)
 NO_CHANNEL = 0  # channel_id of the adds no channel code brought
+NO_STAGE = 0  # stage_id of the adds whose customer has no funnel stage, and of the losses
 
 
 class ChannelDailyStat(CorpScoped, db.Model):
     """One channel code (0: none), member and corp-local day: what the channel report adds up."""
 
     __tablename__ = "channel_daily_stat"
-    __table_args__ = (UniqueConstraint("corp_id", "day", "channel_id", "userid"),)
+    __table_args__ = (UniqueConstraint("corp_id", "day", "channel_id", "userid", "stage_id"),)
     day: Mapped[date] = mapped_column(Date)
     channel_id: Mapped[int] = mapped_column(default=NO_CHANNEL)
     userid: Mapped[str] = mapped_column(String(64))
+    # the add cohort split by the customer's funnel stage when computed (0: none; the losses: 0)
+    stage_id: Mapped[int] = mapped_column(default=NO_STAGE)
     department_id: Mapped[int | None]  # the member's main department when computed
     adds: Mapped[int] = mapped_column(default=0)
     welcomed: Mapped[int] = mapped_column(default=0)

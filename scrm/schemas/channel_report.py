@@ -47,18 +47,25 @@ _DERIVED = {
     "cost_per_retained_30_fen": fields.Integer(allow_none=True, metadata=described(
         "cost_fen / (adds × retention_30).")),
 }
+_STAGES = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata=described(
+    "Adds of the range per funnel stage their customer is in (stage id → adds; a stage with none left out). "
+    "The stage as computed: up to 31 days after the add, then kept."))
 _COUNTS = {name: fields.Integer(metadata=described(text)) for name, text in _FIGURES.items()}
 ChannelRowSchema = Schema.from_dict({
     "channel_id": fields.Integer(allow_none=True, metadata=described("Null: the adds no channel code brought.")),
     "name": fields.String(allow_none=True), "state": fields.String(allow_none=True),
     "status": fields.String(allow_none=True, metadata=described("active / deleted")),
-    **_COUNTS, **_DERIVED}, name="ChannelReportRow")
-ChannelTotalsSchema = Schema.from_dict({**_COUNTS, **_DERIVED}, name="ChannelReportTotals")
+    **_COUNTS, **_DERIVED, "stages": _STAGES}, name="ChannelReportRow")
+ChannelTotalsSchema = Schema.from_dict({**_COUNTS, **_DERIVED, "stages": _STAGES}, name="ChannelReportTotals")
+StageSchema = Schema.from_dict({"id": fields.Integer(), "name": fields.String(), "deleted": fields.Boolean()},
+                               name="ChannelReportStage")
 
 
 class ChannelReportSchema(Schema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
+    stages = fields.List(fields.Nested(StageSchema), metadata=described(
+        "The funnel's stages in order (live ones, and deleted ones an add of the range is in)."))
     channels = fields.List(fields.Nested(ChannelRowSchema), metadata=described(
         "Every live channel code (zeros included), deleted codes with figures or a cost, and the row of no "
         "channel (channel_id null) last."))

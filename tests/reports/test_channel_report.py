@@ -121,6 +121,8 @@ def test_the_aggregate_per_day_code_and_member(built):
     got = {(r.day.isoformat(), r.channel_id, r.userid): (r.adds, r.welcomed, r.retained_7, r.eligible_30, r.lost)
            for r in db.session.scalars(select(s).where(s.day.between(D1, D3), s.channel_id.in_((built["a"],
                                                                                                  built["b"]))))}
+    assert len(got) == db.session.scalar(select(func.count()).select_from(s).where(
+        s.day.between(D1, D3), s.channel_id.in_((built["a"], built["b"]))))  # one stage per member and day here
     assert got == {  # wmA1 at 23:30 on D1, wmA2 at 00:30 on D2: one a day
         ("2026-11-10", built["a"], "zhang"): (1, 1, 1, 1, 0),
         ("2026-11-11", built["a"], "zhang"): (1, 0, 0, 1, 0),
@@ -145,7 +147,11 @@ def test_the_report_per_channel_code(get, built):
     # 300 yuan over November's 30 days: 3 days in the range → 3000 fen; 3 adds; 2 of 3 stay 7 days, 1 of 2 30 days
     assert (a["cost_fen"], a["cost_per_add_fen"], a["cost_per_retained_7_fen"], a["cost_per_retained_30_fen"]) == (
         3000, 1000, 1500, 2000)
+    stage = {s["name"]: str(s["id"]) for s in body["stages"]}
+    assert list(stage) == ["初步接触", "意向"]  # in the funnel's order
+    assert a["stages"] == {stage["初步接触"]: 1, stage["意向"]: 1}  # wmA2, wmA1; wmA3 has no stage
     assert figures(b) == (2, 1, 2, 2, 1, 0, 0, 0)
+    assert b["stages"] == {} and body["totals"]["stages"] == a["stages"]
     assert (b["retention_30"], b["cost_fen"], b["cost_per_retained_7_fen"]) == (0.0, None, None)
     assert figures(none) == (5, 0, 5, 4, 4, 3, 0, 2)
     assert body["channels"][-1]["channel_id"] is None
@@ -176,6 +182,7 @@ def test_filters_and_data_scopes(client, get, built):
     theirs = rows_of(client.get("/console" + REPORT, query_string=RANGE).get_json())
     assert (theirs[built["a"]]["adds"], theirs[built["a"]]["cost_fen"], theirs[built["b"]]["adds"]) == (0, 0, 2)
     assert theirs[None]["adds"] == 2  # wmC6 and wmN1
+    assert theirs[built["a"]]["stages"] == {}
     sign_in(client, "zhang")
     own = client.get("/console" + REPORT, query_string=RANGE).get_json()
     assert (rows_of(own)[built["a"]]["adds"], rows_of(own)[built["a"]]["cost_fen"]) == (2, 2000)
@@ -220,6 +227,7 @@ def test_export_xlsx_and_csv(get, built):
     a = by_name["地推活码"]
     assert (a["新增客户"], a["成本(元)"], a["30日留存单客成本(元)"]) == (3, 30, 20)
     assert by_name["无渠道"]["新增客户"] == 5 and by_name["合计"]["流失客户"] == 3
+    assert header[-2:] == ["阶段：初步接触", "阶段：意向"] and (a["阶段：初步接触"], a["阶段：意向"]) == (1, 1)
     assert list(by_name)[-1] == "合计"
     csv = get(REPORT + "/export", format="csv", **RANGE)
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()

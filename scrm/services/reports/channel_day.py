@@ -9,7 +9,8 @@ over a UNION ALL of two branches joined to a small table of days (their bounds i
   from an hour before the add to a day after it, status sent or already_chatting), whether the add
   is at least 7 / 30 days old at the computation (`eligible_*`) and, if so, whether its relation
   was not lost within those days (`retained_*`: still active, or handed over — a transfer keeps
-  the customer), and whether the customer's funnel stage is beyond the first (`staged`);
+  the customer), the customer's funnel stage (the row's `stage_id`) and whether it is beyond
+  the first (`staged`);
 * losses of the day: relations of the channel (added whenever) ended by the member, the
   customer or a sync (deleted_*) that day.
 
@@ -28,7 +29,7 @@ from sqlalchemy import DateTime, Integer, String, and_, case, delete, func, inse
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import Channel, ChannelDailyStat, CustomerStage, FollowRelation, FunnelStage, Staff, WelcomeMessage
-from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL
+from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL, NO_STAGE
 from scrm.services.group_stats.aggregate import _day_table, _spans, local_midnight, local_today
 from scrm.services.reports.sql import seconds_between
 
@@ -80,6 +81,7 @@ def _cohort(corp_id: str, start: datetime, end: datetime, now: datetime, codes):
     figures["lost"] = literal(0, Integer)
     return (select(fr.userid.label("userid"), fr.added_at.label("at"),
                    func.coalesce(codes.c.channel_id, NO_CHANNEL).label("channel_id"),
+                   func.coalesce(fs.id, NO_STAGE).label("stage_id"),
                    *(figures[name].label(name) for name in CHANNEL_FIGURES))
             .select_from(fr).join(per_add, per_add.c.id == fr.id)
             .outerjoin(codes, codes.c.state == fr.state)
@@ -92,6 +94,7 @@ def _losses(corp_id: str, start: datetime, end: datetime, codes):
     zero = literal(0, Integer)
     return (select(fr.userid.label("userid"), fr.status_changed_at.label("at"),
                    func.coalesce(codes.c.channel_id, NO_CHANNEL).label("channel_id"),
+                   literal(NO_STAGE, Integer).label("stage_id"),
                    *((literal(1, Integer) if name == "lost" else zero).label(name) for name in CHANNEL_FIGURES))
             .select_from(fr).outerjoin(codes, codes.c.state == fr.state)
             .where(fr.corp_id == corp_id, fr.status.in_(LOSSES), fr.status_changed_at >= start,
@@ -105,14 +108,14 @@ def _insert(corp_id: str, first: date, last: date, now: datetime):
     events = union_all(_cohort(corp_id, start, end, now, codes), _losses(corp_id, start, end, codes)).subquery("ev")
     s = Staff
     query = (select(literal(corp_id, String).label("corp_id"), days.c.day, events.c.channel_id, events.c.userid,
-                    func.max(s.main_department).label("department_id"),
+                    events.c.stage_id, func.max(s.main_department).label("department_id"),
                     *(func.sum(events.c[name]).label(name) for name in CHANNEL_FIGURES),
                     literal(now, DateTime).label("computed_at"))
              .select_from(days)
              .join(events, and_(events.c.at >= days.c.start_at, events.c.at < days.c.end_at))
              .outerjoin(s, and_(s.corp_id == corp_id, s.userid == events.c.userid))
-             .group_by(days.c.day, events.c.channel_id, events.c.userid))
-    columns = ["corp_id", "day", "channel_id", "userid", "department_id", *CHANNEL_FIGURES, "computed_at"]
+             .group_by(days.c.day, events.c.channel_id, events.c.userid, events.c.stage_id))
+    columns = ["corp_id", "day", "channel_id", "userid", "stage_id", "department_id", *CHANNEL_FIGURES, "computed_at"]
     return insert(ChannelDailyStat).from_select(columns, query)
 
 

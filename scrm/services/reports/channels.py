@@ -1,7 +1,7 @@
 """The channel report (渠道报表): per channel code (and a row for the adds no code brought), for a
 range of corp-local days, read from channel_daily_stat — the add cohorts of the range's days
-(adds, welcome messages delivered, 7- and 30-day retention of the adds old enough, adds whose
-customer got beyond the first funnel stage), the losses of the range, and the operator's cost
+(adds, welcome messages delivered, 7- and 30-day retention of the adds old enough, adds per
+funnel stage their customer is in and those beyond the first stage), the losses of the range, and the operator's cost
 (channel_costs) per add and per retained customer.
 
 Ratios are computed from the sums. A retention rate counts only the eligible adds (7 / 30 days
@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from scrm.extensions import db
-from scrm.models import Channel, ChannelDailyStat
-from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL
+from scrm.models import Channel, ChannelDailyStat, FunnelStage
+from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL, NO_STAGE
 from scrm.services.policy import departments
 from scrm.services.reports.channel_costs import cost_in_range
 
@@ -42,6 +42,26 @@ def _sums(corp_id: str, first: date, last: date, where: list) -> dict[int, dict]
              .where(s.corp_id == corp_id, s.day.between(first, last), *where).group_by(s.channel_id))
     return {row.channel_id: {n: int(getattr(row, n) or 0) for n in CHANNEL_FIGURES}
             for row in db.session.execute(query)}
+
+
+def _stage_adds(corp_id: str, first: date, last: date, where: list) -> dict[int, dict[str, int]]:
+    """channel_id → {stage_id (as text): adds of the range whose customer is in that stage}."""
+    s = ChannelDailyStat
+    found: dict[int, dict[str, int]] = {}
+    for channel_id, stage_id, adds in db.session.execute(
+            select(s.channel_id, s.stage_id, func.sum(s.adds))
+            .where(s.corp_id == corp_id, s.day.between(first, last), s.stage_id != NO_STAGE, *where)
+            .group_by(s.channel_id, s.stage_id)):
+        if adds:
+            found.setdefault(channel_id, {})[str(stage_id)] = int(adds)
+    return found
+
+
+def _stages(corp_id: str, counted: set[str]) -> list[dict]:
+    """The funnel's stages in order: the live ones, and deleted ones some add of the range is in."""
+    f = FunnelStage
+    rows = db.session.execute(select(f.id, f.name, f.deleted).where(f.corp_id == corp_id).order_by(f.order, f.id))
+    return [{"id": r.id, "name": r.name, "deleted": r.deleted} for r in rows if not r.deleted or str(r.id) in counted]
 
 
 def _corp_adds(corp_id: str, first: date, last: date) -> dict[int, int]:
@@ -74,6 +94,7 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     """The report for local days first..last over the members in ``visible`` (None: all)."""
     where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
     sums = _sums(corp_id, first, last, where)
+    staged = _stage_adds(corp_id, first, last, where)
     costs = cost_in_range(corp_id, first, last)
     share = None
     if where and costs:
@@ -91,12 +112,17 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
         if cost is not None and share is not None:
             cost = round(cost * share[code.id])
         rows.append(_finish({"channel_id": code.id, "name": code.name, "state": code.state, "status": code.status,
-                             **(sums.get(code.id) or zero)}, cost))
+                             **(sums.get(code.id) or zero), "stages": staged.get(code.id, {})}, cost))
     rows.append(_finish({"channel_id": None, "name": None, "state": None, "status": None,
-                         **(sums.get(NO_CHANNEL) or zero)}, None))
+                         **(sums.get(NO_CHANNEL) or zero), "stages": staged.get(NO_CHANNEL, {})}, None))
     totals = _finish({n: sum(r[n] for r in rows) for n in CHANNEL_FIGURES}, None)
+    totals["stages"] = {}
+    for row in rows:
+        for stage, adds in row["stages"].items():
+            totals["stages"][stage] = totals["stages"].get(stage, 0) + adds
     costed = [r for r in rows if r["cost_fen"] is not None]
     if costed:  # the cost figures of the total: over the codes with a cost (not the others' adds)
         spent = _finish({n: sum(r[n] for r in costed) for n in CHANNEL_FIGURES}, sum(r["cost_fen"] for r in costed))
         totals.update({k: v for k, v in spent.items() if k.startswith("cost_")})
-    return {"from_": first, "to": last, "channels": rows, "totals": totals}
+    return {"from_": first, "to": last, "stages": _stages(corp_id, set(totals["stages"])), "channels": rows,
+            "totals": totals}
