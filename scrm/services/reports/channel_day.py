@@ -70,8 +70,8 @@ def _cohort(corp_id: str, start: datetime, end: datetime, now: datetime, codes):
                .where(fr.corp_id == corp_id, fr.added_at >= start, fr.added_at < end)
                .group_by(fr.id).subquery("per_add"))
     age = seconds_between(literal(now, DateTime), fr.added_at)
-    lived = seconds_between(fr.status_changed_at, fr.added_at)
-    lost = and_(fr.status.in_(LOSSES), fr.status_changed_at.is_not(None))
+    lived = seconds_between(_ended_at(fr), fr.added_at)
+    lost = fr.status.in_(LOSSES)
     figures = {"adds": literal(1, Integer), "welcomed": per_add.c.welcomed}
     for n in RETENTION:
         eligible = age >= n * 86400
@@ -89,16 +89,21 @@ def _cohort(corp_id: str, start: datetime, end: datetime, now: datetime, codes):
             .outerjoin(fs, fs.id == cs.stage_id))
 
 
+def _ended_at(fr):
+    """When a relation ended (as staff_day: its status change, else its last update)."""
+    return func.coalesce(fr.status_changed_at, fr.updated_at)
+
+
 def _losses(corp_id: str, start: datetime, end: datetime, codes):
     fr = FollowRelation
     zero = literal(0, Integer)
-    return (select(fr.userid.label("userid"), fr.status_changed_at.label("at"),
+    ended = _ended_at(fr)
+    return (select(fr.userid.label("userid"), ended.label("at"),
                    func.coalesce(codes.c.channel_id, NO_CHANNEL).label("channel_id"),
                    literal(NO_STAGE, Integer).label("stage_id"),
                    *((literal(1, Integer) if name == "lost" else zero).label(name) for name in CHANNEL_FIGURES))
             .select_from(fr).outerjoin(codes, codes.c.state == fr.state)
-            .where(fr.corp_id == corp_id, fr.status.in_(LOSSES), fr.status_changed_at >= start,
-                   fr.status_changed_at < end))
+            .where(fr.corp_id == corp_id, fr.status.in_(LOSSES), ended >= start, ended < end))
 
 
 def _insert(corp_id: str, first: date, last: date, now: datetime):

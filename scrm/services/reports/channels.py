@@ -108,6 +108,8 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     for code in codes:  # every live code (zeros included), and deleted ones with figures or a cost
         if code.status != "active" and code.id not in sums and code.id not in costs:
             continue
+        if visible is not None and code.id not in sums:  # a restricted viewer: the codes of their members' adds
+            continue
         cost = costs.get(code.id)
         if cost is not None and share is not None:
             cost = round(cost * share[code.id])
