@@ -19,7 +19,8 @@ def seed_sql(staff: int, relations: int) -> list[tuple[str, str]]:
             SELECT {corp}, '渠道' || c, 1, 2, true, 'ch' || c, json_build_array('u' || (c % {staff})), '[]',
                    CASE WHEN c % 10 = 9 THEN 'deleted' ELSE 'active' END, {now}, {now}
             FROM generate_series(0, {CODES - 1}) c"""),
-        ("follow_relation.state", """UPDATE follow_relation SET state = 'ch' || (id % 50) WHERE id % 5 <> 0"""),
+        ("follow_relation.state", """UPDATE follow_relation SET state = 'ch' || (id / 400 % 50)
+            WHERE id / 400 % 5 <> 0"""),  # a day's adds (id % 400) spread over every state
         ("welcome_message", f"""INSERT INTO welcome_message (corp_id, event_id, userid, external_userid, status,
                 attempts, received_at)
             SELECT {corp}, r.id, r.userid, r.external_userid,

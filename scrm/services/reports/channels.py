@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from scrm.extensions import db
 from scrm.models import Channel, ChannelDailyStat, FunnelStage
@@ -36,25 +36,33 @@ def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_i
     return where
 
 
-def _sums(corp_id: str, first: date, last: date, where: list) -> dict[int, dict]:
+def _read(corp_id: str, first: date, last: date, where: list) -> tuple[dict, dict, dict]:
+    """One pass over the range's rows, grouped by (channel_id, stage_id): the view's figures per
+    code, its adds per code and stage, and — when the view is narrowed — the whole corp's adds per
+    code (for the cost share), the view's conditions as CASE filters rather than WHERE."""
     s = ChannelDailyStat
-    query = (select(s.channel_id, *(func.sum(getattr(s, n)).label(n) for n in CHANNEL_FIGURES))
-             .where(s.corp_id == corp_id, s.day.between(first, last), *where).group_by(s.channel_id))
-    return {row.channel_id: {n: int(getattr(row, n) or 0) for n in CHANNEL_FIGURES}
-            for row in db.session.execute(query)}
+    inside = and_(*where) if where else None
 
+    def summed(column):
+        return func.sum(column if inside is None else case((inside, column), else_=0))
 
-def _stage_adds(corp_id: str, first: date, last: date, where: list) -> dict[int, dict[str, int]]:
-    """channel_id → {stage_id (as text): adds of the range whose customer is in that stage}."""
-    s = ChannelDailyStat
-    found: dict[int, dict[str, int]] = {}
-    for channel_id, stage_id, adds in db.session.execute(
-            select(s.channel_id, s.stage_id, func.sum(s.adds))
-            .where(s.corp_id == corp_id, s.day.between(first, last), s.stage_id != NO_STAGE, *where)
-            .group_by(s.channel_id, s.stage_id)):
-        if adds:
-            found.setdefault(channel_id, {})[str(stage_id)] = int(adds)
-    return found
+    query = (select(s.channel_id, s.stage_id, func.sum(s.adds).label("corp_adds"),
+                    *(summed(getattr(s, n)).label(n) for n in CHANNEL_FIGURES))
+             .where(s.corp_id == corp_id, s.day.between(first, last)).group_by(s.channel_id, s.stage_id))
+    sums: dict[int, dict] = {}
+    stages: dict[int, dict[str, int]] = {}
+    corp_adds: dict[int, int] = {}
+    for row in db.session.execute(query):
+        corp_adds[row.channel_id] = corp_adds.get(row.channel_id, 0) + int(row.corp_adds or 0)
+        figures = {n: int(getattr(row, n) or 0) for n in CHANNEL_FIGURES}
+        if not any(figures.values()):
+            continue  # nothing of the view
+        into = sums.setdefault(row.channel_id, dict.fromkeys(CHANNEL_FIGURES, 0))
+        for n in CHANNEL_FIGURES:
+            into[n] += figures[n]
+        if row.stage_id != NO_STAGE and figures["adds"]:
+            stages.setdefault(row.channel_id, {})[str(row.stage_id)] = figures["adds"]
+    return sums, stages, corp_adds
 
 
 def _stages(corp_id: str, counted: set[str]) -> list[dict]:
@@ -62,13 +70,6 @@ def _stages(corp_id: str, counted: set[str]) -> list[dict]:
     f = FunnelStage
     rows = db.session.execute(select(f.id, f.name, f.deleted).where(f.corp_id == corp_id).order_by(f.order, f.id))
     return [{"id": r.id, "name": r.name, "deleted": r.deleted} for r in rows if not r.deleted or str(r.id) in counted]
-
-
-def _corp_adds(corp_id: str, first: date, last: date) -> dict[int, int]:
-    s = ChannelDailyStat
-    return {cid: int(adds or 0) for cid, adds in db.session.execute(
-        select(s.channel_id, func.sum(s.adds)).where(s.corp_id == corp_id, s.day.between(first, last))
-        .group_by(s.channel_id))}
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -93,12 +94,10 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
     """The report for local days first..last over the members in ``visible`` (None: all)."""
     where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
-    sums = _sums(corp_id, first, last, where)
-    staged = _stage_adds(corp_id, first, last, where)
+    sums, staged, corp_adds = _read(corp_id, first, last, where)
     costs = cost_in_range(corp_id, first, last)
     share = None
     if where and costs:
-        corp_adds = _corp_adds(corp_id, first, last)
         share = {cid: (sums.get(cid, {}).get("adds", 0) / corp_adds[cid]) if corp_adds.get(cid) else 0.0
                  for cid in costs}
     codes = db.session.execute(select(Channel.id, Channel.name, Channel.state, Channel.status)
