@@ -1,4 +1,4 @@
-"""channel report: daily aggregate per channel code and member (channel_daily_stat), channel cost per month
+"""channel report: aggregates per channel code and member (channel_daily_stat, channel_month_stat), channel cost
 
 Revision ID: 0028
 Revises: 0026
@@ -39,6 +39,30 @@ def upgrade():
     with op.batch_alter_table('channel_daily_stat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_daily_stat_corp_id'), ['corp_id'], unique=False)
 
+    op.create_table('channel_month_stat',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('channel_id', sa.Integer(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('adds', sa.Integer(), nullable=False),
+    sa.Column('welcomed', sa.Integer(), nullable=False),
+    sa.Column('eligible_7', sa.Integer(), nullable=False),
+    sa.Column('retained_7', sa.Integer(), nullable=False),
+    sa.Column('eligible_30', sa.Integer(), nullable=False),
+    sa.Column('retained_30', sa.Integer(), nullable=False),
+    sa.Column('staged', sa.Integer(), nullable=False),
+    sa.Column('lost', sa.Integer(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_month_stat')),
+    sa.UniqueConstraint('corp_id', 'month', 'channel_id', 'userid', 'stage_id',
+                        name=op.f('uq_channel_month_stat_corp_id_month_channel_id_userid_stage_id'))
+    )
+    with op.batch_alter_table('channel_month_stat', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_month_stat_corp_id'), ['corp_id'], unique=False)
+
     op.create_table('channel_cost',
     sa.Column('channel_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
@@ -62,6 +86,9 @@ def downgrade():
         batch_op.drop_index('ix_channel_cost_month')
         batch_op.drop_index(batch_op.f('ix_channel_cost_corp_id'))
     op.drop_table('channel_cost')
+    with op.batch_alter_table('channel_month_stat', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_channel_month_stat_corp_id'))
+    op.drop_table('channel_month_stat')
     with op.batch_alter_table('channel_daily_stat', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_channel_daily_stat_corp_id'))
     op.drop_table('channel_daily_stat')

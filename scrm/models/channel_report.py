@@ -52,6 +52,28 @@ class ChannelDailyStat(CorpScoped, db.Model):
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ChannelMonthStat(CorpScoped, db.Model):
+    """channel_daily_stat added up per calendar month (the first of the month), written from the
+    daily rows by every build of the months it touched: a long range reads its whole months here."""
+
+    __tablename__ = "channel_month_stat"
+    __table_args__ = (UniqueConstraint("corp_id", "month", "channel_id", "userid", "stage_id"),)
+    month: Mapped[date] = mapped_column(Date)
+    channel_id: Mapped[int] = mapped_column(default=NO_CHANNEL)
+    userid: Mapped[str] = mapped_column(String(64))
+    stage_id: Mapped[int] = mapped_column(default=NO_STAGE)
+    department_id: Mapped[int | None]  # the member's main department (one of the month's, if it changed)
+    adds: Mapped[int] = mapped_column(default=0)
+    welcomed: Mapped[int] = mapped_column(default=0)
+    eligible_7: Mapped[int] = mapped_column(default=0)
+    retained_7: Mapped[int] = mapped_column(default=0)
+    eligible_30: Mapped[int] = mapped_column(default=0)
+    retained_30: Mapped[int] = mapped_column(default=0)
+    staged: Mapped[int] = mapped_column(default=0)
+    lost: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ChannelCost(CorpScoped, Timestamped, db.Model):
     """What a channel code cost in a calendar month (the first of the month), in fen (分)."""
 

@@ -33,6 +33,7 @@ from scrm.models import (
     Channel,
     ChannelCost,
     ChannelDailyStat,
+    ChannelMonthStat,
     Customer,
     CustomerStage,
     FollowRelation,
@@ -158,6 +159,21 @@ def test_the_report_per_channel_code(get, built):
     totals = body["totals"]
     assert figures(totals) == (10, 3, 10, 8, 7, 4, 1, 3)
     assert (totals["cost_fen"], totals["cost_per_add_fen"]) == (3000, 1000)  # over the codes with a cost
+
+
+def test_whole_months_are_read_from_the_monthly_roll_up(client, get, built):
+    s, m = ChannelDailyStat, ChannelMonthStat
+    assert db.session.scalar(select(func.sum(m.adds)).where(m.month == datetime(2026, 11, 1).date())) == 10
+    assert db.session.scalar(select(func.count()).select_from(m)) < db.session.scalar(
+        select(func.count()).select_from(s))  # a member's code and stage once a month
+    days = get(REPORT, **RANGE).get_json()
+    for params in ({"from": "2026-11-01", "to": "2026-11-30"}, {"from": "2026-10-20", "to": "2026-12-05"}):
+        body = get(REPORT, **params).get_json()  # November from the month's row (and the days around it)
+        assert [figures(r) for r in body["channels"]] == [figures(r) for r in days["channels"]], params
+        assert body["totals"]["stages"] == days["totals"]["stages"]
+    sign_in(client, "mgr_a")
+    mine = rows_of(client.get("/console" + REPORT, query_string={"from": "2026-11-01", "to": "2026-11-30"}).get_json())
+    assert (mine[built["a"]]["adds"], mine[None]["adds"]) == (3, 3) and built["b"] not in mine
 
 
 def test_cost_is_spread_over_the_days_of_each_month(get, built):

@@ -18,17 +18,28 @@ The cohort figures change after the day: an add becomes eligible 7 and 30 days l
 moves. So every build also recomputes the add days from 31 days before today (today's refresh
 every few minutes, the nightly run), and a cohort older than that is final. A rebuild of an old
 range recomputes it from the rows as they are now (the current stage, the latest life of a
-relation deleted and added again). No base is carried: a report sums the rows of its range.
+relation deleted and added again). No base is carried: a report sums the rows of its range. Every build then adds up the
+months it touched into channel_month_stat (from the daily rows), which a report reads for the
+whole months of its range.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, String, and_, case, delete, func, insert, literal, select, union_all
+from sqlalchemy import Date, DateTime, Integer, String, and_, case, delete, func, insert, literal, select, union_all
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models import Channel, ChannelDailyStat, CustomerStage, FollowRelation, FunnelStage, Staff, WelcomeMessage
+from scrm.models import (
+    Channel,
+    ChannelDailyStat,
+    ChannelMonthStat,
+    CustomerStage,
+    FollowRelation,
+    FunnelStage,
+    Staff,
+    WelcomeMessage,
+)
 from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL, NO_STAGE
 from scrm.services.group_stats.aggregate import _day_table, _spans, local_midnight, local_today
 from scrm.services.reports.sql import seconds_between
@@ -124,6 +135,38 @@ def _insert(corp_id: str, first: date, last: date, now: datetime):
     return insert(ChannelDailyStat).from_select(columns, query)
 
 
+def months_of(first: date, last: date) -> list[tuple[date, date]]:
+    """(first day, last day) of each calendar month first..last touches."""
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        following = (month + timedelta(days=32)).replace(day=1)
+        out.append((month, following - timedelta(days=1)))
+        month = following
+    return out
+
+
+def _roll_up(corp_id: str, first: date, last: date, now: datetime) -> None:
+    """channel_month_stat of the months first..last touches, from their daily rows."""
+    months = months_of(first, last)
+    d, m = ChannelDailyStat, ChannelMonthStat
+    db.session.execute(delete(m).where(m.corp_id == corp_id, m.month.between(months[0][0], months[-1][0])),
+                       execution_options={"synchronize_session": False})
+    table = union_all(*(select(literal(a, Date).label("month"), literal(b, Date).label("last_day"))
+                        for a, b in months)) if len(months) > 1 else \
+        select(literal(months[0][0], Date).label("month"), literal(months[0][1], Date).label("last_day"))
+    spans = table.subquery("months")
+    query = (select(literal(corp_id, String).label("corp_id"), spans.c.month, d.channel_id, d.userid, d.stage_id,
+                    func.max(d.department_id).label("department_id"),
+                    *(func.sum(getattr(d, n)).label(n) for n in CHANNEL_FIGURES),
+                    literal(now, DateTime).label("computed_at"))
+             .select_from(spans)
+             .join(d, and_(d.corp_id == corp_id, d.day >= spans.c.month, d.day <= spans.c.last_day))
+             .group_by(spans.c.month, d.channel_id, d.userid, d.stage_id))
+    columns = ["corp_id", "month", "channel_id", "userid", "stage_id", "department_id", *CHANNEL_FIGURES,
+               "computed_at"]
+    db.session.execute(insert(m).from_select(columns, query))
+
+
 def build(corp_id: str, first: date, last: date, *, incremental: bool = True) -> int:
     """Recompute the rows of local days first..last, and the add cohorts of the last COHORT_DAYS
     days before today when the range reaches them (delete, then insert … select; idempotent).
@@ -140,6 +183,7 @@ def build(corp_id: str, first: date, last: date, *, incremental: bool = True) ->
             ChannelDailyStat.corp_id == corp_id, ChannelDailyStat.day.between(chunk_first, chunk_last)),
             execution_options={"synchronize_session": False})
         db.session.execute(_insert(corp_id, chunk_first, chunk_last, now))
+    _roll_up(corp_id, first, last, now)
     return db.session.scalar(select(func.count()).select_from(ChannelDailyStat).where(
         ChannelDailyStat.corp_id == corp_id, ChannelDailyStat.day.between(first, last))) or 0
 

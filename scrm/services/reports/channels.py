@@ -1,8 +1,10 @@
 """The channel report (渠道报表): per channel code (and a row for the adds no code brought), for a
 range of corp-local days, read from channel_daily_stat — the add cohorts of the range's days
 (adds, welcome messages delivered, 7- and 30-day retention of the adds old enough, adds per
-funnel stage their customer is in and those beyond the first stage), the losses of the range, and the operator's cost
-(channel_costs) per add and per retained customer.
+funnel stage their customer is in and those beyond the first stage), the losses of the range,
+and the operator's cost (channel_costs) per add and per retained customer. The range's whole
+calendar months are read from channel_month_stat (a year is about 12 rows per code, member and
+stage instead of 365).
 
 Ratios are computed from the sums. A retention rate counts only the eligible adds (7 / 30 days
 old when computed); the cost per retained customer divides the cost by the adds times that rate
@@ -11,21 +13,23 @@ member or data scope bears the channel's cost in proportion to its share of the 
 the range (the whole corp's adds per channel, one grouped query)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, union_all
 
 from scrm.extensions import db
-from scrm.models import Channel, ChannelDailyStat, FunnelStage
+from scrm.models import Channel, ChannelDailyStat, ChannelMonthStat, FunnelStage
 from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL, NO_STAGE
 from scrm.services.policy import departments
 from scrm.services.reports.channel_costs import cost_in_range
+from scrm.services.reports.channel_day import months_of
 
 
-def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
+def members_filter(corp_id: str, s, *, visible: frozenset[str] | None, department_id: int | None,
                    userid: str | None) -> list:
-    s = ChannelDailyStat
+    """Conditions on the rows' columns ``s`` (userid, department_id) for the viewer's members, a
+    department subtree, a member."""
     where = []
     if visible is not None:
         where.append(s.userid.in_(sorted(visible)))
@@ -36,19 +40,40 @@ def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_i
     return where
 
 
-def _read(corp_id: str, first: date, last: date, where: list) -> tuple[dict, dict, dict]:
+def _rows(corp_id: str, first: date, last: date):
+    """The rows covering first..last: its whole calendar months from channel_month_stat, the days
+    before and after them from channel_daily_stat."""
+    d, m = ChannelDailyStat, ChannelMonthStat
+
+    def columns(t):
+        return (t.channel_id, t.stage_id, t.userid, t.department_id, *(getattr(t, n) for n in CHANNEL_FIGURES))
+
+    whole = [(a, b) for a, b in months_of(first, last) if a >= first and b <= last]
+    if not whole:
+        return select(*columns(d)).where(d.corp_id == corp_id, d.day.between(first, last)).subquery("range_rows")
+    parts = [select(*columns(m)).where(m.corp_id == corp_id, m.month.between(whole[0][0], whole[-1][0]))]
+    if first < whole[0][0]:
+        parts.append(select(*columns(d)).where(d.corp_id == corp_id,
+                                               d.day.between(first, whole[0][0] - timedelta(days=1))))
+    if last > whole[-1][1]:
+        parts.append(select(*columns(d)).where(d.corp_id == corp_id,
+                                               d.day.between(whole[-1][1] + timedelta(days=1), last)))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("range_rows")
+
+
+def _read(corp_id: str, rows, where: list) -> tuple[dict, dict, dict]:
     """One pass over the range's rows, grouped by (channel_id, stage_id): the view's figures per
     code, its adds per code and stage, and — when the view is narrowed — the whole corp's adds per
     code (for the cost share), the view's conditions as CASE filters rather than WHERE."""
-    s = ChannelDailyStat
+    s = rows.c
     inside = and_(*where) if where else None
 
     def summed(column):
         return func.sum(column if inside is None else case((inside, column), else_=0))
 
     query = (select(s.channel_id, s.stage_id, func.sum(s.adds).label("corp_adds"),
-                    *(summed(getattr(s, n)).label(n) for n in CHANNEL_FIGURES))
-             .where(s.corp_id == corp_id, s.day.between(first, last)).group_by(s.channel_id, s.stage_id))
+                    *(summed(s[n]).label(n) for n in CHANNEL_FIGURES))
+             .group_by(s.channel_id, s.stage_id))
     sums: dict[int, dict] = {}
     stages: dict[int, dict[str, int]] = {}
     corp_adds: dict[int, int] = {}
@@ -93,8 +118,9 @@ def _finish(row: dict, cost: int | None) -> dict:
 def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
     """The report for local days first..last over the members in ``visible`` (None: all)."""
-    where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
-    sums, staged, corp_adds = _read(corp_id, first, last, where)
+    rows_in_range = _rows(corp_id, first, last)
+    where = members_filter(corp_id, rows_in_range.c, visible=visible, department_id=department_id, userid=userid)
+    sums, staged, corp_adds = _read(corp_id, rows_in_range, where)
     costs = cost_in_range(corp_id, first, last)
     share = None
     if where and costs:
