@@ -187,5 +187,3 @@ def build(corp_id: str, first: date, last: date, *, incremental: bool = True) ->
     return db.session.scalar(select(func.count()).select_from(ChannelDailyStat).where(
         ChannelDailyStat.corp_id == corp_id, ChannelDailyStat.day.between(first, last))) or 0
 
-
-__all__ = ["build"]
