@@ -19,7 +19,7 @@ from scrm.services.reports.labels import FOLLOW_UP_FIGURES
 # kind → title, in the order the links show; "" is the follow-up report at /console/reports.
 # A report page is console/templates/console/reports_<kind>.html, its script registers
 # ScrmConsole.pages["reports-<kind>"].
-REPORT_PAGES: dict[str, str] = {"": "跟进报表", "funnel": "销售漏斗", "churn": "流失与召回"}
+REPORT_PAGES: dict[str, str] = {"": "跟进报表", "channels": "渠道报表", "funnel": "销售漏斗", "churn": "流失与召回"}
 
 # kind → what its page's script reads from the bootstrap (the column names its export uses)
 PAGE_DATA: dict[str, dict] = {"churn": {"labels": CHURN_LABELS, "recall_labels": RECALL_LABELS}}

@@ -8,6 +8,7 @@ from flask_smorest import Api
 
 from scrm.api import (
     bulk_jobs,
+    channel_costs,
     channels,
     churn,
     community,
@@ -24,6 +25,7 @@ from scrm.api import (
     mass_messages,
     ops,
     recall,
+    report_channels,
     reports,
     reports_churn,
     reports_funnel,
@@ -66,7 +68,7 @@ with WeCom (`/api/v1/syncs`).
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
            sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
            mass_messages, ops, corp_tags, customer_search, bulk_jobs, reports,
-           reports_funnel, reports_churn)
+           reports_funnel, reports_churn, report_channels, channel_costs)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

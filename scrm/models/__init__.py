@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.0 models, one module per aggregate."""
 from scrm.models.bulk import BulkItemStatus, BulkJob, BulkJobItem, BulkKind, BulkStatus
 from scrm.models.channel import Channel, ChannelAdd, ChannelStatus
+from scrm.models.channel_report import ChannelCost, ChannelDailyStat, ChannelMonthStat
 from scrm.models.churn import (
     ChurnRun,
     ChurnSetting,
@@ -97,7 +98,9 @@ __all__ = [
     "TimelineEntry",
     "WelcomeMessage", "WelcomeStatus",
     # welcome templates, channel codes, media, customer SOPs (issue #5)
-    "Channel", "ChannelAdd", "ChannelStatus", "CustomerDate", "EnrollmentStatus", "MediaAsset",
+    "Channel", "ChannelAdd", "ChannelCost", "ChannelDailyStat", "ChannelMonthStat",
+    "ChannelStatus", "CustomerDate", "EnrollmentStatus",
+    "MediaAsset",
     "MediaStatus", "Sop", "SopEnrollment", "SopStatus", "SopStep", "SopTask", "TaskStatus",
     "WelcomeTemplate", "WelcomeTemplateStaff",
     # the chat sidebar (issue #6)

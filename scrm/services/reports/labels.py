@@ -11,3 +11,14 @@ FOLLOW_UP_FIGURES: dict[str, str] = {
     "first_replies": "首次回复客户", "first_reply_avg_seconds": "首次回复平均(秒)",
     "chats": "聊天数", "messages": "发送消息数", "reply_rate": "回复率(%)", "avg_reply_minutes": "平均回复(分钟)",
 }
+
+# The channel report (渠道报表): console table and chart, exports (money in yuan there).
+NO_CHANNEL_LABEL = "无渠道"
+CHANNEL_FIGURES: dict[str, str] = {
+    "adds": "新增客户", "welcomed": "欢迎语已发送", "welcome_rate": "欢迎语送达率(%)",
+    "eligible_7": "满7天客户", "retained_7": "7日留存", "retention_7": "7日留存率(%)",
+    "eligible_30": "满30天客户", "retained_30": "30日留存", "retention_30": "30日留存率(%)",
+    "staged": "进入后续阶段", "staged_rate": "阶段推进率(%)", "lost": "流失客户",
+    "cost_fen": "成本(元)", "cost_per_add_fen": "单客成本(元)",
+    "cost_per_retained_7_fen": "7日留存单客成本(元)", "cost_per_retained_30_fen": "30日留存单客成本(元)",
+}
