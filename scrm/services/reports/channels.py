@@ -21,23 +21,9 @@ from sqlalchemy import and_, case, func, select, union_all
 from scrm.extensions import db
 from scrm.models import Channel, ChannelDailyStat, ChannelMonthStat, FunnelStage
 from scrm.models.channel_report import CHANNEL_FIGURES, NO_CHANNEL, NO_STAGE
-from scrm.services.policy import departments
 from scrm.services.reports.channel_costs import cost_in_range
 from scrm.services.reports.channel_day import months_of
-
-
-def members_filter(corp_id: str, s, *, visible: frozenset[str] | None, department_id: int | None,
-                   userid: str | None) -> list:
-    """Conditions on the rows' columns ``s`` (userid, department_id) for the viewer's members, a
-    department subtree, a member."""
-    where = []
-    if visible is not None:
-        where.append(s.userid.in_(sorted(visible)))
-    if department_id is not None:
-        where.append(s.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
-    if userid is not None:
-        where.append(s.userid == userid)
-    return where
+from scrm.services.reports.scope import members_filter
 
 
 def _rows(corp_id: str, first: date, last: date):
@@ -119,7 +105,7 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
     """The report for local days first..last over the members in ``visible`` (None: all)."""
     rows_in_range = _rows(corp_id, first, last)
-    where = members_filter(corp_id, rows_in_range.c, visible=visible, department_id=department_id, userid=userid)
+    where = members_filter(rows_in_range.c, corp_id, visible=visible, department_id=department_id, userid=userid)
     sums, staged, corp_adds = _read(corp_id, rows_in_range, where)
     costs = cost_in_range(corp_id, first, last)
     share = None

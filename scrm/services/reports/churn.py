@@ -23,20 +23,9 @@ from scrm.models import Channel, ChurnDailyStat, RecallDailyStat, RecallPlaybook
 from scrm.models.churn_report import CHURN_FLOWS, CHURN_LOSSES, RECALL_FLOWS, RISK_STOCKS
 from scrm.services.churn.queries import months
 from scrm.services.policy import departments
+from scrm.services.reports.scope import members_filter
 
 FIGURES = (*CHURN_FLOWS, *RISK_STOCKS)
-
-
-def members_filter(model, corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
-                   userid: str | None) -> list:
-    where = []
-    if visible is not None:
-        where.append(model.userid.in_(sorted(visible)))
-    if department_id is not None:
-        where.append(model.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
-    if userid is not None:
-        where.append(model.userid == userid)
-    return where
 
 
 def last_day(corp_id: str, first: date, last: date) -> date | None:

@@ -18,26 +18,12 @@ from scrm.models import Staff, StaffBehaviorDay, StaffDailyStat, StaffMonthlySta
 from scrm.models.reports import STAFF_FLOWS, STAFF_STOCKS
 from scrm.services.policy import departments
 from scrm.services.reports import staff_month
+from scrm.services.reports.scope import members_filter
 
 LOSSES = ("lost_by_staff", "lost_by_customer", "lost_other")
 BEHAVIOUR = ("chats", "messages", "_reply_weight", "_reply_sum", "_time_weight", "_time_sum")
 ADDED = (*STAFF_FLOWS, *STAFF_STOCKS, *BEHAVIOUR)  # what a department row and the totals add up
 COUNTS = frozenset((*STAFF_FLOWS, *STAFF_STOCKS, "chats", "messages"))
-
-
-def members_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
-                   userid: str | None, model=StaffDailyStat) -> list:
-    """Conditions on staff_daily_stat (or the monthly roll-up) for the viewer's members, a
-    department subtree, a member."""
-    s = model
-    where = []
-    if visible is not None:
-        where.append(s.userid.in_(sorted(visible)))
-    if department_id is not None:
-        where.append(s.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
-    if userid is not None:
-        where.append(s.userid == userid)
-    return where
 
 
 def last_day(corp_id: str, first: date, last: date) -> date | None:
@@ -58,12 +44,12 @@ def _staff_sums(corp_id: str, first: date, last: date, stock_day: date, filters:
     parts = [select(s.userid, case((on_last, s.department_id)).label("department_id"),
                     *(case((edge, getattr(s, n)), else_=0).label(n) for n in STAFF_FLOWS),
                     *(case((on_last, getattr(s, n)), else_=0).label(n) for n in STAFF_STOCKS))
-             .where(s.corp_id == corp_id, or_(edge, on_last), *members_filter(corp_id, **filters))]
+             .where(s.corp_id == corp_id, or_(edge, on_last), *members_filter(s, corp_id, **filters))]
     if whole:
         parts.append(select(m.userid, null().label("department_id"), *(getattr(m, n) for n in STAFF_FLOWS),
                             *(literal(0).label(n) for n in STAFF_STOCKS))
                      .where(m.corp_id == corp_id, m.month.between(*whole),
-                            *members_filter(corp_id, model=m, **filters)))
+                            *members_filter(m, corp_id, **filters)))
     rows = union_all(*parts).subquery("rows") if whole else parts[0].subquery("rows")
     query = (select(rows.c.userid, func.max(rows.c.department_id).label("department_id"),
                     *(func.sum(rows.c[n]).label(n) for n in (*STAFF_FLOWS, *STAFF_STOCKS)))
@@ -147,6 +133,6 @@ def drill_members(corp_id: str, first: date, last: date, *, visible: frozenset[s
             return [userid] if visible is None or userid in visible else []
         return None if visible is None else sorted(visible)
     s = StaffDailyStat
-    where = members_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
+    where = members_filter(s, corp_id, visible=visible, department_id=department_id, userid=userid)
     return list(db.session.scalars(select(s.userid).where(s.corp_id == corp_id, s.day.between(first, last), *where)
                                    .distinct().order_by(s.userid)))

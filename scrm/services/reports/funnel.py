@@ -19,6 +19,7 @@ from scrm.extensions import db
 from scrm.models import Channel, FunnelStage, Staff, StaffDailyStat, StageDailyStat, StageDailyTotal
 from scrm.services.policy import departments
 from scrm.services.reports.follow_up import last_day
+from scrm.services.reports.scope import members_filter
 
 DAILY_MAX_DAYS = 62  # longer ranges get a point per week (the stocks at each week's last day)
 
@@ -31,13 +32,8 @@ def stages(corp_id: str) -> list[dict]:
 
 def _where(corp_id: str, *, visible, department_id, userid, channel) -> list:
     s = StageDailyStat
-    where = [s.corp_id == corp_id]
-    if visible is not None:
-        where.append(s.userid.in_(sorted(visible)))
-    if department_id is not None:
-        where.append(s.department_id.in_(sorted(departments.and_below(corp_id, [department_id]))))
-    if userid is not None:
-        where.append(s.userid == userid)
+    where = [s.corp_id == corp_id, *members_filter(s, corp_id, visible=visible, department_id=department_id,
+                                                   userid=userid)]
     if channel is not None:
         where.append(s.state == channel)
     return where
