@@ -32,6 +32,7 @@ from scrm.models.group_sop import (
     GroupSopStep,
     ScheduleKind,
 )
+from scrm.models.group_sop_stats import GroupSopDailyStat
 from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.handover import BatchStatus, HandoverBatch, HandoverItem, HandoverKind, ItemStatus
 from scrm.models.inbox import CallbackEvent, EventStatus
@@ -128,6 +129,8 @@ __all__ = [
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat",
+    # the groups report (issue #15, part 4)
+    "GroupSopDailyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

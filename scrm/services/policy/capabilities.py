@@ -61,7 +61,7 @@ BLUEPRINT_FAMILY = {
     "contents": "library", "status": "status", "community": "community", "group_labels": "group_labels",
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
     "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
-    "bulk_jobs": "bulk", "reports": "reports",
+    "bulk_jobs": "bulk", "reports": "reports", "reports_groups": "reports",
 }
 # customer_search holds the list (customers) and saved segments, told by the path too.
 CUSTOMER_SEARCH_FAMILY = {"segments": "segments"}

@@ -1,0 +1,49 @@
+"""groups report: group_sop_daily_stat (day × plan × owner: SOP execution outcomes)
+
+Revision ID: 0031
+Revises: 0026
+Create Date: 2026-12-03 22:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0031'
+down_revision = '0026'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('group_sop_daily_stat',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('owner', sa.String(length=64), nullable=False),
+    sa.Column('executions', sa.Integer(), nullable=False),
+    sa.Column('sent', sa.Integer(), nullable=False),
+    sa.Column('waiting', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('failed_not_sent', sa.Integer(), nullable=False),
+    sa.Column('failed_already_received', sa.Integer(), nullable=False),
+    sa.Column('capped', sa.Integer(), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_group_sop_daily_stat')),
+    sa.UniqueConstraint('corp_id', 'day', 'plan_id', 'owner',
+                        name=op.f('uq_group_sop_daily_stat_corp_id_day_plan_id_owner'))
+    )
+    with op.batch_alter_table('group_sop_daily_stat', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_group_sop_daily_stat_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_group_sop_daily_stat_owner', ['corp_id', 'owner', 'day'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('group_sop_daily_stat', schema=None) as batch_op:
+        batch_op.drop_index('ix_group_sop_daily_stat_owner')
+        batch_op.drop_index(batch_op.f('ix_group_sop_daily_stat_corp_id'))
+
+    op.drop_table('group_sop_daily_stat')

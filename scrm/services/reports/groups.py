@@ -1,0 +1,157 @@
+"""The groups report (客户群报表): per group owner and in total, for a range of corp-local days,
+read from the daily aggregates only — group_daily_stat (issue #12: members and joins / leaves by
+scene per group and day), group_owner_daily_stat (WeCom's own figures per owner and day, China
+Standard Time days matched by date) and group_sop_daily_stat (SOP executions by outcome per
+plan and owner, scrm/services/reports/group_sop_day.py).
+
+Flows are summed over the range in SQL; stocks (groups, members, customers, staff) are read from
+the range's last day that has rows, and the growth is the members then less the members on the
+day before the range. An owner's groups belong to the owner: the data scope, `department_id`
+(the owner's current main department and those below it) and `userid` narrow the owners."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from scrm.extensions import db
+from scrm.models import GroupDailyStat, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
+from scrm.models.group_sop_stats import GROUP_SOP_FIGURES
+from scrm.models.group_stats import GROUP_FLOWS, GROUP_STOCKS, OWNER_FIGURES, OWNER_STOCKS
+from scrm.services.policy import departments
+
+STOCKS = ("groups", *GROUP_STOCKS, "members_start")
+WECOM_FLOWS = tuple(n for n in OWNER_FIGURES if n not in OWNER_STOCKS)
+FIGURES = (*STOCKS, "growth", *GROUP_FLOWS, *OWNER_FIGURES, *GROUP_SOP_FIGURES)
+SERIES = ("members", "customers", "joins", "leaves", "msg_total", "sop_sent")
+
+
+def owners_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
+                  userid: str | None) -> list[str] | None:
+    """The owners the report covers (None: all, no IN list)."""
+    owners: set[str] | None = None if visible is None else set(visible)
+    if department_id is not None:
+        depts = departments.and_below(corp_id, [department_id])
+        mains = set(db.session.scalars(select(Staff.userid).where(
+            Staff.corp_id == corp_id, Staff.main_department.in_(sorted(depts)))))
+        owners = mains if owners is None else owners & mains
+    if userid is not None:
+        owners = {userid} if owners is None else owners & {userid}
+    return None if owners is None else sorted(owners)
+
+
+def _where(model, corp_id: str, first: date, last: date, owners: list[str] | None) -> list:
+    where = [model.corp_id == corp_id, model.day.between(first, last)]
+    if owners is not None:
+        where.append(model.owner.in_(owners))
+    return where
+
+
+def last_day(corp_id: str, first: date, last: date) -> date | None:
+    """The range's last day with group rows: the stocks are read from it."""
+    s = GroupDailyStat
+    return db.session.scalar(select(func.max(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
+
+
+def _int(value) -> int:
+    return int(value or 0)
+
+
+def _group_figures(corp_id: str, first: date, last: date, stock_day: date, owners) -> dict[str, dict]:
+    s = GroupDailyStat
+    before, on_last, in_range = first - timedelta(days=1), s.day == stock_day, s.day >= first
+    owner = func.coalesce(s.owner, "")
+    query = (select(owner.label("owner"),
+                    func.sum(case((and_(on_last, s.members > 0), 1), else_=0)).label("groups"),
+                    *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in GROUP_STOCKS),
+                    func.sum(case((s.day == before, s.members), else_=0)).label("members_start"),
+                    *(func.sum(case((in_range, getattr(s, n)), else_=0)).label(n) for n in GROUP_FLOWS))
+             .where(*_where(s, corp_id, before, last, owners)).group_by(owner))
+    return {row.owner: {k: _int(v) for k, v in row._mapping.items() if k != "owner"}
+            for row in db.session.execute(query)}
+
+
+def _wecom_figures(corp_id: str, first: date, last: date, owners) -> dict[str, dict]:
+    s = GroupOwnerDailyStat
+    where = _where(s, corp_id, first, last, owners)
+    wecom_last = db.session.scalar(select(func.max(s.day)).where(*where))
+    if wecom_last is None:
+        return {}
+    query = (select(s.owner, *(func.sum(getattr(s, n)).label(n) for n in WECOM_FLOWS),
+                    *(func.sum(case((s.day == wecom_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_STOCKS))
+             .where(*where).group_by(s.owner))
+    return {row.owner: {k: _int(v) for k, v in row._mapping.items() if k != "owner"}
+            for row in db.session.execute(query)}
+
+
+def _sop_figures(corp_id: str, first: date, last: date, owners, by) -> list[dict]:
+    s = GroupSopDailyStat
+    column = getattr(s, by)
+    query = (select(column, *(func.sum(getattr(s, n)).label(n) for n in GROUP_SOP_FIGURES))
+             .where(*_where(s, corp_id, first, last, owners)).group_by(column).order_by(column))
+    return [{by: getattr(row, by), **{n: _int(getattr(row, n)) for n in GROUP_SOP_FIGURES}}
+            for row in db.session.execute(query)]
+
+
+def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
+    """One point per day of the range: members and customers at its end, joins, leaves, WeCom's
+    messages, SOP executions sent (zeros where a day has no rows)."""
+    points = {first + timedelta(days=i): dict.fromkeys(SERIES, 0) for i in range((last - first).days + 1)}
+    g, w, p = GroupDailyStat, GroupOwnerDailyStat, GroupSopDailyStat
+    reads = (
+        (select(g.day, func.sum(g.members), func.sum(g.customers), func.sum(g.joins), func.sum(g.leaves))
+         .where(*_where(g, corp_id, first, last, owners)).group_by(g.day), ("members", "customers", "joins", "leaves")),
+        (select(w.day, func.sum(w.msg_total)).where(*_where(w, corp_id, first, last, owners)).group_by(w.day),
+         ("msg_total",)),
+        (select(p.day, func.sum(p.sent)).where(*_where(p, corp_id, first, last, owners)).group_by(p.day),
+         ("sop_sent",)),
+    )
+    for query, names in reads:
+        for day, *values in db.session.execute(query):
+            day = day if isinstance(day, date) else date.fromisoformat(str(day))
+            if day in points:
+                points[day].update({n: _int(v) for n, v in zip(names, values, strict=True)})
+    return [{"day": day, **figures} for day, figures in points.items()]
+
+
+def _blank() -> dict[str, int]:
+    return dict.fromkeys(FIGURES, 0)
+
+
+def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
+           department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
+    """The report for local days first..last over the owners the filters leave."""
+    owners = owners_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
+    empty = owners is not None and not owners
+    stock_day = None if empty else last_day(corp_id, first, last)
+    groups = _group_figures(corp_id, first, last, stock_day, owners) if stock_day else {}
+    wecom = {} if empty else _wecom_figures(corp_id, first, last, owners)
+    sop_owners = [] if empty else _sop_figures(corp_id, first, last, owners, "owner")
+    plans = [] if empty else _sop_figures(corp_id, first, last, owners, "plan_id")
+    rows: dict[str, dict] = {}
+    for source in (groups, wecom, {r.pop("owner"): r for r in sop_owners}):
+        for owner, figures in source.items():
+            rows.setdefault(owner, _blank()).update(figures)
+    staff = {row.userid: row for row in db.session.execute(
+        select(Staff.userid, Staff.name, Staff.main_department).where(
+            Staff.corp_id == corp_id, Staff.userid.in_(sorted(rows))))} if rows else {}
+    dept_names = departments.names(corp_id)
+    totals = _blank()
+    out = []
+    for owner in sorted(rows):  # one per owner: already summed in SQL
+        row = rows[owner]
+        row["growth"] = row["members"] - row["members_start"]
+        for name in FIGURES:
+            totals[name] += row[name]
+        known = staff.get(owner)
+        dept = known.main_department if known else None
+        out.append({"userid": owner, "name": known.name if known else None, "department_id": dept,
+                    "department_name": dept_names.get(dept) if dept is not None else None, **row})
+    plan_names = dict(db.session.execute(select(GroupSop.id, GroupSop.name).where(
+        GroupSop.corp_id == corp_id, GroupSop.id.in_([p["plan_id"] for p in plans]))).all()) if plans else {}
+    for plan in plans:
+        plan["name"] = plan_names.get(plan["plan_id"])
+    return {"from_": first, "to": last, "last_day": stock_day, "owners": out, "plans": plans,
+            "totals": {**totals, "owners": len(out)},
+            "series": [] if empty else _series(corp_id, first, last, owners)}
