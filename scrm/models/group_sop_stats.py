@@ -16,6 +16,8 @@ from scrm.models.base import CorpScoped
 # The figures of group_sop_daily_stat, all flows (the report sums them).
 GROUP_SOP_FIGURES = ("executions", "sent", "waiting", "failed", "failed_not_sent", "failed_already_received",
                      "capped", "skipped")
+# The groups report's daily series (scrm/services/reports/groups.py).
+GROUP_REPORT_SERIES = ("members", "customers", "joins", "leaves", "msg_total", "sop_sent")
 
 
 class GroupSopDailyStat(CorpScoped, db.Model):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from scrm.models.group_sop_stats import GROUP_SOP_FIGURES
+from scrm.models.group_sop_stats import GROUP_REPORT_SERIES, GROUP_SOP_FIGURES
 from scrm.models.group_stats import GROUP_FLOWS, OWNER_FIGURES
 from scrm.schemas.common import described
 from scrm.schemas.reports import EXPORT_FORMAT, ReportFilterArgs
-from scrm.services.reports.groups import SERIES
 
 _DESCRIPTIONS = {
     "groups": "Groups with members at the end of the last day.",
@@ -41,7 +40,7 @@ PlanRowSchema = Schema.from_dict({
     "plan_id": fields.Integer(), "name": fields.String(allow_none=True),
     **{n: _COUNTS[n] for n in GROUP_SOP_FIGURES}}, name="GroupReportPlanRow")
 TotalsSchema = Schema.from_dict({"owners": fields.Integer(), **_COUNTS}, name="GroupReportTotals")
-SeriesPointSchema = Schema.from_dict({"day": fields.Date(), **{n: fields.Integer() for n in SERIES}},
+SeriesPointSchema = Schema.from_dict({"day": fields.Date(), **{n: fields.Integer() for n in GROUP_REPORT_SERIES}},
                                      name="GroupReportPoint")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import DateTime, String, and_, case, delete, func, insert, literal, select
+from sqlalchemy import DateTime, String, and_, case, delete, func, insert, literal, literal_column, select
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -59,14 +59,14 @@ def _insert(corp_id: str, days):
         "capped": _count(capped),
         "skipped": _count(and_(skipped, func.coalesce(e.result, "") != "monthly_cap")),
     }
-    owner = func.coalesce(e.owner, g.owner, "").label("owner")
-    query = (select(literal(corp_id, String).label("corp_id"), days.c.day, e.plan_id, owner,
+    owner = func.coalesce(e.owner, g.owner, literal_column("''"))
+    query = (select(literal(corp_id, String).label("corp_id"), days.c.day, e.plan_id, owner.label("owner"),
                     *(value.label(name) for name, value in figures.items()),
                     literal(utcnow(), DateTime).label("computed_at"))
              .select_from(days)
              .join(e, and_(e.corp_id == corp_id, e.due_at >= days.c.start_at, e.due_at < days.c.end_at,
                            e.status != ExecutionStatus.CANCELLED))
              .outerjoin(g, and_(g.corp_id == e.corp_id, g.chat_id == e.chat_id))
-             .group_by(days.c.day, e.plan_id, func.coalesce(e.owner, g.owner, "")))
+             .group_by(days.c.day, e.plan_id, owner))
     columns = ["corp_id", "day", "plan_id", "owner", *GROUP_SOP_FIGURES, "computed_at"]
     return insert(GroupSopDailyStat).from_select(columns, query)

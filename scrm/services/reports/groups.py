@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 
 from scrm.extensions import db
 from scrm.models import GroupDailyStat, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
+from scrm.models.group_sop_stats import GROUP_REPORT_SERIES as SERIES
 from scrm.models.group_sop_stats import GROUP_SOP_FIGURES
 from scrm.models.group_stats import GROUP_FLOWS, GROUP_STOCKS, OWNER_FIGURES, OWNER_STOCKS
 from scrm.services.policy import departments
@@ -24,7 +25,6 @@ from scrm.services.policy import departments
 STOCKS = ("groups", *GROUP_STOCKS, "members_start")
 WECOM_FLOWS = tuple(n for n in OWNER_FIGURES if n not in OWNER_STOCKS)
 FIGURES = (*STOCKS, "growth", *GROUP_FLOWS, *OWNER_FIGURES, *GROUP_SOP_FIGURES)
-SERIES = ("members", "customers", "joins", "leaves", "msg_total", "sop_sent")
 
 
 def owners_filter(corp_id: str, *, visible: frozenset[str] | None, department_id: int | None,
@@ -61,7 +61,7 @@ def _int(value) -> int:
 def _group_figures(corp_id: str, first: date, last: date, stock_day: date, owners) -> dict[str, dict]:
     s = GroupDailyStat
     before, on_last, in_range = first - timedelta(days=1), s.day == stock_day, s.day >= first
-    owner = func.coalesce(s.owner, "")
+    owner = func.coalesce(s.owner, literal_column("''"))
     query = (select(owner.label("owner"),
                     func.sum(case((and_(on_last, s.members > 0), 1), else_=0)).label("groups"),
                     *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in GROUP_STOCKS),
