@@ -53,7 +53,7 @@ def nonzero(figures: dict) -> dict:
 def test_the_figures_match_the_hand_computed_history(history):
     written = reports.rebuild(TEST_CORP_ID, D1, D3)
     found = rows()
-    assert written == {"staff_day": 18}  # six members, three days: a row each, zeros included
+    assert written["staff_day"] == 18  # six members, three days: a row each, zeros included
     for key, figures in EXPECTED.items():
         assert nonzero(found[key]) == figures, key
     for userid in ("boss", "mgr_a", "mgr_b"):
@@ -88,7 +88,7 @@ def test_today_is_refreshed_from_the_last_days_rows(history):
     reports.rebuild(TEST_CORP_ID, D1, D2)
     # at D3 15:00 the refresh builds D3 from D2's stocks and D3's events: the same as a rebuild
     written = reports.refresh_corp(TEST_CORP_ID, D3)
-    assert written == {"staff_day": 6}
+    assert written["staff_day"] == 6
     refreshed = rows(D3, D3)
     reports.rebuild(TEST_CORP_ID, D3, D3)
     assert rows(D3, D3) == refreshed
@@ -100,7 +100,7 @@ def test_today_is_refreshed_from_the_last_days_rows(history):
 def test_the_rebuild_command(runner, history):
     result = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-10", "--to", "2026-11-12"])
     assert result.exit_code == 0, result.output
-    assert '"rows": {"staff_day": 18}' in result.output
+    assert '"rows": {"staff_day": 18' in result.output  # other reports' aggregates follow
     for key, figures in EXPECTED.items():
         assert nonzero(rows()[key]) == figures, key
     backwards = runner.invoke(args=["scrm", "reports", "rebuild", "--from", "2026-11-12", "--to", "2026-11-10"])
