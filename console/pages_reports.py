@@ -13,12 +13,14 @@ from flask import abort
 from console import bp
 from console.pages import _shell
 from scrm.models.reports import DRILL_FIGURES
-from scrm.services.reports.labels import FOLLOW_UP_FIGURES
+from scrm.services.reports.labels import FOLLOW_UP_FIGURES, GROUP_REPORT_FIGURES
 
 # kind → title, in the order the links show; "" is the follow-up report at /console/reports.
 # A report page is console/templates/console/reports_<kind>.html, its script registers
 # ScrmConsole.pages["reports-<kind>"].
-REPORT_PAGES: dict[str, str] = {"": "跟进报表"}
+REPORT_PAGES: dict[str, str] = {"": "跟进报表", "groups": "客户群报表"}
+# kind → what its page needs in the bootstrap beyond the filters (e.g. its figures' labels)
+PAGE_BOOTSTRAP: dict[str, dict] = {"groups": {"figures": GROUP_REPORT_FIGURES}}
 
 
 def _nav(kind: str) -> dict:
@@ -35,4 +37,5 @@ def reports_page():
 def report_kind_page(kind: str):
     if not kind or kind not in REPORT_PAGES:
         abort(404)
-    return _shell(f"console/reports_{kind}.html", "reports", page=f"reports-{kind}", **_nav(kind))
+    return _shell(f"console/reports_{kind}.html", "reports", page=f"reports-{kind}", **PAGE_BOOTSTRAP.get(kind, {}),
+                  **_nav(kind))
