@@ -74,7 +74,7 @@
           xAxis: { type: "category", data: plans.map((p) => p.name || `#${p.plan_id}`),
             axisLabel: { interval: 0, rotate: plans.length > 6 ? 30 : 0 } },
           yAxis: { type: "value", minInterval: 1 },
-          series: Object.entries(SOP_STACK).map(([key, color]) => ({ name: FIGURES[key], type: "bar", stack: "sop",
+          series: Object.entries(SOP_STACK).map(([key, color]) => ({ name: FIGURES[key], type: "bar", stack: "sop", barMaxWidth: 56,
             data: plans.map((p) => p[key] || 0), itemStyle: { color } })),
         }, true);
       },

@@ -40,8 +40,9 @@ PlanRowSchema = Schema.from_dict({
     "plan_id": fields.Integer(), "name": fields.String(allow_none=True),
     **{n: _COUNTS[n] for n in GROUP_SOP_FIGURES}}, name="GroupReportPlanRow")
 TotalsSchema = Schema.from_dict({"owners": fields.Integer(), **_COUNTS}, name="GroupReportTotals")
-SeriesPointSchema = Schema.from_dict({"day": fields.Date(), **{n: fields.Integer() for n in GROUP_REPORT_SERIES}},
-                                     name="GroupReportPoint")
+SeriesPointSchema = Schema.from_dict(
+    {"day": fields.Date(), **{n: fields.Integer(allow_none=True) for n in GROUP_REPORT_SERIES}},
+    name="GroupReportPoint")
 
 
 class GroupReportArgsSchema(ReportFilterArgs):

@@ -96,9 +96,19 @@ def _sop_figures(corp_id: str, first: date, last: date, owners, by) -> list[dict
 
 def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
     """One point per day of the range: members and customers at its end, joins, leaves, WeCom's
-    messages, SOP executions sent (zeros where a day has no rows)."""
-    points = {first + timedelta(days=i): dict.fromkeys(SERIES, 0) for i in range((last - first).days + 1)}
-    g, w, p = GroupDailyStat, GroupOwnerDailyStat, GroupSopDailyStat
+    messages, SOP executions sent (zeros where a day has no rows; members and customers null on
+    days outside the corp's computed group days, e.g. today before its first run)."""
+    g = GroupDailyStat
+    computed = db.session.execute(select(func.min(g.day), func.max(g.day)).where(
+        g.corp_id == corp_id, g.day.between(first, last))).one()
+    low, high = (_as_date(d) for d in computed)
+    points = {}
+    for i in range((last - first).days + 1):
+        day = first + timedelta(days=i)
+        points[day] = dict.fromkeys(SERIES, 0)
+        if low is None or not low <= day <= high:
+            points[day].update(members=None, customers=None)
+    w, p = GroupOwnerDailyStat, GroupSopDailyStat
     reads = (
         (select(g.day, func.sum(g.members), func.sum(g.customers), func.sum(g.joins), func.sum(g.leaves))
          .where(*_where(g, corp_id, first, last, owners)).group_by(g.day), ("members", "customers", "joins", "leaves")),
@@ -109,10 +119,14 @@ def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
     )
     for query, names in reads:
         for day, *values in db.session.execute(query):
-            day = day if isinstance(day, date) else date.fromisoformat(str(day))
+            day = _as_date(day)
             if day in points:
                 points[day].update({n: _int(v) for n, v in zip(names, values, strict=True)})
     return [{"day": day, **figures} for day, figures in points.items()]
+
+
+def _as_date(value) -> date | None:
+    return value if value is None or isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _blank() -> dict[str, int]:
