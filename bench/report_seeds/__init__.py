@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("groups",)
 
 
 def load() -> list:
