@@ -24,6 +24,7 @@ from scrm.models.corp import ApiToken, Corp, Department, Staff
 from scrm.models.customer import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.models.digest import DigestKind, DigestMessage, DigestRun, DigestStatus
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
+from scrm.models.group_report import GroupOwnerDailyRollup, GroupSopDailyStat
 from scrm.models.group_sop import (
     ExecutionStatus,
     GroupSop,
@@ -32,7 +33,6 @@ from scrm.models.group_sop import (
     GroupSopStep,
     ScheduleKind,
 )
-from scrm.models.group_sop_stats import GroupSopDailyStat
 from scrm.models.group_stats import GroupDailyStat, GroupOwnerDailyStat, GroupStatsPull
 from scrm.models.handover import BatchStatus, HandoverBatch, HandoverItem, HandoverKind, ItemStatus
 from scrm.models.inbox import CallbackEvent, EventStatus
@@ -130,7 +130,7 @@ __all__ = [
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat",
     # the groups report (issue #15, part 4)
-    "GroupSopDailyStat",
+    "GroupOwnerDailyRollup", "GroupSopDailyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

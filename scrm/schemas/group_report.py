@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from scrm.models.group_sop_stats import GROUP_REPORT_SERIES, GROUP_SOP_FIGURES
+from scrm.models.group_report import GROUP_REPORT_SERIES, GROUP_SOP_FIGURES
 from scrm.models.group_stats import GROUP_FLOWS, OWNER_FIGURES
 from scrm.schemas.common import described
 from scrm.schemas.reports import EXPORT_FORMAT, ReportFilterArgs

@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, String, and_, case, delete, func, insert, liter
 from scrm.clock import utcnow
 from scrm.extensions import db
 from scrm.models import ExecutionStatus, GroupChat, GroupSopDailyStat, GroupSopExecution
-from scrm.models.group_sop_stats import GROUP_SOP_FIGURES
+from scrm.models.group_report import GROUP_SOP_FIGURES
 from scrm.services.group_stats.aggregate import CHUNK_DAYS, _dates, _day_table, _spans
 
 SETTLE_DAYS = 7

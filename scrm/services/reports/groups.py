@@ -1,6 +1,7 @@
 """The groups report (客户群报表): per group owner and in total, for a range of corp-local days,
-read from the daily aggregates only — group_daily_stat (issue #12: members and joins / leaves by
-scene per group and day), group_owner_daily_stat (WeCom's own figures per owner and day, China
+read from the daily aggregates only — group_owner_daily_rollup (issue #12's group_daily_stat:
+members and joins / leaves by scene per group and day, summed per owner by
+scrm/services/reports/group_owner_day.py), group_owner_daily_stat (WeCom's own figures per owner and day, China
 Standard Time days matched by date) and group_sop_daily_stat (SOP executions by outcome per
 plan and owner, scrm/services/reports/group_sop_day.py).
 
@@ -13,12 +14,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import case, func, select
 
 from scrm.extensions import db
-from scrm.models import GroupDailyStat, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
-from scrm.models.group_sop_stats import GROUP_REPORT_SERIES as SERIES
-from scrm.models.group_sop_stats import GROUP_SOP_FIGURES
+from scrm.models import GroupOwnerDailyRollup, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
+from scrm.models.group_report import GROUP_REPORT_SERIES as SERIES
+from scrm.models.group_report import GROUP_SOP_FIGURES, OWNER_ROLLUP_STOCKS
 from scrm.models.group_stats import GROUP_FLOWS, GROUP_STOCKS, OWNER_FIGURES, OWNER_STOCKS
 from scrm.services.policy import departments
 
@@ -50,7 +51,7 @@ def _where(model, corp_id: str, first: date, last: date, owners: list[str] | Non
 
 def last_day(corp_id: str, first: date, last: date) -> date | None:
     """The range's last day with group rows: the stocks are read from it."""
-    s = GroupDailyStat
+    s = GroupOwnerDailyRollup
     return db.session.scalar(select(func.max(s.day)).where(s.corp_id == corp_id, s.day.between(first, last)))
 
 
@@ -59,12 +60,11 @@ def _int(value) -> int:
 
 
 def _group_figures(corp_id: str, first: date, last: date, stock_day: date, owners) -> dict[str, dict]:
-    s = GroupDailyStat
+    s = GroupOwnerDailyRollup
     before, on_last, in_range = first - timedelta(days=1), s.day == stock_day, s.day >= first
-    owner = func.coalesce(s.owner, literal_column("''"))
+    owner = s.owner
     query = (select(owner.label("owner"),
-                    func.sum(case((and_(on_last, s.members > 0), 1), else_=0)).label("groups"),
-                    *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in GROUP_STOCKS),
+                    *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_ROLLUP_STOCKS),
                     func.sum(case((s.day == before, s.members), else_=0)).label("members_start"),
                     *(func.sum(case((in_range, getattr(s, n)), else_=0)).label(n) for n in GROUP_FLOWS))
              .where(*_where(s, corp_id, before, last, owners)).group_by(owner))
@@ -98,7 +98,7 @@ def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
     """One point per day of the range: members and customers at its end, joins, leaves, WeCom's
     messages, SOP executions sent (zeros where a day has no rows; members and customers null on
     days outside the corp's computed group days, e.g. today before its first run)."""
-    g = GroupDailyStat
+    g = GroupOwnerDailyRollup
     computed = db.session.execute(select(func.min(g.day), func.max(g.day)).where(
         g.corp_id == corp_id, g.day.between(first, last))).one()
     low, high = (_as_date(d) for d in computed)

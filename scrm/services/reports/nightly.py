@@ -30,7 +30,7 @@ from scrm.extensions import db
 from scrm.models import ReportRun, StaffDailyStat
 from scrm.services import localtime
 from scrm.services.daily_runs import claim_daily_run
-from scrm.services.reports import group_sop_day, staff_day
+from scrm.services.reports import group_owner_day, group_sop_day, staff_day
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ STALE_RUN = timedelta(minutes=30)
 MAX_REBUILD_DAYS = 3660
 
 # name → build(corp_id, first, last, *, incremental) -> rows written (the caller commits)
-AGGREGATES = {"staff_day": staff_day.build, "group_sop_day": group_sop_day.build}
+AGGREGATES = {"staff_day": staff_day.build, "group_owner_day": group_owner_day.build,
+              "group_sop_day": group_sop_day.build}
 
 
 def build_all(corp_id: str, first: date, last: date, *, incremental: bool) -> dict:
