@@ -85,13 +85,19 @@ def _wecom_figures(corp_id: str, first: date, last: date, owners) -> dict[str, d
             for row in db.session.execute(query)}
 
 
-def _sop_figures(corp_id: str, first: date, last: date, owners, by) -> list[dict]:
+def _sop_figures(corp_id: str, first: date, last: date, owners) -> tuple[dict[str, dict], list[dict]]:
+    """SOP figures per owner and per plan, from one pass grouped by both (owners × plans rows)."""
     s = GroupSopDailyStat
-    column = getattr(s, by)
-    query = (select(column, *(func.sum(getattr(s, n)).label(n) for n in GROUP_SOP_FIGURES))
-             .where(*_where(s, corp_id, first, last, owners)).group_by(column).order_by(column))
-    return [{by: getattr(row, by), **{n: _int(getattr(row, n)) for n in GROUP_SOP_FIGURES}}
-            for row in db.session.execute(query)]
+    query = (select(s.owner, s.plan_id, *(func.sum(getattr(s, n)).label(n) for n in GROUP_SOP_FIGURES))
+             .where(*_where(s, corp_id, first, last, owners)).group_by(s.owner, s.plan_id))
+    by_owner: dict[str, dict] = {}
+    by_plan: dict[int, dict] = {}
+    for row in db.session.execute(query):
+        for into in (by_owner.setdefault(row.owner, dict.fromkeys(GROUP_SOP_FIGURES, 0)),
+                     by_plan.setdefault(row.plan_id, {"plan_id": row.plan_id, **dict.fromkeys(GROUP_SOP_FIGURES, 0)})):
+            for name in GROUP_SOP_FIGURES:
+                into[name] += _int(getattr(row, name))
+    return by_owner, [by_plan[plan_id] for plan_id in sorted(by_plan)]
 
 
 def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
@@ -141,10 +147,9 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     stock_day = None if empty else last_day(corp_id, first, last)
     groups = _group_figures(corp_id, first, last, stock_day, owners) if stock_day else {}
     wecom = {} if empty else _wecom_figures(corp_id, first, last, owners)
-    sop_owners = [] if empty else _sop_figures(corp_id, first, last, owners, "owner")
-    plans = [] if empty else _sop_figures(corp_id, first, last, owners, "plan_id")
+    sop_owners, plans = ({}, []) if empty else _sop_figures(corp_id, first, last, owners)
     rows: dict[str, dict] = {}
-    for source in (groups, wecom, {r.pop("owner"): r for r in sop_owners}):
+    for source in (groups, wecom, sop_owners):
         for owner, figures in source.items():
             rows.setdefault(owner, _blank()).update(figures)
     staff = {row.userid: row for row in db.session.execute(
