@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, tuple_
 
 from scrm.extensions import db
 from scrm.models import GroupOwnerDailyRollup, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
@@ -59,30 +59,48 @@ def _int(value) -> int:
     return int(value or 0)
 
 
-def _group_figures(corp_id: str, first: date, last: date, stock_day: date, owners) -> dict[str, dict]:
+def _by_owner_and_day(model, where: list, columns: list) -> tuple[dict, dict]:
+    """``columns`` summed per owner and per day: one pass with GROUPING SETS on PostgreSQL, two
+    grouped queries elsewhere (SQLite). Returns ({owner: row}, {day: row})."""
+    owner, day = model.owner, model.day
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = db.session.execute(select(owner, day, *columns).where(*where).group_by(
+            func.grouping_sets(tuple_(owner), tuple_(day)))).all()
+        return ({r.owner: r for r in rows if r.day is None},
+                {_as_date(r.day): r for r in rows if r.owner is None})
+    per_owner = db.session.execute(select(owner, *columns).where(*where).group_by(owner)).all()
+    per_day = db.session.execute(select(day, *columns).where(*where).group_by(day)).all()
+    return {r.owner: r for r in per_owner}, {_as_date(r.day): r for r in per_day}
+
+
+def _group_figures(corp_id: str, first: date, last: date, stock_day: date, owners) -> tuple[dict, dict]:
+    """Per owner: stocks on stock_day, members the day before the range, flows; per day: members,
+    customers, joins, leaves."""
     s = GroupOwnerDailyRollup
     before, on_last, in_range = first - timedelta(days=1), s.day == stock_day, s.day >= first
-    owner = s.owner
-    query = (select(owner.label("owner"),
-                    *(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_ROLLUP_STOCKS),
-                    func.sum(case((s.day == before, s.members), else_=0)).label("members_start"),
-                    *(func.sum(case((in_range, getattr(s, n)), else_=0)).label(n) for n in GROUP_FLOWS))
-             .where(*_where(s, corp_id, before, last, owners)).group_by(owner))
-    return {row.owner: {k: _int(v) for k, v in row._mapping.items() if k != "owner"}
-            for row in db.session.execute(query)}
+    columns = [*(func.sum(case((on_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_ROLLUP_STOCKS),
+               func.sum(case((s.day == before, s.members), else_=0)).label("members_start"),
+               *(func.sum(case((in_range, getattr(s, n)), else_=0)).label(n) for n in GROUP_FLOWS),
+               func.sum(s.members).label("day_members"), func.sum(s.customers).label("day_customers")]
+    names = (*OWNER_ROLLUP_STOCKS, "members_start", *GROUP_FLOWS)
+    per_owner, per_day = _by_owner_and_day(s, _where(s, corp_id, before, last, owners), columns)
+    return ({o: {n: _int(getattr(r, n)) for n in names} for o, r in per_owner.items()},
+            {d: {"members": _int(r.day_members), "customers": _int(r.day_customers), "joins": _int(r.joins),
+                 "leaves": _int(r.leaves)} for d, r in per_day.items()})
 
 
-def _wecom_figures(corp_id: str, first: date, last: date, owners) -> dict[str, dict]:
+def _wecom_figures(corp_id: str, first: date, last: date, owners) -> tuple[dict, dict]:
+    """WeCom's figures per owner (chat_total / member_total from their last day) and messages per day."""
     s = GroupOwnerDailyStat
     where = _where(s, corp_id, first, last, owners)
     wecom_last = db.session.scalar(select(func.max(s.day)).where(*where))
     if wecom_last is None:
-        return {}
-    query = (select(s.owner, *(func.sum(getattr(s, n)).label(n) for n in WECOM_FLOWS),
-                    *(func.sum(case((s.day == wecom_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_STOCKS))
-             .where(*where).group_by(s.owner))
-    return {row.owner: {k: _int(v) for k, v in row._mapping.items() if k != "owner"}
-            for row in db.session.execute(query)}
+        return {}, {}
+    columns = [*(func.sum(getattr(s, n)).label(n) for n in WECOM_FLOWS),
+               *(func.sum(case((s.day == wecom_last, getattr(s, n)), else_=0)).label(n) for n in OWNER_STOCKS)]
+    per_owner, per_day = _by_owner_and_day(s, where, columns)
+    return ({o: {n: _int(getattr(r, n)) for n in (*WECOM_FLOWS, *OWNER_STOCKS)} for o, r in per_owner.items()},
+            {d: {"msg_total": _int(r.msg_total)} for d, r in per_day.items()})
 
 
 def _sop_figures(corp_id: str, first: date, last: date, owners) -> tuple[dict[str, dict], list[dict]]:
@@ -100,35 +118,27 @@ def _sop_figures(corp_id: str, first: date, last: date, owners) -> tuple[dict[st
     return by_owner, [by_plan[plan_id] for plan_id in sorted(by_plan)]
 
 
-def _series(corp_id: str, first: date, last: date, owners) -> list[dict]:
+def _series(corp_id: str, first: date, last: date, owners, days: tuple[dict, ...]) -> list[dict]:
     """One point per day of the range: members and customers at its end, joins, leaves, WeCom's
     messages, SOP executions sent (zeros where a day has no rows; members and customers null on
-    days outside the corp's computed group days, e.g. today before its first run)."""
-    g = GroupOwnerDailyRollup
+    days outside the corp's computed group days, e.g. today before its first run). ``days``: the
+    per-day figures the owner passes already read."""
+    g, p = GroupOwnerDailyRollup, GroupSopDailyStat
     computed = db.session.execute(select(func.min(g.day), func.max(g.day)).where(
         g.corp_id == corp_id, g.day.between(first, last))).one()
     low, high = (_as_date(d) for d in computed)
-    points = {}
+    sent = {_as_date(day): _int(value) for day, value in db.session.execute(
+        select(p.day, func.sum(p.sent)).where(*_where(p, corp_id, first, last, owners)).group_by(p.day))}
+    points = []
     for i in range((last - first).days + 1):
         day = first + timedelta(days=i)
-        points[day] = dict.fromkeys(SERIES, 0)
+        point = {"day": day, **dict.fromkeys(SERIES, 0), "sop_sent": sent.get(day, 0)}
+        for figures in days:
+            point.update(figures.get(day) or {})
         if low is None or not low <= day <= high:
-            points[day].update(members=None, customers=None)
-    w, p = GroupOwnerDailyStat, GroupSopDailyStat
-    reads = (
-        (select(g.day, func.sum(g.members), func.sum(g.customers), func.sum(g.joins), func.sum(g.leaves))
-         .where(*_where(g, corp_id, first, last, owners)).group_by(g.day), ("members", "customers", "joins", "leaves")),
-        (select(w.day, func.sum(w.msg_total)).where(*_where(w, corp_id, first, last, owners)).group_by(w.day),
-         ("msg_total",)),
-        (select(p.day, func.sum(p.sent)).where(*_where(p, corp_id, first, last, owners)).group_by(p.day),
-         ("sop_sent",)),
-    )
-    for query, names in reads:
-        for day, *values in db.session.execute(query):
-            day = _as_date(day)
-            if day in points:
-                points[day].update({n: _int(v) for n, v in zip(names, values, strict=True)})
-    return [{"day": day, **figures} for day, figures in points.items()]
+            point.update(members=None, customers=None)
+        points.append(point)
+    return points
 
 
 def _as_date(value) -> date | None:
@@ -145,8 +155,8 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
     owners = owners_filter(corp_id, visible=visible, department_id=department_id, userid=userid)
     empty = owners is not None and not owners
     stock_day = None if empty else last_day(corp_id, first, last)
-    groups = _group_figures(corp_id, first, last, stock_day, owners) if stock_day else {}
-    wecom = {} if empty else _wecom_figures(corp_id, first, last, owners)
+    groups, group_days = _group_figures(corp_id, first, last, stock_day, owners) if stock_day else ({}, {})
+    wecom, wecom_days = ({}, {}) if empty else _wecom_figures(corp_id, first, last, owners)
     sop_owners, plans = ({}, []) if empty else _sop_figures(corp_id, first, last, owners)
     rows: dict[str, dict] = {}
     for source in (groups, wecom, sop_owners):
@@ -173,4 +183,4 @@ def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | N
         plan["name"] = plan_names.get(plan["plan_id"])
     return {"from_": first, "to": last, "last_day": stock_day, "owners": out, "plans": plans,
             "totals": {**totals, "owners": len(out)},
-            "series": [] if empty else _series(corp_id, first, last, owners)}
+            "series": [] if empty else _series(corp_id, first, last, owners, (group_days, wecom_days))}
