@@ -14,15 +14,17 @@ from console import bp
 from console.pages import _shell
 from scrm.models.reports import DRILL_FIGURES
 from scrm.services.reports.churn_export import CHURN_LABELS, RECALL_LABELS
-from scrm.services.reports.labels import FOLLOW_UP_FIGURES
+from scrm.services.reports.labels import FOLLOW_UP_FIGURES, GROUP_REPORT_FIGURES
 
 # kind → title, in the order the links show; "" is the follow-up report at /console/reports.
 # A report page is console/templates/console/reports_<kind>.html, its script registers
 # ScrmConsole.pages["reports-<kind>"].
-REPORT_PAGES: dict[str, str] = {"": "跟进报表", "channels": "渠道报表", "funnel": "销售漏斗", "churn": "流失与召回"}
+REPORT_PAGES: dict[str, str] = {"": "跟进报表", "channels": "渠道报表", "funnel": "销售漏斗", "groups": "客户群报表",
+                                "churn": "流失与召回"}
 
-# kind → what its page's script reads from the bootstrap (the column names its export uses)
-PAGE_DATA: dict[str, dict] = {"churn": {"labels": CHURN_LABELS, "recall_labels": RECALL_LABELS}}
+# kind → what its page needs in the bootstrap beyond the filters (its figures' labels, as the exports name them)
+PAGE_DATA: dict[str, dict] = {"churn": {"labels": CHURN_LABELS, "recall_labels": RECALL_LABELS},
+                              "groups": {"figures": GROUP_REPORT_FIGURES}}
 
 
 def _nav(kind: str) -> dict:

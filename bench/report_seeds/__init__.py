@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: tuple[str, ...] = ("funnel", "churn", "channels")
+MODULES: tuple[str, ...] = ("funnel", "churn", "channels", "groups")
 
 
 def load() -> list:

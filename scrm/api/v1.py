@@ -18,6 +18,7 @@ from scrm.api import (
     customers,
     events,
     group_labels,
+    group_report,
     group_sops,
     group_stats,
     groups,
@@ -68,7 +69,8 @@ with WeCom (`/api/v1/syncs`).
 MODULES = (customers, groups, events, welcome, welcome_outcomes, channels, sops, syncs, contents,
            sidebar_admin, status, community, group_labels, group_stats, group_sops, handovers, churn, recall,
            mass_messages, ops, corp_tags, customer_search, bulk_jobs, reports,
-           reports_funnel, reports_churn, report_channels, channel_costs)
+           reports_funnel, reports_churn, report_channels, channel_costs,
+           group_report)
 
 # The console (console/) calls the same resources with its session instead of a token:
 # /console/api/v1/... — same views, schemas and validation, under the console's cookie and CSRF

@@ -27,6 +27,7 @@ from scrm.models.customer import Customer, FollowRelation, RelationStatus, Relat
 from scrm.models.digest import DigestKind, DigestMessage, DigestRun, DigestStatus
 from scrm.models.funnel import StageDailyStat, StageDailyTotal
 from scrm.models.group import GroupChat, GroupChatStatus, GroupMember
+from scrm.models.group_report import GroupOwnerDailyRollup, GroupSopDailyStat
 from scrm.models.group_sop import (
     ExecutionStatus,
     GroupSop,
@@ -134,6 +135,8 @@ __all__ = [
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat", "StaffMonthlyStat", "StageDailyStat", "StageDailyTotal",
     "ChurnDailyStat", "RecallDailyStat", "RiskDailyStat",
+    # the groups report (issue #15, part 4)
+    "GroupOwnerDailyRollup", "GroupSopDailyStat",
     # the morning digest (issue #15, part 8)
     "DigestKind", "DigestMessage", "DigestRun", "DigestStatus",
 ]

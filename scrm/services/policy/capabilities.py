@@ -62,7 +62,7 @@ BLUEPRINT_FAMILY = {
     "group_stats": "group_stats", "group_sops": "group_sops", "handovers": "handovers", "churn": "churn",
     "recall": "recalls", "ops": "status", "corp_tags": "tags", "mass_messages": "mass_messages",
     "bulk_jobs": "bulk", "reports": "reports", "reports_funnel": "reports", "reports_churn": "reports",
-    "report_channels": "reports", "channel_costs": "channels",
+    "report_channels": "reports", "channel_costs": "channels", "reports_groups": "reports",
 }
 # customer_search holds the list (customers) and saved segments, told by the path too.
 CUSTOMER_SEARCH_FAMILY = {"segments": "segments"}

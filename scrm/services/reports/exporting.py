@@ -13,8 +13,8 @@ from sqlalchemy import select
 from scrm.extensions import db
 from scrm.models import Staff
 from scrm.services import access, localtime
-from scrm.services.reports import drill, follow_up
-from scrm.services.reports.labels import FOLLOW_UP_FIGURES
+from scrm.services.reports import drill, follow_up, groups
+from scrm.services.reports.labels import FOLLOW_UP_FIGURES, GROUP_REPORT_FIGURES, GROUP_SOP_COLUMNS
 
 Table = tuple[list[tuple[str, str]], Any, str]  # (columns, rows, title)
 
@@ -53,3 +53,18 @@ def drill_table(corp_id: str, figure: str, first: date, last: date, userids: lis
     columns = [("staff", "成员"), ("userid", "成员账号"), ("name", "客户"), ("external_userid", "客户ID"),
                ("at", "时间")]
     return columns, rows(), FOLLOW_UP_FIGURES.get(figure, figure)
+
+
+def group_table(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None,
+                department_id: int | None, userid: str | None, per: str, actor: str) -> Table:
+    """The groups report: one row per owner (``per`` "owners") or SOP plan, and a total row."""
+    report = groups.report(corp_id, first, last, visible=visible, department_id=department_id, userid=userid)
+    if per == "plans":
+        columns = [("name", "SOP计划"), *((n, GROUP_REPORT_FIGURES[n]) for n in GROUP_SOP_COLUMNS)]
+        rows = report["plans"]
+    else:
+        columns = [("name", "群主"), ("userid", "群主账号"), ("department_name", "部门"),
+                   *GROUP_REPORT_FIGURES.items()]
+        rows = report["owners"]
+    _audited(corp_id, actor, f"groups/{per}", first, last)
+    return columns, [*rows, {**report["totals"], columns[0][0]: "合计"}], "客户群报表"

@@ -22,3 +22,17 @@ CHANNEL_FIGURES: dict[str, str] = {
     "cost_fen": "成本(元)", "cost_per_add_fen": "单客成本(元)",
     "cost_per_retained_7_fen": "7日留存单客成本(元)", "cost_per_retained_30_fen": "30日留存单客成本(元)",
 }
+# The groups report (客户群报表): per owner, per SOP plan.
+GROUP_REPORT_FIGURES: dict[str, str] = {
+    "groups": "群数", "members": "群成员", "customers": "客户成员", "staff": "员工成员", "members_start": "期初成员",
+    "growth": "净增成员", "joins": "入群", "joins_invite": "邀请入群", "joins_link": "链接入群",
+    "joins_qrcode": "扫码入群", "joins_group_code": "活码入群", "leaves": "退群", "leaves_self": "主动退群",
+    "leaves_removed": "被移出群", "new_chat_cnt": "新建群(企微)", "chat_has_msg": "有消息群次(企微)",
+    "new_member_cnt": "新成员(企微)", "member_has_msg": "发言成员人次(企微)", "msg_total": "群消息数(企微)",
+    "chat_total": "群总数(企微)", "member_total": "群成员总数(企微)",
+    "executions": "SOP执行", "sent": "SOP已发送", "waiting": "SOP等待中", "failed": "SOP失败",
+    "failed_not_sent": "群主未发送", "failed_already_received": "已收到其他群发", "capped": "超出月上限",
+    "skipped": "其他跳过",
+}
+GROUP_SOP_COLUMNS = ("executions", "sent", "waiting", "failed", "failed_not_sent", "failed_already_received",
+                     "capped", "skipped")

@@ -30,7 +30,17 @@ from scrm.extensions import db
 from scrm.models import ReportRun, StaffDailyStat
 from scrm.services import localtime
 from scrm.services.daily_runs import claim_daily_run
-from scrm.services.reports import channel_day, churn_day, recall_day, risk_day, staff_day, staff_month, stage_day
+from scrm.services.reports import (
+    channel_day,
+    churn_day,
+    group_owner_day,
+    group_sop_day,
+    recall_day,
+    risk_day,
+    staff_day,
+    staff_month,
+    stage_day,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,7 @@ MAX_REBUILD_DAYS = 3660
 # name → build(corp_id, first, last, *, incremental) -> rows written (the caller commits)
 AGGREGATES = {"staff_day": staff_day.build, "staff_month": staff_month.build, "stage_day": stage_day.build,
               "channel_day": channel_day.build,
+              "group_owner_day": group_owner_day.build, "group_sop_day": group_sop_day.build,
               "churn_day": churn_day.build, "risk_day": risk_day.build, "recall_day": recall_day.build}
 
 
