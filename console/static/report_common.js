@@ -1,7 +1,7 @@
 /* What every 报表 page shares (window.ScrmReports): the date range and filters a page opens with
    (?from=&to=&department_id=&userid= as links and the morning digest give them), the department
    tree for el-tree-select, the staff and departments of the viewer's scope, the ECharts instance
-   a page draws into (resized with the window) and the download of an export. */
+   a page draws into (resized with the window), loading a report and the download of an export. */
 "use strict";
 (function () {
   const { api, query } = window.ScrmConsole;
@@ -65,6 +65,24 @@
     return { from: vm.days[0], to: vm.days[1], department_id: vm.departmentId || "", userid: vm.userid || "" };
   }
 
+  /* Load a page's report into vm.report (vm.loading / vm.error while and after), then let the page
+     draw it (vm.draw, after the DOM update); ``received`` sees the answer first. */
+  async function loadReport(vm, url, params, { notFound = "没有这个成员，或不在你的数据范围内。", received } = {}) {
+    vm.loading = true;
+    vm.error = "";
+    try {
+      vm.report = await api(`${url}?${query(params)}`);
+      if (received) received(vm.report);
+      await vm.$nextTick();
+      vm.draw();
+    } catch (error) {
+      vm.error = error.status === 404 ? notFound : error.message;
+      vm.report = null;
+    } finally {
+      vm.loading = false;
+    }
+  }
+
   window.ScrmReports = { isoDay, initialFilters, departmentTree, scopeOptions, chartOf, disposeChart, download,
-    rangeParams };
+    rangeParams, loadReport };
 })();

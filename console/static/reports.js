@@ -5,8 +5,8 @@
    digest's link asks. */
 "use strict";
 (function () {
-  const { api, page, query, pages, bootstrap, fmtTime } = window.ScrmConsole;
-  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
+  const { page, pages, bootstrap, fmtTime } = window.ScrmConsole;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams, loadReport } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/follow-up";
   // the export's column names, with the units the page shows instead
   const FIGURES = { ...(bootstrap.figures || {}), first_reply_avg_seconds: "首次回复平均", reply_rate: "回复率" };
@@ -51,20 +51,7 @@
         return String(value);
       },
       filters() { return rangeParams(this); },
-      async load() {
-        this.loading = true;
-        this.error = "";
-        try {
-          this.report = await api(`${V1}?${query(this.filters())}`);
-          await this.$nextTick();
-          this.draw();
-        } catch (error) {
-          this.error = error.status === 404 ? "没有这个成员，或不在你的数据范围内。" : error.message;
-          this.report = null;
-        } finally {
-          this.loading = false;
-        }
-      },
+      load() { return loadReport(this, V1, this.filters()); },
       draw() {
         const rows = [...this.report.staff].sort((a, b) => b.customers - a.customers).slice(0, 20);
         if (!rows.length) return;

@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const { api, query, pages, bootstrap } = window.ScrmConsole;
-  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams, loadReport } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/channels";
   const COSTS = "/console/api/v1/channel-costs";
   const FIGURES = {
@@ -51,20 +51,7 @@
         if (key.endsWith("_rate") || key.startsWith("retention_")) return `${value}%`;
         return String(value);
       },
-      async load() {
-        this.loading = true;
-        this.error = "";
-        try {
-          this.report = await api(`${V1}?${query(rangeParams(this))}`);
-          await this.$nextTick();
-          this.draw();
-        } catch (error) {
-          this.error = error.status === 404 ? "没有这个成员，或不在你的数据范围内。" : error.message;
-          this.report = null;
-        } finally {
-          this.loading = false;
-        }
-      },
+      load() { return loadReport(this, V1, rangeParams(this)); },
       draw() {
         const rows = this.chartRows;
         if (!rows.length) return;

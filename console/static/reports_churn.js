@@ -5,8 +5,8 @@
    (bootstrap.labels, the export's own). */
 "use strict";
 (function () {
-  const { api, query, pages, bootstrap } = window.ScrmConsole;
-  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
+  const { pages, bootstrap } = window.ScrmConsole;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams, loadReport } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/churn";
   const LABELS = bootstrap.labels || {};
   const RECALL_LABELS = bootstrap.recall_labels || {};
@@ -52,20 +52,7 @@
       percent,
       channelName(row) { return row.channel_name || row.state || "（无渠道）"; },
       filters() { return rangeParams(this); },
-      async load() {
-        this.loading = true;
-        this.error = "";
-        try {
-          this.report = await api(`${V1}?${query(this.filters())}`);
-          await this.$nextTick();
-          this.draw();
-        } catch (error) {
-          this.error = error.status === 404 ? "没有这个成员，或不在你的数据范围内。" : error.message;
-          this.report = null;
-        } finally {
-          this.loading = false;
-        }
-      },
+      load() { return loadReport(this, V1, this.filters()); },
       draw() {
         const months = this.report.months;
         chartOf(this._month, this.$refs.monthChart).setOption({

@@ -4,8 +4,8 @@
    exports (…/funnel/export). ?from=&to=&department_id=&userid=&channel= open it pre-filtered. */
 "use strict";
 (function () {
-  const { api, query, pages } = window.ScrmConsole;
-  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
+  const { pages } = window.ScrmConsole;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams, loadReport } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/funnel";
   const COLORS = ["#409eff", "#67c23a", "#e6a23c", "#f56c6c", "#909399", "#9b59b6", "#1abc9c", "#34495e"];
 
@@ -26,21 +26,7 @@
     methods: {
       pct(value) { return value === null || value === undefined ? "—" : `${Math.round(value * 1000) / 10}%`; },
       filters() { return { ...rangeParams(this), channel: this.channel || "" }; },
-      async load() {
-        this.loading = true;
-        this.error = "";
-        try {
-          this.report = await api(`${V1}?${query(this.filters())}`);
-          if (!this.channel) this.channelOptions = this.report.channels;
-          await this.$nextTick();
-          this.draw();
-        } catch (error) {
-          this.error = error.status === 404 ? "没有这个成员，或不在你的数据范围内。" : error.message;
-          this.report = null;
-        } finally {
-          this.loading = false;
-        }
-      },
+      load() { return loadReport(this, V1, this.filters(), { received: (report) => { if (!this.channel) this.channelOptions = report.channels; } }); },
       draw() {
         const report = this.report;
         if (!report.stages.length) return;

@@ -4,8 +4,8 @@
    plan, and exports (…/groups/export). */
 "use strict";
 (function () {
-  const { api, query, pages, bootstrap } = window.ScrmConsole;
-  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams } = window.ScrmReports;
+  const { pages, bootstrap } = window.ScrmConsole;
+  const { initialFilters, scopeOptions, chartOf, disposeChart, download, rangeParams, loadReport } = window.ScrmReports;
   const V1 = "/console/api/v1/reports/groups";
   const FIGURES = bootstrap.figures || {};
   const HEADLINE = ["groups", "members", "growth", "joins", "leaves", "msg_total", "sent", "failed"];
@@ -33,20 +33,7 @@
     methods: {
       show(value) { return value === null || value === undefined ? "—" : String(value); },
       filters() { return rangeParams(this); },
-      async load() {
-        this.loading = true;
-        this.error = "";
-        try {
-          this.report = await api(`${V1}?${query(this.filters())}`);
-          await this.$nextTick();
-          this.draw();
-        } catch (error) {
-          this.error = error.status === 404 ? "没有这个群主，或不在你的数据范围内。" : error.message;
-          this.report = null;
-        } finally {
-          this.loading = false;
-        }
-      },
+      load() { return loadReport(this, V1, this.filters(), { notFound: "没有这个群主，或不在你的数据范围内。" }); },
       draw() {
         const series = this.report.series;
         if (series.length) {
