@@ -30,12 +30,10 @@ NO_CHANNEL = 0  # channel_id of the adds no channel code brought
 NO_STAGE = 0  # stage_id of the adds whose customer has no funnel stage, and of the losses
 
 
-class ChannelDailyStat(CorpScoped, db.Model):
-    """One channel code (0: none), member and corp-local day: what the channel report adds up."""
+class ChannelFigures:
+    """The dimensions and figures channel_daily_stat and its monthly sums share. A month row's
+    department_id is one of the month's when the member moved (the daily rows' is exact)."""
 
-    __tablename__ = "channel_daily_stat"
-    __table_args__ = (UniqueConstraint("corp_id", "day", "channel_id", "userid", "stage_id"),)
-    day: Mapped[date] = mapped_column(Date)
     channel_id: Mapped[int] = mapped_column(default=NO_CHANNEL)
     userid: Mapped[str] = mapped_column(String(64))
     # the add cohort split by the customer's funnel stage when computed (0: none; the losses: 0)
@@ -52,26 +50,21 @@ class ChannelDailyStat(CorpScoped, db.Model):
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ChannelMonthStat(CorpScoped, db.Model):
+class ChannelDailyStat(ChannelFigures, CorpScoped, db.Model):
+    """One channel code (0: none), member and corp-local day: what the channel report adds up."""
+
+    __tablename__ = "channel_daily_stat"
+    __table_args__ = (UniqueConstraint("corp_id", "day", "channel_id", "userid", "stage_id"),)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class ChannelMonthStat(ChannelFigures, CorpScoped, db.Model):
     """channel_daily_stat added up per calendar month (the first of the month), written from the
     daily rows by every build of the months it touched: a long range reads its whole months here."""
 
     __tablename__ = "channel_month_stat"
     __table_args__ = (UniqueConstraint("corp_id", "month", "channel_id", "userid", "stage_id"),)
     month: Mapped[date] = mapped_column(Date)
-    channel_id: Mapped[int] = mapped_column(default=NO_CHANNEL)
-    userid: Mapped[str] = mapped_column(String(64))
-    stage_id: Mapped[int] = mapped_column(default=NO_STAGE)
-    department_id: Mapped[int | None]  # the member's main department (one of the month's, if it changed)
-    adds: Mapped[int] = mapped_column(default=0)
-    welcomed: Mapped[int] = mapped_column(default=0)
-    eligible_7: Mapped[int] = mapped_column(default=0)
-    retained_7: Mapped[int] = mapped_column(default=0)
-    eligible_30: Mapped[int] = mapped_column(default=0)
-    retained_30: Mapped[int] = mapped_column(default=0)
-    staged: Mapped[int] = mapped_column(default=0)
-    lost: Mapped[int] = mapped_column(default=0)
-    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ChannelCost(CorpScoped, Timestamped, db.Model):
