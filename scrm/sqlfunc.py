@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import Date, TypeEngine
 
 
 def sql_function(name: str, type_: TypeEngine, *, postgresql: str, sqlite: str) -> type[FunctionElement]:
@@ -23,3 +23,8 @@ def sql_function(name: str, type_: TypeEngine, *, postgresql: str, sqlite: str) 
     compiles(construct)(render(postgresql))
     compiles(construct, "sqlite")(render(sqlite))
     return construct
+
+
+# The first day of a date's month.
+month_start = sql_function("month_start", Date(), postgresql="CAST(date_trunc('month', {0}) AS DATE)",
+                           sqlite="date({0}, 'start of month')")

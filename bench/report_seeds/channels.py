@@ -27,11 +27,13 @@ def seed_sql(staff: int, relations: int) -> list[tuple[str, str]]:
                    CASE WHEN r.id % 10 = 1 THEN 'too_late' ELSE 'sent' END, 1, r.added_at + INTERVAL '3 seconds'
             FROM follow_relation r WHERE r.state IS NOT NULL"""),
         ("funnel_stage", f"""INSERT INTO funnel_stage (corp_id, name, "order", deleted, created_at, updated_at)
-            SELECT {corp}, '阶段' || s, s, false, {now}, {now} FROM generate_series(1, 4) s"""),
+            SELECT {corp}, '阶段' || s, s, false, {now}, {now} FROM generate_series(1, 4) s
+            WHERE NOT EXISTS (SELECT 1 FROM funnel_stage WHERE corp_id = {corp})"""),  # the funnel's seed may have them
         ("customer_stage", f"""INSERT INTO customer_stage (corp_id, external_userid, stage_id, created_at,
                 updated_at)
             SELECT {corp}, 'wm' || i, (SELECT min(id) FROM funnel_stage) + i % 4, {now}, {now}
-            FROM generate_series(3, {relations}, 3) i"""),
+            FROM generate_series(3, {relations}, 3) i
+            ON CONFLICT DO NOTHING"""),  # customers the funnel's seed gave a stage keep it
         ("channel_cost", f"""INSERT INTO channel_cost (corp_id, channel_id, month, amount_fen, created_at,
                 updated_at)
             SELECT {corp}, c.id, CAST(date_trunc('month', {now}) - m * INTERVAL '1 month' AS date),

@@ -37,6 +37,7 @@ def upgrade():
     with op.batch_alter_table('stage_daily_stat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stage_daily_stat_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index('ix_stage_daily_stat_user', ['corp_id', 'userid', 'day'], unique=False)
+        batch_op.create_index('ix_stage_daily_stat_department', ['corp_id', 'department_id', 'day'], unique=False)
     op.create_table('stage_daily_total',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('stage_id', sa.Integer(), nullable=False),
@@ -60,6 +61,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stage_daily_total_corp_id'))
     op.drop_table('stage_daily_total')
     with op.batch_alter_table('stage_daily_stat', schema=None) as batch_op:
+        batch_op.drop_index('ix_stage_daily_stat_department')
         batch_op.drop_index('ix_stage_daily_stat_user')
         batch_op.drop_index(batch_op.f('ix_stage_daily_stat_corp_id'))
     op.drop_table('stage_daily_stat')

@@ -25,6 +25,7 @@ RECALL_FIGURES = ('sent', 'confirmed', 're_engaged', 'expired')
 def upgrade():
     op.create_table('churn_daily_stat',
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
     sa.Column('userid', sa.String(length=64), nullable=False),
     sa.Column('state', sa.String(length=64), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=True),
@@ -38,6 +39,20 @@ def upgrade():
     with op.batch_alter_table('churn_daily_stat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_churn_daily_stat_corp_id'), ['corp_id'], unique=False)
         batch_op.create_index('ix_churn_daily_stat_user', ['corp_id', 'userid', 'day'], unique=False)
+
+    op.create_table('churn_month_stat',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('userid', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=64), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    *(sa.Column(name, sa.Integer(), nullable=False) for name in CHURN_FIGURES),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('corp_id', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_churn_month_stat'))
+    )
+    with op.batch_alter_table('churn_month_stat', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_churn_month_stat_corp_id'), ['corp_id'], unique=False)
+        batch_op.create_index('ix_churn_month_stat_month', ['corp_id', 'month'], unique=False)
 
     op.create_table('risk_daily_stat',
     sa.Column('day', sa.Date(), nullable=False),
@@ -77,6 +92,10 @@ def downgrade():
     with op.batch_alter_table('risk_daily_stat', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_risk_daily_stat_corp_id'))
     op.drop_table('risk_daily_stat')
+    with op.batch_alter_table('churn_month_stat', schema=None) as batch_op:
+        batch_op.drop_index('ix_churn_month_stat_month')
+        batch_op.drop_index(batch_op.f('ix_churn_month_stat_corp_id'))
+    op.drop_table('churn_month_stat')
     with op.batch_alter_table('churn_daily_stat', schema=None) as batch_op:
         batch_op.drop_index('ix_churn_daily_stat_user')
         batch_op.drop_index(batch_op.f('ix_churn_daily_stat_corp_id'))

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 
 from scrm.api.auth import current_actor, current_corp_id
-from scrm.api.common import make_blueprint
+from scrm.api.common import make_blueprint, plain_json
 from scrm.api.exports import FILE_RESPONSE, export_response
 from scrm.api.reports import report_members, report_range
 from scrm.schemas.group_report import GroupReportArgsSchema, GroupReportExportArgsSchema, GroupReportSchema
@@ -21,7 +21,7 @@ blp = make_blueprint("reports_groups", __name__, "/api/v1/reports",
 @blp.arguments(GroupReportArgsSchema, location="query")
 @blp.response(200, GroupReportSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
-def groups_view(args: dict[str, Any]) -> dict[str, Any]:
+def groups_view(args: dict[str, Any]) -> Response:
     """The groups report (客户群报表)
 
     Per group owner and in total: groups and members at the end of the range (customers vs
@@ -32,8 +32,8 @@ def groups_view(args: dict[str, Any]) -> dict[str, Any]:
     """
     first, last = report_range(args)
     visible = report_members(args)
-    return groups.report(current_corp_id(), first, last, visible=visible,
-                         department_id=args.get("department_id"), userid=args.get("userid"))
+    return plain_json(groups.report(current_corp_id(), first, last, visible=visible,
+                                    department_id=args.get("department_id"), userid=args.get("userid")))
 
 
 @blp.route("/groups/export")

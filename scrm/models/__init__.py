@@ -12,7 +12,7 @@ from scrm.models.churn import (
     StaffBehaviorDay,
 )
 from scrm.models.churn_alert import AlertKind, AlertStatus, ChurnAlert, ChurnDigestRun
-from scrm.models.churn_report import ChurnDailyStat, RecallDailyStat, RiskDailyStat
+from scrm.models.churn_report import ChurnDailyStat, ChurnMonthStat, RecallDailyStat, RiskDailyStat
 from scrm.models.community import (
     CommunityStatus,
     GroupCode,
@@ -134,7 +134,7 @@ __all__ = [
     "BulkItemStatus", "BulkJob", "BulkJobItem", "BulkKind", "BulkStatus",
     # manager reports (issue #15)
     "ReportRun", "StaffDailyStat", "StaffMonthlyStat", "StageDailyStat", "StageDailyTotal",
-    "ChurnDailyStat", "RecallDailyStat", "RiskDailyStat",
+    "ChurnDailyStat", "ChurnMonthStat", "RecallDailyStat", "RiskDailyStat",
     # the groups report (issue #15, part 4)
     "GroupOwnerDailyRollup", "GroupSopDailyStat",
     # the morning digest (issue #15, part 8)

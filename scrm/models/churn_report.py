@@ -28,16 +28,10 @@ RISK_STOCKS = tuple(f"risk_{level}" for level in RISK_LEVELS)
 RECALL_FLOWS = ("sent", "confirmed", "re_engaged", "expired")
 
 
-class ChurnDailyStat(CorpScoped, db.Model):
-    """One member and channel code (`follow_relation.state`, "" without one) on one local day,
-    written only when a figure is not zero: relations ended that day by the member, by the
-    customer, or found gone by a sync; relations whose risk level changed that day into each
-    level (a relation's first level is not a move)."""
+class ChurnFlows:
+    """The churn report's flows (CHURN_FLOWS) per member and channel code, as the daily rows and
+    their monthly sums hold them."""
 
-    __tablename__ = "churn_daily_stat"
-    __table_args__ = (UniqueConstraint("corp_id", "day", "userid", "state"),
-                      Index("ix_churn_daily_stat_user", "corp_id", "userid", "day"))
-    day: Mapped[date] = mapped_column(Date)
     userid: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64), default="")
     department_id: Mapped[int | None]  # the member's main department when computed
@@ -48,7 +42,30 @@ class ChurnDailyStat(CorpScoped, db.Model):
     entered_cooling: Mapped[int] = mapped_column(default=0)
     entered_dormant: Mapped[int] = mapped_column(default=0)
     entered_lost: Mapped[int] = mapped_column(default=0)
+
+
+class ChurnDailyStat(ChurnFlows, CorpScoped, db.Model):
+    """One member and channel code (`follow_relation.state`, "" without one) on one local day,
+    written only when a figure is not zero: relations ended that day by the member, by the
+    customer, or found gone by a sync; relations whose risk level changed that day into each
+    level (a relation's first level is not a move)."""
+
+    __tablename__ = "churn_daily_stat"
+    __table_args__ = (UniqueConstraint("corp_id", "day", "userid", "state"),
+                      Index("ix_churn_daily_stat_user", "corp_id", "userid", "day"))
+    day: Mapped[date] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the day's month: the report groups by it
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChurnMonthStat(ChurnFlows, CorpScoped, db.Model):
+    """churn_daily_stat summed per calendar month (`month`: its first day), member, channel code
+    and department, rebuilt from the daily rows for every month a build touches: a long range
+    reads its whole months here and only its edge days from the daily rows."""
+
+    __tablename__ = "churn_month_stat"
+    __table_args__ = (Index("ix_churn_month_stat_month", "corp_id", "month"),)
+    month: Mapped[date] = mapped_column(Date)
 
 
 class RiskDailyStat(CorpScoped, db.Model):

@@ -28,7 +28,9 @@ class StageDailyStat(CorpScoped, db.Model):
 
     __tablename__ = "stage_daily_stat"
     __table_args__ = (UniqueConstraint("corp_id", "day", "stage_id", "userid", "state"),
-                      Index("ix_stage_daily_stat_user", "corp_id", "userid", "day"))
+                      Index("ix_stage_daily_stat_user", "corp_id", "userid", "day"),
+                      # a department's series reads its rows of the chart's days, not every member's
+                      Index("ix_stage_daily_stat_department", "corp_id", "department_id", "day"))
     day: Mapped[date] = mapped_column(Date)
     stage_id: Mapped[int]
     userid: Mapped[str] = mapped_column(String(64))

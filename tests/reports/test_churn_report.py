@@ -298,3 +298,32 @@ def test_the_console_page_and_its_link(client, churn_built):
     assert 'href="/console/reports/churn"' in html and "流失与召回" in html
     assert "被客户删除" in html  # the export's column names reach the page's script
     assert 'href="/console/reports/churn"' in client.get("/console/reports").get_data(as_text=True)
+
+
+def test_whole_months_from_the_roll_up_add_up_as_the_days(reports_app):
+    """A range with whole months reads them from churn_month_stat: the same figures as the daily
+    rows summed, per member, per channel and in total."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from scrm.models import ChurnDailyStat, ChurnMonthStat
+    from scrm.services.reports import churn
+    from tests.reports.conftest import _relation
+
+    _seed_org()
+    for i, day in enumerate(date(2026, 9, 1) + timedelta(days=k) for k in range(0, 80, 2)):
+        userid = ("zhang", "li", "wang")[i % 3]
+        _relation(userid, f"wmQ{i}", f"{day - timedelta(days=20)} 10:00", status="deleted_by_customer",
+                  ended=f"{day} {'00:10' if i % 2 else '23:50'}")
+    db.session.commit()
+    reports.rebuild(TEST_CORP_ID, date(2026, 9, 1), date(2026, 11, 30))
+    assert db.session.scalar(select(func.count()).select_from(ChurnMonthStat)) > 0
+    first, last = date(2026, 9, 10), date(2026, 11, 30)  # October and November whole
+    report = churn.report(TEST_CORP_ID, first, last)
+    daily = db.session.execute(select(*(func.coalesce(func.sum(getattr(ChurnDailyStat, n)), 0) for n in CHURN_FLOWS))
+                               .where(ChurnDailyStat.day.between(first, last))).one()
+    assert {n: report["totals"][n] for n in CHURN_FLOWS} == dict(zip(CHURN_FLOWS, daily, strict=True))
+    assert report["totals"]["lost_by_customer"] > 10
+    assert sum(row["lost_by_customer"] for row in report["channels"]) == report["totals"]["lost_by_customer"]
+    assert sum(m.get("lost_by_customer", 0) for m in report["months"]) == report["totals"]["lost_by_customer"]

@@ -293,3 +293,20 @@ def test_the_sop_aggregate_settles_past_days_and_refreshes_today_only(app, group
     group_sop_day.build(TEST_CORP_ID, D3, D3, incremental=True)
     db.session.commit()
     assert db.session.query(s).filter_by(day=D2, owner="wang").one().failed == 0
+
+
+def test_the_answer_is_the_documented_schemas_dump(get, grouped):
+    """The view sends the report without marshmallow's per-field dump (plain_json): it must be
+    exactly what GroupReportSchema would have sent."""
+    import json
+    from datetime import date
+
+    from scrm.schemas.group_report import GroupReportSchema
+    from scrm.services.reports import groups
+
+    for params, first, last in (({"from": "2026-11-10", "to": "2026-11-12"}, D1, D3),
+                                ({"from": "2026-11-01", "to": "2026-11-30"}, date(2026, 11, 1), date(2026, 11, 30))):
+        reply = get("/api/v1/reports/groups", **params)
+        schema_dump = GroupReportSchema().dump(groups.report(TEST_CORP_ID, first, last))
+        assert reply.status_code == 200 and reply.get_json()["owners"]
+        assert json.loads(reply.get_data()) == json.loads(json.dumps(schema_dump))

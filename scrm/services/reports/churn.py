@@ -16,14 +16,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import and_, func, or_, select, union_all
 
 from scrm.extensions import db
-from scrm.models import Channel, ChurnDailyStat, RecallDailyStat, RecallPlaybook, RiskDailyStat, Staff
+from scrm.models import Channel, ChurnDailyStat, ChurnMonthStat, RecallDailyStat, RecallPlaybook, RiskDailyStat, Staff
 from scrm.models.churn_report import CHURN_FLOWS, CHURN_LOSSES, RECALL_FLOWS, RISK_STOCKS
 from scrm.services.churn.queries import months
 from scrm.services.policy import departments
+from scrm.services.reports import staff_month
 from scrm.services.reports.scope import members_filter
+from scrm.services.reports.sql import sums_two_ways
 
 FIGURES = (*CHURN_FLOWS, *RISK_STOCKS)
 
@@ -42,13 +44,6 @@ def _finish(row: dict, names: tuple = FIGURES) -> dict:
     return out
 
 
-def _month_key(first: date, last: date):
-    """The corp-local month (YYYY-MM) of a row's day, as a CASE over the range's months."""
-    day = ChurnDailyStat.day
-    return case(*((day <= end, literal(start.strftime("%Y-%m"))) for start, end in months(first, last)),
-                else_=literal(last.strftime("%Y-%m")))
-
-
 def _recall_rows(corp_id: str, first: date, last: date, where: list) -> list[dict]:
     r, p = RecallDailyStat, RecallPlaybook
     query = (select(r.playbook_id, p.name, p.trigger, *(func.sum(getattr(r, n)).label(n) for n in RECALL_FLOWS))
@@ -64,24 +59,42 @@ def recall_rate(row: dict) -> dict:
     return out
 
 
-def _per_member_and_month(corp_id: str, first: date, last: date, where: list) -> tuple[dict, dict]:
-    """One scan of the range's flow rows grouped by member and month (at most members × 13 rows
-    back), folded into the sums per member and per month."""
-    c = ChurnDailyStat
-    month = _month_key(first, last)
+def _flow_rows(corp_id: str, first: date, last: date, filters: dict):
+    """The range's flow rows: its whole calendar months from churn_month_stat, the days before and
+    after them from churn_daily_stat (one UNION ALL)."""
+    d, m = ChurnDailyStat, ChurnMonthStat
+    columns = ("month", "userid", "state", "department_id", *CHURN_FLOWS)
+    whole = staff_month.whole_months(first, last)
+    edge = d.day.between(first, last)
+    if whole:
+        edge = and_(edge, or_(d.day < whole[0], d.day > staff_month.month_end(whole[1])))
+    parts = [select(*(getattr(d, n) for n in columns))
+             .where(d.corp_id == corp_id, edge, *members_filter(d, corp_id, **filters))]
+    if whole:
+        parts.append(select(*(getattr(m, n) for n in columns))
+                     .where(m.corp_id == corp_id, m.month.between(*whole), *members_filter(m, corp_id, **filters)))
+    return (union_all(*parts) if whole else parts[0]).subquery("flows")
+
+
+def _per_member_month_and_channel(c) -> tuple[dict, dict, list[dict]]:
+    """One pass over the range's flow rows ``c`` (sql.sums_two_ways) grouped by member and month
+    (at most members × 13 rows back), folded into the sums per member and per month, and grouped
+    by channel code."""
+    sums = [*(func.sum(c.c[n]).label(n) for n in CHURN_FLOWS)]
+    by_member_month, by_channel = sums_two_ways(
+        [], (c.c.userid, c.c.month), (c.c.state,), [func.max(c.c.department_id).label("department_id"), *sums])
     members: dict[str, dict] = {}
     per_month: dict[str, dict] = {}
-    for row in db.session.execute(
-            select(c.userid, month.label("month"), func.max(c.department_id).label("department_id"),
-                   *(func.sum(getattr(c, n)).label(n) for n in CHURN_FLOWS))
-            .where(*where).group_by(c.userid, month)):
+    for row in by_member_month:
         into = members.setdefault(row.userid, {"userid": row.userid, "department_id": row.department_id})
         into["department_id"] = into["department_id"] or row.department_id
-        by_month = per_month.setdefault(row.month, {})
+        by_month = per_month.setdefault(str(row.month)[:7], {})  # YYYY-MM
         for name in CHURN_FLOWS:
             into[name] = into.get(name, 0) + int(getattr(row, name) or 0)
             by_month[name] = by_month.get(name, 0) + int(getattr(row, name) or 0)
-    return members, per_month
+    channels = sorted(({"state": row.state, **{n: int(getattr(row, n) or 0) for n in CHURN_FLOWS}}
+                       for row in by_channel), key=lambda row: row["state"])
+    return members, per_month, channels
 
 
 def _stocks(corp_id: str, stock_day: date | None, filters: dict, into: dict[str, dict]) -> None:
@@ -97,16 +110,11 @@ def _stocks(corp_id: str, stock_day: date | None, filters: dict, into: dict[str,
 
 def report(corp_id: str, first: date, last: date, *, visible: frozenset[str] | None = None,
            department_id: int | None = None, userid: str | None = None) -> dict[str, Any]:
-    s = ChurnDailyStat
     stock_day = last_day(corp_id, first, last)
     filters = {"visible": visible, "department_id": department_id, "userid": userid}
-    where = [s.corp_id == corp_id, s.day.between(first, last), *members_filter(s, corp_id, **filters)]
-    members, month_rows = _per_member_and_month(corp_id, first, last, where)
+    members, month_rows, channel_rows = _per_member_month_and_channel(_flow_rows(corp_id, first, last, filters))
     _stocks(corp_id, stock_day, filters, members)
     staff_rows = [members[key] for key in sorted(members)]
-    channel_rows = [dict(row._mapping) for row in db.session.execute(
-        select(s.state, *(func.sum(getattr(s, n)).label(n) for n in CHURN_FLOWS))
-        .where(*where).group_by(s.state).order_by(s.state))]
     names = dict(db.session.execute(select(Staff.userid, Staff.name).where(Staff.corp_id == corp_id)).all()) \
         if staff_rows else {}
     dept_names = departments.names(corp_id) if staff_rows else {}

@@ -22,9 +22,11 @@ from sqlalchemy import DateTime, Integer, String, and_, case, delete, func, inse
 
 from scrm.clock import utcnow
 from scrm.extensions import db
-from scrm.models import ChurnDailyStat, FollowRelation, RelationRisk, Staff
+from scrm.models import ChurnDailyStat, ChurnMonthStat, FollowRelation, RelationRisk, Staff
 from scrm.models.churn_report import CHURN_FLOWS, RISK_LEVELS
 from scrm.services.group_stats.aggregate import _day_table, _spans, local_midnight
+from scrm.services.reports import staff_month
+from scrm.sqlfunc import month_start
 
 CHUNK_DAYS = 31
 LOSSES = {"deleted_by_staff": "lost_by_staff", "deleted_by_customer": "lost_by_customer",
@@ -76,12 +78,31 @@ def _insert(corp_id: str, first: date, last: date):
                .select_from(days).join(e, and_(e.c.at >= days.c.start_at, e.c.at < days.c.end_at))
                .group_by(days.c.day, e.c.userid, e.c.state).subquery("per_day"))
     s = Staff
-    query = (select(literal(corp_id, String).label("corp_id"), per_day.c.day, per_day.c.userid, per_day.c.state,
+    query = (select(literal(corp_id, String).label("corp_id"), per_day.c.day, month_start(per_day.c.day).label("month"),
+                    per_day.c.userid, per_day.c.state,
                     s.main_department.label("department_id"), *(per_day.c[n] for n in CHURN_FLOWS),
                     literal(utcnow(), DateTime).label("computed_at"))
              .select_from(per_day).outerjoin(s, and_(s.corp_id == corp_id, s.userid == per_day.c.userid)))
-    columns = ["corp_id", "day", "userid", "state", "department_id", *CHURN_FLOWS, "computed_at"]
+    columns = ["corp_id", "day", "month", "userid", "state", "department_id", *CHURN_FLOWS, "computed_at"]
     return insert(ChurnDailyStat).from_select(columns, query)
+
+
+def month_start_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _roll_up_months(corp_id: str, first_month: date, last_month: date) -> None:
+    """churn_month_stat of the months first_month..last_month from their daily rows (delete, then
+    one insert … select grouped by month, member, channel code and department)."""
+    d, m = ChurnDailyStat, ChurnMonthStat
+    db.session.execute(delete(m).where(m.corp_id == corp_id, m.month.between(first_month, last_month)),
+                       execution_options={"synchronize_session": False})
+    keys = (d.month, d.userid, d.state, d.department_id)
+    db.session.execute(insert(m).from_select(
+        ["corp_id", "month", "userid", "state", "department_id", *CHURN_FLOWS],
+        select(literal(corp_id, String).label("corp_id"), *keys, *(func.sum(getattr(d, n)) for n in CHURN_FLOWS))
+        .where(d.corp_id == corp_id, d.day.between(first_month, staff_month.month_end(last_month)))
+        .group_by(*keys)))
 
 
 def build(corp_id: str, first: date, last: date, *, incremental: bool = True) -> int:
@@ -94,5 +115,6 @@ def build(corp_id: str, first: date, last: date, *, incremental: bool = True) ->
             ChurnDailyStat.corp_id == corp_id, ChurnDailyStat.day.between(chunk_first, chunk_last)),
             execution_options={"synchronize_session": False})
         db.session.execute(_insert(corp_id, chunk_first, chunk_last))
+    _roll_up_months(corp_id, month_start_of(first), month_start_of(last))
     return db.session.scalar(select(func.count()).select_from(ChurnDailyStat).where(
         ChurnDailyStat.corp_id == corp_id, ChurnDailyStat.day.between(first, last))) or 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import case, func, select
 
 from scrm.extensions import db
 from scrm.models import GroupOwnerDailyRollup, GroupOwnerDailyStat, GroupSop, GroupSopDailyStat, Staff
@@ -22,6 +22,7 @@ from scrm.models.group_report import GROUP_REPORT_SERIES as SERIES
 from scrm.models.group_report import GROUP_SOP_FIGURES, OWNER_ROLLUP_STOCKS
 from scrm.models.group_stats import GROUP_FLOWS, GROUP_STOCKS, OWNER_FIGURES, OWNER_STOCKS
 from scrm.services.policy import departments
+from scrm.services.reports.sql import sums_two_ways
 
 STOCKS = ("groups", *GROUP_STOCKS, "members_start")
 WECOM_FLOWS = tuple(n for n in OWNER_FIGURES if n not in OWNER_STOCKS)
@@ -60,16 +61,9 @@ def _int(value) -> int:
 
 
 def _by_owner_and_day(model, where: list, columns: list) -> tuple[dict, dict]:
-    """``columns`` summed per owner and per day: one pass with GROUPING SETS on PostgreSQL, two
-    grouped queries elsewhere (SQLite). Returns ({owner: row}, {day: row})."""
-    owner, day = model.owner, model.day
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.execute(select(owner, day, *columns).where(*where).group_by(
-            func.grouping_sets(tuple_(owner), tuple_(day)))).all()
-        return ({r.owner: r for r in rows if r.day is None},
-                {_as_date(r.day): r for r in rows if r.owner is None})
-    per_owner = db.session.execute(select(owner, *columns).where(*where).group_by(owner)).all()
-    per_day = db.session.execute(select(day, *columns).where(*where).group_by(day)).all()
+    """``columns`` summed per owner and per day in one pass (sql.sums_two_ways). Returns
+    ({owner: row}, {day: row})."""
+    per_owner, per_day = sums_two_ways(where, (model.owner,), (model.day,), columns)
     return {r.owner: r for r in per_owner}, {_as_date(r.day): r for r in per_day}
 
 
