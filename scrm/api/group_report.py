@@ -9,7 +9,7 @@ from flask import Response
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint, plain_json
 from scrm.api.exports import FILE_RESPONSE, export_response
-from scrm.api.reports import report_members, report_range
+from scrm.api.reports import report_scope
 from scrm.schemas.group_report import GroupReportArgsSchema, GroupReportExportArgsSchema, GroupReportSchema
 from scrm.services.reports import exporting, groups
 
@@ -30,10 +30,8 @@ def groups_view(args: dict[str, Any]) -> Response:
     by outcome (sent, waiting, failed, over the monthly cap); SOP results per plan; a daily
     series for a chart. `department_id` is the owner's main department (and those below it).
     """
-    first, last = report_range(args)
-    visible = report_members(args)
-    return plain_json(groups.report(current_corp_id(), first, last, visible=visible,
-                                    department_id=args.get("department_id"), userid=args.get("userid")))
+    first, last, members = report_scope(args)
+    return plain_json(groups.report(current_corp_id(), first, last, **members))
 
 
 @blp.route("/groups/export")
@@ -47,9 +45,7 @@ def groups_export(args: dict[str, Any]) -> Response:
     total row.
     """
     fmt = args.pop("format")
-    first, last = report_range(args)
-    visible = report_members(args)
+    first, last, members = report_scope(args)
     columns, rows, title = exporting.group_table(
-        current_corp_id(), first, last, visible=visible, department_id=args.get("department_id"),
-        userid=args.get("userid"), per=args["rows"], actor=current_actor())
+        current_corp_id(), first, last, **members, per=args["rows"], actor=current_actor())
     return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)

@@ -9,7 +9,7 @@ from flask import Response
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint
 from scrm.api.exports import FILE_RESPONSE, export_response
-from scrm.api.reports import report_members, report_range
+from scrm.api.reports import report_scope
 from scrm.schemas.channel_report import ChannelExportArgsSchema, ChannelReportArgsSchema, ChannelReportSchema
 from scrm.services.reports import channel_export, channels
 
@@ -32,10 +32,8 @@ def channel_report(args: dict[str, Any]) -> dict[str, Any]:
     per add and per retained customer. Members: the viewer's data scope, `department_id`
     (and below) and `userid` filters.
     """
-    first, last = report_range(args)
-    visible = report_members(args)
-    return channels.report(current_corp_id(), first, last, visible=visible,
-                           department_id=args.get("department_id"), userid=args.get("userid"))
+    first, last, members = report_scope(args)
+    return channels.report(current_corp_id(), first, last, **members)
 
 
 @blp.route("/export")
@@ -49,9 +47,7 @@ def channel_report_export(args: dict[str, Any]) -> Response:
     channel and a total row. Money in yuan.
     """
     fmt = args.pop("format")
-    first, last = report_range(args)
-    visible = report_members(args)
+    first, last, members = report_scope(args)
     columns, rows, title = channel_export.table(
-        current_corp_id(), first, last, visible=visible, department_id=args.get("department_id"),
-        userid=args.get("userid"), actor=current_actor())
+        current_corp_id(), first, last, **members, actor=current_actor())
     return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)

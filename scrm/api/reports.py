@@ -35,6 +35,14 @@ def report_range(args: dict[str, Any]) -> tuple[date, date]:
     return first, last
 
 
+def report_scope(args: dict[str, Any]) -> tuple[date, date, dict[str, Any]]:
+    """A report's range and the member filters its service takes: ``visible`` (the viewer's data
+    scope), ``department_id`` and ``userid`` (a member outside the scope is a 404)."""
+    first, last = report_range(args)
+    return first, last, {"visible": report_members(args), "department_id": args.get("department_id"),
+                         "userid": args.get("userid")}
+
+
 def report_members(args: dict[str, Any]) -> frozenset[str] | None:
     """The viewer's members (None: all); a member outside them named as `userid` is a 404."""
     if args.get("userid"):
@@ -54,10 +62,8 @@ def follow_up_view(args: dict[str, Any]) -> Response:
     confirmed and pending, first replies to new customers, and WeCom's chats, messages, reply
     rate and reply time. Flows are summed over the range; stocks are read from its last day.
     """
-    first, last = report_range(args)
-    visible = report_members(args)
-    report = follow_up.report(current_corp_id(), first, last, visible=visible,
-                              department_id=args.get("department_id"), userid=args.get("userid"))
+    first, last, members = report_scope(args)
+    report = follow_up.report(current_corp_id(), first, last, **members)
     return plain_json(report)
 
 
@@ -72,18 +78,10 @@ def drill_view(pagination_parameters: PaginationParameters, **args: Any) -> list
     One row per relation, newest first: `customers` and `next_overdue` open at the end of the
     range (or now), the flows whose event falls in it. Filters as the report.
     """
-    first, last = report_range(args)
-    visible = report_members(args)
+    first, last, members = report_scope(args)
     corp_id = current_corp_id()
-    userids = follow_up.drill_members(corp_id, first, last, visible=visible, department_id=args.get("department_id"),
-                                      userid=args.get("userid"))
+    userids = follow_up.drill_members(corp_id, first, last, **members)
     return rows_page_of(drill.customers_behind(corp_id, args["figure"], first, last, userids), pagination_parameters)
-
-
-def _export_args(args: dict[str, Any]) -> tuple[str, date, date, frozenset[str] | None]:
-    fmt = args.pop("format")
-    first, last = report_range(args)
-    return fmt, first, last, report_members(args)
 
 
 @blp.route("/follow-up/export")
@@ -95,10 +93,10 @@ def follow_up_export(args: dict[str, Any]) -> Response:
 
     The same filters as the report; one row per member (or per main department) and a total row.
     """
-    fmt, first, last, visible = _export_args(args)
+    fmt = args.pop("format")
+    first, last, members = report_scope(args)
     columns, rows, title = exporting.follow_up_table(
-        current_corp_id(), first, last, visible=visible, department_id=args.get("department_id"),
-        userid=args.get("userid"), per=args["rows"], actor=current_actor())
+        current_corp_id(), first, last, **members, per=args["rows"], actor=current_actor())
     return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)
 
 
@@ -113,9 +111,9 @@ def drill_export(args: dict[str, Any]) -> Response:
     Every row of the drill-down (not one page), read from the database as it is written out.
     Times are corp-local.
     """
-    fmt, first, last, visible = _export_args(args)
+    fmt = args.pop("format")
+    first, last, members = report_scope(args)
     corp_id = current_corp_id()
-    userids = follow_up.drill_members(corp_id, first, last, visible=visible, department_id=args.get("department_id"),
-                                      userid=args.get("userid"))
+    userids = follow_up.drill_members(corp_id, first, last, **members)
     columns, rows, title = exporting.drill_table(corp_id, args["figure"], first, last, userids, current_actor())
     return export_response(fmt, f"跟进报表_{title}_{first}_{last}", columns, rows, sheet=title)

@@ -10,7 +10,7 @@ from flask import Response
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint
 from scrm.api.exports import FILE_RESPONSE, export_response
-from scrm.api.reports import report_members, report_range
+from scrm.api.reports import report_scope
 from scrm.schemas.reports_churn import ChurnExportArgsSchema, ChurnReportArgsSchema, ChurnReportSchema
 from scrm.services.reports import churn, churn_export
 
@@ -32,10 +32,8 @@ def churn_view(args: dict[str, Any]) -> dict[str, Any]:
     sent, confirmed, re-engaged (won within the window) and the recall rate (re-engaged / sent),
     by the day the recalls went out. Filters and data scope as the follow-up report.
     """
-    first, last = report_range(args)
-    visible = report_members(args)
-    return churn.report(current_corp_id(), first, last, visible=visible,
-                        department_id=args.get("department_id"), userid=args.get("userid"))
+    first, last, members = report_scope(args)
+    return churn.report(current_corp_id(), first, last, **members)
 
 
 @blp.route("/churn/export")
@@ -49,9 +47,7 @@ def churn_export_view(args: dict[str, Any]) -> Response:
     playbook, and a total row.
     """
     fmt = args.pop("format")
-    first, last = report_range(args)
-    visible = report_members(args)
+    first, last, members = report_scope(args)
     columns, rows, title = churn_export.churn_table(
-        current_corp_id(), first, last, visible=visible, department_id=args.get("department_id"),
-        userid=args.get("userid"), per=args["rows"], actor=current_actor())
+        current_corp_id(), first, last, **members, per=args["rows"], actor=current_actor())
     return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)

@@ -2,6 +2,7 @@
 daily aggregate stage_daily_stat within the viewer's data scope (as the follow-up report)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response
@@ -9,7 +10,7 @@ from flask import Response
 from scrm.api.auth import current_actor, current_corp_id
 from scrm.api.common import make_blueprint
 from scrm.api.exports import FILE_RESPONSE, export_response
-from scrm.api.reports import report_members, report_range
+from scrm.api.reports import report_scope
 from scrm.schemas.reports_funnel import FunnelExportArgsSchema, FunnelReportArgsSchema, FunnelReportSchema
 from scrm.services.reports import funnel, funnel_export
 
@@ -18,9 +19,9 @@ blp = make_blueprint("reports_funnel", __name__, "/api/v1/reports",
                      "and channel, from the daily aggregate stage_daily_stat.")
 
 
-def _filters(args: dict[str, Any]) -> dict[str, Any]:
-    return {"visible": report_members(args), "department_id": args.get("department_id"),
-            "userid": args.get("userid"), "channel": args.get("channel") or None}
+def _filters(args: dict[str, Any]) -> tuple[date, date, dict[str, Any]]:
+    first, last, members = report_scope(args)
+    return first, last, {**members, "channel": args.get("channel") or None}
 
 
 @blp.route("/funnel")
@@ -36,8 +37,8 @@ def funnel_view(args: dict[str, Any]) -> dict[str, Any]:
     day, per week beyond 62 days); the same per member and per channel code. Filters: range,
     `department_id` (and below), `userid`, `channel`; the viewer's data scope applies.
     """
-    first, last = report_range(args)
-    return funnel.report(current_corp_id(), first, last, **_filters(args))
+    first, last, filters = _filters(args)
+    return funnel.report(current_corp_id(), first, last, **filters)
 
 
 @blp.route("/funnel/export")
@@ -51,7 +52,7 @@ def funnel_export_view(args: dict[str, Any]) -> Response:
     entries per stage, and a total row.
     """
     fmt, per = args.pop("format"), args.pop("rows")
-    first, last = report_range(args)
+    first, last, filters = _filters(args)
     columns, rows, title = funnel_export.table(current_corp_id(), first, last, per=per, actor=current_actor(),
-                                               **_filters(args))
+                                               **filters)
     return export_response(fmt, f"{title}_{first}_{last}", columns, rows, sheet=title)
