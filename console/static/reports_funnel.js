@@ -43,8 +43,8 @@
           animation: false,
           title: { text: `各阶段客户数${unit}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
           tooltip: { trigger: "axis" },
-          legend: { data: report.stages.map((st) => st.name), bottom: 0 },
-          grid: { left: 40, right: 20, top: 36, bottom: 48 },
+          legend: { type: "scroll", data: report.stages.map((st) => st.name), bottom: 0 },
+          grid: { left: 16, right: 20, top: 36, bottom: 36, containLabel: true },  // axis labels clear of the legend
           xAxis: { type: "category", boundaryGap: false, data: report.series.map((p) => p.day) },
           yAxis: { type: "value", minInterval: 1 },
           series: report.stages.map((st, i) => ({ name: st.name, type: "line", stack: "stages", areaStyle: {},
