@@ -174,8 +174,8 @@ def _write(claim: Claim, **values) -> None:
     if rendered is not None:  # recorded with the outcome (one write transaction fewer on the way to WeCom)
         values.update(content=rendered.content, template_id=rendered.template_id, channel_id=rendered.channel_id)
     claim.status = values["status"]
-    db.session.execute(update(WelcomeMessage).where(WelcomeMessage.id == claim.id).values(**values)
-                       .execution_options(synchronize_session=False))
+    table = WelcomeMessage.__table__  # a Core statement: no ORM bookkeeping for a row never loaded
+    db.session.execute(table.update().where(table.c.id == claim.id).values(**values))
 
 
 def _settle(claim: Claim, status: str, now: datetime, errcode: int | None = None,
