@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 from flask import Flask
 from rq import Worker
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
 
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 QUEUE = "welcome"
 POLL_SECONDS = 0.25  # blocking pop timeout: also how often due retries are looked for
 HEARTBEAT_SECONDS = 15  # RQ's worker key lives 35 s past each heartbeat
+REDIS_RETRY_SECONDS = 1.0
 STOP_GRACE = 20.0  # s: a welcome job is bounded by WeCom's 20 s window
 
 
@@ -69,17 +70,25 @@ class WelcomeDispatcher:
         beat = time.monotonic()
         try:
             while not self.stopping.is_set():
-                if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                    self.registration.heartbeat()
-                    beat = time.monotonic()
-                ids = self._take()
-                if ids:
-                    self._start(ids)
+                try:
+                    if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                        self.registration.heartbeat()
+                        beat = time.monotonic()
+                    ids = self._take()
+                    if ids:
+                        self._start(ids)
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # as RQ: wait, then go on
+                    log.warning("welcome worker lost Redis (%s); retrying in %s s", type(exc).__name__,
+                                REDIS_RETRY_SECONDS)
+                    self.stopping.wait(REDIS_RETRY_SECONDS)
         finally:
             self.pool.shutdown(wait=False, cancel_futures=False)
             self._drain(STOP_GRACE)
             self._delete_finished()
-            self.registration.register_death()
+            try:
+                self.registration.register_death()
+            except redis.RedisError:  # its key expires on its own
+                log.warning("could not unregister the welcome worker")
 
     def stop(self, *_args) -> None:
         self.stopping.set()
@@ -131,8 +140,11 @@ class WelcomeDispatcher:
         except Exception:  # noqa: BLE001 - as RQ: the job goes to the failed registry
             log.exception("welcome job %s failed", job.id)
             try:
-                self.queue.failed_job_registry.add(job, ttl=job.failure_ttl,
-                                                   exc_string=traceback.format_exc())
+                with self.connection.pipeline(transaction=False) as pipe:
+                    job.set_status(JobStatus.FAILED, pipeline=pipe)
+                    self.queue.failed_job_registry.add(job, ttl=job.failure_ttl,
+                                                       exc_string=traceback.format_exc(), pipeline=pipe)
+                    pipe.execute()
                 job = None  # kept for `flask scrm failed`
             except redis.RedisError:
                 pass
