@@ -236,7 +236,8 @@ def main() -> int:
         cpu_after = stack_cpu(proc.pid)
         cpu = {name: cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after}
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT status, latency_ms, content FROM welcome_message")).all()
+            rows = conn.execute(text("SELECT status, latency_ms, content FROM welcome_message "
+                                     "ORDER BY received_at")).all()
         engine.dispose()
         feed = requests.get(f"{urls['simulator']}/sandbox/api/feed",
                             params={"kind": "welcome_sent", "limit": 5000}, timeout=10).json()["entries"]
@@ -276,6 +277,10 @@ def main() -> int:
           f"p99 {percentile_ms(acks, 0.99):.0f} ms   max {percentile_ms(acks, 1):.0f} ms")
     sent = statuses.get("sent", 0) + statuses.get("already_chatting", 0)
     twice = max(0, len(feed) - sent)
+    tenths = [[r.latency_ms for r in rows[i * len(rows) // 10:(i + 1) * len(rows) // 10] if r.latency_ms is not None]
+              for i in range(10)]
+    print("max latency per tenth of the burst, in order of receipt (ms): "
+          + " ".join(str(max(t)) if t else "-" for t in tenths))
     print(f"later than 20 s: {late}   missing: {missing}   sent twice: {twice}")
     print(f"CPU over the {window:.1f} s from the first add to the last welcome (cores): "
           + ", ".join(f"{name} {seconds / window:.2f}" for name, seconds in sorted(cpu.items(), key=lambda i: -i[1])))

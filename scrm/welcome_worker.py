@@ -36,6 +36,7 @@ from sqlalchemy.orm import configure_mappers
 
 from scrm.config import settings
 from scrm.queueing import get_queue
+from scrm.services import welcome
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ QUEUE = "welcome"
 POLL_SECONDS = 0.25  # blocking pop timeout: also how often due retries are looked for
 HEARTBEAT_SECONDS = 15  # RQ's worker key lives 35 s past each heartbeat
 REDIS_RETRY_SECONDS = 1.0
+WARM_UP_SECONDS = 5.0
 STOP_GRACE = 20.0  # s: a welcome job is bounded by WeCom's 20 s window
 
 
@@ -65,7 +67,7 @@ class WelcomeDispatcher:
     # ---- the loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        configure_mappers()  # once, now: not in the first welcome of the first burst
+        self._warm_up()
         self.registration.register_birth()
         beat = time.monotonic()
         try:
@@ -89,6 +91,25 @@ class WelcomeDispatcher:
                 self.registration.register_death()
             except redis.RedisError:  # its key expires on its own
                 log.warning("could not unregister the welcome worker")
+
+    def _warm_up(self) -> None:
+        """What the first burst would otherwise pay for in its first welcomes: the mappers, the
+        job's compiled statements and one database connection per thread (opened at once)."""
+        configure_mappers()
+        barrier = threading.Barrier(self.threads)
+
+        def warm(_n: int) -> None:
+            with self.app.app_context():
+                try:
+                    barrier.wait(WARM_UP_SECONDS)
+                except threading.BrokenBarrierError:
+                    pass
+                welcome.warm_up()
+
+        try:
+            list(self.pool.map(warm, range(self.threads)))
+        except Exception:  # noqa: BLE001 - the database not up yet: the first jobs pay instead
+            log.warning("welcome worker warm-up failed", exc_info=True)
 
     def stop(self, *_args) -> None:
         self.stopping.set()

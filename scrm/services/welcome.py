@@ -212,6 +212,16 @@ def _client(corp_id: str):
     return client
 
 
+def warm_up() -> None:
+    """Run the job's read statements once with values that match nothing: a new welcome process
+    compiles them (SQLAlchemy's cache is per process) before the first burst, not during it."""
+    db.session.execute(_EVENT, {"event_id": 0}).first()
+    welcome_templates.choose("", "", "-")
+    db.session.scalar(select(Customer.name).filter_by(corp_id="", external_userid=""))
+    db.session.scalar(select(Staff.name).filter_by(corp_id="", userid=""))
+    db.session.rollback()
+
+
 def send_welcome(event_id: int) -> str:
     """Send the welcome for one add event. Returns the WelcomeMessage status (or 'skipped').
 
