@@ -225,8 +225,9 @@ def warm_up() -> None:
 def send_welcome(event_id: int) -> str:
     """Send the welcome for one add event. Returns the WelcomeMessage status (or 'skipped').
 
-    Three round trips to the database on the way to WeCom (the event; the claim with the
-    template, staff and customer reads; the commit) and one transaction for the outcome."""
+    On the way to WeCom: one read of the event, then one transaction (the claim, the template
+    choice, the names) committed before the call; after it, one transaction for the outcome.
+    On SQLite the claim holds the write lock through those reads (a few ms)."""
     found = db.session.execute(_EVENT, {"event_id": event_id}).first()
     if found is None:
         return "skipped"
