@@ -1,7 +1,7 @@
 """``python -m deploy.procs start [ROLE…]``: run the Procfile's roles with honcho, on one host.
 
     python -m deploy.procs start                       # web, worker, welcome, scheduler from ./Procfile
-    python -m deploy.procs start -c welcome=2 web welcome worker   # a second web host: no scheduler
+    python -m deploy.procs start web welcome worker   # a second web host: no scheduler
     python -m deploy.procs check                       # the Procfile parses
 
 This is honcho (a Python Foreman; every honcho command and option works) with two changes:

@@ -21,7 +21,7 @@ naming a server, only if SANDBOX_STATE_FILE is set ("-": never kept).
 
 Settings: SCRM_HOST (127.0.0.1), SCRM_PORT (5000), SCRM_WEB_WORKERS (2),
 SCRM_REDIS_PORT (6390) and SCRM_REDIS_DIR (instance/redis) for the embedded Redis,
-SCRM_ENV_FILE (.env; "-" for none), SCRM_WELCOME_WORKERS (2 welcome worker processes);
+SCRM_ENV_FILE (.env; "-" for none), SCRM_WELCOME_WORKERS (1 welcome worker process);
 sandbox: SANDBOX_PORT (5001), SANDBOX_STAFF (20), SANDBOX_CUSTOMERS (3000), SANDBOX_GROUPS (60),
 SANDBOX_LATENCY_MS (50-150), SANDBOX_CALLBACK_WORKERS (1: callbacks delivered in order; more for
 bursts, e.g. bench/welcome.py), SANDBOX_STATE_FILE; SCRM_PUBLIC_URL defaults to
@@ -180,7 +180,7 @@ def run(env: dict[str, str], sandbox: bool, stopper: Stopper, host: str, port: s
         "web": [PY, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
                 "--workers", env.get("SCRM_WEB_WORKERS", "2"), "--access-logfile", "-"],
         **{f"welcome{i or ''}": [*FLASK, "scrm", "worker", "welcome"]
-           for i in range(int(env.get("SCRM_WELCOME_WORKERS", "2")))},
+           for i in range(int(env.get("SCRM_WELCOME_WORKERS", "1")))},
         "worker": [*FLASK, "scrm", "worker"],
         "scheduler": [*FLASK, "scrm", "scheduler"],
     })

@@ -117,9 +117,15 @@ def make_pooled_worker(app: Flask, queues: list[str], threads: int) -> PooledWor
 def run_worker(app: Flask, queues: list[str], burst: bool = False, threads: int | None = None) -> None:
     import redis
 
-    # A welcome-only worker runs jobs concurrently by default (SCRM_WELCOME_THREADS).
+    # A welcome-only worker runs jobs concurrently by default (SCRM_WELCOME_THREADS), with its
+    # own batched loop instead of RQ's per-job one (scrm/welcome_worker.py).
     if threads is None:
         threads = settings(app).welcome_worker_threads if list(queues) == ["welcome"] else 1
+    if list(queues) == ["welcome"] and not burst:
+        from scrm.welcome_worker import run_welcome_worker
+
+        run_welcome_worker(app, threads)
+        return
     log.info("worker starting on queues %s (%d thread(s))", ",".join(queues), threads)
     level = settings(app).rq_log_level  # RQ's own lines; ours keep LOG_LEVEL
     # A worker serving `callbacks` runs the inbox's notice relay while it works (a burst run

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from scrm.clock import utcnow
 from scrm.db import insert_ignoring_conflict_sql
@@ -123,39 +123,74 @@ def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datet
 # insert().on_conflict_do_nothing() (see inbox.py); same syntax on PostgreSQL and SQLite 3.35+.
 _CLAIM_COLUMNS = ("corp_id", "event_id", "userid", "external_userid", "status", "attempts", "received_at")
 _INSERT_CLAIMED = insert_ignoring_conflict_sql(WelcomeMessage.__table__, _CLAIM_COLUMNS, "event_id")
-
-
-def _claim(event: CallbackEvent, fields: dict) -> WelcomeMessage | None:
-    """The row for this event, moved to SENDING by us; None when another attempt owns it or it
-    is settled. (The insert is a no-op for a retry: the row exists.)"""
-    values = dict(corp_id=event.corp_id, event_id=event.id, userid=fields.get("UserID") or "",
-                  external_userid=fields.get("ExternalUserID") or "", status=WelcomeStatus.SENDING,
-                  attempts=1, received_at=event.received_at)
-    # The first attempt claims by creating the row; a retry finds it RETRYING and moves it.
-    row_id = db.session.execute(_INSERT_CLAIMED, values).scalar()
-    if row_id is None:
-        row_id = db.session.execute(
-            update(WelcomeMessage).where(WelcomeMessage.event_id == event.id,
-                                         WelcomeMessage.status == WelcomeStatus.RETRYING)
+_RECLAIM = (update(WelcomeMessage)
+            .where(WelcomeMessage.event_id == bindparam("b_event_id"),
+                   WelcomeMessage.status == WelcomeStatus.RETRYING)
             .values(status=WelcomeStatus.SENDING, attempts=WelcomeMessage.attempts + 1)
-            .returning(WelcomeMessage.id)).scalar()
-    db.session.commit()
+            .returning(WelcomeMessage.id, WelcomeMessage.attempts)
+            .execution_options(synchronize_session=False))
+_EVENT = select(CallbackEvent.corp_id, CallbackEvent.payload, CallbackEvent.received_at).where(
+    CallbackEvent.id == bindparam("event_id"))
+
+
+@dataclass
+class Claim:
+    """The WelcomeMessage row this attempt owns (moved to SENDING), as plain values: the job
+    writes it with UPDATE statements, never loads it through the ORM (a third of its CPU)."""
+    id: int
+    corp_id: str
+    event_id: int
+    userid: str
+    external_userid: str
+    attempts: int
+    received_at: datetime
+    status: str = WelcomeStatus.SENDING
+    rendered: Rendered | None = None
+
+
+def _claim(event_id: int, corp_id: str, received_at: datetime, fields: dict) -> Claim | None:
+    """Claim the row for this event in the caller's transaction (committed before WeCom is
+    called); None when another attempt owns it or it is settled. The first attempt claims by
+    creating the row; a retry finds it RETRYING and moves it."""
+    claim = Claim(0, corp_id, event_id, fields.get("UserID") or "", fields.get("ExternalUserID") or "",
+                  1, received_at)
+    row_id = db.session.execute(_INSERT_CLAIMED, dict(
+        corp_id=corp_id, event_id=event_id, userid=claim.userid, external_userid=claim.external_userid,
+        status=WelcomeStatus.SENDING, attempts=1, received_at=received_at)).scalar()
     if row_id is None:
-        return None
-    return db.session.get(WelcomeMessage, row_id, populate_existing=True)
+        found = db.session.execute(_RECLAIM, {"b_event_id": event_id}).first()
+        if found is None:
+            return None
+        row_id, claim.attempts = found
+        # A retry's row keeps the userids it was created with.
+        claim.userid, claim.external_userid = db.session.execute(
+            select(WelcomeMessage.userid, WelcomeMessage.external_userid).where(WelcomeMessage.id == row_id)).one()
+    claim.id = row_id
+    return claim
 
 
-def _settle(row: WelcomeMessage, status: str, now: datetime, errcode: int | None = None,
+def _write(claim: Claim, **values) -> None:
+    rendered = claim.rendered
+    if rendered is not None:  # recorded with the outcome (one write transaction fewer on the way to WeCom)
+        values.update(content=rendered.content, template_id=rendered.template_id, channel_id=rendered.channel_id)
+    claim.status = values["status"]
+    table = WelcomeMessage.__table__  # a Core statement: no ORM bookkeeping for a row never loaded
+    db.session.execute(table.update().where(table.c.id == claim.id).values(**values))
+
+
+def _settle(claim: Claim, status: str, now: datetime, errcode: int | None = None,
             error: str | None = None) -> None:
-    row.status, row.errcode, row.error, row.answered_at = status, errcode, error, now
-    row.latency_ms = int((now - row.received_at).total_seconds() * 1000)
+    latency_ms = int((now - claim.received_at).total_seconds() * 1000)
+    _write(claim, status=status, errcode=errcode, error=error, answered_at=now, latency_ms=latency_ms)
     if status in (WelcomeStatus.SENT, WelcomeStatus.ALREADY_CHATTING):
-        timeline.record(row.corp_id, row.external_userid, "welcome_sent", source="job",
-                        userid=row.userid, occurred_at=now, event_id=row.event_id,
-                        summary=(row.content or {}).get("text"),
-                        data={"status": status, "latency_ms": row.latency_ms,
-                              "template_id": row.template_id, "channel_id": row.channel_id,
-                              "attachments": len((row.content or {}).get("attachments") or [])})
+        content = claim.rendered.content if claim.rendered else {}
+        timeline.record(claim.corp_id, claim.external_userid, "welcome_sent", source="job",
+                        userid=claim.userid, occurred_at=now, event_id=claim.event_id,
+                        summary=content.get("text"),
+                        data={"status": status, "latency_ms": latency_ms,
+                              "template_id": claim.rendered and claim.rendered.template_id,
+                              "channel_id": claim.rendered and claim.rendered.channel_id,
+                              "attachments": len(content.get("attachments") or [])})
     db.session.commit()
 
 
@@ -177,54 +212,59 @@ def _client(corp_id: str):
     return client
 
 
+def warm_up() -> None:
+    """Run the job's read statements once with values that match nothing: a new welcome process
+    compiles them (SQLAlchemy's cache is per process) before the first burst, not during it."""
+    db.session.execute(_EVENT, {"event_id": 0}).first()
+    welcome_templates.choose("", "", "-")
+    db.session.scalar(select(Customer.name).filter_by(corp_id="", external_userid=""))
+    db.session.scalar(select(Staff.name).filter_by(corp_id="", userid=""))
+    db.session.rollback()
+
+
 def send_welcome(event_id: int) -> str:
-    """Send the welcome for one add event. Returns the WelcomeMessage status (or 'skipped')."""
-    # The job reads its own rows after each commit; reloading them every time was a third of its
-    # CPU (a burst of adds shares one process's GIL). Restored for whoever owns the session next.
-    session = db.session()
-    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        return _send_welcome(event_id)
-    finally:
-        session.expire_on_commit = expire_on_commit
+    """Send the welcome for one add event. Returns the WelcomeMessage status (or 'skipped').
 
-
-def _send_welcome(event_id: int) -> str:
-    event = db.session.get(CallbackEvent, event_id)
-    if event is None:
+    On the way to WeCom: one read of the event, then one transaction (the claim, the template
+    choice, the names) committed before the call; after it, one transaction for the outcome.
+    On SQLite the claim holds the write lock through those reads (a few ms)."""
+    found = db.session.execute(_EVENT, {"event_id": event_id}).first()
+    if found is None:
         return "skipped"
-    fields = parse_xml(event.payload)
+    corp_id, payload, received_at = found
+    fields = parse_xml(payload)
     if not wants_welcome(fields):
         return "skipped"
     now = utcnow()
-    row = _claim(event, fields)
-    if row is None:
+    claim = _claim(event_id, corp_id, received_at, fields)
+    if claim is None:
+        db.session.commit()
         return "skipped"
-    deadline = event.received_at + WINDOW
+    deadline = received_at + WINDOW
     if now > deadline - SAFETY:
-        _settle(row, WelcomeStatus.TOO_LATE, now, error="the 20 s window passed before sending")
-        return row.status
-    client = _client(event.corp_id)
-    rendered = render(event.corp_id, row.userid, row.external_userid, fields.get("State"),
-                      now=now, deadline=deadline - SAFETY, client=client,
-                      lookup=now - event.received_at <= NICKNAME_LOOKUP_MAX_DELAY)
-    db.session.commit()  # nothing written yet: hands the connection back to the pool for the HTTP call
-    # Recorded with the outcome (one write transaction fewer on the way to WeCom).
-    row.content, row.template_id, row.channel_id = rendered.content, rendered.template_id, rendered.channel_id
+        _settle(claim, WelcomeStatus.TOO_LATE, now, error="the 20 s window passed before sending")
+        return claim.status
+    client = _client(corp_id)
+    # Rendered in the claim's transaction; committed before WeCom is called (a nickname lookup
+    # commits earlier, before its own HTTP call), so the connection is back in the pool meanwhile.
+    claim.rendered = render(corp_id, claim.userid, claim.external_userid, fields.get("State"),
+                            now=now, deadline=deadline - SAFETY, client=client,
+                            lookup=now - received_at <= NICKNAME_LOOKUP_MAX_DELAY)
+    db.session.commit()
     try:
-        client.send_welcome_msg(fields["WelcomeCode"], **rendered.content)
+        client.send_welcome_msg(fields["WelcomeCode"], **claim.rendered.content)
     except RetryableWeComError as exc:
         now = utcnow()
         if now + timedelta(seconds=RETRY_DELAY) < deadline - SAFETY:
-            row.status, row.errcode, row.error = WelcomeStatus.RETRYING, exc.errcode, str(exc)
+            _write(claim, status=WelcomeStatus.RETRYING, errcode=exc.errcode, error=str(exc))
             db.session.commit()
-            enqueue_welcome(event_id, delay=RETRY_DELAY, attempt=row.attempts)
+            enqueue_welcome(event_id, delay=RETRY_DELAY, attempt=claim.attempts)
         else:
-            _settle(row, WelcomeStatus.TOO_LATE, now, exc.errcode, f"window closed after: {exc}")
-        return row.status
+            _settle(claim, WelcomeStatus.TOO_LATE, now, exc.errcode, f"window closed after: {exc}")
+        return claim.status
     except WeComError as exc:
-        _settle(row, OUTCOMES.get(exc.errcode, WelcomeStatus.FAILED), utcnow(), exc.errcode, str(exc))
-        return row.status
-    _settle(row, WelcomeStatus.SENT, utcnow())
-    log.info("welcome sent for event %s in %s ms", event_id, row.latency_ms)
-    return row.status
+        _settle(claim, OUTCOMES.get(exc.errcode, WelcomeStatus.FAILED), utcnow(), exc.errcode, str(exc))
+        return claim.status
+    _settle(claim, WelcomeStatus.SENT, utcnow())
+    log.info("welcome sent for event %s", event_id)
+    return claim.status

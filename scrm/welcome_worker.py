@@ -1,0 +1,213 @@
+"""The welcome process: one dispatcher and a pool of sender threads on the `welcome` queue.
+
+RQ's worker loop spends several Redis round trips and a few ms of CPU on every job (dequeue
+into its intermediate list, started registry, status, heartbeat, finished registry); a burst of
+200 adds a second made that bookkeeping, not WeCom, the welcome path's bottleneck. This loop
+keeps RQ's queue format (the view and the callbacks handler still enqueue RQ jobs; `--burst`
+and the tests still run them with RQ) but handles the queue in batches:
+
+* one blocking pop, then one pop of up to as many job ids as there are idle threads;
+* one pipeline to read those jobs (`Job.fetch_many`); a job whose 20 s queue TTL lapsed is gone;
+* each job runs in a pool thread, in an app context of its own (its own database session);
+* finished jobs are deleted in one pipeline per batch (results are never read: result_ttl 0); a
+  job that raised goes to the queue's failed registry, as with RQ;
+* due retries (`enqueue_in`: the scheduled registry) are moved by the same loop, several a
+  round trip (ZREM decides which process owns one when more than one welcome process runs).
+
+The process registers as an RQ worker on `welcome` (heartbeat, death), so `flask scrm status`
+and deploy/prodcheck.py see the queue served. Sending exactly once is the service's business
+(scrm/services/welcome.py claims the row before WeCom is called), not this loop's.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from flask import Flask
+from rq import Worker
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from sqlalchemy.orm import configure_mappers
+
+from scrm.config import settings
+from scrm.queueing import get_queue
+from scrm.services import welcome
+
+log = logging.getLogger(__name__)
+
+QUEUE = "welcome"
+POLL_SECONDS = 0.25  # blocking pop timeout: also how often due retries are looked for
+HEARTBEAT_SECONDS = 15  # RQ's worker key lives 35 s past each heartbeat
+REDIS_RETRY_SECONDS = 1.0
+WARM_UP_SECONDS = 5.0
+STOP_GRACE = 20.0  # s: a welcome job is bounded by WeCom's 20 s window
+
+
+class WelcomeDispatcher:
+    def __init__(self, app: Flask, threads: int, connection: redis.Redis | None = None) -> None:
+        self.app = app
+        self.threads = threads
+        self.connection = connection or redis.Redis.from_url(settings(app).redis_url)
+        self.queue = get_queue(QUEUE, self.connection)
+        self.registration = Worker([self.queue], connection=self.connection, serializer=JSONSerializer,
+                                   worker_ttl=HEARTBEAT_SECONDS + 20)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="welcome")
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._idle = threads  # pool threads not running a job
+        self._wake = threading.Condition(self._lock)
+        self._finished: list[str] = []  # job ids to delete with the next batch
+        self.performed = 0
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._warm_up()
+        self.registration.register_birth()
+        beat = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                        self.registration.heartbeat()
+                        beat = time.monotonic()
+                    ids = self._take()
+                    if ids:
+                        self._start(ids)
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # as RQ: wait, then go on
+                    log.warning("welcome worker lost Redis (%s); retrying in %s s", type(exc).__name__,
+                                REDIS_RETRY_SECONDS)
+                    self.stopping.wait(REDIS_RETRY_SECONDS)
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=False)
+            self._drain(STOP_GRACE)
+            self._delete_finished()
+            try:
+                self.registration.register_death()
+            except redis.RedisError:  # its key expires on its own
+                log.warning("could not unregister the welcome worker")
+
+    def _warm_up(self) -> None:
+        """What the first burst would otherwise pay for in its first welcomes: the mappers, the
+        job's compiled statements and one database connection per thread (opened at once)."""
+        configure_mappers()
+        barrier = threading.Barrier(self.threads)
+
+        def warm(_n: int) -> None:
+            with self.app.app_context():
+                try:
+                    barrier.wait(WARM_UP_SECONDS)
+                except threading.BrokenBarrierError:
+                    pass
+                welcome.warm_up()
+
+        try:
+            list(self.pool.map(warm, range(self.threads)))
+        except Exception:  # noqa: BLE001 - the database not up yet: the first jobs pay instead
+            log.warning("welcome worker warm-up failed", exc_info=True)
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+    def _take(self) -> list[str]:
+        """Job ids to run now (due retries first), no more than the idle threads; [] after
+        POLL_SECONDS with nothing to do."""
+        with self._lock:
+            while self._idle == 0 and not self.stopping.is_set():
+                self._wake.wait(POLL_SECONDS)
+            room = self._idle
+        if self.stopping.is_set():
+            return []
+        ids = self._due_retries(room)
+        if len(ids) < room:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.lpop(self.queue.key, room - len(ids))
+            self._add_deletes(pipe)
+            popped = pipe.execute()[0]
+            ids += [i.decode() for i in popped or ()]
+        if not ids:
+            popped = self.connection.blpop([self.queue.key], POLL_SECONDS)
+            if popped:
+                ids.append(popped[1].decode())
+        return ids
+
+    def _due_retries(self, room: int) -> list[str]:
+        registry = self.queue.scheduled_job_registry
+        due = registry.get_jobs_to_schedule(int(time.time()), chunk_size=room)
+        if not due:
+            return []
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in due:
+            pipe.zrem(registry.key, job_id)
+        return [job_id for job_id, removed in zip(due, pipe.execute(), strict=True) if removed]
+
+    def _start(self, ids: list[str]) -> None:
+        for job in Job.fetch_many(ids, self.connection, serializer=JSONSerializer):
+            if job is None:  # expired while waiting (the queue's TTL) or deleted
+                continue
+            with self._lock:
+                self._idle -= 1
+            self.pool.submit(self._perform, job)
+
+    def _perform(self, job: Job) -> None:
+        try:
+            with self.app.app_context():
+                job.func(*job.args, **job.kwargs)
+        except Exception:  # noqa: BLE001 - as RQ: the job goes to the failed registry
+            log.exception("welcome job %s failed", job.id)
+            try:
+                with self.connection.pipeline(transaction=False) as pipe:
+                    job.set_status(JobStatus.FAILED, pipeline=pipe)
+                    self.queue.failed_job_registry.add(job, ttl=job.failure_ttl,
+                                                       exc_string=traceback.format_exc(), pipeline=pipe)
+                    pipe.execute()
+                job = None  # kept for `flask scrm failed`
+            except redis.RedisError:
+                pass
+        finally:
+            with self._lock:
+                self.performed += 1
+                self._idle += 1
+                if job is not None:
+                    self._finished.append(job.id)
+                self._wake.notify()
+
+    # ---- bookkeeping ----------------------------------------------------------------------------
+
+    def _add_deletes(self, pipe) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+        for job_id in finished:
+            pipe.delete(Job.key_for(job_id))
+
+    def _delete_finished(self) -> None:
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            self._add_deletes(pipe)
+            pipe.execute()
+        except redis.RedisError:  # the jobs' own TTL removes them
+            pass
+
+    def _drain(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        with self._lock:
+            while self._idle < self.threads and time.monotonic() < deadline:
+                self._wake.wait(max(0.0, min(0.5, deadline - time.monotonic())))
+
+
+def run_welcome_worker(app: Flask, threads: int) -> None:
+    """`flask scrm worker welcome`: SIGTERM or Ctrl-C stops taking jobs and lets the running
+    ones finish (up to STOP_GRACE)."""
+    dispatcher = WelcomeDispatcher(app, threads)
+    previous = {sig: signal.signal(sig, dispatcher.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    log.info("welcome worker starting (%d threads)", threads)
+    try:
+        dispatcher.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
