@@ -43,7 +43,9 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
     """Newest first; ``before`` is the id of the last entry of the previous page. Mobiles in an
     entry's changes are masked unless ``mask_mobiles`` is False (the viewer's role may see them);
     ``where`` narrows the entries (a reader's data scope)."""
-    query = (select(TimelineEntry)
+    # Columns, not ORM objects: a page is read on every profile (bench/sidebar.py).
+    query = (select(TimelineEntry.id, TimelineEntry.kind, TimelineEntry.data, TimelineEntry.summary,
+                    TimelineEntry.occurred_at, TimelineEntry.userid, TimelineEntry.source)
              .where(TimelineEntry.corp_id == corp_id, TimelineEntry.external_userid == external_userid)
              .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1))
     if where is not None:
@@ -53,12 +55,12 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
             id=before, corp_id=corp_id, external_userid=external_userid))
         if anchor is not None:
             query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
-    rows = list(db.session.scalars(query))
+    rows = db.session.execute(query).all()
     items = [entry_view(e, mask_mobiles=mask_mobiles) for e in rows[:limit]]
     return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}
 
 
-def entry_view(entry: TimelineEntry, *, mask_mobiles: bool = True) -> dict[str, Any]:
+def entry_view(entry: Any, *, mask_mobiles: bool = True) -> dict[str, Any]:
     data = entry.data if isinstance(entry.data, dict) else {}
     summary = entry.summary
     if summary is None and entry.kind in GROUP_KINDS and data.get("chat_name"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -187,18 +188,18 @@ def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptio
 
 
 def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    others = aliased(GroupMember)
+    member_count = (select(func.count()).where(others.corp_id == GroupMember.corp_id,
+                                               others.chat_id == GroupMember.chat_id, others.quit_time.is_(None))
+                    .scalar_subquery())
     rows = db.session.execute(
-        select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name)
+        select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name, member_count)
         .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
         .where(GroupMember.corp_id == corp_id, GroupMember.member_id == external_userid,
                GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
         .order_by(GroupMember.join_time.desc().nulls_last())).all()
-    counts = dict(db.session.execute(
-        select(GroupMember.chat_id, func.count()).where(
-            GroupMember.corp_id == corp_id, GroupMember.chat_id.in_([r.chat_id for r in rows]),
-            GroupMember.quit_time.is_(None)).group_by(GroupMember.chat_id)).all()) if rows else {}
-    return [{"chat_id": r.chat_id, "name": r.name, "joined_at": r.join_time,
-             "member_count": counts.get(r.chat_id, 0)} for r in rows]
+    return [{"chat_id": chat_id, "name": name, "joined_at": joined_at, "member_count": count}
+            for chat_id, joined_at, name, count in rows]
 
 
 def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
