@@ -1,9 +1,11 @@
-"""Sidebar benchmark (issue #6): p50/p95 of the chat sidebar's profile and timeline endpoints
-against gunicorn, on PostgreSQL with generated data.
+"""Sidebar benchmark (issues #6, #16): p50/p95 of the chat sidebar's profile and timeline endpoints
+against gunicorn, on PostgreSQL with generated data, with the bounds of issue #16 and the ratios
+to them measured in the same run: profile p95 < 50 ms, <= 5 ms of gunicorn worker CPU per
+profile, a typical profile answer (mean and p95) under 8 KB.
 
     python bench/sidebar.py --database-url postgresql://postgres@127.0.0.1:5432/test
                             [--customers 1000000] [--requests 2000] [--concurrency 4]
-                            [--keep | --reuse SCHEMA] [--explain]
+                            [--keep | --reuse SCHEMA] [--explain] [--app-dir CHECKOUT]
 
 Builds a throwaway schema inside the given PostgreSQL database (`flask db upgrade`), fills it in
 SQL on the server (INSERT ... SELECT generate_series, indexes dropped during the load and rebuilt,
@@ -20,12 +22,17 @@ app is given):
     GET /sidebar/api/customers/<external_userid>/timeline?before=<id>&limit=20
         (customers drawn in proportion to their timeline length, paging back with next_before)
 
+Each client first loads the corp tag library once, as the page does (GET /sidebar/api/tag-library,
+then a revalidation with its ETag that must answer 304).
 Every answer must be a 200 with the contract's keys (sidebar/CONTRACT.md). Prints p50/p95/p99/max
-per endpoint, throughput, errors, row counts, generation time, database size and gunicorn's peak
+per endpoint, the bounds and ratios, profile answer sizes and worker CPU per profile, throughput, errors, row counts, generation time, database size and gunicorn's peak
 RSS; with --explain (or when a p95 misses the 50 ms target) EXPLAIN (ANALYZE, BUFFERS) of every
 SELECT behind one profile and one timeline request. Until the sidebar endpoints answer, it
 measures the Open API's GET /api/v1/customers/<id> instead (--endpoint auto).
 The schema is dropped afterwards unless --keep (then measure again with --reuse SCHEMA).
+--app-dir serves another checkout's app with this benchmark (a worktree at an older commit gives
+the before figure on the same data and sample). Targets are followers who may use the sidebar
+(not left, not disabled).
 Redis: REDIS_URL when set, else an embedded redis-server. Exits 1 on any error.
 """
 from __future__ import annotations

@@ -81,7 +81,7 @@ def tag_library():
     with its ETag (304 while unchanged); the profile's ``tags.library_version`` names it."""
     version, body = actions.tag_library(g.staff.corp_id)
     response = current_app.response_class(body, mimetype="application/json")
-    response.set_etag(version)  # (no-store still: the page keeps it, sidebar_tags.js)
+    response.set_etag(version)  # (no-store still: sidebar.js keeps it for the page)
     return response.make_conditional(request)
 
 
