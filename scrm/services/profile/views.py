@@ -3,9 +3,10 @@ custom fields, timeline) that the edits answer with. Reads take ids and return p
 JSON of sidebar/CONTRACT.md, times still datetimes); the view is audited."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from scrm.clock import utcnow
@@ -131,14 +132,31 @@ def relation_view(relation: FollowRelation, role: policy.Role) -> dict[str, Any]
         "status_label": label(STATUS_LABELS, relation.status), "status_changed_at": relation.status_changed_at}
 
 
-def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
-    query = (select(Channel).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
-             .where(ChannelAdd.corp_id == corp_id, ChannelAdd.external_userid == external_userid)
+@functools.cache
+def _channel_query(by_follower: bool) -> Select:
+    query = (select(Channel.id, Channel.name, Channel.state).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
+             .where(ChannelAdd.corp_id == bindparam("corp_id"), ChannelAdd.external_userid == bindparam("external_userid"))
              .order_by(ChannelAdd.added_at.desc()).limit(1))
+    return query.where(ChannelAdd.userid == bindparam("userid")) if by_follower else query
+
+
+def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
+    params = {"corp_id": corp_id, "external_userid": external_userid}
     if mine is not None:
-        query = query.where(ChannelAdd.userid == mine.userid)
-    channel = db.session.scalar(query)
+        params["userid"] = mine.userid
+    channel = db.session.execute(_channel_query(mine is not None), params).first()
     return {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None
+
+
+# The profile's per-customer reads, built once (building a statement cost more CPU than running
+# it, bench/sidebar.py) and bound per call.
+_CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
+_RELATION_TAGS = functools.cache(lambda: select(RelationTag.tag_id, RelationTag.tag_name, RelationTag.group_name).where(
+    RelationTag.corp_id == bindparam("corp_id"), RelationTag.userid == bindparam("userid"),
+    RelationTag.external_userid == bindparam("external_userid")).order_by(RelationTag.id))
+_CURRENT_STAGE = functools.cache(lambda: select(CustomerStage.stage_id).filter_by(**_CUSTOMER))
+_FIELD_VALUES = functools.cache(lambda: select(CustomerFieldValue.field_id, CustomerFieldValue.value)
+                                .filter_by(**_CUSTOMER))
 
 
 def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool,
@@ -147,9 +165,8 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
     library itself is corp-wide: GET /sidebar/api/tag-library, whose version ``library_version``
     names (the page fetches it again when they differ)."""
     opts = opts or corp_options.options(corp_id)
-    stored = db.session.execute(select(RelationTag.tag_id, RelationTag.tag_name, RelationTag.group_name).where(
-        RelationTag.corp_id == corp_id, RelationTag.userid == userid, RelationTag.external_userid == external_userid)
-        .order_by(RelationTag.id)).all()
+    stored = db.session.execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
+                                                   "external_userid": external_userid}).all()
     names = opts.tag_names
     selected = [{"tag_id": tag_id, "name": names.get(tag_id, (tag_name,))[0] or tag_name,
                  "group_name": names.get(tag_id, (None, group_name))[1] or group_name}
@@ -160,8 +177,7 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
 
 def stage_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
     opts = opts or corp_options.options(corp_id)
-    current = db.session.scalar(select(CustomerStage.stage_id).filter_by(corp_id=corp_id,
-                                                                        external_userid=external_userid))
+    current = db.session.scalar(_CURRENT_STAGE(), {"corp_id": corp_id, "external_userid": external_userid})
     stage = next((s for s in opts.stages if s["id"] == current), None) if current is not None else None
     return {"current": dict(stage) if stage else None, "options": [dict(s) for s in opts.stages]}
 
@@ -176,8 +192,7 @@ def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptio
     opts = opts or corp_options.options(corp_id)
     if not opts.fields:
         return []
-    values = dict(db.session.execute(select(CustomerFieldValue.field_id, CustomerFieldValue.value).filter_by(
-        corp_id=corp_id, external_userid=external_userid)).all())
+    values = dict(db.session.execute(_FIELD_VALUES(), {"corp_id": corp_id, "external_userid": external_userid}).all())
     out = []
     for field in opts.fields:
         value: Any = values.get(field["id"])
@@ -187,17 +202,22 @@ def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptio
     return out
 
 
-def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+@functools.cache
+def _groups_query() -> Select:
+    # Built once (statement building was most of this read's CPU); bound per call.
     others = aliased(GroupMember)
     member_count = (select(func.count()).where(others.corp_id == GroupMember.corp_id,
                                                others.chat_id == GroupMember.chat_id, others.quit_time.is_(None))
                     .scalar_subquery())
-    rows = db.session.execute(
-        select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name, member_count)
-        .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
-        .where(GroupMember.corp_id == corp_id, GroupMember.member_id == external_userid,
-               GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
-        .order_by(GroupMember.join_time.desc().nulls_last())).all()
+    return (select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name, member_count)
+            .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
+            .where(GroupMember.corp_id == bindparam("corp_id"), GroupMember.member_id == bindparam("external_userid"),
+                   GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
+            .order_by(GroupMember.join_time.desc().nulls_last()))
+
+
+def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    rows = db.session.execute(_groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
     return [{"chat_id": chat_id, "name": name, "joined_at": joined_at, "member_count": count}
             for chat_id, joined_at, name, count in rows]
 
