@@ -69,6 +69,13 @@ set_remark = use_case(profile.set_remark)
 
 
 @use_case
+def tag_library(corp_id: str) -> tuple[str, str]:
+    """The corp tag library's version (its ETag) and JSON body, cached per corp and version."""
+    opts = profile.corp_options.options(corp_id)
+    return opts.etag, opts.tag_library_json
+
+
+@use_case
 def group_view(corp_id: str, userid: str, chat_id: str, *, ip: str | None = None) -> dict[str, Any]:
     """The group view (profile.py, access checked there) with its group SOPs (calendar, reminders)."""
     view = profile.group_view(corp_id, userid, chat_id, ip=ip)

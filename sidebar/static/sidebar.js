@@ -122,10 +122,10 @@
     return new Promise(function () {});  // the page is going away
   }
 
-  function request(method, path, body) {
+  function request(method, path, body, headers) {
     // X-Requested-With marks the sidebar's own requests: changes without it are refused (sidebar/auth.py).
     var init = {method: method, credentials: "same-origin",
-                headers: {Accept: "application/json", "X-Requested-With": "scrm-sidebar"}};
+                headers: Object.assign({Accept: "application/json", "X-Requested-With": "scrm-sidebar"}, headers)};
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -351,7 +351,42 @@
     return box;
   }
 
+  // The corp tag library (GET tag-library) is the same for every customer: fetched once and kept,
+  // asked again (If-None-Match: 304 while unchanged) only when a profile names another version.
+  var tagLibrary = null, tagLibraryLoad = null;   // {version, groups}; the request under way
+
+  function loadTagLibrary(version) {
+    if (tagLibrary && tagLibrary.version === version) return Promise.resolve(tagLibrary);
+    if (!tagLibraryLoad) {
+      var headers = tagLibrary ? {"If-None-Match": '"' + tagLibrary.version + '"'} : undefined;
+      tagLibraryLoad = request("GET", "tag-library", undefined, headers).then(function (r) {
+        tagLibraryLoad = null;
+        if (r.status === 200 && r.data && r.data.groups) tagLibrary = r.data;
+        return tagLibrary;   // after a 304 (or a failure), the one kept
+      });
+    }
+    return tagLibraryLoad;
+  }
+
+  // The profile's tags block ({selected, personal, editable, library_version}) over the library.
+  function withLibrary(tags, lib) {
+    var on = {};
+    (tags.selected || []).forEach(function (t) { on[t.tag_id] = true; });
+    return Object.assign({}, tags, {groups: ((lib && lib.groups) || []).map(function (g) {
+      return {group_id: g.group_id, name: g.name, tags: (g.tags || []).map(function (t) {
+        return {tag_id: t.tag_id, name: t.name, selected: !!on[t.tag_id]};
+      })};
+    })});
+  }
+
   function tagsCard(id, tags) {
+    if (tags && !tags.groups) {
+      var pending = card("企业标签", "tags-card");
+      loadTagLibrary(tags.library_version).then(function (lib) {
+        pending.replaceWith(tagsCard(id, withLibrary(tags, lib)));
+      });
+      return pending;
+    }
     tags = tags || {groups: [], personal: [], editable: false};
     var box = card("企业标签", "tags-card");
     var chosen = {}, original = {};

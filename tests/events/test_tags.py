@@ -77,6 +77,26 @@ def test_tag_rename_updates_relation_tag_names(api, deliver):
     assert timeline() == []  # the customer's tags did not change, only a name
 
 
+def test_tag_callbacks_reach_the_cached_tag_library(api, deliver):
+    from scrm.services.profile import corp_options
+
+    def names():
+        listed = [t["name"] for g in corp_options.options(TEST_CORP_ID).tag_groups for t in g["tags"]]
+        db.session.rollback()  # (SQLite: no open read while the callback writes)
+        return listed
+
+    api.reply(LIST)
+    deliver(tag_event("create", GROUP1, "tag_group"))
+    before = names()  # now cached for this version
+    renamed = api.fixture(LIST)
+    renamed["tag_group"][0]["tag"][0]["name"] = "非常重要"
+    api.reply(LIST, renamed)
+    deliver(tag_event("update", TAG1, create_time=1700000100))
+    assert names() == ["非常重要"] + before[1:] and before[0] != "非常重要"
+    deliver(tag_event("delete", TAG1, create_time=1700000200))
+    assert names() == before[1:]
+
+
 def test_tag_delete_removes_it_from_customers(api, deliver):
     api.reply(LIST)
     deliver(tag_event("create", GROUP1, "tag_group"))

@@ -59,8 +59,11 @@ def test_a_follower_sees_the_whole_profile_with_mobiles_masked_and_the_view_audi
     assert [c["name"] for c in body["colleagues"]] == ["王五"]
     assert body["tags"]["selected"] == [{"tag_id": "et1", "name": "重要", "group_name": "客户等级"}]
     assert body["tags"]["personal"] == [{"name": "老朋友"}] and body["tags"]["editable"] is True
-    selected = {t["tag_id"]: t["selected"] for g in body["tags"]["groups"] for t in g["tags"]}
-    assert selected == {"et1": True, "et2": False}
+    assert "groups" not in body["tags"]  # the library is corp-wide: GET /sidebar/api/tag-library
+    library = staff_client.get("/sidebar/api/tag-library")
+    assert library.headers["ETag"].strip('"') == body["tags"]["library_version"] == library.get_json()["version"]
+    assert [(g["name"], [t["tag_id"] for t in g["tags"]]) for g in library.get_json()["groups"]] == [
+        ("客户等级", ["et1"]), ("客户类型", ["et2"])]
     assert [s["name"] for s in body["stage"]["options"]][:2] == ["初步接触", "需求确认"]
     assert body["stage"]["current"] is None and body["churn_risk"] is None
     assert body["timeline"]["items"][0]["kind_label"] == "添加为客户"

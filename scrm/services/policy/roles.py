@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from scrm.extensions import db
 from scrm.models import DataScope, RoleName, Staff, StaffRole
@@ -58,10 +58,19 @@ def _from_row(row: StaffRole) -> Role:
 
 
 def role_of(corp_id: str, userid: str) -> Role:
-    row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
-    if row is not None:
-        return _from_row(row)
-    leader = db.session.scalar(select(Staff.is_leader_in_dept).filter_by(corp_id=corp_id, userid=userid))
+    # One read for a synced member (every sidebar request asks): their role row, if any, with
+    # their leader flags; a role set before the member's first sync is read on its own.
+    found = db.session.execute(
+        select(StaffRole.id, StaffRole.role, StaffRole.data_scope, StaffRole.can_view_mobile, Staff.is_leader_in_dept)
+        .select_from(Staff)
+        .outerjoin(StaffRole, and_(StaffRole.corp_id == Staff.corp_id, StaffRole.userid == Staff.userid))
+        .where(Staff.corp_id == corp_id, Staff.userid == userid)).first()
+    if found is None:
+        row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
+        return _from_row(row) if row is not None else default_role(False)
+    role_id, role, scope, can_view_mobile, leader = found
+    if role_id is not None:
+        return Role(role, scope, bool(can_view_mobile))
     return default_role(leads_a_department(leader))
 
 

@@ -16,7 +16,8 @@ from scrm.models import CustomerFieldValue, CustomerStage, CustomField, FieldTyp
 from scrm.services import access, sop, tagging, timeline
 from scrm.services.corps import wecom_client
 from scrm.services.profile.common import check_customer, my_relation
-from scrm.services.profile.views import custom_fields, fields_view, relation_view, stage_view, stages, tags_view
+from scrm.services.profile.corp_options import stages
+from scrm.services.profile.views import custom_fields, fields_view, relation_view, stage_view, tags_view
 from scrm.services.validation import Invalid, raise_if
 
 TEXT_FIELD_MAX = 200

@@ -3,9 +3,10 @@ label and, for edits, what changed (old → new) whether made in the sidebar or 
 callback handlers keep both values in the entry's data, scrm/services/events/)."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, select, tuple_
 
 from scrm.extensions import db
 from scrm.models import TimelineEntry
@@ -38,14 +39,22 @@ GROUP_KINDS = {"joined_group", "left_group", "group_dismissed"}
 EDIT_KINDS = {"relation_updated", "customer_updated", "remark_changed"}
 
 
+@functools.cache
+def _page_query() -> Select:
+    # Columns, not ORM objects, and built once: a page is read on every profile (bench/sidebar.py).
+    return (select(TimelineEntry.id, TimelineEntry.kind, TimelineEntry.data, TimelineEntry.summary,
+                   TimelineEntry.occurred_at, TimelineEntry.userid, TimelineEntry.source)
+            .where(TimelineEntry.corp_id == bindparam("corp_id"),
+                   TimelineEntry.external_userid == bindparam("external_userid"))
+            .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(bindparam("limit")))
+
+
 def timeline_page(corp_id: str, external_userid: str, *, before: int | None = None, limit: int = 20,
                   mask_mobiles: bool = True, where: ColumnElement[bool] | None = None) -> dict[str, Any]:
     """Newest first; ``before`` is the id of the last entry of the previous page. Mobiles in an
     entry's changes are masked unless ``mask_mobiles`` is False (the viewer's role may see them);
     ``where`` narrows the entries (a reader's data scope)."""
-    query = (select(TimelineEntry)
-             .where(TimelineEntry.corp_id == corp_id, TimelineEntry.external_userid == external_userid)
-             .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc()).limit(limit + 1))
+    query = _page_query()
     if where is not None:
         query = query.where(where)
     if before is not None:
@@ -53,12 +62,13 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
             id=before, corp_id=corp_id, external_userid=external_userid))
         if anchor is not None:
             query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
-    rows = list(db.session.scalars(query))
+    rows = db.session.execute(query, {"corp_id": corp_id, "external_userid": external_userid,
+                                      "limit": limit + 1}).all()
     items = [entry_view(e, mask_mobiles=mask_mobiles) for e in rows[:limit]]
     return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}
 
 
-def entry_view(entry: TimelineEntry, *, mask_mobiles: bool = True) -> dict[str, Any]:
+def entry_view(entry: Any, *, mask_mobiles: bool = True) -> dict[str, Any]:
     data = entry.data if isinstance(entry.data, dict) else {}
     summary = entry.summary
     if summary is None and entry.kind in GROUP_KINDS and data.get("chat_name"):

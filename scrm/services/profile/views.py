@@ -3,9 +3,11 @@ custom fields, timeline) that the edits answer with. Reads take ids and return p
 JSON of sidebar/CONTRACT.md, times still datetimes); the view is audited."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -17,17 +19,15 @@ from scrm.models import (
     CustomField,
     FieldType,
     FollowRelation,
-    FunnelStage,
     GroupChat,
     GroupMember,
     RelationStatus,
     RelationTag,
-    Tag,
-    TagGroup,
 )
 from scrm.services import access, library, policy, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
+from scrm.services.profile import corp_options
 from scrm.services.profile.common import (
     STATUS_LABELS,
     NotSynced,
@@ -50,7 +50,6 @@ ADD_WAY_LABELS = {
     12: "会议参与人", 13: "添加微信好友对应的企业微信", 14: "智慧硬件专属客服", 15: "上门服务客服",
     16: "获客链接", 17: "定制开发", 18: "需求回复", 201: "内部成员共享", 202: "管理员/负责人分配",
 }
-DEFAULT_STAGES = ("初步接触", "需求确认", "方案报价", "商务谈判", "已成交", "已流失")
 
 
 # ---- the customer view ---------------------------------------------------------------------
@@ -86,6 +85,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     staff = {r.userid for r in relations} | {f.userid for f in latest_follow_ups}
     names, left = staff_names_left(corp_id, staff)
     deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
+    opts = corp_options.options(corp_id)  # corp-wide: cached per corp and version
     view = {
         "customer": {
             "external_userid": customer.external_userid, "name": customer.name, "avatar": customer.avatar,
@@ -101,9 +101,9 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
                         "status_label": label(STATUS_LABELS, r.status),
                         "left": r.userid in left, "left_at": left.get(r.userid)}
                        for r in relations if r.userid != userid],
-        "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine)),
-        "stage": stage_view(corp_id, external_userid),
-        "fields": fields_view(corp_id, external_userid),
+        "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine), opts=opts),
+        "stage": stage_view(corp_id, external_userid, opts),
+        "fields": fields_view(corp_id, external_userid, opts),
         "groups": _groups(corp_id, external_userid),
         "sops": _sops(corp_id, external_userid),
         "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
@@ -132,59 +132,54 @@ def relation_view(relation: FollowRelation, role: policy.Role) -> dict[str, Any]
         "status_label": label(STATUS_LABELS, relation.status), "status_changed_at": relation.status_changed_at}
 
 
-def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
-    query = (select(Channel).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
-             .where(ChannelAdd.corp_id == corp_id, ChannelAdd.external_userid == external_userid)
+@functools.cache
+def _channel_query(by_follower: bool) -> Select:
+    query = (select(Channel.id, Channel.name, Channel.state).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
+             .where(ChannelAdd.corp_id == bindparam("corp_id"), ChannelAdd.external_userid == bindparam("external_userid"))
              .order_by(ChannelAdd.added_at.desc()).limit(1))
+    return query.where(ChannelAdd.userid == bindparam("userid")) if by_follower else query
+
+
+def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
+    params = {"corp_id": corp_id, "external_userid": external_userid}
     if mine is not None:
-        query = query.where(ChannelAdd.userid == mine.userid)
-    channel = db.session.scalar(query)
+        params["userid"] = mine.userid
+    channel = db.session.execute(_channel_query(mine is not None), params).first()
     return {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None
 
 
-def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool) -> dict[str, Any]:
-    """The corp tag library with this relation's tags selected (and its personal tags)."""
-    stored = list(db.session.scalars(select(RelationTag).filter_by(
-        corp_id=corp_id, userid=userid, external_userid=external_userid).order_by(RelationTag.id)))
-    selected_ids = {t.tag_id for t in stored if t.tag_id}
-    # Plain rows, not ORM objects: the library is the biggest part of a profile (hundreds of tags).
-    library = db.session.execute(
-        select(Tag.tag_id, Tag.name, Tag.group_id, TagGroup.name)
-        .outerjoin(TagGroup, and_(TagGroup.corp_id == Tag.corp_id, TagGroup.group_id == Tag.group_id))
-        .where(Tag.corp_id == corp_id, Tag.deleted.is_(False), Tag.strategy_id.is_(None))
-        .order_by(TagGroup.order.desc().nulls_last(), Tag.group_id, Tag.order.desc().nulls_last(), Tag.id)).all()
-    groups: dict[str | None, dict] = {}
-    names: dict[str, tuple[str | None, str | None]] = {}
-    for tag_id, name, group_id, group_name in library:
-        names[tag_id] = (name, group_name)
-        group = groups.setdefault(group_id, {"group_id": group_id, "name": group_name, "tags": []})
-        group["tags"].append({"tag_id": tag_id, "name": name, "selected": tag_id in selected_ids})
-    selected = [{"tag_id": t.tag_id, "name": names.get(t.tag_id, (t.tag_name,))[0] or t.tag_name,
-                 "group_name": names.get(t.tag_id, (None, t.group_name))[1] or t.group_name}
-                for t in stored if t.tag_id]
-    return {"selected": selected, "groups": list(groups.values()),
-            "personal": [{"name": t.tag_name} for t in stored if not t.tag_id], "editable": editable}
+# The profile's per-customer reads, built once (building a statement cost more CPU than running
+# it, bench/sidebar.py) and bound per call.
+_CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
+_RELATION_TAGS = functools.cache(lambda: select(RelationTag.tag_id, RelationTag.tag_name, RelationTag.group_name).where(
+    RelationTag.corp_id == bindparam("corp_id"), RelationTag.userid == bindparam("userid"),
+    RelationTag.external_userid == bindparam("external_userid")).order_by(RelationTag.id))
+_CURRENT_STAGE = functools.cache(lambda: select(CustomerStage.stage_id).filter_by(**_CUSTOMER))
+_FIELD_VALUES = functools.cache(lambda: select(CustomerFieldValue.field_id, CustomerFieldValue.value)
+                                .filter_by(**_CUSTOMER))
 
 
-def stages(corp_id: str) -> list[FunnelStage]:
-    """The corp's funnel; a corp that defined none gets the default stages on first use."""
-    rows = list(db.session.scalars(select(FunnelStage).filter_by(corp_id=corp_id, deleted=False)
-                                   .order_by(FunnelStage.order, FunnelStage.id)))
-    if rows or db.session.scalar(select(FunnelStage.id).filter_by(corp_id=corp_id).limit(1)):
-        return rows
-    rows = [FunnelStage(corp_id=corp_id, name=name, order=i) for i, name in enumerate(DEFAULT_STAGES)]
-    db.session.add_all(rows)
-    db.session.flush()
-    return rows
+def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool,
+              opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
+    """This relation's corp tags (named as the library names them now) and personal tags. The
+    library itself is corp-wide: GET /sidebar/api/tag-library, whose version ``library_version``
+    names (the page fetches it again when they differ)."""
+    opts = opts or corp_options.options(corp_id)
+    stored = db.session.execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
+                                                   "external_userid": external_userid}).all()
+    names = opts.tag_names
+    selected = [{"tag_id": tag_id, "name": names.get(tag_id, (tag_name,))[0] or tag_name,
+                 "group_name": names.get(tag_id, (None, group_name))[1] or group_name}
+                for tag_id, tag_name, group_name in stored if tag_id]
+    return {"selected": selected, "personal": [{"name": tag_name} for tag_id, tag_name, _ in stored if not tag_id],
+            "editable": editable, "library_version": opts.etag}
 
 
-def stage_view(corp_id: str, external_userid: str) -> dict[str, Any]:
-    options = stages(corp_id)
-    current = db.session.scalar(select(CustomerStage).filter_by(corp_id=corp_id, external_userid=external_userid))
-    by_id = {s.id: s for s in options}
-    stage = by_id.get(current.stage_id) if current else None
-    return {"current": {"id": stage.id, "name": stage.name} if stage else None,
-            "options": [{"id": s.id, "name": s.name} for s in options]}
+def stage_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
+    opts = opts or corp_options.options(corp_id)
+    current = db.session.scalar(_CURRENT_STAGE(), {"corp_id": corp_id, "external_userid": external_userid})
+    stage = next((s for s in opts.stages if s["id"] == current), None) if current is not None else None
+    return {"current": dict(stage) if stage else None, "options": [dict(s) for s in opts.stages]}
 
 
 def custom_fields(corp_id: str) -> list[CustomField]:
@@ -192,32 +187,39 @@ def custom_fields(corp_id: str) -> list[CustomField]:
                                    .order_by(CustomField.order, CustomField.id)))
 
 
-def fields_view(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    values = dict(db.session.execute(select(CustomerFieldValue.field_id, CustomerFieldValue.value).filter_by(
-        corp_id=corp_id, external_userid=external_userid)).all())
+def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None
+                ) -> list[dict[str, Any]]:
+    opts = opts or corp_options.options(corp_id)
+    if not opts.fields:
+        return []
+    values = dict(db.session.execute(_FIELD_VALUES(), {"corp_id": corp_id, "external_userid": external_userid}).all())
     out = []
-    for field in custom_fields(corp_id):
-        value: Any = values.get(field.id)
-        if value is not None and field.type == FieldType.NUMBER:
+    for field in opts.fields:
+        value: Any = values.get(field["id"])
+        if value is not None and field["type"] == FieldType.NUMBER:
             value = float(value) if "." in value or "e" in value.lower() else int(value)
-        out.append({"id": field.id, "key": field.key, "label": field.label, "type": field.type,
-                    "options": field.options or [], "required": field.required, "value": value})
+        out.append({**field, "options": list(field["options"]), "value": value})
     return out
 
 
+@functools.cache
+def _groups_query() -> Select:
+    # Built once (statement building was most of this read's CPU); bound per call.
+    others = aliased(GroupMember)
+    member_count = (select(func.count()).where(others.corp_id == GroupMember.corp_id,
+                                               others.chat_id == GroupMember.chat_id, others.quit_time.is_(None))
+                    .scalar_subquery())
+    return (select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name, member_count)
+            .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
+            .where(GroupMember.corp_id == bindparam("corp_id"), GroupMember.member_id == bindparam("external_userid"),
+                   GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
+            .order_by(GroupMember.join_time.desc().nulls_last()))
+
+
 def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name)
-        .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
-        .where(GroupMember.corp_id == corp_id, GroupMember.member_id == external_userid,
-               GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
-        .order_by(GroupMember.join_time.desc().nulls_last())).all()
-    counts = dict(db.session.execute(
-        select(GroupMember.chat_id, func.count()).where(
-            GroupMember.corp_id == corp_id, GroupMember.chat_id.in_([r.chat_id for r in rows]),
-            GroupMember.quit_time.is_(None)).group_by(GroupMember.chat_id)).all()) if rows else {}
-    return [{"chat_id": r.chat_id, "name": r.name, "joined_at": r.join_time,
-             "member_count": counts.get(r.chat_id, 0)} for r in rows]
+    rows = db.session.execute(_groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
+    return [{"chat_id": chat_id, "name": name, "joined_at": joined_at, "member_count": count}
+            for chat_id, joined_at, name, count in rows]
 
 
 def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
