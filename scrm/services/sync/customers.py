@@ -129,7 +129,6 @@ def run(sync: Syncer) -> None:
         if not page.next_cursor:
             state["state"] = "done"
             progress["staff_done"] += len(staff_batches[int(key)])
-        sync.commit()
         sync.page_done(TABLES)
 
     def failed(key: str, exc: BaseException) -> None:
@@ -141,6 +140,7 @@ def run(sync: Syncer) -> None:
 
     open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
     pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat)
+    sync.flush_pages()
     if sync.full:
         if sync.clean(STAGE):
             reconcile(sync, userids)

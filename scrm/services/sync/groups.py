@@ -106,7 +106,6 @@ def run(sync: Syncer) -> None:
         chains[key]["cursor"] = page.next_cursor
         if not page.next_cursor:
             chains[key]["state"] = "done"
-        sync.commit()
         sync.page_done(TABLES)
 
     def failed(key: str, exc: BaseException) -> None:
@@ -119,6 +118,7 @@ def run(sync: Syncer) -> None:
     try:
         open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
         pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat)
+        sync.flush_pages()
     finally:
         details_pool.shutdown(wait=True, cancel_futures=True)
     if sync.full:
