@@ -5,9 +5,10 @@ paging; docs/wecom/api.md#batch-customer-read), with the relations' corp tags.
 The members are split into batches ("chains", as many as SCRM_SYNC_CONCURRENCY allows, at most
 100 members each: chain_batch_size); each chain pages on its own thread, so up to that many calls
 are in flight, all inside the shared rate budget (every call books it: scrm/wecom/ratelimit.py).
-The pages are applied here, one transaction per page, which also stores that chain's next cursor
-(the checkpoint keeps every chain's cursor and the batch size, so a resumed run continues each
-chain where it stopped). Relations a page repeats unchanged are only marked seen (unchanged.py).
+The pages are applied here, each with that chain's next cursor in the checkpoint, and committed
+together with it (pages applied within engine.COMMIT_SECONDS share a transaction); the checkpoint
+keeps every chain's cursor and the batch size, so a resumed run continues each chain where its
+last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py).
 A page is applied with the `change_external_contact` handlers' upserts (update_customer,
 apply_follow, record_outcome), so every change is a timeline entry with source "sync".
 

@@ -4,10 +4,11 @@ members included (docs/wecom/api.md#customer-groups). Applied with the `change_e
 (apply_chat, apply_members, dismiss_chat): joins and leaves are timeline entries, source "sync".
 
 Each owner batch is a chain of list pages on its own thread; the groups of a list page are read
-concurrently (a thread pool of SCRM_SYNC_CONCURRENCY, inside the rate budget) and applied here in
-one transaction with the chain's next cursor. A group whose member_version has not changed since
-we stored it keeps its member rows untouched. A group that fails groupchat/get is recorded as an
-error and the sync goes on; one that is gone meanwhile (40050) is left to the reconciliation.
+concurrently (a thread pool of SCRM_SYNC_CONCURRENCY, inside the rate budget) and applied here
+with the chain's next cursor, committed together (engine.COMMIT_SECONDS). A group whose
+member_version has not changed since we stored it keeps its member rows untouched. A group that
+fails groupchat/get is recorded as an error and the sync goes on; one that is gone meanwhile
+(40050) is left to the reconciliation.
 
 Race rule: a group whose updated_at is later than its groupchat/get reply was changed by a
 callback after WeCom answered us, and is left alone.
