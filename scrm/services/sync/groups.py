@@ -137,7 +137,7 @@ def apply_group(ctx: EventContext, chat: GroupChat, created: bool, group: dict) 
                     and chat.member_version == group.get("member_version"))
     apply_chat(chat, group)
     if not same_members:
-        apply_members(ctx, chat, group.get("member_list") or [])
+        apply_members(ctx, chat, group.get("member_list") or [], new_chat=created)
 
 
 def apply_details(sync: Syncer, details: list[Detail]) -> None:
