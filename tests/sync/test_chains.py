@@ -42,7 +42,8 @@ def committed(run: SyncRun) -> int:
                for chain in run.checkpoint.get("chains", {}).values())
 
 
-def test_chains_page_concurrently_and_each_keeps_its_own_cursor(many, app, monkeypatch, sleeps):
+def killed_on_page_12(monkeypatch, sleeps, *, commit_seconds: float) -> SyncRun:
+    """A customers-only run at concurrency 3 whose process dies applying its 12th page."""
     real, applied = customers_stage.apply_contacts, []
 
     def apply_contacts(*args, **kwargs):
@@ -54,10 +55,14 @@ def test_chains_page_concurrently_and_each_keeps_its_own_cursor(many, app, monke
     monkeypatch.setattr(customers_stage, "apply_contacts", apply_contacts)
     run = sync.start(TEST_CORP_ID, ["customers"], full=True, requested_by="test", enqueue_job=False)
     with pytest.raises(Killed):
-        sync.run(run.id, sleep=sleeps, concurrency=3, commit_seconds=0)  # each page its own transaction
+        sync.run(run.id, sleep=sleeps, concurrency=3, commit_seconds=commit_seconds)
     db.session.rollback()
     monkeypatch.undo()
-    run = db.session.get(SyncRun, run.id, populate_existing=True)
+    return db.session.get(SyncRun, run.id, populate_existing=True)
+
+
+def test_chains_page_concurrently_and_each_keeps_its_own_cursor(many, app, monkeypatch, sleeps):
+    run = killed_on_page_12(monkeypatch, sleeps, commit_seconds=0)  # each page its own transaction
 
     chains = run.checkpoint["chains"]
     assert run.checkpoint["batch_size"] == 10 and set(chains) == {"0", "1", "2"}
@@ -113,21 +118,7 @@ def test_a_chain_that_fails_beyond_the_retries_fails_the_run_and_resume_continue
 
 
 def test_pages_sharing_a_transaction_are_read_again_after_a_crash(many, app, monkeypatch, sleeps):
-    real, applied = customers_stage.apply_contacts, []
-
-    def apply_contacts(*args, **kwargs):
-        applied.append(1)
-        if len(applied) == 12:
-            raise Killed()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(customers_stage, "apply_contacts", apply_contacts)
-    run = sync.start(TEST_CORP_ID, ["customers"], full=True, requested_by="test", enqueue_job=False)
-    with pytest.raises(Killed):
-        sync.run(run.id, sleep=sleeps, concurrency=3, commit_seconds=3600)
-    db.session.rollback()
-    monkeypatch.undo()
-    run = db.session.get(SyncRun, run.id, populate_existing=True)
+    run = killed_on_page_12(monkeypatch, sleeps, commit_seconds=3600)  # all pages in one transaction
     assert committed(run) == 0 and db.session.query(FollowRelation).count() == 0  # 11 pages died uncommitted
 
     before = len(many.calls)
