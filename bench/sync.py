@@ -51,15 +51,21 @@ class CallCounter(logging.Handler):
     """Counts WeCom calls from WeComClient's "wecom <path> errcode=<n> <ms>ms" log lines."""
 
     def __init__(self) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self.calls: dict[str, list[float]] = collections.defaultdict(list)
         self.errors: collections.Counter = collections.Counter()
+        self.latency_ms: list[float] = []
+
+    @property
+    def total(self) -> int:
+        return sum(len(times) for times in self.calls.values())
 
     def emit(self, record: logging.LogRecord) -> None:  # called holding the handler's own lock
         if not record.msg.startswith("wecom %s errcode=") or not record.args:
             return
         path, errcode = record.args[0], record.args[1]
         self.calls[path].append(record.created)
+        self.latency_ms.append(float(record.args[2]))
         if errcode not in (0, None):
             self.errors[(path, errcode)] += 1
 
@@ -75,6 +81,7 @@ class CallCounter(logging.Handler):
         with self.lock:  # logging.Handler's RLock, the one emit() runs under
             self.calls.clear()
             self.errors.clear()
+            self.latency_ms.clear()
 
 
 def start_simulator(args, port: int, env: dict) -> subprocess.Popen:
@@ -199,11 +206,11 @@ def run_sync(app, corp_id: str, timeout: float, sampler: Sampler | None):
 
     done = threading.Event()
     threading.Thread(target=watchdog, daemon=True).start()
-    started = time.monotonic()
+    started, cpu, writer = time.monotonic(), time.process_time(), time.thread_time()
     status = sync.run(run.id, on_progress=sampler)
     done.set()
-    wall = time.monotonic() - started
-    return status, wall, db.session.get(SyncRun, run.id, populate_existing=True)
+    wall, cpu = time.monotonic() - started, (time.process_time() - cpu, time.thread_time() - writer)
+    return status, wall, cpu, db.session.get(SyncRun, run.id, populate_existing=True)
 
 
 def stage_seconds(run) -> dict[str, float]:
@@ -212,9 +219,41 @@ def stage_seconds(run) -> dict[str, float]:
             for stage, p in run.progress.items() if p.get("finished_at")}
 
 
+def mean_latency(spec: str) -> float:
+    """The simulator's mean latency in seconds: "50-150" → 0.1 (uniform), "80" → 0.08."""
+    low, _, high = spec.partition("-")
+    return (float(low) + float(high or low)) / 2 / 1000
+
+
+def latency_bound(counter: CallCounter, args) -> float:
+    """The issue's bound: API calls × mean latency ÷ concurrency (the calls, perfectly overlapped)."""
+    return counter.total * mean_latency(args.latency_ms) / args.concurrency
+
+
+def rate_bound(counter: CallCounter) -> float:
+    """What the rate budget alone imposes (8,000/min after a burst of 400, per API): the busiest
+    API's calls cannot take less than this however many are in flight."""
+    from scrm.wecom.ratelimit import default_windows
+
+    minute = default_windows()[0]
+    return max((max(0, len(times) - minute.burst) * minute.interval for times in counter.calls.values()),
+               default=0.0)
+
+
+def print_bound(label: str, wall: float, cpu: tuple[float, float], counter: CallCounter, args) -> float:
+    """`cpu`: (this process, the writing thread) in CPU seconds."""
+    bound = latency_bound(counter, args)
+    measured = sum(counter.latency_ms) / len(counter.latency_ms) / 1000 if counter.latency_ms else float("nan")
+    print(f"{label:<13} wall {wall:.1f} s; bound {bound:.1f} s = {counter.total:,} calls x "
+          f"{mean_latency(args.latency_ms) * 1000:.0f} ms / {args.concurrency}; ratio {wall / bound:.2f} "
+          f"(target <= 1.5); rate budget alone {rate_bound(counter):.1f} s; measured mean latency "
+          f"{measured * 1000:.0f} ms; CPU {cpu[0]:.1f} s ({cpu[1]:.1f} s of it the writing thread, the rest the "
+          f"HTTP threads); load {os.getloadavg()[0]:.2f}")
+    return bound
+
+
 def print_calls(counter: CallCounter) -> None:
-    total = sum(len(times) for times in counter.calls.values())
-    print(f"API calls:    {total:,}")
+    print(f"API calls:    {counter.total:,}")
     for path, times in sorted(counter.calls.items(), key=lambda item: -len(item[1])):
         print(f"  {path:<42} {len(times):>7,}   busiest minute {counter.busiest_minute(path):>6,}/min")
     for (path, errcode), n in counter.errors.items():
@@ -282,20 +321,24 @@ def main() -> int:
         from scrm.config import settings
 
         app = create_app()
-        logging.getLogger("scrm.wecom").setLevel(logging.INFO)
+        for handler in logging.getLogger().handlers:  # the call lines are DEBUG: count them, don't print them
+            handler.setLevel(max(handler.level, logging.WARNING))
+        logging.getLogger("scrm.wecom").setLevel(logging.DEBUG)
         counter = CallCounter()
         logging.getLogger("scrm.wecom").addHandler(counter)
         with app.app_context():
             corp_id = settings(app).wecom_corp_id
             print(f"database:     {url.get_backend_name()}; sync in this process, {args.concurrency} "
-                  "groupchat/get threads, 4 paging threads per stage", flush=True)
+                  "calls in flight at most (customer chains, groupchat/get threads); load "
+                  + " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
             sampler = Sampler()
-            status, wall, run = run_sync(app, corp_id, args.timeout, sampler)
+            status, wall, cpu, run = run_sync(app, corp_id, args.timeout, sampler)
             got = database_counts(corp_id)
             print(f"\nfull sync:    {status} in {wall:.1f} s "
                   f"({', '.join(f'{s} {t:.1f} s' for s, t in stage_seconds(run).items())}), "
                   f"{run.error_count} errors")
             print_calls(counter)
+            bound = print_bound("bound:", wall, cpu, counter, args)
             print("rows:         " + ", ".join(f"{k} {v:,}" for k, v in got.items()))
             mismatched = {k: (got[k], v) for k, v in expected.items() if got[k] != v}
             print("vs simulator: " + ("all equal" if not mismatched else f"DIFFERENT (ours, simulator): {mismatched}"))
@@ -308,11 +351,17 @@ def main() -> int:
             counter.reset()
             since = datetime.utcnow()
             entries = got["timeline_entries"]
-            status2, wall2, run2 = run_sync(app, corp_id, args.timeout, None)
+            status2, wall2, cpu2, run2 = run_sync(app, corp_id, args.timeout, None)
             changes = changed_since(corp_id, since)
             print(f"\nsecond sync:  {status2} in {wall2:.1f} s "
                   f"({', '.join(f'{s} {t:.1f} s' for s, t in stage_seconds(run2).items())}), "
-                  f"{sum(len(t) for t in counter.calls.values()):,} API calls, {run2.error_count} errors")
+                  f"{counter.total:,} API calls, {run2.error_count} errors, "
+                  f"{run2.progress.get('customers', {}).get('unchanged', 0):,} relations found unchanged")
+            bound2 = print_bound("bound:", wall2, cpu2, counter, args)
+            print(f"second/first: wall {wall2 / wall:.2f}, CPU {cpu2[0] / cpu[0]:.2f}, writing thread's CPU "
+                  f"{cpu2[1] / cpu[1]:.2f}; beyond the calls' bound "
+                  f"{max(0.0, wall2 - bound2):.1f} s vs {max(0.0, wall - bound):.1f} s (the calls themselves "
+                  "remain: WeCom has no changed-since API for customers)")
             changed = {k: v for k, v in changes.items() if v}
             print("changed:      "
                   + ("nothing" if not changed else ", ".join(f"{k} {v:,}" for k, v in changed.items())))

@@ -1,6 +1,7 @@
 """A full import through every stage with multi-page cursors, and a second run that changes nothing."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from scrm.extensions import db
@@ -76,15 +77,18 @@ def test_cursor_paging_follows_next_cursor_per_staff_batch(corp, run_sync):
     assert [c["department_id"] for c in corp.called("user/list")] == ["1"]
 
 
-def test_more_than_100_members_are_read_in_batches_of_100(fake, run_sync):
+@pytest.mark.parametrize(("concurrency", "sizes"), [(1, [50, 100]), (4, [36, 38, 38, 38]), (32, [10] * 15)])
+def test_members_are_read_in_as_many_chains_as_the_concurrency_allows(fake, run_sync, concurrency, sizes):
+    """At most 100 members per batch/get_by_user (WeCom's maximum), at least 10, and otherwise
+    one chain per call in flight."""
     for n in range(150):
         fake.add_staff(f"s{n:03d}")
     fake.add_customer("wmX", "X", "s000", "s120")
 
-    run = run_sync(["customers"])
+    run = run_sync(["customers"], concurrency=concurrency)
 
     batches = sorted(len(b["userid_list"]) for b in fake.called("externalcontact/batch/get_by_user"))
-    assert batches == [50, 100]
+    assert batches == sizes
     assert run.progress["customers"]["staff_done"] == 150
     assert {r.userid for r in db.session.scalars(select(FollowRelation))} == {"s000", "s120"}
 

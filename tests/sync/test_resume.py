@@ -40,7 +40,7 @@ def killed_run(corp, monkeypatch, sleeps) -> SyncRun:
     kill_on_page(monkeypatch, 2)
     run = sync.start(TEST_CORP_ID, full=True, requested_by="test", enqueue_job=False)
     with pytest.raises(Killed):
-        sync.run(run.id, sleep=sleeps, concurrency=1)
+        sync.run(run.id, sleep=sleeps, concurrency=1, commit_seconds=0)  # each page its own transaction
     db.session.rollback()  # the half-applied page dies with the process
     monkeypatch.undo()
     return db.session.get(SyncRun, run.id, populate_existing=True)
@@ -143,7 +143,7 @@ def test_a_job_timeout_requeues_the_run_to_continue_in_a_new_job(corp, app, monk
     monkeypatch.setattr(customers_stage, "apply_contacts", slow)
     run = sync.start(TEST_CORP_ID, requested_by="test", enqueue_job=False)
     with pytest.raises(JobTimeoutException):
-        sync.run(run.id, sleep=sleeps, concurrency=1)
+        sync.run(run.id, sleep=sleeps, concurrency=1, commit_seconds=0)
     monkeypatch.undo()
 
     run = db.session.get(SyncRun, run.id, populate_existing=True)

@@ -99,10 +99,12 @@ def apply_chat(chat: GroupChat, group: dict) -> None:
     chat.member_version = group.get("member_version")
 
 
-def apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detail: str | None = None) -> None:
+def apply_members(ctx: EventContext, chat: GroupChat, listed: list[dict], detail: str | None = None, *,
+                  new_chat: bool = False) -> None:
     """Make the chat's current members exactly `listed` (a groupchat/get member_list): new ones
-    join, missing ones get a quit time; customers get joined_group / left_group entries."""
-    stored = {row.member_id: row for row in db.session.scalars(
+    join, missing ones get a quit time; customers get joined_group / left_group entries.
+    `new_chat`: the chat row was inserted just now, so it has no member rows to read."""
+    stored: dict[str, GroupMember] = {} if new_chat else {row.member_id: row for row in db.session.scalars(
         select(GroupMember).filter_by(corp_id=ctx.corp_id, chat_id=chat.chat_id))}
     current = {member["userid"]: member for member in listed if member.get("userid")}
     for member_id, member in current.items():

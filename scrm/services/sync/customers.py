@@ -2,8 +2,13 @@
 through externalcontact/batch/get_by_user (100 members per call, 100 relations per page, cursor
 paging; docs/wecom/api.md#batch-customer-read), with the relations' corp tags.
 
-The members are split into batches of 100 ("chains"); each chain pages on its own thread and the
-pages are applied here, one transaction per page, which also stores the chain's next cursor.
+The members are split into batches ("chains", as many as SCRM_SYNC_CONCURRENCY allows, at most
+100 members each: chain_batch_size); each chain pages on its own thread, so up to that many calls
+are in flight, all inside the shared rate budget (every call books it: scrm/wecom/ratelimit.py).
+The pages are applied here, each with that chain's next cursor in the checkpoint, and committed
+together with it (pages applied within engine.COMMIT_SECONDS share a transaction); the checkpoint
+keeps every chain's cursor and the batch size, so a resumed run continues each chain where its
+last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py).
 A page is applied with the `change_external_contact` handlers' upserts (update_customer,
 apply_follow, record_outcome), so every change is a timeline entry with source "sync".
 
@@ -45,6 +50,7 @@ from scrm.services.events.customers import (
 )
 from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.unchanged import unchanged_relations
 from scrm.wecom import PermanentWeComError
 
 log = logging.getLogger(__name__)
@@ -52,8 +58,8 @@ log = logging.getLogger(__name__)
 STAGE = "customers"
 API = "externalcontact/batch/get_by_user"
 PAGE_SIZE = 100  # relations per page, the API's maximum
-CHAIN_THREADS = 4
 CANDIDATE_BATCH = 200
+MIN_CHAIN_MEMBERS = 10  # members per chain at least (see chain_batch_size)
 TABLES = ("customer", "follow_relation", "relation_tag", "timeline_entry")
 
 
@@ -74,13 +80,16 @@ def run(sync: Syncer) -> None:
         sync.error(STAGE, exc.api, exc.errcode, exc.errmsg)
         sync.end_stage(STAGE)
         return
-    staff_batches = list(batches(userids, STAFF_BATCH))
-    chains = sync.state.checkpoint.setdefault(
+    checkpoint = sync.state.checkpoint
+    if "chains" not in checkpoint:  # a resumed run keeps the batches its cursors belong to
+        checkpoint["batch_size"] = chain_batch_size(len(userids), sync.concurrency)
+    staff_batches = list(batches(userids, checkpoint.get("batch_size", STAFF_BATCH)))
+    chains = checkpoint.setdefault(
         "chains", {str(i): {"cursor": "", "state": "open"} for i in range(len(staff_batches))})
     progress.setdefault("staff_total", len(userids))
     progress.setdefault("staff_done", 0)
     tag_names = _tag_library(sync.corp_id)
-    pipeline = sync.pipeline(min(CHAIN_THREADS, sync.concurrency))
+    pipeline = sync.pipeline(sync.concurrency)
 
     def chain(key: str) -> Iterator[Page]:
         client = sync.client()
@@ -121,7 +130,6 @@ def run(sync: Syncer) -> None:
         if not page.next_cursor:
             state["state"] = "done"
             progress["staff_done"] += len(staff_batches[int(key)])
-        sync.commit()
         sync.page_done(TABLES)
 
     def failed(key: str, exc: BaseException) -> None:
@@ -133,12 +141,21 @@ def run(sync: Syncer) -> None:
 
     open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
     pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat)
+    sync.flush_pages()
     if sync.full:
         if sync.clean(STAGE):
             reconcile(sync, userids)
         else:
             progress["reconcile"] = "skipped: the pass had errors"
     sync.end_stage(STAGE)
+
+
+def chain_batch_size(members: int, concurrency: int) -> int:
+    """Members per batch/get_by_user chain: enough chains to keep `concurrency` calls in flight
+    (a chain's pages come one after another: each needs the previous page's cursor), at most
+    WeCom's 100 per call and at least MIN_CHAIN_MEMBERS (each chain ends on a short page, so
+    smaller batches cost more calls for the same relations)."""
+    return max(MIN_CHAIN_MEMBERS, min(STAFF_BATCH, -(-members // max(1, concurrency))))
 
 
 def _tag_library(corp_id: str) -> dict[str, tuple[str | None, str | None]]:
@@ -172,8 +189,16 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
             pairs[(userid, external_userid)] = follow
     if not pairs:
         return
-    follows = [(userid, external_userid, follow) for (userid, external_userid), follow in pairs.items()]
     corp_id = sync.corp_id
+    unchanged = unchanged_relations(corp_id, contacts, pairs, tag_names)
+    if unchanged:  # nothing to write for these: only the seen mark
+        mark_seen(FollowRelation, unchanged.values(), sync.state.id)
+        sync.progress(STAGE)["unchanged"] = sync.progress(STAGE).get("unchanged", 0) + len(unchanged)
+        pairs = {key: follow for key, follow in pairs.items() if key not in unchanged}
+        if not pairs:
+            return
+        contacts = {key[1]: contacts[key[1]] for key in pairs}
+    follows = [(userid, external_userid, follow) for (userid, external_userid), follow in pairs.items()]
     blank = dict.fromkeys(CUSTOMER_FIELDS)  # every row of an executemany names the same columns
     customers, new_customers = ensure_rows(Customer, corp_id, ("external_userid",),
                                            [(external_userid,) for external_userid in contacts], lock=True,

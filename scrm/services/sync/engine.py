@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,11 @@ from scrm.wecom.retry import call_with_backoff
 log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 30.0  # heartbeat at least this often while waiting (runs.STALE_AFTER is 10 min)
+# Pages applied within this long share one transaction: each commit is a flush to disk (fsync on
+# both databases), which one per page made a large share of an import's time. A crash loses at
+# most this much applied work; the checkpoint committed with it says where to resume.
+COMMIT_SECONDS = 1.0
+ANALYZE_AT = (1, 10, 100, 1000, 10000)  # pages of a stage after which PostgreSQL gets new statistics
 RATE_WAIT = 60.0  # a sync call may wait this long for room in the rate budget (then backs off)
 STAFF_BATCH = 100  # userids per batch/get_by_user and per groupchat/list owner_filter (WeCom's max)
 Progress = Callable[[RunState], None]
@@ -43,7 +49,8 @@ real_sleep = time.sleep  # the backoff's sleep in this thread when none is injec
 
 class Syncer:
     def __init__(self, state: RunState, *, sleep: Callable[[float], Any] | None = None,
-                 concurrency: int | None = None, on_progress: Progress | None = None) -> None:
+                 concurrency: int | None = None, on_progress: Progress | None = None,
+                 commit_seconds: float | None = None) -> None:
         self.state = state
         self.corp_id = state.corp_id
         self.concurrency = concurrency or settings().sync_concurrency
@@ -54,6 +61,10 @@ class Syncer:
         self._last_beat = time.monotonic()
         self.pending: dict = {}  # the page's new rows, inserted at its commit (EventContext.pending)
         self._pages = 0
+        self.commit_seconds = COMMIT_SECONDS if commit_seconds is None else commit_seconds
+        self._uncommitted = 0  # pages applied since the last commit
+        self._analyze: tuple[str, ...] = ()  # tables to ANALYZE after the next commit
+        self._committed = self._snapshot()  # the run's state as last committed (rewind)
 
     @property
     def full(self) -> bool:
@@ -106,23 +117,54 @@ class Syncer:
         insert_pending(self.pending)
         self.state.save(plan=plan)
         db.session.commit()
+        self._committed = self._snapshot()
         self._last_beat = time.monotonic()
+        self._uncommitted = 0
+        if self._analyze:
+            db.session.execute(text("ANALYZE " + ", ".join(self._analyze)))
+            db.session.commit()
+            self._analyze = ()
         if self.on_progress is not None:
             self.on_progress(self.state)
 
     def page_done(self, tables: tuple[str, ...]) -> None:
-        """Count a committed page; at the 1st, 10th, 100th, ... refresh PostgreSQL's statistics of
-        the tables the stage fills. A first import grows them from empty, and with stale or no
-        statistics (autovacuum off, or behind) the cached generic plans pick the corp_id index and
-        read every row of the corp per lookup: the import turns quadratic."""
+        """A page is applied and its cursor is in the checkpoint: its buffered rows go in now, and
+        the transaction commits (with the checkpoint) once COMMIT_SECONDS have passed since the
+        last commit. At the 1st, 10th, 100th, ... page, PostgreSQL's statistics of the tables the
+        stage fills are refreshed after the commit. A first import grows them from empty, and with
+        stale or no statistics (autovacuum off, or behind) the cached generic plans pick the
+        corp_id index and read every row of the corp per lookup: the import turns quadratic."""
+        insert_pending(self.pending)
         self._pages += 1
-        if self._pages in (1, 10, 100, 1000, 10000) and db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE " + ", ".join(tables)))
-            db.session.commit()
+        self._uncommitted += 1
+        if self._pages in ANALYZE_AT and db.session.get_bind().dialect.name == "postgresql":
+            self._analyze = tables
+        if time.monotonic() - self._last_beat >= self.commit_seconds:
+            self.commit()
+
+    def _snapshot(self) -> tuple:
+        state = self.state
+        return (state.stage, deepcopy(state.progress), deepcopy(state.checkpoint), list(state.errors),
+                state.error_count)
+
+    def rewind(self) -> None:
+        """Back to the last commit after a rollback: the pages applied since then are not in the
+        database, so neither may their cursors be (a failed run's checkpoint is saved)."""
+        state = self.state
+        state.stage, state.progress, state.checkpoint, state.errors, state.error_count = self._committed
+        self._committed = self._snapshot()  # the state keeps its own copies
+        self._uncommitted = 0
+
+    def flush_pages(self) -> None:
+        """Commit the pages applied since the last commit (a chain ended, the pipeline is idle)."""
+        if self._uncommitted:
+            self.commit()
 
     def beat(self) -> None:
-        """Heartbeat while waiting. Only called between transactions (nothing half-written)."""
-        if time.monotonic() - self._last_beat >= BEAT_SECONDS:
+        """Heartbeat while waiting, and the waiting pages committed. Only called between pages
+        (nothing half-written)."""
+        since = time.monotonic() - self._last_beat
+        if since >= BEAT_SECONDS or (self._uncommitted and since >= self.commit_seconds):
             self.commit()
 
     def begin_stage(self, stage: str) -> bool:

@@ -4,10 +4,11 @@ members included (docs/wecom/api.md#customer-groups). Applied with the `change_e
 (apply_chat, apply_members, dismiss_chat): joins and leaves are timeline entries, source "sync".
 
 Each owner batch is a chain of list pages on its own thread; the groups of a list page are read
-concurrently (a thread pool of SCRM_SYNC_CONCURRENCY, inside the rate budget) and applied here in
-one transaction with the chain's next cursor. A group whose member_version has not changed since
-we stored it keeps its member rows untouched. A group that fails groupchat/get is recorded as an
-error and the sync goes on; one that is gone meanwhile (40050) is left to the reconciliation.
+concurrently (a thread pool of SCRM_SYNC_CONCURRENCY, inside the rate budget) and applied here
+with the chain's next cursor, committed together (engine.COMMIT_SECONDS). A group whose
+member_version has not changed since we stored it keeps its member rows untouched. A group that
+fails groupchat/get is recorded as an error and the sync goes on; one that is gone meanwhile
+(40050) is left to the reconciliation.
 
 Race rule: a group whose updated_at is later than its groupchat/get reply was changed by a
 callback after WeCom answered us, and is left alone.
@@ -106,7 +107,6 @@ def run(sync: Syncer) -> None:
         chains[key]["cursor"] = page.next_cursor
         if not page.next_cursor:
             chains[key]["state"] = "done"
-        sync.commit()
         sync.page_done(TABLES)
 
     def failed(key: str, exc: BaseException) -> None:
@@ -119,6 +119,7 @@ def run(sync: Syncer) -> None:
     try:
         open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
         pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat)
+        sync.flush_pages()
     finally:
         details_pool.shutdown(wait=True, cancel_futures=True)
     if sync.full:
@@ -136,7 +137,7 @@ def apply_group(ctx: EventContext, chat: GroupChat, created: bool, group: dict) 
                     and chat.member_version == group.get("member_version"))
     apply_chat(chat, group)
     if not same_members:
-        apply_members(ctx, chat, group.get("member_list") or [])
+        apply_members(ctx, chat, group.get("member_list") or [], new_chat=created)
 
 
 def apply_details(sync: Syncer, details: list[Detail]) -> None:

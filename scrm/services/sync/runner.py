@@ -41,16 +41,19 @@ def execute(syncer: Syncer) -> None:
 
 
 def run(run_id: int, *, sleep: Callable[[float], Any] | None = None, concurrency: int | None = None,
-        on_progress: Progress | None = None) -> str:
+        on_progress: Progress | None = None, commit_seconds: float | None = None) -> str:
     """Claim and run one SyncRun (the `sync` queue's job body, and `flask scrm sync --wait`).
-    Returns the final status, or "skipped" when another process holds the run."""
+    Returns the final status, or "skipped" when another process holds the run.
+    `commit_seconds`: how long applied pages may share a transaction (engine.COMMIT_SECONDS;
+    0: each page its own)."""
     runner = secrets.token_hex(8)
     if not runs.claim(run_id, runner):
         log.info("sync run %s not claimable (finished, cancelled or running elsewhere)", run_id)
         return "skipped"
     state = RunState.load(run_id, runner)
     corp_id_var.set(state.corp_id)
-    syncer = Syncer(state, sleep=sleep, concurrency=concurrency, on_progress=on_progress)
+    syncer = Syncer(state, sleep=sleep, concurrency=concurrency, on_progress=on_progress,
+                    commit_seconds=commit_seconds)
     try:
         execute(syncer)
     except Lost as exc:
@@ -62,6 +65,7 @@ def run(run_id: int, *, sleep: Callable[[float], Any] | None = None, concurrency
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the run, which is the job's outcome
         log.exception("sync run %s failed", run_id)
+        syncer.rewind()  # runs.fail rolls back the pages applied since the last commit
         runs.fail(state, exc)
         if on_progress is not None:
             on_progress(state)
