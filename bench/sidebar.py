@@ -25,10 +25,11 @@ app is given):
 Each client first loads the corp tag library once, as the page does (GET /sidebar/api/tag-library,
 then a revalidation with its ETag that must answer 304).
 Every answer must be a 200 with the contract's keys (sidebar/CONTRACT.md). Prints p50/p95/p99/max
-per endpoint, the bounds and ratios, profile answer sizes and worker CPU per profile, throughput, errors, row counts, generation time, database size and gunicorn's peak
-RSS; with --explain (or when a p95 misses the 50 ms target) EXPLAIN (ANALYZE, BUFFERS) of every
-SELECT behind one profile and one timeline request. Until the sidebar endpoints answer, it
-measures the Open API's GET /api/v1/customers/<id> instead (--endpoint auto).
+per endpoint, the bounds and ratios, profile answer sizes and worker CPU per profile, throughput,
+errors, row counts, generation time, database size and gunicorn's peak RSS; with --explain (or
+when a p95 misses the 50 ms target) EXPLAIN (ANALYZE, BUFFERS) of every SELECT behind one profile
+and one timeline request. Until the sidebar endpoints answer, it measures the Open API's
+GET /api/v1/customers/<id> instead (--endpoint auto).
 The schema is dropped afterwards unless --keep (then measure again with --reuse SCHEMA).
 --app-dir serves another checkout's app with this benchmark (a worktree at an older commit gives
 the before figure on the same data and sample). Targets are followers who may use the sidebar
@@ -552,7 +553,8 @@ def sample_targets(conninfo: str, count: int, seed: int = 11):
         rows = conn.execute(
             "SELECT c.external_userid, array_agg(r.userid ORDER BY r.userid) FROM customer c "
             "JOIN follow_relation r ON r.corp_id = c.corp_id AND r.external_userid = c.external_userid "
-            "AND r.status = 'active' " + SIGNED_IN + " WHERE c.id = ANY(%s) GROUP BY c.id, c.external_userid", (ids,)).fetchall()
+            "AND r.status = 'active' " + SIGNED_IN
+            + " WHERE c.id = ANY(%s) GROUP BY c.id, c.external_userid", (ids,)).fetchall()
         followers = dict(rows)
         by_id = dict(conn.execute("SELECT id, external_userid FROM customer WHERE id = ANY(%s)", (ids,)).fetchall())
         profiles = [(by_id[i], rng.choice(followers[by_id[i]])) for i in ids if by_id.get(i) in followers][:count]

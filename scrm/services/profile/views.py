@@ -135,7 +135,8 @@ def relation_view(relation: FollowRelation, role: policy.Role) -> dict[str, Any]
 @functools.cache
 def _channel_query(by_follower: bool) -> Select:
     query = (select(Channel.id, Channel.name, Channel.state).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
-             .where(ChannelAdd.corp_id == bindparam("corp_id"), ChannelAdd.external_userid == bindparam("external_userid"))
+             .where(ChannelAdd.corp_id == bindparam("corp_id"),
+                    ChannelAdd.external_userid == bindparam("external_userid"))
              .order_by(ChannelAdd.added_at.desc()).limit(1))
     return query.where(ChannelAdd.userid == bindparam("userid")) if by_follower else query
 
