@@ -4,12 +4,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, func, select
 
 from scrm import clock
 from scrm.extensions import db
 from scrm.models import CallbackEvent, FollowRelation, TimelineEntry
 from scrm.services import inbox
+from scrm.services.sync import engine
 from tests.helpers import event_xml, post_callback
 
 
@@ -80,3 +81,32 @@ def test_an_edit_during_the_sync_keeps_the_newer_remark(corp, app, client, run_s
     assert relation("zhangsan", "wmC3").remark == "新备注"
     sources = [e.source for e in db.session.scalars(select(TimelineEntry).filter_by(kind="relation_updated"))]
     assert sources == ["callback"]  # the sync did not write its older remark back
+
+
+def test_the_pages_applied_are_committed_before_the_sync_waits_for_wecom_on_sqlite(corp, app, run_sync, monkeypatch):
+    """SQLite has one writer: the sync commits what it applied before waiting for WeCom's next
+    page, so a callback arriving meanwhile can write (its inbox insert gives up after 1 s and
+    spools). PostgreSQL keeps sharing a transaction between pages for COMMIT_SECONDS."""
+    monkeypatch.setattr(engine, "COMMIT_SECONDS", 3600.0)
+    other = create_engine(db.engine.url)  # a connection of its own, as the callback view's insert
+    seen = []
+
+    def while_wecom_prepares_page_2(args):
+        if args.get("cursor", "") != "c2":
+            return
+        corp.on_call.pop("externalcontact/batch/get_by_user")
+        deadline = time.monotonic() + 3
+        while True:
+            with other.connect() as conn:
+                count = conn.scalar(select(func.count()).select_from(FollowRelation))
+            if count or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        seen.append(count)
+
+    corp.on_call["externalcontact/batch/get_by_user"] = while_wecom_prepares_page_2
+    run = run_sync(concurrency=1)
+    other.dispose()
+
+    assert run.status == "succeeded"
+    assert seen == ([2] if db.engine.dialect.name == "sqlite" else [0])  # page 1's two relations

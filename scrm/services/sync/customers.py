@@ -140,7 +140,8 @@ def run(sync: Syncer) -> None:
         sync.commit()
 
     open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
-    pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat)
+    pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat,
+                 on_wait=sync.waiting)
     sync.flush_pages()
     if sync.full:
         if sync.clean(STAGE):

@@ -160,6 +160,14 @@ class Syncer:
         if self._uncommitted:
             self.commit()
 
+    def waiting(self) -> None:
+        """No page is ready. SQLite: the pages applied so far are committed before waiting for the
+        next: its one writer's lock, held while WeCom answers, would make every callback arriving
+        meanwhile give up and spool (the inbox insert waits INBOX_INSERT_TIMEOUT). PostgreSQL keeps
+        batching by COMMIT_SECONDS (only the rows a page touched are locked)."""
+        if self._uncommitted and db.session.get_bind().dialect.name == "sqlite":
+            self.commit()
+
     def beat(self) -> None:
         """Heartbeat while waiting, and the waiting pages committed. Only called between pages
         (nothing half-written)."""

@@ -34,11 +34,12 @@ class Pipeline:
 
     def run(self, chains: dict[str, Iterator[Any]], apply: Callable[[str, Any], None], *,
             on_error: Callable[[str, BaseException], None], on_done: Callable[[str], None],
-            on_idle: Callable[[], None]) -> None:
+            on_idle: Callable[[], None], on_wait: Callable[[], None] | None = None) -> None:
         """Apply every page of every chain, in the calling thread, in each chain's order.
 
         on_error(key, exc): the chain raised (it is over); re-raise to abort everything.
         on_done(key): the chain ended normally. on_idle(): no page for a while (a heartbeat).
+        on_wait(): no page is ready: the calling thread is about to wait for one.
         """
         if not chains:
             return
@@ -75,10 +76,15 @@ class Pipeline:
             running = len(chains)
             while running:
                 try:
-                    key, item = pages.get(timeout=self.poll_seconds)
+                    key, item = pages.get_nowait()
                 except queue.Empty:
-                    on_idle()
-                    continue
+                    if on_wait is not None:
+                        on_wait()
+                    try:
+                        key, item = pages.get(timeout=self.poll_seconds)
+                    except queue.Empty:
+                        on_idle()
+                        continue
                 if item is _DONE:
                     running -= 1
                     on_done(key)
