@@ -2,11 +2,12 @@
 (the `follow-up-reminders` sweep)."""
 from __future__ import annotations
 
+import functools
 import html
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 
 from scrm.clock import iso_z, utcnow
 from scrm.config import settings
@@ -31,10 +32,18 @@ def follow_up_view(row: FollowUp, names: dict[str, str | None], left: dict | Non
             "external_userid": row.external_userid}
 
 
+@functools.cache
+def _rows_query() -> Select:
+    # Built once (the profile reads the latest on every view), bound per call.
+    return (select(FollowUp).where(FollowUp.corp_id == bindparam("corp_id"),
+                                   FollowUp.external_userid == bindparam("external_userid"))
+            .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def follow_up_rows(corp_id: str, external_userid: str, offset: int, limit: int) -> list[FollowUp]:
-    return list(db.session.scalars(select(FollowUp).filter_by(corp_id=corp_id, external_userid=external_userid)
-                                   .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
-                                   .offset(offset).limit(limit)))
+    return list(db.session.scalars(_rows_query(), {"corp_id": corp_id, "external_userid": external_userid,
+                                                   "offset": offset, "limit": limit}))
 
 
 def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:

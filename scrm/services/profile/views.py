@@ -224,11 +224,4 @@ def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
 
 
 def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-
-    out = []
-    for item in sop.progress(corp_id, external_userid):
-        upcoming = [s["due_at"] for s in item["steps"] if s["status"] == "pending"]
-        out.append({"sop_id": item["sop_id"], "name": item["sop_name"], "status": item["status"],
-                    "userid": item["userid"], "done": item["done"], "total": item["total"],
-                    "next_due_at": min(upcoming) if upcoming else None})
-    return out
+    return sop.summaries(corp_id, external_userid)  # one read (scrm/services/sop/results.py)
