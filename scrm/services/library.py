@@ -13,12 +13,13 @@
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 
 from scrm.clock import iso_z, utcnow
 from scrm.config import settings
@@ -300,16 +301,24 @@ def record_task_sent(task: SopTask, ip: str | None = None) -> SopTask:
     return task
 
 
+@functools.cache
+def _pending_reminders_query() -> Select:
+    # Built once (every sidebar profile asks), bound per call.
+    return (select(SopTask, Sop, SopStep).join(Sop, Sop.id == SopTask.sop_id)
+            .join(SopStep, SopStep.id == SopTask.step_id)
+            .where(SopTask.corp_id == bindparam("corp_id"), SopTask.userid == bindparam("userid"),
+                   SopTask.external_userid == bindparam("external_userid"), SopTask.delivery == "reminder",
+                   SopTask.status == TaskStatus.SENT, SopTask.sent_from_sidebar_at.is_(None),
+                   Sop.status != SopStatus.DELETED)
+            .order_by(SopTask.due_at, SopTask.id))
+
+
 def pending_reminders(corp_id: str, userid: str, external_userid: str, *,
                       customer_name: str | None = None) -> list[dict]:
     """Reminder tasks of this staff–customer relation whose card was sent but whose content was
     not yet sent from the sidebar (SOPs not deleted), oldest due first."""
-    rows = db.session.execute(
-        select(SopTask, Sop, SopStep).join(Sop, Sop.id == SopTask.sop_id).join(SopStep, SopStep.id == SopTask.step_id)
-        .where(SopTask.corp_id == corp_id, SopTask.userid == userid, SopTask.external_userid == external_userid,
-               SopTask.delivery == "reminder", SopTask.status == TaskStatus.SENT,
-               SopTask.sent_from_sidebar_at.is_(None), Sop.status != SopStatus.DELETED)
-        .order_by(SopTask.due_at, SopTask.id)).all()
+    rows = db.session.execute(_pending_reminders_query(), {"corp_id": corp_id, "userid": userid,
+                                                           "external_userid": external_userid}).all()
     if not rows:
         return []
     name = customer_name or db.session.scalar(select(Customer.name).filter_by(
