@@ -17,7 +17,7 @@ import functools
 
 from sqlalchemy import Select, bindparam, select, update
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Staff
 
 INACTIVE_STATUSES = (2, 5)  # WeCom member status (user/get): 1 active, 2 disabled, 4 not activated, 5 left
@@ -32,7 +32,7 @@ def _member_query() -> Select:
 
 def session_version(corp_id: str, userid: str) -> int | None:
     """The version a session of this member must carry; None when they may not use the sidebar."""
-    row = db.session.execute(_member_query(), {"corp_id": corp_id, "userid": userid}).first()
+    row = core_execute(_member_query(), {"corp_id": corp_id, "userid": userid}).first()
     if row is None:
         return 0
     left_at, status, version = row

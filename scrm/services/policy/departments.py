@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Department, Staff
 
 
@@ -49,7 +49,7 @@ def members_of(corp_id: str, depts: set[int], among: Iterable[str] | None = None
         wanted = sorted(set(among))
         if not wanted:
             return set()
-        rows = db.session.execute(_AMONG_QUERY(), {"corp_id": corp_id, "userids": wanted})
+        rows = core_execute(_AMONG_QUERY(), {"corp_id": corp_id, "userids": wanted})
     return {userid for userid, mine in rows if depts.intersection(mine or [])}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import DataScope, RoleName, Staff, StaffRole
 from scrm.services.policy import departments
 
@@ -71,7 +71,7 @@ def _role_query() -> Select:
 def role_of(corp_id: str, userid: str) -> Role:
     # One read for a synced member (every sidebar request asks): their role row, if any, with
     # their leader flags; a role set before the member's first sync is read on its own.
-    found = db.session.execute(_role_query(), {"corp_id": corp_id, "userid": userid}).first()
+    found = core_execute(_role_query(), {"corp_id": corp_id, "userid": userid}).first()
     if found is None:
         row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
         return _from_row(row) if row is not None else default_role(False)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 
 from scrm.clock import utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import PlaybookStatus, Recall, RecallAction, RecallPlaybook, RecallStatus
 from scrm.services import access, outreach, timeline
 from scrm.services.content import render_text
@@ -80,7 +80,7 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[d
     """Reminder recalls of this relation whose card went out but whose script was not yet sent
     from the sidebar (outcome not decided, playbook not deleted), oldest first: the customer view
     offers them wherever the sidebar is opened, not only from the card."""
-    rows = db.session.execute(_reminders_query(), {"corp_id": corp_id, "userid": userid,
+    rows = core_execute(_reminders_query(), {"corp_id": corp_id, "userid": userid,
                                                    "external_userid": external_userid}).all()
     return [{"id": recall_id, "playbook_name": name, "due_at": due_at} for recall_id, due_at, name in rows]
 

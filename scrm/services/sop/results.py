@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, select
 
 from scrm.clock import from_timestamp, utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Sop, SopEnrollment, SopStep, SopTask, TaskStatus
 from scrm.services import outreach
 from scrm.services.outreach import GIVE_UP_AFTER, SEND_RESULTS
@@ -105,7 +105,7 @@ def summaries(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
     order) ``{"sop_id", "name", "status", "userid", "done", "total", "next_due_at"}``, where
     ``next_due_at`` is the earliest due time of its pending tasks."""
     out: dict[int, dict[str, Any]] = {}
-    for enrollment_id, sop_id, name, status, userid, task_status, due_at in db.session.execute(
+    for enrollment_id, sop_id, name, status, userid, task_status, due_at in core_execute(
             _summary_query(), {"corp_id": corp_id, "external_userid": external_userid}):
         item = out.get(enrollment_id)
         if item is None:
