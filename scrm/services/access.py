@@ -9,8 +9,9 @@ from scrm.extensions import db
 from scrm.models import AuditLog
 
 # One Core INSERT, built once: every sidebar profile view writes a row, and an ORM object
-# (identity map, unit of work at flush) cost more CPU than the statement itself.
-_INSERT = insert(AuditLog.__table__)
+# (identity map, unit of work at flush) cost more CPU than the statement itself. Inline: the
+# new id is not fetched back (no RETURNING).
+_INSERT = insert(AuditLog.__table__).inline()
 
 
 def mask_mobile(mobile: str) -> str:

@@ -23,12 +23,14 @@ from scrm.models import (
     GroupMember,
     RelationStatus,
     RelationTag,
+    Staff,
 )
 from scrm.services import access, library, policy, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.profile import corp_options
 from scrm.services.profile.common import (
+    STAFF_LEFT,
     STATUS_LABELS,
     NotSynced,
     check_reader,
@@ -76,11 +78,16 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
 # The profile's per-customer reads, built once (building a statement cost more CPU than running
 # it, bench/sidebar.py) and bound per call.
 _CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
-# The relations as columns (what relation_view, the colleagues and the access check read), not ORM objects.
+# The relations as columns (what relation_view, the colleagues and the access check read), not
+# ORM objects, with their staff member's name and departure (staff_names_left's, in the same read).
 _RELATIONS = functools.cache(lambda: select(
     FollowRelation.userid, FollowRelation.remark, FollowRelation.description, FollowRelation.remark_corp_name,
     FollowRelation.remark_mobiles, FollowRelation.add_way, FollowRelation.state, FollowRelation.added_at,
-    FollowRelation.status, FollowRelation.status_changed_at).filter_by(**_CUSTOMER)
+    FollowRelation.status, FollowRelation.status_changed_at, Staff.name.label("staff_name"),
+    Staff.left_at.label("staff_left_at"), Staff.status.label("staff_status"))
+    .outerjoin(Staff, and_(Staff.corp_id == FollowRelation.corp_id, Staff.userid == FollowRelation.userid))
+    .where(FollowRelation.corp_id == _CUSTOMER["corp_id"],
+           FollowRelation.external_userid == _CUSTOMER["external_userid"])
     .order_by(FollowRelation.added_at, FollowRelation.id))
 
 
@@ -92,8 +99,7 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     customer, role, read_only = check_reader(corp_id, userid, external_userid, relations)
     mine = next((r for r in relations if r.userid == userid), None)  # a row: relation_view's columns
     latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
-    staff = {r.userid for r in relations} | {f.userid for f in latest_follow_ups}
-    names, left = staff_names_left(corp_id, staff)
+    names, left = _staff_of(corp_id, relations, {f.userid for f in latest_follow_ups})
     deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
     opts = corp_options.options(corp_id)  # corp-wide: cached per corp and version
     view = {
@@ -127,6 +133,19 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     access.audit(corp_id, userid, "view_customer", "customer", external_userid, ip=ip)
     db.session.commit()
     return view
+
+
+def _staff_of(corp_id: str, relations: list[Any], authors: set[str]) -> tuple[dict, dict]:
+    """staff_names_left() of the followers (read with the relations) and the follow-ups' authors
+    (read only for those who follow no longer)."""
+    names = {r.userid: r.staff_name for r in relations}
+    left = {r.userid: r.staff_left_at for r in relations
+            if r.staff_left_at is not None or r.staff_status == STAFF_LEFT}
+    others = authors - names.keys()
+    if others:
+        more_names, more_left = staff_names_left(corp_id, others)
+        names, left = names | more_names, left | more_left
+    return names, left
 
 
 def relation_view(relation: Any, role: policy.Role) -> dict[str, Any]:
