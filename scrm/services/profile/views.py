@@ -194,7 +194,7 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
     names (the page fetches it again when they differ)."""
     opts = opts or corp_options.options(corp_id)
     stored = core_execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
-                                                   "external_userid": external_userid}).all()
+                                             "external_userid": external_userid}).all()
     names = opts.tag_names
     selected = [{"tag_id": tag_id, "name": names.get(tag_id, (tag_name,))[0] or tag_name,
                  "group_name": names.get(tag_id, (None, group_name))[1] or group_name}
