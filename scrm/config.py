@@ -277,6 +277,9 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.sidebar_session_hours),
         "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.public_url.startswith("https://"),
+        # The session ends at its own "exp" (set at sign-in, never slid), so re-signing and
+        # re-sending an unchanged cookie on every sidebar request would only cost CPU.
+        "SESSION_REFRESH_EACH_REQUEST": False,
     }
 
 

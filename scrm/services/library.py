@@ -13,16 +13,17 @@
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 
 from scrm.clock import iso_z, utcnow
 from scrm.config import settings
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import (
     ContentItem,
     Customer,
@@ -259,12 +260,14 @@ def record_sent(item: ContentItem, userid: str, *, external_userid: str | None =
 
 # ---- SOP reminder tasks ------------------------------------------------------------------------
 
-def _step_name(step: SopStep) -> str:
+def _step_name(step: Any) -> str:
+    """``step``: a SopStep, or a row with its name and position."""
     return step.name or f"第{step.position + 1}步"
 
 
-def task_dict(task: SopTask, sop: Sop, step: SopStep, customer_name: str | None) -> dict[str, Any]:
-    return {"id": task.id, "sop_name": sop.name, "step_name": _step_name(step), "delivery": task.delivery,
+def task_dict(task: Any, sop_name: str, step_name: str, customer_name: str | None) -> dict[str, Any]:
+    """``task``: a SopTask, or a row with its columns (pending_reminders)."""
+    return {"id": task.id, "sop_name": sop_name, "step_name": step_name, "delivery": task.delivery,
             "due_at": iso_z(task.due_at), "status": task.status, "external_userid": task.external_userid,
             "customer_name": customer_name, "sent_from_sidebar_at": iso_z(task.sent_from_sidebar_at)}
 
@@ -279,8 +282,8 @@ def task_view(task: SopTask, now: datetime | None = None) -> dict[str, Any]:
     attachments = chat_messages(task.corp_id, step.attachments or [], now,
                                 [("sop_step", step.id)] * len(step.attachments or []))
     messages = ([{"msgtype": "text", "text": {"content": text}}] if text else []) + [m for m in attachments if m]
-    return {"task": task_dict(task, db.session.get(Sop, task.sop_id), step, nickname), "messages": messages,
-            "unsendable": sum(1 for m in attachments if m is None)}
+    return {"task": task_dict(task, db.session.get(Sop, task.sop_id).name, _step_name(step), nickname),
+            "messages": messages, "unsendable": sum(1 for m in attachments if m is None)}
 
 
 def record_task_sent(task: SopTask, ip: str | None = None) -> SopTask:
@@ -300,21 +303,31 @@ def record_task_sent(task: SopTask, ip: str | None = None) -> SopTask:
     return task
 
 
+@functools.cache
+def _pending_reminders_query() -> Select:
+    # Built once (every sidebar profile asks), bound per call; columns, not three ORM entities.
+    return (select(SopTask.id, SopTask.delivery, SopTask.due_at, SopTask.status, SopTask.external_userid,
+                   SopTask.sent_from_sidebar_at, Sop.name.label("sop_name"), SopStep.name, SopStep.position)
+            .join(Sop, Sop.id == SopTask.sop_id)
+            .join(SopStep, SopStep.id == SopTask.step_id)
+            .where(SopTask.corp_id == bindparam("corp_id"), SopTask.userid == bindparam("userid"),
+                   SopTask.external_userid == bindparam("external_userid"), SopTask.delivery == "reminder",
+                   SopTask.status == TaskStatus.SENT, SopTask.sent_from_sidebar_at.is_(None),
+                   Sop.status != SopStatus.DELETED)
+            .order_by(SopTask.due_at, SopTask.id))
+
+
 def pending_reminders(corp_id: str, userid: str, external_userid: str, *,
                       customer_name: str | None = None) -> list[dict]:
     """Reminder tasks of this staff–customer relation whose card was sent but whose content was
     not yet sent from the sidebar (SOPs not deleted), oldest due first."""
-    rows = db.session.execute(
-        select(SopTask, Sop, SopStep).join(Sop, Sop.id == SopTask.sop_id).join(SopStep, SopStep.id == SopTask.step_id)
-        .where(SopTask.corp_id == corp_id, SopTask.userid == userid, SopTask.external_userid == external_userid,
-               SopTask.delivery == "reminder", SopTask.status == TaskStatus.SENT,
-               SopTask.sent_from_sidebar_at.is_(None), Sop.status != SopStatus.DELETED)
-        .order_by(SopTask.due_at, SopTask.id)).all()
+    rows = core_execute(_pending_reminders_query(), {"corp_id": corp_id, "userid": userid,
+                                                           "external_userid": external_userid}).all()
     if not rows:
         return []
     name = customer_name or db.session.scalar(select(Customer.name).filter_by(
         corp_id=corp_id, external_userid=external_userid))
-    return [task_dict(task, sop, step, name) for task, sop, step in rows]
+    return [task_dict(row, row.sop_name, _step_name(row), name) for row in rows]
 
 
 # ---- sandbox demo content ----------------------------------------------------------------------

@@ -13,18 +13,26 @@ let in with version 0: WeCom vouched for them at sign-in, and a departure always
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import functools
 
-from scrm.extensions import db
+from sqlalchemy import Select, bindparam, select, update
+
+from scrm.extensions import core_execute, db
 from scrm.models import Staff
 
 INACTIVE_STATUSES = (2, 5)  # WeCom member status (user/get): 1 active, 2 disabled, 4 not activated, 5 left
 
 
+@functools.cache
+def _member_query() -> Select:
+    # Built once (every sidebar request asks), bound per call.
+    return select(Staff.left_at, Staff.status, Staff.session_version).where(
+        Staff.corp_id == bindparam("corp_id"), Staff.userid == bindparam("userid"))
+
+
 def session_version(corp_id: str, userid: str) -> int | None:
     """The version a session of this member must carry; None when they may not use the sidebar."""
-    row = db.session.execute(select(Staff.left_at, Staff.status, Staff.session_version).where(
-        Staff.corp_id == corp_id, Staff.userid == userid)).first()
+    row = core_execute(_member_query(), {"corp_id": corp_id, "userid": userid}).first()
     if row is None:
         return 0
     left_at, status, version = row

@@ -7,13 +7,14 @@ member deleted the customer: status_changed_at) and relations whose current leve
 back is no longer counted (the timeline keeps every change)."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from scrm.clock import utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Channel, FollowRelation, RelationRisk, RelationStatus, StaffBehaviorDay
 from scrm.models.churn import RISK_LABELS, RiskLevel
 from scrm.services import localtime
@@ -35,17 +36,25 @@ def _days(since: datetime | None, now: datetime) -> int | None:
     return None if since is None else max(0, (now - since).days)
 
 
+# Built once (every sidebar profile asks), bound per call; the table's columns (risk_view reads
+# them by name), not an ORM object.
+_risk_query = functools.cache(lambda: select(RelationRisk.__table__).where(
+    RelationRisk.corp_id == bindparam("corp_id"), RelationRisk.userid == bindparam("userid"),
+    RelationRisk.external_userid == bindparam("external_userid")))
+
+
 def risk_for(corp_id: str, userid: str, external_userid: str, now: datetime | None = None) -> dict | None:
     """The relation's risk as last scored, or None before its first scoring. Days silent are
     counted to ``now``; `reasons` are display texts (Simplified Chinese, no customer text)."""
-    row = db.session.scalar(select(RelationRisk).filter_by(corp_id=corp_id, userid=userid,
-                                                           external_userid=external_userid))
+    row = core_execute(_risk_query(), {"corp_id": corp_id, "userid": userid,
+                                       "external_userid": external_userid}).first()
     if row is None or row.level is None:
         return None
     return risk_view(row, now or utcnow())
 
 
-def risk_view(row: RelationRisk, now: datetime) -> dict[str, Any]:
+def risk_view(row: Any, now: datetime) -> dict[str, Any]:
+    """``row``: a RelationRisk, or a row of the relation_risk table's columns."""
     silent = _days(row.silent_since, now)
     direction = trend(row.active_days_30, row.active_days_90)
     reasons = []

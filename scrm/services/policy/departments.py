@@ -2,12 +2,13 @@
 one query each, walked in Python (a corp has at most a few thousand departments and members)."""
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Department, Staff
 
 
@@ -35,14 +36,25 @@ def and_below(corp_id: str, roots: Iterable[int]) -> set[int]:
     return seen
 
 
-def members_of(corp_id: str, depts: set[int]) -> set[str]:
-    """Members in any of ``depts`` (one query over the corp's staff). Members who have left are
-    included: their customers wait for a handover their manager approves."""
+def members_of(corp_id: str, depts: set[int], among: Iterable[str] | None = None) -> set[str]:
+    """Members in any of ``depts`` (one query). Members who have left are included: their
+    customers wait for a handover their manager approves. ``among``: only these userids are
+    asked about (the sidebar's check of a customer's few followers reads their rows, not the
+    corp's thousands of members)."""
     if not depts:
         return set()
-    return {userid for userid, mine in db.session.execute(
-        select(Staff.userid, Staff.department_ids).where(Staff.corp_id == corp_id))
-        if depts.intersection(mine or [])}
+    if among is None:
+        rows = db.session.execute(select(Staff.userid, Staff.department_ids).where(Staff.corp_id == corp_id))
+    else:
+        wanted = sorted(set(among))
+        if not wanted:
+            return set()
+        rows = core_execute(_AMONG_QUERY(), {"corp_id": corp_id, "userids": wanted})
+    return {userid for userid, mine in rows if depts.intersection(mine or [])}
+
+
+_AMONG_QUERY = functools.cache(lambda: select(Staff.userid, Staff.department_ids).where(
+    Staff.corp_id == bindparam("corp_id"), Staff.userid.in_(bindparam("userids", expanding=True))))
 
 
 def of_member(corp_id: str, userid: str) -> list[int]:

@@ -7,12 +7,13 @@ A StaffRole row sets them; without one a member gets a default from WeCom: a dep
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import DataScope, RoleName, Staff, StaffRole
 from scrm.services.policy import departments
 
@@ -57,14 +58,20 @@ def _from_row(row: StaffRole) -> Role:
     return Role(row.role, row.data_scope, bool(row.can_view_mobile))
 
 
+@functools.cache
+def _role_query() -> Select:
+    # Built once (every sidebar request asks), bound per call.
+    return (select(StaffRole.id, StaffRole.role, StaffRole.data_scope, StaffRole.can_view_mobile,
+                   Staff.is_leader_in_dept)
+            .select_from(Staff)
+            .outerjoin(StaffRole, and_(StaffRole.corp_id == Staff.corp_id, StaffRole.userid == Staff.userid))
+            .where(Staff.corp_id == bindparam("corp_id"), Staff.userid == bindparam("userid")))
+
+
 def role_of(corp_id: str, userid: str) -> Role:
     # One read for a synced member (every sidebar request asks): their role row, if any, with
     # their leader flags; a role set before the member's first sync is read on its own.
-    found = db.session.execute(
-        select(StaffRole.id, StaffRole.role, StaffRole.data_scope, StaffRole.can_view_mobile, Staff.is_leader_in_dept)
-        .select_from(Staff)
-        .outerjoin(StaffRole, and_(StaffRole.corp_id == Staff.corp_id, StaffRole.userid == Staff.userid))
-        .where(Staff.corp_id == corp_id, Staff.userid == userid)).first()
+    found = core_execute(_role_query(), {"corp_id": corp_id, "userid": userid}).first()
     if found is None:
         row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
         return _from_row(row) if row is not None else default_role(False)

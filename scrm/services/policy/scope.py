@@ -6,6 +6,11 @@ the departments they belong to (led or not) and of all departments below them; `
 department query and one staff query, then used as an ``IN`` list in set-based SQL: customers
 are visible through an active FollowRelation of a visible member, groups through their owner,
 SOP tasks, recalls, alerts and welcome outcomes through their member.
+
+A single check (may this member open this customer or group: the sidebar's every view) asks
+only about the few members concerned (``Viewer.sees_any``: the customer's followers, the group's
+owner) and reads their rows, not the department's every member; nothing is cached, so a move to
+another department or a new role counts from the next request.
 """
 from __future__ import annotations
 
@@ -21,13 +26,23 @@ from scrm.services.policy import departments
 from scrm.services.policy.roles import ADMINISTRATOR, Role, role_of
 
 
-def visible_userids(corp_id: str, userid: str, scope: str) -> frozenset[str] | None:
+def visible_userids(corp_id: str, userid: str, scope: str,
+                    among: Iterable[str] | None = None) -> frozenset[str] | None:
+    """The userids a member with ``scope`` sees (None: everyone); with ``among``, only those of
+    ``among`` (the same answer for them, reading only their rows)."""
     if scope == DataScope.CORP:
         return None
+    if among is not None:
+        among = set(among)
     if scope == DataScope.DEPARTMENT:
+        others = among - {userid} if among is not None else None
+        if others is not None and not others:
+            return frozenset(among & {userid})
         depts = departments.and_below(corp_id, departments.of_member(corp_id, userid))
-        return frozenset(departments.members_of(corp_id, depts) | {userid})
-    return frozenset({userid})
+        seen = frozenset(departments.members_of(corp_id, depts, others) | {userid})
+    else:
+        seen = frozenset({userid})
+    return seen if among is None else seen & among
 
 
 @dataclass
@@ -61,6 +76,20 @@ class Viewer:
     def sees(self, userid: str | None) -> bool:
         visible = self.visible()
         return visible is None or (userid is not None and userid in visible)
+
+    def sees_one(self, userid: str | None) -> bool:
+        """sees() for a single check (reads this member's row, not every visible member's)."""
+        return not self.restricted or (userid is not None and bool(self.sees_any({userid})))
+
+    def sees_any(self, userids: Iterable[str]) -> frozenset[str]:
+        """Those of ``userids`` whose data this viewer sees. Until visible() has been asked for,
+        only their rows are read (one short query), not the whole department's members."""
+        wanted = frozenset(userids)
+        if not self.restricted:
+            return wanted
+        if self._computed:
+            return wanted & self._visible
+        return visible_userids(self.corp_id, self.userid, self.role.scope, wanted)
 
 
 # ---- query helpers: no-ops for None (a token) and for an unrestricted viewer ---------------------
@@ -102,10 +131,10 @@ def customer_visible(viewer: Viewer | None, external_userid: str) -> bool:
 
 
 def group_visible(viewer: Viewer | None, chat_id: str) -> bool:
-    if viewer is None or viewer.visible() is None:
+    if viewer is None or not viewer.restricted:
         return True
     owner = db.session.scalar(select(GroupChat.owner).filter_by(corp_id=viewer.corp_id, chat_id=chat_id))
-    return viewer.sees(owner)
+    return viewer.sees_one(owner)
 
 
 # ---- the sidebar's checks ----------------------------------------------------------------------
@@ -119,12 +148,11 @@ def can_view_customer(corp_id: str, userid: str, external_userid: str, role: Rol
                       following: set[str] | None = None) -> bool:
     """``following``: the customer's active followers, when the caller has them already."""
     viewer = Viewer.of(corp_id, userid, role)
-    visible = viewer.visible()
-    if visible is None:
+    if not viewer.restricted:
         return True
     if following is None:
         following = followers(corp_id, external_userid)
-    return bool(visible & following)
+    return bool(viewer.sees_any(following))
 
 
 def viewable_customers(corp_id: str, userid: str, external_userids: Iterable[str], role: Role) -> set[str]:
@@ -141,7 +169,7 @@ def viewable_customers(corp_id: str, userid: str, external_userids: Iterable[str
 def can_view_group(corp_id: str, userid: str, group: GroupChat, role: Role | None = None) -> bool:
     """A group the member owns or is in, or one a member they see owns."""
     viewer = Viewer.of(corp_id, userid, role)
-    if viewer.sees(group.owner):
+    if viewer.sees_one(group.owner):
         return True
     member = db.session.scalar(select(GroupMember.id).filter_by(
         corp_id=corp_id, chat_id=group.chat_id, member_id=userid, type=1, quit_time=None))

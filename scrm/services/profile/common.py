@@ -2,11 +2,13 @@
 member may see a customer, and small lookups."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Customer, FollowRelation, RelationStatus, Staff
 from scrm.services import policy
 
@@ -32,11 +34,23 @@ def label(labels: dict, value: Any) -> str | None:
     return None if value is None else labels.get(value, str(value))
 
 
+# Statements of the profile's hot path, built once (building one cost more CPU than running it,
+# bench/sidebar.py) and bound per call.
+_STAFF_NAMES = functools.cache(lambda: select(Staff.userid, Staff.name).where(
+    Staff.corp_id == bindparam("corp_id"), Staff.userid.in_(bindparam("userids", expanding=True))))
+_STAFF_NAMES_LEFT = functools.cache(lambda: select(Staff.userid, Staff.name, Staff.left_at, Staff.status).where(
+    Staff.corp_id == bindparam("corp_id"), Staff.userid.in_(bindparam("userids", expanding=True))))
+# The customer as the profile shows them: columns, not an ORM object.
+_CUSTOMER = functools.cache(lambda: select(
+    Customer.external_userid, Customer.name, Customer.avatar, Customer.type, Customer.gender, Customer.corp_name,
+    Customer.corp_full_name, Customer.position).where(
+    Customer.corp_id == bindparam("corp_id"), Customer.external_userid == bindparam("external_userid")))
+
+
 def staff_names(corp_id: str, userids: set[str]) -> dict[str, str | None]:
     if not userids:
         return {}
-    return dict(db.session.execute(select(Staff.userid, Staff.name).where(
-        Staff.corp_id == corp_id, Staff.userid.in_(userids))).all())
+    return dict(core_execute(_STAFF_NAMES(), {"corp_id": corp_id, "userids": sorted(userids)}).all())
 
 
 def staff_names_left(corp_id: str, userids: set[str]) -> tuple[dict[str, str | None], dict[str, Any]]:
@@ -44,19 +58,19 @@ def staff_names_left(corp_id: str, userids: set[str]) -> tuple[dict[str, str | N
     those who left the corp (离职), in one read."""
     if not userids:
         return {}, {}
-    rows = db.session.execute(select(Staff.userid, Staff.name, Staff.left_at, Staff.status).where(
-        Staff.corp_id == corp_id, Staff.userid.in_(userids))).all()
+    rows = core_execute(_STAFF_NAMES_LEFT(), {"corp_id": corp_id, "userids": sorted(userids)}).all()
     return ({userid: name for userid, name, _, _ in rows},
             {userid: left_at for userid, _, left_at, status in rows if left_at is not None or status == STAFF_LEFT})
 
 
 def check_customer(corp_id: str, userid: str, external_userid: str,
-                   relations: list[FollowRelation] | None = None) -> tuple[Customer, policy.Role]:
-    """The customer, if this staff member may see them; else Forbidden / NotSynced (a customer
-    we do not hold at all: the fetch checks with WeCom). ``relations``: the customer's, when the
-    caller has read them already (they answer the check for a follower)."""
+                   relations: Sequence[Any] | None = None) -> tuple[Any, policy.Role]:
+    """The customer (a row of the columns the profile shows), if this staff member may see them;
+    else Forbidden / NotSynced (a customer we do not hold at all: the fetch checks with WeCom).
+    ``relations``: the customer's, when the caller has read them already (FollowRelations or
+    rows with their userid and status: they answer the check for a follower)."""
     role = policy.role_of(corp_id, userid)
-    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
+    customer = _customer(corp_id, external_userid)
     if customer is None:
         raise NotSynced
     following = None if relations is None else {r.userid for r in relations if is_active(r)}
@@ -66,7 +80,7 @@ def check_customer(corp_id: str, userid: str, external_userid: str,
 
 
 def check_reader(corp_id: str, userid: str, external_userid: str,
-                 relations: list[FollowRelation] | None = None) -> tuple[Customer, policy.Role, bool]:
+                 relations: Sequence[Any] | None = None) -> tuple[Any, policy.Role, bool]:
     """check_customer for reading the profile, its timeline and follow-ups, and adding a
     follow-up: a staff member whose relation the customer ended (del_follow_user) keeps them,
     read-only (the third value, True). Their tags and remark are WeCom's and refused for a
@@ -80,8 +94,11 @@ def check_reader(corp_id: str, userid: str, external_userid: str,
                 corp_id=corp_id, userid=userid, external_userid=external_userid)))
         if not any(r.userid == userid and r.status == RelationStatus.DELETED_BY_CUSTOMER for r in relations):
             raise
-    customer = db.session.scalar(select(Customer).filter_by(corp_id=corp_id, external_userid=external_userid))
-    return customer, policy.role_of(corp_id, userid), True
+    return _customer(corp_id, external_userid), policy.role_of(corp_id, userid), True
+
+
+def _customer(corp_id: str, external_userid: str) -> Any:
+    return core_execute(_CUSTOMER(), {"corp_id": corp_id, "external_userid": external_userid}).first()
 
 
 def is_active(relation: FollowRelation | None) -> bool:

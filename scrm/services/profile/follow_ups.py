@@ -2,15 +2,16 @@
 (the `follow-up-reminders` sweep)."""
 from __future__ import annotations
 
+import functools
 import html
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 
 from scrm.clock import iso_z, utcnow
 from scrm.config import settings
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Customer, FollowUp
 from scrm.services import access, sop, timeline
 from scrm.services.corps import wecom_client
@@ -22,8 +23,9 @@ FOLLOW_UP_KINDS = {"chat": "聊天", "call": "电话", "visit": "拜访", "note"
 FOLLOW_UP_MAX = 2000
 
 
-def follow_up_view(row: FollowUp, names: dict[str, str | None], left: dict | None = None) -> dict[str, Any]:
-    """``left``: who of the authors left the corp (staff_names_left; their follow-ups stay, marked 已离职)."""
+def follow_up_view(row: Any, names: dict[str, str | None], left: dict | None = None) -> dict[str, Any]:
+    """``row``: a FollowUp or a follow_up_rows() row. ``left``: who of the authors left the corp
+    (staff_names_left; their follow-ups stay, marked 已离职)."""
     return {"id": row.id, "userid": row.userid, "staff_name": names.get(row.userid),
             "staff_left": row.userid in (left or {}), "kind": row.kind,
             "kind_label": FOLLOW_UP_KINDS.get(row.kind, row.kind), "content": row.content,
@@ -31,10 +33,21 @@ def follow_up_view(row: FollowUp, names: dict[str, str | None], left: dict | Non
             "external_userid": row.external_userid}
 
 
-def follow_up_rows(corp_id: str, external_userid: str, offset: int, limit: int) -> list[FollowUp]:
-    return list(db.session.scalars(select(FollowUp).filter_by(corp_id=corp_id, external_userid=external_userid)
-                                   .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
-                                   .offset(offset).limit(limit)))
+@functools.cache
+def _rows_query() -> Select:
+    # Built once (the profile reads the latest on every view), bound per call; the columns
+    # follow_up_view shows, not ORM objects.
+    return (select(FollowUp.id, FollowUp.userid, FollowUp.kind, FollowUp.content, FollowUp.next_at,
+                   FollowUp.reminder_status, FollowUp.created_at, FollowUp.external_userid)
+            .where(FollowUp.corp_id == bindparam("corp_id"), FollowUp.external_userid == bindparam("external_userid"))
+            .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def follow_up_rows(corp_id: str, external_userid: str, offset: int, limit: int) -> list[Any]:
+    """Rows with follow_up_view's columns, newest first."""
+    return core_execute(_rows_query(), {"corp_id": corp_id, "external_userid": external_userid,
+                                              "offset": offset, "limit": limit}).all()
 
 
 def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:

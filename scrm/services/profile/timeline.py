@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select, tuple_
 
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import TimelineEntry
 from scrm.services import access
 
@@ -62,7 +62,7 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
             id=before, corp_id=corp_id, external_userid=external_userid))
         if anchor is not None:
             query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
-    rows = db.session.execute(query, {"corp_id": corp_id, "external_userid": external_userid,
+    rows = core_execute(query, {"corp_id": corp_id, "external_userid": external_userid,
                                       "limit": limit + 1}).all()
     items = [entry_view(e, mask_mobiles=mask_mobiles) for e in rows[:limit]]
     return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from scrm.clock import utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import (
     Channel,
     ChannelAdd,
@@ -23,12 +23,14 @@ from scrm.models import (
     GroupMember,
     RelationStatus,
     RelationTag,
+    Staff,
 )
 from scrm.services import access, library, policy, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.profile import corp_options
 from scrm.services.profile.common import (
+    STAFF_LEFT,
     STATUS_LABELS,
     NotSynced,
     check_reader,
@@ -73,17 +75,31 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
     db.session.commit()
 
 
+# The profile's per-customer reads, built once (building a statement cost more CPU than running
+# it, bench/sidebar.py) and bound per call.
+_CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
+# The relations as columns (what relation_view, the colleagues and the access check read), not
+# ORM objects, with their staff member's name and departure (staff_names_left's, in the same read).
+_RELATIONS = functools.cache(lambda: select(
+    FollowRelation.userid, FollowRelation.remark, FollowRelation.description, FollowRelation.remark_corp_name,
+    FollowRelation.remark_mobiles, FollowRelation.add_way, FollowRelation.state, FollowRelation.added_at,
+    FollowRelation.status, FollowRelation.status_changed_at, Staff.name.label("staff_name"),
+    Staff.left_at.label("staff_left_at"), Staff.status.label("staff_status"))
+    .outerjoin(Staff, and_(Staff.corp_id == FollowRelation.corp_id, Staff.userid == FollowRelation.userid))
+    .where(FollowRelation.corp_id == _CUSTOMER["corp_id"],
+           FollowRelation.external_userid == _CUSTOMER["external_userid"])
+    .order_by(FollowRelation.added_at, FollowRelation.id))
+
+
 def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_limit: int = 20,
                   ip: str | None = None) -> dict[str, Any]:
     # The hot read of the sidebar (bench/sidebar.py): the relations are read once and serve the
     # access check too; each part below is one or two indexed queries.
-    relations = list(db.session.scalars(select(FollowRelation).filter_by(
-        corp_id=corp_id, external_userid=external_userid).order_by(FollowRelation.added_at, FollowRelation.id)))
+    relations = core_execute(_RELATIONS(), {"corp_id": corp_id, "external_userid": external_userid}).all()
     customer, role, read_only = check_reader(corp_id, userid, external_userid, relations)
-    mine = next((r for r in relations if r.userid == userid), None)
+    mine = next((r for r in relations if r.userid == userid), None)  # a row: relation_view's columns
     latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
-    staff = {r.userid for r in relations} | {f.userid for f in latest_follow_ups}
-    names, left = staff_names_left(corp_id, staff)
+    names, left = _staff_of(corp_id, relations, {f.userid for f in latest_follow_ups})
     deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
     opts = corp_options.options(corp_id)  # corp-wide: cached per corp and version
     view = {
@@ -119,7 +135,21 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
     return view
 
 
-def relation_view(relation: FollowRelation, role: policy.Role) -> dict[str, Any]:
+def _staff_of(corp_id: str, relations: list[Any], authors: set[str]) -> tuple[dict, dict]:
+    """staff_names_left() of the followers (read with the relations) and the follow-ups' authors
+    (read only for those who follow no longer)."""
+    names = {r.userid: r.staff_name for r in relations}
+    left = {r.userid: r.staff_left_at for r in relations
+            if r.staff_left_at is not None or r.staff_status == STAFF_LEFT}
+    others = authors - names.keys()
+    if others:
+        more_names, more_left = staff_names_left(corp_id, others)
+        names, left = names | more_names, left | more_left
+    return names, left
+
+
+def relation_view(relation: Any, role: policy.Role) -> dict[str, Any]:
+    """``relation``: a FollowRelation, or a row with these columns (_RELATIONS)."""
     mobiles = [m for m in relation.remark_mobiles or [] if m]
     masked = not role.can_view_mobile
     return {
@@ -141,17 +171,14 @@ def _channel_query(by_follower: bool) -> Select:
     return query.where(ChannelAdd.userid == bindparam("userid")) if by_follower else query
 
 
-def _channel(corp_id: str, external_userid: str, mine: FollowRelation | None) -> dict | None:
+def _channel(corp_id: str, external_userid: str, mine: Any) -> dict | None:
     params = {"corp_id": corp_id, "external_userid": external_userid}
     if mine is not None:
         params["userid"] = mine.userid
-    channel = db.session.execute(_channel_query(mine is not None), params).first()
+    channel = core_execute(_channel_query(mine is not None), params).first()
     return {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None
 
 
-# The profile's per-customer reads, built once (building a statement cost more CPU than running
-# it, bench/sidebar.py) and bound per call.
-_CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
 _RELATION_TAGS = functools.cache(lambda: select(RelationTag.tag_id, RelationTag.tag_name, RelationTag.group_name).where(
     RelationTag.corp_id == bindparam("corp_id"), RelationTag.userid == bindparam("userid"),
     RelationTag.external_userid == bindparam("external_userid")).order_by(RelationTag.id))
@@ -166,8 +193,8 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
     library itself is corp-wide: GET /sidebar/api/tag-library, whose version ``library_version``
     names (the page fetches it again when they differ)."""
     opts = opts or corp_options.options(corp_id)
-    stored = db.session.execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
-                                                   "external_userid": external_userid}).all()
+    stored = core_execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
+                                             "external_userid": external_userid}).all()
     names = opts.tag_names
     selected = [{"tag_id": tag_id, "name": names.get(tag_id, (tag_name,))[0] or tag_name,
                  "group_name": names.get(tag_id, (None, group_name))[1] or group_name}
@@ -178,7 +205,7 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
 
 def stage_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
     opts = opts or corp_options.options(corp_id)
-    current = db.session.scalar(_CURRENT_STAGE(), {"corp_id": corp_id, "external_userid": external_userid})
+    current = core_execute(_CURRENT_STAGE(), {"corp_id": corp_id, "external_userid": external_userid}).scalar()
     stage = next((s for s in opts.stages if s["id"] == current), None) if current is not None else None
     return {"current": dict(stage) if stage else None, "options": [dict(s) for s in opts.stages]}
 
@@ -193,7 +220,7 @@ def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptio
     opts = opts or corp_options.options(corp_id)
     if not opts.fields:
         return []
-    values = dict(db.session.execute(_FIELD_VALUES(), {"corp_id": corp_id, "external_userid": external_userid}).all())
+    values = dict(core_execute(_FIELD_VALUES(), {"corp_id": corp_id, "external_userid": external_userid}).all())
     out = []
     for field in opts.fields:
         value: Any = values.get(field["id"])
@@ -218,17 +245,10 @@ def _groups_query() -> Select:
 
 
 def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    rows = db.session.execute(_groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
+    rows = core_execute(_groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
     return [{"chat_id": chat_id, "name": name, "joined_at": joined_at, "member_count": count}
             for chat_id, joined_at, name, count in rows]
 
 
 def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-
-    out = []
-    for item in sop.progress(corp_id, external_userid):
-        upcoming = [s["due_at"] for s in item["steps"] if s["status"] == "pending"]
-        out.append({"sop_id": item["sop_id"], "name": item["sop_name"], "status": item["status"],
-                    "userid": item["userid"], "done": item["done"], "total": item["total"],
-                    "next_due_at": min(upcoming) if upcoming else None})
-    return out
+    return sop.summaries(corp_id, external_userid)  # one read (scrm/services/sop/results.py)

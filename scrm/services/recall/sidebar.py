@@ -4,13 +4,14 @@ its script ready to send in one tap (the same sendChatMessage arguments SOP remi
 (scrm/services/profile/recall.py)."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from scrm.clock import utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import PlaybookStatus, Recall, RecallAction, RecallPlaybook, RecallStatus
 from scrm.services import access, outreach, timeline
 from scrm.services.content import render_text
@@ -37,15 +38,36 @@ def script(recall: Recall, playbook: RecallPlaybook) -> str | None:
     return render_text(playbook.text, nickname=nickname, staff_name=staff_name)
 
 
+# The relation's recall reads run on sidebar profiles: built once, bound per call.
+_RELATION = {"corp_id": bindparam("corp_id"), "userid": bindparam("userid"),
+             "external_userid": bindparam("external_userid")}
+
+
+@functools.cache
+def _task_query() -> Select:
+    return (select(Recall, RecallPlaybook).join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
+            .where(Recall.corp_id == _RELATION["corp_id"], Recall.userid == _RELATION["userid"],
+                   Recall.external_userid == _RELATION["external_userid"], Recall.action == RecallAction.CONTACT,
+                   Recall.status.in_(OPEN), Recall.outcome.is_(None), RecallPlaybook.status != PlaybookStatus.DELETED)
+            .order_by(Recall.created_at.desc(), Recall.id.desc()).limit(1))
+
+
+@functools.cache
+def _reminders_query() -> Select:
+    return (select(Recall.id, Recall.due_at, RecallPlaybook.name)
+            .join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
+            .where(Recall.corp_id == _RELATION["corp_id"], Recall.userid == _RELATION["userid"],
+                   Recall.external_userid == _RELATION["external_userid"], Recall.action == RecallAction.REMINDER,
+                   Recall.status == RecallStatus.SENT, Recall.sent_from_sidebar_at.is_(None),
+                   Recall.outcome.is_(None), RecallPlaybook.status != PlaybookStatus.DELETED)
+            .order_by(Recall.due_at, Recall.id))
+
+
 def recall_task(corp_id: str, userid: str, external_userid: str) -> dict[str, Any] | None:
     """The latest open recall task (action contact, not decided) of this relation, in the shape
     the sidebar's deleted-relation card renders (sidebar/CONTRACT.md ``recall``)."""
-    row = db.session.execute(
-        select(Recall, RecallPlaybook).join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
-        .where(Recall.corp_id == corp_id, Recall.userid == userid, Recall.external_userid == external_userid,
-               Recall.action == RecallAction.CONTACT, Recall.status.in_(OPEN), Recall.outcome.is_(None),
-               RecallPlaybook.status != PlaybookStatus.DELETED)
-        .order_by(Recall.created_at.desc(), Recall.id.desc()).limit(1)).first()
+    row = db.session.execute(_task_query(), {"corp_id": corp_id, "userid": userid,
+                                             "external_userid": external_userid}).first()
     if row is None:
         return None
     recall, playbook = row
@@ -58,14 +80,8 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[d
     """Reminder recalls of this relation whose card went out but whose script was not yet sent
     from the sidebar (outcome not decided, playbook not deleted), oldest first: the customer view
     offers them wherever the sidebar is opened, not only from the card."""
-    rows = db.session.execute(
-        select(Recall.id, Recall.due_at, RecallPlaybook.name)
-        .join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
-        .where(Recall.corp_id == corp_id, Recall.userid == userid, Recall.external_userid == external_userid,
-               Recall.action == RecallAction.REMINDER, Recall.status == RecallStatus.SENT,
-               Recall.sent_from_sidebar_at.is_(None), Recall.outcome.is_(None),
-               RecallPlaybook.status != PlaybookStatus.DELETED)
-        .order_by(Recall.due_at, Recall.id)).all()
+    rows = core_execute(_reminders_query(), {"corp_id": corp_id, "userid": userid,
+                                                   "external_userid": external_userid}).all()
     return [{"id": recall_id, "playbook_name": name, "due_at": due_at} for recall_id, due_at, name in rows]
 
 

@@ -6,13 +6,14 @@ yet is checked again with a growing interval, and given up after GIVE_UP_AFTER.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 
 from scrm.clock import from_timestamp, utcnow
-from scrm.extensions import db
+from scrm.extensions import core_execute, db
 from scrm.models import Sop, SopEnrollment, SopStep, SopTask, TaskStatus
 from scrm.services import outreach
 from scrm.services.outreach import GIVE_UP_AFTER, SEND_RESULTS
@@ -55,16 +56,23 @@ def check_task(task_id: int, as_of: datetime | None = None) -> str:
 
 # ---- progress (Open API) ---------------------------------------------------------------------
 
+# The reads below run on every sidebar profile: built once, bound per call.
+_ENROLLMENTS = functools.cache(lambda: select(SopEnrollment).where(
+    SopEnrollment.corp_id == bindparam("corp_id"), SopEnrollment.external_userid == bindparam("external_userid"))
+    .order_by(SopEnrollment.id))
+_SOPS = functools.cache(lambda: select(Sop).where(Sop.id.in_(bindparam("ids", expanding=True))))
+_TASKS = functools.cache(lambda: select(SopTask).where(SopTask.enrollment_id.in_(bindparam("ids", expanding=True)))
+                         .order_by(SopTask.due_at, SopTask.id))
+_STEPS = functools.cache(lambda: select(SopStep).where(SopStep.id.in_(bindparam("ids", expanding=True))))
+
+
 def progress(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    enrollments = list(db.session.scalars(select(SopEnrollment).filter_by(
-        corp_id=corp_id, external_userid=external_userid).order_by(SopEnrollment.id)))
+    enrollments = list(db.session.scalars(_ENROLLMENTS(), {"corp_id": corp_id, "external_userid": external_userid}))
     if not enrollments:
         return []
-    sops = {s.id: s for s in db.session.scalars(select(Sop).where(Sop.id.in_({e.sop_id for e in enrollments})))}
-    tasks = list(db.session.scalars(select(SopTask).where(SopTask.enrollment_id.in_([e.id for e in enrollments]))
-                                    .order_by(SopTask.due_at, SopTask.id)))
-    steps = {s.id: s for s in db.session.scalars(
-        select(SopStep).where(SopStep.id.in_({t.step_id for t in tasks})))}
+    sops = {s.id: s for s in db.session.scalars(_SOPS(), {"ids": sorted({e.sop_id for e in enrollments})})}
+    tasks = list(db.session.scalars(_TASKS(), {"ids": [e.id for e in enrollments]}))
+    steps = {s.id: s for s in db.session.scalars(_STEPS(), {"ids": sorted({t.step_id for t in tasks})})}
     out = []
     for enrollment in enrollments:
         mine = [t for t in tasks if t.enrollment_id == enrollment.id]
@@ -79,3 +87,35 @@ def progress(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
                        "status": t.status, "sent_at": t.sent_at, "result": t.result, "error": t.error}
                       for t in mine]})
     return out
+
+
+@functools.cache
+def _summary_query() -> Select:
+    return (select(SopEnrollment.id, SopEnrollment.sop_id, Sop.name, SopEnrollment.status, SopEnrollment.userid,
+                   SopTask.status, SopTask.due_at)
+            .join(Sop, Sop.id == SopEnrollment.sop_id)
+            .outerjoin(SopTask, SopTask.enrollment_id == SopEnrollment.id)
+            .where(and_(SopEnrollment.corp_id == bindparam("corp_id"),
+                        SopEnrollment.external_userid == bindparam("external_userid")))
+            .order_by(SopEnrollment.id))
+
+
+def summaries(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
+    """progress() in short, as the sidebar's profile shows it, in one read: per enrollment (in
+    order) ``{"sop_id", "name", "status", "userid", "done", "total", "next_due_at"}``, where
+    ``next_due_at`` is the earliest due time of its pending tasks."""
+    out: dict[int, dict[str, Any]] = {}
+    for enrollment_id, sop_id, name, status, userid, task_status, due_at in core_execute(
+            _summary_query(), {"corp_id": corp_id, "external_userid": external_userid}):
+        item = out.get(enrollment_id)
+        if item is None:
+            item = out[enrollment_id] = {"sop_id": sop_id, "name": name, "status": status, "userid": userid,
+                                         "done": 0, "total": 0, "next_due_at": None}
+        if task_status is None:  # no task (outer join)
+            continue
+        item["total"] += 1
+        item["done"] += int(task_status == TaskStatus.SENT)
+        if task_status == TaskStatus.PENDING and due_at is not None and (item["next_due_at"] is None
+                                                                or due_at < item["next_due_at"]):
+            item["next_due_at"] = due_at
+    return list(out.values())
