@@ -12,6 +12,7 @@ from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, SyncRun, TimelineEntry
 from scrm.services import sync
 from scrm.services.sync import customers as customers_stage
+from scrm.services.sync import engine
 from tests.conftest import TEST_CORP_ID
 
 API = "externalcontact/batch/get_by_user"
@@ -42,9 +43,17 @@ def committed(run: SyncRun) -> int:
                for chain in run.checkpoint.get("chains", {}).values())
 
 
+def one_transaction(monkeypatch) -> None:
+    """With commit_seconds=3600, every page in the run's one transaction on SQLite too: its commit
+    before waiting for WeCom's next page (Syncer.waiting, which depends on timing) is off."""
+    monkeypatch.setattr(engine.Syncer, "waiting", lambda self: None)
+
+
 def killed_on_page_12(monkeypatch, sleeps, *, commit_seconds: float) -> SyncRun:
     """A customers-only run at concurrency 3 whose process dies applying its 12th page."""
     real, applied = customers_stage.apply_contacts, []
+    if commit_seconds == 3600:
+        one_transaction(monkeypatch)
 
     def apply_contacts(*args, **kwargs):
         applied.append(1)
@@ -86,8 +95,10 @@ def test_chains_page_concurrently_and_each_keeps_its_own_cursor(many, app, monke
 
 
 @pytest.mark.parametrize("commit_seconds", [0, 3600])  # each page committed; all still in one transaction
-def test_a_chain_that_fails_beyond_the_retries_fails_the_run_and_resume_continues_it(many, app, sleeps,
+def test_a_chain_that_fails_beyond_the_retries_fails_the_run_and_resume_continues_it(many, app, sleeps, monkeypatch,
                                                                                       commit_seconds):
+    if commit_seconds == 3600:
+        one_transaction(monkeypatch)
     many.fail(API, -1, at_call=8, times=10)  # system busy: 3 chains x 3 retries absorb 9 at most
 
     run = sync.start(TEST_CORP_ID, ["customers"], full=True, requested_by="test", enqueue_job=False)
