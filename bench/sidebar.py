@@ -226,7 +226,7 @@ def generation_sql(s: Sizes) -> tuple[list[tuple[str, str]], list[tuple[str, str
                   f"json_build_array(2 + i % 39), 2 + i % 39, CASE WHEN i % 97 = 0 THEN 5 ELSE 1 END, {NOW}, {NOW} "
                   f"FROM generate_series(1, {staff}) i"),
         ("staff_role", f"INSERT INTO staff_role (corp_id, userid, role, data_scope, can_view_mobile, created_at, "
-                       f"updated_at) SELECT {corp}, {uid('i')}, CASE WHEN i <= 5 THEN 'admin' ELSE 'leader' END, "
+                       f"updated_at) SELECT {corp}, {uid('i')}, CASE WHEN i <= 5 THEN 'admin' ELSE 'manager' END, "
                        f"CASE WHEN i <= 5 THEN 'corp' ELSE 'department' END, i <= 5, {NOW}, {NOW} "
                        f"FROM generate_series(1, {min(40, staff)}) i"),
         ("tag_group", f"INSERT INTO tag_group (id, corp_id, group_id, name, \"order\", create_time, deleted, "
