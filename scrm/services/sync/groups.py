@@ -119,7 +119,7 @@ def run(sync: Syncer) -> None:
     try:
         open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
         pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat,
-                             on_wait=sync.waiting)
+                     on_wait=sync.waiting)
         sync.flush_pages()
     finally:
         details_pool.shutdown(wait=True, cancel_futures=True)

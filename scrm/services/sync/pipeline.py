@@ -34,7 +34,7 @@ class Pipeline:
 
     def run(self, chains: dict[str, Iterator[Any]], apply: Callable[[str, Any], None], *,
             on_error: Callable[[str, BaseException], None], on_done: Callable[[str], None],
-            on_idle: Callable[[], None], on_wait: Callable[[], None] | None = None) -> None:
+            on_idle: Callable[[], None], on_wait: Callable[[], None]) -> None:
         """Apply every page of every chain, in the calling thread, in each chain's order.
 
         on_error(key, exc): the chain raised (it is over); re-raise to abort everything.
@@ -78,8 +78,7 @@ class Pipeline:
                 try:
                     key, item = pages.get_nowait()
                 except queue.Empty:
-                    if on_wait is not None:
-                        on_wait()
+                    on_wait()
                     try:
                         key, item = pages.get(timeout=self.poll_seconds)
                     except queue.Empty:
