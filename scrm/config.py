@@ -142,6 +142,9 @@ class Settings:
     # days in the month, WeCom's default; set what the corp chose in 群发助手 → 设置群发规则).
     group_sop_horizon_days: int = _setting("SCRM_GROUP_SOP_HORIZON_DAYS", 7, _integer(1))
     group_monthly_cap: int = _setting("SCRM_GROUP_MONTHLY_CAP", 0, _integer(0))
+    # How often (minutes) the group-sop sweep plans: the new-member and new-group series for the
+    # rows written since, the fixed plans' re-planning. Due executions are claimed every minute.
+    group_sop_plan_minutes: int = _setting("SCRM_GROUP_SOP_PLAN_MINUTES", 5, _integer(1, 30))
     # Mass messages to customers (scrm/services/mass_messages): how many a customer may receive in a
     # corp-local month (0: the number of days in the month, WeCom's default; set the corp's rule).
     customer_monthly_cap: int = _setting("SCRM_CUSTOMER_MONTHLY_CAP", 0, _integer(0))

@@ -26,7 +26,7 @@ def _setting(env: str, default: Any = MISSING, parse: Callable[[str], Any] | Non
     return field(default=default, metadata={"env": env, "parse": parse or str})
 
 
-def _integer(minimum: int) -> Callable[[str], int]:
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -34,6 +34,8 @@ def _integer(minimum: int) -> Callable[[str], int]:
             raise ValueError("must be an integer") from None
         if value < minimum:
             raise ValueError(f"must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"must be at most {maximum}")
         return value
     return parse
 

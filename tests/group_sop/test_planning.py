@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy import event as sqlalchemy_event
 
@@ -220,3 +221,54 @@ def test_the_sweep_keeps_relative_plans_in_process_and_reads_an_edited_or_paused
     join("wm5", "wrC", 4)
     plan_all(MON + timedelta(minutes=4))
     assert "wm5" not in {m for m, _, _ in planned()}
+
+
+def test_the_sweep_plans_every_few_minutes_and_claims_every_minute(app, groups, mass_ok):
+    """SCRM_GROUP_SOP_PLAN_MINUTES (default 5): a sweep within that many minutes of the last
+    planning run (Redis, PLANNED_KEY) plans nothing, so a member's step due at once is created by
+    the next planning run, due at the join time; an execution already planned is claimed by the
+    sweep of its minute all the same."""
+    from scrm.config import override
+    series = group_sop.create(TEST_CORP_ID, {"name": "新人", "targets": {"owners": ["zhangsan"]},
+                                             "schedule": {"kind": "member_joined"}, "delivery": "mass_send",
+                                             "steps": [{"delay_minutes": 0, "text": "群规"}]}, now=MON).id
+    daily = group_sop.create(TEST_CORP_ID, {"name": "早报", "targets": {"owners": ["lisi"]},
+                                            "schedule": {"kind": "daily", "at_time": "08:03"},
+                                            "delivery": "mass_send", "steps": [{"text": "早上好"}]}, now=MON).id
+
+    def of(plan_id):
+        db.session.expire_all()
+        return sorted(db.session.execute(select(E.member_id, E.chat_id, E.due_at, E.queued_at.is_not(None))
+                                         .where(E.plan_id == plan_id, E.due_at < MON + timedelta(hours=1))).tuples())
+    planning.sweep(MON)  # plans (no planning run known yet)
+    assert planning.redis_connection().get(planning.PLANNED_KEY).decode() == MON.isoformat()
+    joined = MON + timedelta(minutes=1, seconds=20)
+    db.session.add(GroupMember(corp_id=TEST_CORP_ID, chat_id="wrA", member_id="wm1", type=2, join_time=joined,
+                               updated_at=joined))
+    db.session.commit()
+    for minute in range(1, 5):
+        planning.sweep(MON + timedelta(minutes=minute, seconds=5))
+        assert of(series) == []
+    # 08:03 Shanghai: the daily execution planned at creation is claimed in a minute that plans nothing
+    assert of(daily) == [("", "wrC", MON + timedelta(minutes=3), True)]
+    planning.sweep(MON + timedelta(minutes=5, seconds=5))
+    assert of(series) == [("wm1", "wrA", joined, True)]  # due at the join, claimed by the run that planned it
+
+    override(app, GROUP_SOP_PLAN_MINUTES=1)  # every sweep plans, as before
+    joined = MON + timedelta(minutes=6, seconds=10)
+    db.session.add(GroupMember(corp_id=TEST_CORP_ID, chat_id="wrB", member_id="wm2", type=2, join_time=joined,
+                               updated_at=joined))
+    db.session.commit()
+    planning.sweep(MON + timedelta(minutes=6, seconds=30))
+    assert ("wm2", "wrB", joined, True) in of(series)
+
+
+def test_the_planning_period_is_checked():
+    from scrm.config import ConfigError, load_settings
+    base = {"SECRET_KEY": "group-sop-test-secret-key-0123456789abcdef", "REDIS_URL": "redis://localhost/0"}
+    assert load_settings(base).group_sop_plan_minutes == 5
+    assert load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "1"}).group_sop_plan_minutes == 1
+    with pytest.raises(ConfigError, match="SCRM_GROUP_SOP_PLAN_MINUTES must be at most 30"):
+        load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "31"})
+    with pytest.raises(ConfigError, match="SCRM_GROUP_SOP_PLAN_MINUTES must be at least 1"):
+        load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "0"})

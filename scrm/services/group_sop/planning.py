@@ -9,9 +9,13 @@ group, member, due_at)), so planning is idempotent and two schedulers create eac
   changed since (incremental.py, one INSERT for all the plans);
 * relative schedules: for each group created / customer who joined since the plan started,
   every step of the series due PLAN_GRACE ago or later: per plan when it is created, edited or
-  resumed; then each sweep, for all the corp's plans at once, for the rows written since the
-  last look less EVENT_MARGIN (incremental.py).
+  resumed; then each planning run, for all the corp's plans at once, for the rows written since
+  the last look less EVENT_MARGIN (incremental.py).
 
+The sweep runs every minute and plans every SCRM_GROUP_SOP_PLAN_MINUTES (default 5; the last
+run's time is PLANNED_KEY in Redis): a step due at the event or minutes after it runs up to that
+many minutes late, the others are planned ahead and run on time. A planning run costs about the
+same for one minute's new rows as for five, so this divides the day's planning work by five.
 The sweep then enqueues a run per (plan, step, owner) with executions due (RUNS_PER_JOB runs a
 job), marking them
 ``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
@@ -157,6 +161,7 @@ def _plan_relative(batch: list[tuple], now: datetime) -> int:
 _ACTIVE_PLANS = select(GroupSop.id, GroupSop.corp_id, GroupSop.schedule["kind"].as_string(), GroupSop.planned_at,
                        GroupSop.revision).where(incremental.plans_to_look_at())  # built once
 EVENTS_KEY = "scrm:group-sop:events-at:{}"  # per corp: the sweep's `now` up to which relative plans have planned
+PLANNED_KEY = "scrm:group-sop:planned-at"    # the `now` of the last committed planning run (any corp)
 _last_corp: str | None = None  # the one corp whose relative plans the last planning run planned (if one)
 
 
@@ -181,16 +186,21 @@ class Planned(NamedTuple):
     corps: list[str]  # whose relative plans looked up to now (_planned: their Redis marks)
     due: bool         # an execution may be due to be claimed (False: enqueue_due need not look)
     claimed: list[tuple] | None = None  # (plan_id, step_id, owner) the read claimed (claim=True)
+    ran: bool = True  # False: not a planning minute (_plan's ``every``), nothing read or planned
 
 
-def _plan(now: datetime, *, claim: bool = False) -> Planned:
+def _plan(now: datetime, *, claim: bool = False, every: timedelta | None = None) -> Planned:
     """plan_all without the commit and what follows it (_planned). ``claim`` (the sweep): on
-    PostgreSQL the read also claims the executions due (incremental.plans_and_events)."""
+    PostgreSQL the read also claims the executions due (incremental.plans_and_events). ``every``
+    (the sweep: SCRM_GROUP_SOP_PLAN_MINUTES): nothing is planned, and Planned.ran is False, when
+    the last planning run (PLANNED_KEY) was less than that many whole minutes before ``now``."""
     global _last_corp  # noqa: PLW0603 - one str, replaced whole
+    # the one corp with relative plans last time: its mark read with the last run's (one MGET)
+    last_run, marks = _marks([_last_corp] if _last_corp is not None else [], now)
+    if every is not None and last_run is not None and _minute(last_run) <= _minute(now) < _minute(last_run) + every:
+        return Planned(0, [], True, None, ran=False)  # not a planning minute: enqueue_due claims what is due
     incremental.forget_unplanned()
-    marks, read, due, claimed = {}, {}, True, None
-    if _last_corp is not None:  # the one corp with relative plans last time: plans and events in one read
-        marks = _events_marks([_last_corp], now)
+    read, due, claimed = {}, True, None
     if marks:
         # A superset of the events of since below (the mark alone, not also the plans' planned_at):
         # planning an event again adds nothing.
@@ -209,7 +219,7 @@ def _plan(now: datetime, *, claim: bool = False) -> Planned:
     plan_cache.keep_cached((plan_id, revision) for plans in relative.values() for plan_id, _, revision in plans)
     added, planned = 0, []
     if set(relative) - set(marks):
-        marks = _events_marks(list(relative), now)
+        marks = _marks(list(relative), now)[1]
     _last_corp = next(iter(relative)) if len(relative) == 1 else None
     for corp_id, plans in relative.items():  # one statement per corp when nothing was written
         since = max([min(planned_at for _, planned_at, _ in plans), *marks.get(corp_id, [])]) - EVENT_MARGIN
@@ -237,31 +247,36 @@ def _plan(now: datetime, *, claim: bool = False) -> Planned:
 
 def _planned(planned: Planned, now: datetime) -> None:
     """After the planning run's commit: the Redis marks, the events planned (incremental's memo)."""
-    _set_events_marks(planned.corps, now)
-    incremental.planned()
+    if planned.ran:
+        _set_marks(planned.corps, now)
+        incremental.planned()
 
 
-def _events_marks(corp_ids: list[str], now: datetime) -> dict[str, list[datetime]]:
-    """The corps' EVENTS_KEY marks no later than ``now`` (none when Redis fails)."""
-    if not corp_ids:
-        return {}
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _marks(corp_ids: list[str], now: datetime) -> tuple[datetime | None, dict[str, list[datetime]]]:
+    """When the last planning run ran (PLANNED_KEY; None: unknown) and the corps' EVENTS_KEY marks
+    no later than ``now``: one MGET (nothing known when Redis fails: the sweep then plans, looking
+    back from planned_at)."""
     try:
-        values = redis_connection().mget([EVENTS_KEY.format(corp_id) for corp_id in corp_ids])
+        values = redis_connection().mget([PLANNED_KEY, *(EVENTS_KEY.format(corp_id) for corp_id in corp_ids)])
     except redis.RedisError as exc:
-        log.warning("group SOP event marks unreadable, looking back from planned_at: %s", exc)
-        return {}
-    marks = {corp_id: datetime.fromisoformat(value.decode()) for corp_id, value in zip(corp_ids, values, strict=True)
-             if value is not None}
-    return {corp_id: [mark] for corp_id, mark in marks.items() if mark <= now}
+        log.warning("group SOP planning marks unreadable, planning from planned_at: %s", exc)
+        return None, {}
+    last_run, *values = [None if value is None else datetime.fromisoformat(value.decode()) for value in values]
+    return last_run, {corp_id: [mark] for corp_id, mark in zip(corp_ids, values, strict=True)
+                      if mark is not None and mark <= now}
 
 
-def _set_events_marks(corp_ids: list[str], now: datetime) -> None:
-    if not corp_ids:
-        return
+def _set_marks(corp_ids: list[str], now: datetime) -> None:
+    """PLANNED_KEY and the corps' EVENTS_KEY marks: ``now`` (one MSET)."""
     try:
-        redis_connection().mset({EVENTS_KEY.format(corp_id): now.isoformat() for corp_id in corp_ids})
+        redis_connection().mset({PLANNED_KEY: now.isoformat(),
+                                 **{EVENTS_KEY.format(corp_id): now.isoformat() for corp_id in corp_ids}})
     except redis.RedisError as exc:
-        log.warning("group SOP event marks not written: %s", exc)
+        log.warning("group SOP planning marks not written: %s", exc)
 
 
 def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: datetime) -> int:
@@ -280,14 +295,16 @@ def _plan_fixed(corp_id: str, keys: list[tuple[int, str, datetime]], now: dateti
 
 
 def sweep(now: datetime | None = None) -> int:
-    """Tidy, plan, then enqueue due executions (a run per plan, step and owner, RUNS_PER_JOB runs
-    a job) and due result checks. Planning and claiming the due executions share one transaction
-    (one commit a sweep; the claim sees the executions just planned). Returns the runs and checks
-    enqueued."""
+    """Tidy, plan (every SCRM_GROUP_SOP_PLAN_MINUTES: a sweep within that many minutes of the
+    last planning run only claims), then enqueue due executions (a run per plan, step and owner,
+    RUNS_PER_JOB runs a job) and due result checks. Planning and claiming the due executions
+    share one transaction (one commit a sweep; the claim sees the executions just planned).
+    Returns the runs and checks enqueued."""
     now = now or utcnow()
     tidying.tidy(now)
     _statement_at_a_time()
-    planned = _plan(now, claim=True)
+    minutes = settings().group_sop_plan_minutes
+    planned = _plan(now, claim=True, every=timedelta(minutes=minutes) if minutes > 1 else None)
     jobs = enqueue_due(now, anything_due=planned.due, claimed=planned.claimed)  # commits the planning too
     _planned(planned, now)
     _statement_at_a_time()
