@@ -3,7 +3,7 @@
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_gsop \\
     REDIS_URL=redis://127.0.0.1:6379/13 python bench/group_sop.py
         [--database-url URL] [--groups 5000 --plans 200 --owners 500] [--joins 2000]
-        [--tick-minutes 1] [--threads 12] [--latency-ms 50-150] [--skip-checks] [--profile]
+        [--tick-minutes 1] [--plan-minutes 5] [--threads 12] [--latency-ms 50-150] [--skip-checks] [--profile]
 
 Builds a throwaway schema (`flask db upgrade`; a new schema inside the PostgreSQL database of
 --database-url / TEST_DATABASE_URL, dropped afterwards; a fresh SQLite file without one) and
@@ -17,7 +17,8 @@ targets (owners, labels, name, codes, explicit lists) and delivery (mostly mass_
 Then, with SCRM_GROUP_SOP_HORIZON_DAYS=1 and the clock frozen at each instant:
   (a) planning: plan_all(start of the next local day) from empty: executions created, time;
   (b) the day: sweep(now) every --tick-minutes of simulated time (the scheduler runs it every
-      minute), timing each sweep and counting the jobs it enqueues (Redis, the real RQ queue);
+      minute; it plans every --plan-minutes, SCRM_GROUP_SOP_PLAN_MINUTES), timing each sweep and
+      counting the jobs it enqueues (Redis, the real RQ queue);
   (c) the jobs of each tick run at once (run_batch / check_msg on --threads threads against the
       simulator) and their WeCom calls are counted per API and per simulated minute: the busiest
       minute against the per-corp budget (scrm/wecom/ratelimit.py, WeCom allows 10,000/min).
@@ -274,6 +275,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     p.add_argument("--owners", type=int, default=500)
     p.add_argument("--joins", type=int, default=2000, help="customers joining groups during the day")
     p.add_argument("--tick-minutes", type=int, default=1)
+    p.add_argument("--plan-minutes", type=int, default=5,
+                   help="SCRM_GROUP_SOP_PLAN_MINUTES: the sweep plans every this many minutes (1: every sweep)")
     p.add_argument("--threads", type=int, default=12, help="worker threads running each tick's jobs")
     p.add_argument("--latency-ms", default="50-150")
     p.add_argument("--seed", type=int, default=7)
@@ -292,6 +295,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     env = dict(sim_env, SECRET_KEY=secrets.token_hex(32), DATABASE_URL=url.render_as_string(hide_password=False),
                REDIS_URL=redis_url, SCRM_SANDBOX="1", WECOM_API_BASE_URL=f"http://127.0.0.1:{port}/cgi-bin/",
                SCRM_SPOOL_DIR=f"{tmp.name}/spool", SCRM_GROUP_SOP_HORIZON_DAYS="1", SCRM_NIGHTLY_SYNC_AT="off",
+               SCRM_GROUP_SOP_PLAN_MINUTES=str(args.plan_minutes),
                LOG_LEVEL="WARNING", SCRM_ENV_FILE="-")
     sim = None
     try:
@@ -343,7 +347,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
             print(f"plans:        {args.plans} ({', '.join(f'{k} {v}' for k, v in seeded['plans'].most_common())}), "
                   f"{seeded['steps']} steps, {seeded['reminders']} by reminder; simulated day "
                   f"{localtime.to_local(day_start).date()} (local), horizon 1 day, sweep every "
-                  f"{args.tick_minutes} min, WeCom latency {args.latency_ms} ms, {os.cpu_count()} cores")
+                  f"{args.tick_minutes} min, planning every {args.plan_minutes} min, WeCom latency "
+                  f"{args.latency_ms} ms, {os.cpu_count()} cores")
 
             clock.freeze(day_start)
             timer.enabled = True
