@@ -1,15 +1,16 @@
 """Planning from the few group and member rows written since the last look (the sweep's hot path).
 
-Every minute the ``group-sop`` sweep reads, in ONE statement (plans_and_events), the active
-plans, the customers who joined and groups created since its relative plans last looked (the
-``updated_at`` indexes, the groups' owner, name, status, labels and codes joined in) and whether
-an execution is due to be claimed. The relative plans' definitions and steps are kept in the
-process between sweeps by (id, revision) (relative_plans: read again only when a plan changed);
-every plan's targets are matched in Python (targets.matches, held to the same answers as
-targets.clause by the tests) against those few groups, every step's due time is computed, and
-ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the plans (none when every
-event was planned by the last committed run: the margin re-reads them). The fixed plans do the
-same for the groups whose row, labels or code links changed (every occurrence in the horizon).
+Every planning run (SCRM_GROUP_SOP_PLAN_MINUTES) the ``group-sop`` sweep reads, in ONE statement
+(plans_and_events), the active plans, the customers who joined and groups created since its
+relative plans last looked (the ``updated_at`` indexes, the groups' owner, name, status, labels
+and codes joined in) and whether an execution is due to be claimed. The relative plans'
+definitions and steps are kept in the process between sweeps by (id, revision) (relative_plans:
+read again only when a plan changed); every plan's targets are matched in Python (targets.matches,
+held to the same answers as targets.clause by the tests) against those few groups, every step's
+due time is computed, and ONE INSERT ... ON CONFLICT DO NOTHING adds the executions of all the
+plans (none when every event was planned by the last committed run: the margin re-reads them). The
+fixed plans do the same for the groups whose row, labels or code links changed (every occurrence
+in the horizon).
 
 The executions are the ones the per-plan statements made (tests/group_sop/test_planning.py
 compares the two), so the guarantees stay: the unique (plan, step, group, member, due_at) makes a
@@ -152,7 +153,7 @@ _PLANS_PART = select(literal(PLAN_TAG), GroupSop.revision, GroupSop.corp_id, Gro
                      GroupSop.schedule["kind"].as_string(), null(), null(), GroupSop.id).where(plans_to_look_at())
 _DUE_PART = select(literal(DUE_TAG), null(), null(), null(), null(), null(), null(), null()).where(
     exists().where(due_condition()))
-_NEW_EVENTS = union_all(*_new_events_parts())  # built once: the sweep runs it every minute
+_NEW_EVENTS = union_all(*_new_events_parts())  # built once: every planning run reads it
 _PLANS_AND_EVENTS = union_all(*_new_events_parts(), _PLANS_PART, _DUE_PART)
 
 
@@ -193,7 +194,7 @@ def plans_and_events(corp_id: str, since: datetime, now: datetime, stale: dateti
                      replan_before: datetime, *, claim: bool = False) -> Read:
     """The plans to look at (plans_to_look_at) as planning._ACTIVE_PLANS reads them,
     new_events(corp_id, since), and whether an execution is due to be claimed (due_condition):
-    one statement (the sweep's read, every minute). ``claim`` on PostgreSQL: the same statement
+    one statement (the sweep's read, each planning run). ``claim`` on PostgreSQL: the same statement
     claims the due executions (claim_statement) instead of answering whether any is due."""
     claim = claim and db.session.get_bind().dialect.name == "postgresql"
     plans, rows, due, claimed = [], [], False, [] if claim else None
@@ -273,7 +274,7 @@ def plan_events(corp_id: str, keys: list[tuple[int, str]], since: datetime, now:
 
 
 # Per corp, the events (with their groups' facts) the last committed planning run planned for
-# these plans ((id, revision)s): the sweep re-reads EVENT_MARGIN of events every minute, and an
+# these plans ((id, revision)s): the sweep re-reads EVENT_MARGIN of events each planning run, and an
 # event it planned, for the same plans and group facts, needs no INSERT again (it would add
 # nothing: the executions are there, and later runs only drop more of them by PLAN_GRACE).
 # Written by planned() once the run committed; plans with new revisions start afresh.
