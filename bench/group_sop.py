@@ -3,7 +3,7 @@
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_gsop \\
     REDIS_URL=redis://127.0.0.1:6379/13 python bench/group_sop.py
         [--database-url URL] [--groups 5000 --plans 200 --owners 500] [--joins 2000]
-        [--tick-minutes 1] [--plan-minutes 5] [--threads 12] [--latency-ms 50-150] [--skip-checks] [--profile]
+        [--tick-minutes 1] [--plan-minutes 10] [--threads 12] [--latency-ms 50-150] [--skip-checks] [--profile]
 
 Builds a throwaway schema (`flask db upgrade`; a new schema inside the PostgreSQL database of
 --database-url / TEST_DATABASE_URL, dropped afterwards; a fresh SQLite file without one) and
@@ -100,6 +100,8 @@ class SqlTimer:
     def after(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if self.enabled:
             key = " ".join(statement.split())[:90]
+            if key.startswith("UPDATE") and cursor.rowcount == 0:
+                key = "(no rows) " + key[:80]
             self.seconds[key] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
             self.counts[key] += 1
             self.trips["statement"] += 1
@@ -267,6 +269,19 @@ def print_top_sql(timer: SqlTimer, total: float) -> None:
         print(f"  {seconds:7.2f} s {timer.counts[key]:>7,} x  {key}")
 
 
+def explain_claim(now: datetime) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the sweep's claim at ``now``, in a transaction rolled back."""
+    from scrm.extensions import db
+    from scrm.services import localtime
+    from scrm.services.group_sop import planning
+    compiled = planning._DUE.compile(dialect=db.engine.dialect)
+    params = {**compiled.params, "now": now, "stale": now - planning.REQUEUE_AFTER}
+    with db.engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), params).all()
+        conn.rollback()
+    print(f"  claim at {localtime.to_local(now):%H:%M}:\n" + "\n".join(f"      {row[0]}" for row in plan), flush=True)
+
+
 def main() -> int:  # noqa: PLR0915 - one linear script
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"))
@@ -275,12 +290,14 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     p.add_argument("--owners", type=int, default=500)
     p.add_argument("--joins", type=int, default=2000, help="customers joining groups during the day")
     p.add_argument("--tick-minutes", type=int, default=1)
-    p.add_argument("--plan-minutes", type=int, default=5,
+    p.add_argument("--plan-minutes", type=int, default=10,
                    help="SCRM_GROUP_SOP_PLAN_MINUTES: the sweep plans every this many minutes (1: every sweep)")
     p.add_argument("--threads", type=int, default=12, help="worker threads running each tick's jobs")
     p.add_argument("--latency-ms", default="50-150")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--explain-claim", action="store_true",
+                   help="print EXPLAIN (ANALYZE, BUFFERS) of the sweep's claim every 3 simulated hours (rolled back)")
     p.add_argument("--skip-checks", action="store_true",
                    help="count check_msg jobs (one get_groupmsg_task each) instead of running them: their tasks "
                         "get their next check as check_msg gives a task not sent yet")
@@ -397,6 +414,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                     for model, rows in sorted(batch.items(), key=lambda i: i[0].__name__ != "GroupChat"):
                         db.session.execute(insert(model), rows)
                     db.session.commit()
+                if args.explain_claim and k % 180 == 0:
+                    explain_claim(now)
                 before = len(enqueued)
                 timer.enabled = True
                 if profiler:

@@ -144,7 +144,8 @@ class Settings:
     group_monthly_cap: int = _setting("SCRM_GROUP_MONTHLY_CAP", 0, _integer(0))
     # How often (minutes) the group-sop sweep plans: the new-member and new-group series for the
     # rows written since, the fixed plans' re-planning. Due executions are claimed every minute.
-    group_sop_plan_minutes: int = _setting("SCRM_GROUP_SOP_PLAN_MINUTES", 5, _integer(1, 30))
+    # Default 10, 1 in sandbox mode (load_settings): trying a series there should not mean waiting.
+    group_sop_plan_minutes: int = _setting("SCRM_GROUP_SOP_PLAN_MINUTES", 10, _integer(1, 30))
     # Mass messages to customers (scrm/services/mass_messages): how many a customer may receive in a
     # corp-local month (0: the number of days in the month, WeCom's default; set the corp's rule).
     customer_monthly_cap: int = _setting("SCRM_CUSTOMER_MONTHLY_CAP", 0, _integer(0))
@@ -212,6 +213,9 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "in
         "spool_dir": env.get("SCRM_SPOOL_DIR") or os.path.join(instance, "spool"),
         **_wecom_settings(env),
     }
+    computed["group_sop_plan_minutes"] = (_read(env, _SPECS["group_sop_plan_minutes"])
+                                          if (env.get("SCRM_GROUP_SOP_PLAN_MINUTES") or "").strip()
+                                          else 1 if computed["sandbox"] else 10)
     return Settings(**{name: _read(env, spec) for name, spec in _SPECS.items() if name not in computed}, **computed)
 
 

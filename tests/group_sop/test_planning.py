@@ -224,11 +224,12 @@ def test_the_sweep_keeps_relative_plans_in_process_and_reads_an_edited_or_paused
 
 
 def test_the_sweep_plans_every_few_minutes_and_claims_every_minute(app, groups, mass_ok):
-    """SCRM_GROUP_SOP_PLAN_MINUTES (default 5): a sweep within that many minutes of the last
+    """SCRM_GROUP_SOP_PLAN_MINUTES (here 5): a sweep within that many minutes of the last
     planning run (Redis, PLANNED_KEY) plans nothing, so a member's step due at once is created by
     the next planning run, due at the join time; an execution already planned is claimed by the
     sweep of its minute all the same."""
     from scrm.config import override
+    override(app, GROUP_SOP_PLAN_MINUTES=5)
     series = group_sop.create(TEST_CORP_ID, {"name": "新人", "targets": {"owners": ["zhangsan"]},
                                              "schedule": {"kind": "member_joined"}, "delivery": "mass_send",
                                              "steps": [{"delay_minutes": 0, "text": "群规"}]}, now=MON).id
@@ -266,8 +267,12 @@ def test_the_sweep_plans_every_few_minutes_and_claims_every_minute(app, groups, 
 def test_the_planning_period_is_checked():
     from scrm.config import ConfigError, load_settings
     base = {"SECRET_KEY": "group-sop-test-secret-key-0123456789abcdef", "REDIS_URL": "redis://localhost/0"}
-    assert load_settings(base).group_sop_plan_minutes == 5
-    assert load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "1"}).group_sop_plan_minutes == 1
+    real = {**base, "WECOM_CORP_ID": "ww1", "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s", "WECOM_TOKEN": "t",
+            "WECOM_AES_KEY": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"}
+    assert load_settings(real).group_sop_plan_minutes == 10
+    assert load_settings(base).group_sop_plan_minutes == 1  # sandbox mode: a series can be tried at once
+    assert load_settings({**real, "SCRM_GROUP_SOP_PLAN_MINUTES": "1"}).group_sop_plan_minutes == 1
+    assert load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "5"}).group_sop_plan_minutes == 5
     with pytest.raises(ConfigError, match="SCRM_GROUP_SOP_PLAN_MINUTES must be at most 30"):
         load_settings({**base, "SCRM_GROUP_SOP_PLAN_MINUTES": "31"})
     with pytest.raises(ConfigError, match="SCRM_GROUP_SOP_PLAN_MINUTES must be at least 1"):

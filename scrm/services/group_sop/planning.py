@@ -12,10 +12,11 @@ group, member, due_at)), so planning is idempotent and two schedulers create eac
   resumed; then each planning run, for all the corp's plans at once, for the rows written since
   the last look less EVENT_MARGIN (incremental.py).
 
-The sweep runs every minute and plans every SCRM_GROUP_SOP_PLAN_MINUTES (default 5; the last
-run's time is PLANNED_KEY in Redis): a step due at the event or minutes after it runs up to that
-many minutes late, the others are planned ahead and run on time. A planning run costs about the
-same for one minute's new rows as for five, so this divides the day's planning work by five.
+The sweep runs every minute and plans every SCRM_GROUP_SOP_PLAN_MINUTES (default 10, 1 in sandbox
+mode; the last run's time is PLANNED_KEY in Redis): a step due at the event or minutes after it
+runs up to that many minutes late, the others are planned ahead and run on time. A planning run
+costs about the same for one minute's new rows as for ten, so this divides the day's planning
+work by about that much.
 The sweep then enqueues a run per (plan, step, owner) with executions due (RUNS_PER_JOB runs a
 job), marking them
 ``queued_at`` so a waiting job is not enqueued again every minute (a lost one is after
