@@ -21,7 +21,21 @@ from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, func, literal_column, null
+from sqlalchemy import (
+    JSON,
+    LABEL_STYLE_NONE,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    cast,
+    func,
+    literal_column,
+    null,
+)
 from sqlalchemy import select as sql_select
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeEngine
@@ -57,20 +71,29 @@ class BatchRead:
                     layout.append(column.type)
                 positions.append(slots[n] + 2)  # after the read's number and the sequence
             placements.append(positions)
+        names = ["batch_read", "batch_seq", *(f"batch_{n}" for n in range(len(layout)))]
         branches = []
         for number, (query, positions) in enumerate(zip(reads.values(), placements, strict=True)):
+            # The first branch names the columns and types the slots (CAST(NULL AS type): PostgreSQL
+            # unifies the branches' types left to right); the others leave theirs a bare NULL.
+            cells: list[Any] = [cast(null(), type_) if number == 0 else literal_column("NULL") for type_ in layout]
             order = query._order_by_clauses
-            if order:
-                query = query.add_columns(func.row_number().over(order_by=order).label("batch_seq"))
-            inner = query.subquery()
-            columns = list(inner.c)
-            sequence = columns.pop() if order else literal_column("0", Integer)
-            cells: list[Any] = [cast(null(), type_) for type_ in layout]
+            sequence: Any = func.row_number().over(order_by=order) if order else literal_column("0", Integer)
+            limited = query._limit_clause is not None or query._offset_clause is not None
+            if limited:  # ORDER BY … LIMIT stays in a subquery (SQLite allows neither in a UNION's member)
+                inner = query.add_columns(sequence.label("batch_seq")).subquery()
+                columns = list(inner.c)
+                sequence = columns.pop()
+            else:  # the read's own SELECT, its columns put in their slots
+                columns = list(query.selected_columns)
             for column, position in zip(columns, positions, strict=True):
                 cells[position - 2] = column
-            branches.append(sql_select(literal_column(str(number), Integer).label("batch_read"),
-                                       sequence.label("batch_seq"),
-                                       *(cell.label(f"batch_{n}") for n, cell in enumerate(cells))))
+            values = [literal_column(str(number), Integer), sequence, *cells]
+            if number == 0:
+                values = [value.label(name) for value, name in zip(values, names, strict=True)]
+            branch = (sql_select(*values).select_from(inner) if limited
+                      else query.with_only_columns(*values).order_by(None))
+            branches.append(branch if number == 0 else branch.set_label_style(LABEL_STYLE_NONE))
         union = branches[0].union_all(*branches[1:]) if len(branches) > 1 else branches[0]
         columns = union.selected_columns
         self.statement = union.order_by(columns.batch_read, columns.batch_seq)
