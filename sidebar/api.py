@@ -19,9 +19,6 @@ from sidebar.auth import error, require_staff
 from sidebar.inputs import args, body
 
 NOT_SYNCED = {"customer": "客户尚未同步", "group": "群聊尚未同步"}
-# The profile's query string schema, made once (loading keeps no state in the instance; making
-# one per request was a measurable part of the profile's CPU, bench/sidebar.py).
-CUSTOMER_ARGS = schemas.CustomerViewArgsSchema()
 FORBIDDEN = {"customer": "无权查看该客户", "group": "无权查看该群聊"}
 
 
@@ -73,7 +70,7 @@ def _ip() -> str | None:
 @bp.get("/api/customers/<external_userid>")
 @answers("customer")
 def customer(external_userid: str):
-    limit = args(CUSTOMER_ARGS)["timeline_limit"]
+    limit = args(schemas.CustomerViewArgsSchema())["timeline_limit"]
     return actions.customer_view(g.staff.corp_id, g.staff.userid, external_userid, timeline_limit=limit, ip=_ip())
 
 
