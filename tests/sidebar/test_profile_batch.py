@@ -26,7 +26,7 @@ from scrm.models import (
 )
 from scrm.services import library, profile, sop
 from scrm.services.churn import score_corp
-from scrm.services.profile import follow_ups
+from scrm.services.profile.follow_ups import follow_up_rows
 from scrm.services.profile.recall import recall_reminders
 from tests.api.factories import (
     gen_customer,
@@ -82,11 +82,11 @@ def _rich_customer() -> str:
                            value="12.5")])
     enrollment = SopEnrollment(corp_id=TEST_CORP_ID, sop_id=sop_row.id, userid="zhangsan",
                                external_userid=customer.external_userid, added_at=T0)
-    step = SopStep(corp_id=TEST_CORP_ID, sop_id=sop_row.id, position=0, anchor="added", attachments=[],
-                   delivery="reminder")
-    db.session.add_all([enrollment, step])
+    steps = [SopStep(corp_id=TEST_CORP_ID, sop_id=sop_row.id, position=n, anchor="added", attachments=[],
+                     delivery="reminder") for n in range(2)]
+    db.session.add_all([enrollment, *steps])
     db.session.flush()
-    for status in ("sent", "pending"):
+    for step, status in zip(steps, ("sent", "pending"), strict=True):
         db.session.add(SopTask(corp_id=TEST_CORP_ID, sop_id=sop_row.id, step_id=step.id, enrollment_id=enrollment.id,
                                userid="zhangsan", external_userid=customer.external_userid, delivery="reminder",
                                due_at=T0 + timedelta(days=1), status=status))
@@ -146,7 +146,7 @@ def test_every_part_of_the_batched_profile_is_what_its_own_read_gives(app):
     assert view["sop_reminders"] == library.pending_reminders(corp, me, external_userid)
     assert view["churn_risk"] == profile.relation_risk(corp, me, external_userid)
     assert view["recall_reminders"] == recall_reminders(corp, me, external_userid)
-    assert [f["id"] for f in view["follow_ups"]] == [r.id for r in follow_ups.follow_up_rows(
+    assert [f["id"] for f in view["follow_ups"]] == [r.id for r in follow_up_rows(
         corp, external_userid, 0, 5)]
     assert view["relation"]["remark_mobiles"] == ["13812345678"] and view["relation"]["added_at"] is not None
     assert [(c["userid"], c["name"]) for c in view["colleagues"]] == [("wangwu", "王五")]
