@@ -304,8 +304,9 @@ def record_task_sent(task: SopTask, ip: str | None = None) -> SopTask:
 
 
 @functools.cache
-def _pending_reminders_query() -> Select:
-    # Built once (every sidebar profile asks), bound per call; columns, not three ORM entities.
+def pending_reminders_query() -> Select:
+    # Built once (every sidebar profile asks: in one batch with its other reads,
+    # scrm/services/profile/reads.py), bound per call; columns, not three ORM entities.
     return (select(SopTask.id, SopTask.delivery, SopTask.due_at, SopTask.status, SopTask.external_userid,
                    SopTask.sent_from_sidebar_at, Sop.name.label("sop_name"), SopStep.name, SopStep.position)
             .join(Sop, Sop.id == SopTask.sop_id)
@@ -321,13 +322,18 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str, *,
                       customer_name: str | None = None) -> list[dict]:
     """Reminder tasks of this staff–customer relation whose card was sent but whose content was
     not yet sent from the sidebar (SOPs not deleted), oldest due first."""
-    rows = core_execute(_pending_reminders_query(), {"corp_id": corp_id, "userid": userid,
-                                                           "external_userid": external_userid}).all()
+    rows = core_execute(pending_reminders_query(), {"corp_id": corp_id, "userid": userid,
+                                                    "external_userid": external_userid}).all()
     if not rows:
         return []
     name = customer_name or db.session.scalar(select(Customer.name).filter_by(
         corp_id=corp_id, external_userid=external_userid))
-    return [task_dict(row, row.sop_name, _step_name(row), name) for row in rows]
+    return reminders_from_rows(rows, name)
+
+
+def reminders_from_rows(rows: list[Any], customer_name: str | None) -> list[dict]:
+    """pending_reminders() of pending_reminders_query()'s rows."""
+    return [task_dict(row, row.sop_name, _step_name(row), customer_name) for row in rows]
 
 
 # ---- sandbox demo content ----------------------------------------------------------------------

@@ -36,9 +36,13 @@ def _days(since: datetime | None, now: datetime) -> int | None:
     return None if since is None else max(0, (now - since).days)
 
 
-# Built once (every sidebar profile asks), bound per call; the table's columns (risk_view reads
-# them by name), not an ORM object.
-_risk_query = functools.cache(lambda: select(RelationRisk.__table__).where(
+# Built once (every sidebar profile asks; it also reads it in one batch with the profile's other
+# reads, scrm/services/profile/reads.py), bound per call; the columns risk_view reads by name, not
+# an ORM object.
+RISK_COLUMNS = ("userid", "external_userid", "level", "score", "recency", "frequency", "engagement", "reason",
+                "silent_since", "last_interaction_at", "last_inbound_at", "active_days_30", "active_days_90",
+                "reply_days_90", "in_group", "previous_level", "level_changed_at", "scored_at")
+risk_query = functools.cache(lambda: select(*(RelationRisk.__table__.c[name] for name in RISK_COLUMNS)).where(
     RelationRisk.corp_id == bindparam("corp_id"), RelationRisk.userid == bindparam("userid"),
     RelationRisk.external_userid == bindparam("external_userid")))
 
@@ -46,8 +50,13 @@ _risk_query = functools.cache(lambda: select(RelationRisk.__table__).where(
 def risk_for(corp_id: str, userid: str, external_userid: str, now: datetime | None = None) -> dict | None:
     """The relation's risk as last scored, or None before its first scoring. Days silent are
     counted to ``now``; `reasons` are display texts (Simplified Chinese, no customer text)."""
-    row = core_execute(_risk_query(), {"corp_id": corp_id, "userid": userid,
-                                       "external_userid": external_userid}).first()
+    row = core_execute(risk_query(), {"corp_id": corp_id, "userid": userid,
+                                      "external_userid": external_userid}).first()
+    return risk_from_row(row, now)
+
+
+def risk_from_row(row: Any, now: datetime | None = None) -> dict | None:
+    """risk_for() of a risk_query() row (None: no row)."""
     if row is None or row.level is None:
         return None
     return risk_view(row, now or utcnow())

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, TimelineEntry
-from scrm.services import access
+from scrm.services import access, sop
 from scrm.services.customer_search.listing import relation_tags
 from scrm.services.profile.common import STATUS_LABELS, label, staff_names
 from scrm.services.profile.risk import relation_risk
@@ -22,9 +22,8 @@ from scrm.services.profile.views import (
     ADD_WAY_LABELS,
     GENDER_LABELS,
     TYPE_LABELS,
-    _groups,
-    _sops,
     fields_view,
+    groups_view,
     stage_view,
 )
 
@@ -61,8 +60,8 @@ def customer_profile(corp_id: str, external_userid: str, visible_userids: Collec
             "churn_risk": relation_risk(corp_id, r.userid, external_userid)} for r in relations],
         "stage": stage_view(corp_id, external_userid),
         "fields": fields_view(corp_id, external_userid),
-        "groups": _groups(corp_id, external_userid),
-        "sops": _sops(corp_id, external_userid),
+        "groups": groups_view(corp_id, external_userid),
+        "sops": sop.summaries(corp_id, external_userid),
     }
     db.session.commit()  # stage_view gives a corp without a funnel the default stages
     return view

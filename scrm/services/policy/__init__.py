@@ -32,7 +32,9 @@ from scrm.services.policy.roles import (
     Role,
     default_role,
     members,
+    role_from_row,
     role_of,
+    role_query,
 )
 from scrm.services.policy.scope import (
     Viewer,
@@ -52,6 +54,6 @@ __all__ = [
     "ADMIN", "CAPABILITIES", "FAMILY_LABELS", "MANAGER", "NATURAL_SCOPE", "OPERATOR", "READ", "ROLES",
     "ROLE_LABELS", "SALES", "SCOPES", "SCOPE_LABELS", "WRITE", "Role", "Viewer", "allows", "can_open",
     "can_view_customer", "can_view_group", "customer_visible", "default_role", "family_for", "followers",
-    "group_visible", "members", "role_of", "scope_customers", "scope_groups", "scope_select",
-    "viewable_customers", "visible_userids",
+    "group_visible", "members", "role_from_row", "role_of", "role_query", "scope_customers", "scope_groups",
+    "scope_select", "viewable_customers", "visible_userids",
 ]

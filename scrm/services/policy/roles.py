@@ -59,8 +59,9 @@ def _from_row(row: StaffRole) -> Role:
 
 
 @functools.cache
-def _role_query() -> Select:
-    # Built once (every sidebar request asks), bound per call.
+def role_query() -> Select:
+    # Built once (every sidebar request asks; the profile in one batch with its other reads,
+    # scrm/services/profile/reads.py), bound per call. role_of() reads its row.
     return (select(StaffRole.id, StaffRole.role, StaffRole.data_scope, StaffRole.can_view_mobile,
                    Staff.is_leader_in_dept)
             .select_from(Staff)
@@ -71,7 +72,11 @@ def _role_query() -> Select:
 def role_of(corp_id: str, userid: str) -> Role:
     # One read for a synced member (every sidebar request asks): their role row, if any, with
     # their leader flags; a role set before the member's first sync is read on its own.
-    found = core_execute(_role_query(), {"corp_id": corp_id, "userid": userid}).first()
+    return role_from_row(corp_id, userid, core_execute(role_query(), {"corp_id": corp_id, "userid": userid}).first())
+
+
+def role_from_row(corp_id: str, userid: str, found: Any) -> Role:
+    """role_of() from role_query()'s row (None: the member is not synced yet)."""
     if found is None:
         row = db.session.scalar(select(StaffRole).filter_by(corp_id=corp_id, userid=userid))
         return _from_row(row) if row is not None else default_role(False)

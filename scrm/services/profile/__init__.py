@@ -9,8 +9,9 @@ its parts), timeline.py (the timeline, with what each edit changed), edits.py (t
 fields, remark), follow_ups.py (follow-ups and their reminders), groups.py (the group view),
 risk.py and recall.py (where the churn scoring and the recall playbooks plug in; nothing yet),
 corp_options.py (the corp-wide parts: tag library, stages, field definitions, cached per corp
-and version). Imports go one way: common <- follow_ups <- views <- edits, corp_options <- views,
-common <- groups, timeline <- views.
+and version), reads.py (the customer view's reads in one statement). Imports go one way:
+common <- follow_ups <- views <- edits, corp_options <- views, common <- groups,
+timeline <- views, common/follow_ups/timeline <- reads <- views.
 The names callers use are re-exported here.
 """
 from scrm.services.profile import corp_options

@@ -41,7 +41,7 @@ _STAFF_NAMES = functools.cache(lambda: select(Staff.userid, Staff.name).where(
 _STAFF_NAMES_LEFT = functools.cache(lambda: select(Staff.userid, Staff.name, Staff.left_at, Staff.status).where(
     Staff.corp_id == bindparam("corp_id"), Staff.userid.in_(bindparam("userids", expanding=True))))
 # The customer as the profile shows them: columns, not an ORM object.
-_CUSTOMER = functools.cache(lambda: select(
+customer_query = functools.cache(lambda: select(
     Customer.external_userid, Customer.name, Customer.avatar, Customer.type, Customer.gender, Customer.corp_name,
     Customer.corp_full_name, Customer.position).where(
     Customer.corp_id == bindparam("corp_id"), Customer.external_userid == bindparam("external_userid")))
@@ -63,14 +63,20 @@ def staff_names_left(corp_id: str, userids: set[str]) -> tuple[dict[str, str | N
             {userid: left_at for userid, _, left_at, status in rows if left_at is not None or status == STAFF_LEFT})
 
 
+UNREAD: Any = object()
+
+
 def check_customer(corp_id: str, userid: str, external_userid: str,
-                   relations: Sequence[Any] | None = None) -> tuple[Any, policy.Role]:
+                   relations: Sequence[Any] | None = None, *, customer: Any = UNREAD,
+                   role: policy.Role | None = None) -> tuple[Any, policy.Role]:
     """The customer (a row of the columns the profile shows), if this staff member may see them;
     else Forbidden / NotSynced (a customer we do not hold at all: the fetch checks with WeCom).
     ``relations``: the customer's, when the caller has read them already (FollowRelations or
-    rows with their userid and status: they answer the check for a follower)."""
-    role = policy.role_of(corp_id, userid)
-    customer = _customer(corp_id, external_userid)
+    rows with their userid and status: they answer the check for a follower); ``customer`` (its
+    customer_query() row, None: not held) and ``role`` likewise."""
+    role = role or policy.role_of(corp_id, userid)
+    if customer is UNREAD:
+        customer = _customer(corp_id, external_userid)
     if customer is None:
         raise NotSynced
     following = None if relations is None else {r.userid for r in relations if is_active(r)}
@@ -80,13 +86,14 @@ def check_customer(corp_id: str, userid: str, external_userid: str,
 
 
 def check_reader(corp_id: str, userid: str, external_userid: str,
-                 relations: Sequence[Any] | None = None) -> tuple[Any, policy.Role, bool]:
+                 relations: Sequence[Any] | None = None, *, customer: Any = UNREAD,
+                 role: policy.Role | None = None) -> tuple[Any, policy.Role, bool]:
     """check_customer for reading the profile, its timeline and follow-ups, and adding a
     follow-up: a staff member whose relation the customer ended (del_follow_user) keeps them,
     read-only (the third value, True). Their tags and remark are WeCom's and refused for a
     non-friend; the stage and custom fields belong to the customer's remaining followers."""
     try:
-        customer, role = check_customer(corp_id, userid, external_userid, relations)
+        customer, role = check_customer(corp_id, userid, external_userid, relations, customer=customer, role=role)
         return customer, role, False
     except Forbidden:
         if relations is None:
@@ -94,11 +101,13 @@ def check_reader(corp_id: str, userid: str, external_userid: str,
                 corp_id=corp_id, userid=userid, external_userid=external_userid)))
         if not any(r.userid == userid and r.status == RelationStatus.DELETED_BY_CUSTOMER for r in relations):
             raise
-    return _customer(corp_id, external_userid), policy.role_of(corp_id, userid), True
+    if customer is UNREAD:
+        customer = _customer(corp_id, external_userid)
+    return customer, role or policy.role_of(corp_id, userid), True
 
 
 def _customer(corp_id: str, external_userid: str) -> Any:
-    return core_execute(_CUSTOMER(), {"corp_id": corp_id, "external_userid": external_userid}).first()
+    return core_execute(customer_query(), {"corp_id": corp_id, "external_userid": external_userid}).first()
 
 
 def is_active(relation: FollowRelation | None) -> bool:

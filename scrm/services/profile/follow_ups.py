@@ -44,10 +44,16 @@ def _rows_query() -> Select:
             .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
+# The profile's latest follow-ups (in one batch with its other reads, reads.py): no parameters of
+# their own, since the batch's other reads share its parameter names.
+LATEST = 5
+latest_query = functools.cache(lambda: _rows_query().offset(None).limit(LATEST))
+
+
 def follow_up_rows(corp_id: str, external_userid: str, offset: int, limit: int) -> list[Any]:
     """Rows with follow_up_view's columns, newest first."""
     return core_execute(_rows_query(), {"corp_id": corp_id, "external_userid": external_userid,
-                                              "offset": offset, "limit": limit}).all()
+                                        "offset": offset, "limit": limit}).all()
 
 
 def follow_ups(corp_id: str, external_userid: str, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:

@@ -4,6 +4,7 @@ with the relation's remark mobiles masked by role; for an active one, the recall
 script is waiting to be sent."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from scrm.services.recall import sidebar as recall_sidebar
@@ -26,3 +27,9 @@ def recall_reminders(corp_id: str, userid: str, external_userid: str) -> list[di
     """This staff member's recall reminders for the customer not yet sent from the sidebar
     (sidebar/CONTRACT.md ``recall_reminders``): ``[{"id", "playbook_name", "due_at"}]``."""
     return recall_sidebar.pending_reminders(corp_id, userid, external_userid)
+
+
+def recall_reminders_from_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """recall_reminders() of the rows of scrm.services.recall.sidebar.reminders_query (the
+    profile reads them in one batch with its other reads, reads.py)."""
+    return recall_sidebar.reminders_from_rows(rows)

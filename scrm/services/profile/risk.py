@@ -10,7 +10,10 @@ from scrm.services import churn
 RISK_LEVELS = ("active", "cooling", "dormant", "lost")
 
 
-def relation_risk(corp_id: str, userid: str, external_userid: str) -> dict[str, Any] | None:
+_UNREAD: Any = object()
+
+
+def relation_risk(corp_id: str, userid: str, external_userid: str, *, row: Any = _UNREAD) -> dict[str, Any] | None:
     """The risk of the relation between staff member ``userid`` and the customer, or None when
     there is no assessment (no relation of theirs, or not scored yet).
 
@@ -20,8 +23,9 @@ def relation_risk(corp_id: str, userid: str, external_userid: str) -> dict[str, 
          "days_silent": 31 | None, "last_interaction_at": datetime | None,
          "trend": "up|flat|down", "score": 0..100, "reasons": ["已 31 天无互动", …]}
 
-    Called once per customer view, in its transaction: one indexed read."""
-    risk = churn.risk_for(corp_id, userid, external_userid)
+    Called once per customer view, in its transaction: one indexed read, or none when the view
+    read ``row`` (churn.risk_query()'s, None: no row) in its batch (reads.py)."""
+    risk = churn.risk_for(corp_id, userid, external_userid) if row is _UNREAD else churn.risk_from_row(row)
     if risk is None:
         return None
     return {"level": risk["level"], "level_label": risk["label"], "days_silent": risk["days_silent"],

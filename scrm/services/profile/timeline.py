@@ -40,8 +40,9 @@ EDIT_KINDS = {"relation_updated", "customer_updated", "remark_changed"}
 
 
 @functools.cache
-def _page_query() -> Select:
-    # Columns, not ORM objects, and built once: a page is read on every profile (bench/sidebar.py).
+def page_query() -> Select:
+    # Columns, not ORM objects, and built once: a page is read on every profile (bench/sidebar.py;
+    # the profile's first page in one batch with its other reads, reads.py). ``limit``: a page's + 1.
     return (select(TimelineEntry.id, TimelineEntry.kind, TimelineEntry.data, TimelineEntry.summary,
                    TimelineEntry.occurred_at, TimelineEntry.userid, TimelineEntry.source)
             .where(TimelineEntry.corp_id == bindparam("corp_id"),
@@ -54,7 +55,7 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
     """Newest first; ``before`` is the id of the last entry of the previous page. Mobiles in an
     entry's changes are masked unless ``mask_mobiles`` is False (the viewer's role may see them);
     ``where`` narrows the entries (a reader's data scope)."""
-    query = _page_query()
+    query = page_query()
     if where is not None:
         query = query.where(where)
     if before is not None:
@@ -63,7 +64,12 @@ def timeline_page(corp_id: str, external_userid: str, *, before: int | None = No
         if anchor is not None:
             query = query.where(tuple_(TimelineEntry.occurred_at, TimelineEntry.id) < tuple_(anchor, before))
     rows = core_execute(query, {"corp_id": corp_id, "external_userid": external_userid,
-                                      "limit": limit + 1}).all()
+                                "limit": limit + 1}).all()
+    return page_from_rows(rows, limit, mask_mobiles=mask_mobiles)
+
+
+def page_from_rows(rows: list[Any], limit: int, *, mask_mobiles: bool = True) -> dict[str, Any]:
+    """timeline_page() of page_query()'s rows (up to ``limit`` + 1)."""
     items = [entry_view(e, mask_mobiles=mask_mobiles) for e in rows[:limit]]
     return {"items": items, "next_before": rows[limit - 1].id if len(rows) > limit else None}
 

@@ -3,45 +3,30 @@ custom fields, timeline) that the edits answer with. Reads take ids and return p
 JSON of sidebar/CONTRACT.md, times still datetimes); the view is audited."""
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from scrm.clock import utcnow
 from scrm.extensions import core_execute, db
-from scrm.models import (
-    Channel,
-    ChannelAdd,
-    CustomerFieldValue,
-    CustomerStage,
-    CustomField,
-    FieldType,
-    FollowRelation,
-    GroupChat,
-    GroupMember,
-    RelationStatus,
-    RelationTag,
-    Staff,
-)
+from scrm.models import CustomField, FieldType, FollowRelation, RelationStatus
 from scrm.services import access, library, policy, sop
 from scrm.services.events.customers import refresh_customer
 from scrm.services.events.registry import EventContext, RetryLater
-from scrm.services.profile import corp_options
+from scrm.services.profile import corp_options, reads, timeline
 from scrm.services.profile.common import (
     STAFF_LEFT,
     STATUS_LABELS,
+    UNREAD,
     NotSynced,
     check_reader,
     is_active,
     label,
     staff_names_left,
 )
-from scrm.services.profile.follow_ups import follow_up_rows, follow_up_view
-from scrm.services.profile.recall import recall_reminders, recall_task
+from scrm.services.profile.follow_ups import follow_up_view
+from scrm.services.profile.recall import recall_reminders_from_rows, recall_task
 from scrm.services.profile.risk import relation_risk
-from scrm.services.profile.timeline import timeline_page
 from scrm.wecom import PermanentWeComError
 
 TYPE_LABELS = {1: "微信用户", 2: "企业微信用户"}
@@ -75,33 +60,20 @@ def fetch_now(corp_id: str, userid: str, external_userid: str) -> None:
     db.session.commit()
 
 
-# The profile's per-customer reads, built once (building a statement cost more CPU than running
-# it, bench/sidebar.py) and bound per call.
-_CUSTOMER = {"corp_id": bindparam("corp_id"), "external_userid": bindparam("external_userid")}
-# The relations as columns (what relation_view, the colleagues and the access check read), not
-# ORM objects, with their staff member's name and departure (staff_names_left's, in the same read).
-_RELATIONS = functools.cache(lambda: select(
-    FollowRelation.userid, FollowRelation.remark, FollowRelation.description, FollowRelation.remark_corp_name,
-    FollowRelation.remark_mobiles, FollowRelation.add_way, FollowRelation.state, FollowRelation.added_at,
-    FollowRelation.status, FollowRelation.status_changed_at, Staff.name.label("staff_name"),
-    Staff.left_at.label("staff_left_at"), Staff.status.label("staff_status"))
-    .outerjoin(Staff, and_(Staff.corp_id == FollowRelation.corp_id, Staff.userid == FollowRelation.userid))
-    .where(FollowRelation.corp_id == _CUSTOMER["corp_id"],
-           FollowRelation.external_userid == _CUSTOMER["external_userid"])
-    .order_by(FollowRelation.added_at, FollowRelation.id))
-
-
 def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_limit: int = 20,
                   ip: str | None = None) -> dict[str, Any]:
-    # The hot read of the sidebar (bench/sidebar.py): the relations are read once and serve the
-    # access check too; each part below is one or two indexed queries.
-    relations = core_execute(_RELATIONS(), {"corp_id": corp_id, "external_userid": external_userid}).all()
-    customer, role, read_only = check_reader(corp_id, userid, external_userid, relations)
+    # The hot read of the sidebar (bench/sidebar.py): every part is read in one statement
+    # (reads.py); the relations serve the access check too.
+    read = reads.read(corp_id, userid, external_userid, timeline_limit)
+    relations = read.relations
+    customer, role, read_only = check_reader(corp_id, userid, external_userid, relations, customer=read.customer,
+                                             role=read.role)
     mine = next((r for r in relations if r.userid == userid), None)  # a row: relation_view's columns
-    latest_follow_ups = follow_up_rows(corp_id, external_userid, 0, 5)
+    latest_follow_ups = read.follow_ups
     names, left = _staff_of(corp_id, relations, {f.userid for f in latest_follow_ups})
     deleted = mine is not None and mine.status == RelationStatus.DELETED_BY_CUSTOMER
     opts = corp_options.options(corp_id)  # corp-wide: cached per corp and version
+    channel = read.channel_mine if mine is not None else read.channel_any
     view = {
         "customer": {
             "external_userid": customer.external_userid, "name": customer.name, "avatar": customer.avatar,
@@ -111,24 +83,23 @@ def customer_view(corp_id: str, userid: str, external_userid: str, *, timeline_l
             "position": customer.position},
         "relation": relation_view(mine, role) if mine else None,
         "read_only": read_only,
-        "channel": _channel(corp_id, external_userid, mine),
+        "channel": {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None,
         "colleagues": [{"userid": r.userid, "name": names.get(r.userid), "remark": r.remark,
                         "added_at": r.added_at, "status": r.status,
                         "status_label": label(STATUS_LABELS, r.status),
                         "left": r.userid in left, "left_at": left.get(r.userid)}
                        for r in relations if r.userid != userid],
-        "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine), opts=opts),
-        "stage": stage_view(corp_id, external_userid, opts),
-        "fields": fields_view(corp_id, external_userid, opts),
-        "groups": _groups(corp_id, external_userid),
-        "sops": _sops(corp_id, external_userid),
-        "sop_reminders": library.pending_reminders(corp_id, userid, external_userid, customer_name=customer.name),
-        "churn_risk": relation_risk(corp_id, userid, external_userid),  # scrm/services/profile/risk.py
+        "tags": tags_view(corp_id, userid, external_userid, editable=is_active(mine), opts=opts, stored=read.tags),
+        "stage": stage_view(corp_id, external_userid, opts, current=read.stage_id),
+        "fields": fields_view(corp_id, external_userid, opts, values=read.field_values),
+        "groups": groups_view(corp_id, external_userid, rows=read.groups),
+        "sops": sop.summaries_from_rows(read.sops),
+        "sop_reminders": library.reminders_from_rows(read.sop_reminders, customer.name),
+        "churn_risk": relation_risk(corp_id, userid, external_userid, row=read.risk),  # risk.py
         "recall": recall_task(corp_id, userid, external_userid) if deleted else None,
-        "recall_reminders": [] if deleted or mine is None else recall_reminders(corp_id, userid, external_userid),
+        "recall_reminders": [] if deleted or mine is None else recall_reminders_from_rows(read.recall_reminders),
         "follow_ups": [follow_up_view(f, names, left) for f in latest_follow_ups],
-        "timeline": timeline_page(corp_id, external_userid, limit=timeline_limit,
-                                  mask_mobiles=not role.can_view_mobile),
+        "timeline": timeline.page_from_rows(read.timeline, timeline_limit, mask_mobiles=not role.can_view_mobile),
     }
     access.audit(corp_id, userid, "view_customer", "customer", external_userid, ip=ip)
     db.session.commit()
@@ -149,7 +120,7 @@ def _staff_of(corp_id: str, relations: list[Any], authors: set[str]) -> tuple[di
 
 
 def relation_view(relation: Any, role: policy.Role) -> dict[str, Any]:
-    """``relation``: a FollowRelation, or a row with these columns (_RELATIONS)."""
+    """``relation``: a FollowRelation, or a row with these columns (reads.relations_query())."""
     mobiles = [m for m in relation.remark_mobiles or [] if m]
     masked = not role.can_view_mobile
     return {
@@ -162,39 +133,16 @@ def relation_view(relation: Any, role: policy.Role) -> dict[str, Any]:
         "status_label": label(STATUS_LABELS, relation.status), "status_changed_at": relation.status_changed_at}
 
 
-@functools.cache
-def _channel_query(by_follower: bool) -> Select:
-    query = (select(Channel.id, Channel.name, Channel.state).join(ChannelAdd, ChannelAdd.channel_id == Channel.id)
-             .where(ChannelAdd.corp_id == bindparam("corp_id"),
-                    ChannelAdd.external_userid == bindparam("external_userid"))
-             .order_by(ChannelAdd.added_at.desc()).limit(1))
-    return query.where(ChannelAdd.userid == bindparam("userid")) if by_follower else query
-
-
-def _channel(corp_id: str, external_userid: str, mine: Any) -> dict | None:
-    params = {"corp_id": corp_id, "external_userid": external_userid}
-    if mine is not None:
-        params["userid"] = mine.userid
-    channel = core_execute(_channel_query(mine is not None), params).first()
-    return {"id": channel.id, "name": channel.name, "state": channel.state} if channel else None
-
-
-_RELATION_TAGS = functools.cache(lambda: select(RelationTag.tag_id, RelationTag.tag_name, RelationTag.group_name).where(
-    RelationTag.corp_id == bindparam("corp_id"), RelationTag.userid == bindparam("userid"),
-    RelationTag.external_userid == bindparam("external_userid")).order_by(RelationTag.id))
-_CURRENT_STAGE = functools.cache(lambda: select(CustomerStage.stage_id).filter_by(**_CUSTOMER))
-_FIELD_VALUES = functools.cache(lambda: select(CustomerFieldValue.field_id, CustomerFieldValue.value)
-                                .filter_by(**_CUSTOMER))
-
-
 def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool,
-              opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
+              opts: corp_options.CorpOptions | None = None, stored: list[Any] | None = None) -> dict[str, Any]:
     """This relation's corp tags (named as the library names them now) and personal tags. The
     library itself is corp-wide: GET /sidebar/api/tag-library, whose version ``library_version``
-    names (the page fetches it again when they differ)."""
+    names (the page fetches it again when they differ). ``stored``: relation_tags_query()'s rows,
+    when read already."""
     opts = opts or corp_options.options(corp_id)
-    stored = core_execute(_RELATION_TAGS(), {"corp_id": corp_id, "userid": userid,
-                                             "external_userid": external_userid}).all()
+    if stored is None:
+        stored = core_execute(reads.relation_tags_query(), {"corp_id": corp_id, "userid": userid,
+                                                            "external_userid": external_userid}).all()
     names = opts.tag_names
     selected = [{"tag_id": tag_id, "name": names.get(tag_id, (tag_name,))[0] or tag_name,
                  "group_name": names.get(tag_id, (None, group_name))[1] or group_name}
@@ -203,9 +151,12 @@ def tags_view(corp_id: str, userid: str, external_userid: str, *, editable: bool
             "editable": editable, "library_version": opts.etag}
 
 
-def stage_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None) -> dict[str, Any]:
+def stage_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None, *,
+               current: Any = UNREAD) -> dict[str, Any]:
+    """``current``: the customer's stage id (None: none), when read already."""
     opts = opts or corp_options.options(corp_id)
-    current = core_execute(_CURRENT_STAGE(), {"corp_id": corp_id, "external_userid": external_userid}).scalar()
+    if current is UNREAD:
+        current = core_execute(reads.stage_query(), {"corp_id": corp_id, "external_userid": external_userid}).scalar()
     stage = next((s for s in opts.stages if s["id"] == current), None) if current is not None else None
     return {"current": dict(stage) if stage else None, "options": [dict(s) for s in opts.stages]}
 
@@ -215,12 +166,15 @@ def custom_fields(corp_id: str) -> list[CustomField]:
                                    .order_by(CustomField.order, CustomField.id)))
 
 
-def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None
-                ) -> list[dict[str, Any]]:
+def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptions | None = None, *,
+                values: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """``values``: the customer's {field id: value}, when read already."""
     opts = opts or corp_options.options(corp_id)
     if not opts.fields:
         return []
-    values = dict(core_execute(_FIELD_VALUES(), {"corp_id": corp_id, "external_userid": external_userid}).all())
+    if values is None:
+        values = dict(core_execute(reads.field_values_query(), {"corp_id": corp_id,
+                                                                "external_userid": external_userid}).all())
     out = []
     for field in opts.fields:
         value: Any = values.get(field["id"])
@@ -230,25 +184,9 @@ def fields_view(corp_id: str, external_userid: str, opts: corp_options.CorpOptio
     return out
 
 
-@functools.cache
-def _groups_query() -> Select:
-    # Built once (statement building was most of this read's CPU); bound per call.
-    others = aliased(GroupMember)
-    member_count = (select(func.count()).where(others.corp_id == GroupMember.corp_id,
-                                               others.chat_id == GroupMember.chat_id, others.quit_time.is_(None))
-                    .scalar_subquery())
-    return (select(GroupMember.chat_id, GroupMember.join_time, GroupChat.name, member_count)
-            .join(GroupChat, and_(GroupChat.corp_id == GroupMember.corp_id, GroupChat.chat_id == GroupMember.chat_id))
-            .where(GroupMember.corp_id == bindparam("corp_id"), GroupMember.member_id == bindparam("external_userid"),
-                   GroupMember.quit_time.is_(None), GroupChat.status != "dismissed")
-            .order_by(GroupMember.join_time.desc().nulls_last()))
-
-
-def _groups(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    rows = core_execute(_groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
+def groups_view(corp_id: str, external_userid: str, *, rows: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The groups the customer is in; ``rows``: reads.groups_query()'s, when read already."""
+    if rows is None:
+        rows = core_execute(reads.groups_query(), {"corp_id": corp_id, "external_userid": external_userid}).all()
     return [{"chat_id": chat_id, "name": name, "joined_at": joined_at, "member_count": count}
             for chat_id, joined_at, name, count in rows]
-
-
-def _sops(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
-    return sop.summaries(corp_id, external_userid)  # one read (scrm/services/sop/results.py)

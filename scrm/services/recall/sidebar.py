@@ -5,6 +5,7 @@ its script ready to send in one tap (the same sendChatMessage arguments SOP remi
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,8 @@ def _task_query() -> Select:
 
 
 @functools.cache
-def _reminders_query() -> Select:
+def reminders_query() -> Select:
+    # (The sidebar profile reads it in one batch with its other reads, scrm/services/profile/reads.py.)
     return (select(Recall.id, Recall.due_at, RecallPlaybook.name)
             .join(RecallPlaybook, RecallPlaybook.id == Recall.playbook_id)
             .where(Recall.corp_id == _RELATION["corp_id"], Recall.userid == _RELATION["userid"],
@@ -80,8 +82,12 @@ def pending_reminders(corp_id: str, userid: str, external_userid: str) -> list[d
     """Reminder recalls of this relation whose card went out but whose script was not yet sent
     from the sidebar (outcome not decided, playbook not deleted), oldest first: the customer view
     offers them wherever the sidebar is opened, not only from the card."""
-    rows = core_execute(_reminders_query(), {"corp_id": corp_id, "userid": userid,
-                                                   "external_userid": external_userid}).all()
+    return reminders_from_rows(core_execute(reminders_query(), {"corp_id": corp_id, "userid": userid,
+                                                                "external_userid": external_userid}))
+
+
+def reminders_from_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """pending_reminders() of reminders_query()'s rows."""
     return [{"id": recall_id, "playbook_name": name, "due_at": due_at} for recall_id, due_at, name in rows]
 
 

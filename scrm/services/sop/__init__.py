@@ -35,9 +35,9 @@ one way: scheduling <- authoring, delivery <- results. The names callers use are
 from scrm.services.sop.authoring import create, get, set_status, update_sop
 from scrm.services.sop.delivery import reminder_allowed, run_task, task_names
 from scrm.services.sop.enrolment import enroll_relations
-from scrm.services.sop.results import check_task, progress, summaries
+from scrm.services.sop.results import check_task, progress, summaries, summaries_from_rows, summary_query
 from scrm.services.sop.scheduling import due_at, enroll_on_add, matches, set_customer_date, steps_of, sweep
 
 __all__ = ["check_task", "create", "due_at", "enroll_on_add", "enroll_relations", "get", "matches", "progress",
-           "reminder_allowed", "run_task", "set_customer_date", "set_status", "steps_of", "summaries", "sweep",
-           "task_names", "update_sop"]
+           "reminder_allowed", "run_task", "set_customer_date", "set_status", "steps_of", "summaries",
+           "summaries_from_rows", "summary_query", "sweep", "task_names", "update_sop"]

@@ -7,6 +7,7 @@ yet is checked again with a growing interval, and given up after GIVE_UP_AFTER.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -90,7 +91,9 @@ def progress(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
 
 
 @functools.cache
-def _summary_query() -> Select:
+def summary_query() -> Select:
+    # Built once (every sidebar profile asks: in one batch with its other reads,
+    # scrm/services/profile/reads.py), bound per call.
     return (select(SopEnrollment.id, SopEnrollment.sop_id, Sop.name, SopEnrollment.status, SopEnrollment.userid,
                    SopTask.status, SopTask.due_at)
             .join(Sop, Sop.id == SopEnrollment.sop_id)
@@ -104,9 +107,13 @@ def summaries(corp_id: str, external_userid: str) -> list[dict[str, Any]]:
     """progress() in short, as the sidebar's profile shows it, in one read: per enrollment (in
     order) ``{"sop_id", "name", "status", "userid", "done", "total", "next_due_at"}``, where
     ``next_due_at`` is the earliest due time of its pending tasks."""
+    return summaries_from_rows(core_execute(summary_query(), {"corp_id": corp_id, "external_userid": external_userid}))
+
+
+def summaries_from_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """summaries() of summary_query()'s rows."""
     out: dict[int, dict[str, Any]] = {}
-    for enrollment_id, sop_id, name, status, userid, task_status, due_at in core_execute(
-            _summary_query(), {"corp_id": corp_id, "external_userid": external_userid}):
+    for enrollment_id, sop_id, name, status, userid, task_status, due_at in rows:
         item = out.get(enrollment_id)
         if item is None:
             item = out[enrollment_id] = {"sop_id": sop_id, "name": name, "status": status, "userid": userid,
