@@ -4,7 +4,9 @@ What we change in wechatpy's behaviour, and why:
 * gettoken honours ``api_base_url`` (wechatpy hard-codes https://qyapi.weixin.qq.com) and gets the
   timeout (wechatpy sends it with none).
 * The access token lives in Redis for every process, under a key derived from corp id + a hash of
-  the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock.
+  the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock;
+  each process keeps a copy for up to a minute (never past the Redis key's expiry), dropped as
+  soon as WeCom rejects it, so a call reads no Redis for its token.
 * Exactly one refresh-and-retry on token errors (wechatpy's ``auto_retry`` recurses without bound).
 * Every failure becomes a WeComError split into retryable / permanent (see errors.py).
 * With a ``rate_limiter`` (ratelimit.py), every API call first books room in the corp's per-API
@@ -29,9 +31,9 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from . import callstats
 from .errors import WeComError
-from .lease_lock import LeaseLock
 from .ratelimit import RateLimiter
 from .retry import error_for, transport_retryable
+from .shared_cache import SharedCache
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 
@@ -86,6 +88,7 @@ class WeComClient(WeChatClient):
         self._app_key = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
         super().__init__(corp_id, secret, session=RedisStorage(redis, prefix=CACHE_PREFIX),
                          timeout=timeout, auto_retry=False)
+        self._cache = SharedCache(self.session)
         # requests re-reads proxy and CA settings from the environment on every call (a scan of
         # os.environ, a measurable share of a welcome job); this client only talks to one host,
         # so resolve them once, exactly as requests would, and keep them.
@@ -120,29 +123,13 @@ class WeComClient(WeChatClient):
 
     def _cached(self, key: str, fetch: Callable[[], tuple[str, int]], *, api: str,
                 stale: str | None = None) -> str:
-        """Value from Redis, else ``fetch()`` it under a Redis lock so N processes make one call.
-
-        ``stale`` is a value WeCom just rejected: treat it as missing, but if another process
-        has replaced it meanwhile, use the new one rather than fetching again.
-        """
-        value = self.session.get(key)
-        if value and value != stale:
-            return value
+        """The value under ``key`` (shared_cache.py), ``fetch()``ed when missing or ``stale``."""
         wait = 3 * self.timeout + 5  # longer than one fetch can take (connect + read timeouts)
-        # A short lease renewed while we fetch: if this process dies, others wait 5 s, not `wait`.
-        with LeaseLock(self._redis, f"{CACHE_PREFIX}:{key}:lock", wait=wait) as acquired:
-            if not acquired:
-                raise error_for(api, None, "timed out waiting for another process to refresh", retryable=True)
-            value = self.session.get(key)
-            if value and value != stale:
-                return value
-            value, ttl = fetch()
-            self.session.set(key, value, ttl)
-            return value
+        return self._cache.get(key, fetch, api=api, wait=wait, stale=stale)
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        """Every API call (ours and wechatpy's API objects) goes through here: shared token,
-        and exactly one refresh-and-retry if WeCom rejects it."""
+        """Every API call (ours and wechatpy's API objects) goes through here: shared token
+        (this process's copy), and exactly one refresh-and-retry if WeCom rejects it."""
         params = dict(kwargs.pop("params", None) or {})
         if self.rate_limiter is not None:
             self.rate_limiter.acquire(_api_path(url_or_endpoint))
