@@ -12,7 +12,8 @@ What we change in wechatpy's behaviour, and why:
 * With a ``rate_limiter`` (ratelimit.py), every API call first books room in the corp's per-API
   budget shared by all processes through Redis.
 * Every HTTP exchange is counted per corp, API and minute, failures per errcode (callstats.py),
-  for `flask scrm status` and /metrics.
+  for `flask scrm status` and /metrics; a booked call is counted by the booking's own script, so
+  a successful call costs one Redis round trip in all.
 """
 from __future__ import annotations
 
@@ -128,22 +129,27 @@ class WeComClient(WeChatClient):
         return self._cache.get(key, fetch, api=api, wait=wait, stale=stale)
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        """Every API call (ours and wechatpy's API objects) goes through here: shared token
-        (this process's copy), and exactly one refresh-and-retry if WeCom rejects it."""
+        """Every API call (ours and wechatpy's API objects) goes through here: the shared token
+        (this process's copy), a booking in the corp's budget that also counts the call (one
+        Redis round trip), and exactly one refresh-and-retry if WeCom rejects the token."""
         params = dict(kwargs.pop("params", None) or {})
-        if self.rate_limiter is not None:
-            self.rate_limiter.acquire(_api_path(url_or_endpoint))
-        token = self._token()
+        api = _api_path(url_or_endpoint)
+        token = self._token()  # first: a gettoken that fails leaves nothing booked or counted
+        counted = self.rate_limiter is not None
+        if counted:
+            self.rate_limiter.acquire(api, tally=callstats.tally(self.corp_id, api))
         try:
-            return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
+            return self._send(method, url_or_endpoint, params={**params, "access_token": token},
+                              counted=counted, **kwargs)
         except WeComError as exc:
             if exc.errcode not in TOKEN_ERRCODES:
                 raise
         token = self._token(stale=token)
         return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
 
-    def _send(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """One HTTP exchange via wechatpy (URL, JSON body, timeout, errcode check), errors mapped."""
+    def _send(self, method: str, endpoint: str, *, counted: bool = False, **kwargs: Any) -> Any:
+        """One HTTP exchange via wechatpy (URL, JSON body, timeout, errcode check), errors mapped;
+        recorded in callstats (``counted``: the booking already counted it, only a failure is)."""
         processor = kwargs.pop("result_processor", None)  # applied after our dict check
         started = time.monotonic()
         reply: Any = None
@@ -166,7 +172,7 @@ class WeComClient(WeChatClient):
                 error = error_for(endpoint, None, "invalid JSON reply", retryable=True)
         elapsed_ms = (time.monotonic() - started) * 1000
         callstats.record(self._redis, self.corp_id, _api_path(endpoint), failed=error is not None,
-                         errcode=error.errcode if error is not None else None)
+                         errcode=error.errcode if error is not None else None, counted=counted)
         if error is None:
             # DEBUG: a sync makes thousands of calls; a failed call is a WARNING below.
             logger.debug("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)
