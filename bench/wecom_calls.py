@@ -33,6 +33,8 @@ CORP_ID = "wwbench0000000001"
 
 class FakeWeCom(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as WeCom and the simulator
+    wbufsize = 64 * 1024  # the reply in one write (with Nagle off: no 40 ms delayed-ACK stalls)
+    disable_nagle_algorithm = True
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
