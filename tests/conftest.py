@@ -12,6 +12,7 @@ import pytest
 import redis as redis_lib
 
 from sandbox.embedded_redis import EmbeddedRedis
+from scrm.wecom.shared_cache import forget_local_copies
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +38,10 @@ def redis_url():
 def redis_client(redis_url):
     client = redis_lib.Redis.from_url(redis_url)
     client.flushdb()
+    forget_local_copies()  # the WeCom tokens this process copied from the Redis just emptied
     yield client
     client.flushdb()
+    forget_local_copies()
 
 
 # --- The app -------------------------------------------------------------------------------

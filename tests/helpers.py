@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
+
+import redis as redis_lib
 
 from sandbox import callback_xml
 from scrm.wecom.crypto import CallbackCrypto
@@ -61,3 +64,29 @@ def wecom_fixture(path: str) -> dict:
 def wecom_url(path: str) -> str:
     return WECOM_BASE + path
 
+
+
+class RedisRoundTrips:
+    """A client of the test Redis server that records each round trip it makes (one command, or
+    one pipeline's commands, written to the socket) as the list of its command names."""
+
+    _NAME = re.compile(rb"\*\d+\r\n\$\d+\r\n([A-Za-z]+)\r\n")
+
+    def __init__(self, url: str) -> None:
+        self.trips: list[list[str]] = []
+        pool = redis_lib.ConnectionPool.from_url(url)
+        record = self.trips.append
+        names = self._NAME
+
+        class Counting(pool.connection_class):
+            def send_packed_command(self, command, check_health=True):
+                packed = command.encode() if isinstance(command, str) else (
+                    command if isinstance(command, bytes) else b"".join(command))
+                record([name.decode().upper() for name in names.findall(packed)])
+                return super().send_packed_command(command, check_health)
+
+        pool.connection_class = Counting
+        self.redis = redis_lib.Redis(connection_pool=pool)
+
+    def clear(self) -> None:
+        self.trips.clear()

@@ -2,10 +2,13 @@
 
 One Redis hash per corp and calendar minute (``scrm:wecom:calls:<corp>:<minute>``) holds a
 counter per API (``c|externalcontact/get``) and one per API and errcode that failed
-(``e|externalcontact/get|41050``; ``http`` when WeCom never answered with JSON). Recording a
-call is one pipelined round trip (HINCRBY, HINCRBY, EXPIRE); the hashes expire a little after
-a day (the operations page charts errors per minute over up to 24 hours), so there is nothing
-to clean up. Reading the last hour is one pipeline of 60 HGETALLs.
+(``e|externalcontact/get|41050``; ``http`` when WeCom never answered with JSON). A call the rate
+limiter books is counted by the limiter's own script (``tally()`` names the field; one round
+trip for both), and only a failure is recorded after it; any other exchange (gettoken, the
+retry after a token error, a client without a limiter) is recorded in one pipelined round trip
+(HINCRBY, HINCRBY, EXPIRE). The hashes expire a little after a day (the operations page charts
+errors per minute over up to 24 hours), so there is nothing to clean up. Reading the last hour
+is one pipeline of 60 HGETALLs.
 
 Counting never gets in the way of a call: a Redis error is swallowed (and logged at debug).
 """
@@ -31,13 +34,31 @@ def bucket_key(corp_id: str, minute: int) -> str:
     return f"{KEY_PREFIX}:{corp_id}:{minute}"
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The hash field one call of an API is counted in (for a script that counts it)."""
+
+    key: str
+    field: str
+    ttl: int
+
+
+def tally(corp_id: str, api: str, *, now: Callable[[], float] = time.time) -> Tally:
+    """Where a call of ``api`` made now is counted (RateLimiter.acquire(tally=...) counts it)."""
+    return Tally(bucket_key(corp_id, int(now() // 60)), f"c|{api}", TTL_SECONDS)
+
+
 def record(redis: redis_lib.Redis, corp_id: str, api: str, *, failed: bool = False,
-           errcode: int | None = None, now: Callable[[], float] = time.time) -> None:
-    """Count one HTTP exchange with WeCom (and, when ``failed``, its errcode)."""
+           errcode: int | None = None, counted: bool = False, now: Callable[[], float] = time.time) -> None:
+    """Count one HTTP exchange with WeCom (and, when ``failed``, its errcode); ``counted``: the
+    exchange itself was already counted (through ``tally()``), so only a failure is recorded."""
+    if counted and not failed:
+        return
     key = bucket_key(corp_id, int(now() // 60))
     try:
         with redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(key, f"c|{api}", 1)
+            if not counted:
+                pipe.hincrby(key, f"c|{api}", 1)
             if failed:
                 pipe.hincrby(key, f"e|{api}|{TRANSPORT if errcode is None else errcode}", 1)
             pipe.expire(key, TTL_SECONDS)

@@ -4,13 +4,16 @@ What we change in wechatpy's behaviour, and why:
 * gettoken honours ``api_base_url`` (wechatpy hard-codes https://qyapi.weixin.qq.com) and gets the
   timeout (wechatpy sends it with none).
 * The access token lives in Redis for every process, under a key derived from corp id + a hash of
-  the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock.
+  the secret (wechatpy uses the first 10 characters of the secret), refreshed under a Redis lock;
+  each process keeps a copy for up to a minute (never past the Redis key's expiry), dropped as
+  soon as WeCom rejects it, so a call reads no Redis for its token.
 * Exactly one refresh-and-retry on token errors (wechatpy's ``auto_retry`` recurses without bound).
 * Every failure becomes a WeComError split into retryable / permanent (see errors.py).
 * With a ``rate_limiter`` (ratelimit.py), every API call first books room in the corp's per-API
   budget shared by all processes through Redis.
 * Every HTTP exchange is counted per corp, API and minute, failures per errcode (callstats.py),
-  for `flask scrm status` and /metrics.
+  for `flask scrm status` and /metrics; a booked call is counted by the booking's own script, so
+  a successful call costs one Redis round trip in all.
 """
 from __future__ import annotations
 
@@ -29,9 +32,9 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from . import callstats
 from .errors import WeComError
-from .lease_lock import LeaseLock
 from .ratelimit import RateLimiter
 from .retry import error_for, transport_retryable
+from .shared_cache import SharedCache
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 
@@ -86,6 +89,7 @@ class WeComClient(WeChatClient):
         self._app_key = f"{corp_id}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
         super().__init__(corp_id, secret, session=RedisStorage(redis, prefix=CACHE_PREFIX),
                          timeout=timeout, auto_retry=False)
+        self._cache = SharedCache(self.session)
         # requests re-reads proxy and CA settings from the environment on every call (a scan of
         # os.environ, a measurable share of a welcome job); this client only talks to one host,
         # so resolve them once, exactly as requests would, and keep them.
@@ -120,43 +124,32 @@ class WeComClient(WeChatClient):
 
     def _cached(self, key: str, fetch: Callable[[], tuple[str, int]], *, api: str,
                 stale: str | None = None) -> str:
-        """Value from Redis, else ``fetch()`` it under a Redis lock so N processes make one call.
-
-        ``stale`` is a value WeCom just rejected: treat it as missing, but if another process
-        has replaced it meanwhile, use the new one rather than fetching again.
-        """
-        value = self.session.get(key)
-        if value and value != stale:
-            return value
+        """The value under ``key`` (shared_cache.py), ``fetch()``ed when missing or ``stale``."""
         wait = 3 * self.timeout + 5  # longer than one fetch can take (connect + read timeouts)
-        # A short lease renewed while we fetch: if this process dies, others wait 5 s, not `wait`.
-        with LeaseLock(self._redis, f"{CACHE_PREFIX}:{key}:lock", wait=wait) as acquired:
-            if not acquired:
-                raise error_for(api, None, "timed out waiting for another process to refresh", retryable=True)
-            value = self.session.get(key)
-            if value and value != stale:
-                return value
-            value, ttl = fetch()
-            self.session.set(key, value, ttl)
-            return value
+        return self._cache.get(key, fetch, api=api, wait=wait, stale=stale)
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        """Every API call (ours and wechatpy's API objects) goes through here: shared token,
-        and exactly one refresh-and-retry if WeCom rejects it."""
+        """Every API call (ours and wechatpy's API objects) goes through here: the shared token
+        (this process's copy), a booking in the corp's budget that also counts the call (one
+        Redis round trip), and exactly one refresh-and-retry if WeCom rejects the token."""
         params = dict(kwargs.pop("params", None) or {})
-        if self.rate_limiter is not None:
-            self.rate_limiter.acquire(_api_path(url_or_endpoint))
-        token = self._token()
+        api = _api_path(url_or_endpoint)
+        token = self._token()  # first: a gettoken that fails leaves nothing booked or counted
+        counted = self.rate_limiter is not None
+        if counted:
+            self.rate_limiter.acquire(api, tally=callstats.tally(self.corp_id, api))
         try:
-            return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
+            return self._send(method, url_or_endpoint, params={**params, "access_token": token},
+                              counted=counted, **kwargs)
         except WeComError as exc:
             if exc.errcode not in TOKEN_ERRCODES:
                 raise
         token = self._token(stale=token)
         return self._send(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
 
-    def _send(self, method: str, endpoint: str, **kwargs: Any) -> Any:
-        """One HTTP exchange via wechatpy (URL, JSON body, timeout, errcode check), errors mapped."""
+    def _send(self, method: str, endpoint: str, *, counted: bool = False, **kwargs: Any) -> Any:
+        """One HTTP exchange via wechatpy (URL, JSON body, timeout, errcode check), errors mapped;
+        recorded in callstats (``counted``: the booking already counted it, only a failure is)."""
         processor = kwargs.pop("result_processor", None)  # applied after our dict check
         started = time.monotonic()
         reply: Any = None
@@ -179,7 +172,7 @@ class WeComClient(WeChatClient):
                 error = error_for(endpoint, None, "invalid JSON reply", retryable=True)
         elapsed_ms = (time.monotonic() - started) * 1000
         callstats.record(self._redis, self.corp_id, _api_path(endpoint), failed=error is not None,
-                         errcode=error.errcode if error is not None else None)
+                         errcode=error.errcode if error is not None else None, counted=counted)
         if error is None:
             # DEBUG: a sync makes thousands of calls; a failed call is a WARNING below.
             logger.debug("wecom %s errcode=%s %.0fms", endpoint, reply.get("errcode", 0), elapsed_ms)

@@ -5,6 +5,8 @@ WeCom allows 10,000 calls per minute and 150,000 per hour per corp and API, and 
 a GCRA ("generic cell rate algorithm", a token bucket stored as one timestamp per window): one
 Redis key per (corp, API, window) holds the theoretical arrival time of the next call, and a
 Lua script checks both windows and books the call atomically, so N workers share one budget.
+The same script also counts the booked call for `flask scrm status` when given a ``tally``
+(callstats.py), so a call costs the client one Redis round trip for both.
 
 For a rate R per window W and a burst B, any interval of length W sees at most R + B calls.
 The defaults (8,000/min + 400, 120,000/h + 20,000) stay at 84 % and 93 % of WeCom's limits.
@@ -34,31 +36,39 @@ from dataclasses import dataclass
 
 import redis as redis_lib
 
+from .callstats import Tally
 from .errors import RetryableWeComError
 
 log = logging.getLogger("scrm.wecom")
 
 KEY_PREFIX = "scrm:wecom:rate"
 
-# KEYS: one per window. ARGV: now, then (interval, tolerance) per window; all in seconds.
-# Returns 0 when the call is booked, else the seconds to wait before it would fit (nothing booked).
+# KEYS: one per window, then optionally a hash to count the booked call in (callstats.py).
+# ARGV: now, the number of windows, (interval, tolerance) per window, all in seconds; then, with
+# the hash, its field and TTL. Returns 0 when the call is booked (and counted), else the seconds
+# to wait before it would fit (nothing booked, nothing counted).
 _GCRA = """
 local now = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
 local wait = 0
 local tats = {}
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i])
-  local tolerance = tonumber(ARGV[2 * i + 1])
-  local tat = tonumber(redis.call('GET', key) or '0')
+for i = 1, n do
+  local interval = tonumber(ARGV[1 + 2 * i])
+  local tolerance = tonumber(ARGV[2 + 2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if tat < now then tat = now end
   local fits_at = tat + interval - tolerance
   if fits_at - now > wait then wait = fits_at - now end
   tats[i] = tat + interval
 end
 if wait > 0 then return tostring(wait) end
-for i, key in ipairs(KEYS) do
-  local tolerance = tonumber(ARGV[2 * i + 1])
-  redis.call('SET', key, tostring(tats[i]), 'PX', math.ceil((tats[i] - now + tolerance) * 1000) + 1000)
+for i = 1, n do
+  local tolerance = tonumber(ARGV[2 + 2 * i])
+  redis.call('SET', KEYS[i], tostring(tats[i]), 'PX', math.ceil((tats[i] - now + tolerance) * 1000) + 1000)
+end
+if #KEYS > n then
+  redis.call('HINCRBY', KEYS[n + 1], ARGV[3 + 2 * n], 1)
+  redis.call('EXPIRE', KEYS[n + 1], tonumber(ARGV[4 + 2 * n]))
 end
 return '0'
 """
@@ -116,14 +126,18 @@ class RateLimiter:
     def keys(self, api: str) -> list[str]:
         return [f"{KEY_PREFIX}:{self.corp_id}:{api}:{window.name}" for window in self.windows]
 
-    def acquire(self, api: str) -> float:
+    def acquire(self, api: str, *, tally: Tally | None = None) -> float:
         """Book one call of ``api`` (a path such as "externalcontact/groupchat/get"), waiting
-        for room if needed. Returns the seconds waited."""
+        for room if needed. Returns the seconds waited. With ``tally``, the booked call is also
+        counted in that hash (callstats.tally()) by the same script: one round trip for both."""
         waited = 0.0
-        args: list[float] = []
+        args: list[float | str] = [len(self.windows)]
         for window in self.windows:
             args += [window.interval, window.interval * window.burst]
         keys = self.keys(api)
+        if tally is not None:
+            keys.append(tally.key)
+            args += [tally.field, tally.ttl]
         while True:
             try:
                 wait = float(self._script(keys=keys, args=[self.now(), *args]))

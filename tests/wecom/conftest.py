@@ -8,6 +8,7 @@ import pytest
 import responses
 
 from scrm.wecom import WeComClient
+from tests.helpers import RedisRoundTrips
 from tests.helpers import wecom_fixture as fixture
 
 BASE = "http://127.0.0.1:9999/cgi-bin/"
@@ -55,8 +56,17 @@ def fake():
 def make_client(redis_client):
     def make(**kwargs) -> WeComClient:
         kwargs.setdefault("api_base_url", BASE)
-        return WeComClient(kwargs.pop("corp_id", CORP_ID), kwargs.pop("secret", SECRET), redis=redis_client, **kwargs)
+        kwargs.setdefault("redis", redis_client)
+        return WeComClient(kwargs.pop("corp_id", CORP_ID), kwargs.pop("secret", SECRET), **kwargs)
     return make
+
+
+@pytest.fixture
+def round_trips(redis_client, redis_url) -> RedisRoundTrips:
+    """A Redis client on the test server that records its round trips (redis_client empties it)."""
+    counting = RedisRoundTrips(redis_url)
+    yield counting
+    counting.redis.close()
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ import redis as redis_lib
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from scrm.wecom import RateLimiter, RetryableWeComError
+from scrm.wecom import RateLimiter, RetryableWeComError, callstats
 from scrm.wecom.ratelimit import Window, default_windows
+
+from .conftest import CORP_ID
 
 API = "externalcontact/groupchat/get"
 
@@ -93,18 +95,8 @@ def test_redis_down_lets_the_call_through():
     assert RateLimiter(down, "wwcorp").acquire(API) == 0
 
 
-def test_the_client_books_every_api_call(make_client, fake):
-    class Recorder:
-        def __init__(self) -> None:
-            self.apis: list[str] = []
-
-        def acquire(self, api: str) -> float:
-            self.apis.append(api)
-            return 0.0
-
-    recorder = Recorder()
-    client = make_client()
-    client.rate_limiter = recorder
+def test_the_client_books_every_api_call(make_client, fake, redis_client):
+    client = make_client(rate_limiter=RateLimiter(redis_client, CORP_ID))
     fake.token()
     fake.on("POST", "externalcontact/groupchat/get", {"errcode": 0, "errmsg": "ok", "group_chat": {}})
     fake.on("GET", "externalcontact/get", {"errcode": 0, "errmsg": "ok", "external_contact": {}})
@@ -112,7 +104,24 @@ def test_the_client_books_every_api_call(make_client, fake):
     client.groupchat_get("wrX")
     client.get_external_contact("wmX")
 
-    assert recorder.apis == ["externalcontact/groupchat/get", "externalcontact/get"]  # gettoken is not booked
+    booked = sorted(key.decode() for key in redis_client.keys(f"scrm:wecom:rate:{CORP_ID}:*"))
+    assert booked == [f"scrm:wecom:rate:{CORP_ID}:{api}:{window}" for api in (
+        "externalcontact/get", "externalcontact/groupchat/get") for window in "hm"]  # gettoken is not booked
+
+
+def test_a_booking_counts_the_call_once_and_a_refusal_counts_nothing(redis_client):
+    clock = FakeClock()
+    waiting = limiter(redis_client, clock, (Window("m", 60, 60, 1),), max_wait=3600)
+    waiting.acquire(API, tally=callstats.tally("wwcorp", API, now=clock))
+    waiting.acquire(API, tally=callstats.tally("wwcorp", API, now=clock))  # waits 1 s, then booked
+    assert clock.slept == [1.0]
+    refusing = limiter(redis_client, clock, (Window("m", 60, 60, 1),), max_wait=0.5)
+    with pytest.raises(RetryableWeComError):
+        refusing.acquire(API, tally=callstats.tally("wwcorp", API, now=clock))  # would wait 1 s
+    stats = callstats.last_hour(redis_client, "wwcorp", now=clock)
+    assert (stats[API].calls, stats[API].errors) == (2, 0)
+    (bucket,) = redis_client.keys(f"{callstats.KEY_PREFIX}:wwcorp:*")
+    assert 3600 < redis_client.ttl(bucket) <= callstats.TTL_SECONDS
 
 
 def test_message_send_allows_30_per_minute_per_staff_member(redis_client):

@@ -15,7 +15,7 @@ from scrm.models import CallbackEvent, Staff, TimelineEntry, WelcomeMessage
 from scrm.queueing import get_queue
 from scrm.services import welcome
 from tests.conftest import TEST_CORP_ID
-from tests.helpers import event_xml, post_callback, run_jobs, wecom_url
+from tests.helpers import RedisRoundTrips, event_xml, post_callback, run_jobs, wecom_url
 
 SEND = wecom_url("externalcontact/send_welcome_msg")
 
@@ -129,3 +129,23 @@ def test_the_welcome_client_is_reused_per_thread_for_a_minute(app):
         assert other_thread[0] is not first  # requests sessions are not shared between threads
         welcome._clients.by_key.expire(time.monotonic() + welcome.CLIENT_REUSE_SECONDS + 1)
         assert welcome._client(TEST_CORP_ID) is not first
+
+
+def test_a_welcomes_call_to_wecom_is_one_redis_round_trip(app, client, wecom, redis_url, monkeypatch):
+    """Once the process has the token (copied from Redis) and the limiter's script, a welcome's
+    send_welcome_msg costs one Redis round trip: the booking, which also counts the call."""
+    wecom.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
+    post_callback(client, add_event("CODE1", "wmA"))
+    post_callback(client, add_event("CODE2", "wmB"))
+    first, second = db.session.scalars(select(CallbackEvent.id).order_by(CallbackEvent.id)).all()
+    round_trips = RedisRoundTrips(redis_url)
+    monkeypatch.setitem(app.extensions, "redis", round_trips.redis)  # the real server, its trips recorded
+    monkeypatch.setattr(welcome, "_clients", threading.local())  # no thread's client from an earlier test
+    assert welcome.send_welcome(first) == "sent"
+    round_trips.clear()
+
+    assert welcome.send_welcome(second) == "sent"
+
+    assert round_trips.trips == [["EVALSHA"]]
+    assert len(send_calls(wecom)) == 2
+    assert len([c for c in wecom.calls if "/gettoken" in c.request.url]) == 1
