@@ -4,11 +4,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis as redis_lib
+from sqlalchemy import event
 
 from sandbox import callback_xml
+from scrm.extensions import db
 from scrm.wecom.crypto import CallbackCrypto
 from tests.conftest import TEST_AES_KEY, TEST_CORP_ID, TEST_TOKEN, WECOM_BASE
 
@@ -90,3 +93,18 @@ class RedisRoundTrips:
 
     def clear(self) -> None:
         self.trips.clear()
+
+
+@contextmanager
+def count_queries():
+    """The SQL statements the app's engine runs inside the block (a list filled as they run)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

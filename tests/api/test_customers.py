@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event
-
-from scrm.extensions import db
 from tests.api.factories import (
     OTHER_CORP_ID,
     T0,
@@ -20,6 +16,7 @@ from tests.api.factories import (
     gen_tag,
     gen_timeline,
 )
+from tests.helpers import count_queries
 
 LATER = T0 + timedelta(days=1)
 
@@ -227,20 +224,6 @@ def test_pagination(get):
     resp = get("/api/v1/customers?page_size=201")
     assert resp.status_code == 422
     assert list(resp.get_json()["errors"]["query"]) == ["page_size"]
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_list_query_count_does_not_grow_with_the_page(get):

@@ -3,10 +3,7 @@ request is the session check, that batch and the audit row; and every part of th
 the part's own read gives (scrm.batch_reads splits the UNION ALL back into the reads' rows)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-
-from sqlalchemy import event
 
 from scrm.clock import utcnow
 from scrm.extensions import db
@@ -40,6 +37,7 @@ from tests.api.factories import (
     gen_timeline,
 )
 from tests.conftest import TEST_CORP_ID
+from tests.helpers import count_queries
 from tests.sidebar.conftest import login
 
 T0 = datetime(2026, 11, 1, 1, 0)
@@ -95,20 +93,6 @@ def _rich_customer() -> str:
     return customer.external_userid
 
 
-@contextmanager
-def _statements():
-    seen: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-
-
 def test_a_profile_is_the_session_check_one_batch_and_the_audit_row(client):
     external_userid = _rich_customer()
     login(client, "zhangsan")
@@ -117,7 +101,7 @@ def test_a_profile_is_the_session_check_one_batch_and_the_audit_row(client):
         if role:
             db.session.add(StaffRole(corp_id=TEST_CORP_ID, userid="zhangsan", role=role, data_scope="department"))
             db.session.commit()
-        with _statements() as seen:
+        with count_queries() as seen:
             resp = client.get(f"/sidebar/api/customers/{external_userid}")
         assert resp.status_code == 200
         assert len(seen) <= 3, "\n".join(seen)
