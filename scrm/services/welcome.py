@@ -23,7 +23,7 @@ from scrm.extensions import db
 from scrm.models import CallbackEvent, Customer, Staff, WelcomeMessage, WelcomeStatus
 from scrm.queueing import enqueue
 from scrm.services import timeline, welcome_templates
-from scrm.services.content import NICKNAME, STAFF_NAME, render_text, wecom_attachments
+from scrm.services.content import NICKNAME, STAFF_NAME, WeComAttachments, render_text, wecom_attachments
 from scrm.services.corps import wecom_client
 from scrm.wecom import RetryableWeComError, WeComError, retry
 from scrm.wecom.crypto import parse_xml
@@ -65,6 +65,78 @@ class Rendered:
     dropped: int = 0  # attachments left out: their media_id was missing or expired
 
 
+@dataclass
+class Draft:
+    """What render() reads from the database, so that the text can be finished without it (the
+    welcome process looks the nickname up and renders in its sender threads)."""
+    choice: welcome_templates.Choice
+    staff_name: str | None
+    nickname: str | None  # the stored customer name
+    media: WeComAttachments | None
+    needs_nickname: bool  # the text has {nickname}
+    fallback: str = ""  # the template's nickname_fallback
+    template_id: int | None = None
+
+
+def draft(corp_id: str, userid: str, external_userid: str, state: str | None, now: datetime, *,
+          staff_names: dict[str, str | None] | None = None,
+          nicknames: dict[str, str | None] | None = None) -> Draft:
+    """The database part of render(). `staff_names` / `nicknames`: names read beforehand for a
+    batch (a key missing from them is read here)."""
+    choice = welcome_templates.choose(corp_id, userid, state, now)
+    needs_name = choice.template is None or STAFF_NAME in (choice.text or "")
+    staff_name = None
+    if needs_name:
+        staff_name = (staff_names[userid] if staff_names is not None and userid in staff_names else
+                      db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid)))
+    if choice.template is None:
+        return Draft(choice, staff_name, None, None, False)
+    needs_nickname = NICKNAME in (choice.text or "")
+    nickname = None
+    if needs_nickname and external_userid:
+        nickname = (nicknames[external_userid] if nicknames is not None and external_userid in nicknames else
+                    db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id,
+                                                                      external_userid=external_userid)))
+    media = wecom_attachments(corp_id, choice.attachments, now)
+    # nickname_fallback read now: the template's attributes expire when the caller commits
+    return Draft(choice, staff_name, nickname, media, needs_nickname,
+                 choice.template.nickname_fallback or "", choice.template.id)
+
+
+def wants_lookup(draft_: Draft, external_userid: str, now: datetime, deadline: datetime | None, lookup: bool) -> bool:
+    """Whether the nickname has to come from `externalcontact/get` (see render())."""
+    return (draft_.needs_nickname and not draft_.nickname and bool(external_userid) and lookup
+            and (deadline is None or deadline - now >= NICKNAME_LOOKUP_MIN_LEFT))
+
+
+def lookup_nickname(client, external_userid: str) -> str | None:
+    """One `externalcontact/get` bounded by NICKNAME_LOOKUP_TIMEOUT; None on any WeCom error."""
+    try:
+        reply = client.get_external_contact(external_userid, timeout=NICKNAME_LOOKUP_TIMEOUT)
+    except WeComError as exc:  # 84061 right after the add, a timeout...: the fallback it is
+        log.info("nickname lookup for %s failed: %s", external_userid, exc)
+        return None
+    return (reply.get("external_contact") or {}).get("name") or None
+
+
+def finish(draft_: Draft, nickname: str | None = None) -> Rendered:
+    """The message from a draft (no database): `nickname` is a looked-up name, if any."""
+    choice, staff_name = draft_.choice, draft_.staff_name
+    if choice.template is None:
+        text = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
+        return Rendered({"text": text}, channel_id=choice.channel_id)
+    text = render_text(choice.text, nickname=draft_.nickname or nickname, staff_name=staff_name,
+                       nickname_fallback=draft_.fallback)
+    content: dict = {}
+    if text:
+        content["text"] = text
+    if draft_.media.attachments:
+        content["attachments"] = draft_.media.attachments
+    if not content:  # every attachment expired and no text: WeCom refuses an empty message
+        content["text"] = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
+    return Rendered(content, draft_.template_id, choice.channel_id, choice.variant, len(draft_.media.dropped))
+
+
 def render(corp_id: str, userid: str, external_userid: str = "", state: str | None = None, *,
            now: datetime | None = None, deadline: datetime | None = None, client=None,
            lookup: bool = True) -> Rendered:
@@ -79,44 +151,12 @@ def render(corp_id: str, userid: str, external_userid: str = "", state: str | No
     ``nickname_fallback``.
     """
     now = now or utcnow()
-    choice = welcome_templates.choose(corp_id, userid, state, now)
-    needs_name = choice.template is None or STAFF_NAME in (choice.text or "")
-    staff_name = (db.session.scalar(select(Staff.name).filter_by(corp_id=corp_id, userid=userid))
-                  if needs_name else None)
-    if choice.template is None:
-        text = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
-        return Rendered({"text": text}, channel_id=choice.channel_id)
+    found = draft(corp_id, userid, external_userid, state, now)
     nickname = None
-    if NICKNAME in (choice.text or ""):
-        nickname = _nickname(corp_id, external_userid, now, deadline, client, lookup)
-    text = render_text(choice.text, nickname=nickname, staff_name=staff_name,
-                       nickname_fallback=choice.template.nickname_fallback or "")
-    media = wecom_attachments(corp_id, choice.attachments, now)
-    content: dict = {}
-    if text:
-        content["text"] = text
-    if media.attachments:
-        content["attachments"] = media.attachments
-    if not content:  # every attachment expired and no text: WeCom refuses an empty message
-        content["text"] = DEFAULT_TEXT.format(staff_name=staff_name) if staff_name else DEFAULT_TEXT_NO_NAME
-    return Rendered(content, choice.template.id, choice.channel_id, choice.variant, len(media.dropped))
-
-
-def _nickname(corp_id: str, external_userid: str, now: datetime, deadline: datetime | None,
-              client, lookup: bool = True) -> str | None:
-    name = db.session.scalar(select(Customer.name).filter_by(corp_id=corp_id, external_userid=external_userid))
-    if name or not external_userid:
-        return name
-    if not lookup or (deadline is not None and deadline - now < NICKNAME_LOOKUP_MIN_LEFT):
-        return None
-    db.session.commit()  # nothing pending: hand the connection back to the pool during the HTTP call
-    try:
-        reply = (client or wecom_client(corp_id)).get_external_contact(
-            external_userid, timeout=NICKNAME_LOOKUP_TIMEOUT)
-    except WeComError as exc:  # 84061 right after the add, a timeout...: the fallback it is
-        log.info("nickname lookup for %s failed: %s", external_userid, exc)
-        return None
-    return (reply.get("external_contact") or {}).get("name") or None
+    if wants_lookup(found, external_userid, now, deadline, lookup):
+        db.session.commit()  # nothing pending: hand the connection back to the pool during the HTTP call
+        nickname = lookup_nickname(client or wecom_client(corp_id), external_userid)
+    return finish(found, nickname)
 
 
 # Spelled as SQL: SQLAlchemy does not cache the compiled form of the dialect-specific
