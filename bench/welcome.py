@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,6 +249,8 @@ def main() -> int:
             stop_stack(proc)
         embedded.cleanup()
         drop_database()
+        if os.environ.get("BENCH_KEEP_LOG"):
+            shutil.copy(f"{tmp.name}/stack.log", os.environ["BENCH_KEEP_LOG"])
         tmp.cleanup()
 
     service = sorted(r.latency_ms for r in rows if r.latency_ms is not None)

@@ -21,6 +21,7 @@ and deploy/prodcheck.py see the queue served. Sending exactly once is the servic
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import time
@@ -36,11 +37,12 @@ from sqlalchemy.orm import configure_mappers
 
 from scrm.config import settings
 from scrm.queueing import get_queue
-from scrm.services import welcome
+from scrm.services import welcome, welcome_batch
 
 log = logging.getLogger(__name__)
 
 QUEUE = "welcome"
+SEND_WELCOME = "jobs.welcome.send_welcome"  # the jobs run through the batched path
 POLL_SECONDS = 0.25  # blocking pop timeout: also how often due retries are looked for
 HEARTBEAT_SECONDS = 15  # RQ's worker key lives 35 s past each heartbeat
 REDIS_RETRY_SECONDS = 1.0
@@ -62,12 +64,15 @@ class WelcomeDispatcher:
         self._idle = threads  # pool threads not running a job
         self._wake = threading.Condition(self._lock)
         self._finished: list[str] = []  # job ids to delete with the next batch
+        self._outcomes: queue.Queue = queue.Queue()  # (outcome, rendered, jobs) for the settler
+        self._settler = threading.Thread(target=self._settle_loop, name="welcome-settler", daemon=True)
         self.performed = 0
 
     # ---- the loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
         self._warm_up()
+        self._settler.start()
         self.registration.register_birth()
         beat = time.monotonic()
         try:
@@ -86,6 +91,8 @@ class WelcomeDispatcher:
         finally:
             self.pool.shutdown(wait=False, cancel_futures=False)
             self._drain(STOP_GRACE)
+            self._outcomes.put(None)  # the settler writes what is left, then stops
+            self._settler.join(STOP_GRACE)
             self._delete_finished()
             try:
                 self.registration.register_death()
@@ -147,12 +154,97 @@ class WelcomeDispatcher:
         return [job_id for job_id, removed in zip(due, pipe.execute(), strict=True) if removed]
 
     def _start(self, ids: list[str]) -> None:
+        batch: dict[int, list[Job]] = {}
         for job in Job.fetch_many(ids, self.connection, serializer=JSONSerializer):
             if job is None:  # expired while waiting (the queue's TTL) or deleted
+                continue
+            if job.func_name == SEND_WELCOME and len(job.args) == 1 and not job.kwargs:
+                batch.setdefault(int(job.args[0]), []).append(job)
                 continue
             with self._lock:
                 self._idle -= 1
             self.pool.submit(self._perform, job)
+        if batch:
+            self._start_batch(batch)
+
+    def _start_batch(self, batch: dict[int, list[Job]]) -> None:
+        """Claim and draft the batch's welcomes in one transaction, then send each on a thread."""
+        try:
+            with self.app.app_context():
+                prepared = welcome_batch.prepare(batch)
+        except Exception:  # noqa: BLE001 - the database failed: each job on its own, as RQ would
+            log.exception("welcome batch of %d failed to prepare; running its jobs one by one", len(batch))
+            for jobs in batch.values():
+                for job in jobs:
+                    with self._lock:
+                        self._idle -= 1
+                    self.pool.submit(self._perform, job)
+            return
+        for item in prepared:
+            with self._lock:
+                self._idle -= 1
+            self.pool.submit(self._send, item, batch.pop(item.claim.event_id))
+        self._done([job for jobs in batch.values() for job in jobs])  # skipped, or settled as too late
+
+    def _send(self, prepared: welcome_batch.Prepared, jobs: list[Job]) -> None:
+        try:
+            with self.app.app_context():
+                outcome, rendered = welcome_batch.send(prepared, welcome._client(prepared.claim.corp_id))
+            self._outcomes.put((outcome, rendered, jobs))
+        except Exception:  # noqa: BLE001 - not a WeCom answer: the row stays claimed (SENDING)
+            log.exception("welcome for event %s failed", prepared.claim.event_id)
+            self._fail_all(jobs)
+        finally:
+            with self._lock:
+                self._idle += 1
+                self._wake.notify()
+
+    def _settle_loop(self) -> None:
+        """Write the outcomes the senders hand over, as many per transaction as are waiting;
+        None (from run()) stops it once what came before is written."""
+        stop = False
+        while not stop:
+            items = []
+            item = self._outcomes.get()
+            while True:
+                if item is None:
+                    stop = True
+                else:
+                    items.append(item)
+                try:
+                    item = self._outcomes.get_nowait()
+                except queue.Empty:
+                    break
+            if items:
+                self._settle(items)
+
+    def _settle(self, items: list[tuple]) -> None:
+        with self.app.app_context():
+            try:
+                welcome_batch.settle([(outcome, rendered) for outcome, rendered, _ in items])
+                self._done([job for _, _, jobs in items for job in jobs])
+                return
+            except Exception:  # noqa: BLE001 - one bad outcome must not lose the others
+                log.exception("settling %d welcome(s) together failed; settling them one by one", len(items))
+            for outcome, rendered, jobs in items:
+                try:
+                    welcome_batch.settle([(outcome, rendered)])
+                    self._done(jobs)
+                except Exception:  # noqa: BLE001 - the row stays claimed (SENDING); the job is kept
+                    log.exception("settling the welcome for event %s failed", outcome.claim.event_id)
+                    self._fail_all(jobs)
+
+    def _fail_all(self, jobs: list[Job]) -> None:
+        """Called in an except block: the jobs go to the failed registry (deleted if Redis fails)."""
+        kept = [job for job in jobs if self._failed(job)]
+        self._done([job for job in jobs if job not in kept], failed=len(kept))
+
+    def _done(self, jobs: list[Job], failed: int = 0) -> None:
+        """`jobs` ran and are deleted with the next pop; `failed`: further jobs that ran and failed
+        (kept in the failed registry)."""
+        with self._lock:
+            self.performed += len(jobs) + failed
+            self._finished.extend(job.id for job in jobs)
 
     def _perform(self, job: Job) -> None:
         try:
@@ -160,15 +252,8 @@ class WelcomeDispatcher:
                 job.func(*job.args, **job.kwargs)
         except Exception:  # noqa: BLE001 - as RQ: the job goes to the failed registry
             log.exception("welcome job %s failed", job.id)
-            try:
-                with self.connection.pipeline(transaction=False) as pipe:
-                    job.set_status(JobStatus.FAILED, pipeline=pipe)
-                    self.queue.failed_job_registry.add(job, ttl=job.failure_ttl,
-                                                       exc_string=traceback.format_exc(), pipeline=pipe)
-                    pipe.execute()
+            if self._failed(job):
                 job = None  # kept for `flask scrm failed`
-            except redis.RedisError:
-                pass
         finally:
             with self._lock:
                 self.performed += 1
@@ -176,6 +261,18 @@ class WelcomeDispatcher:
                 if job is not None:
                     self._finished.append(job.id)
                 self._wake.notify()
+
+    def _failed(self, job: Job) -> bool:
+        """Put the job in the queue's failed registry, as RQ does; False if Redis failed."""
+        try:
+            with self.connection.pipeline(transaction=False) as pipe:
+                job.set_status(JobStatus.FAILED, pipeline=pipe)
+                self.queue.failed_job_registry.add(job, ttl=job.failure_ttl, exc_string=traceback.format_exc(),
+                                                   pipeline=pipe)
+                pipe.execute()
+            return True
+        except redis.RedisError:
+            return False
 
     # ---- bookkeeping ----------------------------------------------------------------------------
 

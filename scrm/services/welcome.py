@@ -80,10 +80,10 @@ class Draft:
 
 def draft(corp_id: str, userid: str, external_userid: str, state: str | None, now: datetime, *,
           staff_names: dict[str, str | None] | None = None,
-          nicknames: dict[str, str | None] | None = None) -> Draft:
+          nicknames: dict[str, str | None] | None = None, channels: dict | None = None) -> Draft:
     """The database part of render(). `staff_names` / `nicknames`: names read beforehand for a
-    batch (a key missing from them is read here)."""
-    choice = welcome_templates.choose(corp_id, userid, state, now)
+    batch (a key missing from them is read here); `channels`: see welcome_templates.choose."""
+    choice = welcome_templates.choose(corp_id, userid, state, now, channels=channels)
     needs_name = choice.template is None or STAFF_NAME in (choice.text or "")
     staff_name = None
     if needs_name:

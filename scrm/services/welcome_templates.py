@@ -126,11 +126,16 @@ def channel_for_state(corp_id: str, state: str | None) -> Channel | None:
                              .limit(1))
 
 
-def choose(corp_id: str, userid: str, state: str | None, at: datetime | None = None) -> Choice:
-    """At most two queries: this runs inside the 20 s window, many at once."""
+def choose(corp_id: str, userid: str, state: str | None, at: datetime | None = None, *,
+           channels: dict | None = None) -> Choice:
+    """At most two queries: this runs inside the 20 s window, many at once. `channels`: the
+    lookups of earlier calls in the same transaction (the welcome process's batches), by corp and
+    state and by corp and member, so that a burst through one channel code reads it once."""
     at = at or utcnow()
     channel_id, template = None, None
-    if state:
+    if state and channels is not None and (corp_id, state) in channels:
+        channel_id, template = channels[(corp_id, state)]
+    elif state:
         found = db.session.execute(
             select(Channel.id, WelcomeTemplate)
             .outerjoin(WelcomeTemplate, and_(WelcomeTemplate.id == Channel.welcome_template_id,
@@ -139,7 +144,11 @@ def choose(corp_id: str, userid: str, state: str | None, at: datetime | None = N
             .order_by((Channel.status == ChannelStatus.ACTIVE).desc(), Channel.id.desc()).limit(1)).first()
         if found is not None:
             channel_id, template = found
-    if template is None:  # the staff member's own template, else the corp default
+        if channels is not None:
+            channels[(corp_id, state)] = (channel_id, template)
+    if template is None and channels is not None and ("staff", corp_id, userid) in channels:
+        template = channels[("staff", corp_id, userid)]
+    elif template is None:  # the staff member's own template, else the corp default
         template = db.session.scalar(
             select(WelcomeTemplate)
             .outerjoin(WelcomeTemplateStaff, and_(WelcomeTemplateStaff.template_id == WelcomeTemplate.id,
@@ -147,6 +156,8 @@ def choose(corp_id: str, userid: str, state: str | None, at: datetime | None = N
             .where(WelcomeTemplate.corp_id == corp_id, WelcomeTemplate.deleted.is_(False),
                    or_(WelcomeTemplateStaff.id.is_not(None), WelcomeTemplate.is_default.is_(True)))
             .order_by(WelcomeTemplateStaff.id.is_(None), WelcomeTemplate.id.desc()).limit(1))
+        if channels is not None:
+            channels[("staff", corp_id, userid)] = template
     if template is None:
         return Choice(None, channel_id, None, [])
     variant = pick_variant(template.variants or [], localtime.to_local(at))
