@@ -34,14 +34,12 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from scrm.clock import utcnow
-from scrm.db import ensure_row, ensure_rows, matching
+from scrm.db import ensure_row, ensure_rows, matching, read_rows
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, Tag, TagGroup
 from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import (
-    CUSTOMER_FIELDS,
     apply_follow,
-    customer_values,
     end_relation,
     fetch_contact,
     follow_values,
@@ -49,6 +47,7 @@ from scrm.services.events.customers import (
     update_customer,
 )
 from scrm.services.events.registry import EventContext, RetryLater
+from scrm.services.sync import new_rows
 from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
 from scrm.services.sync.unchanged import unchanged_relations
 from scrm.wecom import PermanentWeComError
@@ -179,7 +178,9 @@ def _with_tags(follow: dict, tag_names: dict[str, tuple[str | None, str | None]]
 
 def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
                    tag_names: dict[str, tuple[str | None, str | None]]) -> None:
-    """One page of batch/get_by_user: customers, relations, their tags; the relations marked seen."""
+    """One page of batch/get_by_user: customers, relations, their tags; the relations marked seen.
+    Relations stored unchanged only get the seen mark (unchanged.py); customers and relations not
+    stored are inserted set-based (new_rows.py); the rest go through the handlers' upserts."""
     contacts: dict[str, dict] = {}
     pairs: dict[tuple[str, str], dict] = {}
     for item in items:
@@ -191,7 +192,7 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
     if not pairs:
         return
     corp_id = sync.corp_id
-    unchanged = unchanged_relations(corp_id, contacts, pairs, tag_names)
+    unchanged, stored = unchanged_relations(corp_id, contacts, pairs, tag_names)
     if unchanged:  # nothing to write for these: only the seen mark
         mark_seen(FollowRelation, unchanged.values(), sync.state.id)
         sync.progress(STAGE)["unchanged"] = sync.progress(STAGE).get("unchanged", 0) + len(unchanged)
@@ -199,15 +200,30 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
         if not pairs:
             return
         contacts = {key[1]: contacts[key[1]] for key in pairs}
-    follows = [(userid, external_userid, follow) for (userid, external_userid), follow in pairs.items()]
-    blank = dict.fromkeys(CUSTOMER_FIELDS)  # every row of an executemany names the same columns
-    customers, new_customers = ensure_rows(Customer, corp_id, ("external_userid",),
-                                           [(external_userid,) for external_userid in contacts], lock=True,
-                                           values=lambda key: {**blank, **customer_values(contacts[key[0]])})
-    for external_userid, contact in contacts.items():
-        customer, created = customers[(external_userid,)], (external_userid,) in new_customers
-        if not newer_than(customer, created, ctx.occurred_at):
-            update_customer(ctx, customer, contact, created)
+    # Customers first, then relations: the callback handlers' lock order. A row inserted here is
+    # ours until the commit; the others are locked and upserted by the handlers' rules.
+    inserted_customers = new_rows.insert_customers(corp_id, contacts)
+    known = read_rows(Customer, corp_id, ("external_userid",),
+                      [(external_userid,) for external_userid in contacts if external_userid not in inserted_customers],
+                      lock=True)
+    for (external_userid,), customer in known.items():
+        if not newer_than(customer, False, ctx.occurred_at):
+            update_customer(ctx, customer, contacts[external_userid], False)
+    inserted = new_rows.insert_relations(ctx, {key: follow for key, follow in pairs.items() if key not in stored},
+                                         tag_names, sync.state.id)
+    relation_ids = list(inserted.values())
+    rest = {key: follow for key, follow in pairs.items() if key not in inserted}
+    if rest:  # stored, or inserted by a callback since the SELECT
+        relation_ids += _upsert_relations(sync, ctx, rest, tag_names)
+    # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
+    search_rows.refresh_at_commit(corp_id, relation_ids=relation_ids)
+
+
+def _upsert_relations(sync: Syncer, ctx: EventContext, pairs: dict[tuple[str, str], dict],
+                      tag_names: dict[str, tuple[str | None, str | None]]) -> list[int]:
+    """The handlers' upserts (apply_follow, record_outcome) for relations that exist, under their
+    lock and the race rule; marks them seen. Returns their ids."""
+    corp_id = sync.corp_id
     relations, new_relations = ensure_rows(
         FollowRelation, corp_id, ("userid", "external_userid"), list(pairs), lock=True,
         values=lambda key: {**follow_values(pairs[key]), "status": RelationStatus.ACTIVE.value,
@@ -218,17 +234,16 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
         for row in db.session.scalars(select(RelationTag).where(
                 RelationTag.corp_id == corp_id, *matching((RelationTag.userid, RelationTag.external_userid), known))):
             stored_tags[(row.userid, row.external_userid)][row.tag_key] = row
-    for userid, external_userid, follow in follows:
-        key = (userid, external_userid)
+    for key, follow in pairs.items():
         relation, created = relations[key], key in new_relations
         if newer_than(relation, created, ctx.occurred_at):
             continue
         outcome = apply_follow(ctx, relation, created, _with_tags(follow, tag_names),
                                stored_tags=stored_tags.get(key, {}), keep_personal=True)
         record_outcome(ctx, outcome, event_pair=False)
-    mark_seen(FollowRelation, [relation.id for relation in relations.values()], sync.state.id)
-    # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
-    search_rows.refresh_at_commit(corp_id, relation_ids=[relation.id for relation in relations.values()])
+    ids = [relation.id for relation in relations.values()]
+    mark_seen(FollowRelation, ids, sync.state.id)
+    return ids
 
 
 # ---- full sync: relations WeCom no longer lists ---------------------------------------------------
