@@ -24,13 +24,14 @@ handlers, under their lock and race rule, like any row that existed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Table
 
-from scrm.db import dialect_insert
+from scrm.clock import utcnow
+from scrm.db import dialect_insert, insert_pending
 from scrm.extensions import db
-from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag
-from scrm.services.events.common import record
+from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.services.events.customers import CUSTOMER_FIELDS, customer_values, follow_values
 from scrm.services.events.registry import EventContext
 
@@ -50,7 +51,9 @@ def insert_customers(corp_id: str, contacts: dict[str, dict]) -> set[str]:
     """Insert the customers among `contacts` (external_userid → external_contact) that are missing;
     returns the external_userids inserted. The others exist (or a callback just inserted them)."""
     blank = dict.fromkeys(CUSTOMER_FIELDS)  # every row of an executemany names the same columns
-    rows = [{"corp_id": corp_id, "external_userid": external_userid, **blank, **customer_values(contact)}
+    now = utcnow()  # the timestamps' default, evaluated once for the page instead of per row
+    rows = [{"corp_id": corp_id, "external_userid": external_userid, **blank, **customer_values(contact),
+             "created_at": now, "updated_at": now}
             for external_userid, contact in contacts.items()]
     return {key for key, in insert_rows(Customer.__table__, rows, ("external_userid",))}
 
@@ -62,24 +65,35 @@ def insert_relations(ctx: EventContext, pairs: dict[tuple[str, str], dict], tag_
     run. Returns {key: relation id} of those inserted; the rest conflicted (see the module doc)."""
     if not pairs:
         return {}
+    now = utcnow()
     values = {key: {"corp_id": ctx.corp_id, "userid": key[0], "external_userid": key[1],
                     **follow_values(follow), "status": RelationStatus.ACTIVE.value,
-                    "status_changed_at": ctx.occurred_at, "transfer_fail_reason": None, "seen_run_id": run_id}
+                    "status_changed_at": ctx.occurred_at, "transfer_fail_reason": None, "seen_run_id": run_id,
+                    "created_at": now, "updated_at": now}
               for key, follow in pairs.items()}
     inserted = {(userid, external_userid): relation_id for relation_id, userid, external_userid in insert_rows(
         FollowRelation.__table__, list(values.values()), ("id", "userid", "external_userid"))}
-    tags = ctx.pending.setdefault(RelationTag, []) if ctx.pending is not None else []
+    tags: list[dict] = []
+    entries: list[dict] = []
     for key in inserted:
-        tags += relation_tags(ctx.corp_id, key, pairs[key], tag_names)
+        tags += relation_tags(ctx.corp_id, key, pairs[key], tag_names, now)
         row = values[key]
-        record(ctx, key[1], "relation_added", userid=key[0], state=row["state"], add_way=row["add_way"],
-               re_added=False, discovered=True)
-    if ctx.pending is None and tags:  # no page buffer: insert them now
-        db.session.execute(dialect_insert()(RelationTag.__table__).on_conflict_do_nothing(), tags)
+        # timeline.record's row for record_outcome's relation_added (learnt from a reply)
+        entries.append({"corp_id": ctx.corp_id, "external_userid": key[1], "userid": key[0],
+                        "kind": "relation_added", "source": ctx.source, "occurred_at": ctx.occurred_at,
+                        "recorded_at": now, "event_id": ctx.event_id, "summary": None,
+                        "data": {"state": row["state"], "add_way": row["add_way"], "re_added": False,
+                                 "discovered": True}})
+    pending = ctx.pending if ctx.pending is not None else {}
+    pending.setdefault(RelationTag, []).extend(tags)
+    pending.setdefault(TimelineEntry, []).extend(entries)
+    if ctx.pending is None:  # no page buffer: insert them now
+        insert_pending(pending)
     return inserted
 
 
-def relation_tags(corp_id: str, key: tuple[str, str], follow: dict, tag_names: TagNames) -> list[dict]:
+def relation_tags(corp_id: str, key: tuple[str, str], follow: dict, tag_names: TagNames,
+                  created_at: datetime) -> list[dict]:
     """The relation_tag rows replace_tags adds for a new relation's batch/get_by_user tag ids: a
     known corp tag with its library name and group (type 1), an unknown id bare."""
     rows: dict[str, dict] = {}
@@ -89,5 +103,5 @@ def relation_tags(corp_id: str, key: tuple[str, str], follow: dict, tag_names: T
         tag_key = tag_id if tag_id else "personal:None"  # replace_tags' key for a tag without an id
         rows[tag_key] = {"corp_id": corp_id, "userid": key[0], "external_userid": key[1], "tag_key": tag_key,
                          "tag_id": tag_id or None, "tag_name": name, "group_name": group_name,
-                         "type": 1 if known else None}
+                         "type": 1 if known else None, "created_at": created_at}
     return list(rows.values())
