@@ -8,9 +8,11 @@ are in flight, all inside the shared rate budget (every call books it: scrm/weco
 The pages are applied here, each with that chain's next cursor in the checkpoint, and committed
 together with it (pages applied within engine.COMMIT_SECONDS share a transaction); the checkpoint
 keeps every chain's cursor and the batch size, so a resumed run continues each chain where its
-last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py).
-A page is applied with the `change_external_contact` handlers' upserts (update_customer,
-apply_follow, record_outcome), so every change is a timeline entry with source "sync".
+last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py);
+customers and relations the database does not hold yet (a first import: all of them) are inserted
+set-based with the rows the handlers would write (new_rows.py); the rest of a page is applied with
+the `change_external_contact` handlers' upserts (update_customer, apply_follow, record_outcome).
+Either way every change is a timeline entry with source "sync".
 
 Race rule: a customer or relation whose updated_at is later than the moment its page was fetched
 was written by a callback after WeCom answered us, and is left alone (the rows are locked first,

@@ -6,9 +6,11 @@ Only the run's thread touches the database; WeCom calls of the paged stages run 
 (pipeline.py) and every WeCom call goes through the shared per-corp rate limiter
 (scrm/wecom/ratelimit.py) and the backoff (scrm/wecom/retry.py).
 
-Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
-an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
-handlers then write the timeline entries (source "sync") exactly as for callbacks.
+Every write the sync makes to a row that exists reuses the callback handlers' upserts
+(scrm/services/events), with an EventContext whose source is "sync" and whose time is when the
+WeCom page was fetched; the handlers then write the timeline entries (source "sync") exactly as
+for callbacks. Customers and relations that do not exist yet are inserted set-based with the rows
+those handlers would write (customers stage: new_rows.py).
 """
 from __future__ import annotations
 
