@@ -50,7 +50,8 @@ from scrm.services.events.customers import (
 )
 from scrm.services.events.registry import EventContext, RetryLater
 from scrm.services.sync import new_rows
-from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.engine import STAFF_BATCH, StagePass, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.pipeline import Pipeline
 from scrm.services.sync.unchanged import unchanged_relations
 from scrm.wecom import PermanentWeComError
 
@@ -73,6 +74,16 @@ class Page:
 
 
 def run(sync: Syncer) -> None:
+    pipeline = sync.pipeline(sync.concurrency)
+    stage_pass = start(sync, pipeline)
+    if stage_pass is not None:
+        sync.run_passes(pipeline, [stage_pass])
+        finish(sync)
+
+
+def start(sync: Syncer, pipeline: Pipeline) -> StagePass | None:
+    """Enter the stage and set up its pass (chains on `pipeline`); None when the stage ended
+    already (WeCom would not list the members). After the pass: finish()."""
     sync.begin_stage(STAGE)
     progress = sync.progress(STAGE)
     try:
@@ -80,8 +91,8 @@ def run(sync: Syncer) -> None:
     except PermanentWeComError as exc:
         sync.error(STAGE, exc.api, exc.errcode, exc.errmsg)
         sync.end_stage(STAGE)
-        return
-    checkpoint = sync.state.checkpoint
+        return None
+    checkpoint = sync.checkpoint(STAGE)
     if "chains" not in checkpoint:  # a resumed run keeps the batches its cursors belong to
         checkpoint["batch_size"] = chain_batch_size(len(userids), sync.concurrency)
     staff_batches = list(batches(userids, checkpoint.get("batch_size", STAFF_BATCH)))
@@ -90,7 +101,6 @@ def run(sync: Syncer) -> None:
     progress.setdefault("staff_total", len(userids))
     progress.setdefault("staff_done", 0)
     tag_names = _tag_library(sync.corp_id)
-    pipeline = sync.pipeline(sync.concurrency)
 
     def chain(key: str) -> Iterator[Page]:
         client = sync.client()
@@ -141,14 +151,16 @@ def run(sync: Syncer) -> None:
         sync.commit()
 
     open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
-    pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat,
-                 on_wait=sync.waiting)
-    sync.flush_pages()
+    return StagePass(STAGE, open_chains, apply, failed, sync.concurrency)
+
+
+def finish(sync: Syncer) -> None:
+    """After the pass (its pages committed): a full sync's reconciliation, then the stage ends."""
     if sync.full:
         if sync.clean(STAGE):
-            reconcile(sync, userids)
+            reconcile(sync, sync.follow_users())
         else:
-            progress["reconcile"] = "skipped: the pass had errors"
+            sync.progress(STAGE)["reconcile"] = "skipped: the pass had errors"
     sync.end_stage(STAGE)
 
 
