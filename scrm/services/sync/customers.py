@@ -225,12 +225,10 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
             update_customer(ctx, customer, contacts[external_userid], False)
     inserted = new_rows.insert_relations(ctx, {key: follow for key, follow in pairs.items() if key not in stored},
                                          tag_names, sync.state.id)
-    relation_ids = list(inserted.values())
     rest = {key: follow for key, follow in pairs.items() if key not in inserted}
     if rest:  # stored, or inserted by a callback since the SELECT
-        relation_ids += _upsert_relations(sync, ctx, rest, tag_names)
-    # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
-    search_rows.refresh_at_commit(corp_id, relation_ids=relation_ids)
+        # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
+        search_rows.refresh_at_commit(corp_id, relation_ids=_upsert_relations(sync, ctx, rest, tag_names))
 
 
 def _upsert_relations(sync: Syncer, ctx: EventContext, pairs: dict[tuple[str, str], dict],

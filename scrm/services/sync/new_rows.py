@@ -14,8 +14,8 @@ which tests/sync/test_new_rows.py checks by importing the same pages through bot
   discovered: true} (record_outcome for a relation learnt from a reply).
 
 The relation_tag and timeline_entry rows go to the Syncer's page buffer (inserted at the page's
-end, like the handlers' new rows); the search rows are refreshed for every relation of the page at
-commit by the caller, as before.
+end, like the handlers' new rows); the relations' search rows are inserted from the same values
+(search_rows.insert_new) instead of refreshed from the tables at commit.
 
 A row that someone else (a callback) inserted between the page's SELECT and this INSERT is not
 inserted (the unique key conflicts) and is not returned: the caller applies it through the
@@ -32,6 +32,7 @@ from scrm.clock import utcnow
 from scrm.db import dialect_insert, insert_pending
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
+from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import CUSTOMER_FIELDS, customer_values, follow_values
 from scrm.services.events.registry import EventContext
 
@@ -75,9 +76,13 @@ def insert_relations(ctx: EventContext, pairs: dict[tuple[str, str], dict], tag_
         FollowRelation.__table__, list(values.values()), ("id", "userid", "external_userid"))}
     tags: list[dict] = []
     entries: list[dict] = []
-    for key in inserted:
-        tags += relation_tags(ctx.corp_id, key, pairs[key], tag_names, now)
+    searched: list[dict] = []
+    for key, relation_id in inserted.items():
+        new_tags = relation_tags(ctx.corp_id, key, pairs[key], tag_names, now)
+        tags += new_tags
         row = values[key]
+        searched.append({"relation_id": relation_id, **{name: row[name] for name in (
+            "userid", "external_userid", "status", "state", "added_at")}, "tag_keys": [t["tag_key"] for t in new_tags]})
         # timeline.record's row for record_outcome's relation_added (learnt from a reply)
         entries.append({"corp_id": ctx.corp_id, "external_userid": key[1], "userid": key[0],
                         "kind": "relation_added", "source": ctx.source, "occurred_at": ctx.occurred_at,
@@ -89,6 +94,7 @@ def insert_relations(ctx: EventContext, pairs: dict[tuple[str, str], dict], tag_
     pending.setdefault(TimelineEntry, []).extend(entries)
     if ctx.pending is None:  # no page buffer: insert them now
         insert_pending(pending)
+    search_rows.insert_new(ctx.corp_id, searched)
     return inserted
 
 
