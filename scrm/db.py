@@ -46,25 +46,6 @@ def insert_ignoring_conflict_sql(table: Table, columns: Sequence[str], conflict:
     ).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
-# psycopg parses a statement's placeholders with a regular expression every time unless it has at
-# most this many parameters (then the parse is cached): an executemany with RETURNING, which
-# SQLAlchemy sends as multi-row VALUES statements (insertmanyvalues), is kept under it on PostgreSQL.
-PSYCOPG_CACHED_PARAMS = 50
-
-
-def insert_many_returning(table: Table, rows: list[dict[str, Any]], returning: Sequence[str]) -> set[tuple]:
-    """One executemany INSERT ... ON CONFLICT DO NOTHING RETURNING `returning` (the same columns in
-    every row); the returned values of the rows inserted (those whose unique key someone else holds
-    are not). On PostgreSQL each VALUES batch stays within PSYCOPG_CACHED_PARAMS parameters: many
-    small cached statements cost a fraction of the CPU of one large one parsed anew per page."""
-    if not rows:
-        return set()
-    stmt = dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.execution_options(insertmanyvalues_page_size=max(1, PSYCOPG_CACHED_PARAMS // len(rows[0])))
-    return {tuple(row) for row in db.session.execute(stmt, rows)}
-
-
 def insert_ignoring_conflict(model: type, values: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING (any unique constraint). True when a row was added."""
     # RETURNING rather than rowcount: psycopg reports -1 for an ORM-enabled INSERT.
@@ -106,10 +87,11 @@ def ensure_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Iter
         return {}, set()
     # executemany on the Table: one cached statement (a multi-VALUES one is compiled every time),
     # sent in batches by SQLAlchemy's insertmanyvalues; RETURNING lists only the rows inserted.
-    created = insert_many_returning(
-        model.__table__,
-        [{"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
-         for key in keys], columns)
+    table = model.__table__
+    stmt = dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in columns))
+    created = {tuple(row) for row in db.session.execute(
+        stmt, [{"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
+               for key in keys])}
     return read_rows(model, corp_id, columns, keys, lock=lock), created
 
 

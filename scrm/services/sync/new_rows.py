@@ -23,16 +23,29 @@ handlers, under their lock and race rule, like any row that existed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Table
+
 from scrm.clock import utcnow
-from scrm.db import insert_many_returning, insert_pending
+from scrm.db import dialect_insert, insert_pending
+from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import CUSTOMER_FIELDS, customer_values, follow_values
 from scrm.services.events.registry import EventContext
 
 TagNames = dict[str, tuple[str | None, str | None]]
+
+
+def insert_rows(table: Table, rows: list[dict], returning: Sequence[str]) -> set[tuple]:
+    """One executemany INSERT ... ON CONFLICT DO NOTHING; the `returning` columns of the rows it
+    inserted (those whose unique key someone else holds are not)."""
+    if not rows:
+        return set()
+    stmt = dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
+    return {tuple(row) for row in db.session.execute(stmt, rows)}
 
 
 def insert_customers(corp_id: str, contacts: dict[str, dict]) -> set[str]:
@@ -43,7 +56,7 @@ def insert_customers(corp_id: str, contacts: dict[str, dict]) -> set[str]:
     rows = [{"corp_id": corp_id, "external_userid": external_userid, **blank, **customer_values(contact),
              "created_at": now, "updated_at": now}
             for external_userid, contact in contacts.items()]
-    return {key for key, in insert_many_returning(Customer.__table__, rows, ("external_userid",))}
+    return {key for key, in insert_rows(Customer.__table__, rows, ("external_userid",))}
 
 
 def insert_relations(ctx: EventContext, pairs: dict[tuple[str, str], dict], tag_names: TagNames,
@@ -59,9 +72,8 @@ def insert_relations(ctx: EventContext, pairs: dict[tuple[str, str], dict], tag_
                     "status_changed_at": ctx.occurred_at, "transfer_fail_reason": None, "seen_run_id": run_id,
                     "created_at": now, "updated_at": now}
               for key, follow in pairs.items()}
-    returned = insert_many_returning(FollowRelation.__table__, list(values.values()),
-                                     ("id", "userid", "external_userid"))
-    inserted = {(userid, external_userid): relation_id for relation_id, userid, external_userid in returned}
+    inserted = {(userid, external_userid): relation_id for relation_id, userid, external_userid in insert_rows(
+        FollowRelation.__table__, list(values.values()), ("id", "userid", "external_userid"))}
     tags: list[dict] = []
     entries: list[dict] = []
     searched: list[dict] = []
