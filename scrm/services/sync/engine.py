@@ -47,6 +47,7 @@ ANALYZE_AT = (1, 10, 100, 1000, 10000)  # pages of a stage after which PostgreSQ
 RATE_WAIT = 60.0  # a sync call may wait this long for room in the rate budget (then backs off)
 STAFF_BATCH = 100  # userids per batch/get_by_user and per groupchat/list owner_filter (WeCom's max)
 Progress = Callable[[RunState], None]
+real_sleep = time.sleep  # the backoff's sleep in this thread when none is injected (tests replace it)
 
 
 @dataclass
@@ -59,7 +60,6 @@ class StagePass:
     failed: Callable[[str, BaseException], None]
     threads: int
     close: Callable[[], None] = lambda: None  # after the pass, whatever happened (e.g. a thread pool)
-real_sleep = time.sleep  # the backoff's sleep in this thread when none is injected (tests replace it)
 
 
 class Syncer:
