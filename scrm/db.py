@@ -85,7 +85,6 @@ def ensure_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Iter
     keys = list(dict.fromkeys(keys))
     if not keys:
         return {}, set()
-    key_columns = [getattr(model, name) for name in columns]
     # executemany on the Table: one cached statement (a multi-VALUES one is compiled every time),
     # sent in batches by SQLAlchemy's insertmanyvalues; RETURNING lists only the rows inserted.
     table = model.__table__
@@ -93,13 +92,21 @@ def ensure_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Iter
     created = {tuple(row) for row in db.session.execute(
         stmt, [{"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
                for key in keys])}
-    query = select(model).where(model.corp_id == corp_id, *matching(key_columns, keys))
+    return read_rows(model, corp_id, columns, keys, lock=lock), created
+
+
+def read_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Sequence[tuple], *,
+              lock: bool = False) -> dict[tuple, M]:
+    """The rows whose unique key is corp_id + `columns` = one of `keys`, by key, read (and, with
+    `lock`, locked: SELECT ... FOR UPDATE on PostgreSQL) by one SELECT; missing keys are absent."""
+    if not keys:
+        return {}
+    query = select(model).where(model.corp_id == corp_id, *matching([getattr(model, name) for name in columns], keys))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     wanted = set(keys)
-    rows = {key: row for row in db.session.scalars(query)
+    return {key: row for row in db.session.scalars(query)
             if (key := tuple(getattr(row, name) for name in columns)) in wanted}
-    return rows, created
 
 
 def matching(columns: Sequence[Any], keys: Sequence[tuple]) -> list[Any]:
@@ -119,12 +126,16 @@ def add_new_row(pending: dict | None, model: type, values: dict[str, Any]) -> No
 
 
 def insert_pending(pending: dict) -> int:
-    """Insert the collected rows, one executemany per table, and empty `pending`. ON CONFLICT DO
-    NOTHING: a row a concurrent writer added first is theirs (and the same fact)."""
+    """Insert the collected rows, one executemany per table and set of columns (every row of an
+    executemany must name the same ones: an absent column takes its default), and empty `pending`.
+    ON CONFLICT DO NOTHING: a row a concurrent writer added first is theirs (and the same fact)."""
     count = 0
     for model, rows in pending.items():
-        if rows:
-            db.session.execute(dialect_insert()(model.__table__).on_conflict_do_nothing(), rows)
-            count += len(rows)
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(row), []).append(row)
+        for same in shapes.values():
+            db.session.execute(dialect_insert()(model.__table__).on_conflict_do_nothing(), same)
+        count += len(rows)
     pending.clear()
     return count

@@ -40,7 +40,7 @@ def chain_of(args: dict) -> str:
 def committed(run: SyncRun) -> int:
     """Relations the checkpoint says are in: an open chain's cursor is its offset, a done chain's 30."""
     return sum(30 if chain["state"] == "done" else int(chain["cursor"][1:] or 0)
-               for chain in run.checkpoint.get("chains", {}).values())
+               for chain in run.checkpoint.get("customers", {}).get("chains", {}).values())
 
 
 def one_transaction(monkeypatch) -> None:
@@ -73,8 +73,8 @@ def killed_on_page_12(monkeypatch, sleeps, *, commit_seconds: float) -> SyncRun:
 def test_chains_page_concurrently_and_each_keeps_its_own_cursor(many, app, monkeypatch, sleeps):
     run = killed_on_page_12(monkeypatch, sleeps, commit_seconds=0)  # each page its own transaction
 
-    chains = run.checkpoint["chains"]
-    assert run.checkpoint["batch_size"] == 10 and set(chains) == {"0", "1", "2"}
+    chains = run.checkpoint["customers"]["chains"]
+    assert run.checkpoint["customers"]["batch_size"] == 10 and set(chains) == {"0", "1", "2"}
     assert {len(b["userid_list"]) for b in many.called(API)} == {10}
     stored = {key: chain["cursor"] for key, chain in chains.items()}
     assert sum(int(cursor[1:] or 0) for cursor in stored.values()) // 2 == 11  # 11 pages committed
@@ -107,8 +107,8 @@ def test_a_chain_that_fails_beyond_the_retries_fails_the_run_and_resume_continue
     # the saved checkpoint names exactly what is in the database (pages not committed are not in it)
     assert db.session.query(FollowRelation).count() == committed(run)
     assert (committed(run) == 0) == (commit_seconds == 3600)
-    stored = {key: (chain["cursor"], chain["state"])
-              for key, chain in run.checkpoint.get("chains", {"0": {"cursor": "", "state": "open"}}).items()}
+    chains = run.checkpoint.get("customers", {}).get("chains", {"0": {"cursor": "", "state": "open"}})
+    stored = {key: (chain["cursor"], chain["state"]) for key, chain in chains.items()}
     assert any(state == "open" for _, state in stored.values())
     many._faults.clear()  # WeCom recovers
     before = len(many.calls)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scrm import clock
 from scrm.extensions import db
-from scrm.models import FollowRelation, SyncRun
+from scrm.models import FollowRelation, GroupChat, SyncRun
 from scrm.queueing import get_queue
 from scrm.services import sync
 from scrm.services.sync import customers as customers_stage
@@ -46,13 +46,20 @@ def killed_run(corp, monkeypatch, sleeps) -> SyncRun:
     return db.session.get(SyncRun, run.id, populate_existing=True)
 
 
+def committed_groups(run: SyncRun) -> int:
+    """Groups the checkpoint says are in (the fake lists 2 per page, cursors "c2", "c4"; 3 in all)."""
+    chain = run.checkpoint.get("groups", {}).get("chains", {}).get("0", {"cursor": "", "state": "open"})
+    return 3 if chain["state"] == "done" else int(chain["cursor"][1:] or 0)
+
+
 def test_a_killed_run_keeps_its_place(corp, app, monkeypatch, sleeps):
     run = killed_run(corp, monkeypatch, sleeps)
 
     assert (run.status, run.stage) == ("running", "customers")
+    # the groups stage runs alongside the customers stage (runner.customers_and_groups)
     assert [run.progress[s]["status"] for s in ("staff", "tags", "customers", "groups")] == [
-        "done", "done", "running", "pending"]
-    assert run.checkpoint["chains"] == {"0": {"cursor": "c2", "state": "open"}}  # page 1 committed
+        "done", "done", "running", "running"]
+    assert run.checkpoint["customers"]["chains"] == {"0": {"cursor": "c2", "state": "open"}}  # page 1 committed
     assert db.session.query(FollowRelation).count() == 2
     # its heartbeat is fresh: nobody else may take it
     assert sync.run(run.id, sleep=sleeps) == "skipped"
@@ -61,6 +68,9 @@ def test_a_killed_run_keeps_its_place(corp, app, monkeypatch, sleeps):
 def test_a_stalled_run_resumes_without_redoing_completed_stages(corp, app, monkeypatch, sleeps):
     run = killed_run(corp, monkeypatch, sleeps)
     before = len(corp.calls)
+    # the groups stage ran alongside: the groups of its committed list pages are not read again
+    groups_in = db.session.query(GroupChat).count()
+    assert groups_in == committed_groups(run)
     clock.freeze(run.heartbeat_at + timedelta(minutes=11))  # no heartbeat for 11 minutes
 
     assert sync.run(run.id, sleep=sleeps, concurrency=1) == "succeeded"
@@ -68,7 +78,7 @@ def test_a_stalled_run_resumes_without_redoing_completed_stages(corp, app, monke
     resumed = corp.calls[before:]
     assert not [path for path, _ in resumed if path in SETUP_CALLS]  # staff, tags, plan: not again
     assert [args["cursor"] for path, args in resumed if path == "externalcontact/batch/get_by_user"] == ["c2", "c4"]
-    assert len([path for path, _ in resumed if path == "externalcontact/groupchat/get"]) == 3
+    assert len([path for path, _ in resumed if path == "externalcontact/groupchat/get"]) == 3 - groups_in
     run = db.session.get(SyncRun, run.id, populate_existing=True)
     assert (run.status, run.attempts, run.error_count) == ("succeeded", 2, 0)
     assert db.session.query(FollowRelation).count() == 6
@@ -126,7 +136,8 @@ def test_a_cancelled_run_stops_at_its_next_checkpoint(corp, app, monkeypatch, sl
     run = db.session.get(SyncRun, run.id, populate_existing=True)
     assert run.status == "cancelled" and run.finished_at is not None
     assert db.session.query(FollowRelation).count() == 0  # the page in flight was not committed
-    assert corp.called("externalcontact/groupchat/list") == []
+    # the groups stage, running alongside, stopped with it: neither stage ended
+    assert {run.progress[s]["status"] for s in ("customers", "groups")} == {"running"}
 
 
 def test_a_job_timeout_requeues_the_run_to_continue_in_a_new_job(corp, app, monkeypatch, sleeps):
@@ -147,7 +158,8 @@ def test_a_job_timeout_requeues_the_run_to_continue_in_a_new_job(corp, app, monk
     monkeypatch.undo()
 
     run = db.session.get(SyncRun, run.id, populate_existing=True)
-    assert (run.status, run.stage, run.checkpoint["chains"]["0"]["cursor"]) == ("queued", "customers", "c2")
+    cursor = run.checkpoint["customers"]["chains"]["0"]["cursor"]
+    assert (run.status, run.stage, cursor) == ("queued", "customers", "c2")
     assert get_queue("sync").job_ids == [f"sync-{run.id}-1"]
     assert run_jobs(app, queues=("sync",)) == 1
     run = db.session.get(SyncRun, run.id, populate_existing=True)

@@ -11,6 +11,8 @@ rewriting only the rows whose values changed — and happens in the writer's own
 * set-based writers name the relations they touched (``refresh_at_commit``, or ``refresh`` at
   once): the one tagging path (scrm/services/tagging.py), the sync's pages, a staff userid's
   rename, a tag created by the library sync, the churn scoring;
+* a set-based writer that has just inserted relations gives their values (``insert_new``: the
+  sync's new rows), so their rows are written without reading back what it wrote;
 * ``rebuild`` (``flask scrm search rebuild``, and every night after the churn scoring) rewrites
   every row of a corp from the source tables and drops rows of relations that no longer exist:
   the safety net for a writer that was missed or two transactions that raced on one relation.
@@ -112,6 +114,28 @@ def refresh(corp_id: str, *, relation_ids: Iterable[int] | Select = (), pairs: I
         rt = RelationTag.__table__.c
         _upsert(session, corp_id, [exists().where(rt.corp_id == corp_id, rt.tag_key.in_(chunk),
                                                   rt.userid == FR.userid, rt.external_userid == FR.external_userid)])
+
+
+def insert_new(corp_id: str, relations: list[dict[str, Any]]) -> None:
+    """The search rows of relations inserted just now in this transaction, from the values the
+    writer inserted (relation_id, userid, external_userid, status, state, added_at, and tag_keys:
+    the keys of the relation_tag rows it inserts, perhaps still buffered) instead of read back:
+    what ``rows_query`` would select for them. The customers' stages and the tags' ids are read
+    (one SELECT each); a relation this new has no relation_risk row. The caller commits."""
+    if not relations:
+        return
+    cs, t = CustomerStage.__table__.c, Tag.__table__.c
+    stages = dict(db.session.execute(select(cs.external_userid, cs.stage_id).where(
+        cs.corp_id == corp_id, cs.external_userid.in_({r["external_userid"] for r in relations}))).all())
+    keys = {key for r in relations for key in r["tag_keys"]}
+    tag_ids = dict(db.session.execute(select(t.tag_id, t.id).where(t.corp_id == corp_id, t.tag_id.in_(keys))).all()
+                   ) if keys else {}
+    db.session.execute(dialect_insert()(RS).on_conflict_do_nothing(), [
+        {"relation_id": r["relation_id"], "corp_id": corp_id, "userid": r["userid"],
+         "external_userid": r["external_userid"], "status": r["status"], "state": r["state"],
+         "added_at": r["added_at"], "stage_id": stages.get(r["external_userid"]), "risk_level": None,
+         "last_interaction_at": None, "tag_ids": sorted({tag_ids[key] for key in r["tag_keys"] if key in tag_ids})}
+        for r in relations])
 
 
 def _chunks(keys: Iterable) -> Iterable[list]:

@@ -8,9 +8,11 @@ are in flight, all inside the shared rate budget (every call books it: scrm/weco
 The pages are applied here, each with that chain's next cursor in the checkpoint, and committed
 together with it (pages applied within engine.COMMIT_SECONDS share a transaction); the checkpoint
 keeps every chain's cursor and the batch size, so a resumed run continues each chain where its
-last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py).
-A page is applied with the `change_external_contact` handlers' upserts (update_customer,
-apply_follow, record_outcome), so every change is a timeline entry with source "sync".
+last committed page ended. Relations a page repeats unchanged are only marked seen (unchanged.py);
+customers and relations the database does not hold yet (a first import: all of them) are inserted
+set-based with the rows the handlers would write (new_rows.py); the rest of a page is applied with
+the `change_external_contact` handlers' upserts (update_customer, apply_follow, record_outcome).
+Either way every change is a timeline entry with source "sync".
 
 Race rule: a customer or relation whose updated_at is later than the moment its page was fetched
 was written by a callback after WeCom answered us, and is left alone (the rows are locked first,
@@ -34,14 +36,12 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from scrm.clock import utcnow
-from scrm.db import ensure_row, ensure_rows, matching
+from scrm.db import ensure_row, ensure_rows, matching, read_rows
 from scrm.extensions import db
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, Tag, TagGroup
 from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import (
-    CUSTOMER_FIELDS,
     apply_follow,
-    customer_values,
     end_relation,
     fetch_contact,
     follow_values,
@@ -49,7 +49,9 @@ from scrm.services.events.customers import (
     update_customer,
 )
 from scrm.services.events.registry import EventContext, RetryLater
-from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync import new_rows
+from scrm.services.sync.engine import STAFF_BATCH, StagePass, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.pipeline import Pipeline
 from scrm.services.sync.unchanged import unchanged_relations
 from scrm.wecom import PermanentWeComError
 
@@ -72,6 +74,16 @@ class Page:
 
 
 def run(sync: Syncer) -> None:
+    pipeline = sync.pipeline(sync.concurrency)
+    stage_pass = start(sync, pipeline)
+    if stage_pass is not None:
+        sync.run_passes(pipeline, [stage_pass])
+        finish(sync)
+
+
+def start(sync: Syncer, pipeline: Pipeline) -> StagePass | None:
+    """Enter the stage and set up its pass (chains on `pipeline`); None when the stage ended
+    already (WeCom would not list the members). After the pass: finish()."""
     sync.begin_stage(STAGE)
     progress = sync.progress(STAGE)
     try:
@@ -79,8 +91,8 @@ def run(sync: Syncer) -> None:
     except PermanentWeComError as exc:
         sync.error(STAGE, exc.api, exc.errcode, exc.errmsg)
         sync.end_stage(STAGE)
-        return
-    checkpoint = sync.state.checkpoint
+        return None
+    checkpoint = sync.checkpoint(STAGE)
     if "chains" not in checkpoint:  # a resumed run keeps the batches its cursors belong to
         checkpoint["batch_size"] = chain_batch_size(len(userids), sync.concurrency)
     staff_batches = list(batches(userids, checkpoint.get("batch_size", STAFF_BATCH)))
@@ -89,7 +101,6 @@ def run(sync: Syncer) -> None:
     progress.setdefault("staff_total", len(userids))
     progress.setdefault("staff_done", 0)
     tag_names = _tag_library(sync.corp_id)
-    pipeline = sync.pipeline(sync.concurrency)
 
     def chain(key: str) -> Iterator[Page]:
         client = sync.client()
@@ -140,14 +151,16 @@ def run(sync: Syncer) -> None:
         sync.commit()
 
     open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
-    pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat,
-                 on_wait=sync.waiting)
-    sync.flush_pages()
+    return StagePass(STAGE, open_chains, apply, failed, sync.concurrency)
+
+
+def finish(sync: Syncer) -> None:
+    """After the pass (its pages committed): a full sync's reconciliation, then the stage ends."""
     if sync.full:
         if sync.clean(STAGE):
-            reconcile(sync, userids)
+            reconcile(sync, sync.follow_users())
         else:
-            progress["reconcile"] = "skipped: the pass had errors"
+            sync.progress(STAGE)["reconcile"] = "skipped: the pass had errors"
     sync.end_stage(STAGE)
 
 
@@ -179,7 +192,9 @@ def _with_tags(follow: dict, tag_names: dict[str, tuple[str | None, str | None]]
 
 def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
                    tag_names: dict[str, tuple[str | None, str | None]]) -> None:
-    """One page of batch/get_by_user: customers, relations, their tags; the relations marked seen."""
+    """One page of batch/get_by_user: customers, relations, their tags; the relations marked seen.
+    Relations stored unchanged only get the seen mark (unchanged.py); customers and relations not
+    stored are inserted set-based (new_rows.py); the rest go through the handlers' upserts."""
     contacts: dict[str, dict] = {}
     pairs: dict[tuple[str, str], dict] = {}
     for item in items:
@@ -191,7 +206,7 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
     if not pairs:
         return
     corp_id = sync.corp_id
-    unchanged = unchanged_relations(corp_id, contacts, pairs, tag_names)
+    unchanged, stored = unchanged_relations(corp_id, contacts, pairs, tag_names)
     if unchanged:  # nothing to write for these: only the seen mark
         mark_seen(FollowRelation, unchanged.values(), sync.state.id)
         sync.progress(STAGE)["unchanged"] = sync.progress(STAGE).get("unchanged", 0) + len(unchanged)
@@ -199,15 +214,28 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
         if not pairs:
             return
         contacts = {key[1]: contacts[key[1]] for key in pairs}
-    follows = [(userid, external_userid, follow) for (userid, external_userid), follow in pairs.items()]
-    blank = dict.fromkeys(CUSTOMER_FIELDS)  # every row of an executemany names the same columns
-    customers, new_customers = ensure_rows(Customer, corp_id, ("external_userid",),
-                                           [(external_userid,) for external_userid in contacts], lock=True,
-                                           values=lambda key: {**blank, **customer_values(contacts[key[0]])})
-    for external_userid, contact in contacts.items():
-        customer, created = customers[(external_userid,)], (external_userid,) in new_customers
-        if not newer_than(customer, created, ctx.occurred_at):
-            update_customer(ctx, customer, contact, created)
+    # Customers first, then relations: the callback handlers' lock order. A row inserted here is
+    # ours until the commit; the others are locked and upserted by the handlers' rules.
+    inserted_customers = new_rows.insert_customers(corp_id, contacts)
+    known = read_rows(Customer, corp_id, ("external_userid",),
+                      [(external_userid,) for external_userid in contacts if external_userid not in inserted_customers],
+                      lock=True)
+    for (external_userid,), customer in known.items():
+        if not newer_than(customer, False, ctx.occurred_at):
+            update_customer(ctx, customer, contacts[external_userid], False)
+    inserted = new_rows.insert_relations(ctx, {key: follow for key, follow in pairs.items() if key not in stored},
+                                         tag_names, sync.state.id)
+    rest = {key: follow for key, follow in pairs.items() if key not in inserted}
+    if rest:  # stored, or inserted by a callback since the SELECT
+        # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
+        search_rows.refresh_at_commit(corp_id, relation_ids=_upsert_relations(sync, ctx, rest, tag_names))
+
+
+def _upsert_relations(sync: Syncer, ctx: EventContext, pairs: dict[tuple[str, str], dict],
+                      tag_names: dict[str, tuple[str | None, str | None]]) -> list[int]:
+    """The handlers' upserts (apply_follow, record_outcome) for relations that exist, under their
+    lock and the race rule; marks them seen. Returns their ids."""
+    corp_id = sync.corp_id
     relations, new_relations = ensure_rows(
         FollowRelation, corp_id, ("userid", "external_userid"), list(pairs), lock=True,
         values=lambda key: {**follow_values(pairs[key]), "status": RelationStatus.ACTIVE.value,
@@ -218,17 +246,16 @@ def apply_contacts(sync: Syncer, ctx: EventContext, items: list[dict],
         for row in db.session.scalars(select(RelationTag).where(
                 RelationTag.corp_id == corp_id, *matching((RelationTag.userid, RelationTag.external_userid), known))):
             stored_tags[(row.userid, row.external_userid)][row.tag_key] = row
-    for userid, external_userid, follow in follows:
-        key = (userid, external_userid)
+    for key, follow in pairs.items():
         relation, created = relations[key], key in new_relations
         if newer_than(relation, created, ctx.occurred_at):
             continue
         outcome = apply_follow(ctx, relation, created, _with_tags(follow, tag_names),
                                stored_tags=stored_tags.get(key, {}), keep_personal=True)
         record_outcome(ctx, outcome, event_pair=False)
-    mark_seen(FollowRelation, [relation.id for relation in relations.values()], sync.state.id)
-    # the page's buffered tags are inserted at the checkpoint: refresh the search rows after them
-    search_rows.refresh_at_commit(corp_id, relation_ids=[relation.id for relation in relations.values()])
+    ids = [relation.id for relation in relations.values()]
+    mark_seen(FollowRelation, ids, sync.state.id)
+    return ids
 
 
 # ---- full sync: relations WeCom no longer lists ---------------------------------------------------

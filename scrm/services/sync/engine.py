@@ -6,9 +6,11 @@ Only the run's thread touches the database; WeCom calls of the paged stages run 
 (pipeline.py) and every WeCom call goes through the shared per-corp rate limiter
 (scrm/wecom/ratelimit.py) and the backoff (scrm/wecom/retry.py).
 
-Every write the sync makes reuses the callback handlers' upserts (scrm/services/events), with
-an EventContext whose source is "sync" and whose time is when the WeCom page was fetched; the
-handlers then write the timeline entries (source "sync") exactly as for callbacks.
+Every write the sync makes to a row that exists reuses the callback handlers' upserts
+(scrm/services/events), with an EventContext whose source is "sync" and whose time is when the
+WeCom page was fetched; the handlers then write the timeline entries (source "sync") exactly as
+for callbacks. Customers and relations that do not exist yet are inserted set-based with the rows
+those handlers would write (customers stage: new_rows.py).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +50,18 @@ Progress = Callable[[RunState], None]
 real_sleep = time.sleep  # the backoff's sleep in this thread when none is injected (tests replace it)
 
 
+@dataclass
+class StagePass:
+    """A paged stage's pass over WeCom's lists: its chains (pipeline.py), how to apply a page of
+    one and what to do when one fails, and how many threads its chains get."""
+    stage: str
+    chains: dict[str, Iterator[Any]]
+    apply: Callable[[str, Any], None]
+    failed: Callable[[str, BaseException], None]
+    threads: int
+    close: Callable[[], None] = lambda: None  # after the pass, whatever happened (e.g. a thread pool)
+
+
 class Syncer:
     def __init__(self, state: RunState, *, sleep: Callable[[float], Any] | None = None,
                  concurrency: int | None = None, on_progress: Progress | None = None,
@@ -59,11 +74,13 @@ class Syncer:
         self._make_client = wecom_client_factory(state.corp_id, max_rate_wait=RATE_WAIT)
         self._clients = threading.local()
         self._last_beat = time.monotonic()
+        # WeCom calls in flight from the pipelines' threads, whichever stages run at once
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self.pending: dict = {}  # the page's new rows, inserted at its commit (EventContext.pending)
-        self._pages = 0
+        self._pages: dict[tuple[str, ...], int] = {}  # pages applied per stage (by its tables)
         self.commit_seconds = COMMIT_SECONDS if commit_seconds is None else commit_seconds
         self._uncommitted = 0  # pages applied since the last commit
-        self._analyze: tuple[str, ...] = ()  # tables to ANALYZE after the next commit
+        self._analyze: set[str] = set()  # tables to ANALYZE after the next commit
         self._committed = self._snapshot()  # the run's state as last committed (rewind)
 
     @property
@@ -85,8 +102,14 @@ class Syncer:
         return call_with_backoff(fn, *args, sleep=sleep, on_wait=self.beat, **kwargs)
 
     def fetch(self, pipeline: Pipeline, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """A WeCom call from a pipeline thread (its waits end early when the pipeline stops)."""
-        return call_with_backoff(fn, *args, sleep=pipeline.wait if self.sleep is None else self.sleep, **kwargs)
+        """A WeCom call from a pipeline thread (its waits end early when the pipeline stops). Each
+        attempt takes one of the run's `concurrency` slots while it runs (not while it backs off),
+        so stages running at once share the limit."""
+        def attempt(*args: Any, **kwargs: Any) -> Any:
+            with self._slots:
+                return fn(*args, **kwargs)
+
+        return call_with_backoff(attempt, *args, sleep=pipeline.wait if self.sleep is None else self.sleep, **kwargs)
 
     def pipeline(self, threads: int | None = None) -> Pipeline:
         return Pipeline(threads or self.concurrency)
@@ -97,6 +120,10 @@ class Syncer:
         """What the callback handlers' upserts take: source "sync", time = when WeCom answered."""
         return EventContext(event_id=None, corp_id=self.corp_id, event="sync", change_type=stage,  # type: ignore[arg-type]
                             data={}, occurred_at=fetched_at, source="sync", pending=self.pending)
+
+    def checkpoint(self, stage: str) -> dict[str, Any]:
+        """The stage's own part of the run's checkpoint (two stages may run at once)."""
+        return self.state.checkpoint.setdefault(stage, {})
 
     def progress(self, stage: str) -> dict[str, Any]:
         return self.state.progress.setdefault(stage, {"status": "pending", "done": 0, "total": None, "errors": 0})
@@ -121,9 +148,9 @@ class Syncer:
         self._last_beat = time.monotonic()
         self._uncommitted = 0
         if self._analyze:
-            db.session.execute(text("ANALYZE " + ", ".join(self._analyze)))
+            db.session.execute(text("ANALYZE " + ", ".join(sorted(self._analyze))))
             db.session.commit()
-            self._analyze = ()
+            self._analyze = set()
         if self.on_progress is not None:
             self.on_progress(self.state)
 
@@ -135,10 +162,10 @@ class Syncer:
         stale or no statistics (autovacuum off, or behind) the cached generic plans pick the
         corp_id index and read every row of the corp per lookup: the import turns quadratic."""
         insert_pending(self.pending)
-        self._pages += 1
+        self._pages[tables] = pages = self._pages.get(tables, 0) + 1
         self._uncommitted += 1
-        if self._pages in ANALYZE_AT and db.session.get_bind().dialect.name == "postgresql":
-            self._analyze = tables
+        if pages in ANALYZE_AT and db.session.get_bind().dialect.name == "postgresql":
+            self._analyze.update(tables)
         if time.monotonic() - self._last_beat >= self.commit_seconds:
             self.commit()
 
@@ -182,15 +209,29 @@ class Syncer:
         fresh = progress["status"] != "running"
         if fresh:
             progress.update(status="running", started_at=utcnow().isoformat())
-            self.state.checkpoint = {}
-        self._pages = 0
+            self.state.checkpoint[stage] = {}
         self.commit()
         return fresh
 
     def end_stage(self, stage: str) -> None:
         self.progress(stage).update(status="done", finished_at=utcnow().isoformat())
-        self.state.checkpoint = {}
+        self.state.checkpoint.pop(stage, None)
         self.commit()
+
+    def run_passes(self, pipeline: Pipeline, passes: list[StagePass]) -> None:
+        """The paged passes of one or more stages on `pipeline`: their chains fetch on their own
+        threads (within the shared call slots), their pages are applied here as they come."""
+        by_stage = {p.stage: p for p in passes}
+        try:
+            pipeline.run_lanes(
+                [({(p.stage, key): chain for key, chain in p.chains.items()}, p.threads) for p in passes],
+                lambda key, page: by_stage[key[0]].apply(key[1], page),
+                on_error=lambda key, exc: by_stage[key[0]].failed(key[1], exc), on_done=lambda key: None,
+                on_idle=self.beat, on_wait=self.waiting)
+        finally:
+            for p in passes:
+                p.close()
+        self.flush_pages()
 
     # ---- shared inputs ---------------------------------------------------------------------------
 

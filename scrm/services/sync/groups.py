@@ -33,7 +33,8 @@ from scrm.extensions import db
 from scrm.models import GroupChat, GroupChatStatus
 from scrm.services.events.groups import apply_chat, apply_members, dismiss_chat
 from scrm.services.events.registry import EventContext
-from scrm.services.sync.engine import STAFF_BATCH, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.engine import STAFF_BATCH, StagePass, Syncer, batches, mark_seen, newer_than
+from scrm.services.sync.pipeline import Pipeline
 from scrm.wecom import PermanentWeComError, WeComError
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,16 @@ class Page:
 
 
 def run(sync: Syncer) -> None:
+    pipeline = sync.pipeline(min(CHAIN_THREADS, sync.concurrency))
+    stage_pass = start(sync, pipeline)
+    if stage_pass is not None:
+        sync.run_passes(pipeline, [stage_pass])
+        finish(sync)
+
+
+def start(sync: Syncer, pipeline: Pipeline) -> StagePass | None:
+    """Enter the stage and set up its pass (chains on `pipeline`); None when the stage ended
+    already (WeCom would not list the members). After the pass: finish()."""
     sync.begin_stage(STAGE)
     progress = sync.progress(STAGE)
     try:
@@ -68,11 +79,10 @@ def run(sync: Syncer) -> None:
     except PermanentWeComError as exc:
         sync.error(STAGE, exc.api, exc.errcode, exc.errmsg)
         sync.end_stage(STAGE)
-        return
+        return None
     owner_batches = list(batches(owners, STAFF_BATCH))
-    chains = sync.state.checkpoint.setdefault(
+    chains = sync.checkpoint(STAGE).setdefault(
         "chains", {str(i): {"cursor": "", "state": "open"} for i in range(len(owner_batches))})
-    pipeline = sync.pipeline(min(CHAIN_THREADS, sync.concurrency))
     details_pool = ThreadPoolExecutor(max_workers=sync.concurrency, thread_name_prefix="sync-detail")
 
     def detail(chat_id: str) -> Detail:
@@ -116,18 +126,18 @@ def run(sync: Syncer) -> None:
         chains[key]["state"] = "failed"
         sync.commit()
 
-    try:
-        open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
-        pipeline.run(open_chains, apply, on_error=failed, on_done=lambda key: None, on_idle=sync.beat,
-                     on_wait=sync.waiting)
-        sync.flush_pages()
-    finally:
-        details_pool.shutdown(wait=True, cancel_futures=True)
+    open_chains = {key: chain(key) for key, state in chains.items() if state["state"] == "open"}
+    return StagePass(STAGE, open_chains, apply, failed, min(CHAIN_THREADS, sync.concurrency),
+                     close=lambda: details_pool.shutdown(wait=True, cancel_futures=True))
+
+
+def finish(sync: Syncer) -> None:
+    """After the pass (its pages committed): a full sync's reconciliation, then the stage ends."""
     if sync.full:
         if sync.clean(STAGE):
-            reconcile(sync, owners)
+            reconcile(sync, sync.follow_users())
         else:
-            progress["reconcile"] = "skipped: the pass had errors"
+            sync.progress(STAGE)["reconcile"] = "skipped: the pass had errors"
     sync.end_stage(STAGE)
 
 

@@ -3,7 +3,8 @@
 A *chain* is a generator of pages that must be applied in order (one cursor sequence). Chains run
 on a small thread pool and hand their pages to the calling thread through a bounded queue, so
 WeCom's latency overlaps with our database writes while memory stays flat (at most `depth`
-pages wait) and only the calling thread touches the database session.
+pages wait) and only the calling thread touches the database session. `run_lanes` does the same
+for several sets of chains at once (the customers and groups stages of a full sync).
 """
 from __future__ import annotations
 
@@ -41,49 +42,62 @@ class Pipeline:
         on_done(key): the chain ended normally. on_idle(): no page for a while (a heartbeat).
         on_wait(): no page is ready: the calling thread is about to wait for one.
         """
-        if not chains:
-            return
-        pages: queue.Queue = queue.Queue(maxsize=self.depth)
+        self.run_lanes([(chains, self.threads)], apply, on_error=on_error, on_done=on_done, on_idle=on_idle,
+                       on_wait=on_wait)
 
-        def put(item: tuple) -> None:
+    def run_lanes(self, lanes: list[tuple[dict[Any, Iterator[Any]], int]], apply: Callable[[Any, Any], None], *,
+                  on_error: Callable[[Any, BaseException], None], on_done: Callable[[Any], None],
+                  on_idle: Callable[[], None], on_wait: Callable[[], None]) -> None:
+        """`run` for several sets of chains ("lanes", e.g. two stages at once), each with its own
+        threads and at most 2 × threads pages waiting; their pages are applied in the calling
+        thread as they come (each chain's in order). Keys must differ across lanes."""
+        lanes = [(chains, max(1, threads)) for chains, threads in lanes if chains]
+        if not lanes:
+            return
+        pages: queue.Queue = queue.Queue()
+        room = [threading.Semaphore(2 * threads if len(lanes) > 1 else self.depth) for _, threads in lanes]
+
+        def put(lane: int, item: tuple) -> None:
             while not self.stop.is_set():
-                try:
-                    pages.put(item, timeout=0.5)
+                if room[lane].acquire(timeout=0.5):
+                    pages.put((lane, *item))
                     return
-                except queue.Full:
-                    continue
             raise Stopped()
 
-        def drive(key: str, chain: Iterator[Any]) -> None:
+        def drive(lane: int, key: Any, chain: Iterator[Any]) -> None:
             try:
                 for page in chain:
-                    put((key, page))
+                    put(lane, (key, page))
                     if self.stop.is_set():
                         return
-                put((key, _DONE))
+                put(lane, (key, _DONE))
             except Stopped:
                 return
             except BaseException as exc:  # noqa: BLE001 - handed to the caller, who decides
                 try:
-                    put((key, exc))
+                    put(lane, (key, exc))
                 except Stopped:
                     return
 
-        executor = ThreadPoolExecutor(max_workers=min(self.threads, len(chains)), thread_name_prefix="sync")
+        executors = [ThreadPoolExecutor(max_workers=min(threads, len(chains)), thread_name_prefix="sync")
+                     for chains, threads in lanes]
         try:
-            for key, chain in chains.items():
-                executor.submit(drive, key, chain)
-            running = len(chains)
+            running = 0
+            for lane, ((chains, _), executor) in enumerate(zip(lanes, executors, strict=True)):
+                for key, chain in chains.items():
+                    executor.submit(drive, lane, key, chain)
+                    running += 1
             while running:
                 try:
-                    key, item = pages.get_nowait()
+                    lane, key, item = pages.get_nowait()
                 except queue.Empty:
                     on_wait()
                     try:
-                        key, item = pages.get(timeout=self.poll_seconds)
+                        lane, key, item = pages.get(timeout=self.poll_seconds)
                     except queue.Empty:
                         on_idle()
                         continue
+                room[lane].release()
                 if item is _DONE:
                     running -= 1
                     on_done(key)
@@ -94,4 +108,5 @@ class Pipeline:
                     apply(key, item)
         finally:
             self.stop.set()
-            executor.shutdown(wait=True, cancel_futures=True)
+            for executor in executors:
+                executor.shutdown(wait=True, cancel_futures=True)

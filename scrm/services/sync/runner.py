@@ -1,9 +1,9 @@
 """The sync job: claim a SyncRun and run its stages in order, checkpointing as it goes.
 
-Stages (each in its own module): staff → tags → customers → groups. A stage whose progress says
-"done" is never run again, so a resumed run continues with the stage it was in, from that
-stage's checkpoint. This module imports the stages; they import the engine (engine.py), which
-knows none of them.
+Stages (each in its own module): staff → tags → customers → groups, the last two at once when
+the run has both (customers_and_groups). A stage whose progress says "done" is never run again,
+so a resumed run continues with the stage(s) it was in, each from its part of the checkpoint.
+This module imports the stages; they import the engine (engine.py), which knows none of them.
 """
 from __future__ import annotations
 
@@ -33,11 +33,33 @@ def execute(syncer: Syncer) -> None:
     for stage in SCOPES:
         if stage in syncer.state.scopes and syncer.progress(stage)["status"] != "done":
             log.info("sync %s: stage %s", syncer.state.id, stage)
-            STAGES[stage](syncer)
+            if stage == "customers" and _pending("groups", syncer):
+                customers_and_groups(syncer)  # the groups stage is done after it
+            else:
+                STAGES[stage](syncer)
     syncer.state.finish(SyncStatus.SUCCEEDED)
     db.session.commit()
     if syncer.on_progress is not None:
         syncer.on_progress(syncer.state)
+
+
+def _pending(stage: str, syncer: Syncer) -> bool:
+    return stage in syncer.state.scopes and syncer.progress(stage)["status"] != "done"
+
+
+def customers_and_groups(syncer: Syncer) -> None:
+    """The customers and groups stages at once: the customers stage's writes are CPU-bound, the
+    groups stage mostly waits on groupchat/get (its rate budget), so their passes share one
+    pipeline: both fetch on their own threads within the run's call slots (concurrency), and the
+    one writing thread applies the pages of both as they come, each stage committing its own
+    cursors in its part of the checkpoint. Then each stage finishes (reconciliation) in order."""
+    pipeline = syncer.pipeline(syncer.concurrency + groups.CHAIN_THREADS)
+    passes = [p for p in (customers.start(syncer, pipeline), groups.start(syncer, pipeline)) if p is not None]
+    syncer.state.stage = "customers"
+    syncer.run_passes(pipeline, passes)
+    for stage_pass in passes:
+        syncer.state.stage = stage_pass.stage
+        (customers if stage_pass.stage == customers.STAGE else groups).finish(syncer)
 
 
 def run(run_id: int, *, sleep: Callable[[float], Any] | None = None, concurrency: int | None = None,

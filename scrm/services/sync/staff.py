@@ -22,7 +22,7 @@ WRITE_BATCH = 500
 def run(sync: Syncer) -> None:
     sync.begin_stage(STAGE)
     progress = sync.progress(STAGE)
-    done_roots: list[int] = sync.state.checkpoint.setdefault("roots_done", [])
+    done_roots: list[int] = sync.checkpoint(STAGE).setdefault("roots_done", [])
     client = sync.client()
     fetched_at = utcnow()
     try:

@@ -11,7 +11,8 @@ by anyone (a callback, an edit) counts as changed and is written as before; and 
 written on the strength of it, so it needs no lock (a callback that commits meanwhile has
 written what WeCom said anyway, and the next sync compares again).
 
-On a first import nothing is stored yet: one SELECT per page finds no relation and ends it.
+On a first import nothing is stored yet: one SELECT per page finds no relation and ends it; the
+keys it did not find are the page's new relations (new_rows.py inserts those set-based).
 """
 from __future__ import annotations
 
@@ -42,17 +43,20 @@ def _wanted_tags(follow: dict, tag_names: dict[str, tuple[str | None, str | None
 
 
 def unchanged_relations(corp_id: str, contacts: dict[str, dict], pairs: dict[tuple[str, str], dict],
-                        tag_names: dict[str, tuple[str | None, str | None]]) -> dict[tuple[str, str], int]:
-    """{(userid, external_userid): relation id} of the page's relations that need no write."""
+                        tag_names: dict[str, tuple[str | None, str | None]],
+                        ) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """({(userid, external_userid): relation id} of the page's relations that need no write, the
+    keys of the page's relations that are stored at all: the others are new)."""
     keys = list(pairs)  # matching(): per-column IN lists, which select a superset of the pairs
     relations = {(row.userid, row.external_userid): row for row in db.session.execute(
         select(FR.id, FR.userid, FR.external_userid, FR.status, *(FR[c] for c in FOLLOW_COLUMNS))
         .where(FR.corp_id == corp_id, *matching((FR.userid, FR.external_userid), keys)))}
+    stored_keys = {key for key in relations if key in pairs}
     candidates = [key for key, row in relations.items()
                   if key in pairs and row.status == RelationStatus.ACTIVE.value
                   and all(getattr(row, name) == value for name, value in follow_values(pairs[key]).items())]
     if not candidates:
-        return {}
+        return {}, stored_keys
     customers = {row.external_userid: row for row in db.session.execute(
         select(CU.external_userid, *(CU[c] for c in CUSTOMER_FIELDS))
         .where(CU.corp_id == corp_id, CU.external_userid.in_({key[1] for key in candidates})))}
@@ -79,4 +83,4 @@ def unchanged_relations(corp_id: str, contacts: dict[str, dict], pairs: dict[tup
             continue
         if all(stored[tag_key][name] == value for tag_key, values in wanted.items() for name, value in values.items()):
             result[key] = relations[key].id
-    return result
+    return result, stored_keys
