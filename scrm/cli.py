@@ -172,7 +172,8 @@ def _stage_text(stage: str, progress: dict) -> str:
 
 
 class _ProgressLines:
-    """`flask scrm sync` progress: a line per second at most, and at every stage change."""
+    """`flask scrm sync` progress: a line per second at most, and at every stage change; the
+    current stage first, then any other stage running at the same time (customers and groups)."""
 
     def __init__(self, every: float = 1.0) -> None:
         self.every, self.last_at, self.last_stage = every, 0.0, None
@@ -184,8 +185,11 @@ class _ProgressLines:
         if state.stage == self.last_stage and now - self.last_at < self.every:
             return
         self.last_at, self.last_stage = now, state.stage
-        if state.stage in state.progress:
-            click.echo(f"  {_stage_text(state.stage, state.progress[state.stage])}")
+        stages = [state.stage, *(stage for stage, progress in state.progress.items()
+                                 if stage != state.stage and progress.get("status") == "running")]
+        texts = [_stage_text(stage, state.progress[stage]) for stage in stages if stage in state.progress]
+        if texts:
+            click.echo(f"  {'; '.join(texts)}")
 
 
 token_cli = AppGroup("token", help="Open API bearer tokens.")

@@ -27,6 +27,17 @@ def test_sync_waits_and_shows_progress_per_stage(runner, corp):
     assert db.session.query(Customer).count() == 5
 
 
+def test_progress_lines_show_the_stages_that_run_at_once(runner, corp):
+    result = runner.invoke(args=["scrm", "sync", "--only", "customers,groups", "--full"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    both = [line for line in lines if "customers:" in line and "groups:" in line]
+    assert both, result.output  # the stage a line is about, then the other one running meanwhile
+    assert all("; " in line and "(running" in line for line in both)
+    assert "  customers: 6 relations, members 2/2 (done)" in lines
+
+
 def test_no_wait_queues_the_job(runner, corp):
     result = runner.invoke(args=["scrm", "sync", "--no-wait"])
 
