@@ -15,6 +15,7 @@ from scrm.services.events.customers import CUSTOMER_FIELDS, customer_values
 from scrm.services.sync import customers as customers_stage
 from scrm.services.sync import new_rows
 from tests.conftest import TEST_CORP_ID
+from tests.sync.fake import Relation
 
 IGNORED = {"id", "created_at", "updated_at", "recorded_at", "occurred_at", "status_changed_at", "seen_run_id",
            "relation_id"}
@@ -147,3 +148,35 @@ def test_a_row_a_callback_changed_after_the_page_was_fetched_is_left_alone(corp,
     assert relation.remark == "回调的备注"
     assert db.session.scalars(select(TimelineEntry).filter_by(external_userid="wmC1", userid="zhangsan",
                                                               kind="relation_added")).all() == []
+
+
+def test_a_new_relation_of_a_known_customer_is_inserted_beside_it(corp, run_sync, monkeypatch):
+    """Second sync: wmC1 is stored and unchanged, lisi–wmC1 is new: only the relation, its tag, its
+    relation_added entry and its search row are inserted; the customer row is not written again."""
+    run_sync(full=True)
+    customer_before = rows(Customer, "external_userid")
+    corp.relations.append(Relation("lisi", "wmC1", remark="新关系", tag_ids=["etB"]))
+    inserted: list = []
+    real = new_rows.insert_relations
+
+    def spy(*args, **kwargs):
+        found = real(*args, **kwargs)
+        inserted.extend(found)
+        return found
+
+    monkeypatch.setattr(new_rows, "insert_relations", spy)
+    run = run_sync(full=True)
+
+    assert inserted == [("lisi", "wmC1")]  # the set-based path, not the handlers
+    db.session.expire_all()
+    assert run.status == "succeeded" and run.progress["customers"]["unchanged"] == 6
+    assert rows(Customer, "external_userid") == customer_before
+    relation = db.session.scalars(select(FollowRelation).filter_by(userid="lisi", external_userid="wmC1")).one()
+    assert (relation.status, relation.remark, relation.seen_run_id) == ("active", "新关系", run.id)
+    assert [t.tag_key for t in db.session.scalars(select(RelationTag).filter_by(userid="lisi",
+                                                                              external_userid="wmC1"))] == ["etB"]
+    entries = [(e.kind, e.userid, e.source) for e in db.session.scalars(
+        select(TimelineEntry).filter_by(external_userid="wmC1").where(TimelineEntry.kind != "joined_group")
+        .order_by(TimelineEntry.id))]
+    assert entries == [("relation_added", "zhangsan", "sync"), ("relation_added", "lisi", "sync")]
+    assert db.session.scalar(select(RelationSearch.status).filter_by(relation_id=relation.id)) == "active"
