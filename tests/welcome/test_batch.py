@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from datetime import timedelta
 
 import responses
@@ -16,9 +14,9 @@ from scrm.extensions import db
 from scrm.models import CallbackEvent, Staff, TimelineEntry, WelcomeMessage
 from scrm.queueing import get_queue
 from scrm.services import welcome, welcome_batch, welcome_templates
-from scrm.welcome_worker import WelcomeDispatcher
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import count_queries, event_xml, post_callback, wecom_url
+from tests.welcome.test_dispatcher import run_until
 
 SEND = wecom_url("externalcontact/send_welcome_msg")
 GET = wecom_url("externalcontact/get")
@@ -33,6 +31,10 @@ def add(client, n: int, userid: str = "zhangsan", state: str = "") -> int:
 def rows() -> dict[str, WelcomeMessage]:
     db.session.expire_all()
     return {row.external_userid: row for row in db.session.scalars(select(WelcomeMessage))}
+
+
+def sent() -> int:
+    return sum(row.status == "sent" for row in rows().values())
 
 
 def sent_codes(wecom) -> list[str]:
@@ -128,15 +130,8 @@ def test_the_dispatcher_sends_a_burst_through_the_batch(app, client, wecom, capl
     wecom.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
     for n in range(8):
         add(client, n)
-    dispatcher = WelcomeDispatcher(app, threads=4)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
     with caplog.at_level(logging.WARNING, logger="scrm.welcome_worker"):
-        thread.start()
-        deadline = time.monotonic() + 20
-        while len([r for r in rows().values() if r.status == "sent"]) < 8 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        dispatcher.stop()
-        thread.join(25)
+        dispatcher = run_until(app, lambda: sent() == 8)
     assert sent_codes(wecom) == sorted(f"CODE{n}" for n in range(8))
     assert dispatcher.performed == 8
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no fallback to one by one
@@ -151,14 +146,7 @@ def test_a_batch_that_cannot_be_prepared_runs_its_jobs_one_by_one(app, client, w
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(welcome_batch, "prepare", broken)
-    dispatcher = WelcomeDispatcher(app, threads=4)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while len([r for r in rows().values() if r.status == "sent"]) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    dispatcher.stop()
-    thread.join(25)
+    run_until(app, lambda: sent() == 3)
     assert {k: r.status for k, r in rows().items()} == {f"wmB{n}": "sent" for n in range(3)}
     assert sent_codes(wecom) == ["CODE0", "CODE1", "CODE2"]
     assert "failed to prepare" in caplog.text

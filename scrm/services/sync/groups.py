@@ -71,7 +71,7 @@ def run(sync: Syncer) -> None:
 
 def start(sync: Syncer, pipeline: Pipeline) -> StagePass | None:
     """Enter the stage and set up its pass (chains on `pipeline`); None when the stage ended
-    already (WeCom would not list the members). After the pass: finish()."""
+    already (WeCom would not list the group owners). After the pass: finish()."""
     sync.begin_stage(STAGE)
     progress = sync.progress(STAGE)
     try:
