@@ -1,7 +1,7 @@
 """Welcome-message benchmark: a burst of new customers while bulk work fills the other queues.
 
     python bench/welcome.py [--adds 200] [--burst-seconds 1] [--bulk-jobs 10000]
-                            [--welcome-workers 1] [--welcome-threads 32] [--no-nickname] [--database-url URL]
+                            [--welcome-workers 1] [--welcome-threads N] [--no-nickname] [--database-url URL]
 
 Runs the whole stack as `make run` does in sandbox mode (`python -m sandbox.devstack`: gunicorn, a
 `welcome` worker, a worker for the other queues, the scheduler and the WeCom simulator with
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,10 +46,12 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.callbacks import percentile_ms, throwaway_database  # noqa: E402
 from sandbox.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from scrm.config import Settings  # noqa: E402
 
 BULK_QUEUES = ("callbacks", "messages", "sync")
 TARGET_P99_MS = 500  # receipt → WeCom's answer
 TARGET_CORES = 0.5  # the welcome process during the burst
+DEFAULT_THREADS = next(f.default for f in fields(Settings) if f.name == "welcome_worker_threads")
 TEMPLATE = "{nickname}您好！感谢您扫码添加，我是您的专属顾问，有任何问题随时找我。"
 
 
@@ -77,10 +80,11 @@ def wait_for(predicate, what: str, timeout: float) -> object:
 def start_stack(args, tmp: str, db_url: str, redis_url: str) -> tuple[subprocess.Popen, dict, dict]:
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECOM_", "TEST_"))}
+    if args.welcome_threads:
+        env["SCRM_WELCOME_THREADS"] = str(args.welcome_threads)
     env.update({
         "SCRM_ENV_FILE": "-", "SECRET_KEY": secrets.token_hex(32), "REDIS_URL": redis_url, "DATABASE_URL": db_url,
         "SCRM_SPOOL_DIR": f"{tmp}/spool", "SCRM_PORT": str(port), "SCRM_SANDBOX": "1", "LOG_LEVEL": "WARNING",
-        "SCRM_WELCOME_THREADS": str(args.welcome_threads),
         "SCRM_WELCOME_WORKERS": str(args.welcome_workers), "SANDBOX_PORT": str(sim_port),
         "SANDBOX_STAFF": "20", "SANDBOX_CUSTOMERS": "300", "SANDBOX_GROUPS": "5",
         "SANDBOX_LATENCY_MS": args.latency_ms, "SANDBOX_CALLBACK_WORKERS": str(args.callback_workers),
@@ -195,7 +199,7 @@ def main() -> int:
     p.add_argument("--adds", type=int, default=200)
     p.add_argument("--burst-seconds", type=float, default=1.0)
     p.add_argument("--bulk-jobs", type=int, default=10_000)
-    p.add_argument("--welcome-threads", type=int, default=32, help="per welcome worker process")
+    p.add_argument("--welcome-threads", type=int, help="per welcome worker process (default: the service's, 128)")
     p.add_argument("--welcome-workers", type=int, default=1, help="welcome worker processes")
     p.add_argument("--callback-workers", type=int, default=8, help="simulator threads delivering callbacks")
     p.add_argument("--latency-ms", default="50-150", help="simulated WeCom API latency")
@@ -262,7 +266,8 @@ def main() -> int:
     missing = args.adds - failures - len(rows)
     named = sum(1 for e in feed if (e.get("text") or {}).get("content", "").startswith("客户"))
     print(f"stack:        devstack on 127.0.0.1 ({url.get_backend_name()}), welcome workers "
-          f"{args.welcome_workers} x {args.welcome_threads} threads, simulator latency {args.latency_ms} ms, "
+          f"{args.welcome_workers} x {args.welcome_threads or DEFAULT_THREADS} threads, "
+          f"simulator latency {args.latency_ms} ms, "
           f"{args.callback_workers} callback senders, {os.cpu_count()} cores")
     print(f"burst:        {args.adds} adds through a channel code in {elapsed:.2f} s ({failures} failed)")
     print(f"bulk:         {waiting_before} jobs waiting on {'/'.join(BULK_QUEUES)} before the burst, "

@@ -36,6 +36,7 @@ from scrm.config_parse import (
 from scrm.secret_key import ConfigError
 
 EXTENSION = "scrm.settings"  # app.extensions key of the app's Settings
+DB_POOL_SIZE = 16  # database connections a process keeps open at most (plus SQLAlchemy's overflow of 10)
 
 DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com/cgi-bin/"
 DEFAULT_SANDBOX_API_BASE_URL = "http://127.0.0.1:5001/cgi-bin/"  # `python -m sandbox`
@@ -155,7 +156,9 @@ class Settings:
     handover_rule: str = _setting("SCRM_HANDOVER_RULE", "manager", _choice("manager", "workload"))
     handover_poll_minutes: int = _setting("SCRM_HANDOVER_POLL_MINUTES", 30, _integer(1))
     sync_concurrency: int = _setting("SCRM_SYNC_CONCURRENCY", 16, _integer(1))
-    welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 32, _integer(1))
+    # The welcome process's sender threads: welcomes in flight at once. Each mostly waits on two
+    # WeCom calls (~250-350 ms under load), so 200 adds a second need ~70; they never touch the database.
+    welcome_worker_threads: int = _setting("SCRM_WELCOME_THREADS", 128, _integer(1))
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
     # only direct requests from loopback or private addresses (scrm/api/metrics.py).
     metrics_token: str | None = _setting("SCRM_METRICS_TOKEN", None)
@@ -274,9 +277,11 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         # No pre-ping (a round trip per request on the callback hot path): a connection that went
         # stale fails its statement instead; the callback view then spools, a job retries.
         # pool_size: connections open on demand, but only this many are kept; a threaded worker
-        # (the welcome worker's SCRM_WELCOME_THREADS) would otherwise open and close a PostgreSQL
-        # backend for most of its jobs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800, "pool_size": max(5, settings.welcome_worker_threads),
+        # would otherwise open and close a PostgreSQL backend for most of its jobs. The welcome
+        # process's senders never touch the database (its dispatcher and settler do, and at most
+        # DB_POOL_SIZE - 2 jobs run one by one at once: scrm/welcome_worker.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800,
+                                      "pool_size": min(max(5, settings.welcome_worker_threads), DB_POOL_SIZE),
                                       "hide_parameters": True},
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         # The sidebar's staff session (sidebar/auth.py) and its cookie, which must work inside the

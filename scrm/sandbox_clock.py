@@ -5,7 +5,8 @@ service with a sandbox-only callback (``Event=sandbox_clock``, ``OffsetSeconds``
 offset; scrm/services/events/sandbox_clock.py), whose handler stores the offset in Redis under
 ``KEY``. Every process of the stack (web, workers, scheduler, `flask` commands) reads it through
 ``RedisClockOffset``, installed into scrm.clock by create_app() in sandbox mode only, so they all
-move together. The value is cached for a second per process: utcnow() is called often.
+move together. The value is cached for a second per process: utcnow() is called often; when it is due again, one
+thread reads it while the others go on with the value they have.
 
 The key is durable as the rest of the stack's Redis is (`make run`'s embedded Redis persists).
 Outside sandbox mode nothing is installed: utcnow() reads the wall clock and nothing else.
@@ -45,23 +46,34 @@ class RedisClockOffset:
 
     def __call__(self) -> timedelta:
         read_at = self._read_at
-        if read_at is None or self._monotonic() - read_at >= CACHE_SECONDS:
-            return self.refresh()
-        return self._value
+        if read_at is not None and self._monotonic() - read_at < CACHE_SECONDS:
+            return self._value
+        if read_at is None:
+            return self.refresh()  # the first read: every caller waits for it
+        if not self._lock.acquire(blocking=False):
+            return self._value  # another thread is reading it (not a queue of threads each reading it again)
+        try:
+            return self._read()
+        finally:
+            self._lock.release()
 
     def refresh(self) -> timedelta:
         """Read the offset now (a worker about to act on a jump it was told of calls this)."""
         with self._lock:
-            try:
-                raw = self._client.get(KEY)
-            except redis.RedisError as exc:
-                log.warning("sandbox clock offset unreadable, keeping %s: %s", self._value, type(exc).__name__)
-                # Not again for a while: every utcnow() would wait out the connection timeout.
-                self._read_at = self._monotonic() + RETRY_AFTER_FAILURE - CACHE_SECONDS
-                return self._value
-            self._value = timedelta(seconds=parse_offset(raw) or 0)
-            self._read_at = self._monotonic()
+            return self._read()
+
+    def _read(self) -> timedelta:
+        """Read Redis; called holding the lock."""
+        try:
+            raw = self._client.get(KEY)
+        except redis.RedisError as exc:
+            log.warning("sandbox clock offset unreadable, keeping %s: %s", self._value, type(exc).__name__)
+            # Not again for a while: every utcnow() would wait out the connection timeout.
+            self._read_at = self._monotonic() + RETRY_AFTER_FAILURE - CACHE_SECONDS
             return self._value
+        self._value = timedelta(seconds=parse_offset(raw) or 0)
+        self._read_at = self._monotonic()
+        return self._value
 
     def set(self, seconds: int) -> None:
         with self._lock:

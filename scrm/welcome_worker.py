@@ -8,7 +8,11 @@ and the tests still run them with RQ) but handles the queue in batches:
 
 * one blocking pop, then one pop of up to as many job ids as there are idle threads;
 * one pipeline to read those jobs (`Job.fetch_many`); a job whose 20 s queue TTL lapsed is gone;
-* each job runs in a pool thread, in an app context of its own (its own database session);
+* the send_welcome jobs of one pop are claimed and drafted together in the dispatcher thread
+  (scrm/services/welcome_batch.py); pool threads only call WeCom and a settler thread writes the
+  outcomes, so the process uses two database connections however many senders it runs;
+* any other job (or a batch that could not be prepared) runs in a pool thread, in an app context
+  of its own, at most ONE_BY_ONE_AT_ONCE at a time (each holds a database connection);
 * finished jobs are deleted in one pipeline per batch (results are never read: result_ttl 0); a
   job that raised goes to the queue's failed registry, as with RQ;
 * due retries (`enqueue_in`: the scheduled registry) are moved by the same loop, several a
@@ -35,9 +39,10 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
 
-from scrm.config import settings
+from scrm.config import DB_POOL_SIZE, settings
 from scrm.queueing import get_queue
 from scrm.services import welcome, welcome_batch
+from scrm.services.corps import corps_to_sync
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,8 @@ HEARTBEAT_SECONDS = 15  # RQ's worker key lives 35 s past each heartbeat
 REDIS_RETRY_SECONDS = 1.0
 WARM_UP_SECONDS = 5.0
 STOP_GRACE = 20.0  # s: a welcome job is bounded by WeCom's 20 s window
+ONE_BY_ONE_AT_ONCE = DB_POOL_SIZE - 2  # jobs run one by one at once: the pool less the dispatcher's and settler's
+WARM_CONNECTIONS = 2  # the dispatcher's and the settler's
 
 
 class WelcomeDispatcher:
@@ -66,6 +73,7 @@ class WelcomeDispatcher:
         self._finished: list[str] = []  # job ids to delete with the next batch
         self._outcomes: queue.Queue = queue.Queue()  # (outcome, rendered, jobs) for the settler
         self._settler = threading.Thread(target=self._settle_loop, name="welcome-settler", daemon=True)
+        self._one_by_one = threading.BoundedSemaphore(ONE_BY_ONE_AT_ONCE)
         self.performed = 0
 
     # ---- the loop -------------------------------------------------------------------------------
@@ -101,17 +109,24 @@ class WelcomeDispatcher:
 
     def _warm_up(self) -> None:
         """What the first burst would otherwise pay for in its first welcomes: the mappers, the
-        job's compiled statements and one database connection per thread (opened at once)."""
+        compiled statements, the dispatcher's and settler's database connections (opened at once)
+        and every sender thread with its WeCom clients (starting 64 threads in a burst stalls the dispatcher)."""
         configure_mappers()
         barrier = threading.Barrier(self.threads)
+        with self.app.app_context():
+            corps = corps_to_sync()[:welcome.CLIENT_CACHE_SIZE]
 
-        def warm(_n: int) -> None:
+        def warm(n: int) -> None:
+            try:
+                barrier.wait(WARM_UP_SECONDS)  # each task on a thread of its own
+            except threading.BrokenBarrierError:
+                pass
             with self.app.app_context():
-                try:
-                    barrier.wait(WARM_UP_SECONDS)
-                except threading.BrokenBarrierError:
-                    pass
-                welcome.warm_up()
+                if n < WARM_CONNECTIONS:
+                    welcome.warm_up()
+                    welcome_batch.warm_up()
+                for corp_id in corps:  # the thread's WeCom clients (a requests session each)
+                    welcome._client(corp_id)
 
         try:
             list(self.pool.map(warm, range(self.threads)))
@@ -248,7 +263,7 @@ class WelcomeDispatcher:
 
     def _perform(self, job: Job) -> None:
         try:
-            with self.app.app_context():
+            with self._one_by_one, self.app.app_context():
                 job.func(*job.args, **job.kwargs)
         except Exception:  # noqa: BLE001 - as RQ: the job goes to the failed registry
             log.exception("welcome job %s failed", job.id)

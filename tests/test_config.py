@@ -17,7 +17,7 @@ import responses
 from dotenv import dotenv_values
 
 from scrm import timezone as tz
-from scrm.config import ConfigError, Settings, flask_config, load_settings, override, settings
+from scrm.config import DB_POOL_SIZE, ConfigError, Settings, flask_config, load_settings, override, settings
 from scrm.services import localtime
 from tests.conftest import TEST_AES_KEY, WECOM_BASE
 
@@ -77,12 +77,14 @@ def test_every_default_is_the_settings_field_default():
     for spec in dataclasses.fields(Settings):
         if spec.default is not dataclasses.MISSING:
             assert getattr(config, spec.name) == spec.default, spec.name
-    assert (config.timezone, config.welcome_worker_threads, config.nightly_sync_at) == ("Asia/Shanghai", 32, "03:00")
+    assert (config.timezone, config.welcome_worker_threads, config.nightly_sync_at) == ("Asia/Shanghai", 128, "03:00")
     assert (config.inbox_payload_retention_days, config.audit_retention_days, config.data_key) == (30, 365, None)
     assert (config.media_url_max_age, config.max_content_length) == (timedelta(days=7), 2**20)
     assert (config.inbox_lease_seconds, config.inbox_insert_timeout) == (30, 1.0)
-    # The pool keeps a connection for each welcome thread (the one default, not a fallback).
-    assert flask_config(config)["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 32
+    # The pool keeps DB_POOL_SIZE connections: the welcome process's 128 senders never touch the database.
+    assert flask_config(config)["SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == DB_POOL_SIZE == 16
+    assert flask_config(load_settings({**BASE_ENV, "SCRM_WELCOME_THREADS": "2"}))[
+        "SQLALCHEMY_ENGINE_OPTIONS"]["pool_size"] == 5
 
 
 def test_the_new_settings_are_read_from_the_environment():
@@ -122,7 +124,7 @@ def test_a_malformed_value_is_one_clear_line_naming_the_variable(name, value):
 
 
 def test_a_blank_value_means_the_default():
-    assert load_settings({**BASE_ENV, "SCRM_WELCOME_THREADS": " ", "SCRM_TIMEZONE": ""}).welcome_worker_threads == 32
+    assert load_settings({**BASE_ENV, "SCRM_WELCOME_THREADS": " ", "SCRM_TIMEZONE": ""}).welcome_worker_threads == 128
 
 
 # ---- SECRET_KEY policy -------------------------------------------------------------------------

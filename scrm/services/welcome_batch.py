@@ -89,6 +89,13 @@ class Outcome:
 
 # ---- prepare: one transaction before WeCom is called ----------------------------------------------
 
+def warm_up() -> None:
+    """Run the batch's read statements once with values that match nothing (see welcome.warm_up)."""
+    db.session.execute(_EVENTS, {"ids": [0]}).all()
+    _names([(Claim(0, "", 0, "", "-", 0, utcnow()), {})])
+    db.session.rollback()
+
+
 def prepare(event_ids: Iterable[int]) -> list[Prepared]:
     """Claim and draft the welcomes of these events (those that are adds with a WelcomeCode and
     whose row nobody else owns); committed before returning."""

@@ -3,6 +3,8 @@ last value) and create_app() installing it, with the simulator's archive source,
 only."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -48,6 +50,40 @@ def test_the_offset_is_read_once_a_second_and_kept_when_redis_fails(redis_client
     redis_client.set(sandbox_clock.KEY, 3 * 86400)
     assert down() == timedelta(days=3)          # …until a while later
     assert sandbox_clock.parse_offset(b"-5") is None and sandbox_clock.parse_offset(str(10**12)) is None
+
+
+class CountingRedis:
+    """A Redis client that counts GETs and can hold one until released."""
+
+    def __init__(self, client):
+        self.client, self.gets = client, 0
+        self.reading, self.release = threading.Event(), threading.Event()
+
+    def get(self, key):
+        self.gets += 1
+        self.reading.set()
+        self.release.wait(5)
+        return self.client.get(key)
+
+
+def test_when_the_offset_is_due_one_thread_reads_it_and_the_others_keep_the_last_value(redis_client):
+    ticks = Ticks()
+    counting = CountingRedis(redis_client)
+    counting.release.set()
+    offset = sandbox_clock.RedisClockOffset(counting, monotonic=ticks)
+    redis_client.set(sandbox_clock.KEY, 86400)
+    assert offset() == timedelta(days=1) and counting.gets == 1
+    redis_client.set(sandbox_clock.KEY, 2 * 86400)
+    ticks.now += sandbox_clock.CACHE_SECONDS
+    counting.release.clear()
+    counting.reading.clear()
+    reader = ThreadPoolExecutor(1).submit(offset)
+    assert counting.reading.wait(5)                                   # a thread is reading Redis…
+    others = [offset() for _ in range(20)]
+    assert others == [timedelta(days=1)] * 20 and counting.gets == 2  # …the others did not queue to read it too
+    counting.release.set()
+    assert reader.result(5) == timedelta(days=2)
+    assert offset() == timedelta(days=2) and counting.gets == 2       # the new value, cached again
 
 
 def test_create_app_installs_the_clock_and_the_archive_source_in_sandbox_mode_only(app, redis_client):

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+import unittest.mock
 
 import responses
 from sqlalchemy import select
 
+from scrm import welcome_worker
 from scrm.extensions import db
 from scrm.models import WelcomeMessage
 from scrm.queueing import enqueue, get_queue
+from scrm.services import welcome
 from scrm.welcome_worker import WelcomeDispatcher
+from tests.conftest import TEST_CORP_ID
 from tests.helpers import event_xml, post_callback, wecom_url
 
 SEND = wecom_url("externalcontact/send_welcome_msg")
@@ -89,3 +93,25 @@ def test_a_job_that_raises_is_kept_in_the_failed_registry(app):
 
     assert queue.failed_job_registry.get_job_ids() == ["welcome-bad"]
     assert queue.fetch_job("welcome-bad").get_status() == "failed"
+
+
+def test_the_warm_up_starts_every_sender_with_its_wecom_client_and_keeps_few_connections(app):
+    dispatcher = WelcomeDispatcher(app, threads=6)
+    senders: dict[str, object] = {}
+
+    def client_of(_n: int) -> None:
+        time.sleep(0.05)  # every thread busy at once: each reports its own client
+        with app.app_context():
+            senders[threading.current_thread().name] = welcome._client(TEST_CORP_ID)
+
+    with app.app_context():
+        before = db.engine.pool.checkedin()
+    dispatcher._warm_up()
+    with app.app_context():
+        opened = db.engine.pool.checkedin() - before
+    assert len(dispatcher.pool._threads) == 6  # started now, not one by one in the first burst
+    with unittest.mock.patch.object(welcome, "wecom_client", side_effect=AssertionError("a new client")):
+        list(dispatcher.pool.map(client_of, range(6)))
+    assert len(senders) == 6 and len({id(c) for c in senders.values()}) == 6  # each thread's own, made at warm-up
+    assert opened <= welcome_worker.WARM_CONNECTIONS  # the dispatcher's and the settler's, not one per sender
+    dispatcher.pool.shutdown()
