@@ -77,7 +77,7 @@ def receive(corp_id: str | None = None):
     if event_id is not None:
         if welcome.wants_welcome(fields):  # first: the code is valid for 20 s only
             try:
-                welcome.enqueue_welcome(event_id, unique=False)  # a new row: no job yet
+                welcome.enqueue_welcome(event_id, unique=False, add=(corp_id, fields))  # a new row: no job yet
             except redis.RedisError as exc:
                 log.warning("could not enqueue welcome for event %s: %s", event_id, exc)
         inbox.notice(event_id)

@@ -69,9 +69,10 @@ _WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus
 
 
 def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay: float = 0,
-            unique: bool = False, connection: redis.Redis | None = None):
+            unique: bool = False, connection: redis.Redis | None = None, meta: dict | None = None):
     """Enqueue `func` (a dotted path) on `queue`. Returns the job, or None when `unique` and a
-    job with that id is still waiting or running (a finished or failed one is replaced)."""
+    job with that id is still waiting or running (a finished or failed one is replaced). `meta`:
+    what a worker may read before running the job (RQ's job.meta), never needed to run it."""
     spec = QUEUES[queue]
     q = get_queue(queue, connection)
     if unique and job_id:
@@ -79,7 +80,7 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
         if existing is not None and existing.get_status(refresh=False) in _WAITING:
             return None
     opts = dict(job_id=job_id, job_timeout=spec.job_timeout, result_ttl=spec.result_ttl,
-                failure_ttl=spec.failure_ttl, ttl=spec.ttl)
+                failure_ttl=spec.failure_ttl, ttl=spec.ttl, meta=meta)
     if delay > 0:
         return q.enqueue_in(timedelta(seconds=delay), func, *args, **opts)
     # One round trip: without a pipeline RQ sends the queue registration and the job separately.
@@ -87,7 +88,7 @@ def enqueue(func: str, *args: Any, queue: str, job_id: str | None = None, delay:
     # still run in order, and a job hash without its queue entry is found by the inbox sweep.
     with q.connection.pipeline(transaction=False) as pipe:
         job = q.enqueue_call(func, args=args, timeout=spec.job_timeout, result_ttl=spec.result_ttl,
-                             failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id, pipeline=pipe)
+                             failure_ttl=spec.failure_ttl, ttl=spec.ttl, job_id=job_id, meta=meta, pipeline=pipe)
         pipe.execute()
     return job
 

@@ -11,6 +11,8 @@ and the tests still run them with RQ) but handles the queue in batches:
 * the send_welcome jobs of one pop are claimed and drafted together in the dispatcher thread
   (scrm/services/welcome_batch.py); pool threads only call WeCom and a settler thread writes the
   outcomes, so the process uses two database connections however many senders it runs;
+* a new add's job carries the customer (job.meta: corp, external_userid, state), so its nickname
+  lookup starts on a pool thread as soon as it is popped, while the batch is being claimed;
 * any other job (or a batch that could not be prepared) runs in a pool thread, in an app context
   of its own, at most ONE_BY_ONE_AT_ONCE at a time (each holds a database connection);
 * finished jobs are deleted in one pipeline per batch (results are never read: result_ttl 0); a
@@ -30,7 +32,7 @@ import signal
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import redis
 from flask import Flask
@@ -55,6 +57,8 @@ WARM_UP_SECONDS = 5.0
 STOP_GRACE = 20.0  # s: a welcome job is bounded by WeCom's 20 s window
 ONE_BY_ONE_AT_ONCE = DB_POOL_SIZE - 2  # jobs run one by one at once: the pool less the dispatcher's and settler's
 WARM_CONNECTIONS = 2  # the dispatcher's and the settler's
+LOOKUP_GRACE = 2.0  # s a sender waits for an early lookup beyond the lookup's own timeout
+NO_NICKNAME_KEYS = 10_000  # channels remembered as needing no lookup
 
 
 class WelcomeDispatcher:
@@ -74,6 +78,7 @@ class WelcomeDispatcher:
         self._outcomes: queue.Queue = queue.Queue()  # (outcome, rendered, jobs) for the settler
         self._settler = threading.Thread(target=self._settle_loop, name="welcome-settler", daemon=True)
         self._one_by_one = threading.BoundedSemaphore(ONE_BY_ONE_AT_ONCE)
+        self._no_nickname: set[tuple[str, str]] = set()  # (corp, state) whose template has no {nickname}
         self.performed = 0
 
     # ---- the loop -------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class WelcomeDispatcher:
         """Job ids to run now (due retries first), no more than the idle threads; [] after
         POLL_SECONDS with nothing to do."""
         with self._lock:
-            while self._idle == 0 and not self.stopping.is_set():
+            while self._idle <= 0 and not self.stopping.is_set():
                 self._wake.wait(POLL_SECONDS)
             room = self._idle
         if self.stopping.is_set():
@@ -183,7 +188,9 @@ class WelcomeDispatcher:
             self._start_batch(batch)
 
     def _start_batch(self, batch: dict[int, list[Job]]) -> None:
-        """Claim and draft the batch's welcomes in one transaction, then send each on a thread."""
+        """Claim and draft the batch's welcomes in one transaction, then send each on a thread;
+        the nickname lookups start first, on threads of their own, while the batch is claimed."""
+        early = self._look_up_early(batch)
         try:
             with self.app.app_context():
                 prepared = welcome_batch.prepare(batch)
@@ -196,15 +203,68 @@ class WelcomeDispatcher:
                     self.pool.submit(self._perform, job)
             return
         for item in prepared:
+            jobs = batch.pop(item.claim.event_id)
+            self._learn(jobs[0], item.draft.needs_nickname)
             with self._lock:
                 self._idle -= 1
-            self.pool.submit(self._send, item, batch.pop(item.claim.event_id))
+            self.pool.submit(self._send, item, jobs, early.get(item.claim.event_id))
         self._done([job for jobs in batch.values() for job in jobs])  # skipped, or settled as too late
 
-    def _send(self, prepared: welcome_batch.Prepared, jobs: list[Job]) -> None:
+    # ---- the nickname looked up while the batch is claimed ------------------------------------------
+
+    def _look_up_early(self, batch: dict[int, list[Job]]) -> dict[int, Future]:
+        """Start the lookups of the batch's new adds (their jobs carry the customer: enqueue_welcome),
+        except for channels whose template last needed no nickname. A lookup the draft turns out
+        not to need (the customer's name is stored, the claim is someone else's) is one call spent."""
+        early = {}
+        for event_id, jobs in batch.items():
+            found = welcome.early_lookup(jobs[0].meta or {})
+            if found is None or (found[0], found[2]) in self._no_nickname:
+                continue
+            with self._lock:
+                self._idle -= 1
+            early[event_id] = self.pool.submit(self._lookup, found[0], found[1])
+        return early
+
+    def _learn(self, job: Job, needs_nickname: bool) -> None:
+        found = welcome.early_lookup(job.meta or {})
+        if found is not None:
+            key = (found[0], found[2])
+            if needs_nickname:
+                self._no_nickname.discard(key)
+            elif len(self._no_nickname) < NO_NICKNAME_KEYS:
+                self._no_nickname.add(key)
+
+    def _lookup(self, corp_id: str, external_userid: str) -> str | None:
         try:
             with self.app.app_context():
-                outcome, rendered = welcome_batch.send(prepared, welcome._client(prepared.claim.corp_id))
+                return welcome.lookup_nickname(welcome._client(corp_id), external_userid)
+        finally:
+            with self._lock:
+                self._idle += 1
+                self._wake.notify()
+
+    @staticmethod
+    def _answer(lookup: Future | None):
+        """What welcome_batch.send calls for the early lookup's nickname (None: none started)."""
+        if lookup is None:
+            return None
+
+        def answer() -> str | None:
+            try:
+                return lookup.result(welcome.NICKNAME_LOOKUP_TIMEOUT + LOOKUP_GRACE)
+            except Exception:  # noqa: BLE001 - not a WeCom answer (those give None): the fallback name
+                log.exception("early nickname lookup failed")
+                return None
+        return answer
+
+    # ---- sending and settling ----------------------------------------------------------------------
+
+    def _send(self, prepared: welcome_batch.Prepared, jobs: list[Job], lookup: Future | None = None) -> None:
+        try:
+            with self.app.app_context():
+                outcome, rendered = welcome_batch.send(prepared, welcome._client(prepared.claim.corp_id),
+                                                       self._answer(lookup))
             self._outcomes.put((outcome, rendered, jobs))
         except Exception:  # noqa: BLE001 - not a WeCom answer: the row stays claimed (SENDING)
             log.exception("welcome for event %s failed", prepared.claim.event_id)

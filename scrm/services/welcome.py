@@ -49,11 +49,27 @@ def wants_welcome(fields: dict) -> bool:
             and fields.get("ChangeType") in ADD_EVENTS and bool(fields.get("WelcomeCode")))
 
 
-def enqueue_welcome(event_id: int, delay: float = 0, attempt: int = 0, unique: bool = True) -> None:
+def enqueue_welcome(event_id: int, delay: float = 0, attempt: int = 0, unique: bool = True,
+                    add: tuple[str, dict] | None = None) -> None:
     """`unique=False` only where no job for the event can exist yet (the view, on a new row):
-    it saves a Redis round trip on the callback hot path."""
+    it saves a Redis round trip on the callback hot path. `add`: the callback's (corp id, fields),
+    from which the job carries what the welcome process needs to look the nickname up while it
+    claims the welcome (`early_lookup`)."""
+    meta = None
+    if add is not None:
+        corp_id, fields = add
+        meta = {"corp_id": corp_id, "external_userid": fields.get("ExternalUserID") or "",
+                "state": fields.get("State") or ""}
     enqueue("jobs.welcome.send_welcome", event_id, queue="welcome", delay=delay,
-            job_id=f"welcome-{event_id}-{attempt}", unique=unique)
+            job_id=f"welcome-{event_id}-{attempt}", unique=unique, meta=meta)
+
+
+def early_lookup(meta: dict) -> tuple[str, str, str] | None:
+    """(corp id, external_userid, state) from a job's meta (enqueue_welcome), or None."""
+    corp_id, external_userid, state = (meta.get(key) for key in ("corp_id", "external_userid", "state"))
+    if isinstance(corp_id, str) and corp_id and isinstance(external_userid, str) and external_userid:
+        return corp_id, external_userid, state if isinstance(state, str) else ""
+    return None
 
 
 @dataclass

@@ -8,8 +8,9 @@ welcomes in few transactions, the WeCom calls on sender threads that never touch
   before any WeCom call. The claim is what keeps a welcome from being sent twice, as in
   welcome.send_welcome; a claim already past the window is settled as too late in the same
   transaction.
-* ``send(prepared)``: on a sender thread: the nickname lookup when the draft needs one, the text,
-  ``send_welcome_msg``; returns the outcome stamped with WeCom's answer time. No database.
+* ``send(prepared)``: on a sender thread: the nickname lookup when the draft needs one (or the
+  answer of one the dispatcher started while it claimed the batch), the text, ``send_welcome_msg``;
+  returns the outcome stamped with WeCom's answer time. No database.
 * ``settle(outcomes)``: one transaction for the outcomes ready: the rows' UPDATEs (one
   executemany per kind of outcome) and the timeline entries (one INSERT), then the retries
   enqueued after the commit.
@@ -21,7 +22,7 @@ the callbacks queue's fallback still run send_welcome, one job at a time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -174,12 +175,13 @@ def _names(claims: list[tuple[Claim, dict]]) -> tuple[dict[str, str | None], dic
 
 # ---- send: a sender thread, no database -------------------------------------------------------------
 
-def send(prepared: Prepared, client) -> tuple[Outcome, Rendered]:
-    """Look the nickname up if needed, render, call send_welcome_msg; never raises a WeComError."""
+def send(prepared: Prepared, client, looked_up: Callable[[], str | None] | None = None) -> tuple[Outcome, Rendered]:
+    """Look the nickname up if needed, render, call send_welcome_msg; never raises a WeComError.
+    `looked_up`: the answer of a lookup started while the welcome was being claimed, if any."""
     claim, now = prepared.claim, utcnow()
     nickname = None
     if welcome.wants_lookup(prepared.draft, claim.external_userid, now, prepared.deadline, prepared.lookup):
-        nickname = welcome.lookup_nickname(client, claim.external_userid)
+        nickname = looked_up() if looked_up is not None else welcome.lookup_nickname(client, claim.external_userid)
     rendered = welcome.finish(prepared.draft, nickname)
     try:
         client.send_welcome_msg(prepared.code, **rendered.content)

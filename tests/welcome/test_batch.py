@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from datetime import timedelta
 
 import responses
@@ -14,6 +16,7 @@ from scrm.extensions import db
 from scrm.models import CallbackEvent, Staff, TimelineEntry, WelcomeMessage
 from scrm.queueing import get_queue
 from scrm.services import welcome, welcome_batch, welcome_templates
+from scrm.welcome_worker import WelcomeDispatcher
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import count_queries, event_xml, post_callback, wecom_url
 from tests.welcome.test_dispatcher import run_until
@@ -150,3 +153,60 @@ def test_a_batch_that_cannot_be_prepared_runs_its_jobs_one_by_one(app, client, w
     assert {k: r.status for k, r in rows().items()} == {f"wmB{n}": "sent" for n in range(3)}
     assert sent_codes(wecom) == ["CODE0", "CODE1", "CODE2"]
     assert "failed to prepare" in caplog.text
+
+
+def get_calls(wecom) -> int:
+    return sum(c.request.url.startswith(GET) for c in wecom.calls)
+
+
+def test_the_nickname_is_looked_up_while_the_batch_is_claimed(app, client, wecom, monkeypatch):
+    welcome_templates.create(TEST_CORP_ID, {"name": "t", "text": "{nickname}您好", "is_default": True})
+    wecom.add(responses.GET, GET, json={"errcode": 0, "errmsg": "ok",
+                                        "external_contact": {"external_userid": "x", "name": "小王"}})
+    wecom.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
+    for n in range(3):
+        add(client, n)
+    assert get_queue("welcome").jobs[0].meta == {"corp_id": TEST_CORP_ID, "external_userid": "wmB0", "state": ""}
+    prepare, seen = welcome_batch.prepare, []
+
+    def slow_prepare(ids):  # the claim waits until a lookup has reached WeCom (at most 5 s)
+        deadline = time.monotonic() + 5
+        while not get_calls(wecom) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(get_calls(wecom))
+        return prepare(ids)
+
+    monkeypatch.setattr(welcome_batch, "prepare", slow_prepare)
+    run_until(app, lambda: sent() == 3)
+    assert seen[0] >= 1  # a lookup was under way before the batch was claimed
+    assert get_calls(wecom) == 3  # one each: the senders used the early answers
+    assert {k: r.content for k, r in rows().items()} == {f"wmB{n}": {"text": "小王您好"} for n in range(3)}
+
+
+def test_a_channel_whose_template_needs_no_nickname_is_not_looked_up_again(app, client, wecom):
+    wecom.add(responses.GET, GET, json={"errcode": 0, "errmsg": "ok",
+                                        "external_contact": {"external_userid": "x", "name": "小王"}})
+    wecom.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
+    add(client, 0)  # no template: the built-in text, no {nickname}
+    dispatcher = WelcomeDispatcher(app, threads=4)
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        wait(lambda: sent() == 1)
+        assert get_calls(wecom) == 1  # the first add of the channel: looked up on the chance
+        add(client, 1)
+        add(client, 2)
+        wait(lambda: sent() == 3)
+    finally:
+        dispatcher.stop()
+        thread.join(25)
+    assert get_calls(wecom) == 1  # the next ones were not
+    assert {r.status for r in rows().values()} == {"sent"} and not any("小王" in r.content["text"]
+                                                                       for r in rows().values())
+
+
+def wait(done, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done()
