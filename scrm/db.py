@@ -7,6 +7,7 @@ for the slower one). Both databases take the same syntax (SQLite 3.35+).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -44,6 +45,76 @@ def insert_ignoring_conflict_sql(table: Table, columns: Sequence[str], conflict:
         f"VALUES ({', '.join(':' + c for c in columns)}) "
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returning}"
     ).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+def insert_rows(table: Table, rows: list[dict[str, Any]], returning: Sequence[str] = ()) -> list[tuple]:
+    """INSERT ... ON CONFLICT DO NOTHING of `rows` (all naming the same columns; an absent column
+    takes its default, evaluated once for the statement), and the `returning` columns of the rows
+    inserted (those whose unique key someone else holds are not). SQLite: one executemany.
+    PostgreSQL: one statement over one array per column (INSERT ... SELECT FROM unnest(...)):
+    psycopg would otherwise send an executemany row by row, and parse the long multi-VALUES SQL
+    that SQLAlchemy writes for an executemany with RETURNING anew for every batch (together most
+    of a first import's CPU)."""
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect
+    if dialect.name != "postgresql":
+        stmt = dialect_insert()(table).on_conflict_do_nothing()
+        if not returning:
+            db.session.execute(stmt, rows)
+            return []
+        return [tuple(row) for row in db.session.execute(stmt.returning(*(table.c[n] for n in returning)), rows)]
+    named = tuple(rows[0])
+    defaults = {column.name: column.default for column in table.c
+                if column.name not in named and column.default is not None and not column.default.is_sequence}
+    columns = named + tuple(defaults)
+    stmt, converters = _unnest_insert(table, columns, tuple(returning), dialect)
+    params = {}
+    for index, (name, convert) in enumerate(zip(columns, converters, strict=True)):
+        if name in defaults:
+            default = defaults[name]
+            values = [default.arg if default.is_scalar else default.arg(None)] * len(rows)
+        else:
+            values = [row[name] for row in rows]
+        params[f"c{index}"] = [convert(value) for value in values] if convert else values
+    # On the driver's cursor: %(cN)b sends each array in binary (psycopg's text format escapes
+    # every element of a text array with a regex: slower than the rest of the insert).
+    with db.session.connection().connection.driver_connection.cursor() as cursor:
+        cursor.execute(stmt, params)
+        return [tuple(row) for row in cursor.fetchall()] if returning else []
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_insert(table: Table, columns: tuple[str, ...], returning: tuple[str, ...], dialect) -> tuple:
+    """The statement of insert_rows on PostgreSQL and a converter per column (None: the value as is)."""
+    quote = dialect.identifier_preparer.quote
+    arrays, selected, converters = [], [], []
+    for index, name in enumerate(columns):
+        impl = table.c[name].type.dialect_impl(dialect)
+        sql_type = impl.compile(dialect=dialect)
+        process = impl.bind_processor(dialect)
+        if sql_type.endswith("[]"):  # an array column: each row's array as a literal, cast per row
+            arrays.append(f"CAST(%(c{index})b AS TEXT[])")
+            selected.append(f"CAST(u.c{index} AS {sql_type})")
+            converters.append(functools.partial(_array_literal, process))
+        else:
+            arrays.append(f"CAST(%(c{index})b AS {sql_type}[])")
+            selected.append(f"u.c{index}")
+            converters.append(process)
+    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))}) "
+           f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) "
+           f"AS u({', '.join(f'c{i}' for i in range(len(columns)))}) ON CONFLICT DO NOTHING")
+    if returning:
+        sql += f" RETURNING {', '.join(map(quote, returning))}"
+    return sql, converters
+
+
+def _array_literal(process: Callable | None, value: Any) -> str | None:
+    if value is None:
+        return None
+    items = process(value) if process else value
+    return "{" + ",".join(str(item) if isinstance(item, int) else
+                          '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"
 
 
 def insert_ignoring_conflict(model: type, values: dict[str, Any]) -> bool:
@@ -85,13 +156,10 @@ def ensure_rows(model: type[M], corp_id: str, columns: Sequence[str], keys: Iter
     keys = list(dict.fromkeys(keys))
     if not keys:
         return {}, set()
-    # executemany on the Table: one cached statement (a multi-VALUES one is compiled every time),
-    # sent in batches by SQLAlchemy's insertmanyvalues; RETURNING lists only the rows inserted.
-    table = model.__table__
-    stmt = dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in columns))
-    created = {tuple(row) for row in db.session.execute(
-        stmt, [{"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
-               for key in keys])}
+    # RETURNING lists only the rows inserted.
+    created = set(insert_rows(model.__table__, [
+        {"corp_id": corp_id, **(values(key) if values else {}), **dict(zip(columns, key, strict=True))}
+        for key in keys], columns))
     return read_rows(model, corp_id, columns, keys, lock=lock), created
 
 
@@ -135,7 +203,7 @@ def insert_pending(pending: dict) -> int:
         for row in rows:
             shapes.setdefault(tuple(row), []).append(row)
         for same in shapes.values():
-            db.session.execute(dialect_insert()(model.__table__).on_conflict_do_nothing(), same)
+            insert_rows(model.__table__, same)
         count += len(rows)
     pending.clear()
     return count

@@ -26,7 +26,7 @@ from sqlalchemy import Select, and_, delete, event, exists, func, inspect, or_, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from scrm.db import dialect_insert, matching
+from scrm.db import dialect_insert, insert_rows, matching
 from scrm.extensions import db
 from scrm.models import CustomerStage, FollowRelation, RelationRisk, RelationTag, Tag
 from scrm.models.search import RelationSearch, TagIds
@@ -130,7 +130,7 @@ def insert_new(corp_id: str, relations: list[dict[str, Any]]) -> None:
     keys = {key for r in relations for key in r["tag_keys"]}
     tag_ids = dict(db.session.execute(select(t.tag_id, t.id).where(t.corp_id == corp_id, t.tag_id.in_(keys))).all()
                    ) if keys else {}
-    db.session.execute(dialect_insert()(RS).on_conflict_do_nothing(), [
+    insert_rows(RS, [
         {"relation_id": r["relation_id"], "corp_id": corp_id, "userid": r["userid"],
          "external_userid": r["external_userid"], "status": r["status"], "state": r["state"],
          "added_at": r["added_at"], "stage_id": stages.get(r["external_userid"]), "risk_level": None,

@@ -1,6 +1,6 @@
 """The customers stage's set-based path for rows that do not exist yet: the customers and follow
 relations of a batch/get_by_user page that the database does not hold (on a first import, all of
-them) are inserted as plain rows, one executemany INSERT ... ON CONFLICT DO NOTHING per table,
+them) are inserted as plain rows, one INSERT ... ON CONFLICT DO NOTHING per table (db.insert_rows),
 instead of becoming ORM objects that the callback handlers' upserts compare field by field.
 
 The rows are the ones the handlers write for a row they create (scrm/services/events/customers.py,
@@ -23,29 +23,16 @@ handlers, under their lock and race rule, like any row that existed.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table
-
 from scrm.clock import utcnow
-from scrm.db import dialect_insert, insert_pending
-from scrm.extensions import db
+from scrm.db import insert_pending, insert_rows
 from scrm.models import Customer, FollowRelation, RelationStatus, RelationTag, TimelineEntry
 from scrm.services.customer_search import search_rows
 from scrm.services.events.customers import CUSTOMER_FIELDS, customer_values, follow_values
 from scrm.services.events.registry import EventContext
 
 TagNames = dict[str, tuple[str | None, str | None]]
-
-
-def insert_rows(table: Table, rows: list[dict], returning: Sequence[str]) -> set[tuple]:
-    """One executemany INSERT ... ON CONFLICT DO NOTHING; the `returning` columns of the rows it
-    inserted (those whose unique key someone else holds are not)."""
-    if not rows:
-        return set()
-    stmt = dialect_insert()(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
-    return {tuple(row) for row in db.session.execute(stmt, rows)}
 
 
 def insert_customers(corp_id: str, contacts: dict[str, dict]) -> set[str]:
