@@ -77,11 +77,11 @@ def insert_rows(table: Table, rows: list[dict[str, Any]], returning: Sequence[st
         else:
             values = [row[name] for row in rows]
         params[f"c{index}"] = [convert(value) for value in values] if convert else values
-    # On the driver's cursor: %(cN)b sends each array in binary (psycopg's text format escapes
-    # every element of a text array with a regex: slower than the rest of the insert).
-    with db.session.connection().connection.driver_connection.cursor() as cursor:
-        cursor.execute(stmt, params)
-        return [tuple(row) for row in cursor.fetchall()] if returning else []
+    # The driver's own SQL (SQLAlchemy still wraps its errors and runs it in the session's
+    # transaction): %(cN)b sends each array in binary (psycopg's text format escapes every
+    # element of a text array with a regular expression: slower than the rest of the insert).
+    result = db.session.connection().exec_driver_sql(stmt, params)
+    return [tuple(row) for row in result] if returning else []
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from scrm.db import insert_rows
 from scrm.extensions import db
@@ -75,3 +77,11 @@ def test_the_rows_belong_to_the_sessions_transaction(app):
     assert db.session.scalar(select(TimelineEntry.external_userid)) == "wm1"  # seen by the session's reads
     db.session.rollback()
     assert db.session.scalar(select(TimelineEntry.id)) is None  # and rolled back with it
+
+
+def test_a_database_error_is_raised_as_sqlalchemys(app):
+    """The callers' handling (a retryable OperationalError, a conflict's IntegrityError) sees the
+    same exceptions as from any other statement."""
+    with pytest.raises(IntegrityError):
+        insert_rows(TimelineEntry.__table__, [entry(1, kind=None)])
+    db.session.rollback()
