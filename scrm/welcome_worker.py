@@ -115,11 +115,16 @@ class WelcomeDispatcher:
     def _warm_up(self) -> None:
         """What the first burst would otherwise pay for in its first welcomes: the mappers, the
         compiled statements, the dispatcher's and settler's database connections (opened at once)
-        and every sender thread with its WeCom clients (starting 64 threads in a burst stalls the dispatcher)."""
+        and every sender thread with its WeCom clients (starting 64 threads in a burst stalled the
+        dispatcher ~400 ms). Nothing here is needed: what fails is paid for by the first welcomes."""
         configure_mappers()
         barrier = threading.Barrier(self.threads)
-        with self.app.app_context():
-            corps = corps_to_sync()[:welcome.CLIENT_CACHE_SIZE]
+        try:
+            with self.app.app_context():
+                corps = corps_to_sync()[:welcome.CLIENT_CACHE_SIZE]
+        except Exception:  # noqa: BLE001 - the database not up yet: each thread makes its clients later
+            log.warning("welcome worker could not list the corps to warm up", exc_info=True)
+            corps = []
 
         def warm(n: int) -> None:
             try:

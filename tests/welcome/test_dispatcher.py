@@ -115,3 +115,15 @@ def test_the_warm_up_starts_every_sender_with_its_wecom_client_and_keeps_few_con
     assert len(senders) == 6 and len({id(c) for c in senders.values()}) == 6  # each thread's own, made at warm-up
     assert opened <= welcome_worker.WARM_CONNECTIONS  # the dispatcher's and the settler's, not one per sender
     dispatcher.pool.shutdown()
+
+
+def test_the_warm_up_goes_on_when_the_corps_cannot_be_read(app, monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("database not up yet")
+
+    monkeypatch.setattr(welcome_worker, "corps_to_sync", broken)
+    dispatcher = WelcomeDispatcher(app, threads=3)
+    dispatcher._warm_up()  # does not raise: the first welcomes make their clients
+    assert len(dispatcher.pool._threads) == 3
+    assert "could not list the corps" in caplog.text
+    dispatcher.pool.shutdown()
