@@ -195,7 +195,8 @@ class WelcomeDispatcher:
     def _start_batch(self, batch: dict[int, list[Job]]) -> None:
         """Claim and draft the batch's welcomes in one transaction, then send each on a thread;
         the nickname lookups start first, on threads of their own, while the batch is claimed."""
-        early = self._look_up_early(batch)
+        hints = {event_id: welcome.early_lookup(jobs[0].meta or {}) for event_id, jobs in batch.items()}
+        early = self._look_up_early(hints)
         try:
             with self.app.app_context():
                 prepared = welcome_batch.prepare(batch)
@@ -209,7 +210,7 @@ class WelcomeDispatcher:
             return
         for item in prepared:
             jobs = batch.pop(item.claim.event_id)
-            self._learn(jobs[0], item.draft.needs_nickname)
+            self._learn(hints[item.claim.event_id], item.draft.needs_nickname)
             with self._lock:
                 self._idle -= 1
             self.pool.submit(self._send, item, jobs, early.get(item.claim.event_id))
@@ -217,24 +218,23 @@ class WelcomeDispatcher:
 
     # ---- the nickname looked up while the batch is claimed ------------------------------------------
 
-    def _look_up_early(self, batch: dict[int, list[Job]]) -> dict[int, Future]:
+    def _look_up_early(self, hints: dict[int, tuple[str, str, str] | None]) -> dict[int, Future]:
         """Start the lookups of the batch's new adds (their jobs carry the customer: enqueue_welcome),
         except for channels whose template last needed no nickname. A lookup the draft turns out
         not to need (the customer's name is stored, the claim is someone else's) is one call spent."""
         early = {}
-        for event_id, jobs in batch.items():
-            found = welcome.early_lookup(jobs[0].meta or {})
-            if found is None or (found[0], found[2]) in self._no_nickname:
+        for event_id, hint in hints.items():
+            if hint is None or (hint[0], hint[2]) in self._no_nickname:
                 continue
             with self._lock:
                 self._idle -= 1
-            early[event_id] = self.pool.submit(self._lookup, found[0], found[1])
+            early[event_id] = self.pool.submit(self._lookup, hint[0], hint[1])
         return early
 
-    def _learn(self, job: Job, needs_nickname: bool) -> None:
-        found = welcome.early_lookup(job.meta or {})
-        if found is not None:
-            key = (found[0], found[2])
+    def _learn(self, hint: tuple[str, str, str] | None, needs_nickname: bool) -> None:
+        """Remember whether the channel of this add (corp, state) needed a nickname."""
+        if hint is not None:
+            key = (hint[0], hint[2])
             if needs_nickname:
                 self._no_nickname.discard(key)
             elif len(self._no_nickname) < NO_NICKNAME_KEYS:

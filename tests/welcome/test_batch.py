@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import timedelta
 
@@ -16,10 +15,9 @@ from scrm.extensions import db
 from scrm.models import CallbackEvent, Staff, TimelineEntry, WelcomeMessage
 from scrm.queueing import get_queue
 from scrm.services import welcome, welcome_batch, welcome_templates
-from scrm.welcome_worker import WelcomeDispatcher
 from tests.conftest import TEST_CORP_ID
 from tests.helpers import count_queries, event_xml, post_callback, wecom_url
-from tests.welcome.test_dispatcher import run_until
+from tests.welcome.test_dispatcher import run_until, running, wait
 
 SEND = wecom_url("externalcontact/send_welcome_msg")
 GET = wecom_url("externalcontact/get")
@@ -188,25 +186,13 @@ def test_a_channel_whose_template_needs_no_nickname_is_not_looked_up_again(app, 
                                         "external_contact": {"external_userid": "x", "name": "小王"}})
     wecom.add(responses.POST, SEND, json={"errcode": 0, "errmsg": "ok"})
     add(client, 0)  # no template: the built-in text, no {nickname}
-    dispatcher = WelcomeDispatcher(app, threads=4)
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    try:
-        wait(lambda: sent() == 1)
+    with running(app):
+        assert wait(lambda: sent() == 1)
         assert get_calls(wecom) == 1  # the first add of the channel: looked up on the chance
         add(client, 1)
         add(client, 2)
-        wait(lambda: sent() == 3)
-    finally:
-        dispatcher.stop()
-        thread.join(25)
+        assert wait(lambda: sent() == 3)
     assert get_calls(wecom) == 1  # the next ones were not
     assert {r.status for r in rows().values()} == {"sent"} and not any("小王" in r.content["text"]
                                                                        for r in rows().values())
 
-
-def wait(done, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert done()

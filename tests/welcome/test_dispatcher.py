@@ -3,6 +3,7 @@ takes a retry off the scheduled registry when it is due, keeps a failed job for 
 failed`, deletes finished jobs and never sends a welcome twice."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -38,18 +39,30 @@ def statuses() -> dict[str, str]:
     return {row.external_userid: row.status for row in db.session.scalars(select(WelcomeMessage))}
 
 
-def run_until(app, done, timeout: float = 20) -> WelcomeDispatcher:
+@contextlib.contextmanager
+def running(app):
+    """A dispatcher running on a thread of its own for the block, stopped (and joined) after it."""
     dispatcher = WelcomeDispatcher(app, threads=4)
     thread = threading.Thread(target=dispatcher.run, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        yield dispatcher
     finally:
         dispatcher.stop()
         thread.join(25)
     assert not thread.is_alive()
+
+
+def wait(done, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return done()
+
+
+def run_until(app, done, timeout: float = 20) -> WelcomeDispatcher:
+    with running(app) as dispatcher:
+        wait(done, timeout)
     return dispatcher
 
 
